@@ -1,0 +1,132 @@
+"""gort: Go's runtime for Python.
+
+Goroutines on a G-M-P scheduler, channels and select, timers, gort.sync, and
+a sysmon thread with signal-based asynchronous preemption, so that a
+goroutine spinning in a tight loop cannot starve the others.
+
+The contract is API.md; see README.md for a tour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from . import runtime as _rt
+from .runtime import Chan, ClosedChannelError, Deadlock, default
+from .time import Ticker, Timer, after, sleep
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+__all__ = [
+    "Chan",
+    "ClosedChannelError",
+    "Deadlock",
+    "Ticker",
+    "Timer",
+    "after",
+    "current_id",
+    "default",
+    "go",
+    "gomaxprocs",
+    "gosched",
+    "num_goroutine",
+    "offload",
+    "run",
+    "select",
+    "sleep",
+    "stats",
+]
+
+
+def go(fn: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
+    """Start ``fn(*args, **kwargs)`` as a new goroutine. Returns None at once."""
+    if not callable(fn):
+        raise TypeError(
+            f"gort.go: {fn!r} is not callable; pass the function and its arguments "
+            "separately, e.g. gort.go(worker, 1), not gort.go(worker(1))"
+        )
+    gp = _rt.getg()
+    s = _rt.running()
+    assert s is not None
+    _rt.newproc(s, fn, args, kwargs, gp)
+    if gp.preempt:
+        _rt.gopreempt_m(gp, False)
+
+
+def gosched() -> None:
+    """Yield the processor: the caller goes to the global run queue, others run."""
+    _rt.gosched(_rt.getg())
+
+
+def gomaxprocs(n: int = 0) -> int:
+    """Set the number of Ps to n and return the previous number; n < 1 only queries."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"gort.gomaxprocs: n must be an int, got {n!r}")
+    _rt.getg()
+    s = _rt.running()
+    assert s is not None
+    if n < 1:
+        return len(s.allp)
+    return _rt.procresize(s, n)
+
+
+def num_goroutine() -> int:
+    """The number of goroutines that exist now (running, runnable or blocked)."""
+    _rt.getg()
+    s = _rt.running()
+    assert s is not None
+    return s.gcount
+
+
+def current_id() -> int:
+    """The id of the calling goroutine; the main goroutine is 1."""
+    return _rt.getg().goid
+
+
+def run(main: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``main(*args, **kwargs)`` as goroutine 1 and return its value.
+
+    Starts the scheduler and sysmon on the calling thread and tears them down
+    when main returns; goroutines still alive then are abandoned, as in Go.
+    An uncaught exception in any goroutine ends the run and is re-raised here
+    (a note names the goroutine); a deadlock raises ``gort.Deadlock``.
+    """
+    return _rt.run(main, args, kwargs)  # type: ignore[no-any-return]
+
+
+def select(*cases: Any) -> tuple[int, Any]:
+    """Wait on several channel operations; do exactly one, chosen at random among the ready.
+
+    Cases: ``ch.recv``, ``ch.recv_ok``, ``(ch.send, value)``, ``gort.default``.
+    Returns ``(index, value)``: the chosen case's position, and the received
+    value (``(value, ok)`` for ``recv_ok``; None for a send or default).
+    """
+    return _rt.selectgo(cases)
+
+
+def offload(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking call on a worker thread; the calling goroutine parks meanwhile.
+
+    Use it for anything that blocks the OS thread (file I/O, ``time.sleep``,
+    a C library call): the other goroutines keep running. Returns fn's result
+    or raises its exception, in the calling goroutine.
+    """
+    return _rt.offload(fn, *args, **kwargs)
+
+
+def stats() -> dict[str, Any]:
+    """Runtime counters of the current run: goroutines created, preemptions, signals, sysmon."""
+    _rt.getg()
+    s = _rt.running()
+    assert s is not None
+    d = s.stats.as_dict()
+    d["goroutines"] = s.gcount
+    d["gomaxprocs"] = len(s.allp)
+    return d
+
+
+for _name in ("Chan", "ClosedChannelError", "Deadlock"):
+    globals()[_name].__module__ = "gort"
+default.__class__.__module__ = "gort"

@@ -1,0 +1,5 @@
+"""``python -m gort run PROG.py [ARGS...]``."""
+
+from gort.cli import main
+
+main()

@@ -1,0 +1,278 @@
+"""Go channels (Go: runtime/chan.go).
+
+``Chan`` is Go's hchan: a ring buffer (``buf``, ``sendx``, ``recvx``,
+``qcount``) and two wait queues of sudogs (``recvq``, ``sendq``).
+
+Invariants, checked by the tests and true between any two operations:
+  at least one of recvq and sendq is empty (ignoring sudogs of finished selects);
+  buffered: qcount > 0 implies recvq is empty;
+  buffered: qcount < cap implies sendq is empty.
+
+A send that finds a waiting receiver hands the value straight to it and
+readies it (no trip through the buffer); a receive that finds a waiting
+sender on a full buffer takes the head and moves the sender's value to the
+tail, so FIFO order holds. Closing wakes every waiter: receivers get
+(None, False), senders raise.
+
+Locking: channels are touched only by the M that runs goroutines, and a
+channel operation never yields between its check and its update, so the GIL
+plus one running M is the lock. When Ps run on several Ms, hchan gains Go's
+``lock`` and every function below takes it where Go's does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
+
+from . import proc
+from .error import ClosedChannelError
+from .g import G, WaitReason
+
+T = TypeVar("T")
+
+
+class Sudog:
+    """A G waiting on a channel (Go: sudog). Linked into one waitq at a time."""
+
+    __slots__ = ("c", "elem", "g", "index", "is_select", "next", "prev", "queued", "success")
+
+    def __init__(self, gp: G, elem: Any, c: Chan[Any], is_select: bool, index: int) -> None:
+        self.g = gp
+        self.elem = elem
+        self.c = c
+        self.is_select = is_select
+        self.index = index  # the case index, for select
+        self.success = False  # True: a value passed; False: woken by close
+        self.next: Sudog | None = None
+        self.prev: Sudog | None = None
+        self.queued = False
+
+
+class WaitQ:
+    """A doubly linked FIFO of sudogs (Go: waitq): O(1) enqueue, dequeue and removal."""
+
+    __slots__ = ("first", "last")
+
+    def __init__(self) -> None:
+        self.first: Sudog | None = None
+        self.last: Sudog | None = None
+
+    def enqueue(self, sg: Sudog) -> None:
+        sg.next = None
+        sg.queued = True
+        last = self.last
+        sg.prev = last
+        if last is None:
+            self.first = sg
+        else:
+            last.next = sg
+        self.last = sg
+
+    def remove(self, sg: Sudog) -> None:
+        """Unlink sg (Go: dequeueSudoG)."""
+        if not sg.queued:
+            return
+        prev, nxt = sg.prev, sg.next
+        if prev is None:
+            self.first = nxt
+        else:
+            prev.next = nxt
+        if nxt is None:
+            self.last = prev
+        else:
+            nxt.prev = prev
+        sg.next = sg.prev = None
+        sg.queued = False
+
+    def dequeue(self) -> Sudog | None:
+        """Take the first sudog that can still be woken (Go: waitq.dequeue).
+
+        A select's sudogs stay queued on its other channels until the select
+        resumes and removes them; one whose select already won elsewhere is
+        skipped, and the select that takes this one is marked done.
+        """
+        while True:
+            sg = self.first
+            if sg is None:
+                return None
+            self.remove(sg)
+            if sg.is_select:
+                gp = sg.g
+                if gp.selectdone:
+                    continue
+                gp.selectdone = True
+            return sg
+
+    def has_waiter(self) -> bool:
+        """True if dequeue would return a sudog."""
+        sg = self.first
+        while sg is not None:
+            if not (sg.is_select and sg.g.selectdone):
+                return True
+            sg = sg.next
+        return False
+
+    def __len__(self) -> int:
+        n = 0
+        sg = self.first
+        while sg is not None:
+            n += 1
+            sg = sg.next
+        return n
+
+
+class Chan(Generic[T]):
+    """A Go channel. ``Chan()`` is unbuffered; ``Chan(n)`` buffers n values.
+
+    ``send`` blocks until a receiver takes the value (unbuffered) or there is
+    room; ``recv`` blocks until a value arrives and returns None once the
+    channel is closed and drained (``recv_ok`` says which); ``close`` wakes
+    every waiter. ``for v in ch`` receives until closed and drained.
+    """
+
+    __slots__ = ("buf", "closed", "dataqsiz", "qcount", "recvq", "recvx", "sendq", "sendx")
+
+    def __init__(self, size: int = 0) -> None:
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"gort.Chan: size must be an int, got {size!r}")
+        if size < 0:
+            raise ValueError(
+                f"gort.Chan: size {size} is negative; use 0 for an unbuffered channel "
+                "or a positive capacity"
+            )
+        self.dataqsiz = size
+        self.buf: list[Any] = [None] * size
+        self.qcount = 0
+        self.sendx = 0
+        self.recvx = 0
+        self.closed = False
+        self.recvq = WaitQ()
+        self.sendq = WaitQ()
+
+    # -- the public operations -------------------------------------------------
+
+    def send(self, v: T) -> None:
+        """Send v; block until a receiver takes it or the buffer has room."""
+        gp = proc.getg()
+        if gp.preempt:
+            proc.gopreempt_m(gp, False)
+        if self.try_send(v):
+            return
+        mysg = Sudog(gp, v, self, False, 0)
+        self.sendq.enqueue(mysg)
+        proc.gopark(gp, WaitReason.CHAN_SEND)
+        if not mysg.success:
+            raise ClosedChannelError("send on closed channel")
+
+    def recv(self) -> T | None:
+        """Receive a value; None once the channel is closed and drained."""
+        return self.recv_ok()[0]
+
+    def recv_ok(self) -> tuple[T | None, bool]:
+        """Receive ``(value, True)``, or ``(None, False)`` once closed and drained."""
+        gp = proc.getg()
+        if gp.preempt:
+            proc.gopreempt_m(gp, False)
+        got = self.try_recv()
+        if got is not None:
+            return got
+        mysg = Sudog(gp, None, self, False, 0)
+        self.recvq.enqueue(mysg)
+        proc.gopark(gp, WaitReason.CHAN_RECEIVE)
+        return mysg.elem, mysg.success
+
+    def close(self) -> None:
+        """Close the channel: receivers drain what is buffered, then get None; senders raise."""
+        proc.getg()
+        if self.closed:
+            raise ClosedChannelError("close of closed channel")
+        self.closed = True
+        for q in (self.recvq, self.sendq):
+            while True:
+                sg = q.dequeue()
+                if sg is None:
+                    break
+                sg.elem = None
+                sg.success = False
+                sg.g.param = sg
+                proc.goready(sg.g)
+
+    @property
+    def cap(self) -> int:
+        """The buffer's capacity (0 for an unbuffered channel)."""
+        return self.dataqsiz
+
+    def __len__(self) -> int:
+        return self.qcount
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            v, ok = self.recv_ok()
+            if not ok:
+                return
+            yield v  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        state = " closed" if self.closed else ""
+        return f"<gort.Chan cap={self.dataqsiz} len={self.qcount}{state}>"
+
+    # -- the non-blocking halves, shared with select and timers ----------------
+
+    def try_recv(self) -> tuple[Any, bool] | None:
+        """Receive without blocking: (value, ok), or None if it would block."""
+        sg = self.sendq.dequeue()
+        if sg is not None:
+            # A sender is waiting: the buffer (if any) is full.
+            if self.dataqsiz == 0:
+                v = sg.elem
+            else:
+                i = self.recvx
+                v = self.buf[i]
+                self.buf[i] = sg.elem
+                i += 1
+                self.recvx = 0 if i == self.dataqsiz else i
+                self.sendx = self.recvx
+            sg.elem = None
+            sg.success = True
+            sg.g.param = sg
+            proc.goready(sg.g)
+            return v, True
+        if self.qcount > 0:
+            i = self.recvx
+            v = self.buf[i]
+            self.buf[i] = None
+            i += 1
+            self.recvx = 0 if i == self.dataqsiz else i
+            self.qcount -= 1
+            return v, True
+        if self.closed:
+            return None, False
+        return None
+
+    def try_send(self, v: Any) -> bool:
+        """Send without blocking; False if it would block. Raises if closed."""
+        if self.closed:
+            raise ClosedChannelError("send on closed channel")
+        sg = self.recvq.dequeue()
+        if sg is not None:
+            # Direct hand-off to a waiting receiver (Go: send).
+            sg.elem = v
+            sg.success = True
+            sg.g.param = sg
+            proc.goready(sg.g)
+            return True
+        if self.qcount < self.dataqsiz:
+            i = self.sendx
+            self.buf[i] = v
+            i += 1
+            self.sendx = 0 if i == self.dataqsiz else i
+            self.qcount += 1
+            return True
+        return False
+
+    def can_recv(self) -> bool:
+        return self.qcount > 0 or self.closed or self.sendq.has_waiter()
+
+    def can_send(self) -> bool:
+        return self.closed or self.qcount < self.dataqsiz or self.recvq.has_waiter()

@@ -1,0 +1,45 @@
+"""Errors raised by the runtime (Go: runtime/error.go, panic.go).
+
+The tree users see::
+
+    RuntimeError
+     +-- Deadlock               all goroutines are asleep - deadlock!
+     +-- ClosedChannelError     send on closed channel / close of closed channel
+    GortInternalError           a broken runtime invariant: a bug in gort (Go's throw)
+
+Messages use Go's exact words so that people who know Go recognise them, and
+add what to do where that helps.
+"""
+
+from __future__ import annotations
+
+
+class Deadlock(RuntimeError):
+    """Every goroutine is blocked and nothing (timer, offloaded call) can wake one.
+
+    ``str(err)`` is Go's message; ``err.goroutines`` holds one report line per
+    goroutine (``goroutine 1 [chan receive]:`` and its stack), also attached as
+    a note so that a printed traceback shows them.
+    """
+
+    def __init__(self, goroutines: str = "") -> None:
+        super().__init__("all goroutines are asleep - deadlock!")
+        self.goroutines = goroutines
+        if goroutines:
+            self.add_note(goroutines)
+
+
+class ClosedChannelError(RuntimeError):
+    """An operation on a closed channel that Go makes panic.
+
+    ``send on closed channel`` or ``close of closed channel``.
+    """
+
+
+class GortInternalError(Exception):
+    """A runtime invariant broke: this is a bug in gort, please report it (Go: throw)."""
+
+
+def throw(msg: str) -> GortInternalError:
+    """Build the error for a broken invariant; ``raise throw("fn: what")`` (Go: throw)."""
+    return GortInternalError(f"fatal error: {msg}")

@@ -1,0 +1,97 @@
+"""Goroutines (Go: runtime2.go type g, the _G* statuses and waitReason).
+
+A G is a greenlet plus the bookkeeping Go keeps in ``g``. Statuses keep Go's
+numbers because scheddetail prints them; wait reasons keep Go's strings
+because goroutine dumps print them.
+
+Who owns a G's fields: while the G is running, its M; while it is runnable,
+the run queue it sits on; while it is waiting, whatever will ``goready`` it
+(the channel, timer, semaphore or offload that parked it). Exactly one
+``goready`` answers each ``gopark``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greenlet import greenlet
+
+    from .m import M
+
+
+class Gstatus(enum.IntEnum):
+    """Go's _G* constants (runtime2.go), same numbers."""
+
+    IDLE = 0  # just allocated, not yet initialised
+    RUNNABLE = 1  # on a run queue, not executing user code
+    RUNNING = 2  # executing user code, owns an M and a P
+    SYSCALL = 3  # in a blocking call on another thread (gort.offload)
+    WAITING = 4  # parked in gopark; some object will goready it
+    DEAD = 6  # finished; on a P's free list for reuse
+
+
+class WaitReason(enum.StrEnum):
+    """Go's waitReason strings (runtime2.go waitReasonStrings)."""
+
+    ZERO = ""
+    CHAN_RECEIVE = "chan receive"
+    CHAN_SEND = "chan send"
+    SELECT = "select"
+    SELECT_NO_CASES = "select (no cases)"
+    SLEEP = "sleep"
+    SYNC_MUTEX_LOCK = "sync.Mutex.Lock"
+    SYNC_RWMUTEX_RLOCK = "sync.RWMutex.RLock"
+    SYNC_RWMUTEX_LOCK = "sync.RWMutex.Lock"
+    SYNC_WAITGROUP_WAIT = "sync.WaitGroup.Wait"
+    SYNC_COND_WAIT = "sync.Cond.Wait"
+    SEMACQUIRE = "semacquire"
+    PREEMPTED = "preempted"
+    SYSCALL = "syscall"
+
+
+class G:
+    """One goroutine. ``gr`` is created lazily by the M's g0 (see proc.g0_main)."""
+
+    __slots__ = (
+        "goid",
+        "status",
+        "waitreason",
+        "waitsince",
+        "preempt",
+        "gr",
+        "fn",
+        "args",
+        "kwargs",
+        "m",
+        "param",
+        "selectdone",
+        "gopc",
+        "result",
+        "is_main",
+    )
+
+    def __init__(self) -> None:
+        self.goid = 0
+        self.status = Gstatus.IDLE
+        self.waitreason = WaitReason.ZERO
+        self.waitsince = 0  # monotonic ns when the G parked (for dumps)
+        # Set by sysmon's preemptone, cleared by execute: "stop at the next safe point".
+        self.preempt = False
+        self.gr: greenlet | None = None
+        self.fn: Callable[..., Any] | None = None
+        self.args: tuple[Any, ...] = ()
+        self.kwargs: dict[str, Any] = {}
+        self.m: M | None = None
+        # Set by whoever readies a parked G: the Sudog that completed (chan, select)
+        # or the value an offloaded call produced.
+        self.param: Any = None
+        self.selectdone = False
+        self.gopc = ""  # where the G was created: "created by f in goroutine N"
+        self.result: Any = None
+        self.is_main = False
+
+    def __repr__(self) -> str:
+        return f"<G goid={self.goid} {self.status.name.lower()} {self.waitreason!s}>"

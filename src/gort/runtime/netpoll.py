@@ -1,0 +1,59 @@
+"""Where an idle M sleeps, and how other threads wake it (Go: netpoll.go, netpoll_epoll.go).
+
+``poll(delay)`` blocks in the selector until a registered fd is ready, the
+delay passes, or another thread calls ``brk`` (Go: netpollBreak), which
+writes one byte to a self-pipe. ``wakeup_pending`` is Go's netpollWakeSig: at
+most one byte is in flight, so a burst of wake-ups costs one write and one
+read. The selector uses no CPU while it waits.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import threading
+
+
+class Netpoll:
+    """A selector with a self-pipe. ``poll`` is called only by the M that owns it."""
+
+    __slots__ = ("lock", "rfd", "sel", "wakeup_pending", "wfd")
+
+    def __init__(self) -> None:
+        self.sel = selectors.DefaultSelector()
+        self.rfd, self.wfd = os.pipe()
+        os.set_blocking(self.rfd, False)
+        os.set_blocking(self.wfd, False)
+        self.sel.register(self.rfd, selectors.EVENT_READ)
+        self.lock = threading.Lock()
+        self.wakeup_pending = False
+
+    def brk(self) -> None:
+        """Wake the M blocked in poll, from any thread (Go: netpollBreak)."""
+        with self.lock:
+            if self.wakeup_pending:
+                return
+            self.wakeup_pending = True
+        try:
+            os.write(self.wfd, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full: a wake-up is already pending
+
+    def poll(self, delay_s: float | None) -> None:
+        """Block until a wake-up or ``delay_s`` seconds (None: forever)."""
+        if delay_s is not None and delay_s < 0:
+            delay_s = 0
+        self.sel.select(delay_s)
+        with self.lock:
+            if self.wakeup_pending:
+                self.wakeup_pending = False
+                try:
+                    while os.read(self.rfd, 256):
+                        pass
+                except BlockingIOError:
+                    pass
+
+    def close(self) -> None:
+        self.sel.close()
+        os.close(self.rfd)
+        os.close(self.wfd)

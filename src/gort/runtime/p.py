@@ -1,0 +1,80 @@
+"""Processors: the resource an M needs to run Go code (Go: runtime2.go type p).
+
+The local run queue is Go's: a 256-slot ring (``runq``, ``runqhead``,
+``runqtail``) plus ``runnext``, the G that runs next and inherits the current
+time slice. Only the M holding the P touches them (stealing reads through
+``runqgrab``, done by the same M while only one M runs goroutines).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from .g import G
+    from .m import M
+    from .timers import Timers
+
+RUNQ_SIZE: Final = 256
+
+
+class Pstatus(enum.IntEnum):
+    """Go's _P* constants, same numbers."""
+
+    IDLE = 0
+    RUNNING = 1
+    SYSCALL = 2
+    GCSTOP = 3
+    DEAD = 4
+
+
+class SysmonTick:
+    """sysmon's private copy of what it last saw of a P (Go: sysmontick). Written only by sysmon."""
+
+    __slots__ = ("schedtick", "schedwhen", "last_signal")
+
+    def __init__(self) -> None:
+        self.schedtick = 0
+        self.schedwhen = 0
+        self.last_signal = 0
+
+
+class P:
+    """One processor: a run queue, timers, and counters sysmon reads."""
+
+    __slots__ = (
+        "id",
+        "status",
+        "m",
+        "runq",
+        "runqhead",
+        "runqtail",
+        "runnext",
+        "schedtick",
+        "schedwhen",
+        "syscalltick",
+        "timers",
+        "gfree",
+        "sysmontick",
+    )
+
+    def __init__(self, pid: int, timers: Timers) -> None:
+        self.id = pid
+        self.status = Pstatus.IDLE
+        self.m: M | None = None
+        self.runq: list[G | None] = [None] * RUNQ_SIZE
+        self.runqhead = 0
+        self.runqtail = 0
+        self.runnext: G | None = None
+        # Incremented on every scheduling that starts a new time slice.
+        self.schedtick = 0
+        # monotonic ns when the current time slice started; read by sysmon.
+        self.schedwhen = 0
+        self.syscalltick = 0
+        self.timers = timers
+        self.gfree: list[G] = []  # dead Gs kept for reuse (Go: gfget/gfput)
+        self.sysmontick = SysmonTick()
+
+    def runqlen(self) -> int:
+        return self.runqtail - self.runqhead + (self.runnext is not None)

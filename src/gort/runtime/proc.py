@@ -1,0 +1,620 @@
+"""Goroutine scheduler (Go: runtime/proc.go).
+
+The design is Go's G-M-P model on greenlets:
+
+- G: a goroutine, a greenlet plus Go's bookkeeping (g.py).
+- M: an OS thread. M0 is the thread that started the runtime. Each M has a
+  g0, a scheduler greenlet on a shallow C stack from which new goroutine
+  greenlets are started: a greenlet started from inside another goroutine
+  would chain C stacks (RecursionError after about 500 nested starts).
+- P: the right to run goroutines: a local run queue, timers, counters.
+
+One round of scheduling (``schedule``) finds a runnable G and switches to it.
+Unlike Go, the round runs on the greenlet of the G that is giving up the
+processor, and switches straight to the next G: going through g0 would cost
+a second greenlet switch per hand-off, and a switch is most of a channel
+operation's price. g0 is entered only to start a G that has no greenlet yet.
+
+Every blocking operation is ``gopark`` (park the current G and schedule)
+answered by exactly one ``goready`` (make it runnable again, in ``runnext``
+so a hand-off runs promptly). Finished Gs go to a per-P free list with their
+greenlet still alive in ``gmain``'s loop, and are reused by ``newproc``
+(Go: gfput/gfget): starting a goroutine then costs a switch, not a new
+greenlet.
+
+Time slices: ``execute`` bumps ``pp.schedtick`` and stamps ``pp.schedwhen``
+unless the G inherits the slice (it came from ``runnext``), as Go does, so
+two goroutines ping-ponging through runnext share one slice and sysmon can
+still preempt the pair.
+
+When nothing is runnable the M sleeps in the netpoller until the next timer
+or an outside wake-up (an offloaded call finishing); with neither, no
+goroutine can ever run again: ``checkdead`` reports the deadlock.
+
+Rejected: a g0-centred loop (every park switches to g0, g0 picks the next G)
+as in Go; it is simpler but doubles the switches on the hottest path.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+from collections.abc import Callable
+from time import monotonic_ns
+from typing import Any, NoReturn
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from . import sched as _sched
+from .debug import initial_gomaxprocs, read_env
+from .error import Deadlock, throw
+from .g import G, Gstatus, WaitReason
+from .m import M
+from .p import RUNQ_SIZE, P, Pstatus
+from .sched import Sched
+from .timers import Timers
+from .traceback import creator_of, goroutine_dump
+
+_get_ident = threading.get_ident
+_RUNNABLE = Gstatus.RUNNABLE
+_RUNNING = Gstatus.RUNNING
+_WAITING = Gstatus.WAITING
+
+# Gs kept on a P's free list; beyond this a finished G's greenlet is let die.
+_GFREE_MAX = 4096
+
+
+# ---------------------------------------------------------------------------
+# Finding the current G
+
+
+def getg() -> G:
+    """The running goroutine. Starts the runtime implicitly on the main thread."""
+    s = _sched.current
+    if s is not None:
+        mp = s.m0
+        if mp.tid == _get_ident():
+            gp = mp.curg
+            if gp is not None and not s.closing:
+                return gp
+    return _getg_slow(s)
+
+
+def _getg_slow(s: Sched | None) -> G:
+    if s is None:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError(
+                "gort: no runtime is running on this thread; start one with "
+                "gort.run(main), or call gort from the main thread to start one implicitly"
+            )
+        from .rt0 import implicit_start  # the one upward reference: bootstrap (Go: rt0)
+
+        return implicit_start()
+    if s.closing:
+        # An abandoned goroutine unwinding at teardown: keep unwinding.
+        raise GreenletExit
+    if s.m0.tid != _get_ident():
+        raise RuntimeError(
+            f"gort: called from thread {threading.current_thread().name!r}, which runs no "
+            "goroutines; gort calls must come from goroutines (the runtime runs on thread "
+            f"{s.m0.tid}). Hand results to goroutines with gort.offload or a channel send "
+            "made from a goroutine."
+        )
+    raise RuntimeError("gort: called outside any goroutine (from the scheduler or a signal handler)")
+
+
+def running() -> Sched | None:
+    """The running runtime, or None (does not start one)."""
+    return _sched.current
+
+
+# ---------------------------------------------------------------------------
+# Run queues (Go: runqput, runqget, globrunqput, globrunqget, runqsteal)
+
+
+def runqput(s: Sched, pp: P, gp: G, next_: bool) -> None:
+    """Put gp on pp's local queue; with next_, in runnext (the old runnext goes to the tail)."""
+    if next_:
+        old = pp.runnext
+        pp.runnext = gp
+        if old is None:
+            return
+        gp = old
+    t = pp.runqtail
+    if t - pp.runqhead < RUNQ_SIZE:
+        pp.runq[t % RUNQ_SIZE] = gp
+        pp.runqtail = t + 1
+        return
+    runqputslow(s, pp, gp)
+
+
+def runqputslow(s: Sched, pp: P, gp: G) -> None:
+    """Local queue full: move half of it, and gp, to the global queue (Go: runqputslow)."""
+    n = (pp.runqtail - pp.runqhead) // 2
+    batch = []
+    for _ in range(n):
+        h = pp.runqhead
+        batch.append(pp.runq[h % RUNQ_SIZE])
+        pp.runq[h % RUNQ_SIZE] = None
+        pp.runqhead = h + 1
+    batch.append(gp)
+    with s.lock:
+        s.runq.extend(batch)  # type: ignore[arg-type]
+
+
+def runqget(pp: P) -> tuple[G | None, bool]:
+    """Next G from pp: runnext (inherits the time slice), else the ring's head."""
+    gp = pp.runnext
+    if gp is not None:
+        pp.runnext = None
+        return gp, True
+    h = pp.runqhead
+    if h == pp.runqtail:
+        return None, False
+    i = h % RUNQ_SIZE
+    gp = pp.runq[i]
+    pp.runq[i] = None
+    pp.runqhead = h + 1
+    return gp, False
+
+
+def globrunqput(s: Sched, gp: G) -> None:
+    """Put gp at the back of the global run queue."""
+    with s.lock:
+        s.runq.append(gp)
+
+
+def globrunqget(s: Sched, pp: P, max_: int) -> G | None:
+    """Take a batch from the global queue: return one G, put the rest on pp (Go: globrunqget)."""
+    with s.lock:
+        size = len(s.runq)
+        if size == 0:
+            return None
+        n = min(size, size // len(s.allp) + 1)
+        if max_ > 0:
+            n = min(n, max_)
+        n = min(n, RUNQ_SIZE // 2)
+        gp = s.runq.popleft()
+        batch = [s.runq.popleft() for _ in range(n - 1)]
+    for g2 in batch:
+        runqput(s, pp, g2, False)
+    return gp
+
+
+def runqsteal(s: Sched, pp: P) -> G | None:
+    """Steal half of another P's queue (Go: stealWork/runqsteal), starting at a random P."""
+    allp = s.allp
+    n = len(allp)
+    start = s.rand.randrange(n)
+    for i in range(n):
+        p2 = allp[(start + i) % n]
+        if p2 is pp:
+            continue
+        count = p2.runqtail - p2.runqhead
+        if count == 0:
+            if p2.runnext is not None:
+                gp = p2.runnext
+                p2.runnext = None
+                return gp
+            continue
+        take = count - count // 2
+        first: G | None = None
+        for _ in range(take):
+            g2, _inherit = runqget(p2)
+            if first is None:
+                first = g2
+            elif g2 is not None:
+                runqput(s, pp, g2, False)
+        return first
+    return None
+
+
+# ---------------------------------------------------------------------------
+# One round of scheduling
+
+
+def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
+    """Find a runnable goroutine to execute; block until there is one (Go: findRunnable).
+
+    Returns the G and whether it inherits the current time slice.
+    """
+    timers = pp.timers
+    while True:
+        # 1. Offloaded calls that finished (Go: netpoll results, injectglist).
+        if s.injectq:
+            inject(s, pp)
+        # 2. Expired timers.
+        if timers.heap and timers.heap[0][0] <= monotonic_ns():
+            timers.run(monotonic_ns())
+        # 3. Fairness: every 61st schedtick, the global queue first (Go: schedule's %61).
+        if s.runq and pp.schedtick % 61 == 0:
+            gp = globrunqget(s, pp, 1)
+            if gp is not None:
+                return gp, False
+        # 4. runnext, then the local queue.
+        gp, inherit = runqget(pp)
+        if gp is not None:
+            return gp, inherit
+        # 5. The global queue.
+        if s.runq:
+            gp = globrunqget(s, pp, 0)
+            if gp is not None:
+                return gp, False
+        # 6. Steal from the other Ps.
+        if len(s.allp) > 1:
+            gp = runqsteal(s, pp)
+            if gp is not None:
+                return gp, False
+        # 7. Nothing to run: sleep until the next timer or an outside wake-up.
+        when = timers.next_when()
+        if when is None and not s.noffload and not s.injectq:
+            checkdead(s)
+        delay = None if when is None else (when - monotonic_ns()) / 1e9
+        park_idle(s, pp, delay)
+
+
+def park_idle(s: Sched, pp: P, delay: float | None) -> None:
+    """Release pp and sleep in the netpoller (Go: stopm + netpoll(delay))."""
+    mp = s.m0
+    prev = mp.curg
+    mp.curg = None
+    with s.lock:
+        pp.status = Pstatus.IDLE
+        s.npidle += 1
+    try:
+        s.netpoll.poll(delay)
+    finally:
+        with s.lock:
+            pp.status = Pstatus.RUNNING
+            s.npidle -= 1
+            wake = s.sysmonwait
+            s.sysmonwait = False
+        if wake:
+            s.sysmonnote.set()
+        mp.curg = prev
+
+
+def inject(s: Sched, pp: P) -> None:
+    """Make Gs whose offloaded calls finished runnable (Go: injectglist)."""
+    with s.lock:
+        done = list(s.injectq)
+        s.injectq.clear()
+        s.noffload -= len(done)
+    for gp, value, exc in done:
+        gp.param = (value, exc)
+        gp.status = _RUNNABLE
+        runqput(s, pp, gp, False)
+
+
+def schedule(s: Sched, mp: M, prev: G) -> None:
+    """One round of scheduling: run another G (or prev again). Returns when prev runs again.
+
+    prev is the G on whose greenlet this runs; it has already been parked,
+    queued, or marked dead by the caller.
+    """
+    pp = mp.p
+    assert pp is not None
+    if mp.locks:
+        raise throw("schedule: holding locks")
+    if mp.armed is not None:
+        mp.armed()  # a one-shot preemption hook must not outlive the G's turn
+    gp, inherit = find_runnable(s, mp, pp)
+    execute(s, mp, pp, gp, inherit, prev)
+
+
+def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> None:
+    """Switch to gp (Go: execute). Returns when prev is switched back to."""
+    mp.curg = gp
+    gp.status = _RUNNING
+    gp.waitreason = WaitReason.ZERO
+    gp.preempt = False
+    if not inherit:
+        pp.schedtick += 1
+        pp.schedwhen = monotonic_ns()
+    if gp is prev:
+        return
+    gr = gp.gr
+    if gr is None:
+        mp.g0.switch(gp)  # type: ignore[union-attr]
+    else:
+        gr.switch()
+
+
+def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING) -> None:
+    """Park gp (the running G) and schedule others. Returns once goready(gp) ran.
+
+    The caller has already made gp findable by whatever will ready it (a
+    channel's wait queue, a timer, a semaphore, an offload worker) and must
+    pair this with exactly one goready. ``status`` is WAITING, or SYSCALL for
+    a G whose blocking call runs on a worker thread.
+    """
+    s = _sched.current
+    gp.status = status
+    gp.waitreason = reason
+    gp.waitsince = monotonic_ns()
+    schedule(s, s.m0, gp)  # type: ignore[union-attr]
+
+
+def goready(gp: G) -> None:
+    """Make a parked G runnable, next in line (Go: goready -> ready)."""
+    s = _sched.current
+    if gp.status is not _WAITING and gp.status is not Gstatus.SYSCALL:
+        raise throw(f"goready: bad g status {gp.status.name}")
+    gp.status = _RUNNABLE
+    pp = s.m0.p  # type: ignore[union-attr]
+    runqput(s, pp, gp, True)  # type: ignore[arg-type]
+
+
+def gosched(gp: G) -> None:
+    """Yield the processor; gp goes to the global queue (Go: Gosched -> goschedImpl)."""
+    s = _sched.current
+    gp.status = _RUNNABLE
+    globrunqput(s, gp)  # type: ignore[arg-type]
+    schedule(s, s.m0, gp)  # type: ignore[union-attr]
+
+
+def gopreempt_m(gp: G, asynchronous: bool) -> None:
+    """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m)."""
+    s = _sched.current
+    assert s is not None
+    if asynchronous:
+        s.stats.preempt_async += 1
+    else:
+        s.stats.preempt_sync += 1
+    fix = s.sigreinstall
+    if fix is not None:
+        s.sigreinstall = None
+        fix()
+    gp.status = _RUNNABLE
+    globrunqput(s, gp)
+    schedule(s, s.m0, gp)
+
+
+# ---------------------------------------------------------------------------
+# Goroutine creation and exit
+
+
+def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+            creator: G | None) -> G:
+    """Create a goroutine running fn(*args, **kwargs), next in line (Go: newproc)."""
+    pp = s.m0.p
+    assert pp is not None
+    gfree = pp.gfree
+    if gfree:
+        gp = gfree.pop()
+    else:
+        gp = G()
+        s.allgs[gp] = None
+    s.goidgen += 1
+    gp.goid = s.goidgen
+    gp.fn = fn
+    gp.args = args
+    gp.kwargs = kwargs
+    gp.status = _RUNNABLE
+    gp.m = s.m0
+    gp.gopc = creator_of(creator)
+    s.gcount += 1
+    s.stats.goroutines_created += 1
+    runqput(s, pp, gp, True)
+    return gp
+
+
+def gmain(s: Sched, gp: G) -> G | None:
+    """The body of every goroutine greenlet: run fn, then wait on the free list for reuse.
+
+    Returns (letting the greenlet die) only when the free list is full; the
+    return value is the next G for g0 to switch to.
+    """
+    mp = s.m0
+    while True:
+        fn = gp.fn
+        try:
+            result = fn(*gp.args, **gp.kwargs)  # type: ignore[misc]
+        except GreenletExit:
+            raise
+        except BaseException as e:
+            fatal(s, gp, e)
+        if gp.is_main:
+            gp.result = result
+            main_return(s, gp)
+        # goexit0
+        gp.status = Gstatus.DEAD
+        gp.fn = None
+        gp.args = ()
+        gp.kwargs = {}
+        gp.param = None
+        s.gcount -= 1
+        pp = mp.p
+        assert pp is not None
+        if len(pp.gfree) >= _GFREE_MAX:
+            # Let this greenlet die; g0 (its parent) switches to the next G.
+            del s.allgs[gp]
+            gp.gr = None
+            nxt, inherit = find_runnable(s, mp, pp)
+            execute(s, mp, pp, nxt, inherit, prev=nxt)  # bookkeeping only, no switch
+            return nxt
+        pp.gfree.append(gp)
+        schedule(s, mp, gp)
+
+
+def g0_main(s: Sched, gp: G) -> None:
+    """The M's scheduler greenlet: start goroutine greenlets on a shallow stack."""
+    g0 = getcurrent()
+    nxt: G | None = gp
+    while nxt is not None:
+        gr = nxt.gr
+        if gr is None:
+            gr = greenlet(gmain, g0)
+            nxt.gr = gr
+            nxt = gr.switch(s, nxt)
+        elif gr.dead:
+            raise throw(f"g0: goroutine {nxt.goid} has a dead greenlet")
+        else:
+            nxt = gr.switch()
+
+
+# ---------------------------------------------------------------------------
+# Ending a run: main returned, a goroutine panicked, deadlock
+
+
+def main_return(s: Sched, gp: G) -> NoReturn:
+    """The main goroutine returned: the program is over (run mode only)."""
+    assert s.host is not None
+    s.host.switch(("return", gp.result))
+    raise throw("main_return: resumed after the program ended")
+
+
+def fatal(s: Sched, gp: G, exc: BaseException) -> NoReturn:
+    """An uncaught exception in gp ends the program, as a Go panic does."""
+    if not isinstance(exc, SystemExit | KeyboardInterrupt):
+        exc.add_note(f"gort: uncaught in goroutine {gp.goid}")
+    s.panic_goid = gp.goid
+    end_with(s, exc)
+
+
+def end_with(s: Sched, exc: BaseException) -> NoReturn:
+    """Stop the run and raise exc in whoever started it."""
+    if s.host is not None:
+        s.host.switch(("raise", exc))
+        raise throw("end_with: resumed after the program ended")
+    # Implicit mode: the main goroutine is the script itself; raise exc in it.
+    main_g = s.main_g
+    assert main_g is not None and main_g.gr is not None
+    me = getcurrent()
+    teardown(s, keep=(me, main_g.gr))
+    if main_g.gr is me:
+        raise exc
+    main_g.gr.throw(exc)
+    raise throw("end_with: resumed after the program ended")
+
+
+def checkdead(s: Sched) -> None:
+    """Nothing is runnable and nothing can wake anyone: report the deadlock (Go: checkdead)."""
+    end_with(s, Deadlock(goroutine_dump(s)))
+
+
+# ---------------------------------------------------------------------------
+# Starting and stopping a runtime
+
+
+def schedinit(host: greenlet | None) -> Sched:
+    """Build the Sched for a new run (Go: schedinit). Reads the environment once."""
+    if _sched.current is not None:
+        where = "this thread" if _sched.current.m0.tid == _get_ident() else "another thread"
+        raise RuntimeError(
+            f"gort: a runtime is already running on {where}; gort.run cannot be nested or "
+            "run twice at once. Start more work with gort.go instead."
+        )
+    debug = read_env()
+    nprocs = initial_gomaxprocs()
+    seed_env = os.environ.get("GORT_SEED")
+    seed = int(seed_env) if seed_env and seed_env.isdigit() else None
+    s = Sched(debug, seed)
+    s.host = host
+    s.start_ns = monotonic_ns()
+    mp = M(0)
+    s.allm.append(mp)
+    s.mcount = 1
+    s.m0 = mp
+    procresize(s, nprocs)
+    pp = s.allp[0]
+    pp.status = Pstatus.RUNNING
+    pp.m = mp
+    mp.p = pp
+    s.npidle = len(s.allp) - 1
+    mp.g0 = greenlet(functools.partial(g0_main, s), parent=host if host is not None else getcurrent())
+    _sched.current = s
+    return s
+
+
+def procresize(s: Sched, nprocs: int) -> int:
+    """Change the number of Ps; return the old number (Go: procresize)."""
+    old = len(s.allp)
+    while len(s.allp) < nprocs:
+        s.allp.append(P(len(s.allp), Timers()))
+    if nprocs < old:
+        p0 = s.allp[0]
+        for pp in s.allp[nprocs:]:
+            while True:
+                gp, _inherit = runqget(pp)
+                if gp is None:
+                    break
+                globrunqput(s, gp)
+            while pp.timers.heap:
+                _when, seq, t = pp.timers.heap.pop()
+                if t.active and t.seq == seq:
+                    t.active = False
+                    p0.timers.add(t)
+            pp.status = Pstatus.DEAD
+        del s.allp[nprocs:]
+    with s.lock:
+        s.npidle = sum(1 for pp in s.allp if pp.status != Pstatus.RUNNING)
+    return old
+
+
+def start_main(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """Run main as goroutine 1 from the host greenlet; return how the run ended."""
+    gp = newproc(s, main, args, kwargs, None)
+    gp.is_main = True
+    s.main_g = gp
+    mp = s.m0
+    pp = mp.p
+    assert pp is not None
+    gp2, inherit = runqget(pp)
+    assert gp2 is gp
+    mp.curg = gp
+    gp.status = _RUNNING
+    pp.schedtick += 1
+    pp.schedwhen = monotonic_ns()
+    result: tuple[str, Any] = mp.g0.switch(gp)  # type: ignore[union-attr]
+    return result
+
+
+def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
+    """End the run: stop services, abandon every goroutine, forget the Sched.
+
+    Abandoned goroutines are never scheduled again. Their greenlets are
+    killed here (greenlet raises GreenletExit in them, so ``finally`` blocks
+    run; gort calls made from there raise GreenletExit too), rather than left
+    for the garbage collector to kill at an unpredictable later time.
+    """
+    if s.closing:
+        return
+    s.closing = True
+    try:
+        for closer in reversed(s.closers):
+            closer()
+    finally:
+        s.closers.clear()
+        me = getcurrent()
+        grs = [gp.gr for gp in s.allgs if gp.gr is not None]
+        g0 = s.m0.g0
+        if g0 is not None:
+            grs.append(g0)
+        for gr in grs:
+            if gr is me or gr in keep or gr.dead or not gr:
+                continue
+            try:
+                gr.parent = me
+                gr.throw(GreenletExit)
+            except GreenletExit:
+                pass
+            except BaseException as e:  # an abandoned goroutine's finally block failed
+                sys.unraisablehook(_Unraisable(e, "gort: abandoned goroutine failed to unwind"))
+        s.netpoll.close()
+        if _sched.current is s:
+            _sched.current = None
+
+
+class _Unraisable:
+    """The argument sys.unraisablehook expects."""
+
+    def __init__(self, exc: BaseException, msg: str) -> None:
+        self.exc_type = type(exc)
+        self.exc_value = exc
+        self.exc_traceback = exc.__traceback__
+        self.err_msg = msg
+        self.object = None

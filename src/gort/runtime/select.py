@@ -1,0 +1,142 @@
+"""select (Go: runtime/select.go selectgo).
+
+Three passes, as Go's:
+  1. poll every case; if any can proceed, pick one uniformly at random among
+     the ready ones (from the Sched's seedable source) and do it;
+     otherwise take ``default`` if there is one;
+  2. enqueue a sudog on every case's channel and park;
+  3. once woken by the one channel that completed, dequeue the sudogs left on
+     the other channels (Go's "pass 3 - dequeue from unsuccessful chans").
+
+Only one sudog of a select can win: wakers skip sudogs whose G is already
+``selectdone`` (see chan.WaitQ.dequeue).
+
+Picking among the ready cases (pass 1 collects them all) is uniform, as Go's
+shuffled poll order makes it, at the cost of one readiness check per case.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from . import proc
+from .chan import Chan, Sudog
+from .error import ClosedChannelError
+from .g import WaitReason
+
+_RECV: Final = 0
+_RECV_OK: Final = 1
+_SEND: Final = 2
+
+_recv = Chan.recv
+_recv_ok = Chan.recv_ok
+_send = Chan.send
+
+
+class _Default:
+    """The ``default`` case of a select: taken when no other case can proceed now."""
+
+    _instance: _Default | None = None
+
+    def __new__(cls) -> _Default:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "gort.default"
+
+
+default: Final = _Default()
+
+_CASE_HELP = "a case is ch.recv, ch.recv_ok, (ch.send, value) or gort.default"
+
+
+def _parse(cases: tuple[Any, ...]) -> tuple[list[tuple[int, Chan[Any], Any]], int]:
+    parsed: list[tuple[int, Chan[Any], Any]] = []
+    dflt = -1
+    for i, case in enumerate(cases):
+        if case is default:
+            if dflt >= 0:
+                raise ValueError(f"gort.select: cases {dflt} and {i} are both default; "
+                                 "a select has at most one default")
+            dflt = i
+            parsed.append((-1, None, None))  # type: ignore[arg-type]
+            continue
+        value = None
+        fn = case
+        if type(case) is tuple:
+            if len(case) != 2:
+                raise TypeError(f"gort.select: case {i} is a tuple of {len(case)}; a send "
+                                f"case is (ch.send, value); {_CASE_HELP}")
+            fn, value = case
+        ch = getattr(fn, "__self__", None)
+        func = getattr(fn, "__func__", None)
+        if not isinstance(ch, Chan):
+            raise TypeError(f"gort.select: case {i} is {case!r}; {_CASE_HELP}")
+        if func is _send and type(case) is tuple:
+            kind = _SEND
+        elif func is _recv and type(case) is not tuple:
+            kind = _RECV
+        elif func is _recv_ok and type(case) is not tuple:
+            kind = _RECV_OK
+        else:
+            raise TypeError(f"gort.select: case {i} is {case!r}; {_CASE_HELP}")
+        parsed.append((kind, ch, value))
+    return parsed, dflt
+
+
+def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
+    """Run a select; return (index of the chosen case, its value)."""
+    gp = proc.getg()
+    if gp.preempt:
+        proc.gopreempt_m(gp, False)
+    parsed, dflt = _parse(cases)
+
+    # Pass 1: find the ready cases, pick one uniformly.
+    ready = [i for i, (kind, c, _v) in enumerate(parsed)
+             if kind >= 0 and (c.can_send() if kind == _SEND else c.can_recv())]
+    if ready:
+        s = proc.running()
+        assert s is not None
+        i = ready[0] if len(ready) == 1 else ready[s.rand.randrange(len(ready))]
+        kind, c, v = parsed[i]
+        if kind == _SEND:
+            if not c.try_send(v):
+                raise AssertionError("selectgo: a ready send case would block")
+            return i, None
+        got = c.try_recv()
+        assert got is not None, "selectgo: a ready receive case would block"
+        return i, (got if kind == _RECV_OK else got[0])
+    if dflt >= 0:
+        return dflt, None
+    if not parsed:
+        proc.gopark(gp, WaitReason.SELECT_NO_CASES)  # never readied: counts toward deadlock
+        raise AssertionError("selectgo: a select with no cases was woken")
+
+    # Pass 2: wait on every case at once.
+    gp.selectdone = False
+    gp.param = None
+    sgs = []
+    for i, (kind, c, v) in enumerate(parsed):
+        if kind < 0:
+            continue
+        sg = Sudog(gp, v if kind == _SEND else None, c, True, i)
+        (c.sendq if kind == _SEND else c.recvq).enqueue(sg)
+        sgs.append(sg)
+    proc.gopark(gp, WaitReason.SELECT)
+
+    # Pass 3: the winner is in gp.param; take the others off their queues.
+    won: Sudog = gp.param
+    gp.param = None
+    for sg in sgs:
+        if sg is not won:
+            (sg.c.sendq if parsed[sg.index][0] == _SEND else sg.c.recvq).remove(sg)
+    kind = parsed[won.index][0]
+    if kind == _SEND:
+        if not won.success:
+            raise ClosedChannelError("send on closed channel")
+        return won.index, None
+    if kind == _RECV_OK:
+        return won.index, (won.elem, won.success)
+    return won.index, won.elem

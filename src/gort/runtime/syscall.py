@@ -1,0 +1,120 @@
+"""Blocking calls off the M (Go: entersyscall/exitsyscall in proc.go, and cgocall.go).
+
+In Go a goroutine making a blocking system call keeps its M, and sysmon
+hands the P to another M so the other goroutines keep running. A greenlet
+cannot move to another thread, so gort turns it around: ``offload(fn)``
+parks the calling G (status ``syscall``), a worker thread runs ``fn``, and
+when it returns the worker queues (G, result, exception) on
+``sched.injectq`` and wakes the M through the netpoller; the M readies the G
+in its next scheduling round (``proc.inject``). The others keep running
+meanwhile, and an offloaded call in flight counts as a possible wake-up, so
+waiting for it is never reported as a deadlock.
+
+Workers are started on demand (one per concurrently blocked call, as Go
+starts Ms) and reused; an idle worker exits after ``IDLE_EXIT_S``. Only
+``lock``-guarded fields and ``netpoll.brk`` are touched from a worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from . import proc
+from .g import Gstatus, WaitReason
+from .sched import Sched
+
+T = TypeVar("T")
+
+IDLE_EXIT_S: Final = 10.0
+MAX_WORKERS: Final = 10_000  # Go's default max threads (debug.SetMaxThreads)
+
+
+class Offloader:
+    """The worker threads of one run."""
+
+    def __init__(self, s: Sched) -> None:
+        self.s = s
+        self.cond = threading.Condition(threading.Lock())
+        self.work: deque[tuple[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
+        self.idle = 0
+        self.nthreads = 0
+        self.closed = False
+
+    def submit(self, gp: Any, fn: Callable[..., Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> None:
+        with self.cond:
+            if self.idle == 0:
+                if self.nthreads >= MAX_WORKERS:
+                    raise RuntimeError(
+                        f"gort.offload: {MAX_WORKERS} calls are already blocked in worker "
+                        "threads; bound the number of concurrent offloads (e.g. with a "
+                        "buffered gort.Chan used as a semaphore)")
+                self.nthreads += 1
+                t = threading.Thread(target=self._worker, name=f"gort-offload-{self.nthreads}",
+                                     daemon=True)
+                self.work.append((gp, fn, args, kwargs))
+                t.start()
+                return
+            self.work.append((gp, fn, args, kwargs))
+            self.cond.notify()
+
+    def _worker(self) -> None:
+        s = self.s
+        while True:
+            with self.cond:
+                while not self.work and not self.closed:
+                    self.idle += 1
+                    timed_out = not self.cond.wait(IDLE_EXIT_S)
+                    self.idle -= 1
+                    if timed_out and not self.work:
+                        self.nthreads -= 1
+                        return
+                if not self.work:  # closed
+                    self.nthreads -= 1
+                    return
+                gp, fn, args, kwargs = self.work.popleft()
+            value: Any = None
+            exc: BaseException | None = None
+            try:
+                value = fn(*args, **kwargs)
+            except BaseException as e:  # delivered to the goroutine, never dropped
+                exc = e
+            with s.lock:
+                s.injectq.append((gp, value, exc))
+            s.netpoll.brk()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+
+def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn(*args, **kwargs)`` on a worker thread; park the calling goroutine meanwhile."""
+    gp = proc.getg()
+    if not callable(fn):
+        raise TypeError(f"gort.offload: {fn!r} is not callable; pass the function and its "
+                        "arguments separately, e.g. gort.offload(time.sleep, 1)")
+    s = proc.running()
+    assert s is not None
+    off: Offloader | None = s.offloader
+    if off is None:
+        off = s.offloader = Offloader(s)
+        s.closers.append(off.close)
+    with s.lock:
+        s.noffload += 1
+    try:
+        off.submit(gp, fn, args, kwargs)
+    except BaseException:
+        with s.lock:
+            s.noffload -= 1
+        raise
+    proc.gopark(gp, WaitReason.SYSCALL, Gstatus.SYSCALL)
+    value, exc = gp.param
+    gp.param = None
+    if exc is not None:
+        raise exc
+    return value  # type: ignore[no-any-return]

@@ -1,0 +1,127 @@
+"""Goroutine reports in Go's format (Go: runtime/traceback.go).
+
+One block per goroutine, innermost frame first, as Go prints them::
+
+    goroutine 7 [chan receive, 2 minutes]:
+    __main__.worker(...)
+    	/path/prog.py:12
+    created by __main__.main in goroutine 1
+    	/path/prog.py:20
+
+The deadlock report, the panic report and the SIGQUIT dump all use it.
+Frames of gort itself, runpy and greenlet are left out: the innermost frame
+shown is the user's call into gort.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from time import monotonic_ns
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from greenlet import getcurrent
+
+from .g import G, Gstatus
+
+if TYPE_CHECKING:
+    from .sched import Sched
+
+_GORT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_HIDDEN_MODULES = ("runpy", "greenlet")
+
+
+def is_gort_file(filename: str) -> bool:
+    """True for gort's own source files."""
+    return filename.startswith(_GORT_DIR)
+
+
+def _hidden(frame: FrameType) -> bool:
+    if is_gort_file(frame.f_code.co_filename):
+        return True
+    mod = frame.f_globals.get("__name__", "")
+    return isinstance(mod, str) and mod.split(".", 1)[0] in _HIDDEN_MODULES
+
+
+def _funcname(frame: FrameType) -> str:
+    mod = frame.f_globals.get("__name__", "?")
+    return f"{mod}.{frame.f_code.co_qualname}"
+
+
+def creator_of(creator: G | None) -> str:
+    """Go's "created by" line pair for a goroutine being created now by ``creator``."""
+    if creator is None:
+        return ""
+    f: FrameType | None = sys._getframe(1)
+    while f is not None and _hidden(f):
+        f = f.f_back
+    if f is None:
+        return f"created by gort in goroutine {creator.goid}"
+    return (f"created by {_funcname(f)} in goroutine {creator.goid}\n"
+            f"\t{f.f_code.co_filename}:{f.f_lineno}")
+
+
+def state_of(gp: G, now: int) -> str:
+    """The bracketed state in a goroutine header: Go's words, plus the wait in minutes."""
+    st = gp.status
+    if st == Gstatus.WAITING:
+        text = str(gp.waitreason) or "waiting"
+    elif st == Gstatus.SYSCALL:
+        text = "syscall"
+    else:
+        text = st.name.lower()
+    if st in (Gstatus.WAITING, Gstatus.SYSCALL) and gp.waitsince:
+        minutes = (now - gp.waitsince) // 60_000_000_000
+        if minutes >= 1:
+            text += f", {minutes} minutes"
+    return text
+
+
+def frame_of(gp: G) -> FrameType | None:
+    """The innermost frame of gp's stack (its greenlet's, or ours if gp is running here)."""
+    gr = gp.gr
+    if gr is None:
+        return None
+    if gr is getcurrent():
+        return sys._getframe(1)
+    frame: FrameType | None = gr.gr_frame
+    return frame
+
+
+def stack_lines(frame: FrameType | None) -> list[str]:
+    """Go-style frame lines, innermost first, without gort/runpy/greenlet frames."""
+    lines = []
+    while frame is not None:
+        if not _hidden(frame):
+            lines.append(f"{_funcname(frame)}(...)")
+            lines.append(f"\t{frame.f_code.co_filename}:{frame.f_lineno}")
+        frame = frame.f_back
+    return lines
+
+
+def goroutine_header(gp: G, now: int | None = None) -> str:
+    """``goroutine 7 [chan receive]:``"""
+    return f"goroutine {gp.goid} [{state_of(gp, monotonic_ns() if now is None else now)}]:"
+
+
+def goroutine_block(gp: G, now: int) -> str:
+    """One goroutine: header, stack, creator."""
+    parts = [goroutine_header(gp, now)]
+    if gp.fn is not None and gp.gr is None:
+        # created, never run: Go shows the function it will start in
+        fn = gp.fn
+        parts.append(f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}(...)")
+    else:
+        parts.extend(stack_lines(frame_of(gp)))
+    if gp.gopc:
+        parts.append(gp.gopc)
+    return "\n".join(parts)
+
+
+def goroutine_dump(s: Sched) -> str:
+    """Every live goroutine, the main one first, separated by blank lines."""
+    now = monotonic_ns()
+    gs = [gp for gp in s.allgs if gp.status not in (Gstatus.DEAD, Gstatus.IDLE)]
+    gs.sort(key=lambda gp: gp.goid)
+    return "\n\n".join(goroutine_block(gp, now) for gp in gs)

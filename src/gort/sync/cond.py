@@ -1,0 +1,40 @@
+"""sync.Cond (Go: sync/cond.go)."""
+
+from __future__ import annotations
+
+from .. import runtime as _rt
+from .mutex import Mutex
+from .rwmutex import RWMutex
+
+
+class Cond:
+    """A rendezvous for goroutines waiting for an event, with its lock ``L``.
+
+    ``wait`` unlocks L, parks until signal or broadcast, then locks L again
+    before returning; check the condition in a loop, as in Go.
+    """
+
+    __slots__ = ("L", "_sema")
+
+    def __init__(self, lock: Mutex | RWMutex) -> None:
+        if not isinstance(lock, Mutex | RWMutex):
+            raise TypeError(f"sync: Cond needs a gort.sync.Mutex or RWMutex, got {lock!r}")
+        self.L = lock
+        self._sema = _rt.Sema()
+
+    def wait(self) -> None:
+        """Unlock L, park until woken, lock L again."""
+        gp = _rt.getg()
+        self.L.unlock()
+        self._sema.acquire(gp, _rt.WaitReason.SYNC_COND_WAIT)
+        self.L.lock()
+
+    def signal(self) -> None:
+        """Wake the goroutine that has waited longest, if any."""
+        _rt.getg()
+        self._sema.release_one()
+
+    def broadcast(self) -> None:
+        """Wake every waiting goroutine."""
+        _rt.getg()
+        self._sema.release_all()
