@@ -363,10 +363,6 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
         s.stats.preempt_async += 1
     else:
         s.stats.preempt_sync += 1
-    fix = s.sigreinstall
-    if fix is not None:
-        s.sigreinstall = None
-        fix()
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp)

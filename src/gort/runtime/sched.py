@@ -91,9 +91,6 @@ class Sched:
         self.sysmonnote = threading.Event()
         # Stop functions of the services started for this run, called in reverse at teardown.
         self.closers: list[Callable[[], None]] = []
-        # Set by sysmon when the program replaced gort's SIGURG handler; the M calls it
-        # at its next scheduling point (only the main thread may call signal.signal).
-        self.sigreinstall: Callable[[], None] | None = None
         self.sysmon: Any = None  # sysmon.Sysmon
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
         self.panic_goid = 0  # goroutine whose uncaught exception ended the run

@@ -26,6 +26,7 @@ into it; no signal API can tell the two apart then.
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import threading
 from types import FrameType
@@ -38,6 +39,9 @@ from .sched import Sched
 SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
 
 
+_PENDING_CALL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
 class Signals:
     """gort's SIGURG handler for one run."""
 
@@ -46,6 +50,13 @@ class Signals:
         self.preempter = preempter
         self.prev: Any = signal.SIG_DFL
         self.installed = False
+        self.reinstall_asked = False
+        # Kept alive as long as a pending call may refer to it.
+        self._reinstall_cb = _PENDING_CALL(self._pending_reinstall)
+        add = ctypes.pythonapi.Py_AddPendingCall
+        add.restype = ctypes.c_int
+        add.argtypes = [_PENDING_CALL, ctypes.c_void_p]
+        self._add_pending_call = add
 
     def install(self) -> bool:
         """Install the handler; False if not on the main thread (no async preemption)."""
@@ -61,6 +72,12 @@ class Signals:
     def owned(self) -> bool:
         """gort's handler is the one installed (readable from any thread)."""
         return signal.getsignal(SIGPREEMPT) == self.sighandler
+
+    def _pending_reinstall(self, _arg: object) -> int:
+        self.reinstall_asked = False
+        if self.installed:
+            self.reinstall()
+        return 0
 
     def reinstall(self) -> None:
         """Put gort's handler back in front of one the program installed after start."""
@@ -81,7 +98,9 @@ class Signals:
         if mp.signal_pending:
             return False  # one in flight already
         if not self.owned():
-            self.s.sigreinstall = self.reinstall  # done by the M: only it may call signal.signal
+            if not self.reinstall_asked:
+                self.reinstall_asked = True
+                self._add_pending_call(self._reinstall_cb, None)
             return False
         mp.signal_pending = True
         signal.pthread_kill(mp.tid, SIGPREEMPT)

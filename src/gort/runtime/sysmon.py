@@ -12,8 +12,9 @@ up to 10 ms. sysmon here knows better than to poll while a G runs: the P
 stamps ``schedwhen`` when a slice starts, so sysmon sleeps until that slice
 would end, and wakes then only if the same slice is still running. Go's
 adaptive delay paces what cannot be predicted: re-sending a request that the
-handler could not answer (the G was in a C call or a no-preempt module), 20
-us at first, backing off to 10 ms. While every P is idle sysmon sleeps for
+handler could not answer (the G was in a C call or a no-preempt module),
+backing off to 10 ms, but never sooner than ``RESEND_MIN_NS``: under the GIL,
+a sooner look only delays the answer. While every P is idle sysmon sleeps for
 good (``sched.sysmonwait``); the M wakes it when work appears.
 
 The GIL. sysmon needs the GIL to act, and a spinning goroutine holds it: a
@@ -45,6 +46,10 @@ from .signal_unix import Signals
 SWITCH_INTERVAL_S: Final = 0.0005
 _DELAY_MIN_NS: Final = 20_000
 _DELAY_MAX_NS: Final = 10_000_000
+# Measured: re-checking 20 us after a send let sysmon take the GIL back before the M
+# could answer the signal (handler latency p50 489 us, the switch interval). Waiting a
+# few switch intervals first gives the M the GIL.
+RESEND_MIN_NS: Final = 2_000_000
 
 
 class Sysmon:
@@ -114,9 +119,13 @@ class Sysmon:
             s.stats.sysmon_wakeups += 1
 
     def retake(self, now: int, delay: int) -> tuple[bool, int]:
-        """Preempt Gs past their slice (Go: retake). Returns (acted, when to look next)."""
+        """Preempt Gs past their slice (Go: retake). Returns (new request made, when to look next).
+
+        A request the G has not answered is re-sent every ``max(delay, RESEND_MIN_NS)``.
+        """
         s = self.s
         slice_ns = s.debug.preempt_ns
+        resend = max(delay, RESEND_MIN_NS)
         acted = False
         next_ns = 0
         for pp in list(s.allp):
@@ -132,11 +141,13 @@ class Sysmon:
             if now < deadline:
                 look = deadline
             else:
-                if pd.last_signal == 0 or now - pd.last_signal >= delay:
-                    if self.preemptone(pp):
-                        acted = True
+                if pd.last_signal == 0:
+                    acted = self.preemptone(pp) or acted
                     pd.last_signal = now
-                look = pd.last_signal + delay
+                elif now - pd.last_signal >= resend:
+                    self.preemptone(pp)
+                    pd.last_signal = now
+                look = pd.last_signal + resend
             next_ns = look if next_ns == 0 else min(next_ns, look)
         return acted, next_ns
 

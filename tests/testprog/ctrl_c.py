@@ -1,0 +1,16 @@
+"""Spinning goroutines; the test sends SIGINT and expects exit 130."""
+import sys
+
+import gort
+
+
+def spin():
+    while True:
+        pass
+
+
+for _ in range(3):
+    gort.go(spin)
+print("READY", flush=True)
+while True:
+    pass
