@@ -77,4 +77,5 @@ stop[0] = True
 expect = sum(range(N)) + sum(range(100000, 100000 + N))
 print(f"total {total[0]} expect {expect} logged {handler.n}")
 assert total[0] == expect and handler.n == 4 * N
+print("deferred", gort.stats()["preempt_deferred"], file=sys.stderr)
 print("OK")

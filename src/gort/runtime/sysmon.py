@@ -50,6 +50,9 @@ _DELAY_MAX_NS: Final = 10_000_000
 # could answer the signal (handler latency p50 489 us, the switch interval). Waiting a
 # few switch intervals first gives the M the GIL.
 RESEND_MIN_NS: Final = 2_000_000
+# With a time slice shorter than that (tests), wait about one slice, but not less than
+# the time the OS takes to wake the M's thread for the GIL.
+RESEND_FLOOR_NS: Final = 200_000
 
 
 class Sysmon:
@@ -109,7 +112,15 @@ class Sysmon:
                 idle += 1
                 if idle > 50:
                     delay = min(delay * 2, _DELAY_MAX_NS)
-            sleep_ns = max(0, next_ns - now - early) if next_ns else delay
+            if next_ns:
+                # Wake `early` before the look so that sysmon holds the GIL by then; once
+                # inside that window, sleep exactly the rest (never a busy loop).
+                sleep_ns = next_ns - now
+                if sleep_ns > early:
+                    sleep_ns -= early
+                sleep_ns = max(sleep_ns, _DELAY_MIN_NS)
+            else:
+                sleep_ns = delay
             intended = now + sleep_ns
             self.stopev.wait(sleep_ns / 1e9)
             waited = monotonic_ns() - intended
@@ -125,7 +136,7 @@ class Sysmon:
         """
         s = self.s
         slice_ns = s.debug.preempt_ns
-        resend = max(delay, RESEND_MIN_NS)
+        resend = max(delay, min(RESEND_MIN_NS, max(RESEND_FLOOR_NS, slice_ns)))
         acted = False
         next_ns = 0
         for pp in list(s.allp):
