@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from . import runtime as _rt
+from . import sync
 from .runtime import Chan, ClosedChannelError, Deadlock, default
 from .time import Ticker, Timer, after, sleep
 
@@ -37,6 +38,7 @@ __all__ = [
     "select",
     "sleep",
     "stats",
+    "sync",
 ]
 
 

@@ -32,10 +32,11 @@ def time_sleep(seconds: float) -> None:
     gp = proc.getg()
     if gp.preempt:
         proc.gopreempt_m(gp, False)
-    if seconds <= 0:
+    ns = to_ns(seconds)
+    if ns <= 0:
         proc.gosched(gp)
         return
-    t = Timer(monotonic_ns() + to_ns(seconds), 0, _ready, gp)
+    t = Timer(monotonic_ns() + ns, 0, _ready, gp)
     _timers().add(t)
     proc.gopark(gp, WaitReason.SLEEP)
 

@@ -1,0 +1,55 @@
+"""Shared test helpers: a clean runtime per test, and whole programs in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import gort.runtime as rt
+
+TESTPROG = Path(__file__).parent / "testprog"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_runtime_left_behind() -> Iterator[None]:
+    """Every test starts and ends with no runtime, gort thread or gort signal handler."""
+    assert rt.running() is None
+    before = signal.getsignal(signal.SIGURG)
+    yield
+    assert rt.running() is None, "a test left a gort runtime running"
+    assert signal.getsignal(signal.SIGURG) == before, "SIGURG handler not restored"
+    names = [t.name for t in threading.enumerate()]
+    assert "gort-sysmon" not in names, names
+
+
+def run_testprog(name: str, *args: str, env: dict[str, str] | None = None,
+                 timeout: float = 30, module: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run tests/testprog/NAME under `python -m gort run`, with a bound."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("GODEBUG", "GOMAXPROCS")}
+    full_env.update(env or {})
+    prog = str(TESTPROG / name) if not os.path.isabs(name) else name
+    cmd = [sys.executable, "-m", "gort", "run", prog, *args] if module else \
+          [sys.executable, prog, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env,
+                          cwd=ROOT)
+
+
+def settle() -> None:
+    """Yield until no other goroutine is runnable (call from the main goroutine)."""
+    s = rt.running()
+    assert s is not None
+    for _ in range(10_000):
+        pp = s.m0.p
+        assert pp is not None
+        if pp.runqlen() == 0 and not s.runq:
+            return
+        rt.gosched(rt.getg())
+    raise AssertionError("settle: goroutines kept running")

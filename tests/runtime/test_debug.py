@@ -1,0 +1,27 @@
+"""GODEBUG and the environment knobs (Go: runtime1.go parsedebugvars)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gort.runtime.debug import DEFAULT_NOPREEMPT_MODULES, parsedebugvars, read_env
+
+
+def test_known_keys_parsed_unknown_ignored() -> None:
+    assert parsedebugvars("asyncpreemptoff=1,gctrace=1,schedtrace=1000,,x") == {
+        "asyncpreemptoff": 1, "schedtrace": 1000, "scheddetail": 0}
+
+
+@pytest.mark.parametrize("bad", ["asyncpreemptoff=yes", "schedtrace=", "scheddetail",
+                                 "schedtrace=-5"])
+def test_malformed_values_say_how_to_fix(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"GODEBUG: .* write e.g. GODEBUG="):
+        parsedebugvars(bad)
+
+
+def test_gort_knobs() -> None:
+    d = read_env({"GORT_PREEMPT_NS": "2000000", "GORT_NOPREEMPT": "mylib, other.mod"})
+    assert d.preempt_ns == 2_000_000
+    assert d.nopreempt_modules == (*DEFAULT_NOPREEMPT_MODULES, "mylib", "other.mod")
+    with pytest.raises(ValueError, match="GORT_PREEMPT_NS='0' is not a positive integer"):
+        read_env({"GORT_PREEMPT_NS": "0"})

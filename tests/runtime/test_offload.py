@@ -1,0 +1,71 @@
+"""gort.offload: blocking calls on worker threads while goroutines keep running."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import gort
+
+
+def test_offload_returns_value_and_others_keep_running() -> None:
+    def main() -> tuple[str, int]:
+        ticks = [0]
+        stop = [False]
+
+        def ticker() -> None:
+            while not stop[0]:
+                ticks[0] += 1
+                gort.sleep(0.005)
+
+        gort.go(ticker)
+        v = gort.offload(lambda: (time.sleep(0.1), "slept")[1])
+        stop[0] = True
+        return v, ticks[0]
+
+    v, ticks = gort.run(main)
+    assert v == "slept" and ticks >= 8
+
+
+def test_offload_delivers_the_exception_to_the_goroutine() -> None:
+    def main() -> str:
+        def fails() -> None:
+            raise OSError("disk on fire")
+
+        try:
+            gort.offload(fails)
+        except OSError as e:
+            return str(e)
+        return "no error"
+
+    assert gort.run(main) == "disk on fire"
+
+
+def test_many_concurrent_offloads_run_in_parallel_threads() -> None:
+    def main() -> float:
+        done: gort.Chan[str] = gort.Chan()
+        barrier = threading.Barrier(8)
+        t0 = time.monotonic()
+        for _ in range(8):
+            gort.go(lambda: done.send(gort.offload(lambda: (barrier.wait(5), "x")[1])))
+        assert [done.recv() for _ in range(8)] == ["x"] * 8
+        return time.monotonic() - t0
+
+    assert gort.run(main) < 5
+
+
+def test_waiting_for_an_offload_is_not_a_deadlock() -> None:
+    def main() -> int:
+        return gort.offload(lambda: (time.sleep(0.05), 7)[1])
+
+    assert gort.run(main) == 7
+
+
+def test_offload_rejects_non_callable() -> None:
+    def main() -> None:
+        with pytest.raises(TypeError, match="not callable"):
+            gort.offload(3)  # type: ignore[call-overload]
+
+    gort.run(main)

@@ -1,0 +1,40 @@
+"""The public surface is API.md's, nothing from gort.runtime leaks (trio's test_exports)."""
+
+from __future__ import annotations
+
+import inspect
+
+import gort
+import gort.sync
+
+API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
+       "Ticker", "Timer", "Chan", "select", "default", "ClosedChannelError", "Deadlock"}
+OURS = {"offload", "stats", "sync"}
+
+
+def test_all_is_the_api_plus_documented_extras() -> None:
+    assert set(gort.__all__) == API | OURS
+    for name in gort.__all__:
+        assert hasattr(gort, name), name
+
+
+def test_public_names_have_docstrings_and_live_in_gort() -> None:
+    for name in gort.__all__:
+        obj = getattr(gort, name)
+        if inspect.ismodule(obj):
+            continue
+        assert (obj.__doc__ or type(obj).__doc__), name
+        if inspect.isclass(obj):
+            assert obj.__module__ in ("gort", "gort.time"), (name, obj.__module__)
+
+
+def test_sync_exports() -> None:
+    assert set(gort.sync.__all__) == {"WaitGroup", "Mutex", "RWMutex", "Once", "Cond"}
+    for name in gort.sync.__all__:
+        assert getattr(gort.sync, name).__module__ == "gort.sync"
+
+
+def test_errors_are_runtime_errors() -> None:
+    assert issubclass(gort.Deadlock, RuntimeError)
+    assert issubclass(gort.ClosedChannelError, RuntimeError)
+    assert str(gort.Deadlock()) == "all goroutines are asleep - deadlock!"
