@@ -7,7 +7,6 @@ processor from one to the next is sysmon's preemption.
 """
 
 import sys
-import time
 
 import gort
 

@@ -86,7 +86,7 @@ def test_fan_in_with_select_and_timeout() -> None:
         na = nb = 0
         timed_out = False
         while True:
-            i, v = gort.select(a.recv, b.recv, quit_.recv_ok, gort.after(1).recv)
+            i, _v = gort.select(a.recv, b.recv, quit_.recv_ok, gort.after(1).recv)
             if i == 0:
                 na += 1
             elif i == 1:

@@ -58,7 +58,7 @@ def test_send_on_closed_chan_raises_and_runtime_stays_usable(cap: int) -> None:
     def main() -> str:
         c: gort.Chan[int] = gort.Chan(cap)
         c.close()
-        with pytest.raises(gort.ClosedChannelError, match="^send on closed channel$"):
+        with pytest.raises(gort.ClosedChannelError, match=r"^send on closed channel$"):
             c.send(1)
         d: gort.Chan[int] = gort.Chan(1)
         d.send(5)
@@ -72,7 +72,7 @@ def test_double_close_raises(cap: int) -> None:
     def main() -> None:
         c: gort.Chan[int] = gort.Chan(cap)
         c.close()
-        with pytest.raises(gort.ClosedChannelError, match="^close of closed channel$"):
+        with pytest.raises(gort.ClosedChannelError, match=r"^close of closed channel$"):
             c.close()
 
     gort.run(main)

@@ -52,8 +52,7 @@ def test_blocking_select_wakes_on_any_case_and_dequeues_the_losers() -> None:
         got: list[Any] = []
 
         def selector() -> None:
-            for _ in range(100):
-                got.append(gort.select(a.recv, b.recv_ok, quit_.recv))
+            got.extend(gort.select(a.recv, b.recv_ok, quit_.recv) for _ in range(100))
 
         gort.go(selector)
         for i in range(50):

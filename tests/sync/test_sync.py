@@ -215,5 +215,5 @@ def test_cond_signal_and_broadcast() -> None:
 
 
 def test_cond_requires_a_gort_lock() -> None:
-    with pytest.raises(TypeError, match="Cond needs a gort.sync.Mutex"):
+    with pytest.raises(TypeError, match=r"Cond needs a gort\.sync\.Mutex"):
         Cond(object())  # type: ignore[arg-type]

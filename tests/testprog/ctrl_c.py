@@ -1,5 +1,4 @@
 """Spinning goroutines; the test sends SIGINT and expects exit 130."""
-import sys
 
 import gort
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from .chan import Chan
 from .error import ClosedChannelError, Deadlock, GortInternalError
 from .g import G, Gstatus, WaitReason
-from .proc import getg, gopark, goready, gosched, gopreempt_m, newproc, procresize, running
+from .proc import getg, gopark, gopreempt_m, goready, gosched, newproc, procresize, running
 from .rt0 import PreemptionWarning, run, run_path
 from .select import default, selectgo
 from .sema import Sema
@@ -41,10 +41,10 @@ from .timers import Timer
 from .traceback import goroutine_dump
 
 __all__ = [
-    "G",
     "Chan",
     "ClosedChannelError",
     "Deadlock",
+    "G",
     "GortInternalError",
     "Gstatus",
     "PreemptionWarning",
@@ -56,8 +56,8 @@ __all__ = [
     "gopark",
     "gopreempt_m",
     "goready",
-    "gosched",
     "goroutine_dump",
+    "gosched",
     "newproc",
     "offload",
     "procresize",

@@ -56,21 +56,21 @@ class G:
     """One goroutine. ``gr`` is created lazily by the M's g0 (see proc.g0_main)."""
 
     __slots__ = (
-        "goid",
-        "status",
-        "waitreason",
-        "waitsince",
-        "preempt",
-        "gr",
-        "fn",
         "args",
+        "fn",
+        "goid",
+        "gopc",
+        "gr",
+        "is_main",
         "kwargs",
         "m",
         "param",
-        "selectdone",
-        "gopc",
+        "preempt",
         "result",
-        "is_main",
+        "selectdone",
+        "status",
+        "waitreason",
+        "waitsince",
     )
 
     def __init__(self) -> None:

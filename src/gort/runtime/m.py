@@ -25,16 +25,16 @@ class M:
     """One OS thread that runs goroutines."""
 
     __slots__ = (
-        "id",
-        "tid",
-        "g0",
-        "curg",
-        "p",
-        "locks",
-        "signal_pending",
-        "preempt_gen",
-        "is_main_thread",
         "armed",
+        "curg",
+        "g0",
+        "id",
+        "is_main_thread",
+        "locks",
+        "p",
+        "preempt_gen",
+        "signal_pending",
+        "tid",
     )
 
     def __init__(self, mid: int) -> None:

@@ -32,7 +32,7 @@ class Pstatus(enum.IntEnum):
 class SysmonTick:
     """sysmon's private copy of what it last saw of a P (Go: sysmontick). Written only by sysmon."""
 
-    __slots__ = ("schedtick", "schedwhen", "last_signal")
+    __slots__ = ("last_signal", "schedtick", "schedwhen")
 
     def __init__(self) -> None:
         self.schedtick = 0
@@ -44,19 +44,19 @@ class P:
     """One processor: a run queue, timers, and counters sysmon reads."""
 
     __slots__ = (
+        "gfree",
         "id",
-        "status",
         "m",
+        "runnext",
         "runq",
         "runqhead",
         "runqtail",
-        "runnext",
         "schedtick",
         "schedwhen",
+        "status",
         "syscalltick",
-        "timers",
-        "gfree",
         "sysmontick",
+        "timers",
     )
 
     def __init__(self, pid: int, timers: Timers) -> None:

@@ -72,7 +72,8 @@ _BASE: Final = 1  # a goroutine's entry frame: the walk stops here, safe
 _RUNTIME: Final = 2  # gort's own code
 _MODULE: Final = 3  # a module in the no-preempt list
 
-_HAVE_MONITORING: Final = sys.version_info >= (3, 12)
+# sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
+_MONITORING: Any = getattr(sys, "monitoring", None)
 
 
 def _tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]]:
@@ -104,8 +105,8 @@ class Preempter:
     # -- setup -----------------------------------------------------------------
 
     def start(self) -> None:
-        if _HAVE_MONITORING:
-            mon = sys.monitoring
+        mon = _MONITORING
+        if mon is not None:
             for tool in (4, 3):  # ids 0-2 and 5 are reserved for debuggers, coverage,
                 if mon.get_tool(tool) is None:  # profilers, optimizers (PEP 669)
                     mon.use_tool_id(tool, "gort")
@@ -116,7 +117,7 @@ class Preempter:
     def close(self) -> None:
         self.disarm()
         if self.tool_id >= 0:
-            mon = sys.monitoring
+            mon = _MONITORING
             mon.register_callback(self.tool_id, mon.events.INSTRUCTION, None)
             mon.free_tool_id(self.tool_id)
             self.tool_id = -1
@@ -199,9 +200,9 @@ class Preempter:
     def arm(self, gp: G, frame: FrameType) -> bool:
         """Make frame's next instruction switch gp out. False if no hook can be armed."""
         if self.tool_id >= 0:
-            sys.monitoring.set_local_events(self.tool_id, frame.f_code,
-                                            sys.monitoring.events.INSTRUCTION)
-        elif not _HAVE_MONITORING and sys.gettrace() is None:
+            _MONITORING.set_local_events(self.tool_id, frame.f_code,
+                                         _MONITORING.events.INSTRUCTION)
+        elif _MONITORING is None and sys.gettrace() is None:
             frame.f_trace = self._trace_hook
             frame.f_trace_opcodes = True
             sys.settrace(_no_local_trace)
@@ -221,10 +222,10 @@ class Preempter:
         self.armed_g = None
         self.s.m0.armed = None
         if self.tool_id >= 0:
-            sys.monitoring.set_local_events(self.tool_id, frame.f_code, 0)
+            _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
         else:
             frame.f_trace_opcodes = False
-            frame.f_trace = None  # type: ignore[assignment]
+            frame.f_trace = None
             if sys.gettrace() is _no_local_trace:
                 sys.settrace(None)
 

@@ -102,7 +102,8 @@ def _getg_slow(s: Sched | None) -> G:
             f"{s.m0.tid}). Hand results to goroutines with gort.offload or a channel send "
             "made from a goroutine."
         )
-    raise RuntimeError("gort: called outside any goroutine (from the scheduler or a signal handler)")
+    raise RuntimeError(
+        "gort: called outside any goroutine (from the scheduler or a signal handler)")
 
 
 def running() -> Sched | None:
@@ -331,10 +332,11 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING) -> None:
     a G whose blocking call runs on a worker thread.
     """
     s = _sched.current
+    assert s is not None
     gp.status = status
     gp.waitreason = reason
     gp.waitsince = monotonic_ns()
-    schedule(s, s.m0, gp)  # type: ignore[union-attr]
+    schedule(s, s.m0, gp)
 
 
 def goready(gp: G) -> None:
@@ -350,9 +352,10 @@ def goready(gp: G) -> None:
 def gosched(gp: G) -> None:
     """Yield the processor; gp goes to the global queue (Go: Gosched -> goschedImpl)."""
     s = _sched.current
+    assert s is not None
     gp.status = _RUNNABLE
-    globrunqput(s, gp)  # type: ignore[arg-type]
-    schedule(s, s.m0, gp)  # type: ignore[union-attr]
+    globrunqput(s, gp)
+    schedule(s, s.m0, gp)
 
 
 def gopreempt_m(gp: G, asynchronous: bool) -> None:
@@ -477,7 +480,8 @@ def end_with(s: Sched, exc: BaseException) -> NoReturn:
         raise throw("end_with: resumed after the program ended")
     # Implicit mode: the main goroutine is the script itself; raise exc in it.
     main_g = s.main_g
-    assert main_g is not None and main_g.gr is not None
+    assert main_g is not None
+    assert main_g.gr is not None
     me = getcurrent()
     teardown(s, keep=(me, main_g.gr))
     if main_g.gr is me:
@@ -520,7 +524,8 @@ def schedinit(host: greenlet | None) -> Sched:
     pp.m = mp
     mp.p = pp
     s.npidle = len(s.allp) - 1
-    mp.g0 = greenlet(functools.partial(g0_main, s), parent=host if host is not None else getcurrent())
+    mp.g0 = greenlet(functools.partial(g0_main, s),
+                     parent=host if host is not None else getcurrent())
     _sched.current = s
     return s
 
@@ -559,12 +564,9 @@ def start_main(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
     mp = s.m0
     pp = mp.p
     assert pp is not None
-    gp2, inherit = runqget(pp)
+    gp2, _inherit = runqget(pp)
     assert gp2 is gp
-    mp.curg = gp
-    gp.status = _RUNNING
-    pp.schedtick += 1
-    pp.schedwhen = monotonic_ns()
+    execute(s, mp, pp, gp, False, prev=gp)  # bookkeeping; g0 makes the first switch
     result: tuple[str, Any] = mp.g0.switch(gp)  # type: ignore[union-attr]
     return result
 
@@ -599,7 +601,8 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
             except GreenletExit:
                 pass
             except BaseException as e:  # an abandoned goroutine's finally block failed
-                sys.unraisablehook(_Unraisable(e, "gort: abandoned goroutine failed to unwind"))
+                hook_arg = _Unraisable(e, "gort: abandoned goroutine failed to unwind")
+                sys.unraisablehook(hook_arg)  # type: ignore[arg-type]
         s.netpoll.close()
         if _sched.current is s:
             _sched.current = None

@@ -13,8 +13,8 @@ import atexit
 import runpy
 import sys
 import warnings
-from time import monotonic_ns
 from collections.abc import Callable
+from time import monotonic_ns
 from typing import Any
 
 from greenlet import getcurrent

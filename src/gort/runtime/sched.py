@@ -70,7 +70,8 @@ class Sched:
         self.npidle = 0  # lock
         self.allp: list[P] = []
         self.allm: list[M] = []
-        self.allgs: dict[G, None] = {}  # every G with a greenlet or on a free list, in creation order
+        # Every G with a greenlet or on a free list, in creation order.
+        self.allgs: dict[G, None] = {}
         self.m0: M  # set by schedinit
         self.main_g: G | None = None
         self.goidgen = 0

@@ -19,7 +19,8 @@ from .timers import Timer, Timers
 
 def _timers() -> Timers:
     s = proc.running()
-    assert s is not None and s.m0.p is not None
+    assert s is not None
+    assert s.m0.p is not None
     return s.m0.p.timers
 
 

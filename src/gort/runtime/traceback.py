@@ -1,12 +1,13 @@
 """Goroutine reports in Go's format (Go: runtime/traceback.go).
 
-One block per goroutine, innermost frame first, as Go prints them::
+One block per goroutine, innermost frame first, as Go prints them (file
+lines start with a tab)::
 
     goroutine 7 [chan receive, 2 minutes]:
     __main__.worker(...)
-    	/path/prog.py:12
+        /path/prog.py:12
     created by __main__.main in goroutine 1
-    	/path/prog.py:20
+        /path/prog.py:20
 
 The deadlock report, the panic report and the SIGQUIT dump all use it.
 Frames of gort itself, runpy and greenlet are left out: the innermost frame

@@ -1,0 +1,212 @@
+"""sysmon and asynchronous preemption, as whole programs (Go: preempt_test.go, crash_test.go)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import gort
+import gort.runtime as rt
+from gort.runtime.preempt import SAFE_OPCODES, Preempter
+
+from ..conftest import ROOT, TESTPROG, run_testprog
+
+EXAMPLE = str(ROOT / "examples" / "spin_ok.py")
+FAST = {"GORT_PREEMPT_NS": "200000"}  # heavy preemption: a 0.2 ms slice
+
+
+def test_example_prints_ok_within_one_second() -> None:
+    t0 = time.monotonic()
+    r = run_testprog(EXAMPLE, timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "OK\n"
+    assert time.monotonic() - t0 < 5  # interpreter start included; the wait itself below
+
+
+def test_example_time_to_ok_is_about_one_slice() -> None:
+    code = ("import time, gort\nt = time.perf_counter()\n"
+            "gort.go(lambda: [0 for _ in iter(int, 1)])\n"
+            "def spin():\n    while True:\n        pass\n"
+            "gort.go(spin)\ngort.sleep(0.001)\nprint(time.perf_counter() - t)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert float(r.stdout) < 1.0
+
+
+def test_asyncpreemptoff_never_prints_ok() -> None:
+    with pytest.raises(subprocess.TimeoutExpired) as ei:
+        run_testprog(EXAMPLE, env={"GODEBUG": "asyncpreemptoff=1"}, timeout=1.5)
+    out = ei.value.stdout or b""
+    assert b"OK" not in (out if isinstance(out, bytes) else out.encode())
+
+
+def test_four_spinners_all_progress_within_300ms() -> None:
+    r = run_testprog("spinners_progress.py", "300", timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("progressed 4 in "), r.stdout
+
+
+def test_ticker_never_late_by_50ms_while_four_spin() -> None:
+    r = run_testprog("ticker_late.py", timeout=20)
+    assert r.returncode == 0, r.stderr
+    m = re.match(r"worst ([\d.]+)ms", r.stdout)
+    assert m is not None and float(m.group(1)) <= 50, r.stdout
+
+
+@pytest.mark.parametrize(("prog", "args"), [
+    ("print_pipe.py", ("3000",)),
+    ("queue_logging.py", ("2000",)),
+    ("import_spin.py", ()),
+    ("finally_once.py", ()),
+])
+def test_hazard_programs_finish_correctly_under_heavy_preemption(prog: str,
+                                                                 args: tuple[str, ...]) -> None:
+    if prog == "print_pipe.py":
+        # The parent reads the pipe slowly, so the writers block in write() with the
+        # buffer's lock held while the spinners are preempted around them.
+        full_env = {**os.environ, **FAST}
+        p = subprocess.Popen([sys.executable, "-m", "gort", "run", str(TESTPROG / prog), *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
+                             cwd=ROOT)
+        assert p.stdout is not None
+        lines = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            chunk = p.stdout.read(4096)
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            time.sleep(0.002)
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        assert lines == 3 * int(args[0]) and err.decode().strip() == "DONE"
+        return
+    r = run_testprog(prog, *args, env=FAST, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.rstrip().endswith("OK"), r.stdout[-500:]
+    assert "RuntimeError" not in r.stderr
+
+
+def test_finally_runs_once_and_goroutines_were_preempted() -> None:
+    r = run_testprog("finally_once.py", env=FAST, timeout=60)
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"preempt_async (\d+)", r.stdout)
+    assert m is not None and int(m.group(1)) > 0, r.stdout
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_user_sigurg_handler_receives_self_sent_sigurg(when: str) -> None:
+    r = run_testprog("user_sigurg.py", when, env=FAST, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "got 3 forwarded 3" in r.stdout
+
+
+def test_user_sigurg_handler_installed_before_implicit_start() -> None:
+    r = run_testprog("user_sigurg.py", "before", env=FAST, timeout=30, module=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "got 3 forwarded 3" in r.stdout
+
+
+def test_sigint_ends_a_spinning_program_with_130() -> None:
+    p = subprocess.Popen([sys.executable, "-m", "gort", "run", str(TESTPROG / "ctrl_c.py")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert p.stdout is not None
+    assert p.stdout.readline() == "READY\n"
+    time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=10)
+    assert p.returncode == 130
+    assert err.strip() == "signal: interrupt"
+
+
+def test_stress_many_goroutines_many_preemptions_every_message_counted() -> None:
+    t0 = time.monotonic()
+    r = run_testprog("stress.py", "10000", env={"GORT_PREEMPT_NS": "50000"}, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = re.match(r"sent (\d+) received (\d+) preemptions (\d+)", r.stdout)
+    assert m is not None, r.stdout
+    assert m.group(1) == m.group(2) and int(m.group(3)) >= 10_000
+    assert time.monotonic() - t0 < 30
+
+
+def test_lines_run_after_preemption_are_covered(tmp_path: Path) -> None:
+    pytest.importorskip("coverage")
+    data = tmp_path / ".coverage"
+    r = subprocess.run([sys.executable, "-m", "coverage", "run", f"--data-file={data}",
+                        "-m", "gort", "run", str(TESTPROG / "coverage_target.py")],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    import coverage
+
+    cov = coverage.Coverage(data_file=str(data))
+    cov.load()
+    target = str(TESTPROG / "coverage_target.py")
+    lines = set(cov.get_data().lines(target) or ())
+    src = (TESTPROG / "coverage_target.py").read_text().splitlines()
+    line_a = next(i + 1 for i, s in enumerate(src) if "LINE-A" in s)
+    assert line_a in lines and line_a + 1 in lines
+
+
+# -- the safe-point rules, in process -------------------------------------------
+
+
+def test_safe_opcodes_are_backward_jumps_and_resume() -> None:
+    import dis
+
+    names = {dis.opname[op] for op in SAFE_OPCODES}
+    assert "RESUME" in names and "JUMP_BACKWARD" in names
+    assert not any("CALL" in n or "NO_INTERRUPT" in n for n in names)
+
+
+def test_unsafe_reason_names_runtime_and_locking_modules() -> None:
+    from gort.runtime import proc
+
+    def main() -> list[str]:
+        s = rt.running()
+        assert s is not None
+        p = Preempter(s, (proc.gmain.__code__, rt.run_path.__code__))
+        gp = rt.getg()
+        here = sys._getframe()
+        reasons = [p.unsafe_reason(gp, here)]
+        # a frame of gort's own code on the stack
+        reasons.append(p.unsafe_reason(gp, _frame_in_gort()))  # type: ignore[arg-type]
+        s.m0.locks += 1
+        reasons.append(p.unsafe_reason(gp, here))
+        s.m0.locks -= 1
+        # a frame running inside logging (a filter is called with the handler lock path)
+        import logging
+
+        logger = logging.getLogger("gort-probe")
+        logger.propagate = False
+        logger.addFilter(lambda rec: reasons.append(p.unsafe_reason(gp, sys._getframe(1)))
+                         or False)
+        logger.warning("probe")
+        return reasons
+
+    assert gort.run(main) == ["", "runtime", "locks", "logging"]
+
+
+def _frame_in_gort() -> object:
+    """A frame whose code is gort's: the select parser calls getattr on our case object."""
+    import gort.runtime.select as sel
+
+    seen: list[object] = []
+
+    class Case:
+        def __getattr__(self, name: str) -> None:
+            seen.append(sys._getframe(1))
+            raise AttributeError(name)
+
+    try:
+        sel._parse((Case(),))
+    except TypeError:
+        pass
+    return seen[0]
