@@ -210,3 +210,13 @@ def _frame_in_gort() -> object:
     except TypeError:
         pass
     return seen[0]
+
+
+def test_goroutine_blocking_in_c_calls_is_preempted_by_the_hook() -> None:
+    """Signals land inside time.sleep (a CALL): the handler arms the one-shot hook instead."""
+    r = run_testprog("c_call_loop.py", timeout=20)
+    assert r.returncode == 0, r.stderr
+    m = re.match(r"ok after ([\d.]+)ms deferred (.*)", r.stdout)
+    assert m is not None, r.stdout
+    assert float(m.group(1)) < 1000
+    assert "in call: hooked" in m.group(2)

@@ -312,8 +312,10 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
     gp.waitreason = WaitReason.ZERO
     gp.preempt = False
     if not inherit:
-        pp.schedtick += 1
+        # schedwhen first: sysmon, reading racily, must never pair a new tick with the
+        # previous slice's start (it would preempt the new slice early).
         pp.schedwhen = monotonic_ns()
+        pp.schedtick += 1
     if gp is prev:
         return
     gr = gp.gr

@@ -40,6 +40,9 @@ class Stats:
         "preempt_sync",
         "signals_forwarded",
         "signals_sent",
+        "sysmon_cpu_ns",
+        "sysmon_gil_wait_max_ns",
+        "sysmon_gil_wait_total_ns",
         "sysmon_wakeups",
     )
 
@@ -53,6 +56,10 @@ class Stats:
         self.signals_sent = 0
         self.signals_forwarded = 0  # SIGURGs gort did not send, passed to the old handler
         self.sysmon_wakeups = 0
+        self.sysmon_cpu_ns = 0  # CPU time of the sysmon thread
+        # How long past its intended wake-up sysmon got to run: the wait for the GIL.
+        self.sysmon_gil_wait_max_ns = 0
+        self.sysmon_gil_wait_total_ns = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (dict(v) if isinstance(v, dict) else v) for k in self.__slots__

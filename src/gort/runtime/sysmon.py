@@ -10,7 +10,10 @@ synchronous safe point) and, unless GODEBUG=asyncpreemptoff=1, sends SIGURG
 When it wakes. Go's sysmon polls: 20 us, doubling after 1 ms without work,
 up to 10 ms. sysmon here knows better than to poll while a G runs: the P
 stamps ``schedwhen`` when a slice starts, so sysmon sleeps until that slice
-would end, and wakes then only if the same slice is still running. Go's
+would end, and wakes then only if the same slice is still running. Unlike
+Go, it does not preempt a G when nothing else could use the P (no runnable
+G, no due timer, no finished offload): that would cost a signal and a GIL
+hand-off for nothing. It looks again at the next timer or after a slice. Go's
 adaptive delay paces what cannot be predicted: re-sending a request that the
 handler could not answer (the G was in a C call or a no-preempt module),
 backing off to 10 ms, but never sooner than ``RESEND_MIN_NS``: under the GIL,
@@ -23,7 +26,7 @@ thread waiting for it gets it only after the interpreter's switch interval
 ``SWITCH_INTERVAL_S`` (restored at teardown), and sysmon wakes that much
 before a slice ends so that it holds the GIL when the slice does. Only
 threads that want the GIL at the same time pay for the shorter interval;
-sysmon asleep wants nothing. Its GIL waits are measured (``gil_wait_max_ns``).
+sysmon asleep wants nothing. Its GIL waits and its own CPU time are measured (``Stats.sysmon_*``).
 
 sysmon only reads the running M's counters; its own copies live in
 ``pp.sysmontick`` (Go: "best-effort, so it's OK that it's racy"). An
@@ -35,11 +38,11 @@ from __future__ import annotations
 
 import sys
 import threading
-from time import monotonic_ns
+from time import monotonic_ns, thread_time_ns
 from typing import Final
 
 from .g import Gstatus
-from .p import Pstatus
+from .p import P, Pstatus
 from .sched import Sched
 from .signal_unix import Signals
 
@@ -62,12 +65,13 @@ class Sysmon:
         self.s = s
         self.signals = signals  # None: asynchronous preemption is off
         self.stopping = False
-        self.stopev = threading.Event()
+        # sysmon sleeps in park.acquire(timeout): one semaphore wait, cheaper than
+        # Event.wait, which builds a new Condition waiter on every call. stop() releases it.
+        self.park = threading.Lock()
+        self.park.acquire()
         self.thread = threading.Thread(target=self._main, name="gort-sysmon", daemon=True)
         self.old_switch = sys.getswitchinterval()
         self.failure: BaseException | None = None
-        self.gil_wait_max_ns = 0
-        self.gil_wait_total_ns = 0
 
     def start(self) -> None:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
@@ -75,7 +79,7 @@ class Sysmon:
 
     def stop(self) -> None:
         self.stopping = True
-        self.stopev.set()
+        self.park.release()
         self.s.sysmonnote.set()
         if self.thread.ident is not None and self.thread is not threading.current_thread():
             self.thread.join(timeout=5)
@@ -86,13 +90,16 @@ class Sysmon:
             self._loop()
         except BaseException as e:  # a gort bug: surface it, never swallow it
             self.failure = e
-            self.s.stats.sysmon_wakeups = -1
 
     def _loop(self) -> None:
         s = self.s
+        stats = s.stats
         delay = _DELAY_MIN_NS
         idle = 0
+        # How early to wake before a look so as to hold the GIL by then: a moving
+        # average of the measured waits, starting at the switch interval.
         early = int(sys.getswitchinterval() * 1e9)
+        cpu0 = thread_time_ns()
         while not self.stopping:
             with s.lock:
                 allidle = s.npidle >= len(s.allp)
@@ -100,7 +107,9 @@ class Sysmon:
                     s.sysmonwait = True
                     s.sysmonnote.clear()
             if allidle:
+                stats.sysmon_cpu_ns += thread_time_ns() - cpu0
                 s.sysmonnote.wait()
+                cpu0 = thread_time_ns()
                 delay, idle = _DELAY_MIN_NS, 0
                 continue
             now = monotonic_ns()
@@ -122,12 +131,16 @@ class Sysmon:
             else:
                 sleep_ns = delay
             intended = now + sleep_ns
-            self.stopev.wait(sleep_ns / 1e9)
-            waited = monotonic_ns() - intended
-            if waited > self.gil_wait_max_ns:
-                self.gil_wait_max_ns = waited
-            self.gil_wait_total_ns += max(0, waited)
-            s.stats.sysmon_wakeups += 1
+            stats.sysmon_cpu_ns += thread_time_ns() - cpu0
+            if self.park.acquire(timeout=sleep_ns / 1e9):
+                break  # stop() released it
+            cpu0 = thread_time_ns()
+            # Past the intended wake-up, sysmon was waiting for the GIL (or the OS).
+            waited = max(0, monotonic_ns() - intended)
+            early += (min(waited, _DELAY_MAX_NS) - early) // 8
+            stats.sysmon_gil_wait_max_ns = max(stats.sysmon_gil_wait_max_ns, waited)
+            stats.sysmon_gil_wait_total_ns += waited
+            stats.sysmon_wakeups += 1
 
     def retake(self, now: int, delay: int) -> tuple[bool, int]:
         """Preempt Gs past their slice (Go: retake). Returns (new request made, when to look next).
@@ -136,7 +149,10 @@ class Sysmon:
         """
         s = self.s
         slice_ns = s.debug.preempt_ns
-        resend = max(delay, min(RESEND_MIN_NS, max(RESEND_FLOOR_NS, slice_ns)))
+        if self.signals is None:
+            resend = _DELAY_MAX_NS  # no signal to re-send: the mark stays, look rarely
+        else:
+            resend = max(delay, min(RESEND_MIN_NS, max(RESEND_FLOOR_NS, slice_ns)))
         acted = False
         next_ns = 0
         for pp in list(s.allp):
@@ -151,6 +167,11 @@ class Sysmon:
             deadline = pd.schedwhen + slice_ns
             if now < deadline:
                 look = deadline
+            elif not self.runnable_elsewhere(pp, now):
+                # Nothing else could use the P: a preemption would only cost a signal
+                # and a GIL hand-off. Look again at the next timer or after one slice.
+                when = pp.timers.heap[0][0] if pp.timers.heap else 0
+                look = min(when, now + slice_ns) if when else now + slice_ns
             else:
                 if pd.last_signal == 0:
                     acted = self.preemptone(pp) or acted
@@ -161,6 +182,17 @@ class Sysmon:
                 look = pd.last_signal + resend
             next_ns = look if next_ns == 0 else min(next_ns, look)
         return acted, next_ns
+
+    def runnable_elsewhere(self, pp: P, now: int) -> bool:
+        """Could another G use pp now? (racy reads, as all of sysmon's; best-effort)"""
+        s = self.s
+        if pp.runnext is not None or pp.runqhead != pp.runqtail or s.runq or s.injectq:
+            return True
+        heap = pp.timers.heap
+        if heap and heap[0][0] <= now:
+            return True
+        return any(p2 is not pp and (p2.runnext is not None or p2.runqhead != p2.runqtail)
+                   for p2 in s.allp)
 
     def preemptone(self, pp: object) -> bool:
         """Ask the G running on pp to stop (Go: preemptone). Best-effort."""
