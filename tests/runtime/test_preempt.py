@@ -220,3 +220,49 @@ def test_goroutine_blocking_in_c_calls_is_preempted_by_the_hook() -> None:
     assert m is not None, r.stdout
     assert float(m.group(1)) < 1000
     assert "in call: hooked" in m.group(2)
+
+
+def test_existing_trace_function_is_never_clobbered() -> None:
+    r = run_testprog("settrace_kept.py", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("kept True async True"), r.stdout
+    assert "in call: hooked" in r.stdout  # chained in front of the Python tracer
+
+
+def test_pdb_works_in_a_goroutine_while_preemption_is_active() -> None:
+    # Two "n": 3.13 stops on the breakpoint() line itself, 3.11 on the line after it.
+    r = subprocess.run([sys.executable, "-m", "gort", "run", str(TESTPROG / "pdb_goroutine.py")],
+                       input="p x\nn\nn\np x\nc\n", capture_output=True, text=True, timeout=30,
+                       cwd=ROOT)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "(Pdb) 41" in r.stdout
+    assert "(Pdb) 42" in r.stdout
+    assert r.stdout.rstrip().endswith("result 42")
+
+
+def test_other_signals_are_handled_promptly_while_goroutines_are_preempted() -> None:
+    r = run_testprog("other_signal.py", env=FAST, timeout=30)
+    assert r.returncode == 0, r.stderr
+    m = re.match(r"handled (\d+) max ([\d.]+)ms async (\d+)", r.stdout)
+    assert m is not None, r.stdout
+    assert int(m.group(1)) == 10 and float(m.group(2)) < 100 and int(m.group(3)) > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="struct sigaction layout")
+def test_sigurg_handler_is_installed_with_sa_restart() -> None:
+    import ctypes
+
+    class Sigaction(ctypes.Structure):  # glibc x86_64 / aarch64
+        _fields_ = [("handler", ctypes.c_void_p), ("mask", ctypes.c_ulong * 16),
+                    ("flags", ctypes.c_int), ("restorer", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    sa_restart = 0x10000000
+
+    def flags() -> int:
+        old = Sigaction()
+        assert libc.sigaction(signal.SIGURG, None, ctypes.byref(old)) == 0
+        return int(old.flags)
+
+    inside = gort.run(flags)
+    assert inside & sa_restart

@@ -36,7 +36,11 @@ would leave the thread's tracing counter raised for every other greenlet, so
 the hook leaves tracing (``PyThreadState_LeaveTracing``) for the switch and
 enters it again when the G resumes. Where no hook can be armed (3.11 with a
 foreign trace function already set, e.g. a debugger or coverage) the request
-stays pending and sysmon re-sends the signal with back-off.
+stays pending and sysmon re-sends the signal with back-off. On 3.11 a Python
+trace function (``sys.settrace(fn)``, pdb) consults ``frame.f_trace``, so the
+hook chains in front of the frame's own local tracer and leaves the global
+one alone; a C tracer (coverage's) does not, so there is no hook under it.
+The handler never switches inside the program's trace function itself.
 
 Measured choice (see docs/design.md): the handler-only design (switch at back
 edges and entries, otherwise wait for the next signal) never preempted a
@@ -99,6 +103,9 @@ class Preempter:
         self.codeclass: dict[CodeType, tuple[int, str]] = {}
         self.armed_frame: FrameType | None = None
         self.armed_g: G | None = None
+        # 3.11: what the armed frame had before the hook (restored on disarm).
+        self.saved_trace: Any = None
+        self.saved_opcodes = False
         self.tool_id = -1
         self._tstate_get, self._enter_tracing, self._leave_tracing = _tracing_api()
 
@@ -156,8 +163,12 @@ class Preempter:
         """
         if self.s.m0.locks:
             return "locks"
+        tracer = _python_tracer()
+        tracer_code = getattr(getattr(tracer, "__func__", tracer), "__code__", None)
         f = frame
         while f is not None:
+            if f.f_code is tracer_code:
+                return "tracer"  # inside the program's trace function: a trace callback
             kind, what = self._classify(f)
             if kind == _BASE:
                 return ""
@@ -202,10 +213,18 @@ class Preempter:
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
                                          _MONITORING.events.INSTRUCTION)
-        elif _MONITORING is None and sys.gettrace() is None:
+        elif _MONITORING is None:
+            current = sys.gettrace()
+            if current is not None and _python_tracer() is None:
+                return False  # a C tracer (coverage's CTracer) never consults f_trace
+            # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
+            # of the frame's own local tracer, leave the global one alone.
+            self.saved_trace = frame.f_trace
+            self.saved_opcodes = frame.f_trace_opcodes
             frame.f_trace = self._trace_hook
             frame.f_trace_opcodes = True
-            sys.settrace(_no_local_trace)
+            if current is None:
+                sys.settrace(_no_local_trace)
         else:
             return False
         self.armed_frame = frame
@@ -224,8 +243,9 @@ class Preempter:
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
         else:
-            frame.f_trace_opcodes = False
-            frame.f_trace = None
+            frame.f_trace_opcodes = self.saved_opcodes
+            frame.f_trace = self.saved_trace
+            self.saved_trace = None
             if sys.gettrace() is _no_local_trace:
                 sys.settrace(None)
 
@@ -244,11 +264,26 @@ class Preempter:
         finally:
             self._enter_tracing(tstate)
 
-    def _trace_hook(self, frame: FrameType, event: str, arg: Any) -> None:
-        self._fire(frame)
+    def _trace_hook(self, frame: FrameType, event: str, arg: Any) -> Any:
+        local = self.saved_trace
+        if local is not None and event != "opcode":
+            local = local(frame, event, arg)  # the program's local tracer sees its event
+        self._fire(frame)  # disarms (restoring f_trace), then may switch the G out
+        if local is not None and frame.f_trace is None:
+            frame.f_trace = local
+        return local
 
     def _monitor_hook(self, code: CodeType, offset: int) -> None:
         self._fire(sys._getframe(1))
+
+
+def _python_tracer() -> Any:
+    """The program's global trace function if it is Python code (sys.settrace(fn)), else None."""
+    tr = sys.gettrace()
+    if tr is None or _no_local_trace in (tr, getattr(tr, "__func__", None)):
+        return None
+    fn = getattr(tr, "__func__", tr)
+    return tr if hasattr(fn, "__code__") else None
 
 
 def _no_local_trace(frame: FrameType, event: str, arg: Any) -> None:
