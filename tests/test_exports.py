@@ -9,7 +9,7 @@ import gort.sync
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
        "Ticker", "Timer", "Chan", "select", "default", "ClosedChannelError", "Deadlock"}
-OURS = {"offload", "stats", "sync"}
+OURS = {"offload", "stack", "stats", "sync", "trace"}
 
 
 def test_all_is_the_api_plus_documented_extras() -> None:

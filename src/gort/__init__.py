@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from . import runtime as _rt
-from . import sync
+from . import sync, trace
 from .runtime import Chan, ClosedChannelError, Deadlock, default
 from .time import Ticker, Timer, after, sleep
 
@@ -37,8 +37,10 @@ __all__ = [
     "run",
     "select",
     "sleep",
+    "stack",
     "stats",
     "sync",
+    "trace",
 ]
 
 
@@ -116,6 +118,19 @@ def offload(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     or raises its exception, in the calling goroutine.
     """
     return _rt.offload(fn, *args, **kwargs)
+
+
+def stack() -> str:
+    """Every goroutine's stack in Go's format (Go: runtime.Stack(buf, true)).
+
+    One block per goroutine, ``goroutine 7 [chan receive]:`` then its frames,
+    innermost first with file:line, then where it was created. SIGQUIT prints
+    the same dump on stderr and exits with status 2.
+    """
+    _rt.getg()
+    s = _rt.running()
+    assert s is not None
+    return _rt.goroutine_dump(s)
 
 
 def stats() -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""``gort run PROG.py [ARGS...]``: run a script's top level as the main goroutine.
+"""The ``gort`` command: ``gort run [--trace OUT.json] PROG.py [ARGS...]``, ``gort trace``.
+
+``gort run`` runs a script's top level as the main goroutine.
 
 Exit status, as a Go program's: 0 when main returns; 2 after an uncaught
 exception in any goroutine (Go-style report on stderr) or a deadlock; 130 on
@@ -13,7 +15,9 @@ import sys
 import traceback
 from typing import NoReturn
 
+from . import cmd_trace
 from . import runtime as _rt
+from . import trace as gort_trace
 
 _DESCRIPTION = """\
 gort: Go's runtime for Python. Goroutines on a G-M-P scheduler, with sysmon
@@ -39,9 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a Python script as the main goroutine",
                        description=_RUN_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("--trace", metavar="OUT.json",
+                   help="record an execution trace (Chrome trace-event JSON) to OUT.json")
     r.add_argument("prog", metavar="PROG.py", help="the script to run")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="arguments passed to the script")
+    t = sub.add_parser("trace", help="draw an execution trace as a self-contained HTML page",
+                       description="Draw OUT.json (from gort run --trace or gort.trace.start) "
+                                   "as one HTML file: a lane per P, goroutine slices, "
+                                   "preemptions, and a table per goroutine.")
+    t.add_argument("trace", metavar="TRACE.json", help="the trace to draw")
+    t.add_argument("-o", "--output", metavar="OUT.html", required=True,
+                   help="where to write the page")
     return p
 
 
@@ -51,18 +64,15 @@ def _fail(msg: str) -> NoReturn:
 
 
 def panic_report(exc: BaseException) -> str:
-    """Go's panic report: ``panic: ...``, the goroutine header, the Python traceback."""
-    goid = 0
-    for note in getattr(exc, "__notes__", ()):
-        if note.startswith("gort: uncaught in goroutine "):
-            goid = int(note.rsplit(" ", 1)[1])
+    """Go's panic report: ``panic: ...``, the goroutine as the dump shows it, the traceback."""
     head = f"panic: {type(exc).__name__}: {exc}" if str(exc) else f"panic: {type(exc).__name__}"
+    block = getattr(exc, "__gort_panic__", "goroutine ? [running]:")
     tb = "".join(traceback.format_exception(exc))
-    return f"{head}\n\ngoroutine {goid} [running]:\n{tb}"
+    return f"{head}\n\n{block}\n\n{tb}"
 
 
-def run_script(prog: str, args: list[str]) -> int:
-    """Run PROG under gort; return the exit status."""
+def run_script(prog: str, args: list[str], trace: str | None = None) -> int:
+    """Run PROG under gort (tracing to ``trace`` if given); return the exit status."""
     try:
         with open(prog, "rb"):
             pass
@@ -70,8 +80,13 @@ def run_script(prog: str, args: list[str]) -> int:
         _fail(f"cannot run {prog}: {e.strerror or e}")
     sys.argv = [prog, *args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(prog)))
+    def main_goroutine() -> None:
+        if trace is not None:
+            gort_trace.start(trace)  # written at stop or, whatever happens, at teardown
+        _rt.run_path(prog)
+
     try:
-        _rt.run(_rt.run_path, (prog,), {})
+        _rt.run(main_goroutine, (), {})
     except SystemExit as e:
         if e.code is None:
             return 0
@@ -96,7 +111,12 @@ def run_script(prog: str, args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``gort`` command."""
     ns = _parser().parse_args(argv)
-    if ns.command != "run":
-        _parser().print_help(sys.stderr)
-        raise SystemExit(2)
-    raise SystemExit(run_script(ns.prog, ns.args))
+    if ns.command == "run":
+        raise SystemExit(run_script(ns.prog, ns.args, ns.trace))
+    if ns.command == "trace":
+        try:
+            raise SystemExit(cmd_trace.main(ns.trace, ns.output))
+        except (OSError, ValueError) as e:
+            _fail(str(e))
+    _parser().print_help(sys.stderr)
+    raise SystemExit(2)

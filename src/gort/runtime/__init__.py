@@ -38,7 +38,7 @@ from .sema import Sema
 from .syscall import offload
 from .time import reset_timer, start_timer, stop_timer, time_sleep, to_ns
 from .timers import Timer
-from .traceback import goroutine_dump
+from .traceback import goroutine_dump, panic_block
 
 __all__ = [
     "Chan",
@@ -60,6 +60,7 @@ __all__ = [
     "gosched",
     "newproc",
     "offload",
+    "panic_block",
     "procresize",
     "reset_timer",
     "run",

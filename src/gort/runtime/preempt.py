@@ -203,8 +203,11 @@ class Preempter:
             self._deferred("in call: no hook")
 
     def _deferred(self, reason: str) -> None:
-        d = self.s.stats.preempt_deferred
+        s = self.s
+        d = s.stats.preempt_deferred
         d[reason] = d.get(reason, 0) + 1
+        if s.tracer is not None and s.m0.curg is not None:
+            s.tracer.preempt(s.m0.p, s.m0.curg, f"deferred: {reason}")
 
     # -- the one-shot hook -------------------------------------------------------
 

@@ -55,7 +55,7 @@ from .m import M
 from .p import RUNQ_SIZE, P, Pstatus
 from .sched import Sched
 from .timers import Timers
-from .traceback import creator_of, goroutine_dump
+from .traceback import creator_of, goroutine_dump, panic_block
 
 _get_ident = threading.get_ident
 _RUNNABLE = Gstatus.RUNNABLE
@@ -286,17 +286,22 @@ def inject(s: Sched, pp: P) -> None:
     for gp, value, exc in done:
         gp.param = (value, exc)
         gp.status = _RUNNABLE
+        if s.tracer is not None:
+            s.tracer.go_unblock(pp, gp)
         runqput(s, pp, gp, False)
 
 
-def schedule(s: Sched, mp: M, prev: G) -> None:
+def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
     """One round of scheduling: run another G (or prev again). Returns when prev runs again.
 
     prev is the G on whose greenlet this runs; it has already been parked,
-    queued, or marked dead by the caller.
+    queued, or marked dead by the caller; ``why`` says why it stopped, for the
+    tracer, where its status does not (a preemption).
     """
     pp = mp.p
     assert pp is not None
+    if s.tracer is not None:
+        s.tracer.go_stop(pp, prev, monotonic_ns(), why)
     if mp.locks:
         raise throw("schedule: holding locks")
     if mp.armed is not None:
@@ -316,6 +321,8 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         # previous slice's start (it would preempt the new slice early).
         pp.schedwhen = monotonic_ns()
         pp.schedtick += 1
+    if s.tracer is not None:
+        s.tracer.go_start(pp, gp, monotonic_ns())
     if gp is prev:
         return
     gr = gp.gr
@@ -344,11 +351,15 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING) -> None:
 def goready(gp: G) -> None:
     """Make a parked G runnable, next in line (Go: goready -> ready)."""
     s = _sched.current
+    assert s is not None
     if gp.status is not _WAITING and gp.status is not Gstatus.SYSCALL:
         raise throw(f"goready: bad g status {gp.status.name}")
     gp.status = _RUNNABLE
-    pp = s.m0.p  # type: ignore[union-attr]
-    runqput(s, pp, gp, True)  # type: ignore[arg-type]
+    pp = s.m0.p
+    assert pp is not None
+    if s.tracer is not None:
+        s.tracer.go_unblock(pp, gp)
+    runqput(s, pp, gp, True)
 
 
 def gosched(gp: G) -> None:
@@ -357,20 +368,23 @@ def gosched(gp: G) -> None:
     assert s is not None
     gp.status = _RUNNABLE
     globrunqput(s, gp)
-    schedule(s, s.m0, gp)
+    schedule(s, s.m0, gp, "gosched")
 
 
 def gopreempt_m(gp: G, asynchronous: bool) -> None:
     """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m)."""
     s = _sched.current
     assert s is not None
+    how = "async" if asynchronous else "sync"
     if asynchronous:
         s.stats.preempt_async += 1
     else:
         s.stats.preempt_sync += 1
+    if s.tracer is not None:
+        s.tracer.preempt(s.m0.p, gp, how)
     gp.status = _RUNNABLE
     globrunqput(s, gp)
-    schedule(s, s.m0, gp)
+    schedule(s, s.m0, gp, f"preempted ({how})")
 
 
 # ---------------------------------------------------------------------------
@@ -398,6 +412,8 @@ def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
     gp.gopc = creator_of(creator)
     s.gcount += 1
     s.stats.goroutines_created += 1
+    if s.tracer is not None:
+        s.tracer.go_create(pp, gp, creator)
     runqput(s, pp, gp, True)
     return gp
 
@@ -431,6 +447,8 @@ def gmain(s: Sched, gp: G) -> G | None:
         assert pp is not None
         if len(pp.gfree) >= _GFREE_MAX:
             # Let this greenlet die; g0 (its parent) switches to the next G.
+            if s.tracer is not None:
+                s.tracer.go_stop(pp, gp, monotonic_ns(), "exit")
             del s.allgs[gp]
             gp.gr = None
             nxt, inherit = find_runnable(s, mp, pp)
@@ -471,6 +489,8 @@ def fatal(s: Sched, gp: G, exc: BaseException) -> NoReturn:
     """An uncaught exception in gp ends the program, as a Go panic does."""
     if not isinstance(exc, SystemExit | KeyboardInterrupt):
         exc.add_note(f"gort: uncaught in goroutine {gp.goid}")
+        # The goroutine in the dump's format, for `gort run`'s panic report.
+        exc.__gort_panic__ = panic_block(gp, exc)  # type: ignore[attr-defined]
     s.panic_goid = gp.goid
     end_with(s, exc)
 
@@ -585,6 +605,9 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
         return
     s.closing = True
     try:
+        tracer, s.tracer = s.tracer, None
+        if tracer is not None:  # a trace still on when the run ends is written, not lost
+            tracer.write()
         for closer in reversed(s.closers):
             closer()
     finally:

@@ -24,7 +24,7 @@ from . import sched as _sched
 from .g import G, Gstatus
 from .preempt import Preempter
 from .sched import Sched
-from .signal_unix import Signals
+from .signal_unix import QuitDump, Signals
 from .sysmon import Sysmon
 
 
@@ -57,6 +57,9 @@ def start_services(s: Sched) -> None:
                 PreemptionWarning,
                 stacklevel=4,
             )
+    quit_ = QuitDump(s)
+    quit_.install()
+    s.closers.append(quit_.close)
     mon = Sysmon(s, signals)
     s.sysmon = mon
     mon.start()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .g import G
     from .m import M
     from .p import P
+    from .trace import Tracer
 
 
 class Stats:
@@ -100,6 +101,7 @@ class Sched:
         # Stop functions of the services started for this run, called in reverse at teardown.
         self.closers: list[Callable[[], None]] = []
         self.sysmon: Any = None  # sysmon.Sysmon
+        self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
         self.panic_goid = 0  # goroutine whose uncaught exception ended the run
 

@@ -27,7 +27,9 @@ into it; no signal API can tell the two apart then.
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any
@@ -35,6 +37,7 @@ from typing import Any
 from .m import M
 from .preempt import Preempter
 from .sched import Sched
+from .traceback import goroutine_dump
 
 SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
 
@@ -123,3 +126,36 @@ class Signals:
         if callable(prev):
             prev(signum, frame)
         # SIG_DFL for SIGURG is "ignore"; SIG_IGN ignores: nothing to do.
+
+
+class QuitDump:
+    """SIGQUIT prints every goroutine, as Go's does, then exits 2 (Go: sighandler, dopanic).
+
+    Installed only if the program left SIGQUIT at its default (which would
+    kill the process without a word); restored at teardown if still ours.
+    """
+
+    def __init__(self, s: Sched) -> None:
+        self.s = s
+        self.installed = False
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGQUIT) is not signal.SIG_DFL:
+            return  # the program's own
+        signal.signal(signal.SIGQUIT, self.handler)
+        self.installed = True
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        try:
+            sys.stdout.flush()
+        finally:
+            sys.stderr.write(f"SIGQUIT: quit\n\n{goroutine_dump(self.s)}\n")
+            sys.stderr.flush()
+            os._exit(2)
+
+    def close(self) -> None:
+        if self.installed and signal.getsignal(signal.SIGQUIT) == self.handler:
+            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+        self.installed = False

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from time import monotonic_ns
 from typing import Any, Final, TypeVar
 
 from . import proc
@@ -78,10 +79,14 @@ class Offloader:
                 gp, fn, args, kwargs = self.work.popleft()
             value: Any = None
             exc: BaseException | None = None
+            start = monotonic_ns()
             try:
                 value = fn(*args, **kwargs)
             except BaseException as e:  # delivered to the goroutine, never dropped
                 exc = e
+            tracer = s.tracer
+            if tracer is not None:
+                tracer.offload(gp, fn, start, monotonic_ns())
             with s.lock:
                 s.injectq.append((gp, value, exc))
             s.netpoll.brk()

@@ -44,6 +44,7 @@ from typing import Final
 from .g import Gstatus
 from .p import P, Pstatus
 from .sched import Sched
+from .schedtrace import schedtrace
 from .signal_unix import Signals
 
 SWITCH_INTERVAL_S: Final = 0.0005
@@ -100,19 +101,28 @@ class Sysmon:
         # average of the measured waits, starting at the switch interval.
         early = int(sys.getswitchinterval() * 1e9)
         cpu0 = thread_time_ns()
+        trace_every = s.debug.schedtrace * 1_000_000
+        trace_next = s.start_ns if trace_every else 0
         while not self.stopping:
+            now = monotonic_ns()
+            if trace_every and now >= trace_next:
+                sys.stderr.write(schedtrace(s, now, s.debug.scheddetail > 0))
+                sys.stderr.flush()
+                trace_next = now + trace_every
             with s.lock:
                 allidle = s.npidle >= len(s.allp)
                 if allidle:
                     s.sysmonwait = True
                     s.sysmonnote.clear()
             if allidle:
+                # Every P idle: sleep for good, or (schedtrace on, as in Go) until the next line.
                 stats.sysmon_cpu_ns += thread_time_ns() - cpu0
-                s.sysmonnote.wait()
+                s.sysmonnote.wait((trace_next - now) / 1e9 if trace_every else None)
                 cpu0 = thread_time_ns()
+                with s.lock:
+                    s.sysmonwait = False
                 delay, idle = _DELAY_MIN_NS, 0
                 continue
-            now = monotonic_ns()
             acted, next_ns = self.retake(now, delay)
             if acted:
                 idle = 0
@@ -130,6 +140,8 @@ class Sysmon:
                 sleep_ns = max(sleep_ns, _DELAY_MIN_NS)
             else:
                 sleep_ns = delay
+            if trace_every:
+                sleep_ns = max(_DELAY_MIN_NS, min(sleep_ns, trace_next - now))
             intended = now + sleep_ns
             stats.sysmon_cpu_ns += thread_time_ns() - cpu0
             if self.park.acquire(timeout=sleep_ns / 1e9):
@@ -141,6 +153,8 @@ class Sysmon:
             stats.sysmon_gil_wait_max_ns = max(stats.sysmon_gil_wait_max_ns, waited)
             stats.sysmon_gil_wait_total_ns += waited
             stats.sysmon_wakeups += 1
+            if s.tracer is not None:
+                s.tracer.sysmon_tick(monotonic_ns(), acted)
 
     def retake(self, now: int, delay: int) -> tuple[bool, int]:
         """Preempt Gs past their slice (Go: retake). Returns (new request made, when to look next).
@@ -204,7 +218,9 @@ class Sysmon:
         if not gp.preempt:
             gp.preempt = True
             s.stats.preempt_requests += 1
-        if self.signals is None or mp.armed is not None:
-            return True
-        self.signals.preempt_m(mp)
+        sent = False
+        if self.signals is not None and mp.armed is None:
+            sent = self.signals.preempt_m(mp)
+        if s.tracer is not None:
+            s.tracer.preempt_request(gp, monotonic_ns(), sent)
         return True

@@ -9,9 +9,10 @@ lines start with a tab)::
     created by __main__.main in goroutine 1
         /path/prog.py:20
 
-The deadlock report, the panic report and the SIGQUIT dump all use it.
-Frames of gort itself, runpy and greenlet are left out: the innermost frame
-shown is the user's call into gort.
+The deadlock report, the panic report, ``gort.stack()`` and the SIGQUIT
+dump all use it. Frames of gort's runtime internals, runpy and greenlet are
+left out; gort's public calls stay (``gort.sync.waitgroup.WaitGroup.wait``),
+as Go shows ``sync.(*WaitGroup).Wait``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from .g import G, Gstatus
 if TYPE_CHECKING:
     from .sched import Sched
 
-_GORT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_GORT_DIR = os.path.dirname(_RUNTIME_DIR.rstrip(os.sep)) + os.sep
+_CLI_FILE = _GORT_DIR + "cli.py"
 _HIDDEN_MODULES = ("runpy", "greenlet")
 
 
@@ -38,11 +41,14 @@ def is_gort_file(filename: str) -> bool:
     return filename.startswith(_GORT_DIR)
 
 
-def _hidden(frame: FrameType) -> bool:
-    if is_gort_file(frame.f_code.co_filename):
+def _hidden_code(filename: str, mod: object) -> bool:
+    if filename.startswith(_RUNTIME_DIR) or filename == _CLI_FILE:
         return True
-    mod = frame.f_globals.get("__name__", "")
     return isinstance(mod, str) and mod.split(".", 1)[0] in _HIDDEN_MODULES
+
+
+def _hidden(frame: FrameType) -> bool:
+    return _hidden_code(frame.f_code.co_filename, frame.f_globals.get("__name__", ""))
 
 
 def _funcname(frame: FrameType) -> str:
@@ -55,7 +61,7 @@ def creator_of(creator: G | None) -> str:
     if creator is None:
         return ""
     f: FrameType | None = sys._getframe(1)
-    while f is not None and _hidden(f):
+    while f is not None and is_gort_file(f.f_code.co_filename):
         f = f.f_back
     if f is None:
         return f"created by gort in goroutine {creator.goid}"
@@ -109,12 +115,27 @@ def goroutine_header(gp: G, now: int | None = None) -> str:
 def goroutine_block(gp: G, now: int) -> str:
     """One goroutine: header, stack, creator."""
     parts = [goroutine_header(gp, now)]
-    if gp.fn is not None and gp.gr is None:
-        # created, never run: Go shows the function it will start in
+    lines = [] if gp.gr is None else stack_lines(frame_of(gp))
+    if not lines and gp.fn is not None:
+        # never run, or blocked right inside the runtime: name the function it runs
         fn = gp.fn
-        parts.append(f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}(...)")
-    else:
-        parts.extend(stack_lines(frame_of(gp)))
+        lines = [f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}(...)"]
+    parts.extend(lines)
+    if gp.gopc:
+        parts.append(gp.gopc)
+    return "\n".join(parts)
+
+
+def panic_block(gp: G, exc: BaseException) -> str:
+    """The panicking goroutine in the dump's format, its frames taken from exc's traceback."""
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        f = tb.tb_frame
+        if not _hidden(f):
+            frames.append(f"{_funcname(f)}(...)\n\t{f.f_code.co_filename}:{tb.tb_lineno}")
+        tb = tb.tb_next
+    parts = [f"goroutine {gp.goid} [running]:", *reversed(frames)]
     if gp.gopc:
         parts.append(gp.gopc)
     return "\n".join(parts)
