@@ -300,13 +300,16 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
     """
     pp = mp.p
     assert pp is not None
-    if s.tracer is not None:
-        s.tracer.go_stop(pp, prev, monotonic_ns(), why)
+    tr = s.tracer  # the one test a scheduling round pays while tracing is off
+    if tr is not None:
+        tr.go_stop(pp, prev, monotonic_ns(), why)
     if mp.locks:
         raise throw("schedule: holding locks")
     if mp.armed is not None:
         mp.armed()  # a one-shot preemption hook must not outlive the G's turn
     gp, inherit = find_runnable(s, mp, pp)
+    if tr is not None:
+        tr.go_start(pp, gp, monotonic_ns())
     execute(s, mp, pp, gp, inherit, prev)
 
 
@@ -321,8 +324,6 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         # previous slice's start (it would preempt the new slice early).
         pp.schedwhen = monotonic_ns()
         pp.schedtick += 1
-    if s.tracer is not None:
-        s.tracer.go_start(pp, gp, monotonic_ns())
     if gp is prev:
         return
     gr = gp.gr
@@ -452,6 +453,8 @@ def gmain(s: Sched, gp: G) -> G | None:
             del s.allgs[gp]
             gp.gr = None
             nxt, inherit = find_runnable(s, mp, pp)
+            if s.tracer is not None:
+                s.tracer.go_start(pp, nxt, monotonic_ns())
             execute(s, mp, pp, nxt, inherit, prev=nxt)  # bookkeeping only, no switch
             return nxt
         pp.gfree.append(gp)
