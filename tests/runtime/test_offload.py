@@ -69,3 +69,29 @@ def test_offload_rejects_non_callable() -> None:
             gort.offload(3)  # type: ignore[call-overload]
 
     gort.run(main)
+
+
+def test_offload_finishing_after_the_run_ended_is_harmless() -> None:
+    """Regression: a late worker wrote to the closed netpoll pipe (EBADF, or a reused fd)."""
+    release = threading.Event()
+    errors: list[BaseException | None] = []
+    workers: list[threading.Thread] = []
+
+    def main() -> None:
+        def slow() -> None:
+            workers.append(threading.current_thread())
+            release.wait(5)
+
+        gort.go(gort.offload, slow)
+        gort.sleep(0.01)  # the worker is inside slow() when main returns
+
+    old_hook = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    try:
+        gort.run(main)
+        release.set()
+        workers[0].join(5)
+        assert not workers[0].is_alive(), "the worker must exit once its run has ended"
+    finally:
+        threading.excepthook = old_hook
+    assert errors == []

@@ -17,7 +17,7 @@ import threading
 class Netpoll:
     """A selector with a self-pipe. ``poll`` is called only by the M that owns it."""
 
-    __slots__ = ("lock", "rfd", "sel", "wakeup_pending", "wfd")
+    __slots__ = ("closed", "lock", "rfd", "sel", "wakeup_pending", "wfd")
 
     def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
@@ -27,17 +27,20 @@ class Netpoll:
         self.sel.register(self.rfd, selectors.EVENT_READ)
         self.lock = threading.Lock()
         self.wakeup_pending = False
+        # Set by close, under lock: a late brk (an offload finishing after the run
+        # ended) must not write to a closed, perhaps reused, file descriptor.
+        self.closed = False
 
     def brk(self) -> None:
         """Wake the M blocked in poll, from any thread (Go: netpollBreak)."""
         with self.lock:
-            if self.wakeup_pending:
+            if self.wakeup_pending or self.closed:
                 return
             self.wakeup_pending = True
-        try:
-            os.write(self.wfd, b"\0")
-        except BlockingIOError:
-            pass  # the pipe is full: a wake-up is already pending
+            try:
+                os.write(self.wfd, b"\0")
+            except BlockingIOError:
+                pass  # the pipe is full: a wake-up is already pending
 
     def poll(self, delay_s: float | None) -> None:
         """Block until a wake-up or ``delay_s`` seconds (None: forever)."""
@@ -54,6 +57,8 @@ class Netpoll:
                     pass
 
     def close(self) -> None:
-        self.sel.close()
-        os.close(self.rfd)
-        os.close(self.wfd)
+        with self.lock:
+            self.closed = True
+            self.sel.close()
+            os.close(self.rfd)
+            os.close(self.wfd)

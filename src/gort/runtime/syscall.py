@@ -87,6 +87,11 @@ class Offloader:
             tracer = s.tracer
             if tracer is not None:
                 tracer.offload(gp, fn, start, monotonic_ns())
+            with self.cond:
+                if self.closed:
+                    # The run ended while the call ran: its goroutine was abandoned
+                    # with the run (as in Go), so there is no one to deliver to.
+                    continue
             with s.lock:
                 s.injectq.append((gp, value, exc))
             s.netpoll.brk()
