@@ -73,6 +73,7 @@ class Sysmon:
         self.thread = threading.Thread(target=self._main, name="gort-sysmon", daemon=True)
         self.old_switch = sys.getswitchinterval()
         self.failure: BaseException | None = None
+        self.tolerance = 0  # ns before a slice's end at which retake treats it as over
 
     def start(self) -> None:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
@@ -123,6 +124,9 @@ class Sysmon:
                     s.sysmonwait = False
                 delay, idle = _DELAY_MIN_NS, 0
                 continue
+            # A slice this close to its end counts as over: sleeping the rest would cost a
+            # second wait for the GIL, later than the end by up to a switch interval.
+            self.tolerance = min(early, s.debug.preempt_ns // 20)
             acted, next_ns = self.retake(now, delay)
             if acted:
                 idle = 0
@@ -178,7 +182,7 @@ class Sysmon:
                 pd.schedtick = t
                 pd.schedwhen = pp.schedwhen
                 pd.last_signal = 0
-            deadline = pd.schedwhen + slice_ns
+            deadline = pd.schedwhen + slice_ns - self.tolerance
             if now < deadline:
                 look = deadline
             elif not self.runnable_elsewhere(pp, now):
