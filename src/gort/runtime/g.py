@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from types import CodeType
+
     from greenlet import greenlet
 
     from .m import M
@@ -89,7 +91,8 @@ class G:
         # or the value an offloaded call produced.
         self.param: Any = None
         self.selectdone = False
-        self.gopc = ""  # where the G was created: "created by f in goroutine N"
+        # Where the G was created (traceback.creator_of): code, offset, module, parent id.
+        self.gopc: tuple[CodeType, int, str, int] | None = None
         self.result: Any = None
         self.is_main = False
 

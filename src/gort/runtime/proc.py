@@ -61,6 +61,7 @@ _get_ident = threading.get_ident
 _RUNNABLE = Gstatus.RUNNABLE
 _RUNNING = Gstatus.RUNNING
 _WAITING = Gstatus.WAITING
+_NOREASON = WaitReason.ZERO
 
 # Gs kept on a P's free list; beyond this a finished G's greenlet is let die.
 _GFREE_MAX = 4096
@@ -77,7 +78,7 @@ def getg() -> G:
         mp = s.m0
         if mp.tid == _get_ident():
             gp = mp.curg
-            if gp is not None and not s.closing:
+            if gp is not None:  # teardown clears curg: no test of s.closing needed here
                 return gp
     return _getg_slow(s)
 
@@ -301,6 +302,26 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
     pp = mp.p
     assert pp is not None
     tr = s.tracer  # the one test a scheduling round pays while tracing is off
+    if tr is None and mp.armed is None and not mp.locks:
+        # Fast path, most hand-offs: find_runnable's first steps have nothing to do
+        # (no finished offload, no timer, not the 61st tick with a global queue), so it
+        # would return runnext, which inherits the slice: execute it here. Measured:
+        # four calls fewer per channel hand-off.
+        gp = pp.runnext
+        if (gp is not None and not s.injectq and not pp.timers.heap
+                and (not s.runq or pp.schedtick % 61)):
+            pp.runnext = None
+            mp.curg = gp
+            gp.status = _RUNNING
+            gp.waitreason = _NOREASON
+            gp.preempt = False
+            if gp is not prev:
+                gr = gp.gr
+                if gr is None:
+                    mp.g0.switch(gp)  # type: ignore[union-attr]
+                else:
+                    gr.switch()
+            return
     if tr is not None:
         tr.go_stop(pp, prev, monotonic_ns(), why)
     if mp.locks:
@@ -343,10 +364,13 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING) -> None:
     """
     s = _sched.current
     assert s is not None
+    mp = s.m0
     gp.status = status
     gp.waitreason = reason
-    gp.waitsince = monotonic_ns()
-    schedule(s, s.m0, gp)
+    # When the slice it parked in began: no clock read per park, and dumps show waits
+    # in minutes, so a slice's worth of error is invisible.
+    gp.waitsince = mp.p.schedwhen  # type: ignore[union-attr]
+    schedule(s, mp, gp)
 
 
 def goready(gp: G) -> None:
@@ -360,7 +384,10 @@ def goready(gp: G) -> None:
     assert pp is not None
     if s.tracer is not None:
         s.tracer.go_unblock(pp, gp)
-    runqput(s, pp, gp, True)
+    old = pp.runnext  # runqput(next=True), inlined: one call fewer per hand-off
+    pp.runnext = gp
+    if old is not None:
+        runqput(s, pp, old, False)
 
 
 def gosched(gp: G) -> None:
@@ -607,6 +634,7 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
     if s.closing:
         return
     s.closing = True
+    s.m0.curg = None  # from here on getg takes its slow path, which sees closing
     try:
         tracer, s.tracer = s.tracer, None
         if tracer is not None:  # a trace still on when the run ends is written, not lost
