@@ -131,6 +131,22 @@ def have(module: str) -> bool:
     return r.returncode == 0
 
 
+def versions(gobin: str | None) -> dict[str, str]:
+    """Versions of everything measured, for the report's header."""
+    out: dict[str, str] = {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("gort", "greenlet", "gevent", "trio", "uvloop"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    if gobin is not None:
+        r = subprocess.run(["go", "version"], capture_output=True, text=True)
+        out["go"] = r.stdout.split()[2] if r.returncode == 0 else "?"
+    return out
+
+
 def run_case(cmd: list[str], timeout: float) -> dict[str, Any] | str:
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE)
@@ -176,7 +192,7 @@ def main() -> int:
     available.update(gort=True, greenlet=True, asyncio=True, threads=True, go=gobin is not None)
     raw: dict[str, Any] = {"quick": quick, "python": sys.version.split()[0],
                            "machine": platform.platform(), "cpus": os.cpu_count(),
-                           "benchmarks": {}}
+                           "versions": versions(gobin), "benchmarks": {}}
 
     # 1. Time to OK: fresh processes of the example; Go's original.
     if only is None or "time_to_ok" in only:
@@ -236,8 +252,9 @@ def median_of(results: list[Any], key: str) -> float | str:
 
 
 def report(raw: dict[str, Any], json_path: str) -> str:
+    vers = ", ".join(f"{k} {v}" for k, v in raw.get("versions", {}).items())
     lines = ["# gort benchmarks", "",
-             f"Machine: {raw['machine']}, {raw['cpus']} CPUs; CPython {raw['python']}"
+             f"Machine: {raw['machine']}, {raw['cpus']} CPUs; CPython {raw['python']}; {vers}"
              f"{'; --quick' if raw['quick'] else ''}; {raw['seconds']:.0f} s. "
              f"Command: `python bench/run.py {os.path.basename(json_path)[:-5]}.md"
              f"{' --quick' if raw['quick'] else ''}`. Raw numbers: "
