@@ -238,7 +238,7 @@ def main() -> int:
     with open(json_path, "w") as f:
         json.dump(raw, f, indent=1)
     with open(ns.out, "w") as f:
-        f.write(report(raw, json_path))
+        f.write(report(raw, ns.out, json_path))
     print(f"wrote {ns.out} and {json_path} in {raw['seconds']:.0f} s", file=sys.stderr)
     return 0
 
@@ -251,12 +251,12 @@ def median_of(results: list[Any], key: str) -> float | str:
     return statistics.median(vals)
 
 
-def report(raw: dict[str, Any], json_path: str) -> str:
+def report(raw: dict[str, Any], out: str, json_path: str) -> str:
     vers = ", ".join(f"{k} {v}" for k, v in raw.get("versions", {}).items())
     lines = ["# gort benchmarks", "",
              f"Machine: {raw['machine']}, {raw['cpus']} CPUs; CPython {raw['python']}; {vers}"
              f"{'; --quick' if raw['quick'] else ''}; {raw['seconds']:.0f} s. "
-             f"Command: `python bench/run.py {os.path.basename(json_path)[:-5]}.md"
+             f"Command: `python bench/run.py {out}"
              f"{' --quick' if raw['quick'] else ''}`. Raw numbers: "
              f"`{os.path.basename(json_path)}`. Medians over the repetitions; each system ran "
              "in fresh processes, alternating.", ""]
