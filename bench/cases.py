@@ -30,7 +30,8 @@ def rss_bytes() -> int:
 # -- ping-pong: round trips over an unbuffered channel ------------------------------
 
 
-def pingpong_gort(n: int) -> Result:
+def pingpong_gort(n: int, trace_to: str | None = None) -> Result:
+    """Round trips; with ``trace_to``, under an execution trace written there."""
     import gort
 
     def main() -> float:
@@ -42,11 +43,15 @@ def pingpong_gort(n: int) -> Result:
                 b.send(v)
 
         gort.go(pong)
+        if trace_to:
+            gort.trace.start(trace_to)
         t = time.perf_counter()
         for i in range(n):
             a.send(i)
             b.recv()
         dt = time.perf_counter() - t
+        if trace_to:
+            gort.trace.stop()
         a.close()
         return dt
 
@@ -495,6 +500,20 @@ def select_gort(n: int) -> Result:
 # -- fair share: 4 spinners for 1 s on one processor --------------------------------------
 
 
+def _spinners(seconds: float) -> tuple[list[int], Callable[[int], None]]:
+    """Four counters and a spinner that counts into one until ``seconds`` from now."""
+    counts = [0] * 4
+    end = time.monotonic() + seconds
+
+    def spin(i: int) -> None:
+        n = 0
+        while time.monotonic() < end:
+            n += 1
+        counts[i] = n
+
+    return counts, spin
+
+
 def _shares(counts: list[int]) -> Result:
     total = sum(counts) or 1
     shares = [c / total for c in counts]
@@ -505,15 +524,7 @@ def fair_gort(seconds: float) -> Result:
     import gort
 
     def main() -> Result:
-        counts = [0] * 4
-        end = time.monotonic() + seconds
-
-        def spin(i: int) -> None:
-            n = 0
-            while time.monotonic() < end:
-                n += 1
-            counts[i] = n
-
+        counts, spin = _spinners(seconds)
         for i in range(4):
             gort.go(spin, i)
         gort.sleep(seconds + 0.05)
@@ -525,15 +536,7 @@ def fair_gort(seconds: float) -> Result:
 def fair_threads(seconds: float) -> Result:
     import threading
 
-    counts = [0] * 4
-    end = time.monotonic() + seconds
-
-    def spin(i: int) -> None:
-        n = 0
-        while time.monotonic() < end:
-            n += 1
-        counts[i] = n
-
+    counts, spin = _spinners(seconds)
     ths = [threading.Thread(target=spin, args=(i,)) for i in range(4)]
     for th in ths:
         th.start()
@@ -545,15 +548,7 @@ def fair_threads(seconds: float) -> Result:
 def fair_gevent(seconds: float) -> Result:
     import gevent
 
-    counts = [0] * 4
-    end = time.monotonic() + seconds
-
-    def spin(i: int) -> None:
-        n = 0
-        while time.monotonic() < end:
-            n += 1
-        counts[i] = n
-
+    counts, spin = _spinners(seconds)
     gevent.joinall([gevent.spawn(spin, i) for i in range(4)])
     return _shares(counts)
 

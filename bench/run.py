@@ -76,16 +76,12 @@ import json, time
 print(json.dumps({{"ms": (time.perf_counter() - t0) * 1e3}}))
 """
 OK_SETUPS = {
-    "gort": """
+    # the example itself, as users run it
+    "gort": f"""
 import gort
 t0 = time.perf_counter()
-gort.gomaxprocs(1)
-def spin():
-    while True:
-        pass
-gort.go(spin)
-gort.sleep(0.001)
-print("OK")
+exec(compile(open({os.path.join(os.path.dirname(HERE), "examples", "spin_ok.py")!r}).read(),
+             "spin_ok.py", "exec"))
 """,
     "asyncio": """
 import asyncio

@@ -14,37 +14,12 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 import timeit
 
-import gort
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cases import pingpong_gort
 
 N = 20_000
-
-
-def pingpong(trace_to: str | None) -> float:
-    def main() -> float:
-        a: gort.Chan[int] = gort.Chan()
-        b: gort.Chan[int] = gort.Chan()
-
-        def pong() -> None:
-            for v in a:
-                b.send(v)
-
-        gort.go(pong)
-        if trace_to:
-            gort.trace.start(trace_to)
-        t = time.perf_counter()
-        for i in range(N):
-            a.send(i)
-            b.recv()
-        dt = time.perf_counter() - t
-        if trace_to:
-            gort.trace.stop()
-        a.close()
-        return dt / N
-
-    return gort.run(main)
 
 
 def main() -> None:
@@ -54,8 +29,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "t.json")
         for _ in range(reps):
-            off.append(pingpong(None))
-            on.append(pingpong(path))
+            off.append(pingpong_gort(N)["ns_per_op"] / 1e9)
+            on.append(pingpong_gort(N, path)["ns_per_op"] / 1e9)
         size = os.path.getsize(path)
     m_off, m_on = statistics.median(off), statistics.median(on)
 
@@ -63,6 +38,7 @@ def main() -> None:
         tracer = None
 
     s = S()
+
     def best(stmt: str) -> float:
         return min(timeit.repeat(stmt, globals={"s": s}, number=1_000_000, repeat=7)) / 1e6
 
@@ -70,8 +46,8 @@ def main() -> None:
     print(f"ping-pong round trip: tracing off {m_off * 1e9:.0f} ns, on {m_on * 1e9:.0f} ns "
           f"(x{m_on / m_off:.2f}); trace file {size / N:.0f} bytes per round trip")
     print(f"tracing off: 4 hook tests per round trip (goready, schedule; twice) x "
-          f"{check * 1e9:.1f} ns = "
-          f"{4 * check * 1e9:.0f} ns, {4 * check / m_off * 100:.2f} % of a round trip")
+          f"{check * 1e9:.1f} ns = {4 * check * 1e9:.0f} ns, "
+          f"{4 * check / m_off * 100:.2f} % of a round trip")
 
 
 if __name__ == "__main__":

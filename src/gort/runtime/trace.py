@@ -16,10 +16,10 @@ out.html`` draws it without any other tool. What is recorded:
 
 Cost: when tracing is off, the scheduler's hot path tests one attribute
 (``sched.tracer is None``) per scheduling round, goready and newproc: four
-per channel round trip, about 1.4 % of it (bench/trace_overhead.py), below
+per channel round trip, 1.4-1.8 % of it (bench/trace_overhead.py), below
 run-to-run noise. When on, each event is one tuple appended to a list (from
 any thread: list.append is atomic), formatted only when the trace is
-written; a ping-pong round trip then costs about 2.2 times as much.
+written; a ping-pong round trip then costs 2.2-2.9 times as much.
 """
 
 from __future__ import annotations
