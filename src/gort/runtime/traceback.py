@@ -41,14 +41,12 @@ def is_gort_file(filename: str) -> bool:
     return filename.startswith(_GORT_DIR)
 
 
-def _hidden_code(filename: str, mod: object) -> bool:
+def _hidden(frame: FrameType) -> bool:
+    filename = frame.f_code.co_filename
     if filename.startswith(_RUNTIME_DIR) or filename == _CLI_FILE:
         return True
+    mod = frame.f_globals.get("__name__", "")
     return isinstance(mod, str) and mod.split(".", 1)[0] in _HIDDEN_MODULES
-
-
-def _hidden(frame: FrameType) -> bool:
-    return _hidden_code(frame.f_code.co_filename, frame.f_globals.get("__name__", ""))
 
 
 def _funcname(frame: FrameType) -> str:
@@ -65,7 +63,7 @@ def creator_of(creator: G | None) -> tuple[CodeType, int, str, int] | None:
     if creator is None:
         return None
     f: FrameType | None = sys._getframe(3)  # newproc <- gort.go <- the caller, usually
-    while f is not None and f.f_code.co_filename.startswith(_GORT_DIR):
+    while f is not None and is_gort_file(f.f_code.co_filename):
         f = f.f_back
     if f is None:
         return None
@@ -115,13 +113,17 @@ def frame_of(gp: G) -> FrameType | None:
     return frame
 
 
+def _frame_entry(frame: FrameType, lineno: int | None) -> str:
+    """One frame as Go prints it: ``pkg.func(...)``, then a tab and file:line."""
+    return f"{_funcname(frame)}(...)\n\t{frame.f_code.co_filename}:{lineno}"
+
+
 def stack_lines(frame: FrameType | None) -> list[str]:
-    """Go-style frame lines, innermost first, without gort/runpy/greenlet frames."""
+    """Go-style frame entries, innermost first, without gort/runpy/greenlet frames."""
     lines = []
     while frame is not None:
         if not _hidden(frame):
-            lines.append(f"{_funcname(frame)}(...)")
-            lines.append(f"\t{frame.f_code.co_filename}:{frame.f_lineno}")
+            lines.append(_frame_entry(frame, frame.f_lineno))
         frame = frame.f_back
     return lines
 
@@ -152,7 +154,7 @@ def panic_block(gp: G, exc: BaseException) -> str:
     while tb is not None:
         f = tb.tb_frame
         if not _hidden(f):
-            frames.append(f"{_funcname(f)}(...)\n\t{f.f_code.co_filename}:{tb.tb_lineno}")
+            frames.append(_frame_entry(f, tb.tb_lineno))
         tb = tb.tb_next
     parts = [f"goroutine {gp.goid} [running]:", *reversed(frames)]
     if gp.gopc is not None:
