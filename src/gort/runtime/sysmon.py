@@ -73,7 +73,6 @@ class Sysmon:
         self.thread = threading.Thread(target=self._main, name="gort-sysmon", daemon=True)
         self.old_switch = sys.getswitchinterval()
         self.failure: BaseException | None = None
-        self.tolerance = 0  # ns before a slice's end at which retake treats it as over
 
     def start(self) -> None:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
@@ -126,8 +125,7 @@ class Sysmon:
                 continue
             # A slice this close to its end counts as over: sleeping the rest would cost a
             # second wait for the GIL, later than the end by up to a switch interval.
-            self.tolerance = min(early, s.debug.preempt_ns // 20)
-            acted, next_ns = self.retake(now, delay)
+            acted, next_ns = self.retake(now, delay, min(early, s.debug.preempt_ns // 20))
             if acted:
                 idle = 0
                 delay = _DELAY_MIN_NS
@@ -160,10 +158,11 @@ class Sysmon:
             if s.tracer is not None:
                 s.tracer.sysmon_tick(monotonic_ns(), acted)
 
-    def retake(self, now: int, delay: int) -> tuple[bool, int]:
+    def retake(self, now: int, delay: int, tolerance: int) -> tuple[bool, int]:
         """Preempt Gs past their slice (Go: retake). Returns (new request made, when to look next).
 
-        A request the G has not answered is re-sent every ``max(delay, RESEND_MIN_NS)``.
+        A slice with less than ``tolerance`` ns left counts as over. A request the G has
+        not answered is re-sent every ``max(delay, RESEND_MIN_NS)``.
         """
         s = self.s
         slice_ns = s.debug.preempt_ns
@@ -182,7 +181,7 @@ class Sysmon:
                 pd.schedtick = t
                 pd.schedwhen = pp.schedwhen
                 pd.last_signal = 0
-            deadline = pd.schedwhen + slice_ns - self.tolerance
+            deadline = pd.schedwhen + slice_ns - tolerance
             if now < deadline:
                 look = deadline
             elif not self.runnable_elsewhere(pp, now):
