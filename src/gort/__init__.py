@@ -68,9 +68,7 @@ def gomaxprocs(n: int = 0) -> int:
     """Set the number of Ps to n and return the previous number; n < 1 only queries."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"gort.gomaxprocs: n must be an int, got {n!r}")
-    _rt.getg()
-    s = _rt.running()
-    assert s is not None
+    s = _rt.current_sched()
     if n < 1:
         return len(s.allp)
     return _rt.procresize(s, n)
@@ -78,9 +76,7 @@ def gomaxprocs(n: int = 0) -> int:
 
 def num_goroutine() -> int:
     """The number of goroutines that exist now (running, runnable or blocked)."""
-    _rt.getg()
-    s = _rt.running()
-    assert s is not None
+    s = _rt.current_sched()
     return s.gcount
 
 
@@ -127,17 +123,13 @@ def stack() -> str:
     innermost first with file:line, then where it was created. SIGQUIT prints
     the same dump on stderr and exits with status 2.
     """
-    _rt.getg()
-    s = _rt.running()
-    assert s is not None
+    s = _rt.current_sched()
     return _rt.goroutine_dump(s)
 
 
 def stats() -> dict[str, Any]:
     """Runtime counters of the current run: goroutines created, preemptions, signals, sysmon."""
-    _rt.getg()
-    s = _rt.running()
-    assert s is not None
+    s = _rt.current_sched()
     d = s.stats.as_dict()
     d["goroutines"] = s.gcount
     d["gomaxprocs"] = len(s.allp)

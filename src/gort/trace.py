@@ -39,9 +39,7 @@ def start(out: str | os.PathLike[str] | IO[str]) -> None:
 
 def stop() -> None:
     """Stop tracing and write the trace."""
-    _rt.getg()
-    s = _rt.running()
-    assert s is not None
+    s = _rt.current_sched()
     tr = s.tracer
     if tr is None:
         raise RuntimeError("gort.trace.stop: tracing is not enabled; call gort.trace.start first")

@@ -31,7 +31,17 @@ from __future__ import annotations
 from .chan import Chan
 from .error import ClosedChannelError, Deadlock, GortInternalError
 from .g import G, Gstatus, WaitReason
-from .proc import getg, gopark, gopreempt_m, goready, gosched, newproc, procresize, running
+from .proc import (
+    current_sched,
+    getg,
+    gopark,
+    gopreempt_m,
+    goready,
+    gosched,
+    newproc,
+    procresize,
+    running,
+)
 from .rt0 import PreemptionWarning, run, run_path
 from .select import default, selectgo
 from .sema import Sema
@@ -51,6 +61,7 @@ __all__ = [
     "Sema",
     "Timer",
     "WaitReason",
+    "current_sched",
     "default",
     "getg",
     "gopark",

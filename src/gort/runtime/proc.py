@@ -112,6 +112,14 @@ def running() -> Sched | None:
     return _sched.current
 
 
+def current_sched() -> Sched:
+    """The runtime of the calling goroutine, with getg's checks (and implicit start)."""
+    getg()
+    s = _sched.current
+    assert s is not None
+    return s
+
+
 # ---------------------------------------------------------------------------
 # Run queues (Go: runqput, runqget, globrunqput, globrunqget, runqsteal)
 
