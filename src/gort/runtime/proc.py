@@ -548,7 +548,6 @@ def fatal(s: Sched, gp: G, exc: BaseException) -> NoReturn:
         exc.add_note(f"gort: uncaught in goroutine {gp.goid}")
         # The goroutine in the dump's format, for `gort run`'s panic report.
         exc.__gort_panic__ = panic_block(gp, exc)  # type: ignore[attr-defined]
-    s.panic_goid = gp.goid
     end_with(s, exc)
 
 
@@ -595,7 +594,6 @@ def schedinit(host: greenlet | None) -> Sched:
     s.start_ns = monotonic_ns()
     mp = M(0)
     s.allm.append(mp)
-    s.mcount = 1
     s.m0 = mp
     procresize(s, nprocs)
     pp = s.allp[0]

@@ -83,7 +83,6 @@ class Sched:
         self.m0: M  # set by schedinit
         self.main_g: G | None = None
         self.goidgen = 0
-        self.mcount = 0
         self.gcount = 0  # goroutines that exist (not dead)
         self.noffload = 0  # offloaded calls in flight; lock
         self.netpoll = Netpoll()
@@ -103,7 +102,6 @@ class Sched:
         self.sysmon: Any = None  # sysmon.Sysmon
         self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
-        self.panic_goid = 0  # goroutine whose uncaught exception ended the run
 
 
 current: Sched | None = None
