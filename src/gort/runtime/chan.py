@@ -27,15 +27,17 @@ from typing import Any, Generic, TypeVar
 
 from . import proc
 from .error import ClosedChannelError
-from .g import G, WaitReason
+from .g import G, Gstatus, WaitReason
 
 T = TypeVar("T")
+_WAITING = Gstatus.WAITING
 
 
 class Sudog:
     """A G waiting on a channel (Go: sudog). Linked into one waitq at a time."""
 
-    __slots__ = ("c", "elem", "g", "index", "is_select", "next", "prev", "queued", "success")
+    __slots__ = ("c", "elem", "g", "index", "is_select", "next", "prev", "q", "queued",
+                 "success")
 
     def __init__(self, gp: G, elem: Any, c: Chan[Any], is_select: bool, index: int) -> None:
         self.g = gp
@@ -46,7 +48,25 @@ class Sudog:
         self.success = False  # True: a value passed; False: woken by close
         self.next: Sudog | None = None
         self.prev: Sudog | None = None
+        self.q: WaitQ | None = None  # the queue it was last put on
         self.queued = False
+
+    def cancel(self, gp: G) -> None:
+        """Take this sudog off its queue: its G stops waiting (proc.goraise)."""
+        if self.queued:
+            self.q.remove(self)  # type: ignore[union-attr]
+
+
+class SudogList(list["Sudog"]):
+    """A blocked select's sudogs, one per case: what its G waits on."""
+
+    __slots__ = ()
+
+    def cancel(self, gp: G) -> None:
+        """Take every sudog off its queue; no waker may pick this select any more."""
+        gp.selectdone = True
+        for sg in self:
+            sg.cancel(gp)
 
 
 class WaitQ:
@@ -60,6 +80,7 @@ class WaitQ:
 
     def enqueue(self, sg: Sudog) -> None:
         sg.next = None
+        sg.q = self
         sg.queued = True
         last = self.last
         sg.prev = last
@@ -188,7 +209,7 @@ class Chan(Generic[T]):
             return
         mysg = Sudog(gp, v, self, False, 0)
         self.sendq.enqueue(mysg)
-        proc.gopark(gp, WaitReason.CHAN_SEND)
+        proc.gopark(gp, WaitReason.CHAN_SEND, _WAITING, mysg)
         if not mysg.success:
             raise ClosedChannelError("send on closed channel")
 
@@ -223,7 +244,7 @@ class Chan(Generic[T]):
         # not in a helper: one frame fewer on every parked receiver's stack.)
         mysg = Sudog(gp, None, self, False, 0)
         self.recvq.enqueue(mysg)
-        proc.gopark(gp, WaitReason.CHAN_RECEIVE)
+        proc.gopark(gp, WaitReason.CHAN_RECEIVE, _WAITING, mysg)
         return mysg.elem, mysg.success
 
     def close(self) -> None:

@@ -7,7 +7,15 @@ because goroutine dumps print them.
 Who owns a G's fields: while the G is running, its M; while it is runnable,
 the run queue it sits on; while it is waiting, whatever will ``goready`` it
 (the channel, timer, semaphore or offload that parked it). Exactly one
-``goready`` answers each ``gopark``.
+``goready`` answers each ``gopark``: either the wait completes, or
+``proc.goraise`` cancels it (``waiting.cancel``) and readies the G with an
+exception to raise, never both.
+
+A waiting G's ``waiting`` is the object it waits on (Go: ``gp.waiting``, the
+sudog list): anything with a ``cancel(gp)`` method that takes the G off every
+queue, timer heap or table that could ready it. That is what makes a parked
+G interruptible (an exception from a signal handler, Ctrl-C) without leaving
+a sudog behind for the next send to be lost into.
 """
 
 from __future__ import annotations
@@ -67,10 +75,13 @@ class G:
         "kwargs",
         "m",
         "param",
+        "pending",
         "preempt",
         "result",
+        "resume",
         "selectdone",
         "status",
+        "waiting",
         "waitreason",
         "waitsince",
     )
@@ -95,6 +106,27 @@ class G:
         self.gopc: tuple[CodeType, int, str, int] | None = None
         self.result: Any = None
         self.is_main = False
+        # What the parked G waits on: an object with cancel(gp) (see the module essay);
+        # CANCELLED once proc.goraise took it off; None while not parked.
+        self.waiting: Any = None
+        # An exception to raise in the G where it resumes (proc.goraise).
+        self.pending: BaseException | None = None
+        # The greenlet to switch to when the G runs again, when it stopped inside a child
+        # greenlet of its own (libraries built on greenlet); None: ``gr``.
+        self.resume: greenlet | None = None
 
     def __repr__(self) -> str:
         return f"<G goid={self.goid} {self.status.name.lower()} {self.waitreason!s}>"
+
+
+class _Cancelled:
+    """``G.waiting`` after proc.goraise took the G off its wait."""
+
+    def cancel(self, gp: G) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "CANCELLED"
+
+
+CANCELLED = _Cancelled()

@@ -50,7 +50,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from . import sched as _sched
 from .debug import initial_gomaxprocs, read_env
 from .error import Deadlock, throw
-from .g import G, Gstatus, WaitReason
+from .g import CANCELLED, G, Gstatus, WaitReason
 from .m import M
 from .p import RUNQ_SIZE, P, Pstatus
 from .sched import Sched
@@ -271,7 +271,13 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
         if when is None and not s.noffload and not s.injectq:
             checkdead(s)
         delay = None if when is None else (when - monotonic_ns()) / 1e9
-        park_idle(s, pp, delay)
+        try:
+            park_idle(s, pp, delay)
+        except BaseException as e:
+            # A signal handler raised (Ctrl-C) while no goroutine ran. It belongs to
+            # the main goroutine, as CPython's belong to the main thread, and never to
+            # the G on whose stack this round happens to run.
+            idle_raise(s, e)
 
 
 def park_idle(s: Sched, pp: P, delay: float | None) -> None:
@@ -295,14 +301,25 @@ def park_idle(s: Sched, pp: P, delay: float | None) -> None:
         mp.curg = prev
 
 
+def idle_raise(s: Sched, exc: BaseException) -> None:
+    """Deliver an exception raised in the idle wait to the main goroutine."""
+    main_g = s.main_g
+    if main_g is None or main_g.status in (Gstatus.DEAD, Gstatus.IDLE):
+        end_with(s, exc)
+    goraise(main_g, exc)
+
+
 def inject(s: Sched, pp: P) -> None:
     """Make Gs whose offloaded calls finished runnable (Go: injectglist)."""
     with s.lock:
         done = list(s.injectq)
         s.injectq.clear()
         s.noffload -= len(done)
-    for gp, value, exc in done:
-        gp.param = (value, exc)
+    for call in done:
+        gp = call.g
+        if gp is None:
+            continue  # its G stopped waiting (goraise): nobody wants the outcome
+        call.g = None
         gp.status = _RUNNABLE
         if s.tracer is not None:
             s.tracer.go_unblock(pp, gp)
@@ -331,11 +348,17 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
             gp.waitreason = _NOREASON
             gp.preempt = False
             if gp is not prev:
-                gr = gp.gr
-                if gr is None:
+                cur = getcurrent()
+                if cur is not prev.gr:
+                    prev.resume = cur  # stopped inside a child greenlet of its own
+                gr = gp.resume
+                if gr is not None:
+                    gp.resume = None
+                    gr.switch()
+                elif gp.gr is None:
                     mp.g0.switch(gp)  # type: ignore[union-attr]
                 else:
-                    gr.switch()
+                    gp.gr.switch()
             return
     if tr is not None:
         tr.go_stop(pp, prev, monotonic_ns(), why)
@@ -362,30 +385,88 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         pp.schedtick += 1
     if gp is prev:
         return
-    gr = gp.gr
-    if gr is None:
+    if prev is not None:
+        cur = getcurrent()
+        if cur is not prev.gr:
+            prev.resume = cur  # stopped inside a child greenlet of its own
+    gr = gp.resume
+    if gr is not None:
+        gp.resume = None
+        gr.switch()
+    elif gp.gr is None:
         mp.g0.switch(gp)  # type: ignore[union-attr]
     else:
-        gr.switch()
+        gp.gr.switch()
 
 
-def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING) -> None:
+def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any = None) -> None:
     """Park gp (the running G) and schedule others. Returns once goready(gp) ran.
 
     The caller has already made gp findable by whatever will ready it (a
     channel's wait queue, a timer, a semaphore, an offload worker) and must
     pair this with exactly one goready. ``status`` is WAITING, or SYSCALL for
-    a G whose blocking call runs on a worker thread.
+    a G whose blocking call runs on a worker thread. ``waiting`` is what gp
+    waits on, with a ``cancel(gp)`` method that undoes the wait (g.py); None
+    only for a wait with nothing to undo.
+
+    Raises the exception ``goraise`` delivered if it cancelled the wait. If
+    the wait had completed first (a value was handed over), the exception
+    waits for gp's next safe point instead, so the value is not lost.
     """
     s = _sched.current
     assert s is not None
     mp = s.m0
     gp.status = status
     gp.waitreason = reason
+    gp.waiting = waiting
     # When the slice it parked in began: no clock read per park, and dumps show waits
     # in minutes, so a slice's worth of error is invisible.
     gp.waitsince = mp.p.schedwhen  # type: ignore[union-attr]
     schedule(s, mp, gp)
+    # gp.waiting is left as it is (stale once gp runs; every park sets it): one store
+    # fewer per hand-off. goraise reads it only while gp is WAITING or SYSCALL.
+    if gp.pending is not None:
+        if gp.waiting is CANCELLED:
+            raise_pending(gp)
+        gp.preempt = True  # the wait completed: raise at the next safe point instead
+
+
+def raise_pending(gp: G) -> NoReturn:
+    """Raise the exception goraise left for gp (the running G)."""
+    exc = gp.pending
+    assert exc is not None
+    gp.pending = None
+    raise exc
+
+
+def goraise(gp: G, exc: BaseException) -> None:
+    """Make gp raise exc where it next runs; a parked gp is taken off its wait and readied.
+
+    No Go analogue (Go has no asynchronous exceptions); this is how an
+    exception from a signal handler, or Ctrl-C, reaches the main goroutine
+    (CPython raises them in the main thread). A waiting gp's wait is
+    cancelled (no sudog stays queued, no timer armed) and gp raises exc from
+    the blocking call; a runnable gp raises it where it resumes; a running gp
+    (the caller itself) at its next safe point: the caller should raise exc
+    itself when it can. A second exception before the first was raised is
+    chained to it (``__context__``), never dropped.
+    """
+    old = gp.pending
+    if old is not None and exc.__context__ is None and exc is not old:
+        exc.__context__ = old
+    gp.pending = exc
+    st = gp.status
+    if st is _WAITING or st is Gstatus.SYSCALL:
+        w = gp.waiting
+        if w is not CANCELLED:
+            gp.waiting = CANCELLED
+            if w is not None:
+                w.cancel(gp)
+            goready(gp)
+    elif st is _RUNNING or st is _RUNNABLE:
+        gp.preempt = True
+    else:
+        raise throw(f"goraise: goroutine {gp.goid} is {st.name}")
 
 
 def goready(gp: G) -> None:
@@ -412,12 +493,16 @@ def gosched(gp: G) -> None:
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp, "gosched")
+    if gp.pending is not None:
+        raise_pending(gp)
 
 
 def gopreempt_m(gp: G, asynchronous: bool) -> None:
     """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m)."""
     s = _sched.current
     assert s is not None
+    if gp.pending is not None:
+        raise_pending(gp)  # goraise asked for this safe point: raise, do not switch
     how = "async" if asynchronous else "sync"
     if asynchronous:
         s.stats.preempt_async += 1
@@ -428,6 +513,8 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp, f"preempted ({how})")
+    if gp.pending is not None:
+        raise_pending(gp)
 
 
 # ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .g import G
     from .m import M
     from .p import P
+    from .syscall import Call
     from .trace import Tracer
 
 
@@ -74,7 +75,7 @@ class Sched:
         self.debug = debug
         self.lock = threading.Lock()
         self.runq: deque[G] = deque()  # global run queue; lock
-        self.injectq: deque[tuple[G, Any, BaseException | None]] = deque()  # lock
+        self.injectq: deque[Call] = deque()  # finished offloaded calls; lock
         self.npidle = 0  # lock
         self.allp: list[P] = []
         self.allm: list[M] = []

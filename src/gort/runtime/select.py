@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from . import proc
-from .chan import Chan, Sudog
+from .chan import Chan, Sudog, SudogList
 from .error import ClosedChannelError
-from .g import WaitReason
+from .g import Gstatus, WaitReason
 
 _RECV: Final = 0
 _RECV_OK: Final = 1
@@ -117,21 +117,21 @@ def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
     # Pass 2: wait on every case at once.
     gp.selectdone = False
     gp.param = None
-    sgs = []
+    sgs = SudogList()
     for i, (kind, c, v) in enumerate(parsed):
         if kind < 0:
             continue
         sg = Sudog(gp, v if kind == _SEND else None, c, True, i)
         (c.sendq if kind == _SEND else c.recvq).enqueue(sg)
         sgs.append(sg)
-    proc.gopark(gp, WaitReason.SELECT)
+    proc.gopark(gp, WaitReason.SELECT, Gstatus.WAITING, sgs)
 
     # Pass 3: the winner is in gp.param; take the others off their queues.
     won: Sudog = gp.param
     gp.param = None
     for sg in sgs:
-        if sg is not won:
-            (sg.c.sendq if parsed[sg.index][0] == _SEND else sg.c.recvq).remove(sg)
+        if sg is not won and sg.queued:
+            sg.q.remove(sg)  # type: ignore[union-attr]
     kind = parsed[won.index][0]
     if kind == _SEND:
         if not won.success:

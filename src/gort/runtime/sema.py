@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 from . import proc
-from .g import G, WaitReason
+from .g import G, Gstatus, WaitReason
 
 
 class Sema:
@@ -26,7 +26,11 @@ class Sema:
     def acquire(self, gp: G, reason: WaitReason) -> None:
         """Park gp (the running G) until a release picks it."""
         self.waiters.append(gp)
-        proc.gopark(gp, reason)
+        proc.gopark(gp, reason, Gstatus.WAITING, self)
+
+    def cancel(self, gp: G) -> None:
+        """gp stops waiting (proc.goraise): take it out of the FIFO."""
+        self.waiters.remove(gp)
 
     def release_one(self) -> bool:
         """Ready the longest waiter; False if there is none."""

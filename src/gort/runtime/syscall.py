@@ -4,8 +4,8 @@ In Go a goroutine making a blocking system call keeps its M, and sysmon
 hands the P to another M so the other goroutines keep running. A greenlet
 cannot move to another thread, so gort turns it around: ``offload(fn)``
 parks the calling G (status ``syscall``), a worker thread runs ``fn``, and
-when it returns the worker queues (G, result, exception) on
-``sched.injectq`` and wakes the M through the netpoller; the M readies the G
+when it returns the worker queues the finished ``Call`` (the G, the result
+or the exception) on ``sched.injectq`` and wakes the M through the netpoller; the M readies the G
 in its next scheduling round (``proc.inject``). The others keep running
 meanwhile, and an offloaded call in flight counts as a possible wake-up, so
 waiting for it is never reported as a deadlock.
@@ -24,12 +24,31 @@ from time import monotonic_ns
 from typing import Any, Final, TypeVar
 
 from . import proc
-from .g import Gstatus, WaitReason
+from .g import G, Gstatus, WaitReason
 from .sched import Sched
 
 T = TypeVar("T")
 
 IDLE_EXIT_S: Final = 10.0
+
+
+class Call:
+    """One offloaded call: what its G waits on (G.waiting), and, once done, its outcome."""
+
+    __slots__ = ("args", "exc", "fn", "g", "kwargs", "value")
+
+    def __init__(self, gp: G, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> None:
+        self.g: G | None = gp
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.value: Any = None
+        self.exc: BaseException | None = None
+
+    def cancel(self, gp: G) -> None:
+        """The G stopped waiting (proc.goraise): the call runs on, its outcome is dropped."""
+        self.g = None
 MAX_WORKERS: Final = 10_000  # Go's default max threads (debug.SetMaxThreads)
 
 
@@ -39,13 +58,12 @@ class Offloader:
     def __init__(self, s: Sched) -> None:
         self.s = s
         self.cond = threading.Condition(threading.Lock())
-        self.work: deque[tuple[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
+        self.work: deque[Call] = deque()
         self.idle = 0
         self.nthreads = 0
         self.closed = False
 
-    def submit(self, gp: Any, fn: Callable[..., Any], args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> None:
+    def submit(self, call: Call) -> None:
         with self.cond:
             if self.idle == 0:
                 if self.nthreads >= MAX_WORKERS:
@@ -56,10 +74,10 @@ class Offloader:
                 self.nthreads += 1
                 t = threading.Thread(target=self._worker, name=f"gort-offload-{self.nthreads}",
                                      daemon=True)
-                self.work.append((gp, fn, args, kwargs))
+                self.work.append(call)
                 t.start()
                 return
-            self.work.append((gp, fn, args, kwargs))
+            self.work.append(call)
             self.cond.notify()
 
     def _worker(self) -> None:
@@ -76,24 +94,23 @@ class Offloader:
                 if not self.work:  # closed
                     self.nthreads -= 1
                     return
-                gp, fn, args, kwargs = self.work.popleft()
-            value: Any = None
-            exc: BaseException | None = None
+                call = self.work.popleft()
             start = monotonic_ns()
             try:
-                value = fn(*args, **kwargs)
+                call.value = call.fn(*call.args, **call.kwargs)
             except BaseException as e:  # delivered to the goroutine, never dropped
-                exc = e
+                call.exc = e
             tracer = s.tracer
-            if tracer is not None:
-                tracer.offload(gp, fn, start, monotonic_ns())
+            gp = call.g
+            if tracer is not None and gp is not None:
+                tracer.offload(gp, call.fn, start, monotonic_ns())
             with self.cond:
                 if self.closed:
                     # The run ended while the call ran: its goroutine was abandoned
                     # with the run (as in Go), so there is no one to deliver to.
                     continue
             with s.lock:
-                s.injectq.append((gp, value, exc))
+                s.injectq.append(call)
             s.netpoll.brk()
 
     def close(self) -> None:
@@ -114,17 +131,16 @@ def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if off is None:
         off = s.offloader = Offloader(s)
         s.closers.append(off.close)
+    call = Call(gp, fn, args, kwargs)
     with s.lock:
         s.noffload += 1
     try:
-        off.submit(gp, fn, args, kwargs)
+        off.submit(call)
     except BaseException:
         with s.lock:
             s.noffload -= 1
         raise
-    proc.gopark(gp, WaitReason.SYSCALL, Gstatus.SYSCALL)
-    value, exc = gp.param
-    gp.param = None
-    if exc is not None:
-        raise exc
-    return value  # type: ignore[no-any-return]
+    proc.gopark(gp, WaitReason.SYSCALL, Gstatus.SYSCALL, call)
+    if call.exc is not None:
+        raise call.exc
+    return call.value  # type: ignore[no-any-return]

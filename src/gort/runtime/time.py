@@ -13,7 +13,7 @@ from time import monotonic_ns
 from typing import Any
 
 from . import proc
-from .g import G, WaitReason
+from .g import G, Gstatus, WaitReason
 from .timers import Timer, Timers
 
 
@@ -39,7 +39,19 @@ def time_sleep(seconds: float) -> None:
         return
     t = Timer(monotonic_ns() + ns, 0, _ready, gp)
     _timers().add(t)
-    proc.gopark(gp, WaitReason.SLEEP)
+    proc.gopark(gp, WaitReason.SLEEP, Gstatus.WAITING, _Sleep(t))
+
+
+class _Sleep:
+    """What a sleeping G waits on: its timer, stopped if the sleep is cancelled."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, t: Timer) -> None:
+        self.t = t
+
+    def cancel(self, gp: G) -> None:
+        _timers().delete(self.t)
 
 
 def to_ns(seconds: float) -> int:

@@ -26,8 +26,10 @@ class Cond:
         """Unlock L, park until woken, lock L again."""
         gp = _rt.getg()
         self.L.unlock()
-        self._sema.acquire(gp, _rt.WaitReason.SYNC_COND_WAIT)
-        self.L.lock()
+        try:
+            self._sema.acquire(gp, _rt.WaitReason.SYNC_COND_WAIT)
+        finally:
+            self.L.lock()  # as Go's Wait, it returns (or raises) with L locked
 
     def signal(self) -> None:
         """Wake the goroutine that has waited longest, if any."""

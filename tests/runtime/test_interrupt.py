@@ -1,0 +1,357 @@
+"""Exceptions delivered to parked goroutines (proc.goraise), and goroutines inside greenlets.
+
+Every blocking primitive registers what its G waits on; ``goraise`` takes
+the G off it before readying it, so an interrupted wait leaves no sudog,
+timer or semaphore entry behind, and nothing sent afterwards is lost.
+"""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from greenlet import greenlet
+
+import gort
+import gort.runtime as rt
+from gort.sync import Cond, Mutex, RWMutex, WaitGroup
+
+from ..conftest import run_testprog, settle
+
+
+class Boom(Exception):
+    pass
+
+
+def _interrupt_while_parked(block: Callable[[], Any], after: Callable[[], Any]) -> list[Any]:
+    """Park a goroutine in block(), raise Boom in it, then run after() in it."""
+    log: list[Any] = []
+
+    def main() -> None:
+        done: gort.Chan[None] = gort.Chan(1)
+        me: list[rt.G] = []
+
+        def victim() -> None:
+            me.append(rt.getg())
+            try:
+                block()
+            except Boom:
+                log.append("boom")
+            log.append(after())
+            done.send(None)
+
+        gort.go(victim)
+        settle()
+        gp = me[0]
+        assert gp.status is rt.Gstatus.WAITING
+        rt.goraise(gp, Boom())
+        done.recv()
+
+    gort.run(main)
+    return log
+
+
+def test_goraise_on_recv_leaves_no_sudog_and_loses_no_value() -> None:
+    ch: gort.Chan[str] = gort.Chan()
+
+    def after() -> Any:
+        assert len(ch.recvq) == 0
+        gort.go(ch.send, "x")
+        return ch.recv()
+
+    assert _interrupt_while_parked(ch.recv, after) == ["boom", "x"]
+
+
+def test_goraise_on_send_leaves_no_sudog() -> None:
+    ch: gort.Chan[str] = gort.Chan()
+
+    def after() -> Any:
+        assert len(ch.sendq) == 0
+        gort.go(ch.send, "y")
+        return ch.recv()
+
+    assert _interrupt_while_parked(lambda: ch.send("lost"), after) == ["boom", "y"]
+
+
+def test_goraise_on_select_takes_every_case_off() -> None:
+    a: gort.Chan[int] = gort.Chan()
+    b: gort.Chan[int] = gort.Chan(0)
+
+    def after() -> Any:
+        assert (len(a.recvq), len(b.sendq)) == (0, 0)
+        gort.go(a.send, 7)
+        return a.recv()
+
+    assert _interrupt_while_parked(lambda: gort.select(a.recv, (b.send, 1)), after) == \
+        ["boom", 7]
+
+
+def test_goraise_on_sleep_stops_the_timer() -> None:
+    def after() -> Any:
+        s = rt.running()
+        assert s is not None and s.m0.p is not None
+        return len(s.m0.p.timers)
+
+    assert _interrupt_while_parked(lambda: gort.sleep(3600), after) == ["boom", 0]
+
+
+def test_goraise_on_mutex_wait_leaves_the_lock_consistent() -> None:
+    mu = Mutex()
+    holder: gort.Chan[None] = gort.Chan()
+
+    def hold() -> None:
+        with mu:
+            holder.recv()
+
+    def block() -> None:
+        gort.go(hold)
+        gort.gosched()  # hold takes the lock
+        mu.lock()
+
+    def after() -> Any:
+        assert len(mu._sema) == 0
+        holder.send(None)
+        settle()
+        return mu.try_lock()
+
+    assert _interrupt_while_parked(block, after) == ["boom", True]
+
+
+def test_goraise_on_cond_wait_returns_with_the_lock_held() -> None:
+    mu = Mutex()
+    c = Cond(mu)
+
+    def block() -> None:
+        mu.lock()
+        c.wait()
+
+    def after() -> Any:
+        held = mu.locked()
+        mu.unlock()
+        return held
+
+    assert _interrupt_while_parked(block, after) == ["boom", True]
+
+
+def test_goraise_on_waitgroup_and_rwmutex() -> None:
+    wg = WaitGroup()
+
+    def block_wg() -> None:
+        wg.add(1)
+        wg.wait()
+
+    assert _interrupt_while_parked(block_wg, lambda: len(wg._sema)) == ["boom", 0]
+    rw = RWMutex()
+
+    def block() -> None:
+        rw.rlock()
+        gort.go(rw.lock)  # a writer waits for the reader...
+        gort.gosched()
+        rw.runlock()  # ...and gets it
+        rw.rlock()  # this reader waits behind the writer
+
+    assert _interrupt_while_parked(block, lambda: len(rw._rsema)) == ["boom", 0]
+
+
+def test_goraise_on_offload_drops_the_late_outcome() -> None:
+    log: list[Any] = []
+
+    def main() -> None:
+        gp = rt.getg()
+
+        def waker() -> None:
+            settle()
+            rt.goraise(gp, Boom())
+
+        gort.go(waker)
+        try:
+            gort.offload(time.sleep, 0.2)
+        except Boom:
+            log.append("boom")
+        gort.sleep(0.4)  # the call finishes meanwhile: its outcome goes nowhere
+        log.append(gort.offload(lambda: "next"))
+
+    gort.run(main)
+    assert log == ["boom", "next"]
+
+
+def test_goraise_after_the_wait_completed_keeps_the_value() -> None:
+    """The value was handed over first: recv returns it; the exception comes next."""
+    log: list[Any] = []
+
+    def main() -> None:
+        ch: gort.Chan[str] = gort.Chan()
+        main_g = rt.getg()
+
+        def sender() -> None:
+            ch.send("v")  # main is readied with "v"...
+            rt.goraise(main_g, Boom())  # ...then interrupted before it runs
+
+        gort.go(sender)
+        log.append(ch.recv())
+        try:
+            gort.sleep(0)  # the next safe point
+        except Boom:
+            log.append("boom")
+
+    gort.run(main)
+    assert log == ["v", "boom"]
+
+
+def test_two_exceptions_before_the_first_is_raised_are_chained() -> None:
+    def main() -> BaseException | None:
+        ch: gort.Chan[None] = gort.Chan()
+        main_g = rt.getg()
+
+        def waker() -> None:
+            rt.goraise(main_g, Boom("first"))
+            rt.goraise(main_g, ValueError("second"))
+
+        gort.go(waker)
+        try:
+            ch.recv()
+        except ValueError as e:
+            return e.__context__
+        return None
+
+    ctx = gort.run(main)
+    assert isinstance(ctx, Boom) and str(ctx) == "first"
+
+
+def test_exception_raised_in_the_idle_wait_goes_to_main() -> None:
+    """A handler raising while no goroutine runs: main gets it, the sleeper is untouched."""
+    log: list[Any] = []
+
+    def handler(signum: int, frame: object) -> None:
+        raise Boom("alarm")
+
+    def main() -> None:
+        ch: gort.Chan[str] = gort.Chan()
+
+        def sleeper() -> None:
+            gort.sleep(0.3)
+            ch.send("x")
+
+        gort.go(sleeper)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        try:
+            ch.recv()
+        except Boom as e:
+            log.append(str(e))
+        log.append(ch.recv())
+
+    old = signal.signal(signal.SIGALRM, handler)
+    try:
+        gort.run(main)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert log == ["alarm", "x"]
+
+
+def test_sigalrm_while_parked_subprocess() -> None:
+    r = run_testprog("alarm_parked.py", timeout=60, module=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["alarm", "x", "y"], r.stdout
+
+
+# -- goroutines that run inside greenlets of their own -----------------------------
+
+
+def test_goroutine_parked_inside_its_child_greenlet_resumes_there() -> None:
+    def main() -> list[Any]:
+        ch: gort.Chan[int] = gort.Chan()
+
+        def compute(n: int) -> int:
+            got = ch.recv()  # parks inside the child greenlet
+            assert got is not None
+            gort.sleep(0.001)
+            return n + got
+
+        def worker(out: gort.Chan[Any]) -> None:
+            child = greenlet(compute)
+            out.send(child.switch(40))
+
+        out: gort.Chan[Any] = gort.Chan()
+        gort.go(worker, out)
+        gort.go(ch.send, 2)
+        return [out.recv()]
+
+    assert gort.run(main) == [42]
+
+
+def test_goroutine_preempted_inside_its_child_greenlet_resumes_there() -> None:
+    r = run_testprog("child_greenlet_spin.py", timeout=60, module=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok 3", r.stdout
+
+
+def test_child_greenlet_switching_back_and_forth_with_parks() -> None:
+    def main() -> list[Any]:
+        log: list[Any] = []
+
+        def gen() -> None:
+            parent = child.parent
+            assert parent is not None
+            for i in range(3):
+                gort.sleep(0)
+                parent.switch(i)
+
+        child = greenlet(gen)
+        for _ in range(3):
+            log.append(child.switch())
+            gort.gosched()
+        return log
+
+    assert gort.run(main) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("slice_ns", ["10000000", "50000"])
+def test_child_greenlet_stress_nothing_lost(slice_ns: str) -> None:
+    prog = textwrap.dedent("""
+        import gort
+        from greenlet import greenlet
+
+        def body(n, ch):
+            total = 0
+            for i in range(n):
+                x = 0
+                for _ in range(200):
+                    x += 1
+                if i % 7 == 0:
+                    gort.sleep(0)
+                total += i
+            return total
+
+        def worker(k, out):
+            ch = gort.Chan()
+            g = greenlet(body)
+            out.send((k, g.switch(300, ch)))
+
+        def main():
+            out = gort.Chan(10)
+            for k in range(8):
+                gort.go(worker, k, out)
+            got = sorted(out.recv() for _ in range(8))
+            assert got == [(k, sum(range(300))) for k in range(8)], got
+            print("ok")
+
+        gort.run(main)
+    """)
+    r = _run_source(prog, {"GORT_PREEMPT_NS": slice_ns})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "ok"
+
+
+def _run_source(src: str, env: dict[str, str]) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if k not in ("GODEBUG", "GOMAXPROCS")}
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", src], capture_output=True, text=True,
+                          timeout=60, env=full)
