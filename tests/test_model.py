@@ -5,7 +5,8 @@ select) on a few channels, then lets every runnable goroutine run. The model
 predicts, for every operation so far, whether it is still blocked or what it
 returned (value and ok, "panic" for Go's panics). For a select over several
 ready cases the runtime picks at random: the model accepts any ready case and
-follows the one taken.
+follows the one taken; a blocked select enqueues its cases in a random order,
+which the model reads from the real queues.
 """
 
 from __future__ import annotations
@@ -195,11 +196,26 @@ class ChannelModel(RuleBasedStateMachine):
             settle()
             return
         if not ready:
-            sel = Select()
-            for i, (k, ch, v) in enumerate(cases):
-                w = Waiter(op, k, v, sel, i)
-                (self.model[ch].sendq if k == "send" else self.model[ch].recvq).append(w)
             settle()
+            # The runtime enqueues a blocked select's cases in a random order (Go's
+            # pollorder); where two cases share a queue, follow the order it chose: its
+            # sudogs are the last ones on each real queue.
+            sel = Select()
+            queues: dict[tuple[str, int], list[int]] = {}
+            for i, (k, ch, _v) in enumerate(cases):
+                queues.setdefault((k, ch), []).append(i)
+            for (k, ch), idxs in queues.items():
+                rq = self.real[ch].sendq if k == "send" else self.real[ch].recvq
+                real_order: list[int] = []
+                sg = rq.last
+                for _ in idxs:
+                    assert sg is not None and sg.is_select
+                    real_order.append(sg.index)
+                    sg = sg.prev
+                assert sorted(real_order) == idxs, (real_order, idxs)
+                mq = self.model[ch].sendq if k == "send" else self.model[ch].recvq
+                for i in reversed(real_order):
+                    mq.append(Waiter(op, k, cases[i][2], sel, i))
             return
         # Several may be ready: let the runtime choose, then check it chose a ready one.
         settle()

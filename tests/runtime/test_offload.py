@@ -95,3 +95,40 @@ def test_offload_finishing_after_the_run_ended_is_harmless() -> None:
     finally:
         threading.excepthook = old_hook
     assert errors == []
+
+
+def test_no_offloaded_call_waits_behind_another() -> None:
+    """Issue 10: two quick submissions once shared one idle worker (event.wait blocked set)."""
+
+    def main() -> tuple[bool, float]:
+        gort.offload(time.sleep, 0)  # leaves one idle worker behind
+        gort.sleep(0.05)  # ...parked and counted idle
+        ev = threading.Event()
+        got: gort.Chan[bool] = gort.Chan(1)
+        gort.go(gort.offload, ev.set)
+        gort.go(lambda: got.send(gort.offload(ev.wait, 5)))  # runnext: submits first
+        t0 = time.monotonic()
+        ok = got.recv()
+        return bool(ok), time.monotonic() - t0
+
+    ok, took = gort.run(main)
+    assert ok is True
+    assert took < 2.5, f"event.wait waited behind event.set for {took:.2f} s"
+
+
+def test_many_concurrent_offloads_each_get_a_thread_and_idle_ones_are_reused() -> None:
+    def main2() -> tuple[list[int], int]:
+        barrier = threading.Barrier(20, timeout=10)
+        out: gort.Chan[int] = gort.Chan(20)
+        for i in range(20):
+            gort.go(lambda i=i: out.send((gort.offload(barrier.wait), i)[1]))
+        got = sorted(out.recv() for _ in range(20))  # type: ignore[type-var]
+        # A second burst reuses the 20 idle workers: no new thread.
+        before = threading.active_count()
+        for _ in range(5):
+            gort.offload(time.sleep, 0)
+        return got, threading.active_count() - before
+
+    got, new_threads = gort.run(main2)
+    assert got == list(range(20))
+    assert new_threads == 0

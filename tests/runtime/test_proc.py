@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextvars
+import decimal
 import resource
 import threading
 from typing import Any
@@ -293,3 +295,61 @@ def test_implicit_start_in_a_plain_script() -> None:
     r = run_testprog("implicit.py", module=False, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["1 3", "sum 45", "done"]
+
+
+# -- contextvars: each goroutine starts with a copy of its creator's context --------
+
+_CV: contextvars.ContextVar[str] = contextvars.ContextVar("gort_test_cv", default="unset")
+
+
+def test_goroutine_starts_with_a_copy_of_its_creators_context() -> None:
+    def main() -> list[tuple[str, ...]]:
+        out: gort.Chan[tuple[str, ...]] = gort.Chan()
+        _CV.set("main")
+
+        def child() -> None:
+            seen = _CV.get()
+            _CV.set("child")  # its own copy: main does not see this
+            out.send((seen, _CV.get()))
+
+        gort.go(child)
+        got = [out.recv()]
+        got.append((_CV.get(),))
+        return got
+
+    assert gort.run(main) == [("main", "child"), ("main",)]
+
+
+def test_reused_goroutine_does_not_inherit_a_finished_goroutines_context() -> None:
+    def main() -> list[tuple[str, int]]:
+        out: gort.Chan[tuple[str, int]] = gort.Chan()
+
+        def first() -> None:
+            _CV.set("g2")
+            decimal.setcontext(decimal.Context(prec=5))
+            out.send((_CV.get(), decimal.getcontext().prec))
+
+        def second() -> None:
+            out.send((_CV.get(), decimal.getcontext().prec))
+
+        gort.go(first)
+        a = out.recv()
+        settle()  # first has finished: its G and greenlet are on the free list
+        gort.go(second)  # reuses them
+        return [a, out.recv()]
+
+    assert gort.run(main) == [("g2", 5), ("unset", 28)]
+
+
+def test_run_gives_main_a_copy_of_the_callers_context() -> None:
+    token = _CV.set("caller")
+    try:
+        def main() -> str:
+            seen = _CV.get()
+            _CV.set("changed in main")
+            return seen
+
+        assert gort.run(main) == "caller"
+        assert _CV.get() == "caller"
+    finally:
+        _CV.reset(token)

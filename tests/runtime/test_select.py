@@ -145,3 +145,23 @@ def test_seeded_choices_replay(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gort.run(main) == first
     monkeypatch.setenv("GORT_SEED", "99")
     assert gort.run(main) != first
+
+
+def test_blocked_select_on_duplicate_channel_cases_picks_uniformly() -> None:
+    """Issue 10: both cases become ready together (one receiver); each must be chosen."""
+
+    def main() -> list[int]:
+        c: gort.Chan[int] = gort.Chan()
+        counts = [0, 0]
+        for _ in range(400):
+            got: gort.Chan[int] = gort.Chan(1)
+            gort.go(lambda got=got: got.send(gort.select((c.send, 1), (c.send, 0))[0]))
+            gort.gosched()  # the select blocks first...
+            c.recv()  # ...then one receiver readies both cases at once
+            counts[got.recv()] += 1  # type: ignore[index]
+        return counts
+
+    counts = gort.run(main)
+    assert sum(counts) == 400
+    # Binomial(400, 1/2): below 150 has probability < 1e-6.
+    assert min(counts) > 150, counts

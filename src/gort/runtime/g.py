@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from contextvars import Context
     from types import CodeType
 
     from greenlet import greenlet
@@ -67,6 +68,7 @@ class G:
 
     __slots__ = (
         "args",
+        "ctx",
         "fn",
         "goid",
         "gopc",
@@ -97,6 +99,8 @@ class G:
         self.fn: Callable[..., Any] | None = None
         self.args: tuple[Any, ...] = ()
         self.kwargs: dict[str, Any] = {}
+        # The contextvars context the G starts in: a copy of its creator's (newproc).
+        self.ctx: Context | None = None
         self.m: M | None = None
         # Set by whoever readies a parked G: the Sudog that completed (chan, select)
         # or the value an offloaded call produced.

@@ -37,6 +37,7 @@ as in Go; it is simpler but doubles the switches on the hottest path.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import sys
@@ -537,6 +538,10 @@ def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
     gp.fn = fn
     gp.args = args
     gp.kwargs = kwargs
+    # As asyncio's tasks: the new G sees its creator's ContextVar values (a copy, so
+    # its own sets stay its own). A reused greenlet would otherwise keep the context
+    # of the finished goroutine that ran on it before.
+    gp.ctx = contextvars.copy_context()
     gp.status = _RUNNABLE
     gp.m = s.m0
     gp.gopc = creator_of(creator)
@@ -555,9 +560,12 @@ def gmain(s: Sched, gp: G) -> G | None:
     return value is the next G for g0 to switch to.
     """
     mp = s.m0
+    me = getcurrent()
     while True:
         fn = gp.fn
         args = gp.args
+        me.gr_context = gp.ctx
+        gp.ctx = None
         try:
             # A plain call where possible: CPython 3.11+ runs it in this C eval frame,
             # where fn(*args, **kwargs) (CALL_FUNCTION_EX) opens a second one, which

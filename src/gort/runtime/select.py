@@ -4,7 +4,9 @@ Three passes, as Go's:
   1. poll every case; if any can proceed, pick one uniformly at random among
      the ready ones (from the Sched's seedable source) and do it;
      otherwise take ``default`` if there is one;
-  2. enqueue a sudog on every case's channel and park;
+  2. enqueue a sudog on every case's channel, in a random order (Go's
+     pollorder: a waker takes the first sudog on its queue, so duplicate
+     cases on one channel would otherwise always complete the first), and park;
   3. once woken by the one channel that completed, dequeue the sudogs left on
      the other channels (Go's "pass 3 - dequeue from unsuccessful chans").
 
@@ -118,7 +120,15 @@ def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
     gp.selectdone = False
     gp.param = None
     sgs = SudogList()
-    for i, (kind, c, v) in enumerate(parsed):
+    order = list(range(len(parsed)))
+    if len(order) > 1:
+        # Go's pollorder: enqueue in a random order, so that cases on the same channel
+        # (or any completed by one event) are picked uniformly once they become ready.
+        s = proc.running()
+        assert s is not None
+        s.rand.shuffle(order)
+    for i in order:
+        kind, c, v = parsed[i]
         if kind < 0:
             continue
         sg = Sudog(gp, v if kind == _SEND else None, c, True, i)

@@ -11,14 +11,15 @@ meanwhile, and an offloaded call in flight counts as a possible wake-up, so
 waiting for it is never reported as a deadlock.
 
 Workers are started on demand (one per concurrently blocked call, as Go
-starts Ms) and reused; an idle worker exits after ``IDLE_EXIT_S``. Only
+starts Ms: no call ever waits behind another) and reused; an idle worker
+exits after ``IDLE_EXIT_S``. Only
 ``lock``-guarded fields and ``netpoll.brk`` are touched from a worker.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
+from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable
 from time import monotonic_ns
 from typing import Any, Final, TypeVar
@@ -30,6 +31,7 @@ from .sched import Sched
 T = TypeVar("T")
 
 IDLE_EXIT_S: Final = 10.0
+MAX_WORKERS: Final = 10_000  # Go's default max threads (debug.SetMaxThreads)
 
 
 class Call:
@@ -49,52 +51,68 @@ class Call:
     def cancel(self, gp: G) -> None:
         """The G stopped waiting (proc.goraise): the call runs on, its outcome is dropped."""
         self.g = None
-MAX_WORKERS: Final = 10_000  # Go's default max threads (debug.SetMaxThreads)
+
+
+class Worker:
+    """One worker thread, parked on its own lock while idle (Go: an M's ``park`` note)."""
+
+    __slots__ = ("call", "park")
+
+    def __init__(self, call: Call) -> None:
+        self.call: Call | None = call
+        self.park = _allocate_lock()  # held while idle; released to hand over a call
+        self.park.acquire()
 
 
 class Offloader:
-    """The worker threads of one run."""
+    """The worker threads of one run.
+
+    Every submitted call gets a thread of its own at once: an idle worker
+    claimed under ``lock`` (so two quick submissions can never both go to the
+    same one), else a new thread. No call ever waits behind another, as in
+    Go, where each blocked system call holds its own M. Idle workers form a
+    LIFO stack, so a burst is served by the threads that ran last and the
+    rest stay idle long enough to be reaped.
+
+    Rejected: one shared queue and a condition variable with an idle count,
+    the previous design: a worker took itself off the count only after it
+    woke, so a second submission made meanwhile counted it as idle too and
+    queued behind the first (an offloaded ``event.wait()`` then blocked the
+    ``event.set()`` that would end it).
+    """
 
     def __init__(self, s: Sched) -> None:
         self.s = s
-        self.cond = threading.Condition(threading.Lock())
-        self.work: deque[Call] = deque()
-        self.idle = 0
-        self.nthreads = 0
-        self.closed = False
+        # Raw thread locks (captured at import): runtime-internal, never goroutine-aware.
+        self.lock = _allocate_lock()
+        self.idle: list[Worker] = []  # lock
+        self.nthreads = 0  # lock
+        self.closed = False  # lock
 
     def submit(self, call: Call) -> None:
-        with self.cond:
-            if self.idle == 0:
-                if self.nthreads >= MAX_WORKERS:
-                    raise RuntimeError(
-                        f"gort.offload: {MAX_WORKERS} calls are already blocked in worker "
-                        "threads; bound the number of concurrent offloads (e.g. with a "
-                        "buffered gort.Chan used as a semaphore)")
-                self.nthreads += 1
-                t = threading.Thread(target=self._worker, name=f"gort-offload-{self.nthreads}",
-                                     daemon=True)
-                self.work.append(call)
-                t.start()
+        with self.lock:
+            if self.idle:
+                w = self.idle.pop()
+                w.call = call
+                w.park.release()
                 return
-            self.work.append(call)
-            self.cond.notify()
+            if self.nthreads >= MAX_WORKERS:
+                raise RuntimeError(
+                    f"gort.offload: {MAX_WORKERS} calls are already blocked in worker "
+                    "threads; bound the number of concurrent offloads (e.g. with a "
+                    "buffered gort.Chan used as a semaphore)")
+            self.nthreads += 1
+            n = self.nthreads
+        t = threading.Thread(target=self._worker, args=(Worker(call),),
+                             name=f"gort-offload-{n}", daemon=True)
+        t.start()
 
-    def _worker(self) -> None:
+    def _worker(self, w: Worker) -> None:
         s = self.s
         while True:
-            with self.cond:
-                while not self.work and not self.closed:
-                    self.idle += 1
-                    timed_out = not self.cond.wait(IDLE_EXIT_S)
-                    self.idle -= 1
-                    if timed_out and not self.work:
-                        self.nthreads -= 1
-                        return
-                if not self.work:  # closed
-                    self.nthreads -= 1
-                    return
-                call = self.work.popleft()
+            call = w.call
+            w.call = None
+            assert call is not None
             start = monotonic_ns()
             try:
                 call.value = call.fn(*call.args, **call.kwargs)
@@ -104,19 +122,33 @@ class Offloader:
             gp = call.g
             if tracer is not None and gp is not None:
                 tracer.offload(gp, call.fn, start, monotonic_ns())
-            with self.cond:
+            with self.lock:
                 if self.closed:
                     # The run ended while the call ran: its goroutine was abandoned
                     # with the run (as in Go), so there is no one to deliver to.
-                    continue
+                    self.nthreads -= 1
+                    return
+                self.idle.append(w)
             with s.lock:
                 s.injectq.append(call)
             s.netpoll.brk()
+            if not w.park.acquire(timeout=IDLE_EXIT_S):
+                with self.lock:
+                    if w in self.idle:  # still unclaimed: reap this thread
+                        self.idle.remove(w)
+                        self.nthreads -= 1
+                        return
+                w.park.acquire()  # claimed just as the wait timed out: released at once
+            if w.call is None:  # close() woke it
+                return
 
     def close(self) -> None:
-        with self.cond:
+        with self.lock:
             self.closed = True
-            self.cond.notify_all()
+            idle, self.idle = self.idle, []
+            self.nthreads -= len(idle)
+        for w in idle:
+            w.park.release()
 
 
 def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
