@@ -38,3 +38,17 @@ def test_errors_are_runtime_errors() -> None:
     assert issubclass(gort.Deadlock, RuntimeError)
     assert issubclass(gort.ClosedChannelError, RuntimeError)
     assert str(gort.Deadlock()) == "all goroutines are asleep - deadlock!"
+
+
+def test_every_public_name_is_in_docs_api_md() -> None:
+    """docs/api.md is the reference in the project: one heading per public name."""
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    headings = {line[5:-1] for line in text.splitlines() if line.startswith("### `")}
+    public = {f"gort.{n}" for n in gort.__all__}
+    public |= {f"gort.sync.{n}" for n in gort.sync.__all__}
+    missing = public - headings
+    assert not missing, f"docs/api.md has no '### `NAME`' heading for {sorted(missing)}"
+    stale = {h for h in headings if h.startswith("gort.") and h not in public}
+    assert not stale, f"docs/api.md documents names gort does not export: {sorted(stale)}"

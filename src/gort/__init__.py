@@ -4,7 +4,7 @@ Goroutines on a G-M-P scheduler, channels and select, timers, gort.sync, and
 a sysmon thread with signal-based asynchronous preemption, so that a
 goroutine spinning in a tight loop cannot starve the others.
 
-The contract is API.md; see README.md for a tour.
+The reference is docs/api.md; see README.md for a tour.
 """
 
 from __future__ import annotations
