@@ -1,7 +1,10 @@
 """Go channels (Go: runtime/chan.go).
 
-``Chan`` is Go's hchan: a ring buffer (``buf``, ``sendx``, ``recvx``,
-``qcount``) and two wait queues of sudogs (``recvq``, ``sendq``).
+``Chan`` is Go's hchan: a FIFO buffer of at most ``dataqsiz`` values and
+two wait queues of sudogs (``recvq``, ``sendq``). The buffer is a deque, not
+Go's preallocated ring (``buf``, ``sendx``, ``recvx``): it takes memory only
+for what it holds (``Chan(10**9)`` allocates nothing up front), and its
+append/popleft cost less bytecode than ring indexing. ``qcount`` is its length.
 
 Invariants, checked by the tests and true between any two operations:
   at least one of recvq and sendq is empty (ignoring sudogs of finished selects);
@@ -22,14 +25,18 @@ plus one running M is the lock. When Ps run on several Ms, hchan gains Go's
 
 from __future__ import annotations
 
+import sys
+from collections import deque
 from collections.abc import Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from . import proc
 from .error import ClosedChannelError
 from .g import G, Gstatus, WaitReason
 
 T = TypeVar("T")
+# Go's maxAlloc bound on a channel's buffer, as a count of values (sys.maxsize).
+MAX_CAP: Final = sys.maxsize
 _WAITING = Gstatus.WAITING
 
 
@@ -152,7 +159,7 @@ class Chan(Generic[T]):
     every waiter. ``for v in ch`` receives until closed and drained.
     """
 
-    __slots__ = ("buf", "closed", "dataqsiz", "qcount", "recvq", "recvx", "sendq", "sendx")
+    __slots__ = ("buf", "closed", "dataqsiz", "recvq", "sendq")
 
     def __init__(self, size: int = 0) -> None:
         if not isinstance(size, int) or isinstance(size, bool):
@@ -162,11 +169,12 @@ class Chan(Generic[T]):
                 f"gort.Chan: size {size} is negative; use 0 for an unbuffered channel "
                 "or a positive capacity"
             )
+        if size > MAX_CAP:
+            raise ValueError(
+                f"gort.Chan: size {size} is larger than the largest capacity, {MAX_CAP}; "
+                "a buffer never holds more than that many values")
         self.dataqsiz = size
-        self.buf: list[Any] = [None] * size
-        self.qcount = 0
-        self.sendx = 0
-        self.recvx = 0
+        self.buf: deque[Any] = deque()
         self.closed = False
         self.recvq = WaitQ()
         self.sendq = WaitQ()
@@ -196,14 +204,9 @@ class Chan(Generic[T]):
             rg.param = sg
             proc.goready(rg)
             return
-        qcount = self.qcount
-        if sg is None and qcount < self.dataqsiz and not self.closed:
-            # Fast path: room in the buffer and no receiver waiting.
-            i = self.sendx
-            self.buf[i] = v
-            i += 1
-            self.sendx = 0 if i == self.dataqsiz else i
-            self.qcount = qcount + 1
+        buf = self.buf
+        if sg is None and len(buf) < self.dataqsiz and not self.closed:
+            buf.append(v)  # fast path: room in the buffer and no receiver waiting
             return
         if self.try_send(v):
             return
@@ -225,15 +228,9 @@ class Chan(Generic[T]):
         if self.sendq.first is None:
             # Fast paths (measured: most receives), what try_recv would do without its
             # calls: take from the buffer, or wait.
-            qcount = self.qcount
-            if qcount:
-                i = self.recvx
-                v = self.buf[i]
-                self.buf[i] = None
-                i += 1
-                self.recvx = 0 if i == self.dataqsiz else i
-                self.qcount = qcount - 1
-                return v, True
+            buf = self.buf
+            if buf:
+                return buf.popleft(), True
             if self.closed:
                 return None, False
         else:
@@ -269,7 +266,12 @@ class Chan(Generic[T]):
         return self.dataqsiz
 
     def __len__(self) -> int:
-        return self.qcount
+        return len(self.buf)
+
+    @property
+    def qcount(self) -> int:
+        """Values in the buffer (Go: hchan.qcount); ``len(ch)``."""
+        return len(self.buf)
 
     def __iter__(self) -> Iterator[T]:
         while True:
@@ -280,7 +282,7 @@ class Chan(Generic[T]):
 
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""
-        return f"<gort.Chan cap={self.dataqsiz} len={self.qcount}{state}>"
+        return f"<gort.Chan cap={self.dataqsiz} len={len(self.buf)}{state}>"
 
     # -- the non-blocking halves, shared with select and timers ----------------
 
@@ -292,25 +294,15 @@ class Chan(Generic[T]):
             if self.dataqsiz == 0:
                 v = sg.elem
             else:
-                i = self.recvx
-                v = self.buf[i]
-                self.buf[i] = sg.elem
-                i += 1
-                self.recvx = 0 if i == self.dataqsiz else i
-                self.sendx = self.recvx
+                v = self.buf.popleft()
+                self.buf.append(sg.elem)
             sg.elem = None
             sg.success = True
             sg.g.param = sg
             proc.goready(sg.g)
             return v, True
-        if self.qcount > 0:
-            i = self.recvx
-            v = self.buf[i]
-            self.buf[i] = None
-            i += 1
-            self.recvx = 0 if i == self.dataqsiz else i
-            self.qcount -= 1
-            return v, True
+        if self.buf:
+            return self.buf.popleft(), True
         if self.closed:
             return None, False
         return None
@@ -327,17 +319,13 @@ class Chan(Generic[T]):
             sg.g.param = sg
             proc.goready(sg.g)
             return True
-        if self.qcount < self.dataqsiz:
-            i = self.sendx
-            self.buf[i] = v
-            i += 1
-            self.sendx = 0 if i == self.dataqsiz else i
-            self.qcount += 1
+        if len(self.buf) < self.dataqsiz:
+            self.buf.append(v)
             return True
         return False
 
     def can_recv(self) -> bool:
-        return self.qcount > 0 or self.closed or self.sendq.has_waiter()
+        return bool(self.buf) or self.closed or self.sendq.has_waiter()
 
     def can_send(self) -> bool:
-        return self.closed or self.qcount < self.dataqsiz or self.recvq.has_waiter()
+        return self.closed or len(self.buf) < self.dataqsiz or self.recvq.has_waiter()

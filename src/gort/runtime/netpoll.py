@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import selectors
 import threading
+from typing import Final
+
+MAX_POLL_S: Final = 86_400.0
 
 
 class Netpoll:
@@ -44,8 +47,10 @@ class Netpoll:
 
     def poll(self, delay_s: float | None) -> None:
         """Block until a wake-up or ``delay_s`` seconds (None: forever)."""
-        if delay_s is not None and delay_s < 0:
-            delay_s = 0
+        if delay_s is not None:
+            # epoll takes at most about 24.8 days (ms in an int); a timer further off is
+            # simply waited for in several polls (Go's netpoll caps its delay alike).
+            delay_s = min(max(delay_s, 0.0), MAX_POLL_S)
         self.sel.select(delay_s)
         with self.lock:
             if self.wakeup_pending:

@@ -683,7 +683,13 @@ def schedinit(host: greenlet | None) -> Sched:
     debug = read_env()
     nprocs = initial_gomaxprocs()
     seed_env = os.environ.get("GORT_SEED")
-    seed = int(seed_env) if seed_env and seed_env.isdigit() else None
+    seed = None
+    if seed_env is not None and seed_env != "":
+        if not (seed_env.isascii() and seed_env.isdigit()):
+            raise ValueError(f"GORT_SEED={seed_env!r} is not a non-negative integer; set "
+                             "it to the seed a failing run printed, e.g. GORT_SEED=42, "
+                             "or unset it")
+        seed = int(seed_env)
     s = Sched(debug, seed)
     s.host = host
     s.start_ns = monotonic_ns()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from time import monotonic_ns
-from typing import Any
+from typing import Any, Final
 
 from . import proc
 from .g import G, Gstatus, WaitReason
@@ -37,7 +37,7 @@ def time_sleep(seconds: float) -> None:
     if ns <= 0:
         proc.gosched(gp)
         return
-    t = Timer(monotonic_ns() + ns, 0, _ready, gp)
+    t = Timer(when_after(ns), 0, _ready, gp)
     _timers().add(t)
     proc.gopark(gp, WaitReason.SLEEP, Gstatus.WAITING, _Sleep(t))
 
@@ -54,20 +54,39 @@ class _Sleep:
         _timers().delete(self.t)
 
 
+# Go's time.Duration range: durations saturate at about 292 years, either way.
+MAX_DURATION_NS: Final = (1 << 63) - 1
+
+
 def to_ns(seconds: float) -> int:
-    """Seconds (int or float) to whole nanoseconds, with a clear error for anything else."""
+    """Seconds (int or float) to whole nanoseconds, with a clear error for anything else.
+
+    Saturates at +-MAX_DURATION_NS (about 292 years, Go's Duration range): a
+    sleep of ``inf`` or ``1e300`` seconds is a sleep that never ends, ``-inf``
+    one that is over at once.
+    """
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise TypeError(f"gort: a duration is a number of seconds, got {seconds!r}")
+        raise TypeError(f"gort: a duration is a number of seconds (int or float), "
+                        f"got {seconds!r}")
     if seconds != seconds:
         raise ValueError("gort: a duration of NaN seconds; pass a number of seconds")
+    if seconds >= MAX_DURATION_NS / 1e9:
+        return MAX_DURATION_NS
+    if seconds <= -MAX_DURATION_NS / 1e9:
+        return -MAX_DURATION_NS
     return int(seconds * 1_000_000_000)
+
+
+def when_after(ns: int) -> int:
+    """The monotonic time ``ns`` from now, saturating (Go: time.go when())."""
+    return min(monotonic_ns() + max(0, ns), MAX_DURATION_NS)
 
 
 def start_timer(seconds: float, period_s: float, f: Callable[[Any, int], None],
                 arg: Any) -> Timer:
     """Start a timer on the caller's P: f(arg, now) after ``seconds``, then every ``period_s``."""
     proc.getg()
-    t = Timer(monotonic_ns() + max(0, to_ns(seconds)), to_ns(period_s), f, arg)
+    t = Timer(when_after(to_ns(seconds)), to_ns(period_s), f, arg)
     _timers().add(t)
     return t
 
@@ -83,4 +102,4 @@ def reset_timer(t: Timer, seconds: float, period_s: float | None = None) -> bool
     proc.getg()
     if period_s is not None:
         t.period = to_ns(period_s)
-    return _timers().modify(t, monotonic_ns() + max(0, to_ns(seconds)))
+    return _timers().modify(t, when_after(to_ns(seconds)))

@@ -96,7 +96,7 @@ class Timers:
                 continue
             if t.period > 0:
                 # Go's periodic timers skip the periods they missed (tickers drop ticks).
-                t.when = when + t.period * (1 + (now - when) // t.period)
+                t.when = min(when + t.period * (1 + (now - when) // t.period), (1 << 63) - 1)
                 seq2 = self.nextseq
                 self.nextseq = seq2 + 1
                 t.seq = seq2
