@@ -1,6 +1,9 @@
-"""The ``gort`` command: ``gort run [--trace OUT.json] PROG.py [ARGS...]``, ``gort trace``.
+"""The ``gort`` command: ``gort run [--trace OUT.json] PROG.py|-m MODULE [ARGS]``, ``gort trace``.
 
-``gort run`` runs a script's top level as the main goroutine.
+``gort run`` runs a script's top level (or a module, as ``python -m``) as the
+main goroutine. A ``gort.run(main)`` made by that program runs ``main`` as the
+main goroutine and returns its value, so programs written for
+``python prog.py`` (``gort.run(main)`` at the bottom) run unchanged.
 
 Exit status, as a Go program's: 0 when main returns; 2 after an uncaught
 exception in any goroutine (Go-style report on stderr) or a deadlock; 130 on
@@ -10,6 +13,7 @@ Ctrl-C; ``sys.exit(n)`` from any goroutine exits with n.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import traceback
@@ -30,7 +34,9 @@ preempted inside); GORT_SEED=N (select's random seed).
 """
 
 _RUN_HELP = """\
-Run PROG.py's top level as goroutine 1 (sys.argv is [PROG.py, ARGS...]).
+Run PROG.py's top level as goroutine 1 (sys.argv is [PROG.py, ARGS...]), or,
+with -m MODULE, the module as `python -m` would. A gort.run(main) made by the
+program runs main as goroutine 1 and returns its value.
 Exit status: 0 when the script ends; 2 on an uncaught exception in any
 goroutine ("panic: ..." report on stderr) or on deadlock; 130 on Ctrl-C.
 """
@@ -45,7 +51,9 @@ def _parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--trace", metavar="OUT.json",
                    help="record an execution trace (Chrome trace-event JSON) to OUT.json")
-    r.add_argument("prog", metavar="PROG.py", help="the script to run")
+    r.add_argument("-m", dest="module", metavar="MODULE",
+                   help="run a module as __main__, as python -m does")
+    r.add_argument("prog", metavar="PROG.py", nargs="?", help="the script to run")
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="arguments passed to the script")
     t = sub.add_parser("trace", help="draw an execution trace as a self-contained HTML page",
@@ -71,22 +79,40 @@ def panic_report(exc: BaseException) -> str:
     return f"{head}\n\n{block}\n\n{tb}"
 
 
-def run_script(prog: str, args: list[str], trace: str | None = None) -> int:
-    """Run PROG under gort (tracing to ``trace`` if given); return the exit status."""
-    try:
-        with open(prog, "rb"):
-            pass
-    except OSError as e:
-        _fail(f"cannot run {prog}: {e.strerror or e}")
-    sys.argv = [prog, *args]
-    sys.path.insert(0, os.path.dirname(os.path.abspath(prog)))
+def run_script(prog: str, args: list[str], trace: str | None = None,
+               module: bool = False) -> int:
+    """Run PROG (a path, or with ``module`` a module name) under gort; return the exit status.
+
+    With ``trace``, an execution trace of the whole run is written there.
+    """
+    if module:
+        sys.argv = [prog, *args]  # runpy sets argv[0] to the module's file
+        sys.path.insert(0, os.getcwd())  # as python -m does
+    else:
+        try:
+            with open(prog, "rb"):
+                pass
+        except OSError as e:
+            _fail(f"cannot run {prog}: {e.strerror or e}")
+        sys.argv = [prog, *args]
+        sys.path.insert(0, os.path.dirname(os.path.abspath(prog)))
+
     def main_goroutine() -> None:
         if trace is not None:
             gort_trace.start(trace)  # written at stop or, whatever happens, at teardown
-        _rt.run_path(prog)
+        if module:
+            try:
+                found = importlib.util.find_spec(prog) is not None
+            except (ImportError, ValueError) as e:
+                _fail(f"cannot run -m {prog}: {e}")
+            if not found:
+                _fail(f"cannot run -m {prog}: no module named {prog!r}")
+            _rt.run_module(prog)
+        else:
+            _rt.run_path(prog)
 
     try:
-        _rt.run(main_goroutine, (), {})
+        _rt.run(main_goroutine, (), {}, script=True)
     except SystemExit as e:
         if e.code is None:
             return 0
@@ -112,6 +138,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``gort`` command."""
     ns = _parser().parse_args(argv)
     if ns.command == "run":
+        if ns.module is not None:
+            args = ([ns.prog] if ns.prog is not None else []) + ns.args
+            raise SystemExit(run_script(ns.module, args, ns.trace, module=True))
+        if ns.prog is None:
+            _fail("run: a program is required: gort run PROG.py [ARGS...] or "
+                  "gort run -m MODULE [ARGS...]")
         raise SystemExit(run_script(ns.prog, ns.args, ns.trace))
     if ns.command == "trace":
         try:

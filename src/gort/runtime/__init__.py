@@ -43,7 +43,7 @@ from .proc import (
     procresize,
     running,
 )
-from .rt0 import PreemptionWarning, run, run_path
+from .rt0 import PreemptionWarning, run, run_module, run_path
 from .select import default, selectgo
 from .sema import Sema
 from .syscall import offload
@@ -77,6 +77,7 @@ __all__ = [
     "procresize",
     "reset_timer",
     "run",
+    "run_module",
     "run_path",
     "running",
     "selectgo",

@@ -10,8 +10,10 @@ top level on the main thread) as goroutine 1, ending at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import runpy
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from time import monotonic_ns
@@ -37,9 +39,15 @@ def run_path(path: str) -> Any:
     return runpy.run_path(path, run_name="__main__")
 
 
+def run_module(name: str) -> Any:
+    """Run a module as ``__main__`` in the main goroutine (for ``gort run -m``)."""
+    return runpy.run_module(name, run_name="__main__", alter_sys=True)
+
+
 def start_services(s: Sched) -> None:
     """Start what a run needs besides the scheduler: signals and sysmon."""
-    preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__))
+    preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__, run_module.__code__,
+                              run_hosted.__code__))
     signals: Signals | None = None
     if not s.debug.asyncpreemptoff:
         signals = Signals(s, preempter)
@@ -66,12 +74,23 @@ def start_services(s: Sched) -> None:
     s.closers.append(mon.stop)
 
 
-def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """gort.run: main as goroutine 1 on this thread; return its value or raise."""
+def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+        script: bool = False) -> Any:
+    """gort.run: main as goroutine 1 on this thread; return its value or raise.
+
+    ``script``: the run is `gort run`'s, for a script whose own top-level
+    ``gort.run(main)`` then runs main as the program's main goroutine.
+    """
     if not callable(main):
         raise TypeError(f"gort.run: {main!r} is not callable; pass the function itself, "
                         "e.g. gort.run(main), not gort.run(main())")
+    cur = _sched.current
+    if (cur is not None and cur.script and cur.hosted == 0
+            and cur.m0.tid == threading.get_ident() and cur.main_g is not None
+            and cur.m0.curg is cur.main_g):
+        return run_hosted(cur, main, args, kwargs)
     s = proc.schedinit(getcurrent())
+    s.script = script
     try:
         start_services(s)
         kind, value = proc.start_main(s, main, args, kwargs)
@@ -83,6 +102,25 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any])
     if kind == "raise":
         raise value
     return value
+
+
+def run_hosted(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Any:
+    """A script's ``gort.run(main)`` under `gort run`: main runs as the main goroutine.
+
+    The script is already goroutine 1 of the program `gort run` started, so
+    main is called right there (no second runtime), with a copy of the
+    caller's contextvars context, as gort.run gives it anywhere else.
+    """
+    me = getcurrent()
+    saved = me.gr_context
+    me.gr_context = contextvars.copy_context()
+    s.hosted += 1
+    try:
+        return main(*args, **kwargs)
+    finally:
+        s.hosted -= 1
+        me.gr_context = saved
 
 
 def implicit_start() -> G:

@@ -93,6 +93,10 @@ class Sched:
         self.stats = Stats()
         # The greenlet that called gort.run; None when the runtime started implicitly.
         self.host: greenlet | None = None
+        # Started by `gort run` for a script; hosted counts the script's own gort.run
+        # calls in progress (rt0.run: at most one, run in the main goroutine).
+        self.script = False
+        self.hosted = 0
         self.closing = False
         self.start_ns = 0
         # sysmon parks here when every P is idle (Go: sched.sysmonwait/sysmonnote).
