@@ -269,8 +269,9 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
                 return gp, False
         # 8. Nothing to run: sleep until the next timer or an outside wake-up.
         when = timers.next_when()
-        if when is None and not s.noffload and not s.injectq:
-            checkdead(s)
+        if (when is None or timers.only_weak()) and not s.noffload and not s.injectq:
+            checkdead(s)  # returns only in a contained run, having readied main
+            continue
         delay = None if when is None else (when - monotonic_ns()) / 1e9
         try:
             park_idle(s, pp, delay)
@@ -582,7 +583,13 @@ def gmain(s: Sched, gp: G) -> G | None:
         except GreenletExit:
             raise
         except BaseException as e:
-            fatal(s, gp, e)
+            if s.contain is not None and not gp.is_main:
+                # A contained run (a test): the panic fails the test, not the process;
+                # the plugin raises it in the main goroutine. This G exits.
+                e.add_note(f"gort: uncaught in goroutine {gp.goid}")
+                s.contain(e)
+            else:
+                fatal(s, gp, e)
         if gp.is_main:
             gp.result = result
             main_return(s, gp)
@@ -664,8 +671,17 @@ def end_with(s: Sched, exc: BaseException) -> NoReturn:
 
 
 def checkdead(s: Sched) -> None:
-    """Nothing is runnable and nothing can wake anyone: report the deadlock (Go: checkdead)."""
-    end_with(s, Deadlock(goroutine_dump(s)))
+    """Nothing is runnable and nothing can wake anyone: report the deadlock (Go: checkdead).
+
+    In a contained run (``s.contain``, gort's pytest plugin) the deadlock is
+    raised in the main goroutine's blocking call instead, and the run goes on.
+    """
+    exc = Deadlock(goroutine_dump(s))
+    main_g = s.main_g
+    if s.contain is not None and main_g is not None and main_g.status is _WAITING:
+        goraise(main_g, exc)
+        return
+    end_with(s, exc)
 
 
 # ---------------------------------------------------------------------------

@@ -75,11 +75,14 @@ def start_services(s: Sched) -> None:
 
 
 def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-        script: bool = False) -> Any:
+        script: bool = False,
+        contain: Callable[[BaseException], None] | None = None) -> Any:
     """gort.run: main as goroutine 1 on this thread; return its value or raise.
 
     ``script``: the run is `gort run`'s, for a script whose own top-level
     ``gort.run(main)`` then runs main as the program's main goroutine.
+    ``contain``: a panic in another goroutine is passed to it, and a
+    deadlock raised in main, rather than ending the run (gort's pytest plugin).
     """
     if not callable(main):
         raise TypeError(f"gort.run: {main!r} is not callable; pass the function itself, "
@@ -91,6 +94,7 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
         return run_hosted(cur, main, args, kwargs)
     s = proc.schedinit(getcurrent())
     s.script = script
+    s.contain = contain
     try:
         start_services(s)
         kind, value = proc.start_main(s, main, args, kwargs)

@@ -97,6 +97,9 @@ class Sched:
         # calls in progress (rt0.run: at most one, run in the main goroutine).
         self.script = False
         self.hosted = 0
+        # A contained run (gort's pytest plugin): a goroutine's panic is handed to this
+        # instead of ending the run, and a deadlock is raised in the main goroutine.
+        self.contain: Callable[[BaseException], None] | None = None
         self.closing = False
         self.start_ns = 0
         # sysmon parks here when every P is idle (Go: sched.sysmonwait/sysmonnote).

@@ -83,10 +83,13 @@ def when_after(ns: int) -> int:
 
 
 def start_timer(seconds: float, period_s: float, f: Callable[[Any, int], None],
-                arg: Any) -> Timer:
-    """Start a timer on the caller's P: f(arg, now) after ``seconds``, then every ``period_s``."""
+                arg: Any, weak: bool = False) -> Timer:
+    """Start a timer on the caller's P: f(arg, now) after ``seconds``, then every ``period_s``.
+
+    A ``weak`` timer does not count as a possible wake-up for deadlock detection.
+    """
     proc.getg()
-    t = Timer(when_after(to_ns(seconds)), to_ns(period_s), f, arg)
+    t = Timer(when_after(to_ns(seconds)), to_ns(period_s), f, arg, weak)
     _timers().add(t)
     return t
 

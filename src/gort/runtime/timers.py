@@ -23,23 +23,28 @@ from typing import Any
 class Timer:
     """A runtime timer: call ``f(arg, now)`` at ``when``, then every ``period`` ns if > 0."""
 
-    __slots__ = ("active", "arg", "f", "period", "seq", "when")
+    __slots__ = ("active", "arg", "f", "period", "seq", "weak", "when")
 
-    def __init__(self, when: int, period: int, f: Callable[[Any, int], None], arg: Any) -> None:
+    def __init__(self, when: int, period: int, f: Callable[[Any, int], None], arg: Any,
+                 weak: bool = False) -> None:
         self.when = when
         self.period = period
         self.f = f
         self.arg = arg
         self.seq = -1  # sequence number of this timer's live heap entry
         self.active = False
+        # A weak timer does not keep the program alive: with only weak timers left,
+        # checkdead still reports a deadlock (a test's watchdog must not hide one).
+        self.weak = weak
 
 
 class Timers:
     """One P's timer heap. Touched only by the M holding the P."""
 
-    __slots__ = ("heap", "nextseq", "stale")
+    __slots__ = ("heap", "nextseq", "nweak", "stale")
 
     def __init__(self) -> None:
+        self.nweak = 0  # active weak timers
         self.heap: list[tuple[int, int, Timer]] = []
         self.nextseq = 0
         self.stale = 0
@@ -53,6 +58,8 @@ class Timers:
         self.nextseq = seq + 1
         t.seq = seq
         t.active = True
+        if t.weak:
+            self.nweak += 1
         heapq.heappush(self.heap, (t.when, seq, t))
 
     def delete(self, t: Timer) -> bool:
@@ -60,6 +67,8 @@ class Timers:
         if not t.active:
             return False
         t.active = False
+        if t.weak:
+            self.nweak -= 1
         self.stale += 1
         if self.stale > 64 and self.stale * 2 > len(self.heap):
             self.heap = [e for e in self.heap if e[2].active and e[1] == e[2].seq]
@@ -73,6 +82,10 @@ class Timers:
         t.when = when
         self.add(t)
         return was
+
+    def only_weak(self) -> bool:
+        """True if every active timer is weak (none keeps the program alive)."""
+        return len(self) == self.nweak
 
     def next_when(self) -> int | None:
         """The earliest live ``when``, or None."""
@@ -103,6 +116,8 @@ class Timers:
                 heapq.heappush(heap, (t.when, seq2, t))
             else:
                 t.active = False
+                if t.weak:
+                    self.nweak -= 1
             n += 1
             t.f(t.arg, now)
         return n
