@@ -21,12 +21,13 @@ def test_offload_returns_value_and_others_keep_running() -> None:
                 gort.sleep(0.005)
 
         gort.go(ticker)
-        v = gort.offload(lambda: (time.sleep(0.1), "slept")[1])
+        v = gort.offload(lambda: (time.sleep(0.3), "slept")[1])
         stop[0] = True
         return v, ticks[0]
 
     v, ticks = gort.run(main)
-    assert v == "slept" and ticks >= 8
+    # 60 ticks on a quiet machine; a loaded one may give the process a tenth of that.
+    assert v == "slept" and ticks >= 6
 
 
 def test_offload_delivers_the_exception_to_the_goroutine() -> None:
