@@ -17,11 +17,18 @@ def test_clean_exit_and_argv() -> None:
 def test_panic_in_goroutine_exits_2_with_go_style_report() -> None:
     r = run_testprog("goroutine_panic.py")
     assert r.returncode == 2
-    lines = r.stderr.splitlines()
-    assert lines[0] == "panic: ValueError: bad value 7"
-    assert lines[2] == "goroutine 2 [running]:"
-    assert "Traceback (most recent call last):" in r.stderr
-    assert "goroutine_panic.py" in r.stderr and "in worker" in r.stderr
+    # What Go prints: the panic, the goroutine's user frames, the exit status; no Python
+    # traceback through gort's own files (that is GOTRACEBACK=system's).
+    assert r.stderr.splitlines() == [
+        "panic: ValueError: bad value 7",
+        "",
+        "goroutine 2 [running]:",
+        "__main__.worker(...)",
+        f"\t{TESTPROG / 'goroutine_panic.py'}:5",
+        "created by __main__.<module> in goroutine 1",
+        f"\t{TESTPROG / 'goroutine_panic.py'}:9",
+        "exit status 2",
+    ]
     assert r.stdout == "before\n"
 
 
@@ -102,3 +109,56 @@ def test_run_without_a_program_says_one_is_required() -> None:
     assert r.returncode == 2
     assert r.stderr == "gort: run: a program is required: gort run PROG.py [ARGS...] or " \
                        "gort run -m MODULE [ARGS...]\n"
+
+
+def test_gotraceback_levels() -> None:
+    prog = "goroutine_panic.py"
+    none = run_testprog(prog, env={"GOTRACEBACK": "none"})
+    assert (none.returncode, none.stderr) == (2, "panic: ValueError: bad value 7\n"
+                                                "exit status 2\n")
+    assert run_testprog(prog, env={"GOTRACEBACK": "0"}).stderr == none.stderr
+    single = run_testprog(prog, env={"GOTRACEBACK": "single"})
+    assert single.stderr == run_testprog(prog).stderr == \
+        run_testprog(prog, env={"GOTRACEBACK": "1"}).stderr
+    assert "goroutine 1 [" not in single.stderr
+    every = run_testprog(prog, env={"GOTRACEBACK": "all"})
+    assert "goroutine 2 [running]:" in every.stderr and "goroutine 1 [sleep]:" in every.stderr
+    assert "Traceback" not in every.stderr and "rt0.py" not in every.stderr
+    system = run_testprog(prog, env={"GOTRACEBACK": "system"})
+    assert "goroutine 1 [sleep]:" in system.stderr
+    assert "Traceback (most recent call last):" in system.stderr
+    assert "proc.py" in system.stderr  # gort's own frames
+    assert system.stderr.endswith("exit status 2\n") and system.returncode == 2
+    crash = run_testprog(prog, env={"GOTRACEBACK": "crash"})
+    assert crash.returncode == -6  # SIGABRT, as Go's crash
+    assert "Traceback (most recent call last):" in crash.stderr
+
+
+def test_bad_gotraceback_is_a_clear_error() -> None:
+    r = run_testprog("argv.py", env={"GOTRACEBACK": "loud"})
+    assert r.returncode == 2
+    assert "GOTRACEBACK='loud' is not a traceback level; use none, single" in r.stderr
+
+
+def test_recursion_error_panic_prints_repeated_frames_once() -> None:
+    r = run_testprog("recursion_panic.py")
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert lines[0] == "panic: RecursionError: maximum recursion depth exceeded"
+    assert sum(1 for ln in lines if ln == "__main__.down(...)") == 3
+    assert any(ln.startswith("...frame repeated ") for ln in lines)
+    assert len(lines) < 30
+
+
+def test_exception_raised_while_handling_another_prints_both_as_go_does() -> None:
+    r = run_testprog("chained_panic.py")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[:2] == ["panic: KeyError: 'k' [recovered]",
+                                         "\tpanic: ValueError: lookup failed"]
+
+
+def test_deadlock_report_ends_with_exit_status() -> None:
+    r = run_testprog("deadlock.py")
+    assert r.stderr.endswith("exit status 2\n")
+    r = run_testprog("deadlock.py", env={"GOTRACEBACK": "none"})
+    assert r.stderr == "fatal error: all goroutines are asleep - deadlock!\nexit status 2\n"

@@ -72,11 +72,39 @@ def _fail(msg: str) -> NoReturn:
 
 
 def panic_report(exc: BaseException) -> str:
-    """Go's panic report: ``panic: ...``, the goroutine as the dump shows it, the traceback."""
-    head = f"panic: {type(exc).__name__}: {exc}" if str(exc) else f"panic: {type(exc).__name__}"
-    block = getattr(exc, "__gort_panic__", "goroutine ? [running]:")
-    tb = "".join(traceback.format_exception(exc))
-    return f"{head}\n\n{block}\n\n{tb}"
+    """What Go prints for an unrecovered panic, at the run's GOTRACEBACK level.
+
+    ``panic: ...`` (with the exceptions it was raised while handling, marked
+    ``[recovered]`` as Go marks nested panics), then the goroutine's user
+    frames as the goroutine dump shows them (all goroutines with ``all``; gort's
+    own frames and the full Python traceback with ``system`` and ``crash``;
+    none with ``none``), then ``exit status 2``.
+    """
+    level = getattr(exc, "__gort_traceback__", "single")
+    parts = [_rt.panic_lines(exc)]
+    if level != "none":
+        parts.append(getattr(exc, "__gort_panic__", "goroutine ? [running]:"))
+        others = getattr(exc, "__gort_others__", "")
+        if others:
+            parts.append(others)
+    if level in ("system", "crash"):
+        parts.append("".join(traceback.format_exception(exc)).rstrip("\n"))
+    return "\n\n".join(parts) + "\nexit status 2\n"
+
+
+def deadlock_report(exc: BaseException) -> str:
+    """Go's fatal error for a deadlock: the message, every goroutine, ``exit status 2``."""
+    dump = getattr(exc, "goroutines", "")
+    body = f"fatal error: {exc}" + (f"\n\n{dump}" if dump else "")
+    return body + "\nexit status 2\n"
+
+
+def _crash_if_asked(exc: BaseException) -> None:
+    """GOTRACEBACK=crash: end as Go does, in the OS's way (SIGABRT, a core dump if allowed)."""
+    if getattr(exc, "__gort_traceback__", "") == "crash":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.abort()
 
 
 def run_script(prog: str, args: list[str], trace: str | None = None,
@@ -124,10 +152,12 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
         print("signal: interrupt", file=sys.stderr)
         return 130
     except _rt.Deadlock as e:
-        print(f"fatal error: {e}\n\n{e.goroutines}", file=sys.stderr)
+        sys.stderr.write(deadlock_report(e))
+        _crash_if_asked(e)
         return 2
     except BaseException as e:
         sys.stderr.write(panic_report(e))
+        _crash_if_asked(e)
         return 2
     finally:
         sys.stdout.flush()

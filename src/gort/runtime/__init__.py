@@ -49,7 +49,7 @@ from .sema import Sema
 from .syscall import offload
 from .time import reset_timer, start_timer, stop_timer, time_sleep, to_ns
 from .timers import Timer
-from .traceback import goroutine_dump, panic_block
+from .traceback import goroutine_dump, panic_block, panic_lines
 
 __all__ = [
     "Chan",
@@ -74,6 +74,7 @@ __all__ = [
     "newproc",
     "offload",
     "panic_block",
+    "panic_lines",
     "procresize",
     "reset_timer",
     "run",

@@ -46,6 +46,23 @@ class Debug:
     preempt_ns: int = FORCE_PREEMPT_NS
     # GORT_NOPREEMPT: extra module prefixes, comma-separated, added to the defaults.
     nopreempt_modules: tuple[str, ...] = DEFAULT_NOPREEMPT_MODULES
+    # GOTRACEBACK: how much a panic or fatal error prints (Go's levels).
+    gotraceback: str = "single"
+
+
+# Go's GOTRACEBACK values (runtime1.go setTraceback), numbers included.
+GOTRACEBACK_LEVELS: Final = {"none": "none", "0": "none", "single": "single", "": "single",
+                             "1": "single", "all": "all", "system": "system", "2": "system",
+                             "crash": "crash"}
+
+
+def parse_gotraceback(raw: str) -> str:
+    """GOTRACEBACK's value as one of none, single, all, system, crash."""
+    level = GOTRACEBACK_LEVELS.get(raw.strip().lower())
+    if level is None:
+        raise ValueError(f"GOTRACEBACK={raw!r} is not a traceback level; use none, single "
+                         "(the default), all, system or crash (or 0, 1, 2)")
+    return level
 
 
 def parsedebugvars(godebug: str) -> dict[str, int]:
@@ -85,12 +102,14 @@ def read_env(environ: dict[str, str] | None = None) -> Debug:
     if raw is not None:
         preempt_ns = _positive_int_env("GORT_PREEMPT_NS", raw, "10000000")
     extra = tuple(m.strip() for m in env.get("GORT_NOPREEMPT", "").split(",") if m.strip())
+    gotraceback = parse_gotraceback(env.get("GOTRACEBACK", ""))
     return Debug(
         asyncpreemptoff=vals["asyncpreemptoff"],
         schedtrace=vals["schedtrace"],
         scheddetail=vals["scheddetail"],
         preempt_ns=preempt_ns,
         nopreempt_modules=DEFAULT_NOPREEMPT_MODULES + extra,
+        gotraceback=gotraceback,
     )
 
 

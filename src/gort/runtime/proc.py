@@ -56,7 +56,7 @@ from .m import M
 from .p import RUNQ_SIZE, P, Pstatus
 from .sched import Sched
 from .timers import Timers
-from .traceback import creator_of, goroutine_dump, panic_block
+from .traceback import creator_of, goroutine_block, goroutine_dump, panic_block
 
 _get_ident = threading.get_ident
 _RUNNABLE = Gstatus.RUNNABLE
@@ -648,8 +648,17 @@ def fatal(s: Sched, gp: G, exc: BaseException) -> NoReturn:
     """An uncaught exception in gp ends the program, as a Go panic does."""
     if not isinstance(exc, SystemExit | KeyboardInterrupt):
         exc.add_note(f"gort: uncaught in goroutine {gp.goid}")
-        # The goroutine in the dump's format, for `gort run`'s panic report.
-        exc.__gort_panic__ = panic_block(gp, exc)  # type: ignore[attr-defined]
+        # What the panic report prints (cli.panic_report), captured now: after teardown
+        # the goroutines are gone. GOTRACEBACK picks how much (Go: runtime1.go).
+        level = s.debug.gotraceback
+        exc.__gort_traceback__ = level  # type: ignore[attr-defined]
+        exc.__gort_panic__ = panic_block(  # type: ignore[attr-defined]
+            gp, exc, system=level in ("system", "crash"))
+        if level in ("all", "system", "crash"):
+            now = monotonic_ns()
+            exc.__gort_others__ = "\n\n".join(  # type: ignore[attr-defined]
+                goroutine_block(g2, now) for g2 in sorted(s.allgs, key=lambda g: g.goid)
+                if g2 is not gp and g2.status not in (Gstatus.DEAD, Gstatus.IDLE))
     end_with(s, exc)
 
 
@@ -676,7 +685,8 @@ def checkdead(s: Sched) -> None:
     In a contained run (``s.contain``, gort's pytest plugin) the deadlock is
     raised in the main goroutine's blocking call instead, and the run goes on.
     """
-    exc = Deadlock(goroutine_dump(s))
+    exc = Deadlock("" if s.debug.gotraceback == "none" else goroutine_dump(s))
+    exc.__gort_traceback__ = s.debug.gotraceback  # type: ignore[attr-defined]
     main_g = s.main_g
     if s.contain is not None and main_g is not None and main_g.status is _WAITING:
         goraise(main_g, exc)

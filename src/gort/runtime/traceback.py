@@ -147,19 +147,60 @@ def goroutine_block(gp: G, now: int) -> str:
     return "\n".join(parts)
 
 
-def panic_block(gp: G, exc: BaseException) -> str:
-    """The panicking goroutine in the dump's format, its frames taken from exc's traceback."""
+# A run of identical frames longer than this (a RecursionError) is printed once, with a count.
+_REPEAT_SHOWN = 3
+
+
+def _collapse(frames: list[str]) -> list[str]:
+    """Fold runs of one repeated frame, as CPython's tracebacks do (never 1000 lines)."""
+    out: list[str] = []
+    i = 0
+    while i < len(frames):
+        j = i
+        while j < len(frames) and frames[j] == frames[i]:
+            j += 1
+        run = j - i
+        out.extend(frames[i:i + min(run, _REPEAT_SHOWN)])
+        if run > _REPEAT_SHOWN:
+            out.append(f"...frame repeated {run - _REPEAT_SHOWN} more times...")
+        i = j
+    return out
+
+
+def panic_block(gp: G, exc: BaseException, system: bool = False) -> str:
+    """The panicking goroutine in the dump's format, its frames taken from exc's traceback.
+
+    ``system`` (GOTRACEBACK=system) keeps gort's own frames and runpy's.
+    """
     frames = []
     tb = exc.__traceback__
     while tb is not None:
         f = tb.tb_frame
-        if not _hidden(f):
+        if system or not _hidden(f):
             frames.append(_frame_entry(f, tb.tb_lineno))
         tb = tb.tb_next
-    parts = [f"goroutine {gp.goid} [running]:", *reversed(frames)]
+    parts = [f"goroutine {gp.goid} [running]:", *_collapse(frames[::-1])]
     if gp.gopc is not None:
         parts.append(created_by(gp))
     return "\n".join(parts)
+
+
+def panic_lines(exc: BaseException) -> str:
+    """Go's ``panic:`` lines: the exceptions being handled when exc was raised come first,
+    marked ``[recovered]``, each later one indented under it, as Go prints a panic raised
+    while another was in progress."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = e.__cause__ if e.__cause__ is not None else (
+            None if e.__suppress_context__ else e.__context__)
+    lines = []
+    for i, e in enumerate(reversed(chain)):
+        text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        tag = " [recovered]" if i < len(chain) - 1 else ""
+        lines.append(("\t" if i else "") + f"panic: {text}{tag}")
+    return "\n".join(lines)
 
 
 def goroutine_dump(s: Sched) -> str:
