@@ -260,7 +260,7 @@ def report(raw: dict[str, Any], out: str, json_path: str) -> str:
     targets: list[tuple[str, bool | None, str]] = []
     if "time_to_ok" in benches:
         ok = benches["time_to_ok"]
-        lines += ["## Time to OK (the DEVELOPERS.md example)", "",
+        lines += ["## Time to OK (examples/spin_ok.py, the README's first example)", "",
                   "| system | runs | min ms | median ms | p99 ms |",
                   "| --- | --- | --- | --- | --- |"]
         med: dict[str, float] = {}

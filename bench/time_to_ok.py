@@ -1,4 +1,4 @@
-"""Time to OK of the DEVELOPERS.md example, over N fresh processes.
+"""Time to OK of examples/spin_ok.py, the README's first example, over N fresh processes.
 
 Measures from just before `gort.go(spin)` to just after the main goroutine is
 back (the wait that preemption ends), inside each process, plus the whole

@@ -162,3 +162,12 @@ def test_deadlock_report_ends_with_exit_status() -> None:
     assert r.stderr.endswith("exit status 2\n")
     r = run_testprog("deadlock.py", env={"GOTRACEBACK": "none"})
     assert r.stderr == "fatal error: all goroutines are asleep - deadlock!\nexit status 2\n"
+
+
+def test_version_and_trace_help() -> None:
+    r = subprocess.run([sys.executable, "-m", "gort", "--version"], capture_output=True,
+                       text=True, timeout=20, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.startswith("gort 0.")
+    r = subprocess.run([sys.executable, "-m", "gort", "trace", "--help"], capture_output=True,
+                       text=True, timeout=20, cwd=ROOT)
+    assert r.returncode == 0 and "TRACE.json" in r.stdout and "OUT.json" not in r.stdout

@@ -13,6 +13,7 @@ Ctrl-C; ``sys.exit(n)`` from any goroutine exits with n.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -45,6 +46,7 @@ goroutine ("panic: ..." report on stderr) or on deadlock; 130 on Ctrl-C.
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gort", description=_DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"gort {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser("run", help="run a Python script as the main goroutine",
                        description=_RUN_HELP,
@@ -57,13 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
                    help="arguments passed to the script")
     t = sub.add_parser("trace", help="draw an execution trace as a self-contained HTML page",
-                       description="Draw OUT.json (from gort run --trace or gort.trace.start) "
+                       description="Draw TRACE.json (from gort run --trace or gort.trace.start) "
                                    "as one HTML file: a lane per P, goroutine slices, "
-                                   "preemptions, and a table per goroutine.")
+                                   "preemptions, and a table with a row per goroutine.")
     t.add_argument("trace", metavar="TRACE.json", help="the trace to draw")
     t.add_argument("-o", "--output", metavar="OUT.html", required=True,
                    help="where to write the page")
     return p
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("gort")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "(not installed)"
 
 
 def _fail(msg: str) -> NoReturn:

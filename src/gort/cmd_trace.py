@@ -3,7 +3,7 @@
 The page needs no other tool and fetches nothing: inline SVG and CSS, no
 script. It draws one lane per P (goroutine slices, coloured by goroutine,
 with preemption markers), a lane for sysmon (wake-ups, preemption requests)
-and one per offload worker; below, a table per goroutine: run time, slices,
+and one per offload worker; below, one table with a row per goroutine: run time, slices,
 preemptions, longest slice, and time spent waiting, by reason.
 """
 
