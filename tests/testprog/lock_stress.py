@@ -1,0 +1,211 @@
+"""Generated, seeded stress of everything that holds a thread lock or runs under C (issue 8).
+
+    GORT_PREEMPT_NS=50000 gort run tests/testprog/lock_stress.py SEED SECONDS
+
+Goroutines run a random mix (from SEED, so a failure replays) of: user code
+holding a threading.Lock / RLock with a spin inside, logging, queue.Queue
+hand-offs, datetime.strptime, writes through io.BufferedWriter over a Python
+raw stream that computes in write(), imports of modules that park at import
+time, and a profile function turned on and off. Every task checks its own
+result; at the end every counter must be exact. Prints one summary line.
+"""
+
+import datetime
+import importlib
+import io
+import logging
+import os
+import queue
+import random
+import sys
+import tempfile
+import threading
+import time
+
+import gort
+
+SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+rng = random.Random(SEED)
+
+lock = threading.Lock()
+rlock = threading.RLock()
+counts = {"lock": 0, "rlock": 0}
+expected = {"lock": 0, "rlock": 0}
+
+log_stream = io.StringIO()
+logger = logging.getLogger("gort.stress")
+logger.addHandler(logging.StreamHandler(log_stream))
+logger.setLevel(logging.INFO)
+logger.propagate = False
+logged = [0]
+
+
+class SlowRaw(io.RawIOBase):
+    """A raw stream that computes inside write(), called by C BufferedWriter under its lock."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        x = 0
+        for i in range(300):
+            x += i
+        self.data += bytes(b)
+        return len(b)
+
+
+raw = SlowRaw()
+writer = io.BufferedWriter(raw, buffer_size=16)
+written = [0]
+
+moddir = tempfile.mkdtemp(prefix="gort_stress_")
+sys.path.insert(0, moddir)
+nmods = [0]
+imported_ok = [0]
+
+profile_events = [0]
+
+
+def profiler(frame, event, arg):
+    if event == "call":
+        x = 0
+        for i in range(20):
+            x += i
+        profile_events[0] += 1
+
+
+def spin(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+
+def t_lock(r):
+    for _ in range(r.randrange(5, 30)):
+        with lock:
+            v = counts["lock"]
+            spin(200)
+            counts["lock"] = v + 1
+        expected["lock"] += 1
+
+
+def t_rlock(r):
+    for _ in range(r.randrange(5, 30)):
+        with rlock, rlock:
+            v = counts["rlock"]
+            spin(200)
+            counts["rlock"] = v + 1
+        expected["rlock"] += 1
+
+
+def t_log(r):
+    n = r.randrange(5, 40)
+    for i in range(n):
+        logger.info("line %d %s", i, "x" * r.randrange(10))
+    logged[0] += n
+
+
+def t_queue(r):
+    q = queue.Queue(maxsize=r.randrange(1, 4))
+    n = r.randrange(10, 60)
+    done = gort.Chan(1)
+
+    def consumer():
+        total = 0
+        for _ in range(n):
+            total += q.get()
+        done.send(total)
+
+    gort.go(consumer)
+    for i in range(n):
+        q.put(i)
+    assert done.recv() == n * (n - 1) // 2
+
+
+def t_strptime(r):
+    for _ in range(r.randrange(5, 30)):
+        d = datetime.datetime.strptime("2024-01-02 03:04:05", "%Y-%m-%d %H:%M:%S")
+        assert (d.year, d.second) == (2024, 5), d
+
+
+def t_bufwrite(r):
+    n = r.randrange(1, 20)
+    for _ in range(n):
+        writer.write(b"0123456789")
+    written[0] += 10 * n
+
+
+def t_import(r):
+    nmods[0] += 1
+    name = f"gort_stress_mod_{SEED}_{nmods[0]}"
+    with open(os.path.join(moddir, name + ".py"), "w") as f:
+        f.write("import gort\nfirst = 1\ngort.sleep(0.002)\nx = 0\n"
+                "for i in range(2000):\n    x += i\nlast = 2\n")
+    importlib.invalidate_caches()
+    done = gort.Chan(2)
+
+    def imp():
+        m = importlib.import_module(name)
+        done.send((m.first, m.last))
+
+    gort.go(imp)
+    gort.go(imp)
+    assert done.recv() == (1, 2) and done.recv() == (1, 2)
+    imported_ok[0] += 2
+
+
+def t_profile(r):
+    sys.setprofile(profiler)
+    try:
+        for _ in range(r.randrange(5, 30)):
+            spin(100)
+    finally:
+        sys.setprofile(None)
+
+
+TASKS = [t_lock, t_rlock, t_log, t_queue, t_strptime, t_bufwrite, t_import, t_profile]
+
+
+def worker(wid, deadline, out):
+    r = random.Random(SEED * 1000 + wid)
+    ran = 0
+    while time.monotonic() < deadline:
+        r.choice(TASKS)(r)
+        ran += 1
+    out.send(ran)
+
+
+def spinner(stop):
+    while not stop[0]:
+        spin(1000)
+
+
+def main():
+    deadline = time.monotonic() + SECONDS
+    stop = [False]
+    for _ in range(3):
+        gort.go(spinner, stop)
+    nworkers = 12
+    out = gort.Chan(nworkers)
+    for wid in range(nworkers):
+        gort.go(worker, wid, deadline, out)
+    tasks = sum(out.recv() for _ in range(nworkers))
+    stop[0] = True
+    writer.flush()
+    assert counts == expected, (counts, expected)
+    lines = log_stream.getvalue().count("\n")
+    assert lines == logged[0], (lines, logged[0])
+    assert len(raw.data) == written[0], (len(raw.data), written[0])
+    assert raw.data == b"0123456789" * (written[0] // 10)
+    st = gort.stats()
+    print(f"seed {SEED} tasks {tasks} lock {counts['lock']} rlock {counts['rlock']} "
+          f"logged {lines} bytes {len(raw.data)} imports {imported_ok[0]} "
+          f"profile {profile_events[0]} preemptions {st['preempt_async'] + st['preempt_sync']}")
+
+
+gort.run(main)
