@@ -49,6 +49,10 @@ class WaitReason(enum.StrEnum):
     SYNC_RWMUTEX_LOCK = "sync.RWMutex.Lock"
     SYNC_WAITGROUP_WAIT = "sync.WaitGroup.Wait"
     SYNC_COND_WAIT = "sync.Cond.Wait"
+    # threading/_thread locks made goroutine-aware by threadlock.py (no Go analogue:
+    # named as Go names its sync waits, by the call that parked).
+    THREAD_LOCK = "threading.Lock.acquire"
+    THREAD_RLOCK = "threading.RLock.acquire"
     SEMACQUIRE = "semacquire"
     PREEMPTED = "preempted"
     SYSCALL = "syscall"
@@ -66,6 +70,7 @@ class G:
         "is_main",
         "kwargs",
         "m",
+        "onexit",
         "param",
         "preempt",
         "result",
@@ -95,6 +100,10 @@ class G:
         self.gopc: tuple[CodeType, int, str, int] | None = None
         self.result: Any = None
         self.is_main = False
+        # Called (no arguments, must not park) when the goroutine's function returns,
+        # before the G goes to the free list: threadlock.local drops its per-goroutine
+        # dicts this way. None when nothing is registered (the usual case).
+        self.onexit: list[Callable[[], None]] | None = None
 
     def __repr__(self) -> str:
         return f"<G goid={self.goid} {self.status.name.lower()} {self.waitreason!s}>"

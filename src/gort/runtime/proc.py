@@ -268,9 +268,9 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
                 return gp, False
         # 8. Nothing to run: sleep until the next timer or an outside wake-up.
         when = timers.next_when()
-        if when is None and not s.noffload and not s.injectq:
-            checkdead(s)
         delay = None if when is None else (when - monotonic_ns()) / 1e9
+        if when is None and not s.noffload and not s.injectq:
+            delay = checkdead(s)
         park_idle(s, pp, delay)
 
 
@@ -295,14 +295,25 @@ def park_idle(s: Sched, pp: P, delay: float | None) -> None:
         mp.curg = prev
 
 
+# The value ready_foreign queues on injectq: "readied from another thread", not an
+# offloaded call's result (so no noffload to count down and no param to set).
+FOREIGN_READY: Any = object()
+
+
 def inject(s: Sched, pp: P) -> None:
-    """Make Gs whose offloaded calls finished runnable (Go: injectglist)."""
+    """Make Gs readied from other threads runnable (Go: injectglist).
+
+    Two kinds come through ``injectq``: offloaded calls that finished (their
+    result becomes ``gp.param``; each counts ``noffload`` down) and Gs that
+    ``ready_foreign`` readied (a thread lock released by another thread).
+    """
     with s.lock:
         done = list(s.injectq)
         s.injectq.clear()
-        s.noffload -= len(done)
+        s.noffload -= sum(1 for e in done if e[1] is not FOREIGN_READY)
     for gp, value, exc in done:
-        gp.param = (value, exc)
+        if value is not FOREIGN_READY:
+            gp.param = (value, exc)
         gp.status = _RUNNABLE
         if s.tracer is not None:
             s.tracer.go_unblock(pp, gp)
@@ -405,6 +416,18 @@ def goready(gp: G) -> None:
         runqput(s, pp, old, False)
 
 
+def ready_foreign(s: Sched, gp: G) -> None:
+    """Make gp, parked on s's M, runnable from another thread (Go: ready from another M).
+
+    The M picks it up in its next scheduling round (``inject``); ``brk`` wakes
+    the M if it sleeps in the netpoller. gp must stay parked until then: the
+    caller owns its wake-up (it took gp off the wait queue), as for goready.
+    """
+    with s.lock:
+        s.injectq.append((gp, FOREIGN_READY, None))
+    s.netpoll.brk()
+
+
 def gosched(gp: G) -> None:
     """Yield the processor; gp goes to the global queue (Go: Gosched -> goschedImpl)."""
     s = _sched.current
@@ -492,6 +515,11 @@ def gmain(s: Sched, gp: G) -> G | None:
             gp.result = result
             main_return(s, gp)
         # goexit0
+        hooks = gp.onexit
+        if hooks is not None:
+            gp.onexit = None
+            for hook in hooks:
+                hook()
         gp.status = Gstatus.DEAD
         gp.fn = None
         gp.args = ()
@@ -568,9 +596,39 @@ def end_with(s: Sched, exc: BaseException) -> NoReturn:
     raise throw("end_with: resumed after the program ended")
 
 
-def checkdead(s: Sched) -> None:
-    """Nothing is runnable and nothing can wake anyone: report the deadlock (Go: checkdead)."""
+# How often an idle M looks again when only a thread other than it could wake a goroutine.
+CHECKDEAD_RECHECK_S = 0.05
+
+
+def checkdead(s: Sched) -> float:
+    """Nothing is runnable, no timer, no offload: report the deadlock (Go: checkdead).
+
+    One case is not decided here: a goroutine parked on a thread lock
+    (threadlock.py) that a thread other than the M could release, while such
+    a thread is alive. Then the M sleeps ``CHECKDEAD_RECHECK_S`` (returned) and
+    looks again: the release wakes it sooner (``ready_foreign``), the thread's
+    exit makes the next look report the deadlock. A lock "a thread could
+    release" is a Lock (anyone may release it) or an RLock held by a thread; an
+    RLock held by a goroutine can only be released by that goroutine, which is
+    asleep too.
+    """
+    if s.lockwaits and any(lk.releasable_by_thread() for lk in s.lockwaits.values()) \
+            and _other_threads_alive(s):
+        return CHECKDEAD_RECHECK_S
     end_with(s, Deadlock(goroutine_dump(s)))
+
+
+def _other_threads_alive(s: Sched) -> bool:
+    """A Python thread that is neither the M nor one of gort's own (sysmon, offload workers)."""
+    mon = s.sysmon
+    ours = getattr(mon, "thread", None)
+    for t in threading.enumerate():
+        if t.ident == s.m0.tid or t is ours or t.name.startswith("gort-offload-"):
+            continue
+        # A thread still starting (in threading's limbo) is not is_alive() yet.
+        if t.is_alive() or not t._started.is_set():  # type: ignore[attr-defined]
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------

@@ -85,6 +85,9 @@ class Sched:
         self.goidgen = 0
         self.gcount = 0  # goroutines that exist (not dead)
         self.noffload = 0  # offloaded calls in flight; lock
+        # Gs parked on a goroutine-aware thread lock -> that lock (threadlock.py), for
+        # checkdead: a thread other than the M may still release it. M only.
+        self.lockwaits: dict[G, Any] = {}
         self.netpoll = Netpoll()
         # select's random source, seedable (GORT_SEED) so a failing interleaving replays.
         self.seed = seed if seed is not None else random.randrange(1 << 32)
