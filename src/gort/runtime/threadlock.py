@@ -221,9 +221,11 @@ class Lock:
         cur = _running_g()
         if cur is None:
             return raw.acquire(True, timeout)
-        return self._park(cur[0], cur[1], timeout, WaitReason.THREAD_LOCK)
+        return self._park(cur[0], cur[1], timeout, WaitReason.THREAD_LOCK, self)
 
-    def _park(self, s: Sched, gp: G, timeout: float, reason: WaitReason) -> bool:
+    def _park(self, s: Sched, gp: G, timeout: float, reason: WaitReason,
+              waited_on: Lock | RLock) -> bool:
+        """Queue gp and park it until a release hands it the lock or the timeout passes."""
         q = self._waiters
         if q is None:
             q = self._waiters = deque()
@@ -235,7 +237,7 @@ class Lock:
         t: Timer | None = None
         if timeout > 0:
             t = start_timer(timeout, 0, _timeout, (q, w))
-        s.lockwaits[gp] = self
+        s.lockwaits[gp] = waited_on
         try:
             proc.gopark(gp, reason)
         except BaseException:
@@ -377,7 +379,7 @@ class RLock:
         cur = _running_g()
         if cur is None:
             return block._raw.acquire(True, timeout)
-        return block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK)
+        return block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK, self)
 
     def release(self) -> None:
         if self._count == 0 or self._owner != goroutine_ident():
