@@ -669,3 +669,41 @@ def test_issue_programs_20_of_20(prog: str, args: tuple[str, ...], env: dict[str
     bad = [r for r in results if r[0] != 0 or "OK" not in r[1]]
     assert not bad, f"{len(bad)} of 20 failed; first: {bad[0]}"
     assert os.listdir(tmp_path) == []
+
+
+def test_local_subclass_properties_methods_and_errors() -> None:
+    def main() -> list[Any]:
+        class Box(threading.local):
+            def __init__(self) -> None:
+                self.items: list[int] = []
+
+            @property
+            def size(self) -> int:
+                return len(self.items)
+
+            def add(self, v: int) -> None:
+                self.items.append(v)
+
+        b = Box()
+        out: list[Any] = []
+
+        def g() -> None:
+            b.add(1)
+            b.add(2)
+            out.append(("g", b.size, b.items))
+
+        b.add(9)
+        gort.go(g)
+        settle()
+        out.append(("main", b.size, b.items))
+        out.append(_error(getattr, b, "nope"))
+        out.append(_error(setattr, b, "__dict__", {}))
+        del b.items
+        out.append(_error(getattr, b, "items"))
+        return out
+
+    assert gort.run(main) == [
+        ("g", 2, [1, 2]), ("main", 1, [9]),
+        ("AttributeError", "'Box' object has no attribute 'nope'"),
+        ("AttributeError", "'Box' object attribute '__dict__' is read-only"),
+        ("AttributeError", "'Box' object has no attribute 'items'")]

@@ -650,6 +650,7 @@ def schedinit(host: greenlet | None) -> Sched:
     s = Sched(debug, seed)
     s.host = host
     s.start_ns = monotonic_ns()
+    s.identbase = -(s.start_ns << 32)
     mp = M(0)
     s.allm.append(mp)
     s.m0 = mp

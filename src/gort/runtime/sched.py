@@ -97,6 +97,9 @@ class Sched:
         self.host: greenlet | None = None
         self.closing = False
         self.start_ns = 0
+        # threadlock.goroutine_ident is identbase - goid: negative (thread idents never
+        # are), unique per goroutine life and, by the start time, per run.
+        self.identbase = 0
         # sysmon parks here when every P is idle (Go: sched.sysmonwait/sysmonnote).
         self.sysmonwait = False  # lock
         self.sysmonnote = threading.Event()

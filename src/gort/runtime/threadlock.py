@@ -103,8 +103,7 @@ import threading
 import types
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final
 
@@ -159,7 +158,7 @@ def goroutine_ident() -> int:
         if mp.tid == _get_ident():
             gp = mp.curg
             if gp is not None and not gp.is_main:
-                return -((s.start_ns << 32) | gp.goid)
+                return s.identbase - gp.goid
     return _get_ident()
 
 
@@ -303,8 +302,7 @@ class Lock:
         self._raw = _allocate_raw()
         self._waiters = None
 
-    def __enter__(self) -> bool:
-        return self.acquire()
+    __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -343,10 +341,11 @@ class RLock:
     ``_at_fork_reinit``.
     """
 
-    __slots__ = ("__weakref__", "_block", "_count", "_owner")
+    __slots__ = ("__weakref__", "_block", "_count", "_owner", "_raw")
 
     def __init__(self) -> None:
         self._block = Lock()
+        self._raw = self._block._raw  # the block's state, read directly on the fast paths
         self._owner: int | None = None
         self._count = 0
 
@@ -357,11 +356,10 @@ class RLock:
                 _check_args(blocking, timeout)
             self._count += 1
             return True
-        block = self._block
         if timeout != -1 or blocking is not True:
             _check_args(blocking, timeout)
-            rc = self._acquire_slow(timeout) if blocking else block._raw.acquire(False)
-        elif block._raw.acquire(False):
+            rc = self._acquire_slow(timeout) if blocking else self._raw.acquire(False)
+        elif self._raw.acquire(False):
             rc = True
         else:
             rc = self._acquire_slow(-1)
@@ -371,15 +369,14 @@ class RLock:
         return rc
 
     def _acquire_slow(self, timeout: float) -> bool:
-        block = self._block
-        if block._raw.acquire(False):
+        if self._raw.acquire(False):
             return True
         if timeout == 0:
             return False
         cur = _running_g()
         if cur is None:
-            return block._raw.acquire(True, timeout)
-        return block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK, self)
+            return self._raw.acquire(True, timeout)
+        return self._block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK, self)
 
     def release(self) -> None:
         if self._count == 0 or self._owner != goroutine_ident():
@@ -387,7 +384,13 @@ class RLock:
         self._count -= 1
         if self._count == 0:
             self._owner = None
-            self._block.release()
+            block = self._block
+            if block._waiters:
+                block._handoff(block._waiters)
+                return
+            self._raw.release()  # Lock.release, inlined
+            if block._waiters:
+                block._recheck()
 
     def locked(self) -> bool:
         return self._count > 0
@@ -418,11 +421,11 @@ class RLock:
 
     def _at_fork_reinit(self) -> None:
         self._block._at_fork_reinit()
+        self._raw = self._block._raw
         self._owner = None
         self._count = 0
 
-    def __enter__(self) -> bool:
-        return self.acquire()
+    __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -489,23 +492,32 @@ def _dropper(ref: weakref.ref[_LocalImpl], ident: int) -> Callable[[], None]:
     return drop
 
 
-@contextmanager
-def _patch(self: local) -> Iterator[None]:
-    impl: _LocalImpl = object.__getattribute__(self, "_local__impl")
-    d, new = impl.get_dict()
-    with impl.lock:
-        object.__setattr__(self, "__dict__", d)
-        if new:
-            args, kwargs = impl.args
-            type(self).__init__(self, *args, **kwargs)
-        yield
-
-
+_MISSING: Final = object()
 _READONLY: Final = "{!r} object attribute '__dict__' is read-only"
 
 
+def _context_dict(self: local) -> tuple[_LocalImpl, dict[str, Any]]:
+    """The calling context's dict of self; a new one is initialised by the class's __init__."""
+    impl: _LocalImpl = object.__getattribute__(self, "_local__impl")
+    d, new = impl.get_dict()
+    if new:
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
+            args, kwargs = impl.args
+            type(self).__init__(self, *args, **kwargs)
+    return impl, d
+
+
 class local:
-    """``threading.local`` with one namespace per goroutine (see the module essay)."""
+    """``threading.local`` with one namespace per goroutine (see the module essay).
+
+    A name the class does not define (plain per-context data, the usual case)
+    is read and written in the context's dict directly. Any other name (a
+    property, a method, ``__dict__``) goes through the class's own machinery
+    with ``__dict__`` swapped to the context's under ``impl.lock`` (CPython's
+    _threading_local), which is goroutine-aware, so a goroutine preempted in
+    a property's code keeps its dict.
+    """
 
     __slots__ = ("__dict__", "_local__impl")
 
@@ -522,19 +534,33 @@ class local:
         return self
 
     def __getattribute__(self, name: str) -> Any:
-        with _patch(self):
+        impl, d = _context_dict(self)
+        if getattr(type(self), name, _MISSING) is _MISSING:
+            try:
+                return d[name]
+            except KeyError:
+                pass  # the class's machinery raises the right error (or runs __getattr__)
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
             return object.__getattribute__(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "__dict__":
             raise AttributeError(_READONLY.format(type(self).__name__))
-        with _patch(self):
+        impl, d = _context_dict(self)
+        if getattr(type(self), name, _MISSING) is _MISSING:
+            d[name] = value
+            return
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
             object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         if name == "__dict__":
             raise AttributeError(_READONLY.format(type(self).__name__))
-        with _patch(self):
+        impl, d = _context_dict(self)
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
             object.__delattr__(self, name)
 
 
