@@ -707,3 +707,9 @@ def test_local_subclass_properties_methods_and_errors() -> None:
         ("AttributeError", "'Box' object has no attribute 'nope'"),
         ("AttributeError", "'Box' object attribute '__dict__' is read-only"),
         ("AttributeError", "'Box' object has no attribute 'items'")]
+
+
+def test_goroutines_in_an_import_cycle_that_parks_do_not_hang() -> None:
+    p = run_testprog("tl_import_cycle.py", timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-2:] == ["['parkcyc_a', 'parkcyc_b'] 1 1", "OK"]
