@@ -713,3 +713,11 @@ def test_goroutines_in_an_import_cycle_that_parks_do_not_hang() -> None:
     p = run_testprog("tl_import_cycle.py", timeout=30)
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[-2:] == ["['parkcyc_a', 'parkcyc_b'] 1 1", "OK"]
+
+
+def test_a_goroutine_importing_the_module_whose_import_started_the_runtime_waits() -> None:
+    # Plain python, no `gort run`: the first gort call, inside `import startmod`, starts
+    # the runtime; that module's import lock was made before any patch.
+    p = run_testprog("tl_import_implicit.py", module=False, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[-2:] == ["[42]", "OK"]

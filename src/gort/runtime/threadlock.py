@@ -59,10 +59,11 @@ attribute; it is pointed at a namespace whose ``get_ident`` is
 ``goroutine_ident`` and whose locks are these, so a goroutine importing a
 module that another goroutine is still executing (parked at its top level)
 waits for it, as a second thread would, and import deadlock detection
-(``_DeadlockError``) sees goroutines. ``threading.get_ident`` itself stays
-the thread's: threading's own bookkeeping (``current_thread``, ``_active``)
-and gort's M are keyed by it (gevent replaces it, and then makes a
-``_DummyThread`` per greenlet; rejected).
+(``_DeadlockError``) sees goroutines. Module locks alive when the run starts
+(it started inside an import) get these locks inside (``adopt_module_locks``).
+``threading.get_ident`` itself stays the thread's: threading's own
+bookkeeping (``current_thread``, ``_active``) and gort's M are keyed by it
+(gevent replaces it, and then makes a ``_DummyThread`` per greenlet; rejected).
 
 threading.local is per goroutine, as gevent's patched local is: state kept
 in a ``local`` is what code uses when it wants "per thread of control" (a
@@ -594,6 +595,41 @@ _PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
 )
 
 
+def _free(lk: Any) -> bool:
+    """A plain lock or RLock that nobody holds, this thread included."""
+    if not lk.acquire(False):
+        return False
+    try:
+        count: Callable[[], int] | None = getattr(lk, "_recursion_count", None)
+        return count is None or count() == 1
+    finally:
+        lk.release()
+
+
+def adopt_module_locks() -> int:
+    """Give importlib's live per-module locks goroutine-aware inner locks; return how many.
+
+    A runtime can start in the middle of an import (an implicit start from a
+    module's top level): that module's ``_ModuleLock`` was made with plain
+    locks and is owned by the thread's ident, which is the main goroutine's.
+    A goroutine importing the same module must park on it, not block the
+    thread. Its inner locks are held only inside ``_ModuleLock``'s own
+    methods, so between them (now: this thread runs gort) they are free and
+    can be swapped; a lock found held (another thread mid-acquire) is left as
+    it is (gevent's ``_patch_existing_locks`` fixes owners the same way).
+    """
+    n = 0
+    for ref in list(_bootstrap._module_locks.values()):
+        ml = ref()
+        if ml is None or isinstance(ml.wakeup, Lock):
+            continue
+        if _free(ml.lock) and _free(ml.wakeup):
+            ml.lock = RLock() if isinstance(ml.lock, _RawRLock) else Lock()
+            ml.wakeup = Lock()
+            n += 1
+    return n
+
+
 class Installed:
     """The patches of one run; ``close`` (a Sched closer) restores what was there."""
 
@@ -604,6 +640,7 @@ class Installed:
         for obj, name, new in _PATCHES:
             self.saved.append((obj, name, getattr(obj, name)))
             setattr(obj, name, new)
+        adopt_module_locks()
 
     def close(self) -> None:
         while self.saved:
