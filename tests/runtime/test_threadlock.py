@@ -721,3 +721,35 @@ def test_a_goroutine_importing_the_module_whose_import_started_the_runtime_waits
     p = run_testprog("tl_import_implicit.py", module=False, timeout=30)
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[-2:] == ["[42]", "OK"]
+
+
+def test_thread_pool_result_parks_the_goroutine_only() -> None:
+    def main() -> tuple[list[int], bool]:
+        ticks = [0]
+        stop = [False]
+
+        def ticker() -> None:
+            while not stop[0]:
+                ticks[0] += 1
+                gort.sleep(0.002)
+
+        gort.go(ticker)
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            futs = [ex.submit(lambda i=i: (time.sleep(0.03), i * i)[1]) for i in range(4)]
+            got = [f.result() for f in futs]  # parks on a Condition a worker thread notifies
+        stop[0] = True
+        return got, ticks[0] >= 5
+
+    assert gort.run(main) == ([0, 1, 4, 9], True)
+
+
+def test_seeded_stress_goroutines_and_threads_share_locks_exactly() -> None:
+    # Replay a failure with: GORT_PREEMPT_NS=50000 gort run tests/testprog/tl_stress.py SEED
+    def once(seed: int) -> tuple[int, int, str]:
+        p = run_testprog("tl_stress.py", str(seed), env=FAST, timeout=60)
+        return seed, p.returncode, p.stdout[-300:] + p.stderr[-2000:]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        results = list(ex.map(once, range(1, 7)))
+    bad = [r for r in results if r[1] != 0 or "OK" not in r[2]]
+    assert not bad, bad[0]
