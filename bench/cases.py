@@ -673,6 +673,108 @@ def latency_asyncio(seconds: float) -> Result:
     return _lateness(late)
 
 
+# -- lock-heavy: logging from 10 goroutines, queue.Queue ping-pong ---------------------------
+
+
+def _log_lines(n: int, workers: int, start: Callable[[Callable[[], None]], Any],
+               wait: Callable[[], None]) -> Result:
+    """n lines through one logger and one StringIO handler, from ``workers`` at once."""
+    import io
+    import logging
+
+    log = logging.getLogger(f"bench{time.monotonic_ns()}")
+    log.propagate = False
+    out = io.StringIO()
+    log.addHandler(logging.StreamHandler(out))  # its lock is made here: inside the run
+    log.setLevel(logging.INFO)
+
+    def worker() -> None:
+        for i in range(n // workers):
+            log.info("line %d", i)
+
+    t = time.perf_counter()
+    for _ in range(workers):
+        start(worker)
+    wait()
+    dt = time.perf_counter() - t
+    assert out.getvalue().count("\n") == n // workers * workers
+    return {"ns_per_op": dt / n * 1e9}
+
+
+def logging_gort(n: int) -> Result:
+    import gort
+
+    def main() -> Result:
+        wg = gort.sync.WaitGroup()
+
+        def start(fn: Callable[[], None]) -> None:
+            wg.add(1)
+            gort.go(lambda: (fn(), wg.done()))
+
+        return _log_lines(n, 10, start, wg.wait)
+
+    return gort.run(main)  # type: ignore[no-any-return]
+
+
+def logging_threads(n: int) -> Result:
+    import threading
+
+    ts: list[threading.Thread] = []
+
+    def start(fn: Callable[[], None]) -> None:
+        ts.append(threading.Thread(target=fn))
+        ts[-1].start()
+
+    def wait() -> None:
+        for th in ts:
+            th.join()
+
+    return _log_lines(n, 10, start, wait)
+
+
+def _queue_pingpong(n: int, start: Callable[[Callable[[], None]], Any]) -> float:
+    import queue
+
+    a: queue.Queue[int] = queue.Queue()
+    b: queue.Queue[int] = queue.Queue()
+
+    def pong() -> None:
+        while True:
+            v = a.get()
+            if v < 0:
+                return
+            b.put(v)
+
+    start(pong)
+    t = time.perf_counter()
+    for i in range(n):
+        a.put(i)
+        b.get()
+    dt = time.perf_counter() - t
+    a.put(-1)
+    return dt
+
+
+def queuepp_gort(n: int) -> Result:
+    import gort
+
+    return {"ns_per_op": gort.run(lambda: _queue_pingpong(n, gort.go)) / n * 1e9}
+
+
+def queuepp_threads(n: int) -> Result:
+    import threading
+
+    ts: list[threading.Thread] = []
+
+    def start(fn: Callable[[], None]) -> None:
+        ts.append(threading.Thread(target=fn))
+        ts[-1].start()
+
+    dt = _queue_pingpong(n, start)
+    ts[0].join()
+    return {"ns_per_op": dt / n * 1e9}
+
+
 # -- overhead: CPU-bound pure Python, plainly and inside gort ------------------------------
 
 

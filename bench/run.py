@@ -64,6 +64,10 @@ BENCHES = [
           1.0, 0.3, 3, 1),
     Bench("latency", "Preemption latency: a 1 ms sleeper for 2 s while 4 spin", "p99_ms",
           "ms late, p99", ("gort", "threads", "gevent", "asyncio", "go"), 2.0, 0.5, 3, 1),
+    Bench("logging", "Logging: 100 000 lines to one StringIO handler from 10 at once",
+          "ns_per_op", "ns/line", ("gort", "threads"), 100_000, 20_000, 5, 3),
+    Bench("queuepp", "queue.Queue ping-pong: round trip between two", "ns_per_op", "ns",
+          ("gort", "threads"), 20_000, 5_000, 5, 3),
     Bench("overhead", "Overhead: CPU-bound loop inside gort vs plain (CPU time, min of 5)",
           "ratio", "ratio", ("gort",), 3_000_000, 1_000_000, 3, 1),
 ]

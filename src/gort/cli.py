@@ -13,7 +13,6 @@ Ctrl-C; ``sys.exit(n)`` from any goroutine exits with n.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -46,7 +45,7 @@ goroutine ("panic: ..." report on stderr) or on deadlock; 130 on Ctrl-C.
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gort", description=_DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"gort {_version()}")
+    p.add_argument("--version", action="store_true", help="print gort's version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     r = sub.add_parser("run", help="run a Python script as the main goroutine",
                        description=_RUN_HELP,
@@ -69,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
+    # Imported here: importlib.metadata pulls in tempfile, zipfile and more, which a
+    # program run by `gort run` should import itself, inside its run.
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("gort")
     except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
@@ -176,6 +179,9 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``gort`` command."""
     ns = _parser().parse_args(argv)
+    if ns.version:
+        print(f"gort {_version()}")
+        raise SystemExit(0)
     if ns.command == "run":
         if ns.module is not None:
             args = ([ns.prog] if ns.prog is not None else []) + ns.args

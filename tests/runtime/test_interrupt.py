@@ -355,3 +355,85 @@ def _run_source(src: str, env: dict[str, str]) -> Any:
     full.update(env)
     return subprocess.run([sys.executable, "-c", src], capture_output=True, text=True,
                           timeout=60, env=full)
+
+
+# -- thread locks (threadlock.py) under goraise ---------------------------------------
+
+
+def test_goraise_on_a_thread_lock_wait_leaves_the_lock_consistent() -> None:
+    import threading
+
+    def main() -> list[Any]:
+        lk = threading.Lock()  # goroutine-aware: made inside the run
+        log: list[Any] = []
+        holder: gort.Chan[None] = gort.Chan()
+        done: gort.Chan[None] = gort.Chan(1)
+
+        def hold() -> None:
+            with lk:
+                holder.recv()
+
+        me: list[rt.G] = []
+
+        def victim() -> None:
+            me.append(rt.getg())
+            try:
+                lk.acquire()
+                log.append("got it (wrong)")
+            except Boom:
+                log.append("boom")
+            done.send(None)
+
+        gort.go(hold)
+        gort.gosched()
+        gort.go(victim)
+        settle()
+        rt.goraise(me[0], Boom())
+        done.recv()
+        holder.send(None)  # hold releases: no waiter left to hand the lock to
+        settle()
+        log.append(lk.acquire(blocking=False))
+        lk.release()
+        return log
+
+    assert gort.run(main) == ["boom", True]
+
+
+def test_goraise_racing_a_release_from_another_thread() -> None:
+    """A thread hands the lock over just as goraise cancels: the lock is passed on, never lost."""
+    import threading
+
+    def main() -> list[Any]:
+        results: list[Any] = []
+        for _ in range(50):
+            lk = threading.Lock()
+            lk.acquire()  # the main goroutine holds it; a thread will release it
+            me: list[rt.G] = []
+            done: gort.Chan[str] = gort.Chan(1)
+
+            def victim(lk: Any = lk, me: list[rt.G] = me, done: gort.Chan[str] = done) -> None:
+                me.append(rt.getg())
+                got = "boom"
+                try:
+                    lk.acquire()
+                    got = "acquired"
+                    lk.release()
+                    gort.sleep(0)  # where an exception that came after the hand-off lands
+                except Boom:
+                    pass
+                done.send(got)
+
+            gort.go(victim)
+            settle()
+            t = threading.Thread(target=lk.release)
+            t.start()
+            t.join()  # its ready_foreign is queued (or already run, if start() parked)
+            if me[0].status is not rt.Gstatus.DEAD:
+                rt.goraise(me[0], Boom())
+            results.append(done.recv())
+            assert lk.acquire(timeout=5), "the lock was lost"
+            lk.release()
+        return results
+
+    results = gort.run(main)
+    assert len(results) == 50 and set(results) <= {"acquired", "boom"}

@@ -8,6 +8,7 @@ Layers (imports point down only)::
     rt0                               bootstrap: run, implicit start, services
     sysmon, preempt, signal_unix      preemption (L3')
     chan, select, sema, time, syscall blocking primitives (L3)
+    threadlock                        goroutine-aware threading locks (L3)
     proc                              the scheduler (L2)
     g, m, p, sched, timers, netpoll, traceback   types (L1)
     error, debug                      (L0)
@@ -23,7 +24,9 @@ Ownership, kept true:
 - only signal_unix.py touches ``signal.*``; threads are started by sysmon.py
   (sysmon) and syscall.py (offload workers); only debug.py reads GODEBUG and
   GOMAXPROCS;
-- all mutable state hangs off one ``Sched`` (sched.py), dropped at teardown.
+- all mutable state hangs off one ``Sched`` (sched.py), dropped at teardown;
+  the one exception, threadlock's patches of ``threading``/``_thread``/
+  ``importlib``, is undone by a closer of that Sched.
 """
 
 from __future__ import annotations

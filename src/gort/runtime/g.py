@@ -58,6 +58,10 @@ class WaitReason(enum.StrEnum):
     SYNC_RWMUTEX_LOCK = "sync.RWMutex.Lock"
     SYNC_WAITGROUP_WAIT = "sync.WaitGroup.Wait"
     SYNC_COND_WAIT = "sync.Cond.Wait"
+    # threading/_thread locks made goroutine-aware by threadlock.py (no Go analogue:
+    # named as Go names its sync waits, by the call that parked).
+    THREAD_LOCK = "threading.Lock.acquire"
+    THREAD_RLOCK = "threading.RLock.acquire"
     SEMACQUIRE = "semacquire"
     PREEMPTED = "preempted"
     SYSCALL = "syscall"
@@ -76,6 +80,7 @@ class G:
         "is_main",
         "kwargs",
         "m",
+        "onexit",
         "param",
         "pending",
         "preempt",
@@ -118,6 +123,10 @@ class G:
         # The greenlet to switch to when the G runs again, when it stopped inside a child
         # greenlet of its own (libraries built on greenlet); None: ``gr``.
         self.resume: greenlet | None = None
+        # Called (no arguments, must not park) when the goroutine's function returns,
+        # before the G goes to the free list: threadlock.local drops its per-goroutine
+        # dicts this way. None when nothing is registered (the usual case).
+        self.onexit: list[Callable[[], None]] | None = None
 
     def __repr__(self) -> str:
         return f"<G goid={self.goid} {self.status.name.lower()} {self.waitreason!s}>"

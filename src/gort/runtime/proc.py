@@ -269,10 +269,12 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
                 return gp, False
         # 8. Nothing to run: sleep until the next timer or an outside wake-up.
         when = timers.next_when()
-        if (when is None or timers.only_weak()) and not s.noffload and not s.injectq:
-            checkdead(s)  # returns only in a contained run, having readied main
-            continue
         delay = None if when is None else (when - monotonic_ns()) / 1e9
+        if (when is None or timers.only_weak()) and not s.noffload and not s.injectq:
+            recheck = checkdead(s)
+            if recheck is None:
+                continue  # a contained run: checkdead readied main with the Deadlock
+            delay = recheck if delay is None else min(delay, recheck)
         try:
             park_idle(s, pp, delay)
         except BaseException as e:
@@ -312,16 +314,27 @@ def idle_raise(s: Sched, exc: BaseException) -> None:
 
 
 def inject(s: Sched, pp: P) -> None:
-    """Make Gs whose offloaded calls finished runnable (Go: injectglist)."""
+    """Make Gs readied from other threads runnable (Go: injectglist).
+
+    Two kinds come through ``injectq``: offloaded calls that finished (their
+    result becomes ``gp.param``; each counts ``noffload`` down) and Gs that
+    ``ready_foreign`` readied (a thread lock released by another thread).
+    """
     with s.lock:
         done = list(s.injectq)
         s.injectq.clear()
-        s.noffload -= len(done)
-    for call in done:
-        gp = call.g
-        if gp is None:
-            continue  # its G stopped waiting (goraise): nobody wants the outcome
-        call.g = None
+        s.noffload -= sum(1 for e in done if not isinstance(e, tuple))
+    for item in done:
+        if isinstance(item, tuple):  # (gp, token) from ready_foreign
+            gp, token = item
+            if gp.status is not _WAITING or gp.waiting is not token:
+                continue  # goraise cancelled that wait meanwhile (gp may wait on another)
+        else:  # an offloaded call that finished
+            g2 = item.g
+            if g2 is None:
+                continue  # its G stopped waiting (goraise): nobody wants the outcome
+            item.g = None
+            gp = g2
         gp.status = _RUNNABLE
         if s.tracer is not None:
             s.tracer.go_unblock(pp, gp)
@@ -488,6 +501,19 @@ def goready(gp: G) -> None:
         runqput(s, pp, old, False)
 
 
+def ready_foreign(s: Sched, gp: G, token: Any) -> None:
+    """Make gp, parked on s's M, runnable from another thread (Go: ready from another M).
+
+    The M picks it up in its next scheduling round (``inject``); ``brk`` wakes
+    the M if it sleeps in the netpoller. ``token`` is what gp parked on
+    (``gp.waiting``): if goraise cancels that wait before the M gets here,
+    inject sees gp no longer waiting on it and leaves gp alone.
+    """
+    with s.lock:
+        s.injectq.append((gp, token))
+    s.netpoll.brk()
+
+
 def gosched(gp: G) -> None:
     """Yield the processor; gp goes to the global queue (Go: Gosched -> goschedImpl)."""
     s = _sched.current
@@ -594,6 +620,11 @@ def gmain(s: Sched, gp: G) -> G | None:
             gp.result = result
             main_return(s, gp)
         # goexit0
+        hooks = gp.onexit
+        if hooks is not None:
+            gp.onexit = None
+            for hook in hooks:
+                hook()
         gp.status = Gstatus.DEAD
         gp.fn = None
         gp.args = ()
@@ -679,19 +710,49 @@ def end_with(s: Sched, exc: BaseException) -> NoReturn:
     raise throw("end_with: resumed after the program ended")
 
 
-def checkdead(s: Sched) -> None:
-    """Nothing is runnable and nothing can wake anyone: report the deadlock (Go: checkdead).
+# How often an idle M looks again when only a thread other than it could wake a goroutine.
+CHECKDEAD_RECHECK_S = 0.05
+
+
+def checkdead(s: Sched) -> float | None:
+    """Nothing is runnable, no timer, no offload: report the deadlock (Go: checkdead).
+
+    One case is not decided here: a goroutine parked on a thread lock
+    (threadlock.py) that a thread other than the M could release, while such
+    a thread is alive. Then the M sleeps ``CHECKDEAD_RECHECK_S`` (returned) and
+    looks again: the release wakes it sooner (``ready_foreign``), the thread's
+    exit makes the next look report the deadlock. A lock "a thread could
+    release" is a Lock (anyone may release it) or an RLock held by a thread; an
+    RLock held by a goroutine can only be released by that goroutine, which is
+    asleep too.
 
     In a contained run (``s.contain``, gort's pytest plugin) the deadlock is
-    raised in the main goroutine's blocking call instead, and the run goes on.
+    raised in the main goroutine's blocking call instead (returns None), and
+    the run goes on.
     """
+    if s.lockwaits and any(lk.releasable_by_thread() for lk in s.lockwaits.values()) \
+            and _other_threads_alive(s):
+        return CHECKDEAD_RECHECK_S
     exc = Deadlock("" if s.debug.gotraceback == "none" else goroutine_dump(s))
     exc.__gort_traceback__ = s.debug.gotraceback  # type: ignore[attr-defined]
     main_g = s.main_g
     if s.contain is not None and main_g is not None and main_g.status is _WAITING:
         goraise(main_g, exc)
-        return
+        return None
     end_with(s, exc)
+
+
+def _other_threads_alive(s: Sched) -> bool:
+    """A Python thread that is neither the M nor one of gort's own (sysmon, offload workers)."""
+    mon = s.sysmon
+    ours = getattr(mon, "thread", None)
+    for t in threading.enumerate():
+        if t.ident == s.m0.tid or t is ours or t.name.startswith("gort-offload-"):
+            continue
+        # A thread still starting (in threading's limbo) is not is_alive() yet.
+        if t.is_alive() or not t._started.is_set():  # type: ignore[attr-defined]
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------
@@ -719,6 +780,7 @@ def schedinit(host: greenlet | None) -> Sched:
     s = Sched(debug, seed)
     s.host = host
     s.start_ns = monotonic_ns()
+    s.identbase = -(s.start_ns << 32)
     mp = M(0)
     s.allm.append(mp)
     s.m0 = mp

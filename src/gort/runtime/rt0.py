@@ -21,7 +21,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from . import proc
+from . import proc, threadlock
 from . import sched as _sched
 from .g import G, Gstatus
 from .preempt import Preempter
@@ -45,7 +45,7 @@ def run_module(name: str) -> Any:
 
 
 def start_services(s: Sched) -> None:
-    """Start what a run needs besides the scheduler: signals and sysmon."""
+    """Start what a run needs besides the scheduler: signals, sysmon, goroutine-aware locks."""
     preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__, run_module.__code__,
                               run_hosted.__code__))
     signals: Signals | None = None
@@ -72,6 +72,8 @@ def start_services(s: Sched) -> None:
     s.sysmon = mon
     mon.start()
     s.closers.append(mon.stop)
+    # Last, so the services' own threads and events are plain ones; first undone.
+    threadlock.install(s)
 
 
 def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

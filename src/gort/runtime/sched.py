@@ -75,7 +75,9 @@ class Sched:
         self.debug = debug
         self.lock = threading.Lock()
         self.runq: deque[G] = deque()  # global run queue; lock
-        self.injectq: deque[Call] = deque()  # finished offloaded calls; lock
+        # Finished offloaded calls, and (G, what it waits on) readied by another thread
+        # (proc.ready_foreign); lock.
+        self.injectq: deque[Call | tuple[G, Any]] = deque()
         self.npidle = 0  # lock
         self.allp: list[P] = []
         self.allm: list[M] = []
@@ -86,6 +88,9 @@ class Sched:
         self.goidgen = 0
         self.gcount = 0  # goroutines that exist (not dead)
         self.noffload = 0  # offloaded calls in flight; lock
+        # Gs parked on a goroutine-aware thread lock -> that lock (threadlock.py), for
+        # checkdead: a thread other than the M may still release it. M only.
+        self.lockwaits: dict[G, Any] = {}
         self.netpoll = Netpoll()
         # select's random source, seedable (GORT_SEED) so a failing interleaving replays.
         self.seed = seed if seed is not None else random.randrange(1 << 32)
@@ -102,6 +107,9 @@ class Sched:
         self.contain: Callable[[BaseException], None] | None = None
         self.closing = False
         self.start_ns = 0
+        # threadlock.goroutine_ident is identbase - goid: negative (thread idents never
+        # are), unique per goroutine life and, by the start time, per run.
+        self.identbase = 0
         # sysmon parks here when every P is idle (Go: sched.sysmonwait/sysmonnote).
         self.sysmonwait = False  # lock
         self.sysmonnote = threading.Event()

@@ -1,0 +1,674 @@
+"""Goroutine-aware thread locks (no Go analogue: Go has no other kind of lock).
+
+While a runtime runs, ``threading.Lock``, ``threading.RLock``,
+``_thread.allocate_lock``, ``_thread.RLock``, ``threading.local`` and
+``queue.SimpleQueue`` make the objects below, and importlib's per-module
+import locks are built from them (``install``; ``uninstall`` at teardown puts
+the originals back). Everything threading builds on them (Condition,
+Semaphore, Event, Barrier, ``queue.Queue``, logging's handler locks) becomes
+goroutine-aware with them, as gevent's ``monkey.patch_thread`` makes them
+greenlet-aware.
+
+Why: goroutines of one M share one OS thread. A goroutine preempted while it
+holds a plain ``_thread`` lock leaves it held; the next goroutine that wants
+it blocks the only thread in ``acquire``, so the holder never runs again (a
+hang). An ``_thread.RLock`` is owned by a thread, so a second goroutine of
+the same thread walks straight into it (no mutual exclusion).
+
+Lock (``_thread.lock``'s interface). A real ``_thread`` lock ``raw`` is the
+state: "locked" is ``raw`` locked. Uncontended ``acquire`` is
+``raw.acquire(False)`` and ``release`` is ``raw.release()`` after one empty
+check, so a lock nobody waits for costs one C call more than a plain one.
+Contended, a goroutine of the running M queues a ``_Waiter`` and parks
+(``WaitReason.THREAD_LOCK``); it never blocks the thread. ``release`` with
+waiters does not unlock ``raw``: it pops the first waiter and readies it,
+owning the lock (Go's starvation-mode hand-off, as gort.sync.Mutex): waiters
+are served in FIFO order and a newcomer cannot barge. A Lock may be released
+by any goroutine or thread (Condition's waiter locks are); a release from a
+thread other than the M readies the goroutine through ``proc.ready_foreign``
+(injectq and a netpoll wake-up, like a finished offload, without counting as
+one). Threads other than the M, and every caller when no runtime runs (before,
+after, or a lock outliving its run), block on ``raw`` as on a plain lock; a
+thread gets ``raw`` only when no goroutine waits (goroutines can starve a
+thread out; not the reverse). ``acquire(timeout=t)`` parks with a runtime
+timer; a timed-out waiter has removed itself from the queue before it runs.
+
+Invariants, with no lock of its own (the GIL makes each deque operation
+atomic, and code of this module is never preempted: it is gort's own):
+  - a waiter is in the queue only while ``raw`` is locked, except between a
+    waiter's enqueue and its second try, and between a release's unlock and
+    its re-check (``_recheck``); both sides look again after, so no wake-up
+    is lost: whichever of them finds the lock free takes it;
+  - exactly one party removes a waiter: a releaser (``popleft``: the lock is
+    now the waiter's), its timer (``remove``: timed out) or the waiter itself
+    (a second try that succeeded, or an exception while parked);
+  - a waiter is readied only after it parked: on the M, no other goroutine
+    runs between its enqueue and its park; from another thread, readies wait
+    in injectq, which only the parked M's scheduler drains.
+
+RLock (``_thread.RLock``'s interface) is a Lock plus an owner and a count;
+the owner is ``goroutine_ident()``: the thread's ident for the thread itself,
+the main goroutine and callers outside any goroutine, and a negative number
+unique to the goroutine's life (the run's start time and the goid; G objects
+are reused, goids are not) for the others. So it is never entered by a second
+goroutine of the owner's thread, and the main goroutine and its thread are
+one owner (what a script holds before an implicit start it still holds).
+
+importlib: ``importlib._bootstrap`` reaches ``_thread`` through a module
+attribute; it is pointed at a namespace whose ``get_ident`` is
+``goroutine_ident`` and whose locks are these, so a goroutine importing a
+module that another goroutine is still executing (parked at its top level)
+waits for it, as a second thread would, and import deadlock detection
+(``_DeadlockError``) sees goroutines. Module locks alive when the run starts
+(it started inside an import) get these locks inside (``adopt_module_locks``).
+``threading.get_ident`` itself stays the thread's: threading's own
+bookkeeping (``current_thread``, ``_active``) and gort's M are keyed by it
+(gevent replaces it, and then makes a ``_DummyThread`` per greenlet; rejected).
+
+threading.local is per goroutine, as gevent's patched local is: state kept
+in a ``local`` is what code uses when it wants "per thread of control" (a
+request, a database connection, decimal contexts), and a goroutine is that
+under gort. The main goroutine, threads other than the M and callers outside
+any goroutine use a real ``_thread._local`` underneath, so the main
+goroutine shares its values with its thread, and a thread's values die with
+it. A goroutine's values are dropped when its function returns (``G.onexit``);
+abandoned goroutines' values live until the ``local`` dies. The
+implementation is CPython's ``_threading_local`` design (swap the instance's
+``__dict__`` under an RLock, per access), keyed by ``goroutine_ident``.
+Rejected: per thread (the plain ``_thread._local``): concurrent goroutines
+would overwrite each other's "per request" state.
+
+Locks that exist before the runtime starts stay plain ``_thread`` locks
+(module-level locks of modules imported earlier: logging's, a program's own);
+``Debug.nopreempt_modules`` and the preemption side cover those. A lock made
+during a run keeps working after it, as a plain lock.
+
+Checkdead: a goroutine parked on a Lock, or on an RLock a thread holds, could
+still be woken by a thread; ``proc.checkdead`` waits while a Python thread
+other than gort's is alive (``releasable_by_thread``).
+
+Rejected: a goroutine-level lock with no ``raw`` (gort.sync.Mutex's design)
+and a separate path for threads: a Lock must exclude goroutines and threads
+at once, and a thread can only block on something real. Rejected: wrapping
+``raw`` with an internal mutex to order waiters and releasers: one more C
+call on every uncontended acquire and release, for races the second looks
+above already close.
+"""
+
+from __future__ import annotations
+
+import _thread
+import importlib
+import queue
+import threading
+import types
+import weakref
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Final
+
+from greenlet import GreenletExit, getcurrent
+
+from . import proc
+from . import sched as _sched
+from .g import G, Gstatus, WaitReason
+from .sched import Sched
+from .time import start_timer, stop_timer
+from .timers import Timer
+
+_allocate_raw: Final = _thread.allocate_lock
+_RawRLock: Final = _thread.RLock
+_raw_local: Final = _thread._local
+_get_ident: Final = _thread.get_ident
+_bootstrap: Final[Any] = importlib._bootstrap
+
+
+def _running_g() -> tuple[Sched, G] | None:
+    """The runtime and the goroutine running on this thread, or None (a thread, no goroutine)."""
+    s = _sched.current
+    if s is not None:
+        mp = s.m0
+        if mp.tid == _get_ident():
+            gp = mp.curg
+            if gp is not None:
+                return s, gp
+            if s.closing and _unwinding_goroutine(s):
+                raise GreenletExit  # an abandoned goroutine's finally: keep unwinding
+    return None
+
+
+def _unwinding_goroutine(s: Sched) -> bool:
+    me = getcurrent()
+    if me is s.host or me is s.m0.g0:
+        return False
+    main_g = s.main_g
+    return not (s.host is None and main_g is not None and me is main_g.gr)
+
+
+def goroutine_ident() -> int:
+    """The identity of the calling goroutine, for lock owners and importlib.
+
+    The thread's ``get_ident()`` for the main goroutine and anything not in a
+    goroutine; for other goroutines, a negative int unique to that goroutine's
+    life (thread idents are never negative).
+    """
+    s = _sched.current
+    if s is not None:
+        mp = s.m0
+        if mp.tid == _get_ident():
+            gp = mp.curg
+            if gp is not None and not gp.is_main:
+                return s.identbase - gp.goid
+    return _get_ident()
+
+
+def _check_args(blocking: Any, timeout: Any) -> None:
+    """Raise what ``_thread.lock.acquire(blocking, timeout)`` raises for these arguments.
+
+    A fresh lock is free, so the call validates and returns at once, with the
+    running CPython's own texts (3.11: "timeout value must be positive", 3.13:
+    "... a non-negative number").
+    """
+    _allocate_raw().acquire(blocking, timeout)
+
+
+class _Waiter:
+    """A goroutine waiting for a Lock: what it parks on (``G.waiting``)."""
+
+    __slots__ = ("cancelled", "g", "q", "timed_out")
+
+    def __init__(self, gp: G, q: deque[_Waiter]) -> None:
+        self.g = gp
+        self.q = q
+        self.timed_out = False
+        self.cancelled = False
+
+    def cancel(self, gp: G) -> None:
+        """proc.goraise: leave the queue, unless a release already handed the lock over
+        (then the waiter's own exception path passes it on, see Lock._abandon)."""
+        try:
+            self.q.remove(self)
+        except ValueError:
+            return
+        self.cancelled = True
+
+
+def _timeout(arg: tuple[deque[_Waiter], _Waiter], _now: int) -> None:
+    """A timed acquire's timer (runs on the M's scheduler path)."""
+    q, w = arg
+    try:
+        q.remove(w)
+    except ValueError:
+        return  # a release popped it first: the lock is w's and its wake-up is on the way
+    w.timed_out = True
+    proc.goready(w.g)
+
+
+class Lock:
+    """``_thread.lock`` for goroutines: parks a goroutine, blocks a thread.
+
+    ``acquire(blocking=True, timeout=-1) -> bool`` and ``release()`` as
+    ``_thread.lock``'s (same errors: ValueError for a timeout with
+    ``blocking=False`` or a negative one, RuntimeError "release unlocked
+    lock"). The goroutine side is Go's sync.Mutex in starvation mode.
+    """
+
+    __slots__ = ("__weakref__", "_raw", "_waiters")
+
+    def __init__(self) -> None:
+        self._raw = _allocate_raw()
+        # Created by the first goroutine that waits (only the M creates it).
+        self._waiters: deque[_Waiter] | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        raw = self._raw
+        if timeout != -1 or blocking is not True:
+            _check_args(blocking, timeout)
+            if not blocking:
+                return raw.acquire(False)
+        if raw.acquire(False):
+            return True
+        if timeout == 0:
+            return False
+        cur = _running_g()
+        if cur is None:
+            return raw.acquire(True, timeout)
+        return self._park(cur[0], cur[1], timeout, WaitReason.THREAD_LOCK, self)
+
+    def _park(self, s: Sched, gp: G, timeout: float, reason: WaitReason,
+              waited_on: Lock | RLock) -> bool:
+        """Queue gp and park it until a release hands it the lock or the timeout passes."""
+        q = self._waiters
+        if q is None:
+            q = self._waiters = deque()
+        w = _Waiter(gp, q)
+        q.append(w)
+        if self._raw.acquire(False):  # released between the first try and the enqueue
+            q.remove(w)
+            return True
+        t: Timer | None = None
+        if timeout > 0:
+            t = start_timer(timeout, 0, _timeout, (q, w))
+        s.lockwaits[gp] = waited_on
+        try:
+            proc.gopark(gp, reason, Gstatus.WAITING, w)
+        except BaseException:
+            self._abandon(q, w)
+            raise
+        finally:
+            s.lockwaits.pop(gp, None)
+            if t is not None and not w.timed_out:
+                stop_timer(t)
+        return not w.timed_out
+
+    def _abandon(self, q: deque[_Waiter], w: _Waiter) -> None:
+        """The waiter's goroutine was thrown an exception while parked: leave no trace."""
+        if w.cancelled:
+            return  # proc.goraise took it off the queue: the lock was never its
+        try:
+            q.remove(w)
+        except ValueError:
+            if not w.timed_out:  # a release handed the lock to w: pass it on
+                self.release()
+
+    def release(self) -> None:
+        q = self._waiters
+        if q:
+            self._handoff(q)
+            return
+        self._raw.release()
+        if self._waiters:  # a goroutine queued between the check and the unlock
+            self._recheck()
+
+    def _handoff(self, q: deque[_Waiter]) -> None:
+        while True:
+            try:
+                w = q.popleft()
+            except IndexError:  # its timer took the last waiter meanwhile
+                self._raw.release()
+                self._recheck()
+                return
+            if _wake(w):
+                return
+
+    def _recheck(self) -> None:
+        """After unlocking: hand the lock to a goroutine that queued meanwhile, if still free."""
+        while self._waiters:
+            if not self._raw.acquire(False):
+                return  # held again: its holder's release hands off
+            q = self._waiters
+            try:
+                w = q.popleft()
+            except IndexError:
+                self._raw.release()
+                continue
+            if _wake(w):
+                return
+            self._raw.release()
+
+    def locked(self) -> bool:
+        return self._raw.locked()
+
+    def releasable_by_thread(self) -> bool:
+        """For checkdead: any thread may release a Lock."""
+        return True
+
+    def _at_fork_reinit(self) -> None:
+        self._raw = _allocate_raw()
+        self._waiters = None
+
+    __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+    # _thread.lock's old aliases
+    acquire_lock = acquire
+    release_lock = release
+    locked_lock = locked
+
+    def __repr__(self) -> str:
+        state = "locked" if self._raw.locked() else "unlocked"
+        cls = type(self)
+        return f"<{state} {cls.__module__}.{cls.__qualname__} object at {id(self):#x}>"
+
+
+def _wake(w: _Waiter) -> bool:
+    """Ready w's goroutine, handed the Lock, from wherever the release runs.
+
+    False if its run is over (the lock then goes to the next waiter or is unlocked).
+    """
+    gp = w.g
+    s = _sched.current
+    if s is None or gp.m is not s.m0:
+        return False
+    if s.m0.tid == _get_ident():
+        proc.goready(gp)
+    else:
+        proc.ready_foreign(s, gp, w)
+    return True
+
+
+class RLock:
+    """``_thread.RLock`` for goroutines: owned by a goroutine (``goroutine_ident``).
+
+    Same interface and errors as ``_thread.RLock``: ``acquire``, ``release``
+    (RuntimeError "cannot release un-acquired lock" when not the owner),
+    ``locked``, the ``_is_owned``/``_release_save``/``_acquire_restore``
+    protocol that ``threading.Condition`` uses, ``_recursion_count``,
+    ``_at_fork_reinit``.
+    """
+
+    __slots__ = ("__weakref__", "_block", "_count", "_owner", "_raw")
+
+    def __init__(self) -> None:
+        self._block = Lock()
+        self._raw = self._block._raw  # the block's state, read directly on the fast paths
+        self._owner: int | None = None
+        self._count = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        me = goroutine_ident()
+        if self._owner == me:
+            if timeout != -1 or blocking is not True:
+                _check_args(blocking, timeout)
+            self._count += 1
+            return True
+        if timeout != -1 or blocking is not True:
+            _check_args(blocking, timeout)
+            rc = self._acquire_slow(timeout) if blocking else self._raw.acquire(False)
+        elif self._raw.acquire(False):
+            rc = True
+        else:
+            rc = self._acquire_slow(-1)
+        if rc:
+            self._owner = me
+            self._count = 1
+        return rc
+
+    def _acquire_slow(self, timeout: float) -> bool:
+        if self._raw.acquire(False):
+            return True
+        if timeout == 0:
+            return False
+        cur = _running_g()
+        if cur is None:
+            return self._raw.acquire(True, timeout)
+        return self._block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK, self)
+
+    def release(self) -> None:
+        if self._count == 0 or self._owner != goroutine_ident():
+            raise RuntimeError("cannot release un-acquired lock")
+        self._count -= 1
+        if self._count == 0:
+            self._owner = None
+            block = self._block
+            if block._waiters:
+                block._handoff(block._waiters)
+                return
+            self._raw.release()  # Lock.release, inlined
+            if block._waiters:
+                block._recheck()
+
+    def locked(self) -> bool:
+        return self._count > 0
+
+    def releasable_by_thread(self) -> bool:
+        """For checkdead: only the owner may release an RLock; True if that is a thread."""
+        owner = self._owner
+        return owner is not None and owner >= 0 and owner != _main_tid()
+
+    def _is_owned(self) -> bool:
+        return self._count > 0 and self._owner == goroutine_ident()
+
+    def _recursion_count(self) -> int:
+        return self._count if self._is_owned() else 0
+
+    def _release_save(self) -> tuple[int, int | None]:
+        if self._count == 0:
+            raise RuntimeError("cannot release un-acquired lock")
+        state = (self._count, self._owner)
+        self._count = 0
+        self._owner = None
+        self._block.release()
+        return state
+
+    def _acquire_restore(self, state: tuple[int, int | None]) -> None:
+        self._block.acquire()
+        self._count, self._owner = state
+
+    def _at_fork_reinit(self) -> None:
+        self._block._at_fork_reinit()
+        self._raw = self._block._raw
+        self._owner = None
+        self._count = 0
+
+    __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "locked" if self._count else "unlocked"
+        owner = self._owner if self._owner is not None else 0
+        return (f"<{state} {type(self).__module__}.{type(self).__qualname__} object "
+                f"owner={owner} count={self._count} at {id(self):#x}>")
+
+
+def _main_tid() -> int | None:
+    s = _sched.current
+    return s.m0.tid if s is not None else None
+
+
+# ---------------------------------------------------------------------------
+# threading.local, per goroutine
+
+
+class _LocalImpl:
+    """The per-context dicts of one ``local`` (CPython's _threading_local._localimpl)."""
+
+    __slots__ = ("__weakref__", "args", "dicts", "lock", "thread_local")
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.args = (args, kwargs)
+        self.lock = RLock()
+        # goroutine ident -> dict, for goroutines other than the main one
+        self.dicts: dict[int, dict[str, Any]] = {}
+        # the main goroutine's, the threads' and no-runtime callers' dicts live here
+        self.thread_local = _raw_local()
+
+    def get_dict(self) -> tuple[dict[str, Any], bool]:
+        """This context's dict, and whether it was just created."""
+        ident = goroutine_ident()
+        if ident >= 0:
+            tl = self.thread_local
+            d: dict[str, Any] | None = getattr(tl, "d", None)
+            if d is not None:
+                return d, False
+            d = tl.d = {}
+            return d, True
+        d = self.dicts.get(ident)
+        if d is not None:
+            return d, False
+        d = self.dicts[ident] = {}
+        cur = _running_g()
+        assert cur is not None
+        gp = cur[1]
+        if gp.onexit is None:
+            gp.onexit = []
+        gp.onexit.append(_dropper(weakref.ref(self), ident))
+        return d, True
+
+
+def _dropper(ref: weakref.ref[_LocalImpl], ident: int) -> Callable[[], None]:
+    """The exit hook that drops one goroutine's dict from one local (if it still exists)."""
+    def drop() -> None:
+        impl = ref()
+        if impl is not None:
+            impl.dicts.pop(ident, None)
+    return drop
+
+
+_MISSING: Final = object()
+_READONLY: Final = "{!r} object attribute '__dict__' is read-only"
+
+
+def _context_dict(self: local) -> tuple[_LocalImpl, dict[str, Any]]:
+    """The calling context's dict of self; a new one is initialised by the class's __init__."""
+    impl: _LocalImpl = object.__getattribute__(self, "_local__impl")
+    d, new = impl.get_dict()
+    if new:
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
+            args, kwargs = impl.args
+            type(self).__init__(self, *args, **kwargs)
+    return impl, d
+
+
+class local:
+    """``threading.local`` with one namespace per goroutine (see the module essay).
+
+    A name the class does not define (plain per-context data, the usual case)
+    is read and written in the context's dict directly. Any other name (a
+    property, a method, ``__dict__``) goes through the class's own machinery
+    with ``__dict__`` swapped to the context's under ``impl.lock`` (CPython's
+    _threading_local), which is goroutine-aware, so a goroutine preempted in
+    a property's code keeps its dict.
+    """
+
+    __slots__ = ("__dict__", "_local__impl")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> local:
+        if (args or kwargs) and cls.__init__ is object.__init__:
+            raise TypeError("Initialization arguments are not supported")
+        self = object.__new__(cls)
+        impl = _LocalImpl(args, kwargs)
+        object.__setattr__(self, "_local__impl", impl)
+        # The creating context's dict exists and __init__ runs on it (the caller's
+        # own __init__ call, made by type.__call__, is that run).
+        d, _new = impl.get_dict()
+        object.__setattr__(self, "__dict__", d)
+        return self
+
+    def __getattribute__(self, name: str) -> Any:
+        impl, d = _context_dict(self)
+        if getattr(type(self), name, _MISSING) is _MISSING:
+            try:
+                return d[name]
+            except KeyError:
+                pass  # the class's machinery raises the right error (or runs __getattr__)
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
+            return object.__getattribute__(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "__dict__":
+            raise AttributeError(_READONLY.format(type(self).__name__))
+        impl, d = _context_dict(self)
+        if getattr(type(self), name, _MISSING) is _MISSING:
+            d[name] = value
+            return
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
+            object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name == "__dict__":
+            raise AttributeError(_READONLY.format(type(self).__name__))
+        impl, d = _context_dict(self)
+        with impl.lock:
+            object.__setattr__(self, "__dict__", d)
+            object.__delattr__(self, name)
+
+
+# ---------------------------------------------------------------------------
+# Installing and removing
+
+
+class _ImportThread(types.ModuleType):
+    """What importlib._bootstrap sees as ``_thread`` during a run."""
+
+    def __init__(self) -> None:
+        super().__init__("_thread")
+        self.get_ident = goroutine_ident
+        self.allocate_lock = Lock
+        self.RLock = RLock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_thread, name)
+
+
+_PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
+    (_thread, "allocate_lock", Lock),
+    (_thread, "RLock", RLock),
+    (_thread, "_local", local),
+    (threading, "Lock", Lock),
+    (threading, "_allocate_lock", Lock),
+    (threading, "_CRLock", RLock),
+    (threading, "local", local),
+    (queue, "SimpleQueue", getattr(queue, "_PySimpleQueue", queue.SimpleQueue)),
+    (_bootstrap, "_thread", _ImportThread()),
+)
+
+
+def _free(lk: Any) -> bool:
+    """A plain lock or RLock that nobody holds, this thread included."""
+    if not lk.acquire(False):
+        return False
+    try:
+        count: Callable[[], int] | None = getattr(lk, "_recursion_count", None)
+        return count is None or count() == 1
+    finally:
+        lk.release()
+
+
+def adopt_module_locks() -> int:
+    """Give importlib's live per-module locks goroutine-aware inner locks; return how many.
+
+    A runtime can start in the middle of an import (an implicit start from a
+    module's top level): that module's ``_ModuleLock`` was made with plain
+    locks and is owned by the thread's ident, which is the main goroutine's.
+    A goroutine importing the same module must park on it, not block the
+    thread. Its inner locks are held only inside ``_ModuleLock``'s own
+    methods, so between them (now: this thread runs gort) they are free and
+    can be swapped; a lock found held (another thread mid-acquire) is left as
+    it is (gevent's ``_patch_existing_locks`` fixes owners the same way).
+    """
+    n = 0
+    for ref in list(_bootstrap._module_locks.values()):
+        ml = ref()
+        if ml is None or isinstance(ml.wakeup, Lock):
+            continue
+        if _free(ml.lock) and _free(ml.wakeup):
+            ml.lock = RLock() if isinstance(ml.lock, _RawRLock) else Lock()
+            ml.wakeup = Lock()
+            n += 1
+    return n
+
+
+class Installed:
+    """The patches of one run; ``close`` (a Sched closer) restores what was there."""
+
+    def __init__(self) -> None:
+        self.saved: list[tuple[Any, str, Any]] = []
+
+    def install(self) -> None:
+        for obj, name, new in _PATCHES:
+            self.saved.append((obj, name, getattr(obj, name)))
+            setattr(obj, name, new)
+        adopt_module_locks()
+
+    def close(self) -> None:
+        while self.saved:
+            obj, name, old = self.saved.pop()
+            setattr(obj, name, old)
+
+
+def install(s: Sched) -> None:
+    """Make thread locks goroutine-aware for s's run; undone by a closer at teardown."""
+    inst = Installed()
+    inst.install()
+    s.closers.append(inst.close)
