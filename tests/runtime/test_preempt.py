@@ -167,12 +167,11 @@ def test_safe_opcodes_are_backward_jumps_and_resume() -> None:
 
 
 def test_unsafe_reason_names_runtime_and_locking_modules() -> None:
-    from gort.runtime import proc
-
     def main() -> list[str]:
         s = rt.running()
         assert s is not None
-        p = Preempter(s, (proc.gmain.__code__, rt.run_path.__code__))
+        p = s.preempter
+        assert isinstance(p, Preempter)
         gp = rt.getg()
         here = sys._getframe()
         reasons = [p.unsafe_reason(gp, here)]

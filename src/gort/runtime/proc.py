@@ -379,6 +379,8 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING) -> None:
     """
     s = _sched.current
     assert s is not None
+    if s.tracing.value:
+        no_switch_in_tracing(str(reason) or status.name.lower())
     mp = s.m0
     gp.status = status
     gp.waitreason = reason
@@ -409,6 +411,8 @@ def gosched(gp: G) -> None:
     """Yield the processor; gp goes to the global queue (Go: Gosched -> goschedImpl)."""
     s = _sched.current
     assert s is not None
+    if s.tracing.value:
+        no_switch_in_tracing("gosched")
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp, "gosched")
@@ -418,6 +422,8 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m)."""
     s = _sched.current
     assert s is not None
+    if not asynchronous and s.preempter is not None and s.preempter.sync_deferred(gp):
+        return  # C between the G's frames, or a tracing callback: stays pending (preempt.py)
     how = "async" if asynchronous else "sync"
     if asynchronous:
         s.stats.preempt_async += 1
@@ -428,6 +434,22 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp, f"preempted ({how})")
+
+
+def no_switch_in_tracing(what: str) -> NoReturn:
+    """A goroutine tried to block inside a profile/trace/monitoring callback: refuse.
+
+    greenlet does not keep the thread's tracing counter per greenlet, so the
+    switch would leave it raised for every other goroutine (no events for
+    them, and 3.12+ monitoring silenced).
+    """
+    raise RuntimeError(
+        f"gort: a goroutine cannot block ({what}) inside a profile, trace or "
+        "sys.monitoring callback (sys.setprofile, sys.settrace, threading.setprofile, "
+        "a sys.monitoring tool): switching goroutines there would leave the thread's "
+        "tracing state to the next goroutine. Do only non-blocking gort calls there "
+        "(a send with gort.select(..., gort.default)), and block outside the callback."
+    )
 
 
 # ---------------------------------------------------------------------------
