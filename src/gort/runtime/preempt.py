@@ -251,7 +251,11 @@ class Preempter:
                 proc.gopreempt_m(gp, True)
                 return
         if mp.armed is not None:
-            return  # a hook is already waiting for this G's next instruction
+            if self._armed_on_stack(frame):
+                return  # a hook is already waiting for this G's next instruction
+            # Its frame returned without running another instruction (hooked at a
+            # profile function's "return" event, say): it would never fire.
+            self.disarm()
         reason, below = self.check(gp, frame)
         if reason:
             if below is None:
@@ -269,6 +273,14 @@ class Preempter:
             self._deferred("in call: hooked")
         else:
             self._deferred("in call: no hook")
+
+    def _armed_on_stack(self, frame: FrameType | None) -> bool:
+        armed = self.armed_frame
+        while frame is not None:
+            if frame is armed:
+                return True
+            frame = frame.f_back
+        return False
 
     def sync_deferred(self, gp: G) -> bool:
         """At a synchronous safe point (gp.preempt set): True if gp must not switch here.

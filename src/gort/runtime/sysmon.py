@@ -222,7 +222,9 @@ class Sysmon:
             gp.preempt = True
             s.stats.preempt_requests += 1
         sent = False
-        if self.signals is not None and mp.armed is None:
+        if self.signals is not None:
+            # Also while a hook is armed: if its frame returned without another
+            # instruction the handler finds it gone and looks again (preempt.py).
             sent = self.signals.preempt_m(mp)
         if s.tracer is not None:
             s.tracer.preempt_request(gp, monotonic_ns(), sent)
