@@ -218,7 +218,9 @@ def test_goroutine_blocking_in_c_calls_is_preempted_by_the_hook() -> None:
     m = re.match(r"ok after ([\d.]+)ms deferred (.*)", r.stdout)
     assert m is not None, r.stdout
     assert float(m.group(1)) < 1000
-    assert "in call: hooked" in m.group(2)
+    # the handler's hook (a signal landed after a call), or the one armed after a call
+    # that sysmon saw blocked (no signal: it would interrupt the sleep)
+    assert "in call: hooked" in m.group(2) or "after call: hooked" in m.group(2)
 
 
 def test_existing_trace_function_is_never_clobbered() -> None:

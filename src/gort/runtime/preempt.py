@@ -198,7 +198,7 @@ class Preempter:
         f = frame
         while f is not None:
             kind, what = self._classify(f)
-            if kind == _BASE or kind == _MAIN:
+            if kind in (_BASE, _MAIN):
                 break
             if kind == _RUNTIME or (kind == _MODULE and modules):
                 return what, None
@@ -245,11 +245,10 @@ class Preempter:
         if not self.want_async_preempt(gp) or frame is None:
             return  # withdrawn: the G already stopped, or the M is idle
         assert gp is not None
-        if lock_wait and lock_wait_at(frame):
-            if not self.check(gp, frame, modules=False)[0]:
-                s.stats.preempt_lock_wait += 1
-                proc.gopreempt_m(gp, True)
-                return
+        if lock_wait and lock_wait_at(frame) and not self.check(gp, frame, modules=False)[0]:
+            s.stats.preempt_lock_wait += 1
+            proc.gopreempt_m(gp, True)
+            return
         if mp.armed is not None:
             if self._armed_on_stack(frame):
                 return  # a hook is already waiting for this G's next instruction
@@ -273,6 +272,30 @@ class Preempter:
             self._deferred("in call: hooked")
         else:
             self._deferred("in call: no hook")
+
+    def hook_after_call(self, frame: FrameType) -> None:
+        """The M is back from a C call sysmon saw it blocked in: hook its next instruction.
+
+        Runs in a pending call (signal_unix.preempt_after_call), on the M's
+        thread, at the eval-breaker check after the call; ``frame`` is the
+        frame that made the call. Never switches here (see there).
+        """
+        mp = self.s.m0
+        gp = mp.curg
+        if not self.want_async_preempt(gp) or (mp.armed is not None
+                                               and self._armed_on_stack(frame)):
+            return
+        assert gp is not None
+        self.disarm()
+        reason, below = self.check(gp, frame)
+        target = below if reason else frame
+        key = f"{reason}: " if reason in (C_BETWEEN, TRACING) else "after call: "
+        if reason and below is None:
+            self._deferred(reason if reason not in (C_BETWEEN, TRACING) else key + "no hook")
+        elif target is not None and self.arm(gp, target):
+            self._deferred(key + "hooked")
+        else:
+            self._deferred(key + "no hook")
 
     def _armed_on_stack(self, frame: FrameType | None) -> bool:
         armed = self.armed_frame
@@ -407,7 +430,7 @@ def _entry_code(fn: Any) -> CodeType | None:
             code: CodeType = fn.__code__
             return code
         else:
-            fn = getattr(type(fn), "__call__", None)
+            fn = type(fn).__dict__.get("__call__")  # an instance with a Python __call__
     return None
 
 
@@ -425,7 +448,7 @@ def _instructions(code: CodeType) -> dict[int, dis.Instruction]:
 
 
 def lock_wait_at(frame: FrameType) -> bool:
-    """frame is at a lock acquire: a ``with`` entering a C context manager, or a call of ``.acquire``.
+    """frame is at a lock acquire: ``with`` entering a C context manager, or a call of ``.acquire``.
 
     Read from the instruction at ``f_lasti`` of the thread's innermost Python frame:
     ``BEFORE_WITH`` there means ``__enter__`` is C (a Python one would be a frame

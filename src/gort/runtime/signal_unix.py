@@ -54,8 +54,11 @@ class Signals:
         self.prev: Any = signal.SIG_DFL
         self.installed = False
         self.reinstall_asked = False
-        # Kept alive as long as a pending call may refer to it.
+        self.lock_wait = False  # the signal in flight was sent without SA_RESTART
+        self.after_call_asked = False  # a preempt_after_call pending call is queued
+        # Kept alive as long as a pending call may refer to them.
         self._reinstall_cb = _PENDING_CALL(self._pending_reinstall)
+        self._after_call_cb = _PENDING_CALL(self._pending_after_call)
         add = ctypes.pythonapi.Py_AddPendingCall
         add.restype = ctypes.c_int
         add.argtypes = [_PENDING_CALL, ctypes.c_void_p]
@@ -96,19 +99,58 @@ class Signals:
             signal.signal(SIGPREEMPT, self.prev)
         self.installed = False
 
-    def preempt_m(self, mp: M) -> bool:
-        """Ask mp's thread to preempt its G (Go: preemptM). Called by sysmon."""
-        if mp.signal_pending:
-            return False  # one in flight already
+    def preempt_m(self, mp: M, lock_wait: bool = False) -> bool:
+        """Ask mp's thread to preempt its G (Go: preemptM). Called by sysmon.
+
+        ``lock_wait``: the M is blocked in a thread lock's acquire (sysmon.py).
+        An untimed futex wait is restarted by the kernel under SA_RESTART, so
+        the handler would never run; this one signal goes without SA_RESTART,
+        which the handler puts back first thing.
+        """
+        if mp.signal_pending and not lock_wait:
+            return False  # one in flight already (a lock wait may have swallowed it: the
+            # kernel restarts an untimed futex wait, so its handler waits for the lock)
         if not self.owned():
             if not self.reinstall_asked:
                 self.reinstall_asked = True
                 self._add_pending_call(self._reinstall_cb, None)
             return False
         mp.signal_pending = True
+        if lock_wait:
+            self.lock_wait = True
+            signal.siginterrupt(SIGPREEMPT, True)
         signal.pthread_kill(mp.tid, SIGPREEMPT)
         self.s.stats.signals_sent += 1
         return True
+
+    def preempt_after_call(self) -> bool:
+        """Ask the M to preempt its G once its current C call returns, without a signal.
+
+        For an M blocked in a system call (sysmon.py): a signal would make the
+        call fail with EINTR in foreign C code. A pending call
+        (``Py_AddPendingCall``) runs at the M's next eval-breaker check, which
+        comes only after the call returned; it arms the one-shot hook there
+        (preempt.py). It never switches inside the pending call itself: CPython
+        runs pending calls under a busy flag that would stay set for every other
+        goroutine.
+        """
+        if self.after_call_asked:
+            return False
+        self.after_call_asked = True
+        self._add_pending_call(self._after_call_cb, None)
+        return True
+
+    def _pending_after_call(self, _arg: object) -> int:
+        self.after_call_asked = False
+        if self.installed:
+            self.preempter.hook_after_call(sys._getframe(1))
+        return 0
+
+    def restore_restart(self) -> None:
+        """Put SA_RESTART back after a lock-wait signal (handler, or sysmon if none ran)."""
+        if self.lock_wait:
+            self.lock_wait = False
+            signal.siginterrupt(SIGPREEMPT, False)
 
     def sighandler(self, signum: int, frame: FrameType | None) -> None:
         """Python-level SIGURG handler (Go: sighandler -> doSigPreempt)."""
@@ -117,7 +159,9 @@ class Signals:
             self.forward(signum, frame)
             return
         mp.signal_pending = False
-        self.preempter.do_sig_preempt(frame)
+        lock_wait = self.lock_wait
+        self.restore_restart()
+        self.preempter.do_sig_preempt(frame, lock_wait)
 
     def forward(self, signum: int, frame: FrameType | None) -> None:
         """Pass a SIGURG gort did not send to the previous handler (Go: sigfwd)."""
