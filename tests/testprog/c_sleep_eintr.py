@@ -21,13 +21,12 @@ results = []
 
 
 def blocker(done):
-    for _ in range(2):
-        req = Timespec(0, 300_000_000)
-        rem = Timespec()
-        r = libc.nanosleep(ctypes.byref(req), ctypes.byref(rem))
-        results.append(("nanosleep", r, ctypes.get_errno() if r else 0))
-        r = libc.poll(None, 0, 300)
-        results.append(("poll", r, ctypes.get_errno() if r else 0))
+    req = Timespec(0, 300_000_000)
+    rem = Timespec()
+    r = libc.nanosleep(ctypes.byref(req), ctypes.byref(rem))
+    results.append(("nanosleep", r, ctypes.get_errno() if r else 0))
+    r = libc.poll(None, 0, 300)
+    results.append(("poll", r, ctypes.get_errno() if r else 0))
     done.send(None)
 
 

@@ -43,12 +43,23 @@ if len(sys.argv) > 1 and sys.argv[1] == "threading":
 sys.setprofile(prof)
 gort.go(caller)
 gort.go(sleeper)
-gort.sleep(0.15)
-mid = dict(events)
-gort.sleep(0.15)
+
+
+def both_grow(since):
+    """Wait (bounded) until both goroutines got events beyond `since`."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if events["work"] > since["work"] and events["sleep"] > since["sleep"]:
+            return True
+        gort.sleep(0.01)
+    return False
+
+
+first = both_grow({"work": 0, "sleep": 0})
+second = both_grow(dict(events))
 stop[0] = True
 gort.sleep(0.01)
 sys.setprofile(None)
 st = gort.stats()
-print(f"work {events['work'] > mid['work'] > 0} sleep {events['sleep'] > mid['sleep'] > 0} "
+print(f"both {first} again {second} "
       f"tracing_deferred {sum(v for k, v in st['preempt_deferred'].items() if 'tracing' in k) > 0}")

@@ -220,14 +220,14 @@ class Sysmon:
             elif (where := self.where(running)) == "unknown":
                 look = now + RESEND_FLOOR_NS  # no recent sample: decide at the next look
             elif where != "running":
-                # In a system call, or blocked in C: a signal would make the call fail
-                # with EINTR (nanosleep, poll, select, timed waits are not restarted).
-                # Mark the G for its next gort call; a pending call hooks its next
-                # instruction once the call returns. A long wait may be a thread
-                # lock's (recovered) or is reported.
+                # In a system call or C code: a signal would make a call fail with EINTR
+                # (nanosleep, poll, select, timed waits are not restarted). Mark the G
+                # for its next gort call; a pending call hooks its next instruction
+                # once the call returns. A long wait may be a thread lock's (recovered)
+                # or is reported; not a thread that only waits for a CPU ("cpu").
                 acted = self.preemptone(pp, send=False) or acted
                 s.stats.signals_skipped_blocked += 1
-                if running is False:
+                if running is False and where != "cpu":
                     self.blocked(pd, now, resend)
                 look = now + resend
                 if self.signals is not None:
@@ -264,7 +264,8 @@ class Sysmon:
         return advanced if fresh else None
 
     def where(self, running: bool | None) -> str:
-        """Where the M's thread is: "running" (Python), "blocked" (in C), or "unknown".
+        """Where the M's thread is: "running" (Python), "call" (a system call or C
+        code), "cpu" (on a CPU or waiting for one, without the GIL), or "unknown".
 
         ``running`` is the CPU sample (``sample_cpu``). On Linux,
         /proc/self/task/TID/syscall names the system call the thread is in now,
@@ -272,13 +273,14 @@ class Sysmon:
         running Python code is waiting for the GIL: a futex wait (a signal is
         safe there: CPython's GIL wait and lock acquires retry, untimed futex
         waits are restarted under SA_RESTART). A futex wait with the CPU clock
-        standing still is a lock's wait (``blocked`` recovers it). An M on a
-        CPU ("running") without the GIL runs C code that released it and may
-        enter a system call any moment; any other system call (nanosleep, poll,
-        read...) may be foreign C code that would see EINTR: both "blocked"
-        (no signal). Read right before a signal, this closes the window the
-        CPU sample leaves (a thread that ran since the last look may have
-        entered a call since). Elsewhere the CPU sample decides alone, racily.
+        standing still is a lock's wait ("call": ``blocked`` recovers it). Any
+        other system call (nanosleep, poll, read...) may be foreign C code that
+        would see EINTR: "call". A thread not in a system call holds no GIL:
+        it runs C code that released it and may enter a call any moment, or
+        (clock still) waits for a CPU on a loaded machine: "cpu", no signal
+        either way. Read right before a signal, this closes the window the CPU
+        sample leaves (a thread that ran since the last look may have entered
+        a call since). Elsewhere the CPU sample decides alone, racily.
         """
         path = self.syscall_file
         if path is not None:
@@ -289,12 +291,12 @@ class Sysmon:
                 head = ""
             if head.isdigit():
                 return "running" if int(head) == self.futex_nr and running is not False \
-                    else "blocked"
+                    else "call"
             if head:
-                return "blocked"  # on a CPU without the GIL (or "-1": not in a syscall)
+                return "cpu"  # "running", or "-1": on a CPU (or waiting for one), no syscall
         if running is None:
             return "unknown"
-        return "running" if running else "blocked"
+        return "running" if running else "call"
 
     def blocked(self, pd: SysmonTick, now: int, resend: int) -> None:
         """The M is blocked in a C call while another G could run.
