@@ -10,7 +10,7 @@ Safe points, as in Go:
 
 ``do_sig_preempt`` always acknowledges the request (``mp.preempt_gen``) and
 switches the G out only when ``want_async_preempt`` (the G is running and a
-preemption is still wanted) and ``is_async_safe_point`` both hold:
+preemption is still wanted) and ``is_async_safe_point`` (``check``) both hold:
 
 - no frame of the G's stack, from the interrupted one down to the G's entry,
   is gort's own code, or code of a module that holds thread locks or the
@@ -18,10 +18,30 @@ preemption is still wanted) and ``is_async_safe_point`` both hold:
   concurrent.futures, ...; ``Debug.nopreempt_modules``, extendable with
   GORT_NOPREEMPT); a G switched out inside ``queue.Queue.put`` would leave
   the queue's lock held for the next G on the same thread;
+- no C function sits between two of those frames (stack.py: Stackless's
+  "nesting level 0"): a ``sorted`` key, a ``BufferedWriter``'s Python
+  ``raw.write``, any C code calling back. Exempt: a generator resumed by its
+  caller's FOR_ITER/SEND (only genobject.c between), and gort's own call of
+  the goroutine's function (a partial, a class, ``f(*args)``). The G's base
+  is gort's entry frame (gmain, run_path) or the script's module frame;
+- no profile, trace or monitoring callback is running (the thread's tracing
+  counter is 0): greenlet does not switch that counter;
 - the runtime has not disabled preemption (``m.locks > 0``);
 - the interrupted instruction (``frame.f_lasti``) is a loop back-edge or a
   function entry (``RESUME``): the eval loop checks for signals there, between
   instructions, with no C code of the G's in progress.
+
+For C between frames and tracing callbacks the handler arms the one-shot
+hook (below) on the caller of the lowest frame entered from C, the outermost
+Python frame under the boundary: the G stops as soon as the whole callback
+chain has returned; ``stats()["preempt_deferred"]`` counts each deferral by
+reason. The synchronous safe points obey the same two rules
+(``sync_deferred``, only when ``gp.preempt`` is set, off the fast path), and
+a goroutine that tries to park inside a tracing callback gets a RuntimeError
+(proc.gopark). sysmon does not signal an M blocked in C (sysmon.py); it asks
+for a pending call instead, which hooks the G's next instruction once the
+call has returned (``hook_after_call``), except for a G waiting for a thread
+lock, which the handler switches out inside the acquire (``lock_wait``).
 
 When the instruction is anything else the handler was entered from C code:
 inside a call (a buffered write holding its lock, a lock wait, ``time.sleep``)

@@ -9,7 +9,10 @@ action is to ignore it, so a stray one is harmless.
   (``siginterrupt(SIGURG, False)``), so gort's signals do not make the
   program's blocking system calls fail with EINTR.
 - ``preempt_m`` (sysmon) is Go's preemptM: set ``mp.signal_pending`` and
-  ``pthread_kill(SIGURG)``; at most one signal is in flight per M.
+  ``pthread_kill(SIGURG)``; at most one signal is in flight per M (a
+  lock-wait signal, sent without SA_RESTART, is the exception: an untimed
+  futex wait swallows a restartable one). ``preempt_after_call`` is the
+  signal-free request for an M blocked in C: a pending call.
 - ``sighandler`` tells gort's signals from the program's by
   ``signal_pending``: every SIGURG gort did not send goes to the previous
   handler (Go: sigfwd). If the program installs its own SIGURG handler after

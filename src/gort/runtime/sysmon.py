@@ -20,6 +20,20 @@ backing off to 10 ms, but never sooner than ``RESEND_MIN_NS``: under the GIL,
 a sooner look only delays the answer. While every P is idle sysmon sleeps for
 good (``sched.sysmonwait``); the M wakes it when work appears.
 
+An M blocked in C is never signalled (Go never signals a G in a syscall).
+sysmon samples the M's thread CPU clock at every look; on Linux it also reads
+which system call the thread is in right before a signal (``where``). An M
+in a system call or in C code without the GIL gets a pending call instead of
+SIGURG: it hooks the G's next instruction once the call returns, so no
+foreign ``nanosleep``/``poll`` sees EINTR. The one exception: an M whose
+clock stands still at a thread-lock acquire (``preempt.lock_wait_at``) while
+another G is runnable is waiting for a lock created before the runtime
+started, probably held by a G it preempted; it gets a signal without
+SA_RESTART and the handler switches the waiter out inside the acquire's
+retry loop. An M blocked in one call for a whole slice (at least 20 ms)
+while others wait is reported on stderr, once per call site, with both
+goroutines' stacks (``blocked_report``, GODEBUG=blockreport=0 to silence).
+
 The GIL. sysmon needs the GIL to act, and a spinning goroutine holds it: a
 thread waiting for it gets it only after the interpreter's switch interval
 (5 ms by default). While gort runs the switch interval is lowered to
