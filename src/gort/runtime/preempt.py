@@ -38,10 +38,9 @@ chain has returned; ``stats()["preempt_deferred"]`` counts each deferral by
 reason. The synchronous safe points obey the same two rules
 (``sync_deferred``, only when ``gp.preempt`` is set, off the fast path), and
 a goroutine that tries to park inside a tracing callback gets a RuntimeError
-(proc.gopark). sysmon does not signal an M blocked in C (sysmon.py); it asks
-for a pending call instead, which hooks the G's next instruction once the
-call has returned (``hook_after_call``), except for a G waiting for a thread
-lock, which the handler switches out inside the acquire (``lock_wait``).
+(proc.gopark). sysmon's requests interrupt no system call (signal_unix.py),
+except for a G blocked waiting for a thread lock, which the handler switches
+out inside the acquire (``lock_wait``, sysmon.py).
 
 When the instruction is anything else the handler was entered from C code:
 inside a call (a buffered write holding its lock, a lock wait, ``time.sleep``)
@@ -292,30 +291,6 @@ class Preempter:
             self._deferred("in call: hooked")
         else:
             self._deferred("in call: no hook")
-
-    def hook_after_call(self, frame: FrameType) -> None:
-        """The M is back from a C call sysmon saw it blocked in: hook its next instruction.
-
-        Runs in a pending call (signal_unix.preempt_after_call), on the M's
-        thread, at the eval-breaker check after the call; ``frame`` is the
-        frame that made the call. Never switches here (see there).
-        """
-        mp = self.s.m0
-        gp = mp.curg
-        if not self.want_async_preempt(gp) or (mp.armed is not None
-                                               and self._armed_on_stack(frame)):
-            return
-        assert gp is not None
-        self.disarm()
-        reason, below = self.check(gp, frame)
-        target = below if reason else frame
-        key = f"{reason}: " if reason in (C_BETWEEN, TRACING) else "after call: "
-        if reason and below is None:
-            self._deferred(reason if reason not in (C_BETWEEN, TRACING) else key + "no hook")
-        elif target is not None and self.arm(gp, target):
-            self._deferred(key + "hooked")
-        else:
-            self._deferred(key + "no hook")
 
     def _armed_on_stack(self, frame: FrameType | None) -> bool:
         armed = self.armed_frame

@@ -38,6 +38,7 @@ class Stats:
     """Counters kept by the runtime; read through gort.runtime statistics."""
 
     __slots__ = (
+        "blocked_looks",
         "blocked_reports",
         "goroutines_created",
         "preempt_async",
@@ -48,7 +49,6 @@ class Stats:
         "signals_forwarded",
         "signals_lock_wait",
         "signals_sent",
-        "signals_skipped_blocked",
         "sysmon_cpu_ns",
         "sysmon_gil_wait_max_ns",
         "sysmon_gil_wait_total_ns",
@@ -64,10 +64,10 @@ class Stats:
         self.preempt_deferred: dict[str, int] = {}
         self.signals_sent = 0
         self.signals_forwarded = 0  # SIGURGs gort did not send, passed to the old handler
-        # sysmon looks that found the M blocked in a C call (its CPU clock still) and so
-        # sent no signal; signals sent anyway to recover a G waiting for a thread lock,
-        # and those answered by switching the G out inside the acquire (sysmon.py)
-        self.signals_skipped_blocked = 0
+        # sysmon looks that found the M blocked in a C call (its thread CPU clock still);
+        # real signals sent to recover a G waiting for a thread lock, and those answered
+        # by switching the G out inside the acquire (sysmon.py)
+        self.blocked_looks = 0
         self.signals_lock_wait = 0
         self.preempt_lock_wait = 0
         self.blocked_reports = 0  # "blocked in a call" reports printed (once per call site)

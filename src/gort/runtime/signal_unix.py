@@ -9,10 +9,15 @@ action is to ignore it, so a stray one is harmless.
   (``siginterrupt(SIGURG, False)``), so gort's signals do not make the
   program's blocking system calls fail with EINTR.
 - ``preempt_m`` (sysmon) is Go's preemptM: set ``mp.signal_pending`` and
-  ``pthread_kill(SIGURG)``; at most one signal is in flight per M (a
-  lock-wait signal, sent without SA_RESTART, is the exception: an untimed
-  futex wait swallows a restartable one). ``preempt_after_call`` is the
-  signal-free request for an M blocked in C: a pending call.
+  deliver SIGURG to the M's thread; at most one is in flight per M. The
+  delivery is ``_thread.interrupt_main(SIGURG)``, CPython's own "a signal
+  arrived" flag without a kernel signal: the handler runs at the M's next
+  eval-breaker check exactly as after a real delivery, but no system call
+  of the M is interrupted, so foreign C code (a ctypes ``nanosleep``,
+  ``poll``) never sees EINTR from gort, whatever sysmon believes the M is
+  doing. The one real signal is for an M blocked waiting for a thread lock
+  (sysmon.py): ``pthread_kill`` without SA_RESTART (an untimed futex wait
+  swallows a restartable one), sent even while another is in flight.
 - ``sighandler`` tells gort's signals from the program's by
   ``signal_pending``: every SIGURG gort did not send goes to the previous
   handler (Go: sigfwd). If the program installs its own SIGURG handler after
@@ -29,14 +34,16 @@ into it; no signal API can tell the two apart then.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import os
 import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
+from . import sched as _sched
 from .m import M
 from .preempt import Preempter
 from .sched import Sched
@@ -46,6 +53,25 @@ SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
 
 
 _PENDING_CALL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
+def _running_signals() -> Signals | None:
+    s = _sched.current
+    mon = s.sysmon if s is not None else None
+    sig: Signals | None = getattr(mon, "signals", None)
+    return sig
+
+
+def _pending_reinstall(_arg: object) -> int:
+    sig = _running_signals()
+    if sig is not None:
+        sig.pending_reinstall()
+    return 0
+
+
+# Module-level, created once: a pending call queued just before a run ends runs after
+# that run's objects are gone; it finds the running Signals (if any) itself.
+_REINSTALL_CB: Final = _PENDING_CALL(_pending_reinstall)
 
 
 class Signals:
@@ -58,10 +84,6 @@ class Signals:
         self.installed = False
         self.reinstall_asked = False
         self.lock_wait = False  # the signal in flight was sent without SA_RESTART
-        self.after_call_asked = False  # a preempt_after_call pending call is queued
-        # Kept alive as long as a pending call may refer to them.
-        self._reinstall_cb = _PENDING_CALL(self._pending_reinstall)
-        self._after_call_cb = _PENDING_CALL(self._pending_after_call)
         add = ctypes.pythonapi.Py_AddPendingCall
         add.restype = ctypes.c_int
         add.argtypes = [_PENDING_CALL, ctypes.c_void_p]
@@ -82,11 +104,10 @@ class Signals:
         """gort's handler is the one installed (readable from any thread)."""
         return signal.getsignal(SIGPREEMPT) == self.sighandler
 
-    def _pending_reinstall(self, _arg: object) -> int:
+    def pending_reinstall(self) -> None:
         self.reinstall_asked = False
         if self.installed:
             self.reinstall()
-        return 0
 
     def reinstall(self) -> None:
         """Put gort's handler back in front of one the program installed after start."""
@@ -116,38 +137,20 @@ class Signals:
         if not self.owned():
             if not self.reinstall_asked:
                 self.reinstall_asked = True
-                self._add_pending_call(self._reinstall_cb, None)
+                self._add_pending_call(_REINSTALL_CB, None)
             return False
         mp.signal_pending = True
         if lock_wait:
             self.lock_wait = True
             signal.siginterrupt(SIGPREEMPT, True)
-        signal.pthread_kill(mp.tid, SIGPREEMPT)
+            signal.pthread_kill(mp.tid, SIGPREEMPT)
+        else:
+            # No kernel signal: trip CPython's flag for SIGURG, as a delivery would, so
+            # the handler runs at the M's next eval-breaker check, and no system call
+            # of the M (a foreign nanosleep, poll...) is interrupted (issue 9).
+            _thread.interrupt_main(SIGPREEMPT)
         self.s.stats.signals_sent += 1
         return True
-
-    def preempt_after_call(self) -> bool:
-        """Ask the M to preempt its G once its current C call returns, without a signal.
-
-        For an M blocked in a system call (sysmon.py): a signal would make the
-        call fail with EINTR in foreign C code. A pending call
-        (``Py_AddPendingCall``) runs at the M's next eval-breaker check, which
-        comes only after the call returned; it arms the one-shot hook there
-        (preempt.py). It never switches inside the pending call itself: CPython
-        runs pending calls under a busy flag that would stay set for every other
-        goroutine.
-        """
-        if self.after_call_asked:
-            return False
-        self.after_call_asked = True
-        self._add_pending_call(self._after_call_cb, None)
-        return True
-
-    def _pending_after_call(self, _arg: object) -> int:
-        self.after_call_asked = False
-        if self.installed:
-            self.preempter.hook_after_call(sys._getframe(1))
-        return 0
 
     def restore_restart(self) -> None:
         """Put SA_RESTART back after a lock-wait signal (handler, or sysmon if none ran)."""

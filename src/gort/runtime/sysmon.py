@@ -20,19 +20,17 @@ backing off to 10 ms, but never sooner than ``RESEND_MIN_NS``: under the GIL,
 a sooner look only delays the answer. While every P is idle sysmon sleeps for
 good (``sched.sysmonwait``); the M wakes it when work appears.
 
-An M blocked in C is never signalled (Go never signals a G in a syscall).
-sysmon samples the M's thread CPU clock at every look; on Linux it also reads
-which system call the thread is in right before a signal (``where``). An M
-in a system call or in C code without the GIL gets a pending call instead of
-SIGURG: it hooks the G's next instruction once the call returns, so no
-foreign ``nanosleep``/``poll`` sees EINTR. The one exception: an M whose
-clock stands still at a thread-lock acquire (``preempt.lock_wait_at``) while
-another G is runnable is waiting for a lock created before the runtime
-started, probably held by a G it preempted; it gets a signal without
-SA_RESTART and the handler switches the waiter out inside the acquire's
-retry loop. An M blocked in one call for a whole slice (at least 20 ms)
-while others wait is reported on stderr, once per call site, with both
-goroutines' stacks (``blocked_report``, GODEBUG=blockreport=0 to silence).
+An M blocked in C is never interrupted (Go never signals a G in a syscall):
+requests go through CPython's signal flag, not the kernel (signal_unix.py).
+sysmon samples the M's thread CPU clock at every look: a clock that stood
+still means the M is blocked in C. Two things follow. An M blocked at a
+thread-lock acquire (``preempt.lock_wait_at``) while another G is runnable is
+waiting for a lock created before the runtime started, probably held by a G
+it preempted: it gets a real signal without SA_RESTART and the handler
+switches the waiter out inside the acquire's retry loop (``blocked``). An M
+blocked in one call for a whole slice (at least 20 ms) while others wait is
+reported on stderr, once per call site, with both goroutines' stacks
+(``blocked_report``, GODEBUG=blockreport=0 to silence).
 
 The GIL. sysmon needs the GIL to act, and a spinning goroutine holds it: a
 thread waiting for it gets it only after the interpreter's switch interval
@@ -50,7 +48,6 @@ exception in sysmon is a gort bug: it is recorded and re-raised by ``run``
 
 from __future__ import annotations
 
-import platform
 import sys
 import threading
 import time as time_mod
@@ -77,9 +74,8 @@ RESEND_MIN_NS: Final = 2_000_000
 # the time the OS takes to wake the M's thread for the GIL.
 RESEND_FLOOR_NS: Final = 200_000
 # A CPU sample of the M older than this says nothing about whether it is in a C call
-# now: take a fresh one first (and plan a look this long before each deadline).
+# now: the next look decides.
 CPU_FRESH_NS: Final = 3_000_000
-CPU_PRE_NS: Final = 1_000_000
 # A call blocking the M for a whole slice, but never less than this, is reported: a
 # thread the OS left unscheduled for a few ms (a loaded machine) reads as blocked too.
 REPORT_MIN_NS: Final = 20_000_000
@@ -104,7 +100,7 @@ class Sysmon:
         # The M's thread CPU clock (Linux and most Unixes); None: no blocked-in-C test.
         self.cpuclock: int | None = _cpu_clock(s.m0.tid)
         # Built on the M's thread (start_services): its /proc syscall file, if any.
-        self.syscall_file, self.futex_nr = _syscall_file()
+        self.syscall_file = _syscall_file()
         self.reported: set[tuple[CodeType, int]] = set()  # call sites reported blocking
 
     def start(self) -> None:
@@ -195,9 +191,8 @@ class Sysmon:
         """Preempt Gs past their slice (Go: retake). Returns (new request made, when to look next).
 
         A slice with less than ``tolerance`` ns left counts as over. A request the G has
-        not answered is re-sent every ``max(delay, RESEND_MIN_NS)``. No signal goes to an
-        M whose thread CPU clock stood still since the last look: it is blocked in C
-        (see ``blocked``).
+        not answered is re-sent every ``max(delay, RESEND_MIN_NS)``. An M whose thread
+        CPU clock stood still since the last look is blocked in C (see ``blocked``).
         """
         s = self.s
         slice_ns = s.debug.preempt_ns
@@ -222,31 +217,18 @@ class Sysmon:
             deadline = pd.schedwhen + slice_ns - tolerance
             if now < deadline:
                 look = deadline
-                if (self.cpuclock is not None and self.syscall_file is None
-                        and deadline - now > CPU_FRESH_NS
-                        and self.runnable_elsewhere(pp, deadline)):
-                    look = deadline - CPU_PRE_NS  # a fresh CPU sample for the deadline's look
             elif not self.runnable_elsewhere(pp, now):
                 # Nothing else could use the P: a preemption would only cost a signal
                 # and a GIL hand-off. Look again at the next timer or after one slice.
                 when = pp.timers.heap[0][0] if pp.timers.heap else 0
                 look = min(when, now + slice_ns) if when else now + slice_ns
-            elif (where := self.where(running)) == "unknown":
-                look = now + RESEND_FLOOR_NS  # no recent sample: decide at the next look
-            elif where != "running":
-                # In a system call or C code: a signal would make a call fail with EINTR
-                # (nanosleep, poll, select, timed waits are not restarted). Mark the G
-                # for its next gort call; a pending call hooks its next instruction
-                # once the call returns. A long wait may be a thread lock's (recovered)
-                # or is reported; not a thread that only waits for a CPU ("cpu").
-                acted = self.preemptone(pp, send=False) or acted
-                s.stats.signals_skipped_blocked += 1
-                if running is False and where != "cpu":
-                    self.blocked(pd, now, resend)
-                look = now + resend
-                if self.signals is not None:
-                    self.signals.preempt_after_call()
             else:
+                if running is False:
+                    # The M's thread used no CPU since the last look: blocked in C. The
+                    # request below interrupts nothing (signal_unix.preempt_m); a lock
+                    # wait is recovered and a long block reported here.
+                    s.stats.blocked_looks += 1
+                    self.blocked(pd, now, resend)
                 if pd.last_signal == 0:
                     acted = self.preemptone(pp) or acted
                     pd.last_signal = now
@@ -277,40 +259,21 @@ class Sysmon:
         pd.cpu_when = now
         return advanced if fresh else None
 
-    def where(self, running: bool | None) -> str:
-        """Where the M's thread is: "running" (Python), "call" (a system call or C
-        code), "cpu" (on a CPU or waiting for one, without the GIL), or "unknown".
+    def in_syscall(self) -> bool:
+        """Is the M's thread in a system call now? (Linux /proc; True where unknown.)
 
-        ``running`` is the CPU sample (``sample_cpu``). On Linux,
-        /proc/self/task/TID/syscall names the system call the thread is in now,
-        or says "running". sysmon holds the GIL while it reads it, so an M
-        running Python code is waiting for the GIL: a futex wait (a signal is
-        safe there: CPython's GIL wait and lock acquires retry, untimed futex
-        waits are restarted under SA_RESTART). A futex wait with the CPU clock
-        standing still is a lock's wait ("call": ``blocked`` recovers it). Any
-        other system call (nanosleep, poll, read...) may be foreign C code that
-        would see EINTR: "call". A thread not in a system call holds no GIL:
-        it runs C code that released it and may enter a call any moment, or
-        (clock still) waits for a CPU on a loaded machine: "cpu", no signal
-        either way. Read right before a signal, this closes the window the CPU
-        sample leaves (a thread that ran since the last look may have entered
-        a call since). Elsewhere the CPU sample decides alone, racily.
+        Confirms a still CPU clock before a report: a thread the OS has not
+        scheduled for a while (a loaded machine) has one too, but is "running".
         """
         path = self.syscall_file
-        if path is not None:
-            try:
-                with open(path) as f:
-                    head = f.read(16).split(" ", 1)[0]
-            except OSError:
-                head = ""
-            if head.isdigit():
-                return "running" if int(head) == self.futex_nr and running is not False \
-                    else "call"
-            if head:
-                return "cpu"  # "running", or "-1": on a CPU (or waiting for one), no syscall
-        if running is None:
-            return "unknown"
-        return "running" if running else "call"
+        if path is None:
+            return True
+        try:
+            with open(path) as f:
+                head = f.read(16).split(" ", 1)[0]
+        except OSError:
+            return True
+        return head.isdigit()
 
     def blocked(self, pd: SysmonTick, now: int, resend: int) -> None:
         """The M is blocked in a C call while another G could run.
@@ -336,7 +299,7 @@ class Sysmon:
                 pd.last_signal = now
             if blocked_ns < LOCK_REPORT_NS:
                 return
-        elif blocked_ns < max(s.debug.preempt_ns, REPORT_MIN_NS):
+        elif blocked_ns < max(s.debug.preempt_ns, REPORT_MIN_NS) or not self.in_syscall():
             return
         site = (frame.f_code, frame.f_lasti)
         if not s.debug.blockreport or site in self.reported:
@@ -392,21 +355,15 @@ def _cpu_clock(tid: int) -> int | None:
     return clock
 
 
-def _syscall_file() -> tuple[str | None, int]:
-    """The calling thread's /proc syscall file and the futex syscall number, or (None, -1)."""
-    futex_nr = _FUTEX_NR.get(platform.machine())
+def _syscall_file() -> str | None:
+    """The calling thread's /proc syscall file (Linux), or None."""
     path = f"/proc/self/task/{threading.get_native_id()}/syscall"
-    if futex_nr is None:
-        return None, -1
     try:
         with open(path) as f:
             f.read(16)
     except OSError:
-        return None, -1
-    return path, futex_nr
-
-
-_FUTEX_NR: Final = {"x86_64": 202, "aarch64": 98, "arm64": 98}
+        return None
+    return path
 
 
 def _first_runnable(s: Sched) -> tuple[G | None, int]:
