@@ -259,3 +259,38 @@ def test_lock_wait_at_recognises_lock_acquires(how: str) -> None:
     finally:
         h.lock.release()
         t.join()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
+def test_sys_monitoring_callback_is_a_tracing_callback() -> None:
+    mon: Any = getattr(sys, "monitoring")  # noqa: B009 (mypy checks this file as 3.11)
+
+    def main() -> list[str]:
+        p = _preempter()
+        gp = rt.getg()
+        seen: list[str] = []
+        tool = 2  # a profiler's id; gort uses 3 or 4
+
+        def target() -> None:
+            pass
+
+        def on_start(code: Any, offset: int) -> None:
+            if code is target.__code__ and not seen:
+                seen.append(p.check(gp, sys._getframe())[0])
+                try:
+                    gort.sleep(0.001)
+                except RuntimeError as e:
+                    seen.append("refused" if "sys.monitoring" in str(e) else str(e))
+
+        mon.use_tool_id(tool, "gort-test")
+        try:
+            mon.register_callback(tool, mon.events.PY_START, on_start)
+            mon.set_events(tool, mon.events.PY_START)
+            target()
+        finally:
+            mon.set_events(tool, 0)
+            mon.register_callback(tool, mon.events.PY_START, None)
+            mon.free_tool_id(tool)
+        return seen
+
+    assert gort.run(main) == [TRACING, "refused"]
