@@ -234,8 +234,8 @@ class Preempter:
         else:
             return "", None
         below = None if lowest is None else lowest.f_back
-        if below is not None and self._classify(below)[0] not in (_USER, _MAIN, _MODULE):
-            below = None  # never hook gort's own entry frame
+        if below is not None and self._classify(below)[0] not in (_USER, _MAIN):
+            below = None  # never hook gort's entry frame, nor a no-preempt module's
         return reason, below
 
     def _exempt(self, gp: G, f: FrameType, back: FrameType) -> bool:
