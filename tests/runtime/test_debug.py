@@ -9,7 +9,12 @@ from gort.runtime.debug import DEFAULT_NOPREEMPT_MODULES, parsedebugvars, read_e
 
 def test_known_keys_parsed_unknown_ignored() -> None:
     assert parsedebugvars("asyncpreemptoff=1,gctrace=1,schedtrace=1000,,x") == {
-        "asyncpreemptoff": 1, "schedtrace": 1000, "scheddetail": 0}
+        "asyncpreemptoff": 1, "schedtrace": 1000, "scheddetail": 0, "blockreport": 1}
+
+
+def test_blockreport_is_on_by_default_and_can_be_turned_off() -> None:
+    assert read_env({}).blockreport == 1
+    assert read_env({"GODEBUG": "blockreport=0"}).blockreport == 0
 
 
 @pytest.mark.parametrize("bad", ["asyncpreemptoff=yes", "schedtrace=", "scheddetail",

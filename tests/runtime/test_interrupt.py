@@ -437,3 +437,31 @@ def test_goraise_racing_a_release_from_another_thread() -> None:
 
     results = gort.run(main)
     assert len(results) == 50 and set(results) <= {"acquired", "boom"}
+
+
+def test_blocking_inside_a_profile_function_leaves_no_waiter_behind() -> None:
+    import sys
+
+    def main() -> list[Any]:
+        ch: gort.Chan[int] = gort.Chan()
+        errors: list[str] = []
+
+        def prof(frame: Any, event: str, arg: Any) -> None:
+            if event == "call" and frame.f_code.co_name == "target":
+                try:
+                    ch.recv()
+                except RuntimeError as e:
+                    errors.append(str(e))
+
+        def target() -> None:
+            pass
+
+        sys.setprofile(prof)
+        try:
+            target()
+        finally:
+            sys.setprofile(None)
+        gort.go(ch.send, 5)  # no stale receiver queued: this value reaches main
+        return [len(ch.recvq), ch.recv(), "profile" in errors[0]]
+
+    assert gort.run(main) == [0, 5, True]

@@ -75,7 +75,9 @@ def test_hazard_programs_finish_correctly_under_heavy_preemption(prog: str,
     if prog == "print_pipe.py":
         # The parent reads the pipe slowly, so the writers block in write() with the
         # buffer's lock held while the spinners are preempted around them.
-        full_env = {**os.environ, **FAST}
+        # The writers block the M in write() for long: sysmon's report of that is right,
+        # but this test is about the bytes, so it is off here (tested on its own below).
+        full_env = {**os.environ, **FAST, "GODEBUG": "blockreport=0"}
         p = subprocess.Popen([sys.executable, "-m", "gort", "run", str(TESTPROG / prog), *args],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
                              cwd=ROOT)
@@ -168,12 +170,11 @@ def test_safe_opcodes_are_backward_jumps_and_resume() -> None:
 
 
 def test_unsafe_reason_names_runtime_and_locking_modules() -> None:
-    from gort.runtime import proc
-
     def main() -> list[str]:
         s = rt.running()
         assert s is not None
-        p = Preempter(s, (proc.gmain.__code__, rt.run_path.__code__))
+        p = s.preempter
+        assert isinstance(p, Preempter)
         gp = rt.getg()
         here = sys._getframe()
         reasons = [p.unsafe_reason(gp, here)]
@@ -220,7 +221,9 @@ def test_goroutine_blocking_in_c_calls_is_preempted_by_the_hook() -> None:
     m = re.match(r"ok after ([\d.]+)ms deferred (.*)", r.stdout)
     assert m is not None, r.stdout
     assert float(m.group(1)) < 1000
-    assert "in call: hooked" in m.group(2)
+    # the handler's hook (a signal landed after a call), or the one armed after a call
+    # that sysmon saw blocked (no signal: it would interrupt the sleep)
+    assert "in call: hooked" in m.group(2) or "after call: hooked" in m.group(2)
 
 
 def test_existing_trace_function_is_never_clobbered() -> None:
@@ -267,3 +270,89 @@ def test_sigurg_handler_is_installed_with_sa_restart() -> None:
 
     inside = gort.run(flags)
     assert inside & sa_restart
+
+
+# -- issue 8/9 programs, each 20 times at the default slice and at a 50 us slice ----------
+
+REPS = 20
+SLICES = [pytest.param({}, id="default"), pytest.param({"GORT_PREEMPT_NS": "50000"}, id="50us")]
+
+
+def _run_reps(prog: str, *args: str, env: dict[str, str], module: bool = True,
+              timeout: float = 30) -> list[subprocess.CompletedProcess[str]]:
+    """Run a test program REPS times, two at a time (the machine has 2 cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as ex:
+        return list(ex.map(lambda _i: run_testprog(prog, *args, env=env, timeout=timeout,
+                                                   module=module), range(REPS)))
+
+
+@pytest.mark.parametrize("env", SLICES)
+def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str]) -> None:
+    for r in _run_reps("buffered_raw.py", env=env):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "bytes 240 counts [80, 80, 80] errors []", r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
+@pytest.mark.parametrize("how", ["sys", "threading"])
+def test_setprofile_every_goroutine_keeps_its_events_no_hang(env: dict[str, str],
+                                                            how: str) -> None:
+    for r in _run_reps("setprofile_sleep.py", how, env=env):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("both True again True"), r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
+def test_spinning_c_callbacks_are_deferred_counted_then_preempted(env: dict[str, str]) -> None:
+    for r in _run_reps("c_callbacks.py", "callbacks", env=env):
+        assert r.returncode == 0, r.stderr
+        m = re.match(r"calls 12 moved_inside 0 after_return True True async True "
+                     r"c_between (\d+) keys \['C between frames: hooked'\]", r.stdout)
+        assert m is not None and int(m.group(1)) >= 3, r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
+def test_generator_under_for_loop_is_preempted_inside_no_deferral(env: dict[str, str]) -> None:
+    for r in _run_reps("c_callbacks.py", "gen", env=env):
+        assert r.returncode == 0, r.stderr
+        m = re.match(r"calls 4 moved_inside (\d) after_return True True async True "
+                     r"c_between 0 keys \[\]", r.stdout)
+        assert m is not None and int(m.group(1)) > 0, r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
+def test_foreign_c_sleep_and_poll_never_see_eintr(env: dict[str, str]) -> None:
+    for r in _run_reps("c_sleep_eintr.py", env={**env, "GODEBUG": "blockreport=0"}):
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.strip() == "calls 2 failed [] blocked_looks True", r.stdout
+        assert r.stderr == ""
+
+
+@pytest.mark.parametrize("env", SLICES)
+@pytest.mark.parametrize("how", ["with", "acquire"])
+def test_raw_thread_lock_from_before_start_is_recovered(env: dict[str, str], how: str) -> None:
+    for r in _run_reps("raw_lock.py", how, env=env, module=False):
+        assert r.returncode == 0, r.stderr
+        m = re.match(r"counter 600 of 600 lock_wait_signals (\d+) switched_in_acquire (\d+)",
+                     r.stdout)
+        assert m is not None, r.stdout
+        assert int(m.group(2)) <= int(m.group(1))
+
+
+def test_blocking_call_is_reported_once_with_both_stacks() -> None:
+    r = run_testprog("blocking_report.py", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "reports 1"
+    err = r.stderr
+    assert err.count("has been blocked in a call for") == 1, err
+    assert re.search(r"goroutine (\d+) \[running, in a call\]:\n__main__\.blocker", err), err
+    assert "[runnable]:\n__main__.spinner" in err and "gort.offload" in err
+    assert "GODEBUG=blockreport=0" in err
+
+
+def test_blocking_report_can_be_turned_off() -> None:
+    r = run_testprog("blocking_report.py", env={"GODEBUG": "blockreport=0"}, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "reports 0" and r.stderr == ""

@@ -18,7 +18,8 @@ from typing import Final
 # Go's forcePreemptNS: a G running this long without a scheduling point is preempted.
 FORCE_PREEMPT_NS: Final = 10_000_000
 
-DBGVARS: Final = ("asyncpreemptoff", "schedtrace", "scheddetail")
+DBGVARS: Final = ("asyncpreemptoff", "schedtrace", "scheddetail", "blockreport")
+_DBG_DEFAULTS: Final = {"blockreport": 1}
 
 # Modules whose frames make a goroutine unsafe to switch out asynchronously:
 # they hold thread locks or the import lock across Python code, or they are
@@ -42,6 +43,8 @@ class Debug:
     asyncpreemptoff: int = 0
     schedtrace: int = 0
     scheddetail: int = 0
+    # blockreport=0: sysmon does not report a goroutine blocking the M in a call.
+    blockreport: int = 1
     # GORT_PREEMPT_NS: the time slice (Go's forcePreemptNS), in nanoseconds.
     preempt_ns: int = FORCE_PREEMPT_NS
     # GORT_NOPREEMPT: extra module prefixes, comma-separated, added to the defaults.
@@ -67,7 +70,7 @@ def parse_gotraceback(raw: str) -> str:
 
 def parsedebugvars(godebug: str) -> dict[str, int]:
     """Parse a GODEBUG string (``key=value,key=value``) into the known keys."""
-    vals = dict.fromkeys(DBGVARS, 0)
+    vals = {k: _DBG_DEFAULTS.get(k, 0) for k in DBGVARS}
     for item in godebug.split(","):
         key, sep, value = item.strip().partition("=")
         if key not in vals:
@@ -107,6 +110,7 @@ def read_env(environ: dict[str, str] | None = None) -> Debug:
         asyncpreemptoff=vals["asyncpreemptoff"],
         schedtrace=vals["schedtrace"],
         scheddetail=vals["scheddetail"],
+        blockreport=vals["blockreport"],
         preempt_ns=preempt_ns,
         nopreempt_modules=DEFAULT_NOPREEMPT_MODULES + extra,
         gotraceback=gotraceback,

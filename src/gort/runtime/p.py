@@ -32,12 +32,17 @@ class Pstatus(enum.IntEnum):
 class SysmonTick:
     """sysmon's private copy of what it last saw of a P (Go: sysmontick). Written only by sysmon."""
 
-    __slots__ = ("last_signal", "schedtick", "schedwhen")
+    __slots__ = ("cpu_ns", "cpu_when", "last_run", "last_signal", "schedtick", "schedwhen")
 
     def __init__(self) -> None:
         self.schedtick = 0
         self.schedwhen = 0
         self.last_signal = 0
+        # The M's thread CPU time at the last look, when that look was, and the last look
+        # that saw it advance (sysmon.py: an M whose clock stands still is blocked in C).
+        self.cpu_ns = -1
+        self.cpu_when = 0
+        self.last_run = 0
 
 
 class P:

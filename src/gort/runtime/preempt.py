@@ -10,7 +10,7 @@ Safe points, as in Go:
 
 ``do_sig_preempt`` always acknowledges the request (``mp.preempt_gen``) and
 switches the G out only when ``want_async_preempt`` (the G is running and a
-preemption is still wanted) and ``is_async_safe_point`` both hold:
+preemption is still wanted) and ``is_async_safe_point`` (``check``) both hold:
 
 - no frame of the G's stack, from the interrupted one down to the G's entry,
   is gort's own code, or code of a module that holds thread locks or the
@@ -18,10 +18,29 @@ preemption is still wanted) and ``is_async_safe_point`` both hold:
   concurrent.futures, ...; ``Debug.nopreempt_modules``, extendable with
   GORT_NOPREEMPT); a G switched out inside ``queue.Queue.put`` would leave
   the queue's lock held for the next G on the same thread;
+- no C function sits between two of those frames (stack.py: Stackless's
+  "nesting level 0"): a ``sorted`` key, a ``BufferedWriter``'s Python
+  ``raw.write``, any C code calling back. Exempt: a generator resumed by its
+  caller's FOR_ITER/SEND (only genobject.c between), and gort's own call of
+  the goroutine's function (a partial, a class, ``f(*args)``). The G's base
+  is gort's entry frame (gmain, run_path) or the script's module frame;
+- no profile, trace or monitoring callback is running (the thread's tracing
+  counter is 0): greenlet does not switch that counter;
 - the runtime has not disabled preemption (``m.locks > 0``);
 - the interrupted instruction (``frame.f_lasti``) is a loop back-edge or a
   function entry (``RESUME``): the eval loop checks for signals there, between
   instructions, with no C code of the G's in progress.
+
+For C between frames and tracing callbacks the handler arms the one-shot
+hook (below) on the caller of the lowest frame entered from C, the outermost
+Python frame under the boundary: the G stops as soon as the whole callback
+chain has returned; ``stats()["preempt_deferred"]`` counts each deferral by
+reason. The synchronous safe points obey the same two rules
+(``sync_deferred``, only when ``gp.preempt`` is set, off the fast path), and
+a goroutine that tries to park inside a tracing callback gets a RuntimeError
+(proc.gopark). sysmon's requests interrupt no system call (signal_unix.py),
+except for a G blocked waiting for a thread lock, which the handler switches
+out inside the acquire (``lock_wait``, sysmon.py).
 
 When the instruction is anything else the handler was entered from C code:
 inside a call (a buffered write holding its lock, a lock wait, ``time.sleep``)
@@ -55,14 +74,16 @@ from __future__ import annotations
 
 import ctypes
 import dis
+import functools
 import sys
 from collections.abc import Callable
-from types import CodeType, FrameType
+from types import CodeType, FrameType, MethodType
 from typing import Any, Final
 
 from . import proc
 from .g import G, Gstatus
 from .sched import Sched
+from .stack import Stack
 from .traceback import is_gort_file
 
 # Opcodes where the eval loop checks for signals between instructions.
@@ -72,9 +93,18 @@ SAFE_OPCODES: Final = frozenset(
 )
 
 _USER: Final = 0
-_BASE: Final = 1  # a goroutine's entry frame: the walk stops here, safe
+_BASE: Final = 1  # gort's entry frame of a goroutine (gmain, run_path): the walk stops here
+_MAIN: Final = 4  # the script's module frame (the main goroutine's base; user code)
 _RUNTIME: Final = 2  # gort's own code
 _MODULE: Final = 3  # a module in the no-preempt list
+
+_BEFORE_WITH: Final = dis.opmap["BEFORE_WITH"]
+_CALLS: Final = frozenset(op for name, op in dis.opmap.items() if name.startswith("CALL"))
+_LOADERS: Final = ("LOAD_ATTR", "LOAD_METHOD")
+
+# Deferral reasons (gort.stats()["preempt_deferred"] keys, with ": hooked" or ": no hook").
+C_BETWEEN: Final = "C between frames"
+TRACING: Final = "tracing callback"
 
 # sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
 _MONITORING: Any = getattr(sys, "monitoring", None)
@@ -96,8 +126,12 @@ def _tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[
 class Preempter:
     """The asynchronous-preemption logic of one run (state lives here, on the Sched)."""
 
-    def __init__(self, s: Sched, base_codes: tuple[CodeType, ...]) -> None:
+    def __init__(self, s: Sched, base_codes: tuple[CodeType, ...], stack: Stack) -> None:
         self.s = s
+        self.stack = stack
+        self.layout = stack.layout  # None: the probe failed, no C-between check possible
+        self.tracing = stack.tracing
+        self.started = False
         self.modules = tuple(s.debug.nopreempt_modules)
         self.base_codes = frozenset(base_codes)
         self.codeclass: dict[CodeType, tuple[int, str]] = {}
@@ -112,6 +146,7 @@ class Preempter:
     # -- setup -----------------------------------------------------------------
 
     def start(self) -> None:
+        self.started = True
         mon = _MONITORING
         if mon is not None:
             for tool in (4, 3):  # ids 0-2 and 5 are reserved for debuggers, coverage,
@@ -122,6 +157,7 @@ class Preempter:
                     break
 
     def close(self) -> None:
+        self.started = False
         self.disarm()
         if self.tool_id >= 0:
             mon = _MONITORING
@@ -142,6 +178,8 @@ class Preempter:
             return got
         if code in self.base_codes:
             got = (_BASE, "")
+        elif code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
+            got = (_MAIN, "")
         elif is_gort_file(code.co_filename):
             got = (_RUNTIME, "runtime")
         else:
@@ -156,31 +194,69 @@ class Preempter:
         return got
 
     def unsafe_reason(self, gp: G, frame: FrameType | None) -> str:
-        """Why the G interrupted at ``frame`` may not be switched out; "" if it may.
+        """Why the G interrupted at ``frame`` may not be switched out; "" if it may."""
+        return self.check(gp, frame)[0]
+
+    def check(self, gp: G, frame: FrameType | None,
+              modules: bool = True) -> tuple[str, FrameType | None]:
+        """(why gp, interrupted at frame, may not be switched out, where to hook); ("", None).
 
         Walks from the interrupted frame to the G's entry frame (Go:
         isAsyncSafePoint, which likewise never preempts the runtime itself).
+        Unsafe: the runtime's locks; a frame of gort or (``modules``) of a
+        no-preempt module (no hook: sysmon re-sends); a tracing callback
+        running; C between two of the frames (stack.py). For the last two the
+        hook frame is the caller of the lowest frame entered from C, the
+        outermost Python frame below the boundary: its next instruction runs
+        once the whole callback chain has returned.
         """
         if self.s.m0.locks:
-            return "locks"
-        tracer = _python_tracer()
-        tracer_code = getattr(getattr(tracer, "__func__", tracer), "__code__", None)
+            return "locks", None
+        layout = self.layout
+        lowest: FrameType | None = None
         f = frame
         while f is not None:
-            if f.f_code is tracer_code:
-                return "tracer"  # inside the program's trace function: a trace callback
             kind, what = self._classify(f)
-            if kind == _BASE:
-                return ""
-            if kind != _USER:
-                return what
-            f = f.f_back
-        return ""
+            if kind in (_BASE, _MAIN):
+                break
+            if kind == _RUNTIME or (kind == _MODULE and modules):
+                return what, None
+            back = f.f_back
+            if back is None:
+                break  # the thread's first frame (a script run outside gort's entry points)
+            if layout is not None and layout.c_entered(f) and not self._exempt(gp, f, back):
+                lowest = f
+            f = back
+        if self.tracing.value:
+            reason = TRACING
+        elif lowest is not None:
+            reason = C_BETWEEN
+        else:
+            return "", None
+        below = None if lowest is None else lowest.f_back
+        if below is not None and self._classify(below)[0] not in (_USER, _MAIN):
+            below = None  # never hook gort's entry frame, nor a no-preempt module's
+        return reason, below
+
+    def _exempt(self, gp: G, f: FrameType, back: FrameType) -> bool:
+        """C between f and back that cannot hurt: not counted as C between."""
+        layout = self.layout
+        assert layout is not None
+        if layout.resumed_by_eval_loop(f):
+            return True  # a generator resumed by FOR_ITER/SEND: only gen_send_ex between
+        # gmain calling the goroutine's function through CPython's call machinery (a
+        # partial, a class, a bound method, f(*args) on 3.11): the C is the call itself.
+        return self._classify(back)[0] == _BASE and f.f_code is _entry_code(gp.fn)
 
     # -- the handler's part (Go: doSigPreempt) --------------------------------
 
-    def do_sig_preempt(self, frame: FrameType | None) -> None:
-        """Answer one preemption request on the M's thread; switch the G out if safe."""
+    def do_sig_preempt(self, frame: FrameType | None, lock_wait: bool = False) -> None:
+        """Answer one preemption request on the M's thread; switch the G out if safe.
+
+        ``lock_wait``: sysmon sent this signal to a G blocked in a thread lock's
+        acquire (sysmon.py); if it still is, switch it out right here, inside the
+        acquire's signal-retry loop, so the goroutine holding the lock can run.
+        """
         s = self.s
         mp = s.m0
         mp.preempt_gen += 1
@@ -188,11 +264,25 @@ class Preempter:
         if not self.want_async_preempt(gp) or frame is None:
             return  # withdrawn: the G already stopped, or the M is idle
         assert gp is not None
+        if lock_wait and lock_wait_at(frame) and not self.check(gp, frame, modules=False)[0]:
+            s.stats.preempt_lock_wait += 1
+            proc.gopreempt_m(gp, True)
+            return
         if mp.armed is not None:
-            return  # a hook is already waiting for this G's next instruction
-        reason = self.unsafe_reason(gp, frame)
+            if self._armed_on_stack(frame):
+                return  # a hook is already waiting for this G's next instruction
+            # Its frame returned without running another instruction (hooked at a
+            # profile function's "return" event, say): it would never fire.
+            self.disarm()
+        reason, below = self.check(gp, frame)
         if reason:
-            self._deferred(reason)
+            if below is None:
+                self._deferred(reason if reason not in (C_BETWEEN, TRACING)
+                               else f"{reason}: no hook")
+            elif self.arm(gp, below):
+                self._deferred(f"{reason}: hooked")
+            else:
+                self._deferred(f"{reason}: no hook")
             return
         if frame.f_code.co_code[frame.f_lasti] in SAFE_OPCODES:
             proc.gopreempt_m(gp, True)
@@ -201,6 +291,34 @@ class Preempter:
             self._deferred("in call: hooked")
         else:
             self._deferred("in call: no hook")
+
+    def _armed_on_stack(self, frame: FrameType | None) -> bool:
+        armed = self.armed_frame
+        while frame is not None:
+            if frame is armed:
+                return True
+            frame = frame.f_back
+        return False
+
+    def sync_deferred(self, gp: G) -> bool:
+        """At a synchronous safe point (gp.preempt set): True if gp must not switch here.
+
+        Same rule as the handler's, for C between frames and tracing callbacks
+        (the no-preempt modules never applied to gort calls). The request stays
+        pending; with asynchronous preemption on, the hook is armed below the
+        boundary so the G stops as soon as the callback chain returns.
+        """
+        f: FrameType | None = sys._getframe(2)  # above gopreempt_m
+        while f is not None and self._classify(f)[0] == _RUNTIME:
+            f = f.f_back  # the gort call itself (chan.send, select, ...)
+        reason, below = self.check(gp, f, modules=False)
+        if not reason or reason not in (C_BETWEEN, TRACING):
+            return False
+        if self.s.m0.armed is not None:
+            return True
+        hooked = below is not None and self.started and self.arm(gp, below)
+        self._deferred(f"sync: {reason}: {'hooked' if hooked else 'no hook'}")
+        return True
 
     def _deferred(self, reason: str) -> None:
         s = self.s
@@ -292,3 +410,67 @@ def _python_tracer() -> Any:
 def _no_local_trace(frame: FrameType, event: str, arg: Any) -> None:
     """The global trace function while a 3.11 hook is armed: trace no new frame."""
     return None
+
+
+def _entry_code(fn: Any) -> CodeType | None:
+    """The code of the first Python frame that calling fn runs (through C call machinery)."""
+    for _ in range(8):
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif isinstance(fn, MethodType):
+            fn = fn.__func__
+        elif isinstance(fn, type):
+            fn = fn.__dict__.get("__init__") or getattr(fn, "__init__", None)
+        elif hasattr(fn, "__code__"):
+            code: CodeType = fn.__code__
+            return code
+        else:
+            fn = type(fn).__dict__.get("__call__")  # an instance with a Python __call__
+    return None
+
+
+_instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
+
+
+def _instructions(code: CodeType) -> dict[int, dis.Instruction]:
+    got = _instr_cache.get(code)
+    if got is None:
+        got = {i.offset: i for i in dis.get_instructions(code)}
+        if len(_instr_cache) > 256:
+            _instr_cache.clear()
+        _instr_cache[code] = got
+    return got
+
+
+def lock_wait_at(frame: FrameType) -> bool:
+    """frame is at a lock acquire: ``with`` entering a C context manager, or a call of ``.acquire``.
+
+    Read from the instruction at ``f_lasti`` of the thread's innermost Python frame:
+    ``BEFORE_WITH`` there means ``__enter__`` is C (a Python one would be a frame
+    above). For a call, the callee is named by the ``LOAD_ATTR``/``LOAD_METHOD`` that
+    starts at the same source position as the call expression (arguments start
+    further right), so ``self.lock.acquire(timeout=t)`` names ``acquire``.
+    """
+    code = frame.f_code
+    lasti = frame.f_lasti
+    op = code.co_code[lasti] if 0 <= lasti < len(code.co_code) else -1
+    if op == _BEFORE_WITH:
+        return True
+    if op not in _CALLS:
+        return False
+    instrs = _instructions(code)
+    call = instrs.get(lasti)
+    if call is None or call.positions is None:
+        return False
+    start = (call.positions.lineno, call.positions.col_offset)
+    name = None
+    for off in range(lasti - 2, -1, -2):
+        ins = instrs.get(off)
+        if ins is None or ins.positions is None:
+            continue
+        if ins.positions.lineno != start[0]:
+            break
+        if ins.opname in _LOADERS and (ins.positions.lineno, ins.positions.col_offset) == start:
+            name = ins.argval
+            break
+    return name == "acquire"

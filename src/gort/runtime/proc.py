@@ -430,6 +430,10 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any =
     """
     s = _sched.current
     assert s is not None
+    if s.tracing.value:
+        if waiting is not None:
+            waiting.cancel(gp)  # the caller queued gp already: leave nothing behind
+        no_switch_in_tracing(str(reason) or status.name.lower())
     mp = s.m0
     gp.status = status
     gp.waitreason = reason
@@ -518,6 +522,8 @@ def gosched(gp: G) -> None:
     """Yield the processor; gp goes to the global queue (Go: Gosched -> goschedImpl)."""
     s = _sched.current
     assert s is not None
+    if s.tracing.value:
+        no_switch_in_tracing("gosched")
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp, "gosched")
@@ -531,6 +537,8 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     assert s is not None
     if gp.pending is not None:
         raise_pending(gp)  # goraise asked for this safe point: raise, do not switch
+    if not asynchronous and s.preempter is not None and s.preempter.sync_deferred(gp):
+        return  # C between the G's frames, or a tracing callback: stays pending (preempt.py)
     how = "async" if asynchronous else "sync"
     if asynchronous:
         s.stats.preempt_async += 1
@@ -543,6 +551,22 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     schedule(s, s.m0, gp, f"preempted ({how})")
     if gp.pending is not None:
         raise_pending(gp)
+
+
+def no_switch_in_tracing(what: str) -> NoReturn:
+    """A goroutine tried to block inside a profile/trace/monitoring callback: refuse.
+
+    greenlet does not keep the thread's tracing counter per greenlet, so the
+    switch would leave it raised for every other goroutine (no events for
+    them, and 3.12+ monitoring silenced).
+    """
+    raise RuntimeError(
+        f"gort: a goroutine cannot block ({what}) inside a profile, trace or "
+        "sys.monitoring callback (sys.setprofile, sys.settrace, threading.setprofile, "
+        "a sys.monitoring tool): switching goroutines there would leave the thread's "
+        "tracing state to the next goroutine. Do only non-blocking gort calls there "
+        "(a send with gort.select(..., gort.default)), and block outside the callback."
+    )
 
 
 # ---------------------------------------------------------------------------

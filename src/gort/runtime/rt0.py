@@ -27,6 +27,7 @@ from .g import G, Gstatus
 from .preempt import Preempter
 from .sched import Sched
 from .signal_unix import QuitDump, Signals
+from .stack import Stack
 from .sysmon import Sysmon
 
 
@@ -46,10 +47,22 @@ def run_module(name: str) -> Any:
 
 def start_services(s: Sched) -> None:
     """Start what a run needs besides the scheduler: signals, sysmon, goroutine-aware locks."""
+    stack = Stack()
     preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__, run_module.__code__,
-                              run_hosted.__code__))
+                              run_hosted.__code__), stack)
+    s.preempter = preempter
+    s.tracing = stack.tracing
     signals: Signals | None = None
-    if not s.debug.asyncpreemptoff:
+    if stack.error and not s.debug.asyncpreemptoff:
+        warnings.warn(
+            f"gort: {stack.error}; gort cannot tell when C code sits between a goroutine's "
+            "Python frames, where a switch is unsafe, so this run uses synchronous "
+            "preemption only (a goroutine that never calls gort is not preempted). "
+            "Supported: CPython 3.11-3.13, 64-bit release builds.",
+            PreemptionWarning,
+            stacklevel=4,
+        )
+    elif not s.debug.asyncpreemptoff:
         signals = Signals(s, preempter)
         if signals.install():
             preempter.start()

@@ -12,6 +12,7 @@ goroutines, everything else is written by that M only.
 
 from __future__ import annotations
 
+import ctypes
 import random
 import threading
 from collections import deque
@@ -31,16 +32,23 @@ if TYPE_CHECKING:
     from .trace import Tracer
 
 
+_NOT_TRACING = ctypes.c_int(0)
+
+
 class Stats:
     """Counters kept by the runtime; read through gort.runtime statistics."""
 
     __slots__ = (
+        "blocked_looks",
+        "blocked_reports",
         "goroutines_created",
         "preempt_async",
         "preempt_deferred",
+        "preempt_lock_wait",
         "preempt_requests",
         "preempt_sync",
         "signals_forwarded",
+        "signals_lock_wait",
         "signals_sent",
         "sysmon_cpu_ns",
         "sysmon_gil_wait_max_ns",
@@ -57,6 +65,13 @@ class Stats:
         self.preempt_deferred: dict[str, int] = {}
         self.signals_sent = 0
         self.signals_forwarded = 0  # SIGURGs gort did not send, passed to the old handler
+        # sysmon looks that found the M blocked in a C call (its thread CPU clock still);
+        # real signals sent to recover a G waiting for a thread lock, and those answered
+        # by switching the G out inside the acquire (sysmon.py)
+        self.blocked_looks = 0
+        self.signals_lock_wait = 0
+        self.preempt_lock_wait = 0
+        self.blocked_reports = 0  # "blocked in a call" reports printed (once per call site)
         self.sysmon_wakeups = 0
         self.sysmon_cpu_ns = 0  # CPU time of the sysmon thread
         # How long past its intended wake-up sysmon got to run: the wait for the GIL.
@@ -116,6 +131,10 @@ class Sched:
         # Stop functions of the services started for this run, called in reverse at teardown.
         self.closers: list[Callable[[], None]] = []
         self.sysmon: Any = None  # sysmon.Sysmon
+        self.preempter: Any = None  # preempt.Preempter, for the synchronous safe points
+        # The M's thread's tracing counter (stack.py): non-zero inside a profile, trace or
+        # sys.monitoring callback, where no goroutine may park. A plain 0 until start.
+        self.tracing: Any = _NOT_TRACING
         self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
 

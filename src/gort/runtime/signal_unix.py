@@ -9,7 +9,15 @@ action is to ignore it, so a stray one is harmless.
   (``siginterrupt(SIGURG, False)``), so gort's signals do not make the
   program's blocking system calls fail with EINTR.
 - ``preempt_m`` (sysmon) is Go's preemptM: set ``mp.signal_pending`` and
-  ``pthread_kill(SIGURG)``; at most one signal is in flight per M.
+  deliver SIGURG to the M's thread; at most one is in flight per M. The
+  delivery is ``_thread.interrupt_main(SIGURG)``, CPython's own "a signal
+  arrived" flag without a kernel signal: the handler runs at the M's next
+  eval-breaker check exactly as after a real delivery, but no system call
+  of the M is interrupted, so foreign C code (a ctypes ``nanosleep``,
+  ``poll``) never sees EINTR from gort, whatever sysmon believes the M is
+  doing. The one real signal is for an M blocked waiting for a thread lock
+  (sysmon.py): ``pthread_kill`` without SA_RESTART (an untimed futex wait
+  swallows a restartable one), sent even while another is in flight.
 - ``sighandler`` tells gort's signals from the program's by
   ``signal_pending``: every SIGURG gort did not send goes to the previous
   handler (Go: sigfwd). If the program installs its own SIGURG handler after
@@ -26,14 +34,16 @@ into it; no signal API can tell the two apart then.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import os
 import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
+from . import sched as _sched
 from .m import M
 from .preempt import Preempter
 from .sched import Sched
@@ -45,6 +55,25 @@ SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
 _PENDING_CALL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
 
+def _running_signals() -> Signals | None:
+    s = _sched.current
+    mon = s.sysmon if s is not None else None
+    sig: Signals | None = getattr(mon, "signals", None)
+    return sig
+
+
+def _pending_reinstall(_arg: object) -> int:
+    sig = _running_signals()
+    if sig is not None:
+        sig.pending_reinstall()
+    return 0
+
+
+# Module-level, created once: a pending call queued just before a run ends runs after
+# that run's objects are gone; it finds the running Signals (if any) itself.
+_REINSTALL_CB: Final = _PENDING_CALL(_pending_reinstall)
+
+
 class Signals:
     """gort's SIGURG handler for one run."""
 
@@ -54,8 +83,7 @@ class Signals:
         self.prev: Any = signal.SIG_DFL
         self.installed = False
         self.reinstall_asked = False
-        # Kept alive as long as a pending call may refer to it.
-        self._reinstall_cb = _PENDING_CALL(self._pending_reinstall)
+        self.lock_wait = False  # the signal in flight was sent without SA_RESTART
         add = ctypes.pythonapi.Py_AddPendingCall
         add.restype = ctypes.c_int
         add.argtypes = [_PENDING_CALL, ctypes.c_void_p]
@@ -76,11 +104,10 @@ class Signals:
         """gort's handler is the one installed (readable from any thread)."""
         return signal.getsignal(SIGPREEMPT) == self.sighandler
 
-    def _pending_reinstall(self, _arg: object) -> int:
+    def pending_reinstall(self) -> None:
         self.reinstall_asked = False
         if self.installed:
             self.reinstall()
-        return 0
 
     def reinstall(self) -> None:
         """Put gort's handler back in front of one the program installed after start."""
@@ -96,19 +123,40 @@ class Signals:
             signal.signal(SIGPREEMPT, self.prev)
         self.installed = False
 
-    def preempt_m(self, mp: M) -> bool:
-        """Ask mp's thread to preempt its G (Go: preemptM). Called by sysmon."""
-        if mp.signal_pending:
-            return False  # one in flight already
+    def preempt_m(self, mp: M, lock_wait: bool = False) -> bool:
+        """Ask mp's thread to preempt its G (Go: preemptM). Called by sysmon.
+
+        ``lock_wait``: the M is blocked in a thread lock's acquire (sysmon.py).
+        An untimed futex wait is restarted by the kernel under SA_RESTART, so
+        the handler would never run; this one signal goes without SA_RESTART,
+        which the handler puts back first thing.
+        """
+        if mp.signal_pending and not lock_wait:
+            return False  # one in flight already (a lock wait may have swallowed it: the
+            # kernel restarts an untimed futex wait, so its handler waits for the lock)
         if not self.owned():
             if not self.reinstall_asked:
                 self.reinstall_asked = True
-                self._add_pending_call(self._reinstall_cb, None)
+                self._add_pending_call(_REINSTALL_CB, None)
             return False
         mp.signal_pending = True
-        signal.pthread_kill(mp.tid, SIGPREEMPT)
+        if lock_wait:
+            self.lock_wait = True
+            signal.siginterrupt(SIGPREEMPT, True)
+            signal.pthread_kill(mp.tid, SIGPREEMPT)
+        else:
+            # No kernel signal: trip CPython's flag for SIGURG, as a delivery would, so
+            # the handler runs at the M's next eval-breaker check, and no system call
+            # of the M (a foreign nanosleep, poll...) is interrupted (issue 9).
+            _thread.interrupt_main(SIGPREEMPT)
         self.s.stats.signals_sent += 1
         return True
+
+    def restore_restart(self) -> None:
+        """Put SA_RESTART back after a lock-wait signal (handler, or sysmon if none ran)."""
+        if self.lock_wait:
+            self.lock_wait = False
+            signal.siginterrupt(SIGPREEMPT, False)
 
     def sighandler(self, signum: int, frame: FrameType | None) -> None:
         """Python-level SIGURG handler (Go: sighandler -> doSigPreempt)."""
@@ -117,7 +165,9 @@ class Signals:
             self.forward(signum, frame)
             return
         mp.signal_pending = False
-        self.preempter.do_sig_preempt(frame)
+        lock_wait = self.lock_wait
+        self.restore_restart()
+        self.preempter.do_sig_preempt(frame, lock_wait)
 
     def forward(self, signum: int, frame: FrameType | None) -> None:
         """Pass a SIGURG gort did not send to the previous handler (Go: sigfwd)."""

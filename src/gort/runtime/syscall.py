@@ -163,6 +163,8 @@ def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if off is None:
         off = s.offloader = Offloader(s)
         s.closers.append(off.close)
+    if s.tracing.value:
+        proc.no_switch_in_tracing("offload")  # before the call starts, not after
     call = Call(gp, fn, args, kwargs)
     with s.lock:
         s.noffload += 1

@@ -20,6 +20,18 @@ backing off to 10 ms, but never sooner than ``RESEND_MIN_NS``: under the GIL,
 a sooner look only delays the answer. While every P is idle sysmon sleeps for
 good (``sched.sysmonwait``); the M wakes it when work appears.
 
+An M blocked in C is never interrupted (Go never signals a G in a syscall):
+requests go through CPython's signal flag, not the kernel (signal_unix.py).
+sysmon samples the M's thread CPU clock at every look: a clock that stood
+still means the M is blocked in C. Two things follow. An M blocked at a
+thread-lock acquire (``preempt.lock_wait_at``) while another G is runnable is
+waiting for a lock created before the runtime started, probably held by a G
+it preempted: it gets a real signal without SA_RESTART and the handler
+switches the waiter out inside the acquire's retry loop (``blocked``). An M
+blocked in one call for a whole slice (at least 20 ms) while others wait is
+reported on stderr, once per call site, with both goroutines' stacks
+(``blocked_report``, GODEBUG=blockreport=0 to silence).
+
 The GIL. sysmon needs the GIL to act, and a spinning goroutine holds it: a
 thread waiting for it gets it only after the interpreter's switch interval
 (5 ms by default). While gort runs the switch interval is lowered to
@@ -38,14 +50,18 @@ from __future__ import annotations
 
 import sys
 import threading
-from time import monotonic_ns, thread_time_ns
+import time as time_mod
+from time import clock_gettime_ns, monotonic_ns, thread_time_ns
+from types import CodeType, FrameType
 from typing import Final
 
-from .g import Gstatus
-from .p import P, Pstatus
+from .g import G, Gstatus
+from .p import P, Pstatus, SysmonTick
+from .preempt import lock_wait_at
 from .sched import Sched
 from .schedtrace import schedtrace
 from .signal_unix import Signals
+from .traceback import created_by, goroutine_block, stack_lines
 
 SWITCH_INTERVAL_S: Final = 0.0005
 _DELAY_MIN_NS: Final = 20_000
@@ -57,6 +73,14 @@ RESEND_MIN_NS: Final = 2_000_000
 # With a time slice shorter than that (tests), wait about one slice, but not less than
 # the time the OS takes to wake the M's thread for the GIL.
 RESEND_FLOOR_NS: Final = 200_000
+# A CPU sample of the M older than this says nothing about whether it is in a C call
+# now: the next look decides.
+CPU_FRESH_NS: Final = 3_000_000
+# A call blocking the M for a whole slice, but never less than this, is reported: a
+# thread the OS left unscheduled for a few ms (a loaded machine) reads as blocked too.
+REPORT_MIN_NS: Final = 20_000_000
+# A goroutine waiting this long for a thread lock despite the recovery is reported.
+LOCK_REPORT_NS: Final = 1_000_000_000
 
 
 class Sysmon:
@@ -73,6 +97,11 @@ class Sysmon:
         self.thread = threading.Thread(target=self._main, name="gort-sysmon", daemon=True)
         self.old_switch = sys.getswitchinterval()
         self.failure: BaseException | None = None
+        # The M's thread CPU clock (Linux and most Unixes); None: no blocked-in-C test.
+        self.cpuclock: int | None = _cpu_clock(s.m0.tid)
+        # Built on the M's thread (start_services): its /proc syscall file, if any.
+        self.syscall_file = _syscall_file()
+        self.reported: set[tuple[CodeType, int]] = set()  # call sites reported blocking
 
     def start(self) -> None:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
@@ -162,7 +191,8 @@ class Sysmon:
         """Preempt Gs past their slice (Go: retake). Returns (new request made, when to look next).
 
         A slice with less than ``tolerance`` ns left counts as over. A request the G has
-        not answered is re-sent every ``max(delay, RESEND_MIN_NS)``.
+        not answered is re-sent every ``max(delay, RESEND_MIN_NS)``. An M whose thread
+        CPU clock stood still since the last look is blocked in C (see ``blocked``).
         """
         s = self.s
         slice_ns = s.debug.preempt_ns
@@ -170,6 +200,8 @@ class Sysmon:
             resend = _DELAY_MAX_NS  # no signal to re-send: the mark stays, look rarely
         else:
             resend = max(delay, min(RESEND_MIN_NS, max(RESEND_FLOOR_NS, slice_ns)))
+            if self.signals.lock_wait and not s.m0.signal_pending:
+                self.signals.restore_restart()  # the handler has run
         acted = False
         next_ns = 0
         for pp in list(s.allp):
@@ -181,6 +213,7 @@ class Sysmon:
                 pd.schedtick = t
                 pd.schedwhen = pp.schedwhen
                 pd.last_signal = 0
+            running = self.sample_cpu(pd, now)
             deadline = pd.schedwhen + slice_ns - tolerance
             if now < deadline:
                 look = deadline
@@ -190,6 +223,12 @@ class Sysmon:
                 when = pp.timers.heap[0][0] if pp.timers.heap else 0
                 look = min(when, now + slice_ns) if when else now + slice_ns
             else:
+                if running is False:
+                    # The M's thread used no CPU since the last look: blocked in C. The
+                    # request below interrupts nothing (signal_unix.preempt_m); a lock
+                    # wait is recovered and a long block reported here.
+                    s.stats.blocked_looks += 1
+                    self.blocked(pd, now, resend)
                 if pd.last_signal == 0:
                     acted = self.preemptone(pp) or acted
                     pd.last_signal = now
@@ -199,6 +238,76 @@ class Sysmon:
                 look = pd.last_signal + resend
             next_ns = look if next_ns == 0 else min(next_ns, look)
         return acted, next_ns
+
+    def sample_cpu(self, pd: SysmonTick, now: int) -> bool | None:
+        """Did the M's thread run since the last look? None: no clock, or no recent look.
+
+        A thread blocked in a system call or a C wait uses no CPU; one running Python
+        code does, between sysmon's looks (sysmon sleeps then, so it has the GIL).
+        """
+        if self.cpuclock is None:
+            return True
+        try:
+            cpu = clock_gettime_ns(self.cpuclock)
+        except OSError:  # the thread is gone (the run is ending)
+            return True
+        fresh = pd.cpu_when != 0 and now - pd.cpu_when <= CPU_FRESH_NS
+        advanced = cpu != pd.cpu_ns
+        if advanced or pd.cpu_when == 0:
+            pd.last_run = now
+        pd.cpu_ns = cpu
+        pd.cpu_when = now
+        return advanced if fresh else None
+
+    def in_syscall(self) -> bool:
+        """Is the M's thread in a system call now? (Linux /proc; True where unknown.)
+
+        Confirms a still CPU clock before a report: a thread the OS has not
+        scheduled for a while (a loaded machine) has one too, but is "running".
+        """
+        path = self.syscall_file
+        if path is None:
+            return True
+        try:
+            with open(path) as f:
+                head = f.read(16).split(" ", 1)[0]
+        except OSError:
+            return True
+        return head.isdigit()
+
+    def blocked(self, pd: SysmonTick, now: int, resend: int) -> None:
+        """The M is blocked in a C call while another G could run.
+
+        A wait for a thread lock is the one call gort interrupts: a lock created
+        before the runtime started is not goroutine-aware, so the G holding it may
+        be preempted on this very M, and the M would wait for it forever. The
+        signal goes without SA_RESTART; the handler runs inside the acquire's
+        PEP 475 retry loop (which holds nothing between tries) and switches the
+        waiter out there, so the holder runs and releases (preempt.py). Any other
+        call blocked for a whole slice is reported once per call site.
+        """
+        s = self.s
+        mp = s.m0
+        frame = sys._current_frames().get(mp.tid)
+        if frame is None:
+            return
+        blocked_ns = now - pd.last_run
+        if lock_wait_at(frame):
+            if self.signals is not None and now - pd.last_signal >= resend:
+                if self.signals.preempt_m(mp, lock_wait=True):
+                    s.stats.signals_lock_wait += 1
+                pd.last_signal = now
+            if blocked_ns < LOCK_REPORT_NS:
+                return
+        elif blocked_ns < max(s.debug.preempt_ns, REPORT_MIN_NS) or not self.in_syscall():
+            return
+        site = (frame.f_code, frame.f_lasti)
+        if not s.debug.blockreport or site in self.reported:
+            return
+        self.reported.add(site)
+        s.stats.blocked_reports += 1
+        sys.stderr.write(blocked_report(s, frame, blocked_ns))
+        sys.stderr.flush()
 
     def runnable_elsewhere(self, pp: P, now: int) -> bool:
         """Could another G use pp now? (racy reads, as all of sysmon's; best-effort)"""
@@ -211,8 +320,11 @@ class Sysmon:
         return any(p2 is not pp and (p2.runnext is not None or p2.runqhead != p2.runqtail)
                    for p2 in s.allp)
 
-    def preemptone(self, pp: object) -> bool:
-        """Ask the G running on pp to stop (Go: preemptone). Best-effort."""
+    def preemptone(self, pp: object, send: bool = True) -> bool:
+        """Ask the G running on pp to stop (Go: preemptone). Best-effort.
+
+        ``send=False``: only mark it (the synchronous safe point), no signal.
+        """
         s = self.s
         mp = s.m0
         gp = mp.curg
@@ -222,8 +334,70 @@ class Sysmon:
             gp.preempt = True
             s.stats.preempt_requests += 1
         sent = False
-        if self.signals is not None and mp.armed is None:
+        if self.signals is not None and send:
+            # Also while a hook is armed: if its frame returned without another
+            # instruction the handler finds it gone and looks again (preempt.py).
             sent = self.signals.preempt_m(mp)
         if s.tracer is not None:
             s.tracer.preempt_request(gp, monotonic_ns(), sent)
         return True
+
+
+def _cpu_clock(tid: int) -> int | None:
+    getclock = getattr(time_mod, "pthread_getcpuclockid", None)
+    if getclock is None:
+        return None
+    try:
+        clock: int = getclock(tid)
+        clock_gettime_ns(clock)
+    except OSError:
+        return None
+    return clock
+
+
+def _syscall_file() -> str | None:
+    """The calling thread's /proc syscall file (Linux), or None."""
+    path = f"/proc/self/task/{threading.get_native_id()}/syscall"
+    try:
+        with open(path) as f:
+            f.read(16)
+    except OSError:
+        return None
+    return path
+
+
+def _first_runnable(s: Sched) -> tuple[G | None, int]:
+    """A runnable G to show (the one preempted, usually) and how many are runnable."""
+    gs: list[G] = []
+    for pp in s.allp:
+        if pp.runnext is not None:
+            gs.append(pp.runnext)
+        gs.extend(g for i in range(pp.runqhead, pp.runqtail)
+                  if (g := pp.runq[i % len(pp.runq)]) is not None)
+    gs.extend(s.runq)
+    return (gs[0] if gs else None), len(gs)
+
+
+def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
+    """Go-style report of the M's goroutine blocked in a call while others wait."""
+    now = monotonic_ns()
+    gp = s.m0.curg
+    waiting, nrunnable = _first_runnable(s)
+    goid = gp.goid if gp is not None else 0
+    parts = [f"gort: goroutine {goid} has been blocked in a call for "
+             f"{blocked_ns / 1e6:.1f}ms while {nrunnable} goroutine"
+             f"{'' if nrunnable == 1 else 's'} could run; all of them wait for it, since "
+             "one thread runs every goroutine.\n",
+             f"goroutine {goid} [running, in a call]:", *stack_lines(frame)]
+    if gp is not None and gp.gopc is not None:
+        parts.append(created_by(gp))
+    parts.append("")
+    if waiting is not None:
+        parts.append(goroutine_block(waiting, now))
+        parts.append("")
+    parts.append("Run blocking calls with gort.offload(fn, *args) (a worker thread runs fn, "
+                 "only the caller waits), and use gort.sleep instead of time.sleep. "
+                 "C code that blocks holding a lock of its own cannot be preempted "
+                 "safely at all. This report is printed once per call site; "
+                 "GODEBUG=blockreport=0 turns it off.\n\n")
+    return "\n".join(parts)

@@ -1,0 +1,225 @@
+"""What lies between a goroutine's Python frames: C code, and tracing (Go: stack.go).
+
+A greenlet switch saves the C stack and restores it later, so switching a
+goroutine out while a C function sits between two of its Python frames (a
+``sorted(key=)`` key, a ``BufferedWriter`` calling its Python ``raw.write``,
+a ``json.dumps(default=)`` hook, any C extension calling back) leaves that C
+function suspended mid-call with whatever it holds: the buffered writer's
+lock (owned by the thread, so the next goroutine writing gets "reentrant
+call"), a list in mid-sort, a C library's own mutex. Stackless Python never
+switches a tasklet unless its "nesting level" is 0 (no C between its
+frames); gort keeps the same rule for asynchronous and synchronous
+preemption (preempt.py). Python does not expose the nesting, so it is read
+here from CPython's interpreter frames, through ctypes:
+
+- 3.11: ``_PyInterpreterFrame.is_entry`` is true on the first frame that an
+  eval loop invocation runs, i.e. a frame whose caller is C code (the caller
+  may itself be a Python frame that called into C).
+- 3.12, 3.13: each eval loop invocation pushes a shim frame on the C stack
+  (``owner == FRAME_OWNED_BY_CSTACK``) before its first frame; a frame whose
+  ``previous`` is such a shim was entered from C.
+
+A frame object reaches its interpreter frame through ``f_frame`` (offset 24
+on the usual 64-bit release build: ``PyObject_HEAD``, ``f_back``). Offsets
+are per version (pycore_frame.h of 3.11, 3.12, 3.13), and ``probe`` checks
+them at start before anything relies on them: the code and frame-object
+pointers must be where the layout says, a plain call must read as not
+entered from C, a call through ``sorted(key=)`` and ``map`` as entered from
+C. Any other version or build fails the probe; preempt.py then turns
+asynchronous preemption off with a PreemptionWarning (never a guess).
+
+The thread's tracing counter (``PyThreadState.tracing``) is raised while a
+profile, trace or ``sys.monitoring`` callback runs (3.11: call_trace; 3.12+:
+call_one_instrument, which the legacy setprofile/settrace go through too).
+greenlet does not save it per greenlet, so a goroutine switched out in a
+callback leaves it raised for every other goroutine: they get no events (and
+3.12+ monitoring, gort's own hook included, goes silent). Its offset is not
+taken from a header: ``probe`` finds the one int of the thread state that
+``PyThreadState_EnterTracing`` raises by one and ``LeaveTracing`` lowers
+back, the exact operation the callbacks' callers perform.
+
+Invariant: only frames that are executing on the calling thread (the
+running goroutine's chain from ``sys._getframe`` or a signal handler's
+frame) are read; their interpreter frames are live. Reading a suspended
+goroutine's frames would be wrong on 3.12+ (its shim frames live on a C
+stack greenlet has copied away).
+
+Rejected: the C recursion depth in the thread state (3.12+
+``c_recursion_remaining``), compared with its value at the goroutine's
+entry: greenlet saves and restores it per greenlet on 3.12+ but not the
+same way on 3.11, it also moves for C calls that return before the check,
+and it says how much C, not where, so no hook could be placed below the
+boundary.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dis
+import sys
+from collections.abc import Iterator
+from types import FrameType
+from typing import Final
+
+_FOR_ITER: Final = dis.opmap["FOR_ITER"]
+_SEND: Final = dis.opmap["SEND"]
+_OWNED_BY_GENERATOR: Final = 1  # 3.11-3.13: _frameowner FRAME_OWNED_BY_GENERATOR
+_OWNED_BY_CSTACK: Final = 3  # 3.12-3.13: FRAME_OWNED_BY_CSTACK
+_F_FRAME: Final = 24  # PyFrameObject.f_frame (after PyObject_HEAD and f_back)
+
+# Offsets in _PyInterpreterFrame: (code, previous, frame_obj, is_entry or -1, owner).
+_LAYOUTS: Final = {
+    (3, 11): (32, 48, 40, 68, 69),
+    (3, 12): (0, 8, 48, -1, 70),
+    (3, 13): (0, 8, 48, -1, 70),
+}
+
+
+def _ptr(addr: int) -> int:
+    return ctypes.c_void_p.from_address(addr).value or 0
+
+
+def _byte(addr: int) -> int:
+    return ctypes.c_ubyte.from_address(addr).value
+
+
+class FrameLayout:
+    """Reads CPython's interpreter frames for the running version (3.11-3.13)."""
+
+    def __init__(self, version: tuple[int, int]) -> None:
+        self.code, self.previous, self.frame_obj, self.is_entry, self.owner = _LAYOUTS[version]
+
+    def iframe(self, frame: FrameType) -> int:
+        """Address of frame's _PyInterpreterFrame."""
+        return _ptr(id(frame) + _F_FRAME)
+
+    def c_entered(self, frame: FrameType) -> bool:
+        """frame was entered from C: C code sits between it and its caller (if any)."""
+        fi = self.iframe(frame)
+        if self.is_entry >= 0:
+            return bool(_byte(fi + self.is_entry))
+        prev = _ptr(fi + self.previous)
+        return prev != 0 and _byte(prev + self.owner) == _OWNED_BY_CSTACK
+
+    def is_generator(self, frame: FrameType) -> bool:
+        """frame belongs to a generator or coroutine object."""
+        return _byte(self.iframe(frame) + self.owner) == _OWNED_BY_GENERATOR
+
+    def resumed_by_eval_loop(self, frame: FrameType) -> bool:
+        """frame is a generator's, resumed by its caller's FOR_ITER or SEND.
+
+        The C between is then only genobject.c's ``gen_send_ex``, which holds
+        nothing another goroutine could trip over: exempt from the rule.
+        (A C iterator wrapping a generator and iterated by FOR_ITER reads the
+        same; nothing in the frames tells the two apart.)
+        """
+        back = frame.f_back
+        if back is None or not self.is_generator(frame):
+            return False
+        return back.f_code.co_code[back.f_lasti] in (_FOR_ITER, _SEND)
+
+    def check(self, frame: FrameType) -> str:
+        """"" if frame's interpreter frame is where this layout says, else what is not."""
+        fi = self.iframe(frame)
+        if fi == 0:
+            return "f_frame is NULL"
+        if _ptr(fi + self.code) != id(frame.f_code):
+            return "code pointer not found"
+        if _ptr(fi + self.frame_obj) != id(frame):
+            return "frame object pointer not found"
+        return ""
+
+
+class _ThreadState:
+    """The calling thread's PyThreadState and the offset of its tracing counter."""
+
+    def __init__(self) -> None:
+        api = ctypes.pythonapi
+        get = api.PyThreadState_Get
+        get.restype = ctypes.c_void_p
+        get.argtypes = []
+        self.enter = api.PyThreadState_EnterTracing
+        self.leave = api.PyThreadState_LeaveTracing
+        for f in (self.enter, self.leave):
+            f.restype = None
+            f.argtypes = [ctypes.c_void_p]
+        self.addr: int = get() or 0
+
+    def find_tracing(self) -> int:
+        """Offset of ``tracing``: the one int EnterTracing raises by one; -1 if not unique."""
+        n = 128  # ints: the counter sits in the first 100 bytes on 3.11-3.13
+        view = (ctypes.c_int * n).from_address(self.addr)
+        before = view[:]
+        self.enter(self.addr)
+        during = view[:]
+        self.leave(self.addr)
+        after = view[:]
+        hits = [i for i in range(n)
+                if during[i] == before[i] + 1 and after[i] == before[i]]
+        return hits[0] * 4 if len(hits) == 1 and before[hits[0]] == 0 else -1
+
+
+class Stack:
+    """What the preemption checks read: C between frames, and the tracing counter.
+
+    Built on the M's thread (the counter is that thread's). ``error`` is ""
+    when the probe passed, else why not; then nothing here may be used.
+    """
+
+    def __init__(self) -> None:
+        self.layout: FrameLayout | None = None
+        self.tracing = ctypes.c_int(0)  # stays 0 (never tracing) if the probe fails
+        self.error = probe_layout(self)
+
+
+def probe_layout(st: Stack) -> str:
+    """Fill st.layout and st.tracing after checking them on this interpreter; "" or why not."""
+    version = sys.version_info[:2]
+    if version not in _LAYOUTS:
+        return f"CPython {version[0]}.{version[1]}'s frame layout is not known to gort"
+    layout = FrameLayout(version)
+    err = layout.check(sys._getframe())
+    if err:
+        return f"frame layout check failed: {err}"
+
+    from_c: list[bool] = []
+
+    def entered(_x: object) -> int:  # called from C (sorted's key, map)
+        from_c.append(layout.c_entered(sys._getframe()))
+        return 0
+
+    def gen() -> Iterator[bool]:
+        # Resumed by FOR_ITER: C-entered and exempt, or (3.12+ once specialised) inlined.
+        for _ in range(2):
+            f = sys._getframe()
+            yield not layout.c_entered(f) or layout.resumed_by_eval_loop(f)
+
+    if layout.c_entered(_plain()):
+        return "frame layout check failed: a plain call reads as entered from C"
+    sorted([0, 1], key=entered)
+    list(map(entered, [0]))
+    if from_c != [True, True, True]:
+        return "frame layout check failed: a call from C reads as a plain call"
+    if not all(ok for ok in gen()):
+        return "frame layout check failed: a generator resumed by FOR_ITER is not recognised"
+    ts = _ThreadState()
+    off = ts.find_tracing() if ts.addr else -1
+    if off < 0:
+        return "the thread state's tracing counter was not found"
+    counter = ctypes.c_int.from_address(ts.addr + off)
+    seen: list[int] = []
+    old = sys.getprofile()
+    sys.setprofile(lambda frame, event, arg: seen.append(counter.value))
+    try:
+        _plain()
+    finally:
+        sys.setprofile(old)
+    if not seen or min(seen) < 1 or counter.value != 0:
+        return "the thread state's tracing counter does not move in a profile callback"
+    st.layout = layout
+    st.tracing = counter
+    return ""
+
+
+def _plain() -> FrameType:
+    return sys._getframe()

@@ -1,0 +1,22 @@
+"""A goroutine blocks the M in time.sleep while another could run: reported once."""
+import time
+
+import gort
+
+
+def blocker(done):
+    for _ in range(3):
+        time.sleep(0.06)  # one call site, three long blocks: one report
+    done.send(None)
+
+
+def spinner():
+    while True:
+        pass
+
+
+done = gort.Chan()
+gort.go(spinner)
+gort.go(blocker, done)
+done.recv()
+print("reports", gort.stats()["blocked_reports"])
