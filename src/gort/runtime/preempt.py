@@ -105,6 +105,7 @@ _LOADERS: Final = ("LOAD_ATTR", "LOAD_METHOD")
 # Deferral reasons (gort.stats()["preempt_deferred"] keys, with ": hooked" or ": no hook").
 C_BETWEEN: Final = "C between frames"
 TRACING: Final = "tracing callback"
+RLOCK_HELD: Final = "thread lock held"
 
 # sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
 _MONITORING: Any = getattr(sys, "monitoring", None)
@@ -212,6 +213,9 @@ class Preempter:
         """
         if self.s.m0.locks:
             return "locks", None
+        for lk in self.s.raw_rlocks:
+            if lk._is_owned():
+                return RLOCK_HELD, None  # a plain RLock: the next goroutine would enter it
         layout = self.layout
         lowest: FrameType | None = None
         f = frame
@@ -312,6 +316,9 @@ class Preempter:
         while f is not None and self._classify(f)[0] == _RUNTIME:
             f = f.f_back  # the gort call itself (chan.send, select, ...)
         reason, below = self.check(gp, f, modules=False)
+        if reason == RLOCK_HELD:
+            self._deferred(f"sync: {reason}")
+            return True
         if not reason or reason not in (C_BETWEEN, TRACING):
             return False
         if self.s.m0.armed is not None:

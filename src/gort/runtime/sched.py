@@ -135,6 +135,9 @@ class Sched:
         # The M's thread's tracing counter (stack.py): non-zero inside a profile, trace or
         # sys.monitoring callback, where no goroutine may park. A plain 0 until start.
         self.tracing: Any = _NOT_TRACING
+        # Plain RLocks made before the run, held by modules (threadlock.find_raw_rlocks):
+        # no asynchronous preemption while the M owns one.
+        self.raw_rlocks: tuple[Any, ...] = ()
         self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
 
