@@ -9,7 +9,7 @@ import gort.sync
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
        "Ticker", "Timer", "Chan", "select", "default", "ClosedChannelError", "Deadlock"}
-OURS = {"offload", "stack", "stats", "sync", "trace"}
+OURS = {"offload", "signal", "stack", "stats", "sync", "trace"}
 
 
 def test_all_is_the_api_plus_documented_extras() -> None:
@@ -38,3 +38,11 @@ def test_errors_are_runtime_errors() -> None:
     assert issubclass(gort.Deadlock, RuntimeError)
     assert issubclass(gort.ClosedChannelError, RuntimeError)
     assert str(gort.Deadlock()) == "all goroutines are asleep - deadlock!"
+
+
+def test_signal_exports() -> None:
+    assert set(gort.signal.__all__) == {"notify", "stop", "ignore", "reset"}
+    for name in gort.signal.__all__:
+        fn = getattr(gort.signal, name)
+        assert fn.__module__ == "gort.signal"
+        assert fn.__doc__ and "Go: signal." in fn.__doc__, name

@@ -5,6 +5,11 @@ delay passes, or another thread calls ``brk`` (Go: netpollBreak), which
 writes one byte to a self-pipe. ``wakeup_pending`` is Go's netpollWakeSig: at
 most one byte is in flight, so a burst of wake-ups costs one write and one
 read. The selector uses no CPU while it waits.
+
+The self-pipe is also CPython's wake-up fd while a run lasts (sigqueue.py):
+CPython's C signal handler writes a byte to it for every caught signal,
+without the lock and without ``wakeup_pending``, so ``poll`` drains the pipe
+whenever the selector reports it readable, not only after a ``brk``.
 """
 
 from __future__ import annotations
@@ -46,9 +51,9 @@ class Netpoll:
         """Block until a wake-up or ``delay_s`` seconds (None: forever)."""
         if delay_s is not None and delay_s < 0:
             delay_s = 0
-        self.sel.select(delay_s)
+        ready = self.sel.select(delay_s)
         with self.lock:
-            if self.wakeup_pending:
+            if self.wakeup_pending or ready:
                 self.wakeup_pending = False
                 try:
                     while os.read(self.rfd, 256):

@@ -177,6 +177,18 @@ class Preempter:
             f = f.f_back
         return ""
 
+    def runtime_frame(self, frame: FrameType) -> bool:
+        """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
+        f: FrameType | None = frame
+        while f is not None:
+            kind = self._classify(f)[0]
+            if kind == _BASE:
+                return False
+            if kind == _RUNTIME:
+                return True
+            f = f.f_back
+        return False
+
     # -- the handler's part (Go: doSigPreempt) --------------------------------
 
     def do_sig_preempt(self, frame: FrameType | None) -> None:

@@ -232,6 +232,9 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
     """
     timers = pp.timers
     while True:
+        # 0. Signal handlers caught in gort's own code: a goroutine runs them (sigqueue.py).
+        if s.sigq and s.sigstart is not None:
+            s.sigstart()
         # 1. Offloaded calls that finished (Go: netpoll results, injectglist).
         if s.injectq:
             inject(s, pp)
@@ -268,7 +271,7 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
                 return gp, False
         # 8. Nothing to run: sleep until the next timer or an outside wake-up.
         when = timers.next_when()
-        if when is None and not s.noffload and not s.injectq:
+        if when is None and not s.noffload and not s.injectq and not s.siginuse:
             checkdead(s)
         delay = None if when is None else (when - monotonic_ns()) / 1e9
         try:
@@ -360,10 +363,10 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
                 else:
                     gp.gr.switch()
             return
+    if mp.locks:
+        cannot_park(s, prev)
     if tr is not None:
         tr.go_stop(pp, prev, monotonic_ns(), why)
-    if mp.locks:
-        raise throw("schedule: holding locks")
     if mp.armed is not None:
         mp.armed()  # a one-shot preemption hook must not outlive the G's turn
     gp, inherit = find_runnable(s, mp, pp)
@@ -397,6 +400,33 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         mp.g0.switch(gp)  # type: ignore[union-attr]
     else:
         gp.gr.switch()
+
+
+def cannot_park(s: Sched, gp: G) -> NoReturn:
+    """gp asked to block while its M may not switch (``m.locks``): undo it and raise.
+
+    The only holder of ``m.locks`` is a signal handler running on gp's stack
+    (sigqueue.py): gp is in the middle of something else, and the handler
+    must return before gp can go on. gp is taken off whatever its park
+    registered (as goraise does) and stays running.
+    """
+    st = gp.status
+    what = str(gp.waitreason) or "gosched"
+    if st is _WAITING or st is Gstatus.SYSCALL:
+        w = gp.waiting
+        gp.waiting = None
+        if w is not None:
+            w.cancel(gp)
+    elif st is _RUNNABLE:
+        with s.lock:
+            s.runq.remove(gp)  # gosched queued it
+    gp.status = _RUNNING
+    gp.waitreason = _NOREASON
+    raise RuntimeError(
+        f"gort: a blocking call ({what}) in a signal handler; a handler runs between two "
+        "instructions of the interrupted goroutine and cannot park. Use a non-blocking "
+        "operation (gort.select with gort.default on a buffered channel), start a goroutine "
+        "with gort.go for the blocking work, or receive signals with gort.signal.notify.")
 
 
 def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any = None) -> None:
@@ -501,8 +531,12 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m)."""
     s = _sched.current
     assert s is not None
+    if s.m0.locks:
+        return  # a signal handler runs on gp's stack (sigqueue.py): never switch there
     if gp.pending is not None:
         raise_pending(gp)  # goraise asked for this safe point: raise, do not switch
+    if s.sigq and s.sigstart is not None:
+        s.sigstart()  # signal handlers wait: their goroutine runs next
     how = "async" if asynchronous else "sync"
     if asynchronous:
         s.stats.preempt_async += 1

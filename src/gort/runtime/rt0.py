@@ -25,6 +25,7 @@ from .g import G, Gstatus
 from .preempt import Preempter
 from .sched import Sched
 from .signal_unix import QuitDump, Signals
+from .sigqueue import SigQueue
 from .sysmon import Sysmon
 
 
@@ -38,7 +39,7 @@ def run_path(path: str) -> Any:
 
 
 def start_services(s: Sched) -> None:
-    """Start what a run needs besides the scheduler: signals and sysmon."""
+    """Start what a run needs besides the scheduler: signals, the program's handlers, sysmon."""
     preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__))
     signals: Signals | None = None
     if not s.debug.asyncpreemptoff:
@@ -60,6 +61,11 @@ def start_services(s: Sched) -> None:
     quit_ = QuitDump(s)
     quit_.install()
     s.closers.append(quit_.close)
+    sigs = SigQueue(s, preempter, signals, quit_)
+    if sigs.install():
+        s.sigqueue = sigs
+        # Closed last: the program's handlers come back after every other service stopped.
+        s.closers.insert(0, sigs.close)
     mon = Sysmon(s, signals)
     s.sysmon = mon
     mon.start()
