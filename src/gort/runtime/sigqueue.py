@@ -75,10 +75,13 @@ with gort's files as the protected set.
 
 Limits: code that calls ``_signal.signal`` directly, or kept a reference to
 ``signal.signal`` from before the run, bypasses the patch: its handler runs
-unwrapped, as without this module. Signals that arrive while a handler is
-queued at teardown run after the handlers are restored (re-raised with
-``signal.raise_signal``) if the program's handler is a Python function;
-pending ``notify`` deliveries are dropped with the run, as in Go.
+unwrapped, as without this module. Signals still queued when the run ends
+are not handled: the program is over, and a handler calling gort would find
+no runtime (rejected: re-raising them after the handlers are restored; the
+program's handler then ran in the middle of teardown and its gort calls
+failed). A handler that raises in main is an asynchronous exception, as
+CPython's are: when main itself was running it lands at whatever
+instruction main was at.
 """
 
 from __future__ import annotations
@@ -211,10 +214,10 @@ class SigQueue:
             _real_set_wakeup_fd(fd, warn_on_full_buffer=self.wakeup_warn)
         except (OSError, ValueError):  # the program closed it without telling signal
             _real_set_wakeup_fd(-1)
-        pending = [sig for sig, _f in self.q if callable(self.prog.get(sig))]
+        # Handlers still queued are not run: the program is over, its goroutines are
+        # abandoned, and a handler calling gort would find no runtime (Go, too, delivers
+        # nothing once main has returned).
         self.q.clear()
-        for sig in dict.fromkeys(pending):
-            signal.raise_signal(sig)  # CPython runs the restored handler at its next check
 
     def _gort_owned(self, sig: int) -> bool:
         """SIGURG (preemption) and SIGQUIT (the dump) while gort's handlers hold them."""
