@@ -22,6 +22,7 @@ import pytest
 
 import gort
 import gort.runtime as rt
+from gort.runtime import signal_unix
 
 from ..conftest import ROOT, TESTPROG, run_testprog
 
@@ -450,3 +451,19 @@ def test_gort_signal_off_the_main_thread_is_a_clear_error() -> None:
         t.join(30)
     assert len(errors) == 1 and isinstance(errors[0], RuntimeError), errors
     assert "not on the main thread" in str(errors[0])
+
+
+def test_notify_sigquit_replaces_gorts_dump() -> None:
+    def main() -> Any:
+        sigs: gort.Chan[signal.Signals] = gort.Chan(1)
+        gort.signal.notify(sigs, signal.SIGQUIT)
+        os.kill(os.getpid(), signal.SIGQUIT)
+        got = sigs.recv()
+        gort.signal.stop(sigs)
+        s = rt.running()
+        assert s is not None
+        dump_back = signal_unix.real_getsignal(signal.SIGQUIT) == s.sigqueue.quit.handler
+        return got, signal.getsignal(signal.SIGQUIT), dump_back
+
+    assert gort.run(main) == (signal.SIGQUIT, signal.SIG_DFL, True)
+    assert signal.getsignal(signal.SIGQUIT) is signal.SIG_DFL

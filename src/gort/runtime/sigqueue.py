@@ -328,9 +328,9 @@ class SigQueue:
         if not isinstance(handler, signal.Handlers) and handler in (0, 1):
             handler = signal.Handlers(handler)
         sig = int(signalnum)
+        if threading.current_thread() is not threading.main_thread():
+            raise ValueError("signal only works in main thread of the main interpreter")
         if sig == SIGPREEMPT and self.signals is not None and self.signals.installed:
-            if threading.current_thread() is not threading.main_thread():
-                raise ValueError("signal only works in main thread of the main interpreter")
             return self.signals.set_forward(handler)
         if sig == signal.SIGQUIT and sig not in self.prog and self._gort_owned(sig):
             old: Any = signal.SIG_DFL  # gort's dump stands for the default
@@ -374,12 +374,16 @@ class SigQueue:
             real_signal(sig, signal.SIG_IGN)
         elif callable(handler) or self.notify.get(sig):
             real_signal(sig, self.sighandler)
+        elif sig == signal.SIGQUIT and handler == signal.SIG_DFL and self.quit.installed:
+            real_signal(sig, self.quit.handler)  # gort's dump stands for the default again
         else:
             real_signal(sig, handler)
 
     def _program_handler(self, sig: int) -> Any:
         if sig in self.prog:
             return self.prog[sig]
+        if self._gort_owned(sig):
+            return signal.SIG_DFL  # SIGQUIT's dump stands for the default
         h = real_getsignal(sig)
         return signal.SIG_DFL if h is None else h
 
