@@ -104,6 +104,12 @@ def test_ctrl_c_uncaught_ends_with_signal_interrupt_and_130(module: bool) -> Non
     assert (status, out, err) == (130, "", "signal: interrupt\n")
 
 
+@pytest.mark.parametrize("module", MODES)
+def test_ctrl_c_while_the_m_idles_ends_with_130(module: bool) -> None:
+    status, out, err = _interrupt(_cmd(module, "ctrl_c_idle.py"))
+    assert (status, out, err) == (130, "", "signal: interrupt\n")
+
+
 def test_ctrl_c_spinning_implicit_program_ends_with_130() -> None:
     status, out, err = _interrupt(_cmd(False, "ctrl_c.py"))
     assert (status, out, err) == (130, "", "signal: interrupt\n")
