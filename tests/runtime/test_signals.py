@@ -131,10 +131,12 @@ STRESS_S = os.environ.get("GORT_SIG_STRESS_S", "3")
 STRESS_SEED = os.environ.get("GORT_SIG_STRESS_SEED", "20261130")
 
 
-def test_signal_stress_nothing_lost() -> None:
+@pytest.mark.parametrize("module", MODES)
+def test_signal_stress_nothing_lost(module: bool) -> None:
     """Seeded: replay with GORT_SIG_STRESS_SEED=N; the long run is GORT_SIG_STRESS_S=20."""
     r = run_testprog("sig_stress.py", STRESS_S, STRESS_SEED, timeout=60 + 3 * float(STRESS_S),
-                     env={"GORT_PREEMPT_NS": "50000", "GORT_SEED": STRESS_SEED})
+                     env={"GORT_PREEMPT_NS": "50000", "GORT_SEED": STRESS_SEED},
+                     module=module)
     assert r.returncode == 0, f"seed {STRESS_SEED}\n{r.stdout}{r.stderr}"
     assert r.stdout.startswith("ok "), r.stdout
     assert r.stderr == ""
@@ -473,3 +475,42 @@ def test_notify_sigquit_replaces_gorts_dump() -> None:
 
     assert gort.run(main) == (signal.SIGQUIT, signal.SIG_DFL, True)
     assert signal.getsignal(signal.SIGQUIT) is signal.SIG_DFL
+
+
+@pytest.mark.parametrize("warn", [True, False])
+def test_full_program_wakeup_fd_is_reported_as_cpython_does(warn: bool) -> None:
+    """A failed write to the program's fd: CPython's unraisable report, only if warn."""
+    reports: list[Any] = []
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        while True:  # fill the pipe
+            try:
+                os.write(w, b"x" * 65536)
+            except BlockingIOError:
+                break
+
+        def main() -> None:
+            signal.signal(signal.SIGUSR1, lambda n, f: None)
+            signal.set_wakeup_fd(w, warn_on_full_buffer=warn)
+            os.kill(os.getpid(), signal.SIGUSR1)
+            gort.sleep(0.01)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+
+        old_hook = sys.unraisablehook
+        sys.unraisablehook = reports.append
+        try:
+            gort.run(main)
+        finally:
+            sys.unraisablehook = old_hook
+    finally:
+        os.close(r)
+        os.close(w)
+    if warn:
+        assert len(reports) == 1
+        assert reports[0].err_msg == ("Exception ignored when trying to write to the signal "
+                                      "wakeup fd")
+        assert isinstance(reports[0].exc_value, BlockingIOError)
+    else:
+        assert reports == []

@@ -157,7 +157,8 @@ class SigQueue:
         self.ignored: set[int] = set()
         self.q: deque[tuple[int, FrameType | None]] = s.sigq
         self.runner_live = False  # a run_queued goroutine is queued or running
-        # The program's wake-up fd (signal.set_wakeup_fd) and its warn flag.
+        # The program's wake-up fd (signal.set_wakeup_fd) and its warn flag. The flag of
+        # an fd set before the run cannot be read back from CPython: CPython's default.
         self.wakeup_fd = -1
         self.wakeup_warn = True
         self.installed = False
