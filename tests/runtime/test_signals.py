@@ -514,3 +514,10 @@ def test_full_program_wakeup_fd_is_reported_as_cpython_does(warn: bool) -> None:
         assert isinstance(reports[0].exc_value, BlockingIOError)
     else:
         assert reports == []
+
+
+def test_graceful_shutdown_example() -> None:
+    r = run_testprog(str(ROOT / "examples" / "graceful_shutdown.py"), "0.1", timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.fullmatch(r"got SIGTERM; 4 workers stopped after \d+ items", r.stdout.strip()), \
+        r.stdout
