@@ -521,3 +521,30 @@ def test_graceful_shutdown_example() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.fullmatch(r"got SIGTERM; 4 workers stopped after \d+ items", r.stdout.strip()), \
         r.stdout
+
+
+def test_queued_handlers_run_before_goroutines_that_timers_ready(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signal noticed in gort's code is handled before the timers of the same round fire."""
+    # No SIGURG: one landing in time.sleep below would switch main out before the append.
+    monkeypatch.setenv("GODEBUG", "asyncpreemptoff=1")
+    log: list[str] = []
+
+    def main() -> None:
+        s = rt.running()
+        assert s is not None
+        signal.signal(signal.SIGUSR1, lambda n, f: log.append("handler"))
+
+        def sleeper() -> None:
+            gort.sleep(0.01)
+            log.append("timer")
+
+        gort.go(sleeper)
+        gort.gosched()  # the sleeper arms its timer
+        time.sleep(0.05)  # ...which is due from now on
+        s.sigq.append((signal.SIGUSR1, None))  # what sighandler queues for gort's own code
+        gort.sleep(0.1)
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+
+    gort.run(main)
+    assert log == ["handler", "timer"]

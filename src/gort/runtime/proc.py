@@ -232,9 +232,15 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
     """
     timers = pp.timers
     while True:
-        # 0. Signal handlers caught in gort's own code: a goroutine runs them (sigqueue.py).
+        # 0. Signal handlers caught in gort's own code: a goroutine runs them (sigqueue.py),
+        # before the timers below ready anyone, as CPython runs a handler before the code
+        # after the check that noticed the signal.
         if s.sigq and s.sigstart is not None:
-            s.sigstart()
+            s.sigstart()  # the handler goroutine, next in line
+            gp = pp.runnext
+            if gp is not None:
+                pp.runnext = None
+                return gp, True
         # 1. Offloaded calls that finished (Go: netpoll results, injectglist).
         if s.injectq:
             inject(s, pp)
