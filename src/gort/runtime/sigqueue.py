@@ -30,8 +30,10 @@ signal and hands them to os/signal:
   calls gort. Otherwise the G is marked ``preempt`` (its next gort call is a
   safe point) and the M runs the queue at its next scheduling round:
   ``proc.find_runnable`` and ``proc.gopreempt_m`` call ``Sched.sigstart``,
-  which starts the short-lived handler goroutine ``run_queued``, next in
-  line (Go's os/signal delivers from a goroutine too). An idle M is woken by
+  which starts the short-lived handler goroutine ``run_queued``;
+  ``find_runnable`` runs it before the goroutines that its round's timers
+  ready, as CPython runs a handler before the code after the check that
+  noticed the signal (Go's os/signal delivers from a goroutine too). An idle M is woken by
   the C handler itself: gort holds CPython's wake-up fd (the netpoller's
   self-pipe), so the byte CPython writes for every caught signal ends the
   ``select``, whichever thread the kernel delivered the signal to. sysmon
@@ -47,6 +49,9 @@ signal and hands them to os/signal:
   CPython's belong to the main thread: raised at once when the handler ran
   on main in user code, otherwise delivered with ``proc.goraise``, which
   takes a parked main off its wait. A worker's ``except:`` never sees it.
+  Uncaught in the implicit runtime (the script's top level is main), a
+  KeyboardInterrupt reaches ``sys.excepthook``: gort's prints ``signal:
+  interrupt``, runs the atexit handlers and exits 130, as ``gort run`` does.
 - os/signal (``gort.signal``): ``notify`` registers channels per signal,
   delivered by the same path with a non-blocking send; a full channel drops
   the signal (Go's semantics) and counts it (``Stats.signal_dropped``).
@@ -81,7 +86,10 @@ no runtime (rejected: re-raising them after the handlers are restored; the
 program's handler then ran in the middle of teardown and its gort calls
 failed). A handler that raises in main is an asynchronous exception, as
 CPython's are: when main itself was running it lands at whatever
-instruction main was at.
+instruction main was at. Two exceptions delivered to main before it runs
+are chained by ``proc.goraise`` through ``__context__``; if main raises
+them inside an ``except`` clause, CPython's implicit chaining replaces that
+link with the clause's exception, and the first is lost.
 """
 
 from __future__ import annotations
