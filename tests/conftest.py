@@ -29,10 +29,14 @@ def _no_runtime_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     assert rt.running() is None
-    before = signal.getsignal(signal.SIGURG)
+    patched = (signal.signal, signal.getsignal, signal.set_wakeup_fd)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGURG, signal.SIGINT)}
     yield
     assert rt.running() is None, "a test left a gort runtime running"
-    assert signal.getsignal(signal.SIGURG) == before, "SIGURG handler not restored"
+    for sig, h in before.items():
+        assert signal.getsignal(sig) == h, f"{sig.name} handler not restored"
+    assert (signal.signal, signal.getsignal, signal.set_wakeup_fd) == patched, \
+        "signal functions not restored"
     names = [t.name for t in threading.enumerate()]
     assert "gort-sysmon" not in names, names
 

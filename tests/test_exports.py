@@ -9,7 +9,7 @@ import gort.sync
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
        "Ticker", "Timer", "Chan", "select", "default", "ClosedChannelError", "Deadlock"}
-OURS = {"offload", "stack", "stats", "sync", "trace"}
+OURS = {"offload", "signal", "stack", "stats", "sync", "trace"}
 
 
 def test_all_is_the_api_plus_documented_extras() -> None:
@@ -48,7 +48,16 @@ def test_every_public_name_is_in_docs_api_md() -> None:
     headings = {line[5:-1] for line in text.splitlines() if line.startswith("### `")}
     public = {f"gort.{n}" for n in gort.__all__}
     public |= {f"gort.sync.{n}" for n in gort.sync.__all__}
+    public |= {f"gort.signal.{n}" for n in gort.signal.__all__}
     missing = public - headings
     assert not missing, f"docs/api.md has no '### `NAME`' heading for {sorted(missing)}"
     stale = {h for h in headings if h.startswith("gort.") and h not in public}
     assert not stale, f"docs/api.md documents names gort does not export: {sorted(stale)}"
+
+
+def test_signal_exports() -> None:
+    assert set(gort.signal.__all__) == {"notify", "stop", "ignore", "reset"}
+    for name in gort.signal.__all__:
+        fn = getattr(gort.signal, name)
+        assert fn.__module__ == "gort.signal"
+        assert fn.__doc__ and "Go: signal." in fn.__doc__, name

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from . import runtime as _rt
-from . import sync, trace
+from . import signal, sync, trace
 from .runtime import Chan, ClosedChannelError, Deadlock, default
 from .time import Ticker, Timer, after, sleep
 
@@ -36,6 +36,7 @@ __all__ = [
     "offload",
     "run",
     "select",
+    "signal",
     "sleep",
     "stack",
     "stats",

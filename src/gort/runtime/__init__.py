@@ -7,6 +7,7 @@ Layers (imports point down only)::
 
     rt0                               bootstrap: run, implicit start, services
     sysmon, preempt, signal_unix      preemption (L3')
+    sigqueue                          the program's signal handlers, os/signal (L3')
     chan, select, sema, time, syscall blocking primitives (L3)
     threadlock                        goroutine-aware threading locks (L3)
     proc                              the scheduler (L2)
@@ -21,7 +22,9 @@ Ownership, kept true:
   proc.gopreempt_m;
 - blocking is ``gopark`` answered by exactly one ``goready``; sync/ blocks
   only through sema.py;
-- only signal_unix.py touches ``signal.*``; threads are started by sysmon.py
+- only signal_unix.py (SIGURG, SIGQUIT) and sigqueue.py (the program's handlers,
+  the wake-up fd, and the patched ``signal.signal``/``getsignal``/``set_wakeup_fd``
+  during a run) touch ``signal.*``; threads are started by sysmon.py
   (sysmon) and syscall.py (offload workers); only debug.py reads GODEBUG and
   GOMAXPROCS;
 - all mutable state hangs off one ``Sched`` (sched.py), dropped at teardown;

@@ -83,6 +83,7 @@ class G:
         "onexit",
         "param",
         "pending",
+        "pendmore",
         "preempt",
         "result",
         "resume",
@@ -118,8 +119,10 @@ class G:
         # What the parked G waits on: an object with cancel(gp) (see the module essay);
         # CANCELLED once proc.goraise took it off; None while not parked.
         self.waiting: Any = None
-        # An exception to raise in the G where it resumes (proc.goraise).
+        # An exception to raise in the G where it resumes (proc.goraise), and any that
+        # came after it, raised one per safe point after that one.
         self.pending: BaseException | None = None
+        self.pendmore: list[BaseException] | None = None
         # The greenlet to switch to when the G runs again, when it stopped inside a child
         # greenlet of its own (libraries built on greenlet); None: ``gr``.
         self.resume: greenlet | None = None

@@ -5,6 +5,11 @@ delay passes, or another thread calls ``brk`` (Go: netpollBreak), which
 writes one byte to a self-pipe. ``wakeup_pending`` is Go's netpollWakeSig: at
 most one byte is in flight, so a burst of wake-ups costs one write and one
 read. The selector uses no CPU while it waits.
+
+The self-pipe is also CPython's wake-up fd while a run lasts (sigqueue.py):
+CPython's C signal handler writes a byte to it for every caught signal,
+without the lock and without ``wakeup_pending``, so ``poll`` drains the pipe
+whenever the selector reports it readable, not only after a ``brk``.
 """
 
 from __future__ import annotations
@@ -51,9 +56,9 @@ class Netpoll:
             # epoll takes at most about 24.8 days (ms in an int); a timer further off is
             # simply waited for in several polls (Go's netpoll caps its delay alike).
             delay_s = min(max(delay_s, 0.0), MAX_POLL_S)
-        self.sel.select(delay_s)
+        ready = self.sel.select(delay_s)
         with self.lock:
-            if self.wakeup_pending:
+            if self.wakeup_pending or ready:
                 self.wakeup_pending = False
                 try:
                     while os.read(self.rfd, 256):

@@ -252,6 +252,18 @@ class Preempter:
         # partial, a class, a bound method, f(*args) on 3.11): the C is the call itself.
         return self._classify(back)[0] == _BASE and f.f_code is _entry_code(gp.fn)
 
+    def runtime_frame(self, frame: FrameType) -> bool:
+        """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
+        f: FrameType | None = frame
+        while f is not None:
+            kind = self._classify(f)[0]
+            if kind == _BASE:
+                return False
+            if kind == _RUNTIME:
+                return True
+            f = f.f_back
+        return False
+
     # -- the handler's part (Go: doSigPreempt) --------------------------------
 
     def do_sig_preempt(self, frame: FrameType | None, lock_wait: bool = False) -> None:

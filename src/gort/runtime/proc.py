@@ -233,6 +233,15 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
     """
     timers = pp.timers
     while True:
+        # 0. Signal handlers caught in gort's own code: a goroutine runs them (sigqueue.py),
+        # before the timers below ready anyone, as CPython runs a handler before the code
+        # after the check that noticed the signal.
+        if s.sigq and s.sigstart is not None:
+            s.sigstart()  # the handler goroutine, next in line
+            gp = pp.runnext
+            if gp is not None:
+                pp.runnext = None
+                return gp, True
         # 1. Offloaded calls that finished (Go: netpoll results, injectglist).
         if s.injectq:
             inject(s, pp)
@@ -270,7 +279,8 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
         # 8. Nothing to run: sleep until the next timer or an outside wake-up.
         when = timers.next_when()
         delay = None if when is None else (when - monotonic_ns()) / 1e9
-        if (when is None or timers.only_weak()) and not s.noffload and not s.injectq:
+        if ((when is None or timers.only_weak()) and not s.noffload and not s.injectq
+                and not s.siginuse):
             recheck = checkdead(s)
             if recheck is None:
                 continue  # a contained run: checkdead readied main with the Deadlock
@@ -375,10 +385,10 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
                 else:
                     gp.gr.switch()
             return
+    if mp.locks:
+        cannot_park(s, prev)
     if tr is not None:
         tr.go_stop(pp, prev, monotonic_ns(), why)
-    if mp.locks:
-        raise throw("schedule: holding locks")
     if mp.armed is not None:
         mp.armed()  # a one-shot preemption hook must not outlive the G's turn
     gp, inherit = find_runnable(s, mp, pp)
@@ -412,6 +422,33 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         mp.g0.switch(gp)  # type: ignore[union-attr]
     else:
         gp.gr.switch()
+
+
+def cannot_park(s: Sched, gp: G) -> NoReturn:
+    """gp asked to block while its M may not switch (``m.locks``): undo it and raise.
+
+    The only holder of ``m.locks`` is a signal handler running on gp's stack
+    (sigqueue.py): gp is in the middle of something else, and the handler
+    must return before gp can go on. gp is taken off whatever its park
+    registered (as goraise does) and stays running.
+    """
+    st = gp.status
+    what = str(gp.waitreason) or "gosched"
+    if st is _WAITING or st is Gstatus.SYSCALL:
+        w = gp.waiting
+        gp.waiting = None
+        if w is not None:
+            w.cancel(gp)
+    elif st is _RUNNABLE:
+        with s.lock:
+            s.runq.remove(gp)  # gosched queued it
+    gp.status = _RUNNING
+    gp.waitreason = _NOREASON
+    raise RuntimeError(
+        f"gort: a blocking call ({what}) in a signal handler; a handler runs between two "
+        "instructions of the interrupted goroutine and cannot park. Use a non-blocking "
+        "operation (gort.select with gort.default on a buffered channel), start a goroutine "
+        "with gort.go for the blocking work, or receive signals with gort.signal.notify.")
 
 
 def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any = None) -> None:
@@ -451,10 +488,15 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any =
 
 
 def raise_pending(gp: G) -> NoReturn:
-    """Raise the exception goraise left for gp (the running G)."""
+    """Raise the exception goraise left for gp (the running G); the next waits its turn."""
     exc = gp.pending
     assert exc is not None
-    gp.pending = None
+    more = gp.pendmore
+    if more:
+        gp.pending = more.pop(0)
+        gp.preempt = True  # raised at gp's next safe point
+    else:
+        gp.pending = None
     raise exc
 
 
@@ -467,13 +509,17 @@ def goraise(gp: G, exc: BaseException) -> None:
     cancelled (no sudog stays queued, no timer armed) and gp raises exc from
     the blocking call; a runnable gp raises it where it resumes; a running gp
     (the caller itself) at its next safe point: the caller should raise exc
-    itself when it can. A second exception before the first was raised is
-    chained to it (``__context__``), never dropped.
+    itself when it can. A second exception before the first was raised waits
+    its turn: it is raised at the safe point after the first, never dropped.
+    (Chaining it to the first through ``__context__`` was rejected: raised
+    inside an ``except`` clause, CPython overwrites ``__context__``.)
     """
-    old = gp.pending
-    if old is not None and exc.__context__ is None and exc is not old:
-        exc.__context__ = old
-    gp.pending = exc
+    if gp.pending is None:
+        gp.pending = exc
+    elif gp.pendmore is None:
+        gp.pendmore = [exc]
+    else:
+        gp.pendmore.append(exc)
     st = gp.status
     if st is _WAITING or st is Gstatus.SYSCALL:
         w = gp.waiting
@@ -535,10 +581,14 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m)."""
     s = _sched.current
     assert s is not None
+    if s.m0.locks:
+        return  # a signal handler runs on gp's stack (sigqueue.py): never switch there
     if gp.pending is not None:
         raise_pending(gp)  # goraise asked for this safe point: raise, do not switch
     if not asynchronous and s.preempter is not None and s.preempter.sync_deferred(gp):
         return  # C between the G's frames, or a tracing callback: stays pending (preempt.py)
+    if s.sigq and s.sigstart is not None:
+        s.sigstart()  # signal handlers wait: their goroutine runs next
     how = "async" if asynchronous else "sync"
     if asynchronous:
         s.stats.preempt_async += 1

@@ -27,6 +27,7 @@ from .g import G, Gstatus
 from .preempt import Preempter
 from .sched import Sched
 from .signal_unix import QuitDump, Signals
+from .sigqueue import SigQueue
 from .stack import Stack
 from .sysmon import Sysmon
 
@@ -46,7 +47,8 @@ def run_module(name: str) -> Any:
 
 
 def start_services(s: Sched) -> None:
-    """Start what a run needs besides the scheduler: signals, sysmon, goroutine-aware locks."""
+    """Start what a run needs besides the scheduler: signals, the program's handlers,
+    sysmon, goroutine-aware locks."""
     stack = Stack()
     preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__, run_module.__code__,
                               run_hosted.__code__), stack)
@@ -81,6 +83,11 @@ def start_services(s: Sched) -> None:
     quit_ = QuitDump(s)
     quit_.install()
     s.closers.append(quit_.close)
+    sigs = SigQueue(s, preempter, signals, quit_)
+    if sigs.install():
+        s.sigqueue = sigs
+        # Closed last: the program's handlers come back after every other service stopped.
+        s.closers.insert(0, sigs.close)
     mon = Sysmon(s, signals)
     s.sysmon = mon
     mon.start()

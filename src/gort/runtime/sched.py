@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from .netpoll import Netpoll
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from greenlet import greenlet
 
     from .debug import Debug
@@ -47,6 +49,10 @@ class Stats:
         "preempt_lock_wait",
         "preempt_requests",
         "preempt_sync",
+        "signal_deferred",
+        "signal_dropped",
+        "signal_handled",
+        "signal_notified",
         "signals_forwarded",
         "signals_lock_wait",
         "signals_sent",
@@ -72,6 +78,13 @@ class Stats:
         self.signals_lock_wait = 0
         self.preempt_lock_wait = 0
         self.blocked_reports = 0  # "blocked in a call" reports printed (once per call site)
+        # The program's signals (sigqueue.py): handlers run, and of those signals the ones
+        # that arrived in gort's own code (run later, by the handler goroutine);
+        # notify deliveries, and those dropped because the channel was full.
+        self.signal_handled = 0
+        self.signal_deferred = 0
+        self.signal_notified = 0
+        self.signal_dropped = 0
         self.sysmon_wakeups = 0
         self.sysmon_cpu_ns = 0  # CPU time of the sysmon thread
         # How long past its intended wake-up sysmon got to run: the wait for the GIL.
@@ -140,6 +153,16 @@ class Sched:
         self.raw_rlocks: tuple[Any, ...] = ()
         self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
+        # Signals caught in gort's own code, (signum, frame), appended by the Python-level
+        # handler (sigqueue.py; no lock: it may interrupt a holder of any lock), and the
+        # function that starts the goroutine running them; the scheduler calls it when
+        # sigq is not empty. None: the program's handlers are not gort's (no main thread).
+        self.sigq: deque[tuple[int, FrameType | None]] = deque()
+        self.sigstart: Callable[[], None] | None = None
+        # A gort.signal.notify channel is registered: a signal may wake a goroutine, so
+        # nothing runnable is not a deadlock (Go: sig.inuse).
+        self.siginuse = False
+        self.sigqueue: Any = None  # sigqueue.SigQueue: the program's handlers (gort.signal)
 
 
 current: Sched | None = None

@@ -51,6 +51,11 @@ from .traceback import goroutine_dump
 
 SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
 
+# The originals: sigqueue.py patches signal.signal and signal.getsignal while a run
+# lasts, and gort's own handlers must see the real dispositions.
+real_signal = signal.signal
+real_getsignal = signal.getsignal
+
 
 _PENDING_CALL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
@@ -93,16 +98,16 @@ class Signals:
         """Install the handler; False if not on the main thread (no async preemption)."""
         if threading.current_thread() is not threading.main_thread():
             return False
-        prev = signal.getsignal(SIGPREEMPT)
+        prev = real_getsignal(SIGPREEMPT)
         self.prev = signal.SIG_DFL if prev is None else prev
-        signal.signal(SIGPREEMPT, self.sighandler)
+        real_signal(SIGPREEMPT, self.sighandler)
         signal.siginterrupt(SIGPREEMPT, False)
         self.installed = True
         return True
 
     def owned(self) -> bool:
         """gort's handler is the one installed (readable from any thread)."""
-        return signal.getsignal(SIGPREEMPT) == self.sighandler
+        return real_getsignal(SIGPREEMPT) == self.sighandler
 
     def pending_reinstall(self) -> None:
         self.reinstall_asked = False
@@ -111,16 +116,22 @@ class Signals:
 
     def reinstall(self) -> None:
         """Put gort's handler back in front of one the program installed after start."""
-        cur = signal.getsignal(SIGPREEMPT)
+        cur = real_getsignal(SIGPREEMPT)
         if cur == self.sighandler:
             return
         self.prev = signal.SIG_DFL if cur is None else cur
-        signal.signal(SIGPREEMPT, self.sighandler)
+        real_signal(SIGPREEMPT, self.sighandler)
         signal.siginterrupt(SIGPREEMPT, False)
+
+    def set_forward(self, handler: Any) -> Any:
+        """The program installs a SIGURG handler (signal.signal, patched): forward to it."""
+        old = self.prev
+        self.prev = handler
+        return old
 
     def close(self) -> None:
         if self.installed and self.owned():
-            signal.signal(SIGPREEMPT, self.prev)
+            real_signal(SIGPREEMPT, self.prev)
         self.installed = False
 
     def preempt_m(self, mp: M, lock_wait: bool = False) -> bool:
@@ -192,9 +203,9 @@ class QuitDump:
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        if signal.getsignal(signal.SIGQUIT) is not signal.SIG_DFL:
+        if real_getsignal(signal.SIGQUIT) is not signal.SIG_DFL:
             return  # the program's own
-        signal.signal(signal.SIGQUIT, self.handler)
+        real_signal(signal.SIGQUIT, self.handler)
         self.installed = True
 
     def handler(self, signum: int, frame: FrameType | None) -> None:
@@ -206,6 +217,6 @@ class QuitDump:
             os._exit(2)
 
     def close(self) -> None:
-        if self.installed and signal.getsignal(signal.SIGQUIT) == self.handler:
-            signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+        if self.installed and real_getsignal(signal.SIGQUIT) == self.handler:
+            real_signal(signal.SIGQUIT, signal.SIG_DFL)
         self.installed = False

@@ -312,7 +312,8 @@ class Sysmon:
     def runnable_elsewhere(self, pp: P, now: int) -> bool:
         """Could another G use pp now? (racy reads, as all of sysmon's; best-effort)"""
         s = self.s
-        if pp.runnext is not None or pp.runqhead != pp.runqtail or s.runq or s.injectq:
+        if pp.runnext is not None or pp.runqhead != pp.runqtail or s.runq or s.injectq \
+                or s.sigq:  # signal handlers wait for the M's next scheduling round
             return True
         heap = pp.timers.heap
         if heap and heap[0][0] <= now:

@@ -1,0 +1,39 @@
+"""SIGALRM's handler raises while main is parked in recv and another goroutine sleeps.
+
+Top-level code, so it runs under `gort run` and as plain `python` (the
+implicit runtime). The exception is raised in main; the receive it
+interrupted leaves nothing queued, so the values sent afterwards arrive.
+Prints: alarm x y.
+"""
+
+import signal
+
+import gort
+
+
+class Alarm(Exception):
+    pass
+
+
+def handler(signum, frame):
+    raise Alarm("alarm")
+
+
+ch = gort.Chan()
+
+
+def sleeper():
+    gort.sleep(0.2)
+    ch.send("x")
+    ch.send("y")
+
+
+gort.go(sleeper)
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.02)
+try:
+    ch.recv()
+except Alarm as e:
+    print(e)
+print(ch.recv())
+print(ch.recv())
