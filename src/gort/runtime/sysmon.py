@@ -240,7 +240,7 @@ class Sysmon:
         return acted, next_ns
 
     def sample_cpu(self, pd: SysmonTick, now: int) -> bool | None:
-        """Did the M's thread run since the last look? None: no clock, or no recent look.
+        """Did the M's thread run since the last look? None: no recent look (True: no clock).
 
         A thread blocked in a system call or a C wait uses no CPU; one running Python
         code does, between sysmon's looks (sysmon sleeps then, so it has the GIL).
@@ -321,11 +321,8 @@ class Sysmon:
         return any(p2 is not pp and (p2.runnext is not None or p2.runqhead != p2.runqtail)
                    for p2 in s.allp)
 
-    def preemptone(self, pp: object, send: bool = True) -> bool:
-        """Ask the G running on pp to stop (Go: preemptone). Best-effort.
-
-        ``send=False``: only mark it (the synchronous safe point), no signal.
-        """
+    def preemptone(self, pp: object) -> bool:
+        """Ask the G running on pp to stop (Go: preemptone). Best-effort."""
         s = self.s
         mp = s.m0
         gp = mp.curg
@@ -335,7 +332,7 @@ class Sysmon:
             gp.preempt = True
             s.stats.preempt_requests += 1
         sent = False
-        if self.signals is not None and send:
+        if self.signals is not None:
             # Also while a hook is armed: if its frame returned without another
             # instruction the handler finds it gone and looks again (preempt.py).
             sent = self.signals.preempt_m(mp)
