@@ -31,6 +31,7 @@ from __future__ import annotations
 from .chan import Chan
 from .error import ClosedChannelError, Deadlock, GortInternalError
 from .g import G, Gstatus, WaitReason
+from .preempt import goroutine_entry
 from .proc import (
     current_sched,
     getg,
@@ -70,6 +71,7 @@ __all__ = [
     "goraise",
     "goready",
     "goroutine_dump",
+    "goroutine_entry",
     "gosched",
     "newproc",
     "offload",

@@ -58,7 +58,7 @@ import dis
 import sys
 from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from . import proc
 from .g import G, Gstatus
@@ -78,6 +78,20 @@ _MODULE: Final = 3  # a module in the no-preempt list
 
 # sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
 _MONITORING: Any = getattr(sys, "monitoring", None)
+
+# Entry functions of goroutines that gort's public modules start around user code
+# (errgroup's and WaitGroup.go's wrappers): classified as a goroutine's entry frame,
+# so the user's frames above them stay preemptible, as with gmain. A wrapper listed
+# here must hold no state across its own instructions that a switch could break.
+ENTRY_CODES: set[CodeType] = set()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def goroutine_entry(fn: F) -> F:
+    """Mark fn as a goroutine entry wrapper (see ENTRY_CODES); returns fn."""
+    ENTRY_CODES.add(fn.__code__)
+    return fn
 
 
 def _tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]]:
@@ -140,7 +154,7 @@ class Preempter:
         got = self.codeclass.get(code)
         if got is not None:
             return got
-        if code in self.base_codes:
+        if code in self.base_codes or code in ENTRY_CODES:
             got = (_BASE, "")
         elif is_gort_file(code.co_filename):
             got = (_RUNTIME, "runtime")
