@@ -99,7 +99,7 @@ class Context:
     yours through a goroutine that waits on its ``done()``, as Go does.
     """
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     def deadline(self) -> float | None:
         """When the context will be cancelled, as a ``time.monotonic()`` value; None if never."""
