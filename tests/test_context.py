@@ -425,10 +425,8 @@ def test_custom_context_propagation() -> None:
         settle()
         assert gort.num_goroutine() == n0  # the watcher ended
         cancel()
-        # A gort context under a foreign one under a gort one still registers directly
-        # when the foreign one passes the gort parent's done channel through.
         mine2 = _MyCtx()
-        c2, cancel2 = context.with_cancel(mine2)
+        _, cancel2 = context.with_cancel(mine2)
         cancel2()
         settle()
         assert gort.num_goroutine() == n0, "the watcher ends when the child is cancelled"

@@ -182,17 +182,20 @@ def test_context_manager_waits_and_raises() -> None:
         def boom() -> None:
             raise Err1("x")
 
-        with pytest.raises(Err1):
-            with errgroup.Group() as g:
-                g.go(boom)
+        with pytest.raises(Err1), errgroup.Group() as g:
+            g.go(boom)
 
         # The body raising: the context is cancelled, the goroutines waited for, and
         # the body's exception propagates with a note about the group's error.
         g2, ctx = errgroup.with_context(context.background())
-        with pytest.raises(Err2) as ei:
+
+        def body() -> None:
             with g2:
                 g2.go(lambda: (ctx.done().recv(), log.append("cancelled"), boom()))
                 raise Err2("body")
+
+        with pytest.raises(Err2) as ei:
+            body()
         assert log[-1] == "cancelled"
         assert ei.value.__notes__ == [
             "errgroup: a goroutine of the group also failed: Err1('x')"]

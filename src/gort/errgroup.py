@@ -151,10 +151,25 @@ class Group:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        """Wait on exit. If the body raised, cancel the context, wait, and let it propagate."""
+        """Wait on exit (raising the first error).
+
+        If the body raised, or the wait itself is interrupted (Ctrl-C), the
+        group's context is cancelled with that exception as its cause, the
+        goroutines are waited for, and the exception propagates, with a note
+        naming the group's first error if there was one.
+        """
         if ev is None:
-            self.wait()
+            try:
+                self.wait()
+            except Exception:
+                raise
+            except BaseException as e:
+                self._abort(e)
+                raise
             return
+        self._abort(ev)
+
+    def _abort(self, ev: BaseException) -> None:
         if self._cancel is not None:
             self._cancel(ev)
         try:
