@@ -1,10 +1,11 @@
 """gort.sync: Go's package sync for goroutines (they park goroutines, never the OS thread).
 
-``gort.sync.atomic`` (Go: sync/atomic) is a submodule: import it explicitly.
+``gort.sync.atomic`` is Go's sync/atomic.
 """
 
 from __future__ import annotations
 
+from . import atomic
 from .cond import Cond
 from .map import Map
 from .mutex import Mutex
@@ -14,7 +15,7 @@ from .rwmutex import RLocker, RWMutex
 from .waitgroup import WaitGroup
 
 __all__ = ["Cond", "Map", "Mutex", "Once", "Pool", "RLocker", "RWMutex", "WaitGroup",
-           "once_func", "once_value", "once_values"]
+           "atomic", "once_func", "once_value", "once_values"]
 
 for _cls in (Cond, Map, Mutex, Once, Pool, RLocker, RWMutex, WaitGroup, once_func, once_value,
              once_values):
