@@ -20,9 +20,10 @@ raises it. Rejected: raising an ``ExceptionGroup``: every caller would need
 ``except*`` to catch the one error it expects, and after the first error most
 later ones are the ``Canceled`` that the first error caused.
 
-Goroutines start through ``_run``, a goroutine entry wrapper (see
-runtime/preempt.py ENTRY_CODES): the user's function above it stays
-preemptible. The limit is a buffered channel used as a semaphore, as Go's.
+Goroutines start through ``_run``, a wrapper marked as a user-code boundary
+(runtime/preempt.py USER_BOUNDARY_CODES): the user's function above it stays
+preemptible although a gort frame is below it. The limit is a buffered
+channel used as a semaphore, as Go's.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ class Group:
             ev.add_note(f"errgroup: a goroutine of the group also failed: {e!r}")
 
 
-@_rt.goroutine_entry
+@_rt.user_code_boundary
 def _run(g: Group, fn: Callable[..., Any], args: tuple[Any, ...],
          kwargs: dict[str, Any]) -> None:
     try:

@@ -253,3 +253,36 @@ def test_pool() -> None:
     assert len(p2._items) == 1024  # type: ignore[attr-defined]
     with pytest.raises(TypeError, match="function of no arguments"):
         Pool(new=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("how", ["once", "once_value", "map_range", "pool_new", "wg_go"])
+def test_user_code_called_by_gort_sync_stays_preemptible(how: str) -> None:
+    """A spinning fn under Once.do, once_value, Map.range, Pool.new or WaitGroup.go is
+    preempted (the gort frames below it are user-code boundaries, runtime/preempt.py)."""
+    def main() -> int:
+        stop = [False]
+
+        def spin(*_: object) -> int:
+            while not stop[0]:
+                pass
+            return 1
+
+        wg = WaitGroup()
+        if how == "once":
+            wg.go(Once().do, spin)
+        elif how == "once_value":
+            wg.go(once_value(spin))
+        elif how == "map_range":
+            m = Map()
+            m.store(1, 1)
+            wg.go(m.range, spin)
+        elif how == "pool_new":
+            wg.go(Pool(new=spin).get)
+        else:
+            wg.go(spin)
+        gort.sleep(0.02)  # returns only if spin is preempted
+        stop[0] = True
+        wg.wait()
+        return gort.stats()["preempt_async"]
+
+    assert gort.run(main) >= 1

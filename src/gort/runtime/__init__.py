@@ -31,7 +31,7 @@ from __future__ import annotations
 from .chan import Chan
 from .error import ClosedChannelError, Deadlock, GortInternalError
 from .g import G, Gstatus, WaitReason
-from .preempt import goroutine_entry
+from .preempt import user_code_boundary
 from .proc import (
     current_sched,
     getg,
@@ -71,7 +71,6 @@ __all__ = [
     "goraise",
     "goready",
     "goroutine_dump",
-    "goroutine_entry",
     "gosched",
     "newproc",
     "offload",
@@ -88,4 +87,5 @@ __all__ = [
     "stop_timer",
     "time_sleep",
     "to_ns",
+    "user_code_boundary",
 ]

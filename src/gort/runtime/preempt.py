@@ -79,18 +79,21 @@ _MODULE: Final = 3  # a module in the no-preempt list
 # sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
 _MONITORING: Any = getattr(sys, "monitoring", None)
 
-# Entry functions of goroutines that gort's public modules start around user code
-# (errgroup's and WaitGroup.go's wrappers): classified as a goroutine's entry frame,
-# so the user's frames above them stay preemptible, as with gmain. A wrapper listed
-# here must hold no state across its own instructions that a switch could break.
-ENTRY_CODES: set[CodeType] = set()
+# Functions of gort's public modules that call user code (errgroup's and WaitGroup.go's
+# goroutine wrappers, Once.do, the once_* wrappers, Map.range): classified as user
+# code, so the user's frames above them stay preemptible and the walk goes on below
+# them. A function listed here must hold no runtime state mid-update and no thread
+# lock across its own instructions: a switch between any two of them must be harmless
+# (it holds at most goroutine-level state, such as a gort.sync.Mutex, which a
+# preempted G may hold).
+USER_BOUNDARY_CODES: set[CodeType] = set()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def goroutine_entry(fn: F) -> F:
-    """Mark fn as a goroutine entry wrapper (see ENTRY_CODES); returns fn."""
-    ENTRY_CODES.add(fn.__code__)
+def user_code_boundary(fn: F) -> F:
+    """Mark fn as safe to preempt in and above (see USER_BOUNDARY_CODES); returns fn."""
+    USER_BOUNDARY_CODES.add(fn.__code__)
     return fn
 
 
@@ -154,8 +157,10 @@ class Preempter:
         got = self.codeclass.get(code)
         if got is not None:
             return got
-        if code in self.base_codes or code in ENTRY_CODES:
+        if code in self.base_codes:
             got = (_BASE, "")
+        elif code in USER_BOUNDARY_CODES:
+            got = (_USER, "")
         elif is_gort_file(code.co_filename):
             got = (_RUNTIME, "runtime")
         else:

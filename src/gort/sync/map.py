@@ -19,6 +19,8 @@ from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .. import runtime as _rt
+
 
 def _same(a: Any, b: Any) -> bool:
     return a is b or bool(a == b)
@@ -95,6 +97,7 @@ class Map:
                 return True
             return False
 
+    @_rt.user_code_boundary
     def range(self, f: Callable[[Any, Any], Any]) -> None:
         """Call ``f(key, value)`` for each entry until f returns False (Go: Range).
 

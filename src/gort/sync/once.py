@@ -5,7 +5,8 @@ the first has returned, as Go's slow path. The ``once_*`` wrappers are built
 on it and remember fn's outcome: its value, or the exception it raised, which
 every later call raises again (Go re-panics with the same value). The same
 exception object is raised each time, its traceback reset to fn's original
-one so repeated calls do not pile frames onto it.
+one so repeated calls do not pile frames onto it. The functions that call fn
+are user-code boundaries (runtime/preempt.py): fn stays preemptible.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from .. import runtime as _rt
 from .mutex import Mutex
 
 T = TypeVar("T")
@@ -33,6 +35,7 @@ class Once:
         self._done = False
         self._m = Mutex()
 
+    @_rt.user_code_boundary
     def do(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call ``fn(*args, **kwargs)`` if and only if do has not been called on this Once.
 
@@ -65,6 +68,7 @@ class _OnceCall(Generic[T]):
         self._exc: BaseException | None = None
         self._tb: TracebackType | None = None
 
+    @_rt.user_code_boundary
     def _call(self) -> None:
         f = self._f
         assert f is not None
@@ -77,6 +81,7 @@ class _OnceCall(Generic[T]):
         finally:
             self._f = None  # as Go, drop f (and what it holds) once it has run
 
+    @_rt.user_code_boundary
     def __call__(self) -> T:
         self._once.do(self._call)
         exc = self._exc
@@ -103,6 +108,7 @@ def once_func(f: Callable[[], Any]) -> Callable[[], None]:
     _check(f, "once_func")
     call = _OnceCall(f)
 
+    @_rt.user_code_boundary
     def once() -> None:
         call()
 

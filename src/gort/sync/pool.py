@@ -16,7 +16,10 @@ from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable
 from typing import Any, Final
 
+from .. import runtime as _rt
+
 MAX_IDLE: Final = 1024
+_EMPTY: Final = object()
 
 
 class Pool:
@@ -36,13 +39,18 @@ class Pool:
         self._items: list[Any] = []
         self._lk = _allocate_lock()
 
+    @_rt.user_code_boundary
     def get(self) -> Any:
         """Take an object from the pool; if empty, ``new()`` (or None without new)."""
-        with self._lk:
-            if self._items:
-                return self._items.pop()
+        x = self._take()  # the lock is held in _take's frame only, never across new()
+        if x is not _EMPTY:
+            return x
         new = self.new
         return new() if new is not None else None
+
+    def _take(self) -> Any:
+        with self._lk:
+            return self._items.pop() if self._items else _EMPTY
 
     def put(self, x: Any) -> None:
         """Add x to the pool (None is ignored, as Go ignores nil); may drop it when full."""

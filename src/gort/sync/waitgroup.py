@@ -59,7 +59,7 @@ class WaitGroup:
         self._sema.acquire(gp, _rt.WaitReason.SYNC_WAITGROUP_WAIT)
 
 
-@_rt.goroutine_entry
+@_rt.user_code_boundary
 def _run(wg: WaitGroup, fn: Callable[..., Any], args: tuple[Any, ...],
          kwargs: dict[str, Any]) -> None:
     try:
