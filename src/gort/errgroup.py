@@ -43,7 +43,8 @@ __all__ = ["Group", "with_context"]
 class Group:
     """A group of goroutines working on one task (Go: errgroup.Group).
 
-    ``Group()`` has no context and no limit. Use as a context manager to
+    ``Group()`` has no context and no limit. ``errors`` lists every exception
+    the group's goroutines raised, first to last. Use as a context manager to
     wait on exit::
 
         with errgroup.Group() as g:
@@ -58,8 +59,7 @@ class Group:
         self._sem: Chan[None] | None = None
         self._cancel: Callable[[BaseException | None], None] | None = None
         self._noted = False
-        self.errors: list[Exception] = []
-        """Every exception the group's goroutines raised, first to last."""
+        self.errors: list[Exception] = []  # every exception raised, first to last
 
     def go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Start ``fn(*args, **kwargs)`` in a new goroutine of the group (Go: Group.Go).

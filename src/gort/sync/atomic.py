@@ -22,15 +22,25 @@ writes ``Add(^uint32(0))``); ``store`` and the arguments of ``swap`` and
 ``compare_and_swap`` must fit the type (OverflowError otherwise: Go would
 not compile a constant that does not fit).
 
-Cost (``timeit`` of one call, the minimum of 7 runs of 200 000),
-measured on this project's shared 2-core machine under heavy load (load
-average 13), CPython 3.11: ``Int64.add(1)`` 0.5-1.1 us, ``load()``
-0.3-0.45 us, against 0.013 us for ``x += 1`` on a local and 0.02 us on an
-attribute: 20-60x an attribute increment. Most of it is the lock: an
-uncontended ``_thread`` lock acquire/release alone measured 0.13-0.25 us
-there. Use them for state that is really shared, not for a goroutine's own
-counters. tests/sync/test_atomic.py::test_cost_vs_plain_increment guards the
-ratio.
+Cost (``timeit`` of one call, the minimum of 7 runs of 200 000, on this
+project's shared 2-core x86-64 machine, load average 3-4):
+
+    ===================  =========  =========
+    operation            3.11       3.13
+    ===================  =========  =========
+    ``x += 1`` (local)   12 ns      13 ns
+    ``o.x += 1``         17 ns      31 ns
+    ``Int64.add(1)``     202 ns     145 ns
+    ``Int64.load()``     128 ns     83 ns
+    ``compare_and_swap`` 367 ns     381 ns
+    ``with lock: pass``  145 ns     113 ns
+    ===================  =========  =========
+
+so an atomic add costs 5-12x an attribute increment, most of it the raw lock
+(slow on this machine: 40-60 ns is usual elsewhere); under heavy load (load
+average 13) every figure doubled to quadrupled. Use them for state that is
+really shared, not for a goroutine's own counters.
+tests/sync/test_atomic.py::test_cost_vs_plain_increment guards the ratio.
 """
 
 from __future__ import annotations
