@@ -268,3 +268,46 @@ def test_bad_weights(bad: object) -> None:
             sem.acquire(1)  # type: ignore[arg-type]
 
     gort.run(main)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_stress_with_cancellations_keeps_the_books(seed: int) -> None:
+    """Seeded: random weights, random timeouts and cancels; the tokens always add up."""
+    def main() -> tuple[int, int]:
+        rng = random.Random(seed)
+        size = 10
+        sem = Weighted(size)
+        held = [0]
+        counts = [0, 0]  # granted, gave up
+        wg = gort.sync.WaitGroup()
+
+        def worker(r: random.Random) -> None:
+            for _ in range(30):
+                k = r.randint(0, size)
+                ctx, cancel = context.with_timeout(BG(), r.choice([0.0005, 0.002, 3600]))
+                if r.random() < 0.2:
+                    gort.go(cancel)
+                try:
+                    sem.acquire(ctx, k)
+                except (Canceled, DeadlineExceeded):
+                    counts[1] += 1
+                    assert sem._cur <= size
+                    continue
+                finally:
+                    cancel()
+                counts[0] += 1
+                held[0] += k
+                assert held[0] <= size and sem._cur <= size
+                if r.random() < 0.5:
+                    gort.sleep(0.0003)
+                held[0] -= k
+                sem.release(k)
+
+        for _ in range(12):
+            wg.go(worker, random.Random(rng.randrange(1 << 30)))
+        wg.wait()
+        assert sem._cur == 0 and not sem._waiters, (sem._cur, len(sem._waiters))
+        return counts[0], counts[1]
+
+    granted, gave_up = gort.run(main)
+    assert granted + gave_up == 12 * 30 and granted > 0 and gave_up > 0, (granted, gave_up)
