@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import inspect
+from types import ModuleType
 
 import gort
 import gort.sync
+from gort import context, errgroup, semaphore
+from gort.sync import atomic
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
-       "Ticker", "Timer", "Chan", "select", "default", "ClosedChannelError", "Deadlock"}
-OURS = {"offload", "signal", "stack", "stats", "sync", "trace"}
+       "after_func", "Ticker", "Timer", "Chan", "select", "default", "ClosedChannelError",
+       "Deadlock", "context", "errgroup", "semaphore"}
+OURS = {"offload", "offload_ctx", "signal", "stack", "stats", "sync", "trace"}
+SUBMODULES: dict[ModuleType, set[str]] = {
+    context: {"Canceled", "Context", "DeadlineExceeded", "after_func", "background", "cause",
+              "todo", "with_cancel", "with_cancel_cause", "with_deadline",
+              "with_deadline_cause", "with_timeout", "with_timeout_cause", "with_value",
+              "without_cancel"},
+    errgroup: {"Group", "with_context"},
+    semaphore: {"Weighted"},
+    atomic: {"Bool", "Int32", "Int64", "Pointer", "Uint32", "Uint64", "Value"},
+    gort.signal: {"notify", "stop", "ignore", "reset"},
+}
 
 
 def test_all_is_the_api_plus_documented_extras() -> None:
@@ -29,9 +43,29 @@ def test_public_names_have_docstrings_and_live_in_gort() -> None:
 
 
 def test_sync_exports() -> None:
-    assert set(gort.sync.__all__) == {"WaitGroup", "Mutex", "RWMutex", "Once", "Cond"}
+    assert set(gort.sync.__all__) == {"WaitGroup", "Mutex", "RWMutex", "RLocker", "Once", "Cond",
+                                      "Map", "Pool", "atomic", "once_func", "once_value",
+                                      "once_values"}
     for name in gort.sync.__all__:
-        assert getattr(gort.sync, name).__module__ == "gort.sync"
+        obj = getattr(gort.sync, name)
+        if not inspect.ismodule(obj):
+            assert obj.__module__ == "gort.sync", name
+
+
+def test_submodule_exports_live_where_they_are_documented() -> None:
+    for mod, names in SUBMODULES.items():
+        assert set(mod.__all__) == names, mod.__name__
+        for name in names:
+            obj = getattr(mod, name)
+            assert obj.__doc__, (mod.__name__, name)
+            if inspect.isclass(obj):
+                assert obj.__module__ == mod.__name__, (name, obj.__module__)
+
+
+def test_context_errors() -> None:
+    assert issubclass(context.DeadlineExceeded, TimeoutError)
+    assert issubclass(context.Canceled, Exception)
+    assert not issubclass(context.Canceled, TimeoutError)
 
 
 def test_errors_are_runtime_errors() -> None:
@@ -48,7 +82,8 @@ def test_every_public_name_is_in_docs_api_md() -> None:
     headings = {line[5:-1] for line in text.splitlines() if line.startswith("### `")}
     public = {f"gort.{n}" for n in gort.__all__}
     public |= {f"gort.sync.{n}" for n in gort.sync.__all__}
-    public |= {f"gort.signal.{n}" for n in gort.signal.__all__}
+    for mod, names in SUBMODULES.items():
+        public |= {f"{mod.__name__}.{n}" for n in names}
     missing = public - headings
     assert not missing, f"docs/api.md has no '### `NAME`' heading for {sorted(missing)}"
     stale = {h for h in headings if h.startswith("gort.") and h not in public}

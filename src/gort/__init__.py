@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from . import context, errgroup, semaphore, signal, sync, trace
 from . import runtime as _rt
-from . import signal, sync, trace
 from .runtime import Chan, ClosedChannelError, Deadlock, default
-from .time import Ticker, Timer, after, sleep
+from .time import Ticker, Timer, after, after_func, sleep
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -27,15 +27,20 @@ __all__ = [
     "Ticker",
     "Timer",
     "after",
+    "after_func",
+    "context",
     "current_id",
     "default",
+    "errgroup",
     "go",
     "gomaxprocs",
     "gosched",
     "num_goroutine",
     "offload",
+    "offload_ctx",
     "run",
     "select",
+    "semaphore",
     "signal",
     "sleep",
     "stack",
@@ -115,6 +120,44 @@ def offload(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     or raises its exception, in the calling goroutine.
     """
     return _rt.offload(fn, *args, **kwargs)
+
+
+def offload_ctx(ctx: context.Context, fn: Callable[P, T], /, *args: P.args,
+                **kwargs: P.kwargs) -> T:
+    """offload, giving up when ``ctx`` is done (Go's ``XxxContext`` calls, ctx first).
+
+    Returns fn's result or raises its exception, as offload does; if ctx is
+    done first, the goroutine stops waiting and raises ``ctx.err()`` (a
+    fresh ``Canceled`` or ``DeadlineExceeded``): the call runs on in its
+    thread (a thread cannot be stopped) and its outcome is dropped, as when
+    an exception is delivered to a goroutine parked in offload. If ctx is
+    already done, fn is not called.
+
+    A separate function rather than a keyword of offload: any keyword name
+    could be one of fn's own (``offload(fn, ctx=...)`` would be ambiguous),
+    and Go's convention puts the context first.
+    """
+    if not isinstance(ctx, context.Context):
+        raise TypeError(f"gort.offload_ctx: the first argument is a context, got {ctx!r}; "
+                        "use gort.offload(fn, ...) for a call with no context")
+    gp = _rt.getg()
+    context._raise_err(ctx)
+    waiting = [True]
+
+    def interrupt() -> None:
+        # gort code: never preempted between this test and goraise, so gp is still
+        # parked in this offload when it is true (inject readies it RUNNABLE first).
+        if waiting[0] and gp.status is _rt.Gstatus.SYSCALL:
+            err = ctx.err()
+            assert err is not None
+            _rt.goraise(gp, context._fresh(ctx, err))
+
+    stop = context.after_func(ctx, interrupt)
+    try:
+        return _rt.offload(fn, *args, **kwargs)
+    finally:
+        waiting[0] = False
+        stop()
 
 
 def stack() -> str:

@@ -37,6 +37,7 @@ from __future__ import annotations
 from .chan import Chan
 from .error import ClosedChannelError, Deadlock, GortInternalError
 from .g import G, Gstatus, WaitReason
+from .preempt import user_code_boundary
 from .proc import (
     current_sched,
     getg,
@@ -92,4 +93,5 @@ __all__ = [
     "stop_timer",
     "time_sleep",
     "to_ns",
+    "user_code_boundary",
 ]

@@ -78,7 +78,7 @@ import functools
 import sys
 from collections.abc import Callable
 from types import CodeType, FrameType, MethodType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from . import proc
 from .g import G, Gstatus
@@ -109,6 +109,23 @@ RLOCK_HELD: Final = "thread lock held"
 
 # sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
 _MONITORING: Any = getattr(sys, "monitoring", None)
+
+# Functions of gort's public modules that call user code (errgroup's and WaitGroup.go's
+# goroutine wrappers, Once.do, the once_* wrappers, Map.range): classified as user
+# code, so the user's frames above them stay preemptible and the walk goes on below
+# them. A function listed here must hold no runtime state mid-update and no thread
+# lock across its own instructions: a switch between any two of them must be harmless
+# (it holds at most goroutine-level state, such as a gort.sync.Mutex, which a
+# preempted G may hold).
+USER_BOUNDARY_CODES: set[CodeType] = set()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_code_boundary(fn: F) -> F:
+    """Mark fn as safe to preempt in and above (see USER_BOUNDARY_CODES); returns fn."""
+    USER_BOUNDARY_CODES.add(fn.__code__)
+    return fn
 
 
 def _tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]]:
@@ -181,6 +198,8 @@ class Preempter:
             got = (_BASE, "")
         elif code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
             got = (_MAIN, "")
+        elif code in USER_BOUNDARY_CODES:
+            got = (_USER, "")
         elif is_gort_file(code.co_filename):
             got = (_RUNTIME, "runtime")
         else:

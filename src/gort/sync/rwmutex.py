@@ -9,11 +9,16 @@ explicit state here because one M runs everything.
 
 from __future__ import annotations
 
+from types import TracebackType
+
 from .. import runtime as _rt
 
 
 class RWMutex:
-    """A reader/writer lock for goroutines."""
+    """A reader/writer lock for goroutines.
+
+    ``with rw:`` holds the write lock; ``with rw.rlocker():`` a read lock.
+    """
 
     __slots__ = ("_readers", "_rsema", "_writer", "_wsema")
 
@@ -32,6 +37,34 @@ class RWMutex:
             self._rsema.acquire(gp, _rt.WaitReason.SYNC_RWMUTEX_RLOCK)  # woken as a reader
             return
         self._readers += 1
+
+    def try_rlock(self) -> bool:
+        """Lock for reading if that needs no wait; True if it did (Go: TryRLock)."""
+        _rt.getg()
+        if self._writer or len(self._wsema):
+            return False
+        self._readers += 1
+        return True
+
+    def try_lock(self) -> bool:
+        """Lock for writing if the lock is free; True if it did (Go: TryLock)."""
+        _rt.getg()
+        if self._writer or self._readers or len(self._wsema):
+            return False
+        self._writer = True
+        return True
+
+    def rlocker(self) -> RLocker:
+        """A lock whose lock/unlock are this RWMutex's rlock/runlock (Go: RLocker)."""
+        return RLocker(self)
+
+    def __enter__(self) -> RWMutex:
+        self.lock()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.unlock()
 
     def runlock(self) -> None:
         """Undo one rlock; the last reader out lets a waiting writer in."""
@@ -66,3 +99,31 @@ class RWMutex:
         elif len(self._wsema):
             self._writer = True
             self._wsema.release_one()
+
+
+class RLocker:
+    """The read side of an RWMutex as a lock: ``lock`` is rlock, ``unlock`` runlock.
+
+    A context manager too: ``with rw.rlocker():`` reads under the lock.
+    """
+
+    __slots__ = ("_rw",)
+
+    def __init__(self, rw: RWMutex) -> None:
+        self._rw = rw
+
+    def lock(self) -> None:
+        """rlock the RWMutex."""
+        self._rw.rlock()
+
+    def unlock(self) -> None:
+        """runlock the RWMutex."""
+        self._rw.runlock()
+
+    def __enter__(self) -> RLocker:
+        self._rw.rlock()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._rw.runlock()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .. import runtime as _rt
 
 
@@ -30,6 +33,22 @@ class WaitGroup:
         """Decrement the counter by one."""
         self.add(-1)
 
+    def go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """add(1), then start ``fn(*args, **kwargs)`` in a goroutine that calls done() when
+        fn returns or raises (Go 1.25: WaitGroup.Go). fn's exception is a goroutine's:
+        uncaught, it ends the run (done() still runs first). TypeError if fn is not callable.
+        """
+        if not callable(fn):
+            raise TypeError(f"sync: WaitGroup.go: {fn!r} is not callable; pass the function "
+                            "and its arguments separately, e.g. wg.go(worker, 1)")
+        gp = _rt.getg()
+        self._n += 1
+        s = _rt.running()
+        assert s is not None
+        _rt.newproc(s, _run, (self, fn, args, kwargs), {}, gp)
+        if gp.preempt:
+            _rt.gopreempt_m(gp, False)
+
     def wait(self) -> None:
         """Park until the counter is zero."""
         gp = _rt.getg()
@@ -38,3 +57,12 @@ class WaitGroup:
         if self._n == 0:
             return
         self._sema.acquire(gp, _rt.WaitReason.SYNC_WAITGROUP_WAIT)
+
+
+@_rt.user_code_boundary
+def _run(wg: WaitGroup, fn: Callable[..., Any], args: tuple[Any, ...],
+         kwargs: dict[str, Any]) -> None:
+    try:
+        fn(*args, **kwargs)
+    finally:
+        wg.done()
