@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,26 @@ def test_periodic_timer_skips_missed_periods() -> None:
     ts.run(55)  # due at 10; periods at 20..50 were missed
     assert fired == [55] and t.when == 60
     assert rt.to_ns(0.5) == 500_000_000
+
+
+def test_a_timer_function_that_stops_others_never_fires_one_twice() -> None:
+    """Stopping many timers from a timer function rebuilds the heap while run() loops on it."""
+    def main() -> dict[int, int]:
+        fired: dict[int, int] = {}
+        timers: list[Any] = []
+
+        def note(i: int, _now: int) -> None:
+            fired[i] = fired.get(i, 0) + 1
+
+        def stop_most(_arg: object, _now: int) -> None:
+            for t in timers[10:]:
+                rt.stop_timer(t)
+
+        rt.start_timer(0.001, 0, stop_most, None)
+        timers.extend(rt.start_timer(0.001 + i * 1e-6, 0, note, i) for i in range(100))
+        gort.sleep(0.05)
+        return fired
+
+    fired = gort.run(main)
+    assert all(n == 1 for n in fired.values()), fired
+    assert set(range(10)) <= set(fired)

@@ -71,7 +71,9 @@ class Timers:
             self.nweak -= 1
         self.stale += 1
         if self.stale > 64 and self.stale * 2 > len(self.heap):
-            self.heap = [e for e in self.heap if e[2].active and e[1] == e[2].seq]
+            # In place: run() may be looping over this very list (a timer function that
+            # stops another timer), and must not go on with a stale copy.
+            self.heap[:] = [e for e in self.heap if e[2].active and e[1] == e[2].seq]
             heapq.heapify(self.heap)
             self.stale = 0
         return True
