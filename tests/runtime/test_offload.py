@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -74,27 +75,33 @@ def test_offload_rejects_non_callable() -> None:
 
 def test_offload_finishing_after_the_run_ended_is_harmless() -> None:
     """Regression: a late worker wrote to the closed netpoll pipe (EBADF, or a reused fd)."""
+    import sys
+
+    import gort.runtime as rt
+
     release = threading.Event()
-    errors: list[BaseException | None] = []
-    workers: list[threading.Thread] = []
+    errors: list[object] = []
+    offloaders: list[Any] = []
 
     def main() -> None:
         def slow() -> None:
-            workers.append(threading.current_thread())
             release.wait(5)
 
         gort.go(gort.offload, slow)
         gort.sleep(0.01)  # the worker is inside slow() when main returns
+        offloaders.append(rt.current_sched().offloader)
 
-    old_hook = threading.excepthook
-    threading.excepthook = lambda args: errors.append(args.exc_value)
+    old_hook = sys.unraisablehook  # where a raw worker thread's failure would go
+    sys.unraisablehook = errors.append
     try:
         gort.run(main)
         release.set()
-        workers[0].join(5)
-        assert not workers[0].is_alive(), "the worker must exit once its run has ended"
+        deadline = time.monotonic() + 5
+        while offloaders[0].nthreads and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert offloaders[0].nthreads == 0, "the worker must exit once its run has ended"
     finally:
-        threading.excepthook = old_hook
+        sys.unraisablehook = old_hook
     assert errors == []
 
 

@@ -269,7 +269,15 @@ class Preempter:
             return True  # a generator resumed by FOR_ITER/SEND: only gen_send_ex between
         # gmain calling the goroutine's function through CPython's call machinery (a
         # partial, a class, a bound method, f(*args) on 3.11): the C is the call itself.
-        return self._classify(back)[0] == _BASE and f.f_code is _entry_code(gp.fn)
+        if self._classify(back)[0] == _BASE and f.f_code is _entry_code(gp.fn):
+            return True
+        # The same for gort's user-code boundaries (WaitGroup.go, Once.do, errgroup...):
+        # they call a function they were given; f is that call if one of their locals
+        # enters f's code. (A C callable given to them, calling back, does not match.)
+        if back.f_code in USER_BOUNDARY_CODES:
+            return any(callable(v) and _entry_code(v) is f.f_code
+                       for v in list(back.f_locals.values()))
+        return False
 
     def runtime_frame(self, frame: FrameType) -> bool:
         """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""

@@ -821,7 +821,7 @@ def _other_threads_alive(s: Sched) -> bool:
     mon = s.sysmon
     ours = getattr(mon, "thread", None)
     for t in threading.enumerate():
-        if t.ident == s.m0.tid or t is ours or t.name.startswith("gort-offload-"):
+        if t.ident == s.m0.tid or t is ours:
             continue
         # A thread still starting (in threading's limbo) is not is_alive() yet.
         if t.is_alive() or not t._started.is_set():  # type: ignore[attr-defined]

@@ -18,8 +18,8 @@ exits after ``IDLE_EXIT_S``. Only
 
 from __future__ import annotations
 
-import threading
 from _thread import allocate_lock as _allocate_lock
+from _thread import start_new_thread as _start_new_thread
 from collections.abc import Callable
 from time import monotonic_ns
 from typing import Any, Final, TypeVar
@@ -102,10 +102,12 @@ class Offloader:
                     "threads; bound the number of concurrent offloads (e.g. with a "
                     "buffered gort.Chan used as a semaphore)")
             self.nthreads += 1
-            n = self.nthreads
-        t = threading.Thread(target=self._worker, args=(Worker(call),),
-                             name=f"gort-offload-{n}", daemon=True)
-        t.start()
+        # A raw thread: threading.Thread.start waits for the thread to start, on an
+        # Event that is goroutine-aware while a run lasts, so the goroutine would park
+        # there, where an exception (goraise) could leave the call started but not
+        # counted. start_new_thread returns at once; the thread is not listed by
+        # threading.enumerate (checkdead does not count it as a program thread).
+        _start_new_thread(self._worker, (Worker(call),))
 
     def _worker(self, w: Worker) -> None:
         s = self.s
