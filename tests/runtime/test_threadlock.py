@@ -307,13 +307,15 @@ def test_rlock_is_owned_per_goroutine() -> None:
                                f"count=2 at {id(rl):#x}>")
         out.append((rl._is_owned(), rl._recursion_count(), rl.locked()))
 
+        done: gort.Chan[None] = gort.Chan(1)
+
         def other() -> None:
             out.append((rl.acquire(False), rl._is_owned(), rl._recursion_count(),
                         _error(rl.release), rl.acquire(timeout=0.01)))
+            done.send(None)
 
         gort.go(other)
-        settle()
-        gort.sleep(0.02)
+        done.recv()  # (a sleep here raced other's timed-out acquire on a loaded machine)
         rl.release()
         rl.release()
         out.append((rl.locked(), _error(rl.release), repr(rl).startswith("<unlocked ")))
@@ -491,14 +493,22 @@ def test_threading_thread_started_and_joined_from_a_goroutine() -> None:
 
 
 def test_self_deadlock_on_a_lock_is_reported() -> None:
-    def main() -> None:
-        lk = threading.Lock()
-        lk.acquire()
-        lk.acquire()
+    # In a fresh process: an idle thread left by another test (a pool's worker) could
+    # release the lock, so an in-process run would rightly wait instead of reporting.
+    import subprocess
+    import sys
 
-    with pytest.raises(gort.Deadlock) as ei:
-        gort.run(main)
-    assert "goroutine 1 [threading.Lock.acquire]:" in ei.value.goroutines
+    prog = ("import threading, gort\n"
+            "def main():\n"
+            "    lk = threading.Lock()\n"
+            "    lk.acquire()\n"
+            "    lk.acquire()\n"
+            "gort.run(main)\n")
+    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 1, r.stderr  # gort.run raised it into the script
+    assert "gort.Deadlock: all goroutines are asleep - deadlock!" in r.stderr
+    assert "goroutine 1 [threading.Lock.acquire]:" in r.stderr
 
 
 def test_no_false_deadlock_while_a_thread_may_release() -> None:
