@@ -5,7 +5,7 @@ names in ``__all__``.
 
 Layers (imports point down only)::
 
-    rt0                               bootstrap: run, implicit start, services, exit
+    rt0, fork                         bootstrap: run, implicit start, services, exit, fork
     sysmon, preempt, signal_unix      preemption (L3')
     sigqueue                          the program's signal handlers, os/signal (L3')
     chan, select, sema, time, syscall blocking primitives (L3)

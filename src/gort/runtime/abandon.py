@@ -67,6 +67,7 @@ import threading
 from types import CodeType
 
 from greenlet import GreenletExit, getcurrent, greenlet
+from greenlet import error as greenlet_error
 
 from .g import G
 from .traceback import is_runtime_file
@@ -80,8 +81,9 @@ class _Grave:
 
     __slots__ = ("g0", "gs", "keep", "tid")
 
-    def __init__(self, gs: list[G], g0: greenlet | None, keep: tuple[greenlet | None, ...]) -> None:
-        self.tid = threading.get_ident()
+    def __init__(self, gs: list[G], g0: greenlet | None, keep: tuple[greenlet | None, ...],
+                 tid: int) -> None:
+        self.tid = tid
         self.gs = gs
         self.g0 = g0
         self.keep = keep
@@ -98,9 +100,12 @@ reaping = False
 """True while ``reap`` releases goroutines (a finalizer calling gort then gets an error)."""
 
 
-def bury(gs: list[G], g0: greenlet | None, keep: tuple[greenlet | None, ...]) -> None:
-    """Record an ended run's goroutines (and its g0) for ``reap``; ``keep`` are not ours."""
-    _graves.append(_Grave(gs, g0, keep))
+def bury(gs: list[G], g0: greenlet | None, keep: tuple[greenlet | None, ...], tid: int) -> None:
+    """Record goroutines (and their M's g0) that ran on thread ``tid`` for ``reap``.
+
+    ``keep``: greenlets among them that are not the run's to release.
+    """
+    _graves.append(_Grave(gs, g0, keep, tid))
 
 
 def kept() -> int:
@@ -173,6 +178,9 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
         gr.throw(GreenletExit)
     except GreenletExit:
         pass
+    except greenlet_error:  # not this thread's after all (a thread id reused after fork)
+        _kept.append((gr, child))
+        return
     if not gr.dead:  # it switched somewhere instead of unwinding: a gort bug
         _kept.append((gr, child))
 

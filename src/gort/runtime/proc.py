@@ -936,7 +936,7 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
         s.closers.clear()
         gs = list(s.allgs)
         s.allgs = {}
-        abandon.bury(gs, s.m0.g0, keep)
+        abandon.bury(gs, s.m0.g0, keep, s.m0.tid)
         s.netpoll.close()
         if _sched.current is s:
             _sched.current = None

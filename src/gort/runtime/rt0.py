@@ -36,7 +36,7 @@ from typing import Any, NoReturn
 
 from greenlet import getcurrent, greenlet
 
-from . import abandon, proc, threadlock
+from . import abandon, fork, proc, threadlock
 from . import sched as _sched
 from .error import Deadlock
 from .g import G, Gstatus
@@ -65,7 +65,8 @@ def run_module(name: str) -> Any:
 
 def start_services(s: Sched) -> None:
     """Start what a run needs besides the scheduler: signals, the program's handlers,
-    sysmon, goroutine-aware locks."""
+    sysmon, goroutine-aware locks, the fork handlers."""
+    fork.install()
     stack = Stack()
     preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__, run_module.__code__,
                               run_hosted.__code__), stack)
