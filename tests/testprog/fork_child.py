@@ -7,8 +7,13 @@ it), offload, timers and tracing (argv[2]: where the child writes its trace).
 import os
 import sys
 import time
+import warnings
 
 import gort
+
+# CPython 3.12+ warns on every fork of a multi-threaded process; gort's own threads
+# (sysmon, offload workers) are handled by its fork handlers.
+warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
 
 gort.gomaxprocs(1)
 WHERE = sys.argv[1]
