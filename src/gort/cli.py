@@ -16,7 +16,6 @@ import argparse
 import importlib.util
 import os
 import sys
-import traceback
 from typing import NoReturn
 
 from . import cmd_trace
@@ -83,42 +82,6 @@ def _fail(msg: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def panic_report(exc: BaseException) -> str:
-    """What Go prints for an unrecovered panic, at the run's GOTRACEBACK level.
-
-    ``panic: ...`` (with the exceptions it was raised while handling, marked
-    ``[recovered]`` as Go marks nested panics), then the goroutine's user
-    frames as the goroutine dump shows them (all goroutines with ``all``; gort's
-    own frames and the full Python traceback with ``system`` and ``crash``;
-    none with ``none``), then ``exit status 2``.
-    """
-    level = getattr(exc, "__gort_traceback__", "single")
-    parts = [_rt.panic_lines(exc)]
-    if level != "none":
-        parts.append(getattr(exc, "__gort_panic__", "goroutine ? [running]:"))
-        others = getattr(exc, "__gort_others__", "")
-        if others:
-            parts.append(others)
-    if level in ("system", "crash"):
-        parts.append("".join(traceback.format_exception(exc)).rstrip("\n"))
-    return "\n\n".join(parts) + "\nexit status 2\n"
-
-
-def deadlock_report(exc: BaseException) -> str:
-    """Go's fatal error for a deadlock: the message, every goroutine, ``exit status 2``."""
-    dump = getattr(exc, "goroutines", "")
-    body = f"fatal error: {exc}" + (f"\n\n{dump}" if dump else "")
-    return body + "\nexit status 2\n"
-
-
-def _crash_if_asked(exc: BaseException) -> None:
-    """GOTRACEBACK=crash: end as Go does, in the OS's way (SIGABRT, a core dump if allowed)."""
-    if getattr(exc, "__gort_traceback__", "") == "crash":
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.abort()
-
-
 def run_script(prog: str, args: list[str], trace: str | None = None,
                module: bool = False) -> int:
     """Run PROG (a path, or with ``module`` a module name) under gort; return the exit status.
@@ -153,27 +116,17 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
 
     try:
         _rt.run(main_goroutine, (), {}, script=True)
-    except SystemExit as e:
-        if e.code is None:
-            return 0
-        if isinstance(e.code, int):
-            return e.code
-        print(e.code, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("signal: interrupt", file=sys.stderr)
-        return 130
-    except _rt.Deadlock as e:
-        sys.stderr.write(deadlock_report(e))
-        _crash_if_asked(e)
-        return 2
+        status, text = _rt.exit_report(None)
+        ended: BaseException | None = None
     except BaseException as e:
-        sys.stderr.write(panic_report(e))
-        _crash_if_asked(e)
-        return 2
+        status, text = _rt.exit_report(e)
+        ended = e
     finally:
         sys.stdout.flush()
-    return 0
+    sys.stderr.write(text)
+    if ended is not None:
+        _rt.crash_if_asked(ended)
+    return status
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

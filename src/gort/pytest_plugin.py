@@ -57,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A test's implicit runtime that ends (a panic, a deadlock) raises in the test, which
+    # fails it; it must not end pytest's process as a script's would.
+    _rt0.implicit_exits = False
     config.addinivalue_line(
         "markers", "gort(timeout=None): run the test (fixtures included) as the main "
         "goroutine of a fresh gort runtime")

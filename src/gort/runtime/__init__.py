@@ -5,13 +5,13 @@ names in ``__all__``.
 
 Layers (imports point down only)::
 
-    rt0                               bootstrap: run, implicit start, services
+    rt0, fork                         bootstrap: run, implicit start, services, exit, fork
     sysmon, preempt, signal_unix      preemption (L3')
     sigqueue                          the program's signal handlers, os/signal (L3')
     chan, select, sema, time, syscall blocking primitives (L3)
     threadlock                        goroutine-aware threading locks (L3)
     proc                              the scheduler (L2)
-    g, m, p, sched, timers, netpoll, traceback   types (L1)
+    g, m, p, sched, timers, netpoll, traceback, abandon   types (L1)
     error, debug                      (L0)
 
 proc reaches up once, lazily, to rt0.implicit_start (Go's proc.go starts
@@ -50,7 +50,7 @@ from .proc import (
     procresize,
     running,
 )
-from .rt0 import PreemptionWarning, run, run_module, run_path
+from .rt0 import PreemptionWarning, crash_if_asked, exit_report, run, run_module, run_path
 from .select import default, selectgo
 from .sema import Sema
 from .syscall import offload
@@ -69,8 +69,10 @@ __all__ = [
     "Sema",
     "Timer",
     "WaitReason",
+    "crash_if_asked",
     "current_sched",
     "default",
+    "exit_report",
     "getg",
     "gopark",
     "gopreempt_m",

@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import os
-import sys
 import threading
 from collections.abc import Callable
 from time import monotonic_ns
@@ -48,6 +47,7 @@ from typing import Any, NoReturn
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from . import abandon
 from . import sched as _sched
 from .debug import initial_gomaxprocs, read_env
 from .error import Deadlock, throw
@@ -95,8 +95,9 @@ def _getg_slow(s: Sched | None) -> G:
 
         return implicit_start()
     if s.closing:
-        # An abandoned goroutine unwinding at teardown: keep unwinding.
-        raise GreenletExit
+        raise RuntimeError(
+            "gort: the run is ending (teardown is in progress); gort cannot be called "
+            "from a signal handler or finalizer at this point")
     if s.m0.tid != _get_ident():
         raise RuntimeError(
             f"gort: called from thread {threading.current_thread().name!r}, which runs no "
@@ -743,9 +744,10 @@ def g0_main(s: Sched, gp: G) -> None:
 
 
 def main_return(s: Sched, gp: G) -> NoReturn:
-    """The main goroutine returned: the program is over (run mode only)."""
-    assert s.host is not None
-    s.host.switch(("return", gp.result))
+    """The main goroutine returned: the program is over; hand the result to the host."""
+    host = s.host if s.host is not None else s.ender
+    assert host is not None
+    host.switch(("return", gp.result))
     raise throw("main_return: resumed after the program ended")
 
 
@@ -768,19 +770,19 @@ def fatal(s: Sched, gp: G, exc: BaseException) -> NoReturn:
 
 
 def end_with(s: Sched, exc: BaseException) -> NoReturn:
-    """Stop the run and raise exc in whoever started it."""
-    if s.host is not None:
-        s.host.switch(("raise", exc))
-        raise throw("end_with: resumed after the program ended")
-    # Implicit mode: the main goroutine is the script itself; raise exc in it.
-    main_g = s.main_g
-    assert main_g is not None
-    assert main_g.gr is not None
-    me = getcurrent()
-    teardown(s, keep=(me, main_g.gr))
-    if main_g.gr is me:
+    """Stop the run: raise exc in gort.run's caller, or end the process (implicit runtime).
+
+    ``s.host`` is gort.run's caller; for the implicit runtime, ``s.ender`` is
+    a greenlet that ends the process as ``gort run`` would (rt0.implicit_end). Either
+    way no goroutine, the main one included, is resumed. Once the run is
+    over (an exception raised while abandon.reap unwinds a goroutine), exc
+    just propagates.
+    """
+    if s.closing:
         raise exc
-    main_g.gr.throw(exc)
+    host = s.host if s.host is not None else s.ender
+    assert host is not None
+    host.switch(("raise", exc))
     raise throw("end_with: resumed after the program ended")
 
 
@@ -914,10 +916,11 @@ def start_main(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
 def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
     """End the run: stop services, abandon every goroutine, forget the Sched.
 
-    Abandoned goroutines are never scheduled again. Their greenlets are
-    killed here (greenlet raises GreenletExit in them, so ``finally`` blocks
-    run; gort calls made from there raise GreenletExit too), rather than left
-    for the garbage collector to kill at an unpredictable later time.
+    Abandoned goroutines are never resumed. Teardown only hands them to
+    abandon.bury, without a switch, so it takes the same time whatever their
+    code does (O(1) in their number); abandon.reap releases their memory
+    later without running their code. ``keep``: greenlets that are not the
+    run's to release (the implicit runtime's main goroutine).
     """
     if s.closing:
         return
@@ -931,33 +934,9 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
             closer()
     finally:
         s.closers.clear()
-        me = getcurrent()
-        grs = [gp.gr for gp in s.allgs if gp.gr is not None]
-        g0 = s.m0.g0
-        if g0 is not None:
-            grs.append(g0)
-        for gr in grs:
-            if gr is me or gr in keep or gr.dead or not gr:
-                continue
-            try:
-                gr.parent = me
-                gr.throw(GreenletExit)
-            except GreenletExit:
-                pass
-            except BaseException as e:  # an abandoned goroutine's finally block failed
-                hook_arg = _Unraisable(e, "gort: abandoned goroutine failed to unwind")
-                sys.unraisablehook(hook_arg)  # type: ignore[arg-type]
+        gs = list(s.allgs)
+        s.allgs = {}
+        abandon.bury(gs, s.m0.g0, keep, s.m0.tid)
         s.netpoll.close()
         if _sched.current is s:
             _sched.current = None
-
-
-class _Unraisable:
-    """The argument sys.unraisablehook expects."""
-
-    def __init__(self, exc: BaseException, msg: str) -> None:
-        self.exc_type = type(exc)
-        self.exc_value = exc
-        self.exc_traceback = exc.__traceback__
-        self.err_msg = msg
-        self.object = None

@@ -5,24 +5,40 @@ M0), start the services (signals, sysmon), run ``main`` as goroutine 1, and
 tear everything down when main returns, a goroutine panics, or the run
 deadlocks. ``implicit_start`` does the same with the calling code (a script's
 top level on the main thread) as goroutine 1, ending at interpreter exit.
+
+How a program ends is one table, ``exit_report`` (Go's exit statuses): ``gort
+run`` prints and returns what it says, and the implicit runtime does the same
+when any goroutine ends the program (``implicit_end``, the implicit run's
+``host``): a panic, a deadlock, ``sys.exit`` or Ctrl-C in a goroutine, or an
+uncaught exception at the script's top level (``sys.excepthook``). The
+implicit main goroutine is the interpreter's own main greenlet: ending the
+process by unwinding it would run the script's handlers (and a ``try:``
+could stop the exit), so ``exit_process`` does what the interpreter's exit
+does (wait for non-daemon threads, atexit callbacks, flush stdio) and then
+``os._exit``, as Go's exit does, without resuming any goroutine. Objects are
+not finalized then (Go has no finalizers at exit either).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextvars
+import functools
+import os
 import runpy
 import sys
 import threading
 import warnings
 from collections.abc import Callable
 from time import monotonic_ns
-from typing import Any
+from types import TracebackType
+from typing import Any, NoReturn
 
-from greenlet import getcurrent
+from greenlet import getcurrent, greenlet
 
-from . import proc, threadlock
+from . import abandon, fork, proc, threadlock
 from . import sched as _sched
+from .error import Deadlock
 from .g import G, Gstatus
 from .preempt import Preempter
 from .sched import Sched
@@ -30,6 +46,7 @@ from .signal_unix import QuitDump, Signals
 from .sigqueue import SigQueue
 from .stack import Stack
 from .sysmon import Sysmon
+from .traceback import deadlock_report, panic_report
 
 
 class PreemptionWarning(RuntimeWarning):
@@ -48,7 +65,8 @@ def run_module(name: str) -> Any:
 
 def start_services(s: Sched) -> None:
     """Start what a run needs besides the scheduler: signals, the program's handlers,
-    sysmon, goroutine-aware locks."""
+    sysmon, goroutine-aware locks, the fork handlers."""
+    fork.install()
     stack = Stack()
     preempter = Preempter(s, (proc.gmain.__code__, run_path.__code__, run_module.__code__,
                               run_hosted.__code__), stack)
@@ -114,6 +132,7 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             and cur.m0.tid == threading.get_ident() and cur.main_g is not None
             and cur.m0.curg is cur.main_g):
         return run_hosted(cur, main, args, kwargs)
+    abandon.reap()  # what earlier runs on this thread abandoned
     s = proc.schedinit(getcurrent())
     s.script = script
     s.contain = contain
@@ -123,6 +142,7 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
     finally:
         mon = s.sysmon
         proc.teardown(s)
+        abandon.reap(abandon.REAP_AT_RETURN)
     if mon is not None and mon.failure is not None:
         raise mon.failure
     if kind == "raise":
@@ -151,6 +171,11 @@ def run_hosted(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
 
 def implicit_start() -> G:
     """Start a runtime with the calling code as goroutine 1 (main thread only)."""
+    if abandon.reaping:
+        raise RuntimeError(
+            "gort: called from a finalizer while gort releases the goroutines an earlier "
+            "run abandoned; no runtime is running there")
+    abandon.reap()
     s = proc.schedinit(None)
     gp = G()
     s.allgs[gp] = None
@@ -164,6 +189,7 @@ def implicit_start() -> G:
     s.stats.goroutines_created = 1
     s.main_g = gp
     s.m0.curg = gp
+    s.ender = greenlet(functools.partial(implicit_end, s), parent=gp.gr)
     pp = s.m0.p
     assert pp is not None
     pp.schedtick += 1
@@ -175,12 +201,121 @@ def implicit_start() -> G:
         raise
     atexit.register(_atexit_teardown, s)
     s.closers.insert(0, lambda: atexit.unregister(_atexit_teardown))
+    prev_hook = sys.excepthook
+    hook = functools.partial(_implicit_excepthook, s, prev_hook)
+    sys.excepthook = hook
+
+    def restore_hook() -> None:
+        if sys.excepthook is hook:
+            sys.excepthook = prev_hook
+
+    s.closers.insert(0, restore_hook)
     return gp
 
 
 def _atexit_teardown(s: Sched) -> None:
     if _sched.current is s:
-        proc.teardown(s, keep=(getcurrent(),))
+        assert s.main_g is not None
+        proc.teardown(s, keep=(s.main_g.gr,))
         mon = s.sysmon
         if mon is not None and mon.failure is not None:
             print(f"gort: sysmon failed: {mon.failure!r}", file=sys.stderr)
+
+
+implicit_exits = True
+"""Whether the implicit runtime's end exits the process, as a script's does. gort's
+pytest plugin sets it False: there the exception is raised in the test's code (the main
+goroutine) instead, so that a test's failure does not end pytest."""
+
+
+def implicit_end(s: Sched, how: tuple[str, Any]) -> NoReturn:
+    """The implicit runtime's host: end the process as ``gort run`` would (see the essay).
+
+    Switched to (once) by proc.main_return or proc.end_with with ("return",
+    value) or ("raise", exc).
+    """
+    kind, value = how
+    main_g = s.main_g
+    assert main_g is not None
+    assert main_g.gr is not None
+    proc.teardown(s, keep=(main_g.gr,))
+    if not implicit_exits:
+        main_g.gr.throw(value if kind == "raise" else SystemExit(0))
+    status, text = exit_report(value if kind == "raise" else None)
+    _flush(sys.stdout)
+    if text:
+        try:
+            sys.stderr.write(text)
+        except (OSError, ValueError):
+            pass
+    if kind == "raise":
+        crash_if_asked(value)
+    exit_process(status)
+
+
+def _implicit_excepthook(s: Sched, prev: Callable[..., Any], tp: type[BaseException],
+                         value: BaseException, tb: TracebackType | None) -> None:
+    """sys.excepthook while the implicit runtime runs: the script's top level raised.
+
+    That is goroutine 1 panicking: the same report and status as ``gort run``.
+    Left to the previous hook in an interactive session, where the
+    interpreter goes on after an exception.
+    """
+    main_g = s.main_g
+    if (_sched.current is s and not s.closing and main_g is not None and implicit_exits
+            and not isinstance(value, KeyboardInterrupt)  # sigqueue's hook ends those
+            and getcurrent() is main_g.gr and not sys.flags.interactive
+            and not hasattr(sys, "ps1")):
+        proc.fatal(s, main_g, value)
+    prev(tp, value, tb)
+
+
+def exit_report(exc: BaseException | None) -> tuple[int, str]:
+    """How a program that ended with exc (None: main returned) exits: (status, stderr text).
+
+    Go's statuses: 0 when main returns; ``sys.exit(n)``: n (a non-int code is
+    printed, status 1, as CPython does); Ctrl-C: ``signal: interrupt`` and
+    130; a deadlock: Go's ``fatal error`` report and 2; any other uncaught
+    exception: the panic report and 2.
+    """
+    if exc is None:
+        return 0, ""
+    if isinstance(exc, SystemExit):
+        if exc.code is None:
+            return 0, ""
+        if isinstance(exc.code, int):
+            return exc.code, ""
+        return 1, f"{exc.code}\n"
+    if isinstance(exc, KeyboardInterrupt):
+        return 130, "signal: interrupt\n"
+    if isinstance(exc, Deadlock):
+        return 2, deadlock_report(exc)
+    return 2, panic_report(exc)
+
+
+def crash_if_asked(exc: BaseException) -> None:
+    """GOTRACEBACK=crash: end as Go does, in the OS's way (SIGABRT, a core dump if allowed)."""
+    if getattr(exc, "__gort_traceback__", "") == "crash":
+        _flush(sys.stdout)
+        _flush(sys.stderr)
+        os.abort()
+
+
+def exit_process(status: int) -> NoReturn:
+    """Exit as the interpreter's own exit does, but without unwinding any goroutine.
+
+    Waits for non-daemon threads, runs the atexit callbacks, flushes stdio,
+    then ``os._exit(status)``.
+    """
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    _flush(sys.stdout)
+    _flush(sys.stderr)
+    os._exit(status)
+
+
+def _flush(f: Any) -> None:
+    try:
+        f.flush()
+    except (OSError, ValueError, AttributeError):
+        pass  # closed, or a broken pipe: nothing more can be written

@@ -126,6 +126,8 @@ class Sched:
         self.stats = Stats()
         # The greenlet that called gort.run; None when the runtime started implicitly.
         self.host: greenlet | None = None
+        # The implicit runtime's end (rt0.implicit_end), what end_with switches to there.
+        self.ender: greenlet | None = None
         # Started by `gort run` for a script; hosted counts the script's own gort.run
         # calls in progress (rt0.run: at most one, run in the main goroutine).
         self.script = False

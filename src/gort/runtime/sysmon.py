@@ -107,6 +107,15 @@ class Sysmon:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
         self.thread.start()
 
+    def restart_in_child(self) -> None:
+        """After os.fork() from the M's thread: the child has no sysmon thread; start one."""
+        self.stopping = False
+        self.failure = None
+        self.park = threading.Lock()
+        self.park.acquire()
+        self.thread = threading.Thread(target=self._main, name="gort-sysmon", daemon=True)
+        self.thread.start()
+
     def stop(self) -> None:
         self.stopping = True
         self.park.release()

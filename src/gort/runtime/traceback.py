@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback as _tb
 from time import monotonic_ns
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING
@@ -39,6 +40,11 @@ _HIDDEN_MODULES = ("runpy", "greenlet")
 def is_gort_file(filename: str) -> bool:
     """True for gort's own source files."""
     return filename.startswith(_GORT_DIR)
+
+
+def is_runtime_file(filename: str) -> bool:
+    """True for the files of gort's runtime package (this directory)."""
+    return filename.startswith(_RUNTIME_DIR)
 
 
 def _hidden(frame: FrameType) -> bool:
@@ -201,6 +207,34 @@ def panic_lines(exc: BaseException) -> str:
         tag = " [recovered]" if i < len(chain) - 1 else ""
         lines.append(("\t" if i else "") + f"panic: {text}{tag}")
     return "\n".join(lines)
+
+
+def panic_report(exc: BaseException) -> str:
+    """What Go prints for an unrecovered panic, at the run's GOTRACEBACK level.
+
+    ``panic: ...`` (with the exceptions it was raised while handling, marked
+    ``[recovered]`` as Go marks nested panics), then the goroutine's user
+    frames as the goroutine dump shows them (all goroutines with ``all``; gort's
+    own frames and the full Python traceback with ``system`` and ``crash``;
+    none with ``none``), then ``exit status 2``.
+    """
+    level = getattr(exc, "__gort_traceback__", "single")
+    parts = [panic_lines(exc)]
+    if level != "none":
+        parts.append(getattr(exc, "__gort_panic__", "goroutine ? [running]:"))
+        others = getattr(exc, "__gort_others__", "")
+        if others:
+            parts.append(others)
+    if level in ("system", "crash"):
+        parts.append("".join(_tb.format_exception(exc)).rstrip("\n"))
+    return "\n\n".join(parts) + "\nexit status 2\n"
+
+
+def deadlock_report(exc: BaseException) -> str:
+    """Go's fatal error for a deadlock: the message, every goroutine, ``exit status 2``."""
+    dump = getattr(exc, "goroutines", "")
+    body = f"fatal error: {exc}" + (f"\n\n{dump}" if dump else "")
+    return body + "\nexit status 2\n"
 
 
 def goroutine_dump(s: Sched) -> str:

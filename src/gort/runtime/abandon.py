@@ -1,0 +1,234 @@
+"""Abandoned goroutines: never resumed, released without running their code (no Go analogue).
+
+When a run ends (main returned, a goroutine panicked, a deadlock), Go exits
+the process and its other goroutines simply stop existing. gort.run returns
+to its caller instead, so the goroutines it abandons are greenlets suspended
+in the middle of their code, and the caller's process lives on. The contract:
+they are never resumed, teardown is quick whatever their code does, and
+their memory is released.
+
+What greenlet allows (greenlet 3.5, src/greenlet/PyGreenlet.cpp green_dealloc
+and _green_dealloc_kill_started_non_main_greenlet, TGreenlet.cpp
+deallocing_greenlet_in_thread and deactivate_and_free, TPythonState.cpp
+tp_clear and did_finish):
+
+- A suspended greenlet deallocated on its own, live, thread is killed by
+  throwing GreenletExit into it: its frames resume and unwind, running every
+  ``except``/``finally``/``with`` handler on the way. One that switches away
+  instead of dying is reported ("GreenletExit did not kill") and leaked.
+- Only a greenlet whose thread is dead, or one freed during interpreter
+  finalization (Py_IsFinalizing, greenlet >= 3.2.6), is freed without
+  running anything (``deactivate_and_free``: the saved C stack is dropped;
+  before CPython 3.15 what its suspended frames reference is leaked). There
+  is no API to do that to a greenlet of a live thread; gort's goroutines
+  live on the thread that called gort.run, which lives on.
+
+So a goroutine cannot be freed without resuming its frames. What gort does
+instead is resume them only where that runs none of the program's code:
+
+- ``bury`` (teardown) only records the run's goroutines: O(1), no switch, so
+  gort.run returns at once whatever they do.
+- ``reap`` releases a buried goroutine by throwing GreenletExit into it only
+  if no frame of its stack is inside an exception handler's range (the
+  code's exception table, at the frame's current instruction): the
+  exception then unwinds every frame without executing a single bytecode of
+  the program (zero-cost exceptions: a frame without a covering handler is
+  popped). gort's runtime frames are exempt from the check: their handlers
+  only restore bookkeeping and re-raise (an invariant of the package).
+  Freeing the frames' locals runs their finalizers (``__del__``, a
+  generator's ``finally``), as any garbage collection does; gort calls from
+  those raise a clear RuntimeError (``reaping``).
+- A goroutine stopped inside a ``try``/``with`` block, or inside a child
+  greenlet of its own, would run program code when unwound: it is kept,
+  never resumed, for the life of the process (counted in ``kept``).
+- ``reap`` runs for a bounded batch when gort.run returns, and for the rest
+  when the next runtime starts on the thread: 10^5 goroutines take about a
+  second to release (a munmap of each greenlet's frame stack dominates),
+  which gort.run's return must not pay. The implicit runtime ends with the
+  process and reaps nothing.
+- Both lists are made immortal (an extra reference never dropped): at
+  interpreter exit a greenlet older than 3.2.6 would throw GreenletExit into
+  whatever is still buried, resuming program code at exit.
+
+Rejected: throwing GreenletExit into every goroutine at teardown (the old
+design): it runs the abandoned code (a ``try: ... except BaseException:``
+loop never dies, teardown hangs), and costs about 10 us a goroutine (1 s for
+10^5) on gort.run's return. Keeping every greenlet forever: 6-7 KiB a
+goroutine per run, RSS grows without bound in a process calling gort.run
+repeatedly. Calling greenlet's internal murder_in_place through ctypes: a
+private C++ ABI, and it leaks what the frames reference anyway.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import threading
+from types import CodeType
+
+from greenlet import GreenletExit, getcurrent, greenlet
+from greenlet import error as greenlet_error
+
+from .g import G
+from .traceback import is_runtime_file
+
+REAP_AT_RETURN = 1000
+"""Goroutines released when gort.run returns (about 10 ms); the rest wait for the next start."""
+
+
+class _Grave:
+    """The goroutines of one ended run, on the thread that ran them."""
+
+    __slots__ = ("g0", "gs", "keep", "tid")
+
+    def __init__(self, gs: list[G], g0: greenlet | None, keep: tuple[greenlet | None, ...],
+                 tid: int) -> None:
+        self.tid = tid
+        self.gs = gs
+        self.g0 = g0
+        self.keep = keep
+
+
+_graves: list[_Grave] = []
+# Greenlets that unwinding would make run program code: (goroutine's greenlet, the child
+# greenlet it stopped in, or None). Never resumed; freed with the process.
+_kept: list[tuple[greenlet, greenlet | None]] = []
+for _immortal in (_graves, _kept):
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(_immortal))
+
+reaping = False
+"""True while ``reap`` releases goroutines (a finalizer calling gort then gets an error)."""
+
+
+def bury(gs: list[G], g0: greenlet | None, keep: tuple[greenlet | None, ...], tid: int) -> None:
+    """Record goroutines (and their M's g0) that ran on thread ``tid`` for ``reap``.
+
+    ``keep``: greenlets among them that are not the run's to release.
+    """
+    _graves.append(_Grave(gs, g0, keep, tid))
+
+
+def kept() -> int:
+    """How many abandoned goroutines are kept for the life of the process (never resumed)."""
+    return len(_kept)
+
+
+def reap(limit: int | None = None) -> int:
+    """Release up to ``limit`` (None: all) buried goroutines of this thread; return how many.
+
+    Raises whatever a goroutine's unwinding raised other than GreenletExit (an
+    asynchronous exception such as KeyboardInterrupt that arrived meanwhile),
+    after taking that goroutine off the list.
+    """
+    global reaping
+    tid = threading.get_ident()
+    me = getcurrent()
+    done = 0
+    tables: dict[CodeType, tuple[tuple[int, int], ...]] = {}
+    trace = sys.gettrace()
+    reaping = True
+    try:
+        for grave in list(_graves):
+            if grave.tid != tid:
+                if grave.g0 is not None and grave.g0.dead:
+                    # Its thread is gone: greenlet has freed them in place without running
+                    # anything (reading .dead does it), so dropping them is safe.
+                    for gp in grave.gs:
+                        if gp.gr is not None:
+                            gp.gr.dead  # noqa: B018 (frees it: see above)
+                    _graves.remove(grave)
+                continue
+            while grave.gs:
+                if limit is not None and done >= limit:
+                    return done
+                gp = grave.gs.pop()
+                done += 1
+                _release(gp.gr, gp.resume, grave.keep, me, tables)
+                # What it was started with goes now, while reaping is set (finalizers).
+                gp.fn = None
+                gp.args = ()
+                gp.kwargs = {}
+                del gp
+            if grave.g0 is not None:
+                g0, grave.g0 = grave.g0, None
+                _release(g0, None, grave.keep, me, tables)
+            _graves.remove(grave)
+        return done
+    finally:
+        reaping = False
+        if sys.gettrace() is not trace:
+            # An unwinding that passed through a 3.11 trace hook made CPython drop the
+            # thread's trace function; give the program's back.
+            sys.settrace(trace)
+
+
+def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet | None, ...],
+             me: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]]) -> None:
+    if gr is None or gr.dead or gr is me or gr in keep or gr.parent is None:
+        return  # never started, finished, or not a goroutine's (a thread's main greenlet)
+    if child is not None or not _unwinds_silently(gr, tables):
+        _kept.append((gr, child))
+        return
+    try:
+        gr.parent = me
+    except ValueError:  # me runs inside gr (cyclic parent chain): it cannot die now
+        _kept.append((gr, child))
+        return
+    try:
+        gr.throw(GreenletExit)
+    except GreenletExit:
+        pass
+    except greenlet_error:  # not this thread's after all (a thread id reused after fork)
+        _kept.append((gr, child))
+        return
+    if not gr.dead:  # it switched somewhere instead of unwinding: a gort bug
+        _kept.append((gr, child))
+
+
+def _unwinds_silently(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]]) -> bool:
+    """No frame of gr's stack outside gort's runtime is inside an exception handler's range."""
+    f = gr.gr_frame
+    while f is not None:
+        code = f.f_code
+        if not is_runtime_file(code.co_filename):
+            ranges = tables.get(code)
+            if ranges is None:
+                ranges = tables[code] = handler_ranges(code)
+            lasti = f.f_lasti
+            for start, end in ranges:
+                if start <= lasti < end:
+                    return False
+        f = f.f_back
+    return True
+
+
+def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
+    """The [start, end) byte offsets covered by exception handlers in code.
+
+    The exception table's format (CPython 3.11+, Objects/exception_handling_notes.txt):
+    entries of four varints (start, length and target in code units, then depth
+    and lasti), 6 bits a byte, bit 6 meaning "more bytes follow".
+    """
+    table = code.co_exceptiontable
+    ranges = []
+    i = 0
+    n = len(table)
+
+    def varint() -> int:
+        nonlocal i
+        b = table[i]
+        i += 1
+        val = b & 63
+        while b & 64:
+            b = table[i]
+            i += 1
+            val = (val << 6) | (b & 63)
+        return val
+
+    while i < n:
+        start = varint() * 2
+        length = varint() * 2
+        varint()  # target
+        varint()  # depth and lasti
+        ranges.append((start, start + length))
+    return tuple(ranges)

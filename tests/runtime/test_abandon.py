@@ -1,0 +1,174 @@
+"""Abandoned goroutines (runtime/abandon.py): never resumed, released without running their code.
+
+Whole programs (exit status, the time to exit, RSS over many runs) are in
+test_exit.py; these run gort.run in the test's own process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dis
+import gc
+import subprocess
+import threading
+import time
+import weakref
+from types import CodeType
+from typing import Any
+
+from greenlet import getcurrent
+
+import gort
+import gort.runtime as rt
+from gort.runtime import abandon
+
+
+def test_stubborn_goroutines_never_run_again_and_run_returns_at_once() -> None:
+    ran: list[str] = []
+
+    def swallow() -> None:
+        while True:
+            try:
+                gort.sleep(0.001)
+            except BaseException:
+                ran.append("swallowed")
+
+    def looping_finally() -> None:
+        try:
+            gort.Chan().recv()
+        finally:
+            while True:
+                ran.append("finally")
+                gort.sleep(0.001)
+
+    def main() -> float:
+        gort.go(swallow)
+        gort.go(looping_finally)
+        gort.sleep(0.005)
+        return time.perf_counter()
+
+    kept = abandon.kept()
+    t_return = gort.run(main)
+    elapsed = time.perf_counter() - t_return
+    assert elapsed < 1.0, elapsed  # about 1 ms; nothing waits for the goroutines
+    assert ran == []
+    assert abandon.kept() == kept + 2  # both are inside try: releasing would run their code
+    gort.run(lambda: None)  # the next start reaps what it can: still nothing of theirs runs
+    assert ran == []
+
+
+def test_goroutines_outside_handlers_are_released_when_run_returns() -> None:
+    refs: list[weakref.ref[Any]] = []
+
+    def parked(ch: gort.Chan[int]) -> None:
+        refs.append(weakref.ref(getcurrent()))
+        ch.recv()
+
+    def spinner() -> None:
+        refs.append(weakref.ref(getcurrent()))
+        while True:
+            pass
+
+    def main() -> None:
+        ch: gort.Chan[int] = gort.Chan()
+        for _ in range(5):
+            gort.go(parked, ch)
+        gort.go(spinner)
+        gort.sleep(0.05)  # the spinner is preempted at least once
+
+    kept = abandon.kept()
+    gort.run(main)
+    assert len(refs) == 6
+    alive = [r() for r in refs]
+    assert all(gr is None or gr.dead for gr in alive), alive
+    assert abandon.kept() == kept
+
+
+def test_goroutine_in_with_block_is_kept_and_its_exit_never_runs() -> None:
+    exits: list[str] = []
+
+    class Ctx:
+        def __enter__(self) -> None:
+            pass
+
+        def __exit__(self, *exc: object) -> None:
+            exits.append("exit")
+
+    def main() -> None:
+        def worker() -> None:
+            with Ctx():
+                gort.Chan().recv()
+
+        gort.go(worker)
+        gort.sleep(0.001)
+
+    kept = abandon.kept()
+    gort.run(main)
+    gort.run(lambda: None)
+    gc.collect()
+    assert exits == []
+    assert abandon.kept() == kept + 1
+
+
+def test_finalizer_calling_gort_while_reaping_gets_a_clear_error() -> None:
+    errors: list[str] = []
+
+    class CallsGort:
+        def __del__(self) -> None:
+            try:
+                gort.go(lambda: None)
+            except RuntimeError as e:
+                errors.append(str(e))
+
+    def main() -> None:
+        def worker(obj: CallsGort) -> None:
+            gort.Chan().recv()
+
+        gort.go(worker, CallsGort())
+        gort.sleep(0.001)
+
+    gort.run(main)
+    assert len(errors) == 1 and "releases the goroutines an earlier run abandoned" in errors[0]
+    assert rt.running() is None
+
+
+def test_reap_releases_at_most_limit_at_return_and_the_rest_at_next_start() -> None:
+    n = abandon.REAP_AT_RETURN + 50
+
+    def main() -> None:
+        ch: gort.Chan[int] = gort.Chan()
+        for _ in range(n):
+            gort.go(ch.recv)
+        gort.sleep(0.001)
+
+    gort.run(main)
+    left = sum(len(g.gs) for g in abandon._graves)
+    assert 50 <= left <= 52  # the rest of the goroutines, and g0
+    gort.run(lambda: None)
+    assert sum(len(g.gs) for g in abandon._graves) == 0
+
+
+def _codes() -> list[CodeType]:
+    """Every code object of a few stdlib modules, nested ones included."""
+    out: list[CodeType] = []
+    todo = [v.__code__ for mod in (dis, subprocess, threading, contextlib)
+            for v in [*vars(mod).values(),
+                      *(m for c in vars(mod).values() if isinstance(c, type)
+                        for m in vars(c).values())]
+            if isinstance(getattr(v, "__code__", None), CodeType)]
+    while todo:
+        code = todo.pop()
+        out.append(code)
+        todo.extend(c for c in code.co_consts if isinstance(c, CodeType))
+    return out
+
+
+def test_handler_ranges_match_dis() -> None:
+    codes = _codes()
+    assert len(codes) > 300
+    with_handlers = 0
+    for code in codes:
+        want = tuple((e.start, e.end) for e in dis.Bytecode(code).exception_entries)
+        assert abandon.handler_ranges(code) == want, code
+        with_handlers += bool(want)
+    assert with_handlers > 50

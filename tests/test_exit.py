@@ -1,0 +1,128 @@
+"""How programs end, as `gort run PROG.py` and as plain `python PROG.py` (the implicit runtime).
+
+Both must end the same way, from whichever goroutine: Go's panic report and
+2, the deadlock report and 2, ``sys.exit(n)``: n, Ctrl-C: ``signal:
+interrupt`` and 130; and promptly, whatever abandoned goroutines do.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import ROOT, TESTPROG, run_testprog
+
+MODES = [pytest.param(True, id="gort-run"), pytest.param(False, id="plain-python")]
+NOISE = ("cyclic parent chain", "unraisablehook", "Exception ignored", "GreenletExit")
+
+
+def _clean(stderr: str) -> None:
+    for word in NOISE:
+        assert word not in stderr, stderr
+
+
+def _exit_delay(args: list[str], timeout: float) -> tuple[str, float, int, str]:
+    """Run a program; return its first stdout line, the seconds from it to exit, status, stderr."""
+    p = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT)
+    assert p.stdout is not None
+    try:
+        line = p.stdout.readline()
+        t = time.monotonic()
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise
+    return line + out, time.monotonic() - t, p.returncode, err
+
+
+@pytest.mark.parametrize("module", MODES)
+@pytest.mark.parametrize("status", [0, 4])
+def test_main_ends_while_goroutines_refuse_to_die(module: bool, status: int) -> None:
+    prog = str(TESTPROG / "exit_stubborn.py")
+    args = ["-m", "gort", "run", prog] if module else [prog]
+    out, delay, code, err = _exit_delay([*args, str(status)], timeout=30)
+    assert (out, code, err) == ("main done\n", status, "")
+    assert delay < 5, delay  # about 50 ms: nothing waits for the abandoned goroutines
+
+
+def test_run_returns_at_once_with_100000_abandoned_goroutines() -> None:
+    out, delay, code, err = _exit_delay([str(TESTPROG / "abandon_many.py"), "100000"],
+                                        timeout=120)
+    assert code == 0 and err == "", err
+    returned = float(out.split()[1])
+    assert returned < 1, returned  # measured 7-10 ms; the bound allows a loaded machine
+    assert delay < 10, delay  # the interpreter's own finalization: about 1 s here
+
+
+def test_rss_stays_flat_over_repeated_runs() -> None:
+    r = run_testprog("abandon_rss.py", "30", "1000", module=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "resumed" not in r.stdout
+    rss = [int(x) for x in r.stdout.split()]
+    assert len(rss) == 30
+    # Each run abandons 1000 goroutines, about 6.5 MB if they were never released.
+    assert rss[-1] - rss[9] < 8000, rss
+
+
+@pytest.mark.parametrize("module", MODES)
+def test_panic_in_goroutine(module: bool) -> None:
+    r = run_testprog("goroutine_panic.py", module=module)
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert lines[0] == "panic: ValueError: bad value 7"
+    assert lines[2] == "goroutine 2 [running]:"
+    assert lines[3] == "__main__.worker(...)"
+    assert lines[-1] == "exit status 2"
+    assert r.stdout == "before\n"
+    _clean(r.stderr)
+
+
+@pytest.mark.parametrize("module", MODES)
+def test_deadlock(module: bool) -> None:
+    r = run_testprog("deadlock.py", module=module)
+    assert r.returncode == 2
+    assert r.stderr.startswith("fatal error: all goroutines are asleep - deadlock!\n\n")
+    assert "goroutine 1 [chan receive]:" in r.stderr
+    assert "goroutine 2 [sync.WaitGroup.Wait]:" in r.stderr
+    _clean(r.stderr)
+
+
+@pytest.mark.parametrize("module", MODES)
+def test_sys_exit_in_goroutine(module: bool) -> None:
+    r = run_testprog("exit3.py", module=module)
+    assert (r.returncode, r.stderr) == (3, "")
+
+
+@pytest.mark.parametrize("module", MODES)
+@pytest.mark.parametrize(("what", "status", "head"), [
+    ("KeyboardInterrupt", 130, "signal: interrupt"),
+    ("panic", 2, "panic: LookupError: from a goroutine"),
+])
+def test_uncaught_in_goroutine_while_main_waits_in_try(module: bool, what: str, status: int,
+                                                       head: str) -> None:
+    r = run_testprog("goroutine_raise.py", what, module=module)
+    assert r.returncode == status
+    assert r.stderr.splitlines()[0] == head
+    assert r.stdout == "before\n"  # main's finally never runs: main is abandoned too
+    _clean(r.stderr)
+
+
+@pytest.mark.parametrize("module", MODES)
+@pytest.mark.parametrize(("what", "status", "head"), [
+    ("KeyboardInterrupt", 130, "signal: interrupt"),
+    ("ValueError", 2, "panic: ValueError: top level"),
+])
+def test_uncaught_at_top_level(module: bool, what: str, status: int, head: str) -> None:
+    r = run_testprog("toplevel_raise.py", what, module=module)
+    assert r.returncode == status
+    lines = r.stderr.splitlines()
+    assert lines[0] == head
+    if status == 2:
+        assert lines[2] == "goroutine 1 [running]:"
+        assert lines[-1] == "exit status 2"
+    _clean(r.stderr)
