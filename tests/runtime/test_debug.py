@@ -9,7 +9,8 @@ from gort.runtime.debug import DEFAULT_NOPREEMPT_MODULES, parsedebugvars, read_e
 
 def test_known_keys_parsed_unknown_ignored() -> None:
     assert parsedebugvars("asyncpreemptoff=1,gctrace=1,schedtrace=1000,,x") == {
-        "asyncpreemptoff": 1, "schedtrace": 1000, "scheddetail": 0}
+        "asyncpreemptoff": 1, "schedtrace": 1000, "scheddetail": 0,
+        "gortcheck": 0}
 
 
 @pytest.mark.parametrize("bad", ["asyncpreemptoff=yes", "schedtrace=", "scheddetail",

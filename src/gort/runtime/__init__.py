@@ -7,7 +7,8 @@ Layers (imports point down only)::
 
     rt0                               bootstrap: run, implicit start, services
     sysmon, preempt, signal_unix      preemption (L3')
-    chan, select, sema, time, syscall blocking primitives (L3)
+    mfinal, chan, select, sema, time, syscall   finalizers, blocking primitives (L3)
+    cgocall                           calls from other threads, run on the M
     proc                              the scheduler (L2)
     g, m, p, sched, timers, netpoll, traceback   types (L1)
     error, debug                      (L0)
@@ -28,8 +29,9 @@ Ownership, kept true:
 
 from __future__ import annotations
 
+from .cgocall import cgocallback
 from .chan import Chan
-from .error import ClosedChannelError, Deadlock, GortInternalError
+from .error import ClosedChannelError, Deadlock, GortInternalError, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 from .proc import (
     current_sched,
@@ -58,10 +60,12 @@ __all__ = [
     "G",
     "GortInternalError",
     "Gstatus",
+    "NotInGoroutine",
     "PreemptionWarning",
     "Sema",
     "Timer",
     "WaitReason",
+    "cgocallback",
     "current_sched",
     "default",
     "getg",

@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
 from . import proc
-from .error import ClosedChannelError
+from .cgocall import cgocallback
+from .error import ClosedChannelError, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 
 T = TypeVar("T")
@@ -249,7 +250,11 @@ class Chan(Generic[T]):
 
     def close(self) -> None:
         """Close the channel: receivers drain what is buffered, then get None; senders raise."""
-        proc.getg()
+        try:
+            proc.getg()
+        except NotInGoroutine as e:  # another thread: run it on the M (cgocall.py)
+            cgocallback(e.s, self.close)
+            return
         if self.closed:
             raise ClosedChannelError("close of closed channel")
         self.closed = True

@@ -18,7 +18,7 @@ from typing import Final
 # Go's forcePreemptNS: a G running this long without a scheduling point is preempted.
 FORCE_PREEMPT_NS: Final = 10_000_000
 
-DBGVARS: Final = ("asyncpreemptoff", "schedtrace", "scheddetail")
+DBGVARS: Final = ("asyncpreemptoff", "schedtrace", "scheddetail", "gortcheck")
 
 # Modules whose frames make a goroutine unsafe to switch out asynchronously:
 # they hold thread locks or the import lock across Python code, or they are
@@ -42,6 +42,8 @@ class Debug:
     asyncpreemptoff: int = 0
     schedtrace: int = 0
     scheddetail: int = 0
+    # gort's own key: check the scheduler's consistency at teardown (2: thorough).
+    gortcheck: int = 0
     # GORT_PREEMPT_NS: the time slice (Go's forcePreemptNS), in nanoseconds.
     preempt_ns: int = FORCE_PREEMPT_NS
     # GORT_NOPREEMPT: extra module prefixes, comma-separated, added to the defaults.
@@ -89,6 +91,7 @@ def read_env(environ: dict[str, str] | None = None) -> Debug:
         asyncpreemptoff=vals["asyncpreemptoff"],
         schedtrace=vals["schedtrace"],
         scheddetail=vals["scheddetail"],
+        gortcheck=vals["gortcheck"],
         preempt_ns=preempt_ns,
         nopreempt_modules=DEFAULT_NOPREEMPT_MODULES + extra,
     )

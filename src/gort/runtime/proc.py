@@ -38,6 +38,7 @@ as in Go; it is simpler but doubles the switches on the hottest path.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 import threading
@@ -49,7 +50,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import sched as _sched
 from .debug import initial_gomaxprocs, read_env
-from .error import Deadlock, throw
+from .error import Deadlock, NotInGoroutine, throw
 from .g import CANCELLED, G, Gstatus, WaitReason
 from .m import M
 from .p import RUNQ_SIZE, P, Pstatus
@@ -62,6 +63,7 @@ _RUNNABLE = Gstatus.RUNNABLE
 _RUNNING = Gstatus.RUNNING
 _WAITING = Gstatus.WAITING
 _NOREASON = WaitReason.ZERO
+_gc_get_count = gc.get_count
 
 # Gs kept on a P's free list; beyond this a finished G's greenlet is let die.
 _GFREE_MAX = 4096
@@ -93,16 +95,21 @@ def _getg_slow(s: Sched | None) -> G:
         from .rt0 import implicit_start  # the one upward reference: bootstrap (Go: rt0)
 
         return implicit_start()
+    if s.m0.tid != _get_ident():
+        # Non-blocking operations catch this and run on the M instead (cgocall.py).
+        raise NotInGoroutine(
+            s,
+            f"gort: a blocking call was made from thread "
+            f"{threading.current_thread().name!r}, which runs no goroutines and cannot "
+            f"park (the runtime runs on thread {s.m0.tid}). From another thread, use the "
+            "non-blocking operations (select with gort.default, close, gort.go, "
+            "Timer.stop, WaitGroup.done, Mutex.unlock), which run on the runtime's "
+            "thread; start blocking work as a goroutine with gort.go, or hand results to "
+            "goroutines with gort.offload."
+        )
     if s.closing:
         # An abandoned goroutine unwinding at teardown: keep unwinding.
         raise GreenletExit
-    if s.m0.tid != _get_ident():
-        raise RuntimeError(
-            f"gort: called from thread {threading.current_thread().name!r}, which runs no "
-            "goroutines; gort calls must come from goroutines (the runtime runs on thread "
-            f"{s.m0.tid}). Hand results to goroutines with gort.offload or a channel send "
-            "made from a goroutine."
-        )
     raise RuntimeError(
         "gort: called outside any goroutine (from the scheduler or a signal handler)")
 
@@ -238,6 +245,11 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
         # 2. Expired timers.
         if timers.heap and timers.heap[0][0] <= monotonic_ns():
             timers.run(monotonic_ns())
+        # 2b. A collection is due, or references wait to be dropped: ready the
+        # finalizer goroutine (mfinal.py), which runs next.
+        fq = s.finq
+        if fq is not None and (fq.trash or _gc_get_count()[0] > fq.trigger):
+            fq.wake()
         # 3. runnext: it inherits the current slice, so it cannot extend it.
         gp = pp.runnext
         if gp is not None:
@@ -310,16 +322,27 @@ def idle_raise(s: Sched, exc: BaseException) -> None:
 
 
 def inject(s: Sched, pp: P) -> None:
-    """Make Gs whose offloaded calls finished runnable (Go: injectglist)."""
+    """Make Gs whose offloaded calls finished runnable (Go: injectglist).
+
+    The queue also carries calls made from other threads (cgocall.Callback,
+    ``foreign``): each is started as a system goroutine here.
+    """
     with s.lock:
         done = list(s.injectq)
         s.injectq.clear()
-        s.noffload -= len(done)
+        s.noffload -= sum(1 for call in done if not call.foreign)
     for call in done:
-        gp = call.g
+        if call.foreign:
+            newproc_system(s, call.run, (s,))  # type: ignore[union-attr]
+            continue
+        gp = call.g  # type: ignore[union-attr]
         if gp is None:
-            continue  # its G stopped waiting (goraise): nobody wants the outcome
-        call.g = None
+            # Its G stopped waiting (goraise): nobody wants the outcome. Dropping it
+            # here could run a finalizer in the middle of a scheduling round; the
+            # finalizer goroutine drops it (mfinal.py).
+            s.finq.trash.append(call)
+            continue
+        call.g = None  # type: ignore[union-attr]
         gp.status = _RUNNABLE
         if s.tracer is not None:
             s.tracer.go_unblock(pp, gp)
@@ -399,8 +422,11 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         gp.gr.switch()
 
 
-def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any = None) -> None:
+def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any = None) -> Any:
     """Park gp (the running G) and schedule others. Returns once goready(gp) ran.
+
+    Returns ``gp.param`` as the waker left it (the sudog that won, for
+    select), and clears it and ``gp.waiting``.
 
     The caller has already made gp findable by whatever will ready it (a
     channel's wait queue, a timer, a semaphore, an offload worker) and must
@@ -423,12 +449,18 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any =
     # in minutes, so a slice's worth of error is invisible.
     gp.waitsince = mp.p.schedwhen  # type: ignore[union-attr]
     schedule(s, mp, gp)
-    # gp.waiting is left as it is (stale once gp runs; every park sets it): one store
-    # fewer per hand-off. goraise reads it only while gp is WAITING or SYSCALL.
+    # Cleared here, where gp runs again, not left stale for the next park to overwrite:
+    # a stale sudog can hold the last reference to a value or a channel, and the
+    # overwrite, in the middle of the next gopark, would run its finalizer there.
+    w = gp.waiting
+    gp.waiting = None
+    param = gp.param
+    gp.param = None
     if gp.pending is not None:
-        if gp.waiting is CANCELLED:
+        if w is CANCELLED:
             raise_pending(gp)
         gp.preempt = True  # the wait completed: raise at the next safe point instead
+    return param
 
 
 def raise_pending(gp: G) -> NoReturn:
@@ -534,6 +566,7 @@ def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
         s.allgs[gp] = None
     s.goidgen += 1
     gp.goid = s.goidgen
+    gp.system = False
     gp.fn = fn
     gp.args = args
     gp.kwargs = kwargs
@@ -545,6 +578,15 @@ def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
     if s.tracer is not None:
         s.tracer.go_create(pp, gp, creator)
     runqput(s, pp, gp, True)
+    return gp
+
+
+def newproc_system(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...]) -> G:
+    """Create a runtime goroutine (Go: a system goroutine): not counted, not dumped."""
+    gp = newproc(s, fn, args, {}, None)
+    gp.system = True
+    s.gcount -= 1
+    s.stats.goroutines_created -= 1
     return gp
 
 
@@ -578,13 +620,18 @@ def gmain(s: Sched, gp: G) -> G | None:
         if gp.is_main:
             gp.result = result
             main_return(s, gp)
-        # goexit0
-        gp.status = Gstatus.DEAD
+        # Drop the goroutine's references while it is still RUNNING and the current G:
+        # a finalizer they trigger runs in this goroutine, with the runtime consistent
+        # (it may even block). After the status changes it would run mid-exit.
         gp.fn = None
         gp.args = ()
         gp.kwargs = {}
         gp.param = None
-        s.gcount -= 1
+        del fn, args, result
+        # goexit0
+        gp.status = Gstatus.DEAD
+        if not gp.system:
+            s.gcount -= 1
         pp = mp.p
         assert pp is not None
         if len(pp.gfree) >= _GFREE_MAX:
@@ -745,8 +792,19 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
     """
     if s.closing:
         return
+    check_failed: BaseException | None = None
+    if s.schedcheck is not None:
+        try:
+            s.schedcheck(s)  # the state the run left, before teardown changes it
+        except BaseException as e:  # raised once teardown is done
+            check_failed = e
     s.closing = True
     s.m0.curg = None  # from here on getg takes its slow path, which sees closing
+    with s.lock:
+        callbacks = list(s.callbacks)  # calls from other threads still waiting for the M
+        s.callbacks.clear()
+    for cb in callbacks:
+        cb.abandon()
     try:
         tracer, s.tracer = s.tracer, None
         if tracer is not None:  # a trace still on when the run ends is written, not lost
@@ -774,6 +832,8 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
         s.netpoll.close()
         if _sched.current is s:
             _sched.current = None
+    if check_failed is not None:
+        raise check_failed
 
 
 class _Unraisable:

@@ -10,6 +10,7 @@ top level on the main thread) as goroutine 1, ending at interpreter exit.
 from __future__ import annotations
 
 import atexit
+import functools
 import runpy
 import sys
 import warnings
@@ -19,9 +20,10 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from . import proc
+from . import proc, schedcheck
 from . import sched as _sched
 from .g import G, Gstatus
+from .mfinal import Finq
 from .preempt import Preempter
 from .sched import Sched
 from .signal_unix import QuitDump, Signals
@@ -57,6 +59,10 @@ def start_services(s: Sched) -> None:
                 PreemptionWarning,
                 stacklevel=4,
             )
+    Finq(s).start()  # automatic collection moves to the finalizer goroutine
+    level = max(s.debug.gortcheck, schedcheck.enabled)
+    if level:
+        s.schedcheck = functools.partial(schedcheck.schedcheck, thorough=level > 1)
     quit_ = QuitDump(s)
     quit_.install()
     s.closers.append(quit_.close)

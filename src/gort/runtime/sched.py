@@ -23,6 +23,7 @@ from .netpoll import Netpoll
 if TYPE_CHECKING:
     from greenlet import greenlet
 
+    from .cgocall import Callback
     from .debug import Debug
     from .g import G
     from .m import M
@@ -75,7 +76,8 @@ class Sched:
         self.debug = debug
         self.lock = threading.Lock()
         self.runq: deque[G] = deque()  # global run queue; lock
-        self.injectq: deque[Call] = deque()  # finished offloaded calls; lock
+        # Finished offloaded calls, and calls from other threads (cgocall.Callback); lock.
+        self.injectq: deque[Call | Callback] = deque()
         self.npidle = 0  # lock
         self.allp: list[P] = []
         self.allm: list[M] = []
@@ -103,6 +105,12 @@ class Sched:
         self.sysmon: Any = None  # sysmon.Sysmon
         self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
+        # mfinal.Finq: the finalizer goroutine's state (automatic collection, deferred drops).
+        self.finq: Any = None
+        # schedcheck.schedcheck bound to its level, run first thing at teardown; or None.
+        self.schedcheck: Callable[[Sched], None] | None = None
+        # cgocall.Callback objects queued or running for other threads; lock.
+        self.callbacks: set[Any] = set()
 
 
 current: Sched | None = None

@@ -20,8 +20,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from . import proc
+from .cgocall import cgocallback
 from .chan import Chan, Sudog, SudogList
-from .error import ClosedChannelError
+from .error import ClosedChannelError, NotInGoroutine
 from .g import Gstatus, WaitReason
 
 _RECV: Final = 0
@@ -88,7 +89,12 @@ def _parse(cases: tuple[Any, ...]) -> tuple[list[tuple[int, Chan[Any], Any]], in
 
 def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
     """Run a select; return (index of the chosen case, its value)."""
-    gp = proc.getg()
+    try:
+        gp = proc.getg()
+    except NotInGoroutine as e:
+        if any(case is default for case in cases):
+            return cgocallback(e.s, selectgo, cases)  # type: ignore[no-any-return]
+        raise
     if gp.preempt:
         proc.gopreempt_m(gp, False)
     parsed, dflt = _parse(cases)
@@ -124,11 +130,10 @@ def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
         sg = Sudog(gp, v if kind == _SEND else None, c, True, i)
         (c.sendq if kind == _SEND else c.recvq).enqueue(sg)
         sgs.append(sg)
-    proc.gopark(gp, WaitReason.SELECT, Gstatus.WAITING, sgs)
+    # The winner comes back as gp.param, set by the waker.
+    won: Sudog = proc.gopark(gp, WaitReason.SELECT, Gstatus.WAITING, sgs)
 
-    # Pass 3: the winner is in gp.param; take the others off their queues.
-    won: Sudog = gp.param
-    gp.param = None
+    # Pass 3: take the others off their queues.
     for sg in sgs:
         if sg is not won and sg.queued:
             sg.q.remove(sg)  # type: ignore[union-attr]

@@ -13,6 +13,8 @@ from time import monotonic_ns
 from typing import Any
 
 from . import proc
+from .cgocall import cgocallback
+from .error import NotInGoroutine
 from .g import G, Gstatus, WaitReason
 from .timers import Timer, Timers
 
@@ -66,7 +68,10 @@ def to_ns(seconds: float) -> int:
 def start_timer(seconds: float, period_s: float, f: Callable[[Any, int], None],
                 arg: Any) -> Timer:
     """Start a timer on the caller's P: f(arg, now) after ``seconds``, then every ``period_s``."""
-    proc.getg()
+    try:
+        proc.getg()
+    except NotInGoroutine as e:  # another thread: run it on the M
+        return cgocallback(e.s, start_timer, seconds, period_s, f, arg)  # type: ignore[no-any-return]
     t = Timer(monotonic_ns() + max(0, to_ns(seconds)), to_ns(period_s), f, arg)
     _timers().add(t)
     return t
@@ -74,13 +79,19 @@ def start_timer(seconds: float, period_s: float, f: Callable[[Any, int], None],
 
 def stop_timer(t: Timer) -> bool:
     """Stop t; True if it had not fired (or, periodic, was running)."""
-    proc.getg()
+    try:
+        proc.getg()
+    except NotInGoroutine as e:  # another thread: run it on the M
+        return cgocallback(e.s, stop_timer, t)  # type: ignore[no-any-return]
     return _timers().delete(t)
 
 
 def reset_timer(t: Timer, seconds: float, period_s: float | None = None) -> bool:
     """Move t to fire ``seconds`` from now; True if it was pending."""
-    proc.getg()
+    try:
+        proc.getg()
+    except NotInGoroutine as e:  # another thread: run it on the M
+        return cgocallback(e.s, reset_timer, t, seconds, period_s)  # type: ignore[no-any-return]
     if period_s is not None:
         t.period = to_ns(period_s)
     return _timers().modify(t, monotonic_ns() + max(0, to_ns(seconds)))
