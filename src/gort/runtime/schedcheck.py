@@ -199,9 +199,11 @@ def _walk(q: WaitQ, name: str, c: Chan[Any], bad: list[str]) -> list[Sudog]:
 def _check_chan(c: Chan[Any], bad: list[str]) -> None:
     if not 0 <= c.qcount <= c.dataqsiz:
         bad.append(f"{c!r}: qcount {c.qcount} outside 0..{c.dataqsiz}")
-    waiting = {}
+    waiting: dict[str, int] = {}
+    gs: dict[str, set[G]] = {}
     for name, q in (("recvq", c.recvq), ("sendq", c.sendq)):
         n = 0
+        gs[name] = set()
         for sg in _walk(q, name, c, bad):
             gp = sg.g
             if sg.is_select and gp.selectdone:
@@ -212,12 +214,14 @@ def _check_chan(c: Chan[Any], bad: list[str]) -> None:
                 bad.append(f"{c!r}.{name} holds a sudog for {gp!r}, which does not wait "
                            "on it")
             n += 1
+            gs[name].add(gp)
         waiting[name] = n
     if c.dataqsiz and c.qcount > 0 and waiting["recvq"]:
         bad.append(f"{c!r}: {waiting['recvq']} receivers wait on a non-empty buffer")
     if c.dataqsiz and c.qcount < c.dataqsiz and waiting["sendq"]:
         bad.append(f"{c!r}: {waiting['sendq']} senders wait with room in the buffer")
-    if waiting["recvq"] and waiting["sendq"]:
+    # One select may wait to send and to receive on the same channel; two Gs may not.
+    if gs["recvq"] and gs["sendq"] and len(gs["recvq"] | gs["sendq"]) > 1:
         bad.append(f"{c!r}: receivers and senders wait at once")
     if c.closed and (waiting["recvq"] or waiting["sendq"]):
         bad.append(f"{c!r}: closed, but goroutines still wait on it")
