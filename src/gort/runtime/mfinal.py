@@ -119,16 +119,21 @@ class Finq:
             gc.enable()
         self.trigger = _NEVER
 
-    def set_trigger(self) -> None:
+    def set_trigger(self, collected: bool = True) -> None:
         if not self.managed or gc.isenabled():
             # Not ours, or the program turned automatic collection back on.
             self.trigger = _NEVER
             return
         t0 = gc.get_threshold()[0]
-        # threshold 0 disables automatic collection in CPython too. A count that did
-        # not go down (a collection already in progress elsewhere returned at once)
-        # waits for another threshold's worth before trying again.
-        self.trigger = _NEVER if t0 == 0 else gc.get_count()[0] + t0
+        # threshold 0 disables automatic collection in CPython too. A collection that
+        # did not happen (one already in progress elsewhere: gc.collect returns at
+        # once) waits for another threshold's worth of allocations before the next try.
+        if t0 == 0:
+            self.trigger = _NEVER
+        elif collected:
+            self.trigger = t0
+        else:
+            self.trigger = gc.get_count()[0] + t0
 
     def due(self) -> bool:
         """Would the finalizer goroutine have work now? (sysmon reads this racily.)"""
@@ -168,9 +173,7 @@ class Finq:
         if self.trigger == _NEVER or gc.get_count()[0] <= self.trigger:
             return
         gen = self.select_generation()
-        if gen >= 0:
-            self.collect(gen)
-        self.set_trigger()
+        self.set_trigger(gen < 0 or self.collect(gen))
 
     def select_generation(self) -> int:
         """The generation CPython's gc_select_generation would collect now, or -1."""
@@ -186,9 +189,13 @@ class Finq:
                 return i
         return -1
 
-    def collect(self, gen: int) -> None:
+    def collect(self, gen: int) -> bool:
+        """Collect generation gen (and the younger ones); False if no collection ran."""
         c0 = gc.get_count()[0]
+        before = gc.get_stats()[gen]["collections"]
         found = gc.collect(gen)
+        if gc.get_stats()[gen]["collections"] == before:
+            return False  # a collection was already in progress (another thread's)
         self.collections[gen] += 1
         survivors = max(0, c0 + (self.young if gen >= 1 else 0) - found)
         if gen == 0:
@@ -200,6 +207,7 @@ class Finq:
             self.young = 0
             self.total = max(0, self.total + self.pending + survivors)
             self.pending = 0
+        return True
 
 
 _NEVER = 1 << 62
