@@ -88,7 +88,7 @@ def test_a_run_started_with_collection_off_leaves_it_off_and_never_collects() ->
 class _Counted:
     """Calls gort from __del__: it needs to run in a goroutine with the runtime consistent."""
 
-    ran: list[int] = []  # noqa: RUF012
+    ran: list[int] = []
 
     def __init__(self) -> None:
         self.me = self

@@ -98,8 +98,6 @@ class Finq:
         self.was_enabled = gc.isenabled()
         # Automatic collection is the runtime's only if it was on at start.
         self.managed = self.was_enabled
-        # Generation 0 count past which a collection is due (sys.maxsize: never).
-        self.trigger = _NEVER
         # Estimates of CPython's long_lived_pending / long_lived_total (see the essay).
         self.young = 0  # survivors of generation-0 collections since the last gen-1 one
         self.pending = 0
@@ -117,28 +115,28 @@ class Finq:
     def stop(self) -> None:
         if self.managed and not gc.isenabled():
             gc.enable()
-        self.trigger = _NEVER
+        self.s.gctrigger = _NEVER
 
     def set_trigger(self, collected: bool = True) -> None:
         if not self.managed or gc.isenabled():
             # Not ours, or the program turned automatic collection back on.
-            self.trigger = _NEVER
+            self.s.gctrigger = _NEVER
             return
         t0 = gc.get_threshold()[0]
         # threshold 0 disables automatic collection in CPython too. A collection that
         # did not happen (one already in progress elsewhere: gc.collect returns at
         # once) waits for another threshold's worth of allocations before the next try.
         if t0 == 0:
-            self.trigger = _NEVER
+            self.s.gctrigger = _NEVER
         elif collected:
-            self.trigger = t0
+            self.s.gctrigger = t0
         else:
-            self.trigger = gc.get_count()[0] + t0
+            self.s.gctrigger = gc.get_count()[0] + t0
 
     def due(self) -> bool:
         """Would the finalizer goroutine have work now? (sysmon reads this racily.)"""
         return bool(self.trash) or ((self.parked or self.g is None)
-                                    and gc.get_count()[0] > self.trigger)
+                                    and gc.get_count()[0] > self.s.gctrigger)
 
     # -- the scheduler's side --------------------------------------------------
 
@@ -170,7 +168,7 @@ class Finq:
         while self.trash:
             trash, self.trash = self.trash, []
             del trash  # finalizers run here, in this goroutine
-        if self.trigger == _NEVER or gc.get_count()[0] <= self.trigger:
+        if self.s.gctrigger == _NEVER or gc.get_count()[0] <= self.s.gctrigger:
             return
         gen = self.select_generation()
         self.set_trigger(gen < 0 or self.collect(gen))

@@ -65,6 +65,9 @@ _WAITING = Gstatus.WAITING
 _NOREASON = WaitReason.ZERO
 _gc_get_count = gc.get_count
 
+# Fast hand-offs between two looks at the collector's count (gcpoll).
+GCPOLL = 64
+
 # Gs kept on a P's free list; beyond this a finished G's greenlet is let die.
 _GFREE_MAX = 4096
 
@@ -248,7 +251,7 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
         # 2b. A collection is due, or references wait to be dropped: ready the
         # finalizer goroutine (mfinal.py), which runs next.
         fq = s.finq
-        if fq is not None and (fq.trash or _gc_get_count()[0] > fq.trigger):
+        if fq is not None and (fq.trash or _gc_get_count()[0] > s.gctrigger):
             fq.wake()
         # 3. runnext: it inherits the current slice, so it cannot extend it.
         gp = pp.runnext
@@ -364,7 +367,9 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
         # (no finished offload, no timer), so it would return runnext, which inherits
         # the slice: execute it here. Measured: four calls fewer per channel hand-off.
         gp = pp.runnext
-        if gp is not None and not s.injectq and not pp.timers.heap:
+        if (gp is not None and not s.injectq and not pp.timers.heap
+                and (pp.gcpoll or gcpoll(s, pp))):
+            pp.gcpoll -= 1
             pp.runnext = None
             mp.curg = gp
             gp.status = _RUNNING
@@ -393,6 +398,21 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
     if tr is not None:
         tr.go_start(pp, gp, monotonic_ns())
     execute(s, mp, pp, gp, inherit, prev)
+
+
+def gcpoll(s: Sched, pp: P) -> bool:
+    """Every GCPOLL-th fast hand-off: False if a collection is due (take the slow path).
+
+    The fast path skips find_runnable, where a due collection readies the finalizer
+    goroutine (mfinal.py); without this a pair ping-ponging through runnext reached
+    it only when sysmon preempted them, after a whole slice of allocations (measured:
+    7x fewer, 7x bigger collections, +13% per item on an allocating producer/consumer).
+    gc.get_count() on every fast hand-off cost +11% per ping-pong round trip (CPU time,
+    medians of 9, interleaved with main); every 64th about +2%, and it delays a
+    collection by at most 64 hand-offs.
+    """
+    pp.gcpoll = GCPOLL
+    return _gc_get_count()[0] <= s.gctrigger
 
 
 def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> None:

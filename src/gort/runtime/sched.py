@@ -105,6 +105,9 @@ class Sched:
         self.sysmon: Any = None  # sysmon.Sysmon
         self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
+        # Generation 0 count (gc.get_count()[0]) past which a collection is due; set by
+        # mfinal.Finq, read by every scheduling round (huge: never).
+        self.gctrigger = 1 << 62
         # mfinal.Finq: the finalizer goroutine's state (automatic collection, deferred drops).
         self.finq: Any = None
         # schedcheck.schedcheck bound to its level, run first thing at teardown; or None.
