@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -212,3 +213,39 @@ def test_generation_selection_follows_cpython_thresholds() -> None:
 
     gort.run(main)
 
+
+
+class _Blocks:
+    def __init__(self) -> None:
+        self.me = self
+
+    def __del__(self) -> None:
+        gort.Chan[int]().recv()  # parks the finalizer goroutine inside gc.collect forever
+
+
+def test_a_run_ending_while_a_finalizer_blocks_leaves_the_collector_usable() -> None:
+    def main() -> None:
+        for _ in range(3):
+            _Blocks()
+        for _ in range(gc.get_threshold()[0] * 3):
+            x: list[Any] = []
+            x.append(x)
+        gort.sleep(0.01)
+        s = rt.running()
+        assert s is not None and s.finq.g is not None
+        assert s.finq.g.waitreason is rt.WaitReason.CHAN_RECEIVE
+
+    unraisable: list[Any] = []
+    old = sys.unraisablehook
+    sys.unraisablehook = unraisable.append
+    try:
+        gort.run(main)
+    finally:
+        sys.unraisablehook = old
+    # Teardown unwound the blocked finalizers; the collection they were in finished.
+    assert len(unraisable) == 3
+    assert gc.isenabled()
+    x: list[Any] = []
+    x.append(x)
+    del x
+    assert gc.collect() >= 1

@@ -81,6 +81,8 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+from greenlet import GreenletExit
+
 from . import proc
 from .g import G, Gstatus, WaitReason
 from .sched import Sched
@@ -160,6 +162,10 @@ class Finq:
         gp = proc.getg()
         while True:
             self.run()
+            if self.s.closing:
+                # Teardown unwound a blocked finalizer (CPython reports the GreenletExit
+                # as unraisable and finishes the collection): end here, never park again.
+                raise GreenletExit
             self.parked = True
             proc.gopark(gp, WaitReason.FINALIZER_WAIT, Gstatus.WAITING, self)
 
