@@ -216,8 +216,11 @@ def test_generation_selection_follows_cpython_thresholds() -> None:
         assert fq.collections[2] == 0, fq.collections  # garbage only: nothing promoted
         # Objects that survive: once the promoted ones are a quarter of generation 2's
         # estimated size, a full collection runs (CPython's long_lived_pending rule).
+        # Enough for generation 2's count to pass its threshold too (t0 * t1 * t2
+        # survivors), and for the promoted objects to pass a quarter of its size.
+        t0, t1, t2 = gc.get_threshold()
         keep = []
-        for i in range(sys.getallocatedblocks() // 3 // 4 * 3):
+        for i in range(max(sys.getallocatedblocks() // 3 // 4 * 3, t0 * (t1 + 1) * (t2 + 2))):
             keep.append([i])
             if i % 200 == 0:
                 gort.sleep(0)
