@@ -124,7 +124,7 @@ def test_cyclic_finalizers_run_in_a_system_goroutine_hidden_from_counts_and_dump
         assert set(_Counted.ran) == {fing.goid}
         assert gort.num_goroutine() == before == 1
         assert f"goroutine {fing.goid} " not in gort.stack()
-        assert s.finq.collections[0] >= 1
+        assert sum(s.finq.collections) >= 1  # generation 1 or 2 if their counts were due
 
     gort.run(main)
 
