@@ -193,9 +193,7 @@ class Chan(Generic[T]):
             sg.queued = False
             sg.elem = v
             sg.success = True
-            rg = sg.g
-            rg.param = sg
-            proc.goready(rg)
+            proc.goready(sg.g)  # a plain receiver: no gp.param (only a select reads it)
             return
         qcount = self.qcount
         if sg is None and qcount < self.dataqsiz and not self.closed:
@@ -265,7 +263,8 @@ class Chan(Generic[T]):
                     break
                 sg.elem = None
                 sg.success = False
-                sg.g.param = sg
+                if sg.is_select:
+                    sg.g.param = sg  # the select's winner; never set for a plain wait
                 proc.goready(sg.g)
 
     @property
@@ -305,7 +304,8 @@ class Chan(Generic[T]):
                 self.sendx = self.recvx
             sg.elem = None
             sg.success = True
-            sg.g.param = sg
+            if sg.is_select:
+                sg.g.param = sg  # the select's winner; never set for a plain wait
             proc.goready(sg.g)
             return v, True
         if self.qcount > 0:
@@ -329,7 +329,8 @@ class Chan(Generic[T]):
             # Direct hand-off to a waiting receiver (Go: send).
             sg.elem = v
             sg.success = True
-            sg.g.param = sg
+            if sg.is_select:
+                sg.g.param = sg  # the select's winner; never set for a plain wait
             proc.goready(sg.g)
             return True
         if self.qcount < self.dataqsiz:

@@ -34,7 +34,8 @@ the collector queues them and a dedicated goroutine, ``fing``, runs them
 - Reference drops. The runtime never drops what may be the last reference to
   a user object inside its own critical code: a goroutine's fn, args and
   result are dropped while it is still RUNNING (proc.gmain), a parked G's
-  ``waiting``/``param`` when it runs again (proc.gopark), the outcome of a
+  ``waiting`` when it runs again (proc.gopark), ``param`` is set only for a
+  select, which clears it (chan.py, select.py), the outcome of a
   cancelled offload goes to ``trash``, dropped here, in a goroutine. Sends
   keep their value referenced by the sender's frame until it resumes, so
   ``close`` and a receive clearing a sender's sudog never drop the last one.

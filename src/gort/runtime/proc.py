@@ -442,11 +442,8 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         gp.gr.switch()
 
 
-def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any = None) -> Any:
+def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any = None) -> None:
     """Park gp (the running G) and schedule others. Returns once goready(gp) ran.
-
-    Returns ``gp.param`` as the waker left it (the sudog that won, for
-    select), and clears it and ``gp.waiting``.
 
     The caller has already made gp findable by whatever will ready it (a
     channel's wait queue, a timer, a semaphore, an offload worker) and must
@@ -472,15 +469,13 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any =
     # Cleared here, where gp runs again, not left stale for the next park to overwrite:
     # a stale sudog can hold the last reference to a value or a channel, and the
     # overwrite, in the middle of the next gopark, would run its finalizer there.
+    # (gp.param is set only for a select, which clears it: chan.py.)
     w = gp.waiting
     gp.waiting = None
-    param = gp.param
-    gp.param = None
     if gp.pending is not None:
         if w is CANCELLED:
             raise_pending(gp)
         gp.preempt = True  # the wait completed: raise at the next safe point instead
-    return param
 
 
 def raise_pending(gp: G) -> NoReturn:

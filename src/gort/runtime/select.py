@@ -130,10 +130,11 @@ def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
         sg = Sudog(gp, v if kind == _SEND else None, c, True, i)
         (c.sendq if kind == _SEND else c.recvq).enqueue(sg)
         sgs.append(sg)
-    # The winner comes back as gp.param, set by the waker.
-    won: Sudog = proc.gopark(gp, WaitReason.SELECT, Gstatus.WAITING, sgs)
+    proc.gopark(gp, WaitReason.SELECT, Gstatus.WAITING, sgs)
 
-    # Pass 3: take the others off their queues.
+    # Pass 3: the winner is in gp.param; take the others off their queues.
+    won: Sudog = gp.param
+    gp.param = None  # never left stale: it holds the sudog, and the sudog the value
     for sg in sgs:
         if sg is not won and sg.queued:
             sg.q.remove(sg)  # type: ignore[union-attr]
