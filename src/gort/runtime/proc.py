@@ -808,11 +808,7 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
     if s.closing:
         return
     check_failed: BaseException | None = None
-    if s.schedcheck is not None:
-        try:
-            s.schedcheck(s)  # the state the run left, before teardown changes it
-        except BaseException as e:  # raised once teardown is done
-            check_failed = e
+    curg = s.m0.curg
     s.closing = True
     s.m0.curg = None  # from here on getg takes its slow path, which sees closing
     with s.lock:
@@ -828,6 +824,13 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
             closer()
     finally:
         s.closers.clear()
+        if s.schedcheck is not None:
+            # The state the run left (the closers stop services, they touch no queue),
+            # checked once sysmon stopped: a thorough check holds the GIL for a while.
+            try:
+                s.schedcheck(s, curg)
+            except BaseException as e:  # raised once teardown is done
+                check_failed = e
         me = getcurrent()
         grs = [gp.gr for gp in s.allgs if gp.gr is not None]
         g0 = s.m0.g0

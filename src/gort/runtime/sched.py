@@ -110,8 +110,9 @@ class Sched:
         self.gctrigger = 1 << 62
         # mfinal.Finq: the finalizer goroutine's state (automatic collection, deferred drops).
         self.finq: Any = None
-        # schedcheck.schedcheck bound to its level, run first thing at teardown; or None.
-        self.schedcheck: Callable[[Sched], None] | None = None
+        # schedcheck.schedcheck bound to its level, run at teardown with the M's last
+        # curg; or None.
+        self.schedcheck: Callable[[Sched, G | None], None] | None = None
         # cgocall.Callback objects queued or running for other threads; lock.
         self.callbacks: set[Any] = set()
 

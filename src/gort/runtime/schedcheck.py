@@ -1,7 +1,7 @@
 """A consistency check of the scheduler's state (Go: the invariants checkdead and
 schedtrace rely on, and the ``throw``s of proc.go, gathered into one pass).
 
-``schedcheck(s)`` verifies that every G's status matches where it is:
+``schedcheck(s, curg)`` verifies that every G's status matches where it is:
 
 - RUNNABLE: exactly once in a run queue (a P's ``runnext`` or ring, or the
   global queue); no other G is on any;
@@ -21,7 +21,8 @@ invariants, chan.py), that each timer heap's stale count is right, and that
 the counters add up (``gcount``, ``npidle``, ``noffload`` against the calls in
 flight). A failure raises ``GortInternalError`` listing every problem found.
 
-When it runs: at teardown (the state is then what the run left), when
+When it runs: at teardown, once the services stopped (the state is then what
+the run left), when
 ``GODEBUG=gortcheck=1`` (``=2``: thorough) or when ``enabled`` is set (gort's
 own test suite sets it, tests/conftest.py). It reads only; it never fixes.
 Run it only from the M's thread, with the runtime stopped at a scheduling
@@ -47,8 +48,11 @@ enabled = 0
 """Check at every teardown: 1, or 2 for thorough (set by gort's own tests)."""
 
 
-def schedcheck(s: Sched, thorough: bool = False) -> None:
-    """Verify the scheduler's state; raise GortInternalError naming every inconsistency."""
+def schedcheck(s: Sched, curg: G | None, thorough: bool = False) -> None:
+    """Verify the scheduler's state; raise GortInternalError naming every inconsistency.
+
+    ``curg`` is the M's running goroutine (teardown passes the one it had).
+    """
     bad: list[str] = []
     where: dict[G, list[str]] = {}
 
@@ -94,8 +98,8 @@ def schedcheck(s: Sched, thorough: bool = False) -> None:
                 bad.append(f"{gp!r} is RUNNABLE but on {len(places)} run queues {places}")
         elif places:
             bad.append(f"{gp!r} is {st.name} but on run queue(s) {places}")
-        if st is Gstatus.RUNNING and s.m0.curg is not gp:
-            bad.append(f"{gp!r} is RUNNING but the M's curg is {s.m0.curg!r}")
+        if st is Gstatus.RUNNING and curg is not gp:
+            bad.append(f"{gp!r} is RUNNING but the M's curg is {curg!r}")
         if st is Gstatus.DEAD:
             if free.get(gp, 0) != 1:
                 bad.append(f"{gp!r} is DEAD but on {free.get(gp, 0)} free lists")
