@@ -13,6 +13,12 @@ from pathlib import Path
 import pytest
 
 import gort.runtime as rt
+from gort.runtime import schedcheck
+
+# The scheduler's consistency is checked at the end of every run of the suite
+# (thoroughly: channels found through gc.get_objects() too); a broken invariant fails
+# the run with GortInternalError. Subprocesses get it through GODEBUG (run_testprog).
+schedcheck.enabled = 2
 
 TESTPROG = Path(__file__).parent / "testprog"
 ROOT = Path(__file__).parent.parent
@@ -46,6 +52,9 @@ def run_testprog(name: str, *args: str, env: dict[str, str] | None = None,
     """Run tests/testprog/NAME under `python -m gort run`, with a bound."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("GODEBUG", "GOMAXPROCS")}
     full_env.update(env or {})
+    godebug = full_env.get("GODEBUG", "")
+    if "gortcheck" not in godebug:
+        full_env["GODEBUG"] = f"{godebug},gortcheck=2" if godebug else "gortcheck=2"
     prog = str(TESTPROG / name) if not os.path.isabs(name) else name
     cmd = [sys.executable, "-m", "gort", "run", prog, *args] if module else \
           [sys.executable, prog, *args]

@@ -57,7 +57,11 @@ def go(fn: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
             f"gort.go: {fn!r} is not callable; pass the function and its arguments "
             "separately, e.g. gort.go(worker, 1), not gort.go(worker(1))"
         )
-    gp = _rt.getg()
+    try:
+        gp = _rt.getg()
+    except _rt.NotInGoroutine as e:  # another thread: start it from the M (cgocall)
+        _rt.cgocallback(e.s, go, fn, *args, **kwargs)
+        return
     s = _rt.running()
     assert s is not None
     _rt.newproc(s, fn, args, kwargs, gp)

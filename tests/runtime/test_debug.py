@@ -9,7 +9,8 @@ from gort.runtime.debug import DEFAULT_NOPREEMPT_MODULES, parsedebugvars, read_e
 
 def test_known_keys_parsed_unknown_ignored() -> None:
     assert parsedebugvars("asyncpreemptoff=1,gctrace=1,schedtrace=1000,,x") == {
-        "asyncpreemptoff": 1, "schedtrace": 1000, "scheddetail": 0, "blockreport": 1}
+        "asyncpreemptoff": 1, "schedtrace": 1000, "scheddetail": 0, "blockreport": 1,
+        "gortcheck": 0}
 
 
 def test_blockreport_is_on_by_default_and_can_be_turned_off() -> None:

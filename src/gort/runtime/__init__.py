@@ -8,8 +8,9 @@ Layers (imports point down only)::
     rt0, fork                         bootstrap: run, implicit start, services, exit, fork
     sysmon, preempt, signal_unix      preemption (L3')
     sigqueue                          the program's signal handlers, os/signal (L3')
-    chan, select, sema, time, syscall blocking primitives (L3)
+    mfinal, chan, select, sema, time, syscall   finalizers, blocking primitives (L3)
     threadlock                        goroutine-aware threading locks (L3)
+    cgocall                           calls from other threads, run on the M
     proc                              the scheduler (L2)
     g, m, p, sched, timers, netpoll, traceback, abandon   types (L1)
     error, debug                      (L0)
@@ -34,8 +35,9 @@ Ownership, kept true:
 
 from __future__ import annotations
 
+from .cgocall import cgocallback
 from .chan import Chan
-from .error import ClosedChannelError, Deadlock, GortInternalError
+from .error import ClosedChannelError, Deadlock, GortInternalError, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 from .preempt import user_code_boundary
 from .proc import (
@@ -65,10 +67,12 @@ __all__ = [
     "G",
     "GortInternalError",
     "Gstatus",
+    "NotInGoroutine",
     "PreemptionWarning",
     "Sema",
     "Timer",
     "WaitReason",
+    "cgocallback",
     "crash_if_asked",
     "current_sched",
     "default",

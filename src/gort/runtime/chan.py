@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from typing import Any, Final, Generic, TypeVar
 
 from . import proc
-from .error import ClosedChannelError
+from .cgocall import cgocallback
+from .error import ClosedChannelError, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 
 T = TypeVar("T")
@@ -200,9 +201,7 @@ class Chan(Generic[T]):
             sg.queued = False
             sg.elem = v
             sg.success = True
-            rg = sg.g
-            rg.param = sg
-            proc.goready(rg)
+            proc.goready(sg.g)  # a plain receiver: no gp.param (only a select reads it)
             return
         buf = self.buf
         if sg is None and len(buf) < self.dataqsiz and not self.closed:
@@ -246,7 +245,11 @@ class Chan(Generic[T]):
 
     def close(self) -> None:
         """Close the channel: receivers drain what is buffered, then get None; senders raise."""
-        proc.getg()
+        try:
+            proc.getg()
+        except NotInGoroutine as e:  # another thread: run it on the M (cgocall.py)
+            cgocallback(e.s, self.close)
+            return
         if self.closed:
             raise ClosedChannelError("close of closed channel")
         self.closed = True
@@ -257,7 +260,8 @@ class Chan(Generic[T]):
                     break
                 sg.elem = None
                 sg.success = False
-                sg.g.param = sg
+                if sg.is_select:
+                    sg.g.param = sg  # the select's winner; never set for a plain wait
                 proc.goready(sg.g)
 
     @property
@@ -298,7 +302,8 @@ class Chan(Generic[T]):
                 self.buf.append(sg.elem)
             sg.elem = None
             sg.success = True
-            sg.g.param = sg
+            if sg.is_select:
+                sg.g.param = sg  # the select's winner; never set for a plain wait
             proc.goready(sg.g)
             return v, True
         if self.buf:
@@ -316,7 +321,8 @@ class Chan(Generic[T]):
             # Direct hand-off to a waiting receiver (Go: send).
             sg.elem = v
             sg.success = True
-            sg.g.param = sg
+            if sg.is_select:
+                sg.g.param = sg  # the select's winner; never set for a plain wait
             proc.goready(sg.g)
             return True
         if len(self.buf) < self.dataqsiz:

@@ -18,7 +18,7 @@ from typing import Final
 # Go's forcePreemptNS: a G running this long without a scheduling point is preempted.
 FORCE_PREEMPT_NS: Final = 10_000_000
 
-DBGVARS: Final = ("asyncpreemptoff", "schedtrace", "scheddetail", "blockreport")
+DBGVARS: Final = ("asyncpreemptoff", "schedtrace", "scheddetail", "blockreport", "gortcheck")
 _DBG_DEFAULTS: Final = {"blockreport": 1}
 
 # Modules whose frames make a goroutine unsafe to switch out asynchronously:
@@ -45,6 +45,8 @@ class Debug:
     scheddetail: int = 0
     # blockreport=0: sysmon does not report a goroutine blocking the M in a call.
     blockreport: int = 1
+    # gort's own key: check the scheduler's consistency at teardown (2: thorough).
+    gortcheck: int = 0
     # GORT_PREEMPT_NS: the time slice (Go's forcePreemptNS), in nanoseconds.
     preempt_ns: int = FORCE_PREEMPT_NS
     # GORT_NOPREEMPT: extra module prefixes, comma-separated, added to the defaults.
@@ -111,6 +113,7 @@ def read_env(environ: dict[str, str] | None = None) -> Debug:
         schedtrace=vals["schedtrace"],
         scheddetail=vals["scheddetail"],
         blockreport=vals["blockreport"],
+        gortcheck=vals["gortcheck"],
         preempt_ns=preempt_ns,
         nopreempt_modules=DEFAULT_NOPREEMPT_MODULES + extra,
         gotraceback=gotraceback,

@@ -5,6 +5,7 @@ The tree users see::
     RuntimeError
      +-- Deadlock               all goroutines are asleep - deadlock!
      +-- ClosedChannelError     send on closed channel / close of closed channel
+     +-- NotInGoroutine         a blocking gort call from a thread that runs no goroutines
     GortInternalError           a broken runtime invariant: a bug in gort (Go's throw)
 
 Messages use Go's exact words so that people who know Go recognise them, and
@@ -12,6 +13,8 @@ add what to do where that helps.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class Deadlock(RuntimeError):
@@ -34,6 +37,19 @@ class ClosedChannelError(RuntimeError):
 
     ``send on closed channel`` or ``close of closed channel``.
     """
+
+
+class NotInGoroutine(RuntimeError):
+    """A gort call that needs the calling goroutine came from a thread that runs none.
+
+    Non-blocking operations catch it and run on the runtime's thread instead
+    (cgocall.py); a blocking one lets it propagate: the message says what to
+    do. ``s`` is the running Sched.
+    """
+
+    def __init__(self, s: Any, msg: str) -> None:
+        super().__init__(msg)
+        self.s = s
 
 
 class GortInternalError(Exception):

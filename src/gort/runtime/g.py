@@ -65,6 +65,7 @@ class WaitReason(enum.StrEnum):
     SEMACQUIRE = "semacquire"
     PREEMPTED = "preempted"
     SYSCALL = "syscall"
+    FINALIZER_WAIT = "finalizer wait"
 
 
 class G:
@@ -89,6 +90,7 @@ class G:
         "resume",
         "selectdone",
         "status",
+        "system",
         "waiting",
         "waitreason",
         "waitsince",
@@ -116,6 +118,10 @@ class G:
         self.gopc: tuple[CodeType, int, str, int] | None = None
         self.result: Any = None
         self.is_main = False
+        # A runtime goroutine (Go: isSystemGoroutine): the finalizer goroutine and the
+        # ones that run calls made from other threads. Not counted by num_goroutine,
+        # not shown in dumps, never preempted.
+        self.system = False
         # What the parked G waits on: an object with cancel(gp) (see the module essay);
         # CANCELLED once proc.goraise took it off; None while not parked.
         self.waiting: Any = None

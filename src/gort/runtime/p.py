@@ -49,6 +49,7 @@ class P:
     """One processor: a run queue, timers, and counters sysmon reads."""
 
     __slots__ = (
+        "gcpoll",
         "gfree",
         "id",
         "m",
@@ -78,6 +79,7 @@ class P:
         self.schedwhen = 0
         self.syscalltick = 0
         self.timers = timers
+        self.gcpoll = 0  # fast hand-offs left before proc.gcpoll looks at the gc count
         self.gfree: list[G] = []  # dead Gs kept for reuse (Go: gfget/gfput)
         self.sysmontick = SysmonTick()
 

@@ -36,10 +36,11 @@ from typing import Any, NoReturn
 
 from greenlet import getcurrent, greenlet
 
-from . import abandon, fork, proc, threadlock
+from . import abandon, fork, proc, schedcheck, threadlock
 from . import sched as _sched
 from .error import Deadlock
 from .g import G, Gstatus
+from .mfinal import Finq
 from .preempt import Preempter
 from .sched import Sched
 from .signal_unix import QuitDump, Signals
@@ -98,6 +99,10 @@ def start_services(s: Sched) -> None:
                 PreemptionWarning,
                 stacklevel=4,
             )
+    Finq(s).start()  # automatic collection moves to the finalizer goroutine
+    level = max(s.debug.gortcheck, schedcheck.enabled)
+    if level:
+        s.schedcheck = functools.partial(schedcheck.schedcheck, thorough=level > 1)
     quit_ = QuitDump(s)
     quit_.install()
     s.closers.append(quit_.close)

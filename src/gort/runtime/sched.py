@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from greenlet import greenlet
 
+    from .cgocall import Callback
     from .debug import Debug
     from .g import G
     from .m import M
@@ -103,9 +104,9 @@ class Sched:
         self.debug = debug
         self.lock = threading.Lock()
         self.runq: deque[G] = deque()  # global run queue; lock
-        # Finished offloaded calls, and (G, what it waits on) readied by another thread
-        # (proc.ready_foreign); lock.
-        self.injectq: deque[Call | tuple[G, Any]] = deque()
+        # Finished offloaded calls, (G, what it waits on) readied by another thread
+        # (proc.ready_foreign), and calls from other threads (cgocall.Callback); lock.
+        self.injectq: deque[Call | Callback | tuple[G, Any]] = deque()
         self.npidle = 0  # lock
         self.allp: list[P] = []
         self.allm: list[M] = []
@@ -165,6 +166,16 @@ class Sched:
         # nothing runnable is not a deadlock (Go: sig.inuse).
         self.siginuse = False
         self.sigqueue: Any = None  # sigqueue.SigQueue: the program's handlers (gort.signal)
+        # Generation 0 count (gc.get_count()[0]) past which a collection is due; set by
+        # mfinal.Finq, read by every scheduling round (huge: never).
+        self.gctrigger = 1 << 62
+        # mfinal.Finq: the finalizer goroutine's state (automatic collection, deferred drops).
+        self.finq: Any = None
+        # schedcheck.schedcheck bound to its level, run at teardown with the M's last
+        # curg; or None.
+        self.schedcheck: Callable[[Sched, G | None], None] | None = None
+        # cgocall.Callback objects queued or running for other threads; lock.
+        self.callbacks: set[Any] = set()
 
 
 current: Sched | None = None

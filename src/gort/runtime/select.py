@@ -22,8 +22,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from . import proc
+from .cgocall import cgocallback
 from .chan import Chan, Sudog, SudogList
-from .error import ClosedChannelError
+from .error import ClosedChannelError, NotInGoroutine
 from .g import Gstatus, WaitReason
 
 _RECV: Final = 0
@@ -90,7 +91,12 @@ def _parse(cases: tuple[Any, ...]) -> tuple[list[tuple[int, Chan[Any], Any]], in
 
 def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
     """Run a select; return (index of the chosen case, its value)."""
-    gp = proc.getg()
+    try:
+        gp = proc.getg()
+    except NotInGoroutine as e:
+        if any(case is default for case in cases):
+            return cgocallback(e.s, selectgo, cases)  # type: ignore[no-any-return]
+        raise
     if gp.preempt:
         proc.gopreempt_m(gp, False)
     parsed, dflt = _parse(cases)
@@ -138,7 +144,7 @@ def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
 
     # Pass 3: the winner is in gp.param; take the others off their queues.
     won: Sudog = gp.param
-    gp.param = None
+    gp.param = None  # never left stale: it holds the sudog, and the sudog the value
     for sg in sgs:
         if sg is not won and sg.queued:
             sg.q.remove(sg)  # type: ignore[union-attr]

@@ -39,6 +39,8 @@ class Call:
 
     __slots__ = ("args", "exc", "fn", "g", "kwargs", "value")
 
+    foreign = False  # proc.inject: a finished offload, not a cgocall.Callback
+
     def __init__(self, gp: G, fn: Callable[..., Any], args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> None:
         self.g: G | None = gp
@@ -133,6 +135,10 @@ class Offloader:
                 self.idle.append(w)
             with s.lock:
                 s.injectq.append(call)
+                # Dropped under the lock, before the M can take the call: the M's
+                # reference is then the last, so the outcome's finalizers (if any) run
+                # on the M, in the finalizer goroutine (mfinal.py), not on this thread.
+                call = None
             s.netpoll.brk()
             if not w.park.acquire(timeout=IDLE_EXIT_S):
                 with self.lock:

@@ -324,6 +324,9 @@ class Sysmon:
         if pp.runnext is not None or pp.runqhead != pp.runqtail or s.runq or s.injectq \
                 or s.sigq:  # signal handlers wait for the M's next scheduling round
             return True
+        fq = s.finq
+        if fq is not None and fq.due():  # a collection is due: the finalizer G (mfinal.py)
+            return True
         heap = pp.timers.heap
         if heap and heap[0][0] <= now:
             return True
@@ -335,7 +338,7 @@ class Sysmon:
         s = self.s
         mp = s.m0
         gp = mp.curg
-        if gp is None or mp.p is not pp or gp.status is not Gstatus.RUNNING:
+        if gp is None or mp.p is not pp or gp.status is not Gstatus.RUNNING or gp.system:
             return False
         if not gp.preempt:
             gp.preempt = True

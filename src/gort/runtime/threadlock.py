@@ -109,8 +109,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final
 
-from greenlet import GreenletExit, getcurrent
-
 from . import proc
 from . import sched as _sched
 from .g import G, Gstatus, WaitReason
@@ -134,17 +132,7 @@ def _running_g() -> tuple[Sched, G] | None:
             gp = mp.curg
             if gp is not None:
                 return s, gp
-            if s.closing and _unwinding_goroutine(s):
-                raise GreenletExit  # an abandoned goroutine's finally: keep unwinding
     return None
-
-
-def _unwinding_goroutine(s: Sched) -> bool:
-    me = getcurrent()
-    if me is s.host or me is s.m0.g0:
-        return False
-    main_g = s.main_g
-    return not (s.host is None and main_g is not None and me is main_g.gr)
 
 
 def goroutine_ident() -> int:

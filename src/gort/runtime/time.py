@@ -13,6 +13,8 @@ from time import monotonic_ns
 from typing import Any, Final
 
 from . import proc
+from .cgocall import cgocallback
+from .error import NotInGoroutine
 from .g import G, Gstatus, WaitReason
 from .timers import Timer, Timers
 
@@ -87,8 +89,13 @@ def start_timer(seconds: float, period_s: float, f: Callable[[Any, int], None],
     """Start a timer on the caller's P: f(arg, now) after ``seconds``, then every ``period_s``.
 
     A ``weak`` timer does not count as a possible wake-up for deadlock detection.
+    From a thread that runs no goroutines, the call runs on the M (cgocall).
     """
-    proc.getg()
+    try:
+        proc.getg()
+    except NotInGoroutine as e:  # another thread: run it on the M
+        return cgocallback(e.s, start_timer, seconds, period_s, f, arg,  # type: ignore[no-any-return]
+                           weak)
     t = Timer(when_after(to_ns(seconds)), to_ns(period_s), f, arg, weak)
     _timers().add(t)
     return t
@@ -96,13 +103,19 @@ def start_timer(seconds: float, period_s: float, f: Callable[[Any, int], None],
 
 def stop_timer(t: Timer) -> bool:
     """Stop t; True if it had not fired (or, periodic, was running)."""
-    proc.getg()
+    try:
+        proc.getg()
+    except NotInGoroutine as e:  # another thread: run it on the M
+        return cgocallback(e.s, stop_timer, t)  # type: ignore[no-any-return]
     return _timers().delete(t)
 
 
 def reset_timer(t: Timer, seconds: float, period_s: float | None = None) -> bool:
     """Move t to fire ``seconds`` from now; True if it was pending."""
-    proc.getg()
+    try:
+        proc.getg()
+    except NotInGoroutine as e:  # another thread: run it on the M
+        return cgocallback(e.s, reset_timer, t, seconds, period_s)  # type: ignore[no-any-return]
     if period_s is not None:
         t.period = to_ns(period_s)
     return _timers().modify(t, when_after(to_ns(seconds)))

@@ -240,6 +240,7 @@ def deadlock_report(exc: BaseException) -> str:
 def goroutine_dump(s: Sched) -> str:
     """Every live goroutine, the main one first, separated by blank lines."""
     now = monotonic_ns()
-    gs = [gp for gp in s.allgs if gp.status not in (Gstatus.DEAD, Gstatus.IDLE)]
+    gs = [gp for gp in s.allgs
+          if gp.status not in (Gstatus.DEAD, Gstatus.IDLE) and not gp.system]
     gs.sort(key=lambda gp: gp.goid)
     return "\n\n".join(goroutine_block(gp, now) for gp in gs)

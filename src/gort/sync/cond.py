@@ -33,10 +33,18 @@ class Cond:
 
     def signal(self) -> None:
         """Wake the goroutine that has waited longest, if any."""
-        _rt.getg()
+        try:
+            _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+            _rt.cgocallback(e.s, self.signal)
+            return
         self._sema.release_one()
 
     def broadcast(self) -> None:
         """Wake every waiting goroutine."""
-        _rt.getg()
+        try:
+            _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+            _rt.cgocallback(e.s, self.broadcast)
+            return
         self._sema.release_all()

@@ -34,7 +34,10 @@ class Mutex:
 
     def try_lock(self) -> bool:
         """Lock if free; never blocks. True if this call took the lock."""
-        _rt.getg()
+        try:
+            _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+            return _rt.cgocallback(e.s, self.try_lock)  # type: ignore[no-any-return]
         if self._locked:
             return False
         self._locked = True
@@ -42,7 +45,11 @@ class Mutex:
 
     def unlock(self) -> None:
         """Unlock, handing the lock to the longest waiter if there is one."""
-        _rt.getg()
+        try:
+            _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+            _rt.cgocallback(e.s, self.unlock)
+            return
         if not self._locked:
             raise RuntimeError("sync: unlock of unlocked mutex; every unlock must follow a lock")
         if not self._sema.release_one():

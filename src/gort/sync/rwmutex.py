@@ -68,7 +68,11 @@ class RWMutex:
 
     def runlock(self) -> None:
         """Undo one rlock; the last reader out lets a waiting writer in."""
-        _rt.getg()
+        try:
+            _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+            _rt.cgocallback(e.s, self.runlock)
+            return
         if self._readers <= 0:
             raise RuntimeError("sync: RUnlock of unlocked RWMutex; every runlock must "
                                "follow an rlock")
@@ -89,7 +93,11 @@ class RWMutex:
 
     def unlock(self) -> None:
         """Undo lock; queued readers go first, then the next writer."""
-        _rt.getg()
+        try:
+            _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+            _rt.cgocallback(e.s, self.unlock)
+            return
         if not self._writer:
             raise RuntimeError("sync: Unlock of unlocked RWMutex; every unlock must "
                                "follow a lock")

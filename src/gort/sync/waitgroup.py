@@ -19,7 +19,11 @@ class WaitGroup:
 
     def add(self, delta: int) -> None:
         """Add delta (may be negative) to the counter; at zero, release every waiter."""
-        _rt.getg()
+        try:
+            _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+            _rt.cgocallback(e.s, self.add, delta)
+            return
         if isinstance(delta, bool) or not isinstance(delta, int):
             raise TypeError(f"sync: WaitGroup.add takes an int, got {delta!r}")
         n = self._n + delta
