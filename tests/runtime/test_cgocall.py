@@ -9,6 +9,7 @@ blocking one raises NotInGoroutine naming the thread and what to do.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -196,7 +197,7 @@ def test_a_call_after_the_run_ended_raises_instead_of_waiting() -> None:
 
 def test_callbacks_queued_when_the_run_ends_are_failed_not_left_waiting() -> None:
     results: list[Any] = []
-    started = threading.Event()
+    spinning = [False]
 
     def main() -> None:
         ch: gort.Chan[int] = gort.Chan(1)
@@ -204,7 +205,8 @@ def test_callbacks_queued_when_the_run_ends_are_failed_not_left_waiting() -> Non
         assert s is not None
 
         def thread() -> None:
-            started.set()
+            while not spinning[0]:  # call only once main spins: it makes no scheduling round
+                time.sleep(0.001)
             try:
                 results.append(gort.select((ch.send, 1), gort.default))
             except RuntimeError as e:
@@ -212,7 +214,7 @@ def test_callbacks_queued_when_the_run_ends_are_failed_not_left_waiting() -> Non
 
         th = threading.Thread(target=thread)
         th.start()
-        started.wait()
+        spinning[0] = True
         # Spin without a scheduling round until the call is queued, then end the run.
         while not s.callbacks:
             pass

@@ -91,6 +91,9 @@ from . import proc
 from .g import G, Gstatus, WaitReason
 from .sched import Sched
 
+# (young, pending) at the end of the last run: the next run starts from them.
+_carried: list[int] = [0, 0]
+
 
 class Finq:
     """The finalizer goroutine's state for one run (Go: finq, fing, fingStatus)."""
@@ -104,9 +107,11 @@ class Finq:
         self.was_enabled = gc.isenabled()
         # Automatic collection is the runtime's only if it was on at start.
         self.managed = self.was_enabled
-        # Estimates of CPython's long_lived_pending / long_lived_total (see the essay).
-        self.young = 0  # survivors of generation-0 collections since the last gen-1 one
-        self.pending = 0
+        # Estimates of CPython's long_lived_pending / long_lived_total (see the essay),
+        # carried from run to run as CPython's own counters are process-wide: with a
+        # fresh estimate per run, many short runs never came to a full collection and
+        # their cyclic garbage (abandoned goroutines' frames) piled up.
+        self.young, self.pending = _carried
         self.collections = [0, 0, 0]  # collections run here, per generation
 
     def start(self) -> None:
@@ -210,6 +215,7 @@ class Finq:
         else:
             self.young = 0
             self.pending = 0
+        _carried[:] = [self.young, self.pending]
         return True
 
 
