@@ -355,3 +355,10 @@ def test_blocking_report_can_be_turned_off() -> None:
     r = run_testprog("blocking_report.py", env={"GODEBUG": "blockreport=0"}, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "reports 0" and r.stderr == ""
+
+
+def test_blocking_report_counts_the_timers_that_came_due() -> None:
+    r = run_testprog("blocking_report_timers.py", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "done 1"
+    assert "while 0 goroutines could run and 2 timers were due;" in r.stderr, r.stderr

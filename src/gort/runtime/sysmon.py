@@ -393,11 +393,16 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
     now = monotonic_ns()
     gp = s.m0.curg
     waiting, nrunnable = _first_runnable(s)
+    # Timers due (a sleeper to wake, a ticker to send): the heaps are read racily, as
+    # everything sysmon reads; entries of stopped timers are not counted.
+    ndue = sum(1 for pp in s.allp for when, seq, tm in list(pp.timers.heap)
+               if when <= now and tm.active and tm.seq == seq)
     goid = gp.goid if gp is not None else 0
+    timers = f" and {ndue} timer{'' if ndue == 1 else 's'} were due" if ndue else ""
     parts = [f"gort: goroutine {goid} has been blocked in a call for "
              f"{blocked_ns / 1e6:.1f}ms while {nrunnable} goroutine"
-             f"{'' if nrunnable == 1 else 's'} could run; all of them wait for it, since "
-             "one thread runs every goroutine.\n",
+             f"{'' if nrunnable == 1 else 's'} could run{timers}; all of them wait for it, "
+             "since one thread runs every goroutine.\n",
              f"goroutine {goid} [running, in a call]:", *stack_lines(frame)]
     if gp is not None and gp.gopc is not None:
         parts.append(created_by(gp))
