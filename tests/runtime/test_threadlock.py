@@ -525,16 +525,26 @@ def test_no_false_deadlock_while_a_thread_may_release() -> None:
 
 
 def test_deadlock_reported_after_the_only_releasing_thread_exits() -> None:
-    def main() -> None:
-        lk = threading.Lock()
-        lk.acquire()
-        threading.Thread(target=lambda: time.sleep(0.05)).start()
-        lk.acquire()
+    # In a fresh process: in this one, a thread left by another test may still be alive.
+    import subprocess
+    import sys
 
-    t0 = time.monotonic()
-    with pytest.raises(gort.Deadlock):
-        gort.run(main)
-    assert time.monotonic() - t0 < 5
+    prog = ("import threading, time, gort\n"
+            "def main():\n"
+            "    lk = threading.Lock()\n"
+            "    lk.acquire()\n"
+            "    threading.Thread(target=lambda: time.sleep(0.05)).start()\n"
+            "    lk.acquire()\n"
+            "t0 = time.monotonic()\n"
+            "try:\n"
+            "    gort.run(main)\n"
+            "except gort.Deadlock:\n"
+            "    print('deadlock after', round(time.monotonic() - t0, 2))\n")
+    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("deadlock after "), r.stdout
+    assert float(r.stdout.split()[-1]) < 5
 
 
 def test_rlock_held_by_a_goroutine_deadlocks_even_with_a_thread_alive() -> None:
