@@ -4,6 +4,7 @@ context manager, rlocker, try_lock, Map, Pool (Go: sync/*_test.go, oncefunc_test
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -286,3 +287,34 @@ def test_user_code_called_by_gort_sync_stays_preemptible(how: str) -> None:
         return gort.stats()["preempt_async"]
 
     assert gort.run(main) >= 1
+
+
+@pytest.mark.parametrize("how", ["store", "delete", "clear", "pointer", "value"])
+def test_a_finalizer_that_uses_the_same_object_never_deadlocks(how: str) -> None:
+    """The replaced value's last reference is dropped after the internal lock is released."""
+    from gort.sync import atomic
+
+    m = Map()
+    p: atomic.Pointer[Any] = atomic.Pointer()
+    v = atomic.Value()
+    ran: list[str] = []
+
+    class Entry:
+        def __del__(self) -> None:
+            m.delete("side")  # takes the Map's lock
+            p.load()
+            v.load()
+            ran.append(how)
+
+    m.store("side", 1)
+    if how in ("store", "delete", "clear"):
+        m.store("k", Entry())
+        {"store": lambda: m.store("k", 2), "delete": lambda: m.delete("k"),
+         "clear": m.clear}[how]()
+    elif how == "pointer":
+        p.store(Entry())
+        p.store(None)
+    else:
+        v.store(Entry())
+        v.store(Entry())
+    assert how in ran

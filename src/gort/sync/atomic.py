@@ -252,7 +252,9 @@ class Pointer(Generic[T]):
     def store(self, v: T | None) -> None:
         """Set the reference (Go: Store)."""
         with self._lk:
+            old = self._v
             self._v = v
+        del old  # after the lock: its __del__ may use this Pointer
 
     def swap(self, new: T | None) -> T | None:
         """Set to new; return the old reference (Go: Swap)."""
@@ -265,7 +267,7 @@ class Pointer(Generic[T]):
         """If the reference is old (``is``), set it to new; True if it did (Go: CompareAndSwap)."""
         with self._lk:
             if self._v is old:
-                self._v = new
+                self._v = new  # the caller's old still references the replaced value
                 return True
             return False
 
@@ -308,7 +310,9 @@ class Value:
         with self._lk:
             self._check(v, "store")
             self._type = type(v)
+            old = self._v
             self._v = v
+        del old  # after the lock: its __del__ may use this Value
 
     def swap(self, new: Any) -> Any:
         """Set to new; return the old value, None before the first store (Go: Swap)."""

@@ -46,7 +46,9 @@ class Map:
     def store(self, key: Any, value: Any) -> None:
         """Set the value for key (Go: Store)."""
         with self._lk:
+            old = self._d.get(key)
             self._d[key] = value
+        del old  # after the lock: its __del__ may use this Map
 
     def load_or_store(self, key: Any, value: Any) -> tuple[Any, bool]:
         """The existing value and True if key is present; else store value, return it and False."""
@@ -68,7 +70,8 @@ class Map:
     def delete(self, key: Any) -> None:
         """Delete key if present (Go: Delete)."""
         with self._lk:
-            self._d.pop(key, None)
+            old = self._d.pop(key, None)
+        del old  # after the lock: its __del__ may use this Map
 
     def swap(self, key: Any, value: Any) -> tuple[Any, bool]:
         """Store value; return the previous value (or None) and whether there was one (Go: Swap)."""
@@ -86,7 +89,7 @@ class Map:
             if key in d and _same(d[key], old):
                 d[key] = new
                 return True
-            return False
+            return False  # (the replaced value is still referenced by the caller's old)
 
     def compare_and_delete(self, key: Any, old: Any) -> bool:
         """Delete key if its value matches old; True if it did (Go: CompareAndDelete)."""
@@ -120,7 +123,8 @@ class Map:
     def clear(self) -> None:
         """Delete every entry (Go 1.23: Clear)."""
         with self._lk:
-            self._d.clear()
+            d, self._d = self._d, {}
+        d.clear()  # after the lock: the values' __del__ may use this Map
 
     def __repr__(self) -> str:
         with self._lk:
