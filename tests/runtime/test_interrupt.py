@@ -475,3 +475,24 @@ def test_blocking_inside_a_profile_function_leaves_no_waiter_behind() -> None:
         return [len(ch.recvq), ch.recv(), "profile" in errors[0]]
 
     assert gort.run(main) == [0, 5, True]
+
+
+def test_ctrl_c_during_teardown_still_ends_the_run_completely() -> None:
+    """KeyboardInterrupt in a teardown step: the other steps run, the thread can run again."""
+    import gc
+    import threading
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    def main() -> None:
+        s = rt.current_sched()
+        s.closers.insert(len(s.closers) // 2, interrupted)  # in the middle of the services
+
+    was = gc.isenabled()
+    with pytest.raises(KeyboardInterrupt):
+        gort.run(main)
+    assert rt.running() is None
+    assert gc.isenabled() == was
+    assert "gort-sysmon" not in [t.name for t in threading.enumerate()]
+    assert gort.run(lambda: "again") == "again"

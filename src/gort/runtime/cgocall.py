@@ -44,10 +44,12 @@ another name).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from . import sched as _sched
 from .sched import Sched
 
 
@@ -88,6 +90,25 @@ class Callback:
             "gort: the run ended before this call, made from another thread, could run "
             "on the runtime's thread; nothing was done")
         self.done.release()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def on_m(fn: F) -> F:
+    """Decorate a non-blocking operation so that other threads may call it: from a thread
+    that runs no goroutines it runs on the runtime's thread (cgocallback), from a
+    goroutine (or with no runtime) it runs directly. For operations that are not on a
+    hot path: the check costs a thread-ident comparison."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        s = _sched.current
+        if s is not None and s.m0.tid != threading.get_ident():
+            return cgocallback(s, fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def cgocallback(s: Sched, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

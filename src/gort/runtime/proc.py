@@ -41,6 +41,7 @@ import contextvars
 import functools
 import gc
 import os
+import sys
 import threading
 from collections.abc import Callable
 from time import monotonic_ns
@@ -96,6 +97,10 @@ def _getg_slow(s: Sched | None) -> G:
                 "gort: no runtime is running on this thread; start one with "
                 "gort.run(main), or call gort from the main thread to start one implicitly"
             )
+        if sys.is_finalizing():
+            # A finalizer at interpreter exit: no runtime can start any more.
+            raise RuntimeError("gort: the interpreter is shutting down; a finalizer that "
+                               "runs at exit cannot start a runtime or make gort calls")
         from .rt0 import implicit_start  # the one upward reference: bootstrap (Go: rt0)
 
         return implicit_start()
@@ -995,14 +1000,25 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
         s.callbacks.clear()
     for cb in callbacks:
         cb.abandon()
+    # Every step runs even if one before it raised (Ctrl-C lands anywhere, teardown
+    # included): the first exception is raised once the runtime is gone, so that the
+    # thread can start another run, the collector is back on and sysmon has stopped.
+    failed: BaseException | None = None
     try:
         tracer, s.tracer = s.tracer, None
         if tracer is not None:  # a trace still on when the run ends is written, not lost
             tracer.write()
-        for closer in reversed(s.closers):
+    except BaseException as e:
+        failed = e
+    closers, s.closers = list(s.closers), []
+    for closer in reversed(closers):
+        try:
             closer()
-    finally:
-        s.closers.clear()
+        except BaseException as e:
+            failed = failed or e
+    try:
+        if _sched.current is s:
+            _sched.current = None  # first: whatever interrupts what follows, no run is left
         if s.schedcheck is not None:
             # The state the run left (the closers stop services, they touch no queue),
             # checked once sysmon stopped: a thorough check holds the GIL for a while.
@@ -1013,8 +1029,9 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
         gs = list(s.allgs)
         s.allgs = {}
         abandon.bury(gs, s.m0.g0, keep, s.m0.tid)
+    finally:
         s.netpoll.close()
-        if _sched.current is s:
-            _sched.current = None
+    if failed is not None:
+        raise failed
     if check_failed is not None:
         raise check_failed
