@@ -74,6 +74,7 @@ def gosched() -> None:
     _rt.gosched(_rt.getg())
 
 
+@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
 def gomaxprocs(n: int = 0) -> int:
     """Set the number of Ps to n and return the previous number; n < 1 only queries."""
     if isinstance(n, bool) or not isinstance(n, int):
@@ -84,6 +85,7 @@ def gomaxprocs(n: int = 0) -> int:
     return _rt.procresize(s, n)
 
 
+@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
 def num_goroutine() -> int:
     """The number of goroutines that exist now (running, runnable or blocked)."""
     s = _rt.current_sched()
@@ -164,6 +166,7 @@ def offload_ctx(ctx: context.Context, fn: Callable[P, T], /, *args: P.args,
         stop()
 
 
+@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
 def stack() -> str:
     """Every goroutine's stack in Go's format (Go: runtime.Stack(buf, true)).
 
@@ -175,6 +178,7 @@ def stack() -> str:
     return _rt.goroutine_dump(s)
 
 
+@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
 def stats() -> dict[str, Any]:
     """Runtime counters of the current run: goroutines created, preemptions, signals, sysmon."""
     s = _rt.current_sched()

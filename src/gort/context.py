@@ -438,6 +438,7 @@ def with_cancel(parent: Context) -> tuple[Context, Callable[[], None]]:
     c = _CancelCtx(_check_parent(parent, "with_cancel"))
     c._propagate()
 
+    @_rt.on_m  # a cancel function may be called from any thread
     def cancel() -> None:
         _rt.getg()
         c._cancel(True, Canceled(), None)
@@ -455,6 +456,7 @@ def with_cancel_cause(
     c = _CancelCtx(_check_parent(parent, "with_cancel_cause"))
     c._propagate()
 
+    @_rt.on_m  # a cancel function may be called from any thread
     def cancel(cause_: BaseException | None) -> None:
         _rt.getg()
         if cause_ is not None and not isinstance(cause_, BaseException):
@@ -485,6 +487,7 @@ def _with_deadline(parent: Context, d: float, cause_: BaseException | None,
     elif c._err is None:
         c._timer = _rt.start_timer(dur, 0, _deadline_fired, (c, cause_))
 
+    @_rt.on_m  # a cancel function may be called from any thread
     def cancel() -> None:
         _rt.getg()
         c._cancel(True, Canceled(), None)

@@ -61,6 +61,7 @@ class Group:
         self._noted = False
         self.errors: list[Exception] = []  # every exception raised, first to last
 
+    @_rt.on_m  # non-blocking: callable from any thread
     def go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Start ``fn(*args, **kwargs)`` in a new goroutine of the group (Go: Group.Go).
 
@@ -76,6 +77,7 @@ class Group:
             sem.send(None)
         self._start(fn, args, kwargs)
 
+    @_rt.on_m  # non-blocking: callable from any thread
     def try_go(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> bool:
         """Start fn as go does only if the limit allows it now; True if started (Go: TryGo)."""
         if not callable(fn):

@@ -118,6 +118,7 @@ class Weighted:
         if first is w and self._size > self._cur:
             self._notify()
 
+    @_rt.on_m  # non-blocking: callable from any thread
     def try_acquire(self, n: int = 1) -> bool:
         """Take n tokens if they are free and nobody waits; never blocks (Go: TryAcquire)."""
         _rt.getg()
@@ -127,6 +128,7 @@ class Weighted:
             return True
         return False
 
+    @_rt.on_m  # non-blocking: callable from any thread
     def release(self, n: int = 1) -> None:
         """Give back n tokens and wake the waiters at the head that now fit (Go: Release).
 

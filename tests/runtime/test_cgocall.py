@@ -226,3 +226,41 @@ def test_callbacks_queued_when_the_run_ends_are_failed_not_left_waiting() -> Non
     main_thread_join[0].join(10)
     assert results[0] == "main returns"
     assert len(results) == 2 and "the run ended before this call" in results[1]
+
+
+def test_toolkit_non_blocking_calls_work_from_a_plain_thread() -> None:
+    """Context cancel functions, semaphore release/try_acquire, try_rlock, errgroup.go and
+    the read-only queries run on the runtime's thread when another thread calls them."""
+    from gort import context, errgroup, semaphore
+    from gort.sync import RWMutex
+
+    def main() -> list[Any]:
+        ctx, cancel = context.with_cancel(context.background())
+        sem = semaphore.Weighted(2)
+        rw = RWMutex()
+        g = errgroup.Group()
+        ran: gort.Chan[str] = gort.Chan(1)
+        out: list[Any] = []
+
+        def thread() -> None:
+            out.append(sem.try_acquire(2))
+            sem.release(2)
+            out.append(rw.try_rlock())
+            g.go(ran.send, "from a goroutine the thread started")
+            out.append(gort.num_goroutine() >= 1)
+            out.append("goroutine 1 [" in gort.stack())
+            out.append(gort.gomaxprocs() == 1)
+            cancel()
+
+        th = threading.Thread(target=thread)
+        th.start()
+        gort.offload(th.join)
+        ctx.done().recv()  # closed by the thread's cancel
+        out.append(type(ctx.err()).__name__)
+        out.append(ran.recv())
+        g.wait()
+        rw.runlock()
+        return out
+
+    assert gort.run(main) == [True, True, True, True, True, "Canceled",
+                              "from a goroutine the thread started"]

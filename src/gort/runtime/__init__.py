@@ -35,7 +35,7 @@ Ownership, kept true:
 
 from __future__ import annotations
 
-from .cgocall import cgocallback
+from .cgocall import cgocallback, on_m
 from .chan import Chan
 from .error import ClosedChannelError, Deadlock, GortInternalError, NotInGoroutine
 from .g import G, Gstatus, WaitReason
@@ -86,6 +86,7 @@ __all__ = [
     "gosched",
     "newproc",
     "offload",
+    "on_m",
     "panic_block",
     "panic_lines",
     "procresize",

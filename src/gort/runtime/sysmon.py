@@ -125,6 +125,10 @@ class Sysmon:
         sys.setswitchinterval(self.old_switch)
 
     def _main(self) -> None:
+        # threading.setprofile/settrace hooks reach every new thread, this one included:
+        # the program's profile function must not run (and call gort) on sysmon's thread.
+        sys.settrace(None)
+        sys.setprofile(None)
         try:
             self._loop()
         except BaseException as e:  # a gort bug: surface it, never swallow it

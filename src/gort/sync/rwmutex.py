@@ -38,6 +38,7 @@ class RWMutex:
             return
         self._readers += 1
 
+    @_rt.on_m  # non-blocking: callable from any thread
     def try_rlock(self) -> bool:
         """Lock for reading if that needs no wait; True if it did (Go: TryRLock)."""
         _rt.getg()
