@@ -171,3 +171,10 @@ def test_version_and_trace_help() -> None:
     r = subprocess.run([sys.executable, "-m", "gort", "trace", "--help"], capture_output=True,
                        text=True, timeout=20, cwd=ROOT)
     assert r.returncode == 0 and "TRACE.json" in r.stdout and "OUT.json" not in r.stdout
+
+
+def test_hosted_main_is_preempted_under_gort_run() -> None:
+    """main called by gort.run inside `gort run` is user code: its spin is preempted."""
+    r = run_testprog("hosted_spin.py", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("fired True"), r.stdout

@@ -60,7 +60,11 @@ def test_run_returns_at_once_with_100000_abandoned_goroutines() -> None:
 
 
 def test_rss_stays_flat_over_repeated_runs() -> None:
-    r = run_testprog("abandon_rss.py", "30", "1000", module=False, timeout=120)
+    # Without the thorough consistency check: its gc.get_objects() passes each run shift
+    # when the collector's full collection comes due (measured: RSS flat from run 14
+    # without it; still climbing at run 30 with it, and flat with a collection per run).
+    r = run_testprog("abandon_rss.py", "30", "1000", module=False, timeout=120,
+                     env={"GODEBUG": "gortcheck=0"})
     assert r.returncode == 0, r.stderr
     assert "resumed" not in r.stdout
     rss = [int(x) for x in r.stdout.split()]

@@ -271,10 +271,11 @@ class Preempter:
         # partial, a class, a bound method, f(*args) on 3.11): the C is the call itself.
         if self._classify(back)[0] == _BASE and f.f_code is _entry_code(gp.fn):
             return True
-        # The same for gort's user-code boundaries (WaitGroup.go, Once.do, errgroup...):
-        # they call a function they were given; f is that call if one of their locals
-        # enters f's code. (A C callable given to them, calling back, does not match.)
-        if back.f_code in USER_BOUNDARY_CODES:
+        # The same for gort's user-code boundaries (WaitGroup.go, Once.do, errgroup...)
+        # and entry points (a script's own gort.run(main) hosted by `gort run`): they
+        # call a function they were given; f is that call if one of their locals enters
+        # f's code. (A C callable given to them, calling back, does not match.)
+        if back.f_code in USER_BOUNDARY_CODES or self._classify(back)[0] == _BASE:
             return any(callable(v) and _entry_code(v) is f.f_code
                        for v in list(back.f_locals.values()))
         return False
