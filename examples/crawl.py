@@ -83,6 +83,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--workers", type=int, default=4, help="files read at once (default 4)")
     ap.add_argument("--delay", type=float, default=0.0, help="work per file (s)")
     args = ap.parse_args(argv)
+    if args.workers < 1:
+        ap.error(f"--workers {args.workers}: at least one file must be read at a time")
     ctx, cancel = context.with_cancel(context.background())
     print("READY", flush=True)
     try:

@@ -178,3 +178,12 @@ def test_hosted_main_is_preempted_under_gort_run() -> None:
     r = run_testprog("hosted_spin.py", timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("fired True"), r.stdout
+
+
+def test_bad_settings_under_gort_run_are_one_line_errors_not_panics() -> None:
+    for env, text in [({"GORT_SEED": "abc"}, "GORT_SEED='abc' is not a non-negative"),
+                      ({"GOMAXPROCS": "abc"}, "GOMAXPROCS='abc' is not a positive integer"),
+                      ({"GOTRACEBACK": "bogus"}, "GOTRACEBACK='bogus' is not a traceback")]:
+        r = run_testprog("argv.py", env=env)
+        assert r.returncode == 2
+        assert r.stderr.startswith("gort: ") and text in r.stderr and "panic" not in r.stderr

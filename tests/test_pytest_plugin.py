@@ -146,3 +146,19 @@ def test_gorts_own_suite_uses_the_plugin() -> None:
     ch: gort.Chan[int] = gort.Chan()
     gort.go(ch.send, 7)
     assert ch.recv() == 7 and gort.current_id() == 1
+
+
+def test_a_bad_marker_timeout_is_a_usage_error_at_collection(pytester: pytest.Pytester) -> None:
+    r = _run(pytester, """
+        import pytest
+
+        def test_first():
+            pass
+
+        @pytest.mark.gort(timeout="x")
+        def test_bad():
+            pass
+    """)
+    assert r.ret == pytest.ExitCode.USAGE_ERROR
+    assert "@pytest.mark.gort(timeout=...) = 'x'" in r.stderr.str()
+    assert "test_first" not in r.stdout.str().replace("test_prog.py", "")

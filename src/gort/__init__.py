@@ -18,6 +18,14 @@ from .runtime import Chan, ClosedChannelError, Deadlock, default
 from .time import Ticker, Timer, after, after_func, sleep
 
 P = ParamSpec("P")
+_MAX_GOMAXPROCS = 1024  # Go's _MaxGomaxprocs
+_CO_ASYNC = 0x80 | 0x200  # CO_COROUTINE | CO_ASYNC_GENERATOR
+
+
+def _async_error(who: str, fn: Any) -> str:
+    return (f"{who}: {getattr(fn, '__qualname__', fn)!r} is an async function; gort runs "
+            "plain functions as goroutines (they block by parking, no await): write it "
+            "with def, and use gort's channels, sleep and offload inside")
 T = TypeVar("T")
 
 __all__ = [
@@ -57,6 +65,8 @@ def go(fn: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
             f"gort.go: {fn!r} is not callable; pass the function and its arguments "
             "separately, e.g. gort.go(worker, 1), not gort.go(worker(1))"
         )
+    if getattr(getattr(fn, "__code__", None), "co_flags", 0) & _CO_ASYNC:
+        raise TypeError(_async_error("gort.go", fn))
     try:
         gp = _rt.getg()
     except _rt.NotInGoroutine as e:  # another thread: start it from the M (cgocall)
@@ -74,7 +84,7 @@ def gosched() -> None:
     _rt.gosched(_rt.getg())
 
 
-@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
+@_rt.on_m  # callable from any thread: runs on the runtime's thread
 def gomaxprocs(n: int = 0) -> int:
     """Set the number of Ps to n and return the previous number; n < 1 only queries."""
     if isinstance(n, bool) or not isinstance(n, int):
@@ -82,10 +92,13 @@ def gomaxprocs(n: int = 0) -> int:
     s = _rt.current_sched()
     if n < 1:
         return len(s.allp)
+    if n > _MAX_GOMAXPROCS:
+        raise ValueError(f"gort.gomaxprocs: {n} is more than {_MAX_GOMAXPROCS} Ps (Go's "
+                         "limit)")
     return _rt.procresize(s, n)
 
 
-@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
+@_rt.on_m  # callable from any thread: runs on the runtime's thread
 def num_goroutine() -> int:
     """The number of goroutines that exist now (running, runnable or blocked)."""
     s = _rt.current_sched()
@@ -104,7 +117,10 @@ def run(main: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     when main returns; goroutines still alive then are abandoned, as in Go.
     An uncaught exception in any goroutine ends the run and is re-raised here
     (a note names the goroutine); a deadlock raises ``gort.Deadlock``.
+    TypeError for a non-callable or an async function.
     """
+    if getattr(getattr(main, "__code__", None), "co_flags", 0) & _CO_ASYNC:
+        raise TypeError(_async_error("gort.run", main))
     return _rt.run(main, args, kwargs)  # type: ignore[no-any-return]
 
 
@@ -166,7 +182,7 @@ def offload_ctx(ctx: context.Context, fn: Callable[P, T], /, *args: P.args,
         stop()
 
 
-@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
+@_rt.on_m  # callable from any thread: runs on the runtime's thread
 def stack() -> str:
     """Every goroutine's stack in Go's format (Go: runtime.Stack(buf, true)).
 
@@ -178,7 +194,7 @@ def stack() -> str:
     return _rt.goroutine_dump(s)
 
 
-@_rt.on_m  # callable from any thread: runs on the runtime\'s thread
+@_rt.on_m  # callable from any thread: runs on the runtime's thread
 def stats() -> dict[str, Any]:
     """Runtime counters of the current run: goroutines created, preemptions, signals, sysmon."""
     s = _rt.current_sched()

@@ -21,6 +21,7 @@ from typing import NoReturn
 from . import cmd_trace
 from . import runtime as _rt
 from . import trace as gort_trace
+from .runtime import debug as _debug
 
 _DESCRIPTION = """\
 gort: Go's runtime for Python. Goroutines on a G-M-P scheduler, with sysmon
@@ -99,6 +100,13 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
             _fail(f"cannot run {prog}: {e.strerror or e}")
         sys.argv = [prog, *args]
         sys.path.insert(0, os.path.dirname(os.path.abspath(prog)))
+
+    try:  # settings errors are usage errors, not the program's panics
+        _debug.read_env()
+        _debug.initial_gomaxprocs()
+        _debug.read_seed()
+    except ValueError as e:
+        _fail(str(e))
 
     def main_goroutine() -> None:
         if trace is not None:

@@ -114,8 +114,9 @@ class Group:
     def set_limit(self, n: int) -> None:
         """At most n goroutines of the group at a time; n < 0: no limit (Go: SetLimit).
 
-        RuntimeError if goroutines of the group are running (set the limit
-        before starting any, or after wait).
+        RuntimeError when changing a limit while goroutines started under it
+        are running (as Go; set the limit before starting any, or after wait).
+        A group that had no limit takes one at any time.
         """
         if isinstance(n, bool) or not isinstance(n, int):
             raise TypeError(f"errgroup: set_limit takes an int, got {n!r}")

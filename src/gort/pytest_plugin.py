@@ -79,6 +79,15 @@ def _timeout_from(raw: object, where: str) -> float:
     return t
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Check every gort marker's timeout at collection: a bad one is a usage error before
+    any test runs, not a failure halfway through the session."""
+    for item in items:
+        m = item.get_closest_marker("gort")
+        if m is not None and "timeout" in m.kwargs:
+            _timeout_from(m.kwargs["timeout"], f"{item.nodeid}: @pytest.mark.gort(timeout=...)")
+
+
 def _wanted(item: pytest.Item) -> bool:
     if not isinstance(item, pytest.Function):
         return False

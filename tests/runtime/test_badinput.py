@@ -122,3 +122,28 @@ def test_gort_seed_replays_and_empty_means_random(monkeypatch: pytest.MonkeyPatc
     assert gort.run(lambda: rt.current_sched().seed) == 42
     monkeypatch.setenv("GORT_SEED", "")
     assert isinstance(gort.run(lambda: rt.current_sched().seed), int)
+
+
+def test_async_functions_are_refused_with_a_clear_error() -> None:
+    async def amain() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match=r"gort.run: .* is an async function; gort runs plain"):
+        gort.run(amain)
+
+    def main() -> None:
+        with pytest.raises(TypeError, match=r"gort.go: .* is an async function"):
+            gort.go(amain)
+
+    gort.run(main)
+
+
+def test_gomaxprocs_beyond_gos_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def main() -> None:
+        with pytest.raises(ValueError, match="more than 1024 Ps"):
+            gort.gomaxprocs(2**70)
+
+    gort.run(main)
+    monkeypatch.setenv("GOMAXPROCS", "5000")
+    with pytest.raises(ValueError, match="GOMAXPROCS='5000' is more than 1024 Ps"):
+        gort.run(lambda: None)

@@ -126,10 +126,30 @@ def gil_enabled() -> bool:
     return True if is_enabled is None else bool(is_enabled())
 
 
+# Go's _MaxGomaxprocs: more Ps than this is refused.
+MAX_GOMAXPROCS: Final = 1024
+
+
 def initial_gomaxprocs(environ: dict[str, str] | None = None) -> int:
     """GOMAXPROCS from the environment, else 1 on GIL builds, else the CPU count."""
     env = os.environ if environ is None else environ
     raw = env.get("GOMAXPROCS")
     if raw is not None and raw != "":
-        return _positive_int_env("GOMAXPROCS", raw, "1")
+        n = _positive_int_env("GOMAXPROCS", raw, "1")
+        if n > MAX_GOMAXPROCS:
+            raise ValueError(f"GOMAXPROCS={raw!r} is more than {MAX_GOMAXPROCS} Ps (Go's "
+                             "limit); set at most that, e.g. GOMAXPROCS=1")
+        return n
     return 1 if gil_enabled() else (os.cpu_count() or 1)
+
+
+def read_seed(environ: dict[str, str] | None = None) -> int | None:
+    """GORT_SEED, select's random seed for replaying a run; None when unset or empty."""
+    env = os.environ if environ is None else environ
+    raw = env.get("GORT_SEED")
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise ValueError(f"GORT_SEED={raw!r} is not a non-negative integer; set it to the "
+                         "seed a failing run printed, e.g. GORT_SEED=42, or unset it")
+    return int(raw)

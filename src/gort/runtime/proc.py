@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import gc
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import abandon
 from . import sched as _sched
-from .debug import initial_gomaxprocs, read_env
+from .debug import initial_gomaxprocs, read_env, read_seed
 from .error import Deadlock, NotInGoroutine, throw
 from .g import CANCELLED, G, Gstatus, WaitReason
 from .m import M
@@ -912,15 +911,7 @@ def schedinit(host: greenlet | None) -> Sched:
         )
     debug = read_env()
     nprocs = initial_gomaxprocs()
-    seed_env = os.environ.get("GORT_SEED")
-    seed = None
-    if seed_env is not None and seed_env != "":
-        if not (seed_env.isascii() and seed_env.isdigit()):
-            raise ValueError(f"GORT_SEED={seed_env!r} is not a non-negative integer; set "
-                             "it to the seed a failing run printed, e.g. GORT_SEED=42, "
-                             "or unset it")
-        seed = int(seed_env)
-    s = Sched(debug, seed)
+    s = Sched(debug, read_seed())
     s.host = host
     s.start_ns = monotonic_ns()
     s.identbase = -(s.start_ns << 32)

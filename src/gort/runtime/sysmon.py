@@ -402,7 +402,7 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
     ndue = sum(1 for pp in s.allp for when, seq, tm in list(pp.timers.heap)
                if when <= now and tm.active and tm.seq == seq)
     goid = gp.goid if gp is not None else 0
-    timers = f" and {ndue} timer{'' if ndue == 1 else 's'} were due" if ndue else ""
+    timers = (f" and {ndue} timer{' was' if ndue == 1 else 's were'} due" if ndue else "")
     parts = [f"gort: goroutine {goid} has been blocked in a call for "
              f"{blocked_ns / 1e6:.1f}ms while {nrunnable} goroutine"
              f"{'' if nrunnable == 1 else 's'} could run{timers}; all of them wait for it, "
