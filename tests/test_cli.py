@@ -187,3 +187,11 @@ def test_bad_settings_under_gort_run_are_one_line_errors_not_panics() -> None:
         r = run_testprog("argv.py", env=env)
         assert r.returncode == 2
         assert r.stderr.startswith("gort: ") and text in r.stderr and "panic" not in r.stderr
+
+
+def test_trace_to_an_unwritable_place_fails_before_the_program_runs() -> None:
+    r = subprocess.run([sys.executable, "-m", "gort", "run", "--trace", "/nonexistent/d/t.json",
+                        str(TESTPROG / "argv.py")], capture_output=True, text=True, timeout=30,
+                       cwd=ROOT)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("gort: --trace /nonexistent/d/t.json: cannot write there")

@@ -101,6 +101,11 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
         sys.argv = [prog, *args]
         sys.path.insert(0, os.path.dirname(os.path.abspath(prog)))
 
+    if trace is not None:
+        where = os.path.dirname(os.path.abspath(trace))
+        if not os.path.isdir(where) or not os.access(where, os.W_OK):
+            _fail(f"--trace {trace}: cannot write there ({where} is not a writable "
+                  "directory)")
     try:  # settings errors are usage errors, not the program's panics
         _debug.read_env()
         _debug.initial_gomaxprocs()

@@ -196,3 +196,32 @@ def test_sudog_queue_removal_keeps_links() -> None:
     q.remove(sgs[3])
     q.remove(sgs[3])  # removing twice is harmless
     assert [q.dequeue().elem, q.dequeue().elem, q.dequeue()] == [0, 2, None]  # type: ignore[union-attr]
+
+
+# -- the same, written as gort's pytest plugin runs tests: each as goroutine 1 ----------
+
+
+@pytest.fixture
+def pipeline() -> gort.Chan[int]:
+    out: gort.Chan[int] = gort.Chan(4)  # made inside the test's runtime
+
+    def produce() -> None:
+        for i in range(4):
+            out.send(i * i)
+        out.close()
+
+    gort.go(produce)
+    return out
+
+
+@pytest.mark.gort(timeout=30)
+def test_plugin_runs_the_fixture_and_the_test_as_goroutines(pipeline: gort.Chan[int]) -> None:
+    assert gort.current_id() == 1
+    assert list(pipeline) == [0, 1, 4, 9]
+
+
+@pytest.mark.gort(timeout=30)
+def test_plugin_select_with_timeout() -> None:
+    ch: gort.Chan[int] = gort.Chan()
+    i, _ = gort.select(ch.recv, gort.after(0.01).recv)
+    assert i == 1
