@@ -262,12 +262,6 @@ def test_exception_raised_in_the_idle_wait_goes_to_main() -> None:
     assert log == ["alarm", "x"]
 
 
-def test_sigalrm_while_parked_subprocess() -> None:
-    r = run_testprog("alarm_parked.py", timeout=60, module=False)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["alarm", "x", "y"], r.stdout
-
-
 # -- goroutines that run inside greenlets of their own -----------------------------
 
 

@@ -38,9 +38,10 @@ def _kill_later(sig: int, delay: float) -> threading.Timer:
 # -- whole programs ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("args", [(), ("--run",)], ids=["top-level", "gort.run"])
 @pytest.mark.parametrize("module", MODES)
-def test_sigalrm_raising_while_main_is_parked(module: bool) -> None:
-    r = run_testprog("sig_alarm_parked.py", module=module, timeout=60)
+def test_sigalrm_raising_while_main_is_parked(module: bool, args: tuple[str, ...]) -> None:
+    r = run_testprog("sig_alarm_parked.py", *args, module=module, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["alarm", "x", "y"], r.stdout + r.stderr
 

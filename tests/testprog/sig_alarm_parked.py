@@ -1,12 +1,13 @@
 """SIGALRM's handler raises while main is parked in recv and another goroutine sleeps.
 
-Top-level code, so it runs under `gort run` and as plain `python` (the
-implicit runtime). The exception is raised in main; the receive it
+Runs under `gort run` and as plain `python` (the implicit runtime), with
+``--run`` inside ``gort.run(main)``. The exception is raised in main; the receive it
 interrupted leaves nothing queued, so the values sent afterwards arrive.
 Prints: alarm x y.
 """
 
 import signal
+import sys
 
 import gort
 
@@ -28,12 +29,19 @@ def sleeper():
     ch.send("y")
 
 
-gort.go(sleeper)
-signal.signal(signal.SIGALRM, handler)
-signal.setitimer(signal.ITIMER_REAL, 0.02)
-try:
-    ch.recv()
-except Alarm as e:
-    print(e)
-print(ch.recv())
-print(ch.recv())
+def main():
+    gort.go(sleeper)
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, 0.02)
+    try:
+        ch.recv()
+    except Alarm as e:
+        print(e)
+    print(ch.recv())
+    print(ch.recv())
+
+
+if "--run" in sys.argv:
+    gort.run(main)  # main as the run's goroutine 1 (hosted under `gort run`)
+else:
+    main()  # the top level is the main goroutine (implicit runtime, or `gort run`)
