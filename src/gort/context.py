@@ -118,13 +118,10 @@ class Context:
         raise NotImplementedError(f"{type(self).__name__} must define value()")
 
 
-class _Empty(Context):
-    """background() and todo(): never cancelled, no values, no deadline."""
+class _NeverDone(Context):
+    """A context that is never cancelled and has no deadline (its done() never closes)."""
 
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
+    __slots__ = ()
 
     def deadline(self) -> float | None:
         return None
@@ -134,6 +131,15 @@ class _Empty(Context):
 
     def err(self) -> BaseException | None:
         return None
+
+
+class _Empty(_NeverDone):
+    """background() and todo(): never cancelled, no values, no deadline."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
 
     def value(self, key: Any) -> Any:
         return None
@@ -367,22 +373,13 @@ class _ValueCtx(Context):
         return f"{self._parent!r}.WithValue({self._key!r}, {self._val!r})"
 
 
-class _WithoutCancel(Context):
+class _WithoutCancel(_NeverDone):
     """The parent's values without its cancellation or deadline (Go: withoutCancelCtx)."""
 
     __slots__ = ("_parent",)
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
-
-    def deadline(self) -> float | None:
-        return None
-
-    def done(self) -> Chan[None]:
-        return Chan()
-
-    def err(self) -> BaseException | None:
-        return None
 
     def value(self, key: Any) -> Any:
         return _value(self, key)

@@ -142,10 +142,7 @@ class G:
 
 
 class _Cancelled:
-    """``G.waiting`` after proc.goraise took the G off its wait."""
-
-    def cancel(self, gp: G) -> None:
-        pass
+    """``G.waiting`` after proc.goraise took the G off its wait (never cancelled again)."""
 
     def __repr__(self) -> str:
         return "CANCELLED"
