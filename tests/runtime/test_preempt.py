@@ -305,6 +305,31 @@ def test_setprofile_every_goroutine_keeps_its_events_no_hang(env: dict[str, str]
 
 
 @pytest.mark.parametrize("env", SLICES)
+def test_settrace_python_tracer_spinner_never_starves_others(env: dict[str, str]) -> None:
+    for r in _run_reps("settrace_spin.py", env=env):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == ("ticks 20 spin_events True tick_events True "
+                            "took_under_10s True\n"), r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
+def test_executor_made_before_the_run_mapped_from_goroutines(env: dict[str, str]) -> None:
+    for r in _run_reps("executor_prerun.py", env=env):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "[30, 55, 90, 135, 190, 255, 330, 415]\n", r.stdout
+
+
+@pytest.mark.parametrize("how", ["star", "init", "call"])
+def test_call_machinery_between_frames_is_not_c_between(how: str) -> None:
+    # fn(*args), a class's __init__, an instance's __call__: a spinner entered that way
+    # is preempted where it spins (it once ran forever on 3.11: "C between frames").
+    for env in ({}, FAST):
+        r = run_testprog("star_call_spin.py", how, env=env, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "turns 5 under_10s True c_between 0\n", r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
 def test_spinning_c_callbacks_are_deferred_counted_then_preempted(env: dict[str, str]) -> None:
     for r in _run_reps("c_callbacks.py", "callbacks", env=env):
         assert r.returncode == 0, r.stderr

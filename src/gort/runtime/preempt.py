@@ -75,6 +75,7 @@ from __future__ import annotations
 import ctypes
 import dis
 import functools
+import inspect
 import sys
 from collections.abc import Callable
 from types import CodeType, FrameType, MethodType
@@ -278,7 +279,12 @@ class Preempter:
         if back.f_code in USER_BOUNDARY_CODES or self._classify(back)[0] == _BASE:
             return any(callable(v) and _entry_code(v) is f.f_code
                        for v in list(back.f_locals.values()))
-        return False
+        # Any frame calling a Python callable through C call machinery only:
+        # ``fn(*args)`` (CALL_FUNCTION_EX on 3.11), a class (type_call, then
+        # __init__), a partial, an instance with a Python __call__. That C holds
+        # nothing; a C function calling back (``buf.write(*a)`` reaching a Python
+        # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
+        return _entry_code(_callee(back)) is f.f_code
 
     def runtime_frame(self, frame: FrameType) -> bool:
         """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
@@ -313,7 +319,7 @@ class Preempter:
             proc.gopreempt_m(gp, True)
             return
         if mp.armed is not None:
-            if self._armed_on_stack(frame):
+            if self._armed_on_stack(frame) and self._hook_in_place():
                 return  # a hook is already waiting for this G's next instruction
             # Its frame returned without running another instruction (hooked at a
             # profile function's "return" event, say): it would never fire.
@@ -342,6 +348,19 @@ class Preempter:
             if frame is armed:
                 return True
             frame = frame.f_back
+        return False
+
+    def _hook_in_place(self) -> bool:
+        """The armed hook is still there (3.11: nothing has replaced the frame's f_trace)."""
+        frame = self.armed_frame
+        if self.tool_id >= 0 or _MONITORING is not None or frame is None:
+            return True
+        if frame.f_trace is self._trace_hook:
+            return True
+        # Replaced (the program's tracer, or pdb, set f_trace meanwhile): the hook
+        # would never fire, and restoring the old f_trace would undo the program's.
+        self.saved_trace = frame.f_trace
+        self.saved_opcodes = frame.f_trace_opcodes
         return False
 
     def sync_deferred(self, gp: G) -> bool:
@@ -385,6 +404,12 @@ class Preempter:
             current = sys.gettrace()
             if current is not None and _python_tracer() is None:
                 return False  # a C tracer (coverage's CTracer) never consults f_trace
+            if current is not None and self.tracing.value:
+                # Inside the Python tracer's own callback: when it returns, CPython's
+                # trace trampoline stores its result in the frame's f_trace, over the
+                # hook, which would then never fire. Leave the request to sysmon's
+                # next signal, which lands outside the callback most of the time.
+                return False
             # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
             # of the frame's own local tracer, leave the global one alone.
             self.saved_trace = frame.f_trace
@@ -475,6 +500,76 @@ def _entry_code(fn: Any) -> CodeType | None:
             fn = type(fn).__dict__.get("__call__")  # an instance with a Python __call__
     return None
 
+
+_BASE_LOADERS: Final = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_CLOSURE",
+                                   "LOAD_GLOBAL", "LOAD_NAME"))
+_ATTR_LOADERS: Final = frozenset(("LOAD_ATTR", "LOAD_METHOD"))
+# 3.13's superinstructions whose second half loads a local (positioned at their first half).
+_FUSED_LOADS: Final = frozenset(("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"))
+_callee_cache: dict[tuple[CodeType, int], tuple[tuple[str, str], ...]] = {}
+
+
+def _callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
+    """The loads, (opname, name), of the callee of the call at ``lasti``: ``a.b.c`` of
+    ``a.b.c(*x)``; () if the callee is not a plain name or attribute chain.
+
+    Read from the source positions: the callee expression starts where the call
+    expression does, its arguments further right or below.
+    """
+    key = (code, lasti)
+    got = _callee_cache.get(key)
+    if got is not None:
+        return got
+    instrs = _instructions(code)
+    call = instrs.get(lasti)
+    run: list[tuple[str, str]] = []
+    if call is not None and call.opcode in _CALLS and call.positions is not None:
+        start = (call.positions.lineno, call.positions.col_offset)
+        for off in range(lasti - 2, -1, -2):
+            ins = instrs.get(off)
+            if ins is None or ins.positions is None:
+                continue
+            if (ins.positions.lineno, ins.positions.col_offset) == start and (
+                    ins.opname in _BASE_LOADERS or ins.opname in _ATTR_LOADERS):
+                run.insert(0, (ins.opname, ins.argval))
+            elif run:
+                if run[0][0] in _ATTR_LOADERS and ins.opname in _FUSED_LOADS:
+                    run.insert(0, ("LOAD_FAST", ins.argval[1]))
+                break
+        if not run or run[0][0] not in _BASE_LOADERS or any(
+                op not in _ATTR_LOADERS for op, _ in run[1:]):
+            run = []
+    if len(_callee_cache) > 1024:
+        _callee_cache.clear()
+    got = _callee_cache[key] = tuple(run)
+    return got
+
+
+def _callee(frame: FrameType) -> Any:
+    """What frame's current call instruction calls, found without running any code; None if
+    that cannot be known (see ``_callee_expr``)."""
+    expr = _callee_expr(frame.f_code, frame.f_lasti)
+    if not expr:
+        return None
+    op, name = expr[0]
+    missing = _MISSING
+    value: Any = missing
+    if op != "LOAD_GLOBAL":
+        value = frame.f_locals.get(name, missing)
+    if value is missing and op in ("LOAD_GLOBAL", "LOAD_NAME"):
+        value = frame.f_globals.get(name, missing)
+        if value is missing:
+            value = frame.f_builtins.get(name, missing)
+    for _, attr in expr[1:]:
+        if value is missing:
+            break
+        value = inspect.getattr_static(value, attr, missing)
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+    return None if value is missing else value
+
+
+_MISSING: Final = object()
 
 _instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
 

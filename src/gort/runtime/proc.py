@@ -739,9 +739,11 @@ def gmain(s: Sched, gp: G) -> G | None:
                 result = fn(args[0])  # type: ignore[misc]
             else:
                 result = fn(*args)  # type: ignore[misc]
-        except GreenletExit:
-            raise
         except BaseException as e:
+            if abandon.reaping and isinstance(e, GreenletExit):
+                raise  # abandon.reap releasing this goroutine: let the greenlet die
+            # Anything else, GreenletExit the program raised itself included, is a
+            # panic: greenlet would hand a GreenletExit escaping here to g0 as a value.
             if s.contain is not None and not gp.is_main:
                 # A contained run (a test): the panic fails the test, not the process;
                 # the plugin raises it in the main goroutine. This G exits.
