@@ -18,6 +18,7 @@ from greenlet import greenlet
 
 import gort
 import gort.runtime as rt
+from gort.runtime import sysmon
 from gort.sync import Cond, Mutex, RWMutex, WaitGroup
 
 from ..conftest import run_testprog, settle
@@ -474,7 +475,6 @@ def test_blocking_inside_a_profile_function_leaves_no_waiter_behind() -> None:
 def test_ctrl_c_during_teardown_still_ends_the_run_completely() -> None:
     """KeyboardInterrupt in a teardown step: the other steps run, the thread can run again."""
     import gc
-    import threading
 
     def interrupted() -> None:
         raise KeyboardInterrupt
@@ -488,5 +488,5 @@ def test_ctrl_c_during_teardown_still_ends_the_run_completely() -> None:
         gort.run(main)
     assert rt.running() is None
     assert gc.isenabled() == was
-    assert "gort-sysmon" not in [t.name for t in threading.enumerate()]
+    assert sysmon.live_threads() == 0
     assert gort.run(lambda: "again") == "again"

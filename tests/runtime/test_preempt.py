@@ -329,6 +329,17 @@ def test_call_machinery_between_frames_is_not_c_between(how: str) -> None:
         assert r.stdout == "turns 5 under_10s True c_between 0\n", r.stdout
 
 
+@pytest.mark.parametrize("how", [
+    "setprofile",
+    pytest.param("monitoring", marks=pytest.mark.skipif(
+        sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")),
+])
+def test_program_hooks_raising_on_other_threads_never_reach_sysmon(how: str) -> None:
+    r = run_testprog("sysmon_hooks.py", how, timeout=30)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "turns 5 under_10s True preempted True\n", r.stdout
+
+
 @pytest.mark.parametrize("env", SLICES)
 def test_spinning_c_callbacks_are_deferred_counted_then_preempted(env: dict[str, str]) -> None:
     for r in _run_reps("c_callbacks.py", "callbacks", env=env):

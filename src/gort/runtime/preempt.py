@@ -129,7 +129,7 @@ def user_code_boundary(fn: F) -> F:
     return fn
 
 
-def _tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]]:
+def tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]]:
     api = ctypes.pythonapi
     get = api.PyThreadState_Get
     get.restype = ctypes.c_void_p
@@ -160,7 +160,7 @@ class Preempter:
         self.saved_trace: Any = None
         self.saved_opcodes = False
         self.tool_id = -1
-        self._tstate_get, self._enter_tracing, self._leave_tracing = _tracing_api()
+        self._tstate_get, self._enter_tracing, self._leave_tracing = tracing_api()
 
     # -- setup -----------------------------------------------------------------
 
