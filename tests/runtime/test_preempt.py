@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,6 +271,49 @@ def test_sigurg_handler_is_installed_with_sa_restart() -> None:
 
     inside = gort.run(flags)
     assert inside & sa_restart
+
+
+def _with_sample(self: Any, cv: Any, items: Any) -> None:
+    with self.lock:
+        _ = 1
+        with cv:
+            _ = 2
+    with open(items):
+        pass
+
+
+def _call_sample(self: Any, fn: Any, args: Any) -> None:
+    self.submit(fn, *args)
+    fn(*args)
+    sorted(args, key=fn)
+    _call_sample(self, fn, *args)(1)
+
+
+def test_with_blocks_and_callees_are_read_from_the_bytecode() -> None:
+    import dis
+
+    from gort.runtime import preempt
+
+    code = _with_sample.__code__
+    blocks = preempt._with_blocks(code)
+    assert {expr for _, _, expr in blocks} == {
+        (("LOAD_FAST", "cv"),), (("LOAD_FAST", "self"), ("LOAD_ATTR", "lock"))}  # not open()
+    lines: dict[tuple[tuple[str, str], ...], set[int]] = {}
+    for i in dis.get_instructions(code):
+        for start, end, expr in blocks:
+            if start <= i.offset < end and i.opname == "STORE_FAST" and i.positions:
+                lines.setdefault(expr, set()).add(i.positions.lineno)
+    first = code.co_firstlineno
+    # `_ = 1` and `_ = 2` in self.lock's body, `_ = 2` in cv's too (nested)
+    assert lines == {(("LOAD_FAST", "self"), ("LOAD_ATTR", "lock")): {first + 2, first + 4},
+                     (("LOAD_FAST", "cv"),): {first + 4}}
+    calls = [i.offset for i in dis.get_instructions(_call_sample)
+             if i.opname.startswith("CALL") and i.opname != "CALL_INTRINSIC_1"]
+    got = [preempt._callee_expr(_call_sample.__code__, off) for off in calls]
+    assert got[0] == (("LOAD_FAST", "self"), ("LOAD_ATTR", "submit"))
+    assert got[1] == (("LOAD_FAST", "fn"),)
+    assert got[2] == (("LOAD_GLOBAL", "sorted"),)
+    assert () in got[3:]  # the call of a call's result: unknown, so never exempt
 
 
 # -- issue 8/9 programs, each 20 times at the default slice and at a 50 us slice ----------

@@ -230,14 +230,19 @@ def _unwinds_silently(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int]
 
 
 def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
-    """The [start, end) byte offsets covered by exception handlers in code.
+    """The [start, end) byte offsets covered by exception handlers in code."""
+    return tuple((start, end) for start, end, _ in exception_table(code))
 
-    The exception table's format (CPython 3.11+, Objects/exception_handling_notes.txt):
-    entries of four varints (start, length and target in code units, then depth
-    and lasti), 6 bits a byte, bit 6 meaning "more bytes follow".
+
+def exception_table(code: CodeType) -> tuple[tuple[int, int, int], ...]:
+    """code's exception table: (start, end, handler) byte offsets, [start, end) covered.
+
+    The format (CPython 3.11+, Objects/exception_handling_notes.txt): entries of
+    four varints (start, length and target in code units, then depth and lasti),
+    6 bits a byte, bit 6 meaning "more bytes follow".
     """
     table = code.co_exceptiontable
-    ranges = []
+    entries = []
     i = 0
     n = len(table)
 
@@ -255,7 +260,7 @@ def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
     while i < n:
         start = varint() * 2
         length = varint() * 2
-        varint()  # target
+        target = varint() * 2
         varint()  # depth and lasti
-        ranges.append((start, start + length))
-    return tuple(ranges)
+        entries.append((start, start + length, target))
+    return tuple(entries)

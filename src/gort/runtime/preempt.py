@@ -77,14 +77,17 @@ import dis
 import functools
 import inspect
 import sys
+import threading
 from collections.abc import Callable
 from types import CodeType, FrameType, MethodType
 from typing import Any, Final, TypeVar
 
 from . import proc
+from .abandon import exception_table
 from .g import G, Gstatus
 from .sched import Sched
 from .stack import Stack
+from .threadlock import RAW_RLOCK_KINDS
 from .traceback import is_gort_file
 
 # Opcodes where the eval loop checks for signals between instructions.
@@ -236,6 +239,8 @@ class Preempter:
         for lk in self.s.raw_rlocks:
             if lk._is_owned():
                 return RLOCK_HELD, None  # a plain RLock: the next goroutine would enter it
+        if frame is not None and _in_raw_rlock_with(frame):
+            return RLOCK_HELD, None  # the same, for one held by `with` (an instance's)
         layout = self.layout
         lowest: FrameType | None = None
         f = frame
@@ -506,6 +511,11 @@ _BASE_LOADERS: Final = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", 
 _ATTR_LOADERS: Final = frozenset(("LOAD_ATTR", "LOAD_METHOD"))
 # 3.13's superinstructions whose second half loads a local (positioned at their first half).
 _FUSED_LOADS: Final = frozenset(("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"))
+# What a call's own argument packing may emit at the call's source position.
+_ARG_PACKING: Final = frozenset((
+    "BUILD_LIST", "BUILD_TUPLE", "BUILD_MAP", "LIST_EXTEND", "LIST_APPEND", "LIST_TO_TUPLE",
+    "DICT_MERGE", "DICT_UPDATE", "CALL_INTRINSIC_1", "KW_NAMES", "LOAD_CONST", "PRECALL",
+    "PUSH_NULL", "COPY", "SWAP", "NOP", "EXTENDED_ARG"))
 _callee_cache: dict[tuple[CodeType, int], tuple[tuple[str, str], ...]] = {}
 
 
@@ -529,9 +539,11 @@ def _callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
             ins = instrs.get(off)
             if ins is None or ins.positions is None:
                 continue
-            if (ins.positions.lineno, ins.positions.col_offset) == start and (
-                    ins.opname in _BASE_LOADERS or ins.opname in _ATTR_LOADERS):
+            at_start = (ins.positions.lineno, ins.positions.col_offset) == start
+            if at_start and (ins.opname in _BASE_LOADERS or ins.opname in _ATTR_LOADERS):
                 run.insert(0, (ins.opname, ins.argval))
+            elif not run and at_start and ins.opname not in _ARG_PACKING:
+                break  # the callee is computed (a call's result, a subscript): unknown
             elif run:
                 if run[0][0] in _ATTR_LOADERS and ins.opname in _FUSED_LOADS:
                     run.insert(0, ("LOAD_FAST", ins.argval[1]))
@@ -548,7 +560,11 @@ def _callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
 def _callee(frame: FrameType) -> Any:
     """What frame's current call instruction calls, found without running any code; None if
     that cannot be known (see ``_callee_expr``)."""
-    expr = _callee_expr(frame.f_code, frame.f_lasti)
+    return _resolve(frame, _callee_expr(frame.f_code, frame.f_lasti))
+
+
+def _resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
+    """The value of a load chain in frame, found without running code; None if unknown."""
     if not expr:
         return None
     op, name = expr[0]
@@ -570,6 +586,82 @@ def _callee(frame: FrameType) -> Any:
 
 
 _MISSING: Final = object()
+_BEFORE_WITH_OPS: Final = frozenset(op for name, op in dis.opmap.items()
+                                    if name in ("BEFORE_WITH", "SETUP_WITH"))
+_with_cache: dict[CodeType, tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]] = {}
+
+
+def _with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]:
+    """The ``with`` blocks of code whose context manager is a plain name or attribute chain:
+    (start, end) byte offsets of the body and the loads of the manager (see _callee_expr).
+
+    A body is made of the exception-table ranges whose handler starts with
+    PUSH_EXC_INFO, WITH_EXCEPT_START (CPython 3.11+); its manager is the load chain
+    right before the BEFORE_WITH ahead of its first range.
+    """
+    got = _with_cache.get(code)
+    if got is not None:
+        return got
+    instrs = _instructions(code)
+    order = sorted(instrs)
+    bodies: dict[int, list[tuple[int, int]]] = {}  # handler -> the ranges it covers
+    for start, end, target in exception_table(code):
+        head = [instrs[o].opname for o in order if o >= target][:2]
+        if head == ["PUSH_EXC_INFO", "WITH_EXCEPT_START"]:
+            bodies.setdefault(target, []).append((start, end))
+    blocks = []
+    for ranges in bodies.values():
+        # The body's first range starts right after its BEFORE_WITH (and the manager's
+        # loads before that); later ranges are the same body split around nested blocks.
+        first = min(start for start, _ in ranges)
+        before = [o for o in order if o < first]
+        while before and instrs[before[-1]].opcode not in _BEFORE_WITH_OPS:
+            before.pop()
+        if not before:
+            continue
+        before.pop()  # the BEFORE_WITH
+        run: list[tuple[str, str]] = []
+        while before:
+            ins = instrs[before.pop()]
+            if ins.opname in _ATTR_LOADERS:
+                run.insert(0, (ins.opname, ins.argval))
+                continue
+            if ins.opname in _BASE_LOADERS:
+                run.insert(0, (ins.opname, ins.argval))
+            elif run and ins.opname in _FUSED_LOADS:
+                run.insert(0, ("LOAD_FAST", ins.argval[1]))
+            break
+        if run and run[0][0] in _BASE_LOADERS:
+            # A nested block's body is covered by its own handler only: the outer body
+            # is the whole span, from its first range to the end of its last.
+            blocks.append((first, max(end for _, end in ranges), tuple(run)))
+    if len(_with_cache) > 1024:
+        _with_cache.clear()
+    got = _with_cache[code] = tuple(blocks)
+    return got
+
+
+def _in_raw_rlock_with(frame: FrameType | None) -> bool:
+    """Some frame from ``frame`` down is inside ``with lk:`` where lk is a plain RLock (or a
+    Condition over one) made before the run, held by this thread.
+
+    The handler's question at every preemption: such a lock is owned by the thread, so
+    the next goroutine would enter it. The manager is found without running code
+    (``_resolve``); ``acquire()``/``release()`` pairs are not seen (docs/design.md).
+    """
+    while frame is not None:
+        blocks = _with_blocks(frame.f_code)
+        if blocks:
+            lasti = frame.f_lasti
+            for start, end, expr in blocks:
+                if start <= lasti < end:
+                    cm = _resolve(frame, expr)
+                    if isinstance(cm, threading.Condition):
+                        cm = getattr(cm, "_lock", None)
+                    if type(cm) in RAW_RLOCK_KINDS and cm._is_owned():
+                        return True
+        frame = frame.f_back
+    return False
 
 _instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
 
