@@ -59,6 +59,7 @@ from typing import Final
 from .g import G, Gstatus
 from .p import P, Pstatus, SysmonTick
 from .preempt import lock_wait_at, tracing_api
+from .proc import PARK_DEPTH
 from .sched import Sched
 from .schedtrace import schedtrace
 from .signal_unix import Signals
@@ -380,7 +381,7 @@ class Sysmon:
             gp.preempt = True
             s.stats.preempt_requests += 1
         sent = False
-        if self.signals is not None:
+        if self.signals is not None and s.depth_left.value >= PARK_DEPTH:
             # Also while a hook is armed: if its frame returned without another
             # instruction the handler finds it gone and looks again (preempt.py).
             sent = self.signals.preempt_m(mp)
