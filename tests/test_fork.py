@@ -63,3 +63,13 @@ def test_fork_from_an_offload_worker_leaves_no_runtime_in_the_child(module: bool
     r = run_testprog("fork_offload.py", module=module, timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "child 1\nparent 0\n"
+
+
+@pytest.mark.parametrize("module", MODES)
+@pytest.mark.parametrize("when", ["parked", "inline"])
+def test_fork_in_a_signal_handler_child_goes_on_in_main(module: bool, when: str) -> None:
+    # "parked": the handler runs in gort's handler goroutine; the child once ended there
+    # (that goroutine was its only one) and main's code never ran in it.
+    r = run_testprog("fork_handler.py", when, module=module, timeout=30)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "child 42\nparent 0\n"

@@ -239,17 +239,20 @@ class Preempter:
         for lk in self.s.raw_rlocks:
             if lk._is_owned():
                 return RLOCK_HELD, None  # a plain RLock: the next goroutine would enter it
-        if frame is not None and _in_raw_rlock_with(frame):
-            return RLOCK_HELD, None  # the same, for one held by `with` (an instance's)
         layout = self.layout
         lowest: FrameType | None = None
         f = frame
         while f is not None:
             kind, what = self._classify(f)
-            if kind in (_BASE, _MAIN):
+            if kind == _BASE:
                 break
             if kind == _RUNTIME or (kind == _MODULE and modules):
                 return what, None
+            if _in_raw_rlock_with(f):
+                # A plain RLock held by `with` (kept anywhere: an instance's), as above.
+                return RLOCK_HELD, None
+            if kind == _MAIN:
+                break
             back = f.f_back
             if back is None:
                 break  # the thread's first frame (a script run outside gort's entry points)
@@ -289,6 +292,8 @@ class Preempter:
         # __init__), a partial, an instance with a Python __call__. That C holds
         # nothing; a C function calling back (``buf.write(*a)`` reaching a Python
         # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
+        if self._classify(back)[0] not in (_USER, _MAIN):
+            return False  # never read a runtime frame's locals (they are mid-update)
         return _entry_code(_callee(back)) is f.f_code
 
     def runtime_frame(self, frame: FrameType) -> bool:
@@ -641,26 +646,24 @@ def _with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str],
     return got
 
 
-def _in_raw_rlock_with(frame: FrameType | None) -> bool:
-    """Some frame from ``frame`` down is inside ``with lk:`` where lk is a plain RLock (or a
+def _in_raw_rlock_with(frame: FrameType) -> bool:
+    """frame (the program's) is inside ``with lk:`` where lk is a plain RLock (or a
     Condition over one) made before the run, held by this thread.
 
     The handler's question at every preemption: such a lock is owned by the thread, so
     the next goroutine would enter it. The manager is found without running code
     (``_resolve``); ``acquire()``/``release()`` pairs are not seen (docs/design.md).
     """
-    while frame is not None:
-        blocks = _with_blocks(frame.f_code)
-        if blocks:
-            lasti = frame.f_lasti
-            for start, end, expr in blocks:
-                if start <= lasti < end:
-                    cm = _resolve(frame, expr)
-                    if isinstance(cm, threading.Condition):
-                        cm = getattr(cm, "_lock", None)
-                    if type(cm) in RAW_RLOCK_KINDS and cm._is_owned():
-                        return True
-        frame = frame.f_back
+    blocks = _with_blocks(frame.f_code)
+    if blocks:
+        lasti = frame.f_lasti
+        for start, end, expr in blocks:
+            if start <= lasti < end:
+                cm = _resolve(frame, expr)
+                if isinstance(cm, threading.Condition):
+                    cm = getattr(cm, "_lock", None)
+                if type(cm) in RAW_RLOCK_KINDS and cm._is_owned():
+                    return True
     return False
 
 _instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
