@@ -19,6 +19,15 @@ from gort.runtime import schedcheck, sysmon
 # the run with GortInternalError. Subprocesses get it through GODEBUG (run_testprog).
 schedcheck.enabled = 2
 
+# A suite started in the background of a non-interactive shell inherits SIGINT and
+# SIGQUIT ignored, and so would every program it starts (an ignored disposition survives
+# exec; CPython then installs no KeyboardInterrupt handler): the Ctrl-C and SIGQUIT
+# tests would hang. Give them their defaults (a caught signal is reset by exec).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
 TESTPROG = Path(__file__).parent / "testprog"
 ROOT = Path(__file__).parent.parent
 

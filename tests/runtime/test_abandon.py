@@ -110,6 +110,34 @@ def test_goroutine_in_with_block_is_kept_and_its_exit_never_runs() -> None:
     assert abandon.kept() == kept + 1
 
 
+def test_goroutine_parked_inside_a_finalizer_is_kept_not_resumed() -> None:
+    # `del x` ran x.__del__, which parked. GreenletExit thrown there would be swallowed
+    # by CPython's dealloc ("Exception ignored") and the goroutine would go on after
+    # `del x`: the C between the frames decides, not the handler table.
+    ran: list[str] = []
+
+    class Res:
+        def __del__(self) -> None:
+            gort.sleep(10)
+
+    def main() -> str:
+        def worker() -> None:
+            x = Res()
+            del x
+            ran.append("after del")
+
+        gort.go(worker)
+        gort.sleep(0.001)
+        return "main returned"
+
+    kept = abandon.kept()
+    assert gort.run(main) == "main returned"
+    assert gort.run(lambda: "again") == "again"
+    gc.collect()
+    assert ran == []
+    assert abandon.kept() == kept + 1
+
+
 def test_finalizer_calling_gort_while_reaping_gets_a_clear_error() -> None:
     errors: list[str] = []
 

@@ -292,10 +292,10 @@ def _call_sample(self: Any, fn: Any, args: Any) -> None:
 def test_with_blocks_and_callees_are_read_from_the_bytecode() -> None:
     import dis
 
-    from gort.runtime import preempt
+    from gort.runtime import symtab
 
     code = _with_sample.__code__
-    blocks = preempt._with_blocks(code)
+    blocks = symtab.with_blocks(code)
     assert {expr for _, _, expr in blocks} == {
         (("LOAD_FAST", "cv"),), (("LOAD_FAST", "self"), ("LOAD_ATTR", "lock"))}  # not open()
     lines: dict[tuple[tuple[str, str], ...], set[int]] = {}
@@ -309,7 +309,7 @@ def test_with_blocks_and_callees_are_read_from_the_bytecode() -> None:
                      (("LOAD_FAST", "cv"),): {first + 4}}
     calls = [i.offset for i in dis.get_instructions(_call_sample)
              if i.opname.startswith("CALL") and i.opname != "CALL_INTRINSIC_1"]
-    got = [preempt._callee_expr(_call_sample.__code__, off) for off in calls]
+    got = [symtab.callee_expr(_call_sample.__code__, off) for off in calls]
     assert got[0] == (("LOAD_FAST", "self"), ("LOAD_ATTR", "submit"))
     assert got[1] == (("LOAD_FAST", "fn"),)
     assert got[2] == (("LOAD_GLOBAL", "sorted"),)

@@ -74,15 +74,19 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import dis
 import gc
 import sys
 import threading
-from types import CodeType
+from types import CodeType, FrameType
+from typing import Final
 
 from greenlet import GreenletExit, getcurrent, greenlet
 from greenlet import error as greenlet_error
 
 from .g import G
+from .stack import frame_layout
+from .symtab import call_machinery_only, handler_ranges
 from .traceback import is_runtime_file
 
 REAP_AT_RETURN = 1000
@@ -213,10 +217,14 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
 
 
 def _unwinds_silently(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]]) -> bool:
-    """No frame of gr's stack outside gort's runtime is inside an exception handler's range."""
+    """No frame of gr's stack outside gort's runtime is inside an exception handler's range,
+    and the exception reaches every frame: no C code between two of them that could
+    swallow it (a finalizer's caller, CPython's dealloc, reports "Exception ignored" and
+    returns into the frame below, which would go on running)."""
     f = gr.gr_frame
     while f is not None:
         code = f.f_code
+        back = f.f_back
         if not is_runtime_file(code.co_filename):
             ranges = tables.get(code)
             if ranges is None:
@@ -225,42 +233,35 @@ def _unwinds_silently(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int]
             for start, end in ranges:
                 if start <= lasti < end:
                     return False
-        f = f.f_back
+            if back is not None and not is_runtime_file(back.f_code.co_filename) \
+                    and not _propagates(f, back):
+                return False
+        f = back
     return True
 
 
-def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
-    """The [start, end) byte offsets covered by exception handlers in code."""
-    return tuple((start, end) for start, end, _ in exception_table(code))
+def _propagates(f: FrameType, back: FrameType) -> bool:
+    """An exception leaving f reaches back: a plain call, a generator resumed by
+    FOR_ITER/SEND, or a call through C call machinery only (preempt._callee)."""
+    if f.f_code.co_name == "__del__":
+        return False  # a finalizer: its caller is CPython's dealloc, which swallows
+    op = back.f_code.co_code[back.f_lasti] if 0 <= back.f_lasti < len(back.f_code.co_code) \
+        else -1
+    if op not in _ENTRY_OPS:
+        return False  # entered at an instruction that calls nothing: a decref's callback
+    layout = frame_layout()
+    if layout is None:
+        return True  # no frame layout (the probe failed): as before, by the handler table
+    if not layout.c_entered_suspended(f):
+        return True
+    return layout.resumed_by_eval_loop(f) or call_machinery_only(f, back)
 
 
-def exception_table(code: CodeType) -> tuple[tuple[int, int, int], ...]:
-    """code's exception table: (start, end, handler) byte offsets, [start, end) covered.
-
-    The format (CPython 3.11+, Objects/exception_handling_notes.txt): entries of
-    four varints (start, length and target in code units, then depth and lasti),
-    6 bits a byte, bit 6 meaning "more bytes follow".
-    """
-    table = code.co_exceptiontable
-    entries = []
-    i = 0
-    n = len(table)
-
-    def varint() -> int:
-        nonlocal i
-        b = table[i]
-        i += 1
-        val = b & 63
-        while b & 64:
-            b = table[i]
-            i += 1
-            val = (val << 6) | (b & 63)
-        return val
-
-    while i < n:
-        start = varint() * 2
-        length = varint() * 2
-        target = varint() * 2
-        varint()  # depth and lasti
-        entries.append((start, start + length, target))
-    return tuple(entries)
+# Instructions whose callee's exception reaches the caller: calls, iteration, and the
+# operators and attribute accesses that run Python dunders and descriptors.
+_ENTRY_OPS: Final = frozenset(
+    op for name, op in dis.opmap.items()
+    if name.startswith(("CALL", "PRECALL", "FOR_ITER", "SEND", "BINARY_", "COMPARE_OP",
+                        "CONTAINS_OP", "LOAD_ATTR", "LOAD_METHOD", "BEFORE_WITH", "GET_",
+                        "UNARY_", "FORMAT_", "CONVERT_VALUE", "TO_BOOL", "LOAD_SUPER"))
+)

@@ -74,19 +74,23 @@ from __future__ import annotations
 
 import ctypes
 import dis
-import functools
-import inspect
 import sys
 import threading
 from collections.abc import Callable
-from types import CodeType, FrameType, MethodType
+from types import CodeType, FrameType
 from typing import Any, Final, TypeVar
 
 from . import proc
-from .abandon import exception_table
 from .g import G, Gstatus
 from .sched import Sched
 from .stack import Stack
+from .symtab import (
+    call_machinery_only,
+    entry_code,
+    instructions,
+    resolve,
+    with_blocks,
+)
 from .threadlock import RAW_RLOCK_KINDS
 from .traceback import is_gort_file
 
@@ -158,6 +162,7 @@ class Preempter:
         self.base_codes = frozenset(base_codes)
         self.codeclass: dict[CodeType, tuple[int, str]] = {}
         self.armed_frame: FrameType | None = None
+        self.checking = False  # do_sig_preempt is inside check (a nested signal waits)
         self.armed_g: G | None = None
         # 3.11: what the armed frame had before the hook (restored on disarm).
         self.saved_trace: Any = None
@@ -241,6 +246,7 @@ class Preempter:
                 return RLOCK_HELD, None  # a plain RLock: the next goroutine would enter it
         layout = self.layout
         lowest: FrameType | None = None
+        user: list[FrameType] = []
         f = frame
         while f is not None:
             kind, what = self._classify(f)
@@ -248,9 +254,7 @@ class Preempter:
                 break
             if kind == _RUNTIME or (kind == _MODULE and modules):
                 return what, None
-            if _in_raw_rlock_with(f):
-                # A plain RLock held by `with` (kept anywhere: an instance's), as above.
-                return RLOCK_HELD, None
+            user.append(f)
             if kind == _MAIN:
                 break
             back = f.f_back
@@ -259,6 +263,10 @@ class Preempter:
             if layout is not None and layout.c_entered(f) and not self._exempt(gp, f, back):
                 lowest = f
             f = back
+        # Only now, the walk having found no runtime frame (the cheap test, first): a
+        # plain RLock held by `with` in any of the program's frames, as above.
+        if any(_in_raw_rlock_with(uf) for uf in user):
+            return RLOCK_HELD, None
         if self.tracing.value:
             reason = TRACING
         elif lowest is not None:
@@ -278,14 +286,14 @@ class Preempter:
             return True  # a generator resumed by FOR_ITER/SEND: only gen_send_ex between
         # gmain calling the goroutine's function through CPython's call machinery (a
         # partial, a class, a bound method, f(*args) on 3.11): the C is the call itself.
-        if self._classify(back)[0] == _BASE and f.f_code is _entry_code(gp.fn):
+        if self._classify(back)[0] == _BASE and f.f_code is entry_code(gp.fn):
             return True
         # The same for gort's user-code boundaries (WaitGroup.go, Once.do, errgroup...)
         # and entry points (a script's own gort.run(main) hosted by `gort run`): they
         # call a function they were given; f is that call if one of their locals enters
         # f's code. (A C callable given to them, calling back, does not match.)
         if back.f_code in USER_BOUNDARY_CODES or self._classify(back)[0] == _BASE:
-            return any(callable(v) and _entry_code(v) is f.f_code
+            return any(callable(v) and entry_code(v) is f.f_code
                        for v in list(back.f_locals.values()))
         # Any frame calling a Python callable through C call machinery only:
         # ``fn(*args)`` (CALL_FUNCTION_EX on 3.11), a class (type_call, then
@@ -294,7 +302,7 @@ class Preempter:
         # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
         if self._classify(back)[0] not in (_USER, _MAIN):
             return False  # never read a runtime frame's locals (they are mid-update)
-        return _entry_code(_callee(back)) is f.f_code
+        return call_machinery_only(f, back)
 
     def runtime_frame(self, frame: FrameType) -> bool:
         """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
@@ -321,8 +329,10 @@ class Preempter:
         mp = s.m0
         mp.preempt_gen += 1
         gp = mp.curg
-        if not self.want_async_preempt(gp) or frame is None:
-            return  # withdrawn: the G already stopped, or the M is idle
+        if not self.want_async_preempt(gp) or frame is None or self.checking:
+            # Withdrawn (the G already stopped, or the M is idle), or a signal that came
+            # while this handler was still looking: the outer one answers it.
+            return
         assert gp is not None
         if lock_wait and lock_wait_at(frame) and not self.check(gp, frame, modules=False)[0]:
             s.stats.preempt_lock_wait += 1
@@ -334,7 +344,11 @@ class Preempter:
             # Its frame returned without running another instruction (hooked at a
             # profile function's "return" event, say): it would never fire.
             self.disarm()
-        reason, below = self.check(gp, frame)
+        self.checking = True
+        try:
+            reason, below = self.check(gp, frame)
+        finally:
+            self.checking = False
         if reason:
             if below is None:
                 self._deferred(reason if reason not in (C_BETWEEN, TRACING)
@@ -494,190 +508,25 @@ def _no_local_trace(frame: FrameType, event: str, arg: Any) -> None:
     return None
 
 
-def _entry_code(fn: Any) -> CodeType | None:
-    """The code of the first Python frame that calling fn runs (through C call machinery)."""
-    for _ in range(8):
-        if isinstance(fn, functools.partial):
-            fn = fn.func
-        elif isinstance(fn, MethodType):
-            fn = fn.__func__
-        elif isinstance(fn, type):
-            fn = fn.__dict__.get("__init__") or getattr(fn, "__init__", None)
-        elif hasattr(fn, "__code__"):
-            code: CodeType = fn.__code__
-            return code
-        else:
-            fn = type(fn).__dict__.get("__call__")  # an instance with a Python __call__
-    return None
-
-
-_BASE_LOADERS: Final = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_CLOSURE",
-                                   "LOAD_GLOBAL", "LOAD_NAME"))
-_ATTR_LOADERS: Final = frozenset(("LOAD_ATTR", "LOAD_METHOD"))
-# 3.13's superinstructions whose second half loads a local (positioned at their first half).
-_FUSED_LOADS: Final = frozenset(("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"))
-# What a call's own argument packing may emit at the call's source position.
-_ARG_PACKING: Final = frozenset((
-    "BUILD_LIST", "BUILD_TUPLE", "BUILD_MAP", "LIST_EXTEND", "LIST_APPEND", "LIST_TO_TUPLE",
-    "DICT_MERGE", "DICT_UPDATE", "CALL_INTRINSIC_1", "KW_NAMES", "LOAD_CONST", "PRECALL",
-    "PUSH_NULL", "COPY", "SWAP", "NOP", "EXTENDED_ARG"))
-_callee_cache: dict[tuple[CodeType, int], tuple[tuple[str, str], ...]] = {}
-
-
-def _callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
-    """The loads, (opname, name), of the callee of the call at ``lasti``: ``a.b.c`` of
-    ``a.b.c(*x)``; () if the callee is not a plain name or attribute chain.
-
-    Read from the source positions: the callee expression starts where the call
-    expression does, its arguments further right or below.
-    """
-    key = (code, lasti)
-    got = _callee_cache.get(key)
-    if got is not None:
-        return got
-    instrs = _instructions(code)
-    call = instrs.get(lasti)
-    run: list[tuple[str, str]] = []
-    if call is not None and call.opcode in _CALLS and call.positions is not None:
-        start = (call.positions.lineno, call.positions.col_offset)
-        for off in range(lasti - 2, -1, -2):
-            ins = instrs.get(off)
-            if ins is None or ins.positions is None:
-                continue
-            at_start = (ins.positions.lineno, ins.positions.col_offset) == start
-            if at_start and (ins.opname in _BASE_LOADERS or ins.opname in _ATTR_LOADERS):
-                run.insert(0, (ins.opname, ins.argval))
-            elif not run and at_start and ins.opname not in _ARG_PACKING:
-                break  # the callee is computed (a call's result, a subscript): unknown
-            elif run:
-                if run[0][0] in _ATTR_LOADERS and ins.opname in _FUSED_LOADS:
-                    run.insert(0, ("LOAD_FAST", ins.argval[1]))
-                break
-        if not run or run[0][0] not in _BASE_LOADERS or any(
-                op not in _ATTR_LOADERS for op, _ in run[1:]):
-            run = []
-    if len(_callee_cache) > 1024:
-        _callee_cache.clear()
-    got = _callee_cache[key] = tuple(run)
-    return got
-
-
-def _callee(frame: FrameType) -> Any:
-    """What frame's current call instruction calls, found without running any code; None if
-    that cannot be known (see ``_callee_expr``)."""
-    return _resolve(frame, _callee_expr(frame.f_code, frame.f_lasti))
-
-
-def _resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
-    """The value of a load chain in frame, found without running code; None if unknown."""
-    if not expr:
-        return None
-    op, name = expr[0]
-    missing = _MISSING
-    value: Any = missing
-    if op != "LOAD_GLOBAL":
-        value = frame.f_locals.get(name, missing)
-    if value is missing and op in ("LOAD_GLOBAL", "LOAD_NAME"):
-        value = frame.f_globals.get(name, missing)
-        if value is missing:
-            value = frame.f_builtins.get(name, missing)
-    for _, attr in expr[1:]:
-        if value is missing:
-            break
-        value = inspect.getattr_static(value, attr, missing)
-        if isinstance(value, (staticmethod, classmethod)):
-            value = value.__func__
-    return None if value is missing else value
-
-
-_MISSING: Final = object()
-_BEFORE_WITH_OPS: Final = frozenset(op for name, op in dis.opmap.items()
-                                    if name in ("BEFORE_WITH", "SETUP_WITH"))
-_with_cache: dict[CodeType, tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]] = {}
-
-
-def _with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]:
-    """The ``with`` blocks of code whose context manager is a plain name or attribute chain:
-    (start, end) byte offsets of the body and the loads of the manager (see _callee_expr).
-
-    A body is made of the exception-table ranges whose handler starts with
-    PUSH_EXC_INFO, WITH_EXCEPT_START (CPython 3.11+); its manager is the load chain
-    right before the BEFORE_WITH ahead of its first range.
-    """
-    got = _with_cache.get(code)
-    if got is not None:
-        return got
-    instrs = _instructions(code)
-    order = sorted(instrs)
-    bodies: dict[int, list[tuple[int, int]]] = {}  # handler -> the ranges it covers
-    for start, end, target in exception_table(code):
-        head = [instrs[o].opname for o in order if o >= target][:2]
-        if head == ["PUSH_EXC_INFO", "WITH_EXCEPT_START"]:
-            bodies.setdefault(target, []).append((start, end))
-    blocks = []
-    for ranges in bodies.values():
-        # The body's first range starts right after its BEFORE_WITH (and the manager's
-        # loads before that); later ranges are the same body split around nested blocks.
-        first = min(start for start, _ in ranges)
-        before = [o for o in order if o < first]
-        while before and instrs[before[-1]].opcode not in _BEFORE_WITH_OPS:
-            before.pop()
-        if not before:
-            continue
-        before.pop()  # the BEFORE_WITH
-        run: list[tuple[str, str]] = []
-        while before:
-            ins = instrs[before.pop()]
-            if ins.opname in _ATTR_LOADERS:
-                run.insert(0, (ins.opname, ins.argval))
-                continue
-            if ins.opname in _BASE_LOADERS:
-                run.insert(0, (ins.opname, ins.argval))
-            elif run and ins.opname in _FUSED_LOADS:
-                run.insert(0, ("LOAD_FAST", ins.argval[1]))
-            break
-        if run and run[0][0] in _BASE_LOADERS:
-            # A nested block's body is covered by its own handler only: the outer body
-            # is the whole span, from its first range to the end of its last.
-            blocks.append((first, max(end for _, end in ranges), tuple(run)))
-    if len(_with_cache) > 1024:
-        _with_cache.clear()
-    got = _with_cache[code] = tuple(blocks)
-    return got
-
-
 def _in_raw_rlock_with(frame: FrameType) -> bool:
     """frame (the program's) is inside ``with lk:`` where lk is a plain RLock (or a
     Condition over one) made before the run, held by this thread.
 
     The handler's question at every preemption: such a lock is owned by the thread, so
     the next goroutine would enter it. The manager is found without running code
-    (``_resolve``); ``acquire()``/``release()`` pairs are not seen (docs/design.md).
+    (``resolve``); ``acquire()``/``release()`` pairs are not seen (docs/design.md).
     """
-    blocks = _with_blocks(frame.f_code)
+    blocks = with_blocks(frame.f_code)
     if blocks:
         lasti = frame.f_lasti
         for start, end, expr in blocks:
             if start <= lasti < end:
-                cm = _resolve(frame, expr)
+                cm = resolve(frame, expr)
                 if isinstance(cm, threading.Condition):
                     cm = getattr(cm, "_lock", None)
                 if type(cm) in RAW_RLOCK_KINDS and cm._is_owned():
                     return True
     return False
-
-_instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
-
-
-def _instructions(code: CodeType) -> dict[int, dis.Instruction]:
-    got = _instr_cache.get(code)
-    if got is None:
-        got = {i.offset: i for i in dis.get_instructions(code)}
-        if len(_instr_cache) > 256:
-            _instr_cache.clear()
-        _instr_cache[code] = got
-    return got
-
 
 def lock_wait_at(frame: FrameType) -> bool:
     """frame is at a lock acquire: ``with`` entering a C context manager, or a call of ``.acquire``.
@@ -695,7 +544,7 @@ def lock_wait_at(frame: FrameType) -> bool:
         return True
     if op not in _CALLS:
         return False
-    instrs = _instructions(code)
+    instrs = instructions(code)
     call = instrs.get(lasti)
     if call is None or call.positions is None:
         return False

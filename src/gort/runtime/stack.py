@@ -101,6 +101,17 @@ class FrameLayout:
         prev = _ptr(fi + self.previous)
         return prev != 0 and _byte(prev + self.owner) == _OWNED_BY_CSTACK
 
+    def c_entered_suspended(self, frame: FrameType) -> bool:
+        """c_entered for a frame of a suspended greenlet (abandon.py): on 3.12+ its shim
+        frames live on a C stack greenlet has copied away, so none is dereferenced:
+        C sits between frame and its caller when ``previous`` is not the caller's."""
+        fi = self.iframe(frame)
+        if self.is_entry >= 0:
+            return bool(_byte(fi + self.is_entry))
+        back = frame.f_back
+        prev = _ptr(fi + self.previous)
+        return back is not None and prev != self.iframe(back)
+
     def is_generator(self, frame: FrameType) -> bool:
         """frame belongs to a generator or coroutine object."""
         return _byte(self.iframe(frame) + self.owner) == _OWNED_BY_GENERATOR
@@ -257,3 +268,14 @@ def probe_layout(st: Stack) -> str:
 
 def _plain() -> FrameType:
     return sys._getframe()
+
+
+_layout: list[FrameLayout | None] = []
+
+
+def frame_layout() -> FrameLayout | None:
+    """The checked frame layout of this interpreter (stack.py's probe, once), or None."""
+    if not _layout:
+        st = Stack()
+        _layout.append(st.layout if not st.error else None)
+    return _layout[0]

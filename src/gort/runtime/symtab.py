@@ -1,0 +1,248 @@
+"""Reading code objects: the facts the runtime takes from bytecode (Go: symtab.go).
+
+Go's runtime reads its functions' metadata tables (pcvalue, funcdata) to
+decide what a stack holds. gort reads CPython's code objects for the same
+kind of question, always without running any of the program's code:
+
+- ``exception_table``: the handler ranges of a code object (CPython 3.11+'s
+  zero-cost exceptions), for abandon.py (a goroutine stopped outside every
+  handler unwinds without running a bytecode) and for ``with`` blocks.
+- ``with_blocks``: the ``with`` bodies of a code object and the load chain
+  that names each one's context manager (preempt.py: a plain RLock made
+  before the run held by ``with``).
+- ``callee_expr``/``callee``: what a frame's current call instruction calls,
+  when it is a name or an attribute chain (``self.submit(fn, *args)``),
+  resolved through the frame's locals, globals and ``inspect.getattr_static``
+  (no descriptor or ``__getattr__`` runs); ``call_machinery_only``: a frame
+  entered from C whose only C between is CPython's call machinery.
+
+Invariants: results are cached per code object (bounded); nothing here
+switches goroutines or takes a lock, so the SIGURG handler may call it.
+Locals are read only from frames of the program, never from the runtime's,
+whose state may be mid-update. On 3.11 ``frame.f_locals`` leaves a snapshot
+of the locals on the frame until the frame's next read or its end.
+
+Rejected: reading the value stack (the manager of a ``with``, the callee of a
+call) through ctypes: CPython 3.11 keeps the stack pointer in a C local of the
+eval loop while a frame runs, so a running frame's ``stacktop`` is stale.
+"""
+
+from __future__ import annotations
+
+import dis
+import functools
+import inspect
+from types import CodeType, FrameType, MethodType
+from typing import Any, Final
+
+_CALLS: Final = frozenset(op for name, op in dis.opmap.items() if name.startswith("CALL"))
+
+
+_instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
+
+
+def instructions(code: CodeType) -> dict[int, dis.Instruction]:
+    got = _instr_cache.get(code)
+    if got is None:
+        got = {i.offset: i for i in dis.get_instructions(code)}
+        if len(_instr_cache) > 4096:
+            _instr_cache.clear()
+        _instr_cache[code] = got
+    return got
+
+
+def entry_code(fn: Any) -> CodeType | None:
+    """The code of the first Python frame that calling fn runs (through C call machinery)."""
+    for _ in range(8):
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif isinstance(fn, MethodType):
+            fn = fn.__func__
+        elif isinstance(fn, type):
+            fn = fn.__dict__.get("__init__") or getattr(fn, "__init__", None)
+        elif hasattr(fn, "__code__"):
+            code: CodeType = fn.__code__
+            return code
+        else:
+            fn = type(fn).__dict__.get("__call__")  # an instance with a Python __call__
+    return None
+
+
+_BASE_LOADERS: Final = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_CLOSURE",
+                                   "LOAD_GLOBAL", "LOAD_NAME"))
+_ATTR_LOADERS: Final = frozenset(("LOAD_ATTR", "LOAD_METHOD"))
+# 3.13's superinstructions whose second half loads a local (positioned at their first half).
+_FUSED_LOADS: Final = frozenset(("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"))
+# What a call's own argument packing may emit at the call's source position.
+_ARG_PACKING: Final = frozenset((
+    "BUILD_LIST", "BUILD_TUPLE", "BUILD_MAP", "LIST_EXTEND", "LIST_APPEND", "LIST_TO_TUPLE",
+    "DICT_MERGE", "DICT_UPDATE", "CALL_INTRINSIC_1", "KW_NAMES", "LOAD_CONST", "PRECALL",
+    "PUSH_NULL", "COPY", "SWAP", "NOP", "EXTENDED_ARG"))
+_callee_cache: dict[tuple[CodeType, int], tuple[tuple[str, str], ...]] = {}
+
+
+def callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
+    """The loads, (opname, name), of the callee of the call at ``lasti``: ``a.b.c`` of
+    ``a.b.c(*x)``; () if the callee is not a plain name or attribute chain.
+
+    Read from the source positions: the callee expression starts where the call
+    expression does, its arguments further right or below.
+    """
+    key = (code, lasti)
+    got = _callee_cache.get(key)
+    if got is not None:
+        return got
+    instrs = instructions(code)
+    call = instrs.get(lasti)
+    run: list[tuple[str, str]] = []
+    if call is not None and call.opcode in _CALLS and call.positions is not None:
+        start = (call.positions.lineno, call.positions.col_offset)
+        for off in range(lasti - 2, -1, -2):
+            ins = instrs.get(off)
+            if ins is None or ins.positions is None:
+                continue
+            at_start = (ins.positions.lineno, ins.positions.col_offset) == start
+            if at_start and (ins.opname in _BASE_LOADERS or ins.opname in _ATTR_LOADERS):
+                run.insert(0, (ins.opname, ins.argval))
+            elif not run and at_start and ins.opname not in _ARG_PACKING:
+                break  # the callee is computed (a call's result, a subscript): unknown
+            elif run:
+                if run[0][0] in _ATTR_LOADERS and ins.opname in _FUSED_LOADS:
+                    run.insert(0, ("LOAD_FAST", ins.argval[1]))
+                break
+        if not run or run[0][0] not in _BASE_LOADERS or any(
+                op not in _ATTR_LOADERS for op, _ in run[1:]):
+            run = []
+    if len(_callee_cache) > 1024:
+        _callee_cache.clear()
+    got = _callee_cache[key] = tuple(run)
+    return got
+
+
+def callee(frame: FrameType) -> Any:
+    """What frame's current call instruction calls, found without running any code; None if
+    that cannot be known (see ``callee_expr``)."""
+    return resolve(frame, callee_expr(frame.f_code, frame.f_lasti))
+
+
+def resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
+    """The value of a load chain in frame, found without running code; None if unknown."""
+    if not expr:
+        return None
+    op, name = expr[0]
+    missing = _MISSING
+    value: Any = missing
+    if op != "LOAD_GLOBAL":
+        value = frame.f_locals.get(name, missing)
+    if value is missing and op in ("LOAD_GLOBAL", "LOAD_NAME"):
+        value = frame.f_globals.get(name, missing)
+        if value is missing:
+            value = frame.f_builtins.get(name, missing)
+    for _, attr in expr[1:]:
+        if value is missing:
+            break
+        value = inspect.getattr_static(value, attr, missing)
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+    return None if value is missing else value
+
+
+_MISSING: Final = object()
+_BEFORE_WITH_OPS: Final = frozenset(op for name, op in dis.opmap.items()
+                                    if name in ("BEFORE_WITH", "SETUP_WITH"))
+_with_cache: dict[CodeType, tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]] = {}
+
+
+def with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]:
+    """The ``with`` blocks of code whose context manager is a plain name or attribute chain:
+    (start, end) byte offsets of the body and the loads of the manager (see callee_expr).
+
+    A body is made of the exception-table ranges whose handler starts with
+    PUSH_EXC_INFO, WITH_EXCEPT_START (CPython 3.11+); its manager is the load chain
+    right before the BEFORE_WITH ahead of its first range.
+    """
+    got = _with_cache.get(code)
+    if got is not None:
+        return got
+    if not code.co_exceptiontable or not _BEFORE_WITH_OPS.intersection(code.co_code[::2]):
+        _with_cache[code] = ()  # no `with` at all: no disassembly (the common case)
+        return ()
+    instrs = instructions(code)
+    order = sorted(instrs)
+    bodies: dict[int, list[tuple[int, int]]] = {}  # handler -> the ranges it covers
+    for start, end, target in exception_table(code):
+        head = [instrs[o].opname for o in order if o >= target][:2]
+        if head == ["PUSH_EXC_INFO", "WITH_EXCEPT_START"]:
+            bodies.setdefault(target, []).append((start, end))
+    blocks = []
+    for ranges in bodies.values():
+        # The body's first range starts right after its BEFORE_WITH (and the manager's
+        # loads before that); later ranges are the same body split around nested blocks.
+        first = min(start for start, _ in ranges)
+        before = [o for o in order if o < first]
+        while before and instrs[before[-1]].opcode not in _BEFORE_WITH_OPS:
+            before.pop()
+        if not before:
+            continue
+        before.pop()  # the BEFORE_WITH
+        run: list[tuple[str, str]] = []
+        while before:
+            ins = instrs[before.pop()]
+            if ins.opname in _ATTR_LOADERS:
+                run.insert(0, (ins.opname, ins.argval))
+                continue
+            if ins.opname in _BASE_LOADERS:
+                run.insert(0, (ins.opname, ins.argval))
+            elif run and ins.opname in _FUSED_LOADS:
+                run.insert(0, ("LOAD_FAST", ins.argval[1]))
+            break
+        if run and run[0][0] in _BASE_LOADERS:
+            # A nested block's body is covered by its own handler only: the outer body
+            # is the whole span, from its first range to the end of its last.
+            blocks.append((first, max(end for _, end in ranges), tuple(run)))
+    if len(_with_cache) > 4096:
+        _with_cache.clear()
+    got = _with_cache[code] = tuple(blocks)
+    return got
+
+
+def call_machinery_only(f: FrameType, back: FrameType) -> bool:
+    """back's current call instruction calls f's function, through C call machinery only."""
+    return entry_code(callee(back)) is f.f_code
+
+
+def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
+    """The [start, end) byte offsets covered by exception handlers in code."""
+    return tuple((start, end) for start, end, _ in exception_table(code))
+
+
+def exception_table(code: CodeType) -> tuple[tuple[int, int, int], ...]:
+    """code's exception table: (start, end, handler) byte offsets, [start, end) covered.
+
+    The format (CPython 3.11+, Objects/exception_handling_notes.txt): entries of
+    four varints (start, length and target in code units, then depth and lasti),
+    6 bits a byte, bit 6 meaning "more bytes follow".
+    """
+    table = code.co_exceptiontable
+    entries = []
+    i = 0
+    n = len(table)
+
+    def varint() -> int:
+        nonlocal i
+        b = table[i]
+        i += 1
+        val = b & 63
+        while b & 64:
+            b = table[i]
+            i += 1
+            val = (val << 6) | (b & 63)
+        return val
+
+    while i < n:
+        start = varint() * 2
+        length = varint() * 2
+        target = varint() * 2
+        varint()  # depth and lasti
+        entries.append((start, start + length, target))
+    return tuple(entries)
