@@ -363,6 +363,21 @@ def test_executor_made_before_the_run_mapped_from_goroutines(env: dict[str, str]
         assert r.stdout == "[30, 55, 90, 135, 190, 255, 330, 415]\n", r.stdout
 
 
+def test_a_foreign_c_wait_named_acquire_is_never_signalled() -> None:
+    # Only _thread locks and SemLocks retry after a signal; a ctypes sem_wait reached as
+    # obj.acquire() got EINTR from the lock-wait recovery after about 10 ms.
+    r = run_testprog("foreign_acquire.py", env={"GODEBUG": "blockreport=0"}, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "sem_wait 0\n", "")
+
+
+@pytest.mark.parametrize("how", ["alias", "enter", "exitstack", "cm"])
+def test_lock_made_before_the_run_taken_by_any_spelling(how: str) -> None:
+    for env in ({}, {"GORT_PREEMPT_NS": "50000"}):
+        r = run_testprog("prelock_spellings.py", how, env={**env, "GODEBUG": "blockreport=0"},
+                         timeout=60, module=False)
+        assert (r.returncode, r.stdout, r.stderr) == (0, f"{how} 300\n", ""), r.stderr
+
+
 @pytest.mark.parametrize("how", ["star", "init", "call"])
 def test_call_machinery_between_frames_is_not_c_between(how: str) -> None:
     # fn(*args), a class's __init__, an instance's __call__: a spinner entered that way

@@ -74,6 +74,8 @@ from __future__ import annotations
 
 import ctypes
 import dis
+import importlib
+import inspect
 import sys
 import threading
 from collections.abc import Callable
@@ -86,12 +88,14 @@ from .sched import Sched
 from .stack import Stack
 from .symtab import (
     call_machinery_only,
+    callee,
+    callee_expr,
     entry_code,
-    instructions,
+    manager_expr,
     resolve,
     with_blocks,
 )
-from .threadlock import RAW_RLOCK_KINDS
+from .threadlock import RAW_RLOCK_KINDS, _allocate_raw
 from .traceback import is_gort_file
 
 # Opcodes where the eval loop checks for signals between instructions.
@@ -107,8 +111,9 @@ _RUNTIME: Final = 2  # gort's own code
 _MODULE: Final = 3  # a module in the no-preempt list
 
 _BEFORE_WITH: Final = dis.opmap["BEFORE_WITH"]
-_CALLS: Final = frozenset(op for name, op in dis.opmap.items() if name.startswith("CALL"))
-_LOADERS: Final = ("LOAD_ATTR", "LOAD_METHOD")
+# PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
+_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
+                          if name.startswith(("CALL", "PRECALL")))
 
 # Deferral reasons (gort.stats()["preempt_deferred"] keys, with ": hooked" or ": no hook").
 C_BETWEEN: Final = "C between frames"
@@ -300,8 +305,18 @@ class Preempter:
         # __init__), a partial, an instance with a Python __call__. That C holds
         # nothing; a C function calling back (``buf.write(*a)`` reaching a Python
         # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
-        if self._classify(back)[0] not in (_USER, _MAIN):
+        if self._classify(back)[0] in (_RUNTIME, _BASE):
             return False  # never read a runtime frame's locals (they are mid-update)
+        op = back.f_code.co_code[back.f_lasti] if 0 <= back.f_lasti < len(back.f_code.co_code) \
+            else -1
+        if op in _WITH_CALLS and f.f_code.co_name in ("__enter__", "__exit__"):
+            return True  # a with statement calling its manager's Python __enter__/__exit__
+        if layout.is_generator(f) and _resumes_generator(callee(back)):
+            # next(gen), gen.send(v) (contextlib's context managers): only builtin_next
+            # and gen_send_ex between, as under FOR_ITER. A second goroutine resuming
+            # the same generator meanwhile gets "generator already executing", as a
+            # second thread would.
+            return True
         return call_machinery_only(f, back)
 
     def runtime_frame(self, frame: FrameType) -> bool:
@@ -529,34 +544,56 @@ def _in_raw_rlock_with(frame: FrameType) -> bool:
     return False
 
 def lock_wait_at(frame: FrameType) -> bool:
-    """frame is at a lock acquire: ``with`` entering a C context manager, or a call of ``.acquire``.
+    """frame waits at a thread lock's acquire: ``with lk:`` or ``lk.acquire(...)`` (or an
+    alias of either) where ``lk`` is, read without running code, a ``_thread`` lock or
+    RLock or a ``multiprocessing`` SemLock.
 
-    Read from the instruction at ``f_lasti`` of the thread's innermost Python frame:
-    ``BEFORE_WITH`` there means ``__enter__`` is C (a Python one would be a frame
-    above). For a call, the callee is named by the ``LOAD_ATTR``/``LOAD_METHOD`` that
-    starts at the same source position as the call expression (arguments start
-    further right), so ``self.lock.acquire(timeout=t)`` names ``acquire``.
+    Those three retry their wait after running signal handlers (PEP 475), which is where
+    sysmon's lock-wait signal switches the waiter out. Anything else (a C call that
+    happens to be named ``acquire``, posix_ipc's, a ctypes ``sem_wait``) would see the
+    signal as EINTR, so an unknown callee is never a lock wait.
     """
     code = frame.f_code
     lasti = frame.f_lasti
     op = code.co_code[lasti] if 0 <= lasti < len(code.co_code) else -1
     if op == _BEFORE_WITH:
-        return True
+        return _is_thread_lock(resolve(frame, manager_expr(code, lasti)))
     if op not in _CALLS:
         return False
-    instrs = instructions(code)
-    call = instrs.get(lasti)
-    if call is None or call.positions is None:
-        return False
-    start = (call.positions.lineno, call.positions.col_offset)
-    name = None
-    for off in range(lasti - 2, -1, -2):
-        ins = instrs.get(off)
-        if ins is None or ins.positions is None:
-            continue
-        if ins.positions.lineno != start[0]:
-            break
-        if ins.opname in _LOADERS and (ins.positions.lineno, ins.positions.col_offset) == start:
-            name = ins.argval
-            break
-    return name == "acquire"
+    fn = resolve(frame, callee_expr(code, lasti))
+    owner = getattr(fn, "__self__", None)  # lk.acquire, or an alias of it
+    if owner is None or isinstance(owner, type):
+        owner = getattr(fn, "__objclass__", None)  # type(lk).__enter__(lk): ExitStack's
+        return (isinstance(owner, type) and issubclass(owner, _LOCK_TYPES)
+                and getattr(fn, "__name__", "") in _ACQUIRES)
+    return _is_thread_lock(owner) and getattr(fn, "__name__", "") in _ACQUIRES
+
+
+_WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
+                               if name in ("BEFORE_WITH", "WITH_EXCEPT_START"))
+
+
+def _resumes_generator(fn: Any) -> bool:
+    """fn is ``next`` or a generator's ``send``/``__next__``/``throw`` (bound)."""
+    if fn is next:
+        return True
+    owner = getattr(fn, "__self__", None)
+    return (inspect.isgenerator(owner) or inspect.iscoroutine(owner)) and \
+        getattr(fn, "__name__", "") in ("send", "__next__", "throw")
+
+
+def _lock_types() -> tuple[type, ...]:
+    kinds: list[type] = [type(_allocate_raw()), *RAW_RLOCK_KINDS]
+    try:
+        kinds.append(importlib.import_module("_multiprocessing").SemLock)
+    except (ImportError, AttributeError):  # a build without it
+        pass
+    return tuple(k for k in kinds if k.__module__ != "threading")  # C types: retry loops
+
+
+_LOCK_TYPES: Final = _lock_types()
+_ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
+
+
+def _is_thread_lock(obj: Any) -> bool:
+    return isinstance(obj, _LOCK_TYPES)

@@ -35,7 +35,9 @@ import inspect
 from types import CodeType, FrameType, MethodType
 from typing import Any, Final
 
-_CALLS: Final = frozenset(op for name, op in dis.opmap.items() if name.startswith("CALL"))
+# PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
+_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
+                          if name.startswith(("CALL", "PRECALL")))
 
 
 _instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
@@ -119,6 +121,25 @@ def callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
     return got
 
 
+def manager_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
+    """The loads, (opname, name), of the context manager of the BEFORE_WITH at ``lasti``;
+    () if it is not a plain name or attribute chain."""
+    instrs = instructions(code)
+    before = [o for o in sorted(instrs) if o < lasti]
+    run: list[tuple[str, str]] = []
+    while before:
+        ins = instrs[before.pop()]
+        if ins.opname in _ATTR_LOADERS:
+            run.insert(0, (ins.opname, ins.argval))
+            continue
+        if ins.opname in _BASE_LOADERS:
+            run.insert(0, (ins.opname, ins.argval))
+        elif run and ins.opname in _FUSED_LOADS:
+            run.insert(0, ("LOAD_FAST", ins.argval[1]))
+        break
+    return tuple(run) if run and run[0][0] in _BASE_LOADERS else ()
+
+
 def callee(frame: FrameType) -> Any:
     """What frame's current call instruction calls, found without running any code; None if
     that cannot be known (see ``callee_expr``)."""
@@ -184,18 +205,7 @@ def with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], 
             before.pop()
         if not before:
             continue
-        before.pop()  # the BEFORE_WITH
-        run: list[tuple[str, str]] = []
-        while before:
-            ins = instrs[before.pop()]
-            if ins.opname in _ATTR_LOADERS:
-                run.insert(0, (ins.opname, ins.argval))
-                continue
-            if ins.opname in _BASE_LOADERS:
-                run.insert(0, (ins.opname, ins.argval))
-            elif run and ins.opname in _FUSED_LOADS:
-                run.insert(0, ("LOAD_FAST", ins.argval[1]))
-            break
+        run = list(manager_expr(code, before[-1]))
         if run and run[0][0] in _BASE_LOADERS:
             # A nested block's body is covered by its own handler only: the outer body
             # is the whole span, from its first range to the end of its last.
