@@ -79,6 +79,11 @@ CPU_FRESH_NS: Final = 3_000_000
 # A call blocking the M for a whole slice, but never less than this, is reported: a
 # thread the OS left unscheduled for a few ms (a loaded machine) reads as blocked too.
 REPORT_MIN_NS: Final = 20_000_000
+# sysmon polls the network when the M has not for this long (Go: 10 ms), so that a
+# goroutine computing without a pause, or a run queue that never runs dry, cannot keep
+# ready sockets waiting: their goroutines are found, and the running G is preempted
+# at the end of its slice for them.
+NETPOLL_STALE_NS: Final = 10_000_000
 # A goroutine waiting this long for a thread lock despite the recovery is reported.
 LOCK_REPORT_NS: Final = 1_000_000_000
 
@@ -167,7 +172,15 @@ class Sysmon:
                 continue
             # A slice this close to its end counts as over: sleeping the rest would cost a
             # second wait for the GIL, later than the end by up to a switch interval.
-            acted, next_ns = self.retake(now, delay, min(early, s.debug.preempt_ns // 20))
+            tolerance = min(early, s.debug.preempt_ns // 20)
+            np = s.netpoll
+            if np.nwait and now - np.lastpoll >= NETPOLL_STALE_NS - tolerance:
+                # Goroutines wait on sockets and the M has not looked for a while (it
+                # runs goroutines without running dry): look for it (Go: sysmon's
+                # netpoll). What is found makes the running G preemptible (retake).
+                np.poll_foreign()
+                np.lastpoll = now
+            acted, next_ns = self.retake(now, delay, tolerance)
             if acted:
                 idle = 0
                 delay = _DELAY_MIN_NS
@@ -326,7 +339,7 @@ class Sysmon:
         """Could another G use pp now? (racy reads, as all of sysmon's; best-effort)"""
         s = self.s
         if pp.runnext is not None or pp.runqhead != pp.runqtail or s.runq or s.injectq \
-                or s.sigq:  # signal handlers wait for the M's next scheduling round
+                or s.sigq or s.netpoll.pending:  # signals, sockets wait for the M's next round
             return True
         fq = s.finq
         if fq is not None and fq.due():  # a collection is due: the finalizer G (mfinal.py)
