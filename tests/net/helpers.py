@@ -69,3 +69,12 @@ def conn_pair() -> tuple[net.Conn, net.Conn]:
     assert srv is not None
     ln.close()
     return c, srv
+
+
+def write_until_error(c: net.Conn, sent: list[int] | None = None) -> None:
+    """Write 64 KiB chunks until a write raises; count the bytes written in sent[0]."""
+    chunk = b"w" * 65536
+    while True:
+        c.write(chunk)
+        if sent is not None:
+            sent[0] += len(chunk)

@@ -149,7 +149,10 @@ def _keep_only_forking_goroutine(s: Sched) -> None:
         g.is_main = False
         del s.allgs[g]
         abandoned.append(g)
-    s.gcount -= len(abandoned)
+    s.gcount -= sum(1 for g in abandoned if not g.system)  # system Gs are not counted
+    fq = s.finq
+    if fq is not None and fq.g in abandoned:
+        fq.g = None  # the finalizer goroutine went with the others: started again on need
     for pp in s.allp:
         pp.runq = [None] * RUNQ_SIZE
         pp.runqhead = pp.runqtail = 0
