@@ -317,7 +317,7 @@ class Conn:
     """A connection (Go: net.Conn): TCP, unix or connected UDP, or one end of ``pipe()``.
 
     Blocking calls park the calling goroutine only. A read and a write may
-    wait at once (in two goroutines); two reads (or two writes) may not.
+    wait at once (in two goroutines); two reads (or two writes) take turns.
     """
 
     __slots__ = ("__weakref__", "_fd", "_laddr", "_net", "_raddr")

@@ -142,21 +142,58 @@ def test_close_unregisters_before_closing_the_descriptor() -> None:
     gort.run(main)
 
 
-def test_two_readers_at_once_are_refused() -> None:
-    def main() -> str:
-        c, s = conn_pair()
-        gort.go(c.read, 1)
-        gort.sleep(0.01)
-        try:
-            c.read(1)
-        except RuntimeError as e:
-            return str(e)
-        finally:
-            c.close()
-            s.close()
-        return "no error"
+def test_readers_of_one_conn_take_turns_and_close_wakes_them_all() -> None:
+    """Go: fdMutex. Each reader tries the call in its turn; none waits for a lost edge."""
 
-    assert "two goroutines wait to read from file descriptor" in gort.run(main)
+    def main() -> tuple[list[bytes], list[str], str]:
+        c, s = conn_pair()
+        got: list[bytes] = []
+        errs: list[str] = []
+        done: gort.Chan[None] = gort.Chan(6)
+
+        def reader() -> None:
+            try:
+                got.append(c.read(1))
+            except net.ErrClosed:
+                errs.append("closed")
+            done.send(None)
+
+        for _ in range(6):
+            gort.go(reader)
+        gort.sleep(0.01)
+        dump = gort.stack()
+        s.write(b"ab")  # one edge, two bytes: two readers must get one each
+        gort.sleep(0.05)
+        s.write(b"c")
+        gort.sleep(0.05)
+        c.close()
+        for _ in range(6):
+            done.recv()
+        s.close()
+        return sorted(got), errs, dump
+
+    got, errs, dump = gort.run(main)
+    assert got == [b"a", b"b", b"c"]
+    assert errs == ["closed"] * 3
+    assert dump.count("[IO wait]") == 1 and dump.count("[semacquire]") == 5, dump
+
+
+def test_several_goroutines_accepting_on_one_listener() -> None:
+    def main() -> int:
+        ln = net.listen("tcp", "127.0.0.1:0")
+        conns: gort.Chan[net.Conn] = gort.Chan(10)
+        for _ in range(3):
+            gort.go(lambda: [conns.send(ln.accept()) for _ in range(2)])
+        gort.sleep(0.01)
+        clients = [net.dial("tcp", str(ln.addr)) for _ in range(6)]
+        accepted = [conns.recv() for _ in range(6)]
+        for x in clients + accepted:
+            assert x is not None
+            x.close()
+        ln.close()
+        return len(accepted)
+
+    assert gort.run(main) == 6
 
 
 def test_idle_connections_cost_no_wakeups() -> None:
@@ -251,3 +288,27 @@ def test_fork_child_gets_its_own_poller_and_keeps_its_sockets() -> None:
     assert r.returncode == 0, r.stderr + r.stdout
     assert r.stdout.split() == ["child", "pre", "echo:child", "parent", "echo:parent",
                                 "status", "0"], r.stdout
+
+
+def test_a_conn_dropped_unclosed_does_not_block_its_descriptor_number() -> None:
+    import gc
+    import warnings
+
+    def main() -> bytes:
+        c, s = conn_pair()
+        fd = c.fileno()
+        old_pd = c._fd.pd
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)  # the unclosed socket
+            del c
+            gc.collect()
+        c2, s2 = conn_pair()  # one of these gets fd's number back
+        sched = rt.current_sched()
+        assert old_pd.closing and sched.netpoll.pds.get(fd) is not old_pd
+        s2.write(b"ok")
+        d = c2.read(2)
+        for x in (c2, s2, s):
+            x.close()
+        return d
+
+    assert gort.run(main) == b"ok"

@@ -29,12 +29,12 @@ def accept_loop() -> None:
         gort.go(handle, c)
 
 
-gort.go(accept_loop)
 got: gort.Chan[net.Conn] = gort.Chan(1)
 gort.go(lambda: got.send(ln.accept()))
 pre = net.dial("tcp", str(ln.addr))
 pre_srv = got.recv()
 assert pre_srv is not None
+gort.go(accept_loop)  # after: the connection above is not the echo server's
 
 
 def ask(word: bytes) -> bytes:

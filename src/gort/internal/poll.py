@@ -12,10 +12,19 @@ parked on it when it closed); ``TimeoutError("i/o timeout")`` once a
 deadline passed; the socket's own OSError otherwise. gort.net adds the
 operation and the addresses to the message (Go: net.OpError).
 
-Ownership: one M runs every goroutine, so an FD needs no lock (Go's fdMutex
-serialises threads): a read and a write may wait at once (one goroutine
-each); two reads waiting at once are refused (Go serialises them; a stream
-read by two goroutines at once is a bug anyway).
+Ownership (Go: fdMutex). A read and a write may be in progress at once, in
+two goroutines; two reads (or two writes, or two accepts on one listener)
+take turns: the first runs its loop (try, park on EAGAIN, retry), the others
+wait in FIFO order ("semacquire") and get the turn handed over when it is
+done, so each of them tries the system call itself before it waits for an
+edge. That matters with edge-triggered polling: goroutines woken together
+by one edge, one of which takes the data, would otherwise park again with no
+edge to come for what is left (two connections queued, two accepters). The
+uncontended cost is a flag test and set per call. Closing wakes the
+goroutine whose turn it is; it raises ErrClosed and hands the turn on, and
+each next one sees the FD closing and raises too. With one M running every
+goroutine, no goroutine is ever inside a system call on the FD while it
+closes, which is what Go's reference counts are for.
 
 Layering: above gort.runtime (it parks), below gort.net.
 """
@@ -27,6 +36,7 @@ import os
 import socket
 from typing import Any, Final
 
+from ..runtime import Sema, WaitReason, getg
 from ..runtime.netpoll import READ, WRITE
 from ..runtime.poll_runtime import (
     POLL_ERR_CLOSING,
@@ -38,7 +48,7 @@ from ..runtime.poll_runtime import (
     poll_wait,
 )
 
-BOTH: Final = (READ, WRITE)
+_SEMACQUIRE: Final = WaitReason.SEMACQUIRE
 
 
 class ErrClosed(OSError):
@@ -67,147 +77,213 @@ def deadline_ns(t: float | None) -> int:
 class FD:
     """A non-blocking socket registered with the netpoller (Go: internal/poll.FD)."""
 
-    __slots__ = ("closed", "pd", "sock")
+    __slots__ = ("closed", "pd", "rbusy", "rturn", "sock", "wbusy", "wturn")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
         self.sock = sock
         self.closed = False
+        # One goroutine at a time per direction (see the module essay): busy while a
+        # call runs its loop; the others wait their turn on the Sema (made on need).
+        self.rbusy = False
+        self.wbusy = False
+        self.rturn: Sema | None = None
+        self.wturn: Sema | None = None
         self.pd = poll_open(sock.fileno())
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
+    # -- turns (Go: fdMutex.rwlock / rwunlock) -----------------------------------------
+
+    def _rlock(self) -> None:
+        if not self.rbusy:
+            self.rbusy = True
+            return
+        if self.rturn is None:
+            self.rturn = Sema()
+        self.rturn.acquire(getg(), _SEMACQUIRE)  # the turn is handed over: rbusy stays
+
+    def _runlock(self) -> None:
+        t = self.rturn
+        if t is not None and t.waiters:
+            t.release_one()  # hand the turn to the longest waiter
+        else:
+            self.rbusy = False
+
+    def _wlock(self) -> None:
+        if not self.wbusy:
+            self.wbusy = True
+            return
+        if self.wturn is None:
+            self.wturn = Sema()
+        self.wturn.acquire(getg(), _SEMACQUIRE)
+
+    def _wunlock(self) -> None:
+        t = self.wturn
+        if t is not None and t.waiters:
+            t.release_one()
+        else:
+            self.wbusy = False
+
     # -- reading -------------------------------------------------------------------
 
     def recv(self, n: int) -> bytes:
         """Up to n bytes; b"" at EOF (Go: FD.Read)."""
-        pd = self.pd
-        err = poll_reset(pd, READ)
-        if err:
-            raise poll_error(err)
-        recv = self.sock.recv
-        while True:
-            try:
-                return recv(n)
-            except BlockingIOError:
-                pass
-            err = poll_wait(pd, READ)
+        self._rlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, READ)
             if err:
                 raise poll_error(err)
+            recv = self.sock.recv
+            while True:
+                try:
+                    return recv(n)
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._runlock()
 
     def recv_into(self, buf: Any) -> int:
         """Read into buf; the number of bytes (0 at EOF)."""
-        pd = self.pd
-        err = poll_reset(pd, READ)
-        if err:
-            raise poll_error(err)
-        recv_into = self.sock.recv_into
-        while True:
-            try:
-                return recv_into(buf)
-            except BlockingIOError:
-                pass
-            err = poll_wait(pd, READ)
+        self._rlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, READ)
             if err:
                 raise poll_error(err)
+            recv_into = self.sock.recv_into
+            while True:
+                try:
+                    return recv_into(buf)
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._runlock()
 
     def recvfrom(self, n: int) -> tuple[bytes, Any]:
         """One datagram (up to n bytes) and its sender (Go: FD.ReadFrom)."""
-        pd = self.pd
-        err = poll_reset(pd, READ)
-        if err:
-            raise poll_error(err)
-        while True:
-            try:
-                return self.sock.recvfrom(n)
-            except BlockingIOError:
-                pass
-            err = poll_wait(pd, READ)
+        self._rlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, READ)
             if err:
                 raise poll_error(err)
+            while True:
+                try:
+                    return self.sock.recvfrom(n)
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._runlock()
 
     def accept(self) -> tuple[socket.socket, Any]:
         """The next connection, non-blocking (Go: FD.Accept)."""
-        pd = self.pd
-        err = poll_reset(pd, READ)
-        if err:
-            raise poll_error(err)
-        while True:
-            try:
-                conn, addr = self.sock.accept()
-                return conn, addr
-            except BlockingIOError:
-                pass
-            except OSError as e:
-                # Go's accept retries these: the connection died before it was taken.
-                if e.errno != errno.ECONNABORTED:
-                    raise
-                continue
-            err = poll_wait(pd, READ)
+        self._rlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, READ)
             if err:
                 raise poll_error(err)
+            while True:
+                try:
+                    conn, addr = self.sock.accept()
+                    return conn, addr
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    # Go's accept retries this: the connection died before it was taken.
+                    if e.errno != errno.ECONNABORTED:
+                        raise
+                    continue
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._runlock()
 
     # -- writing -------------------------------------------------------------------
 
     def send_all(self, data: Any) -> int:
         """Write all of data, waiting for room as needed; return its length (Go: FD.Write)."""
-        pd = self.pd
-        err = poll_reset(pd, WRITE)
-        if err:
-            raise poll_error(err)
-        send = self.sock.send
-        view = memoryview(data).cast("B")
-        total = len(view)
-        done = 0
-        while True:
-            try:
-                done += send(view[done:] if done else view)
-                if done >= total:
-                    return total
-                continue
-            except BlockingIOError:
-                pass
-            err = poll_wait(pd, WRITE)
+        self._wlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, WRITE)
             if err:
                 raise poll_error(err)
+            send = self.sock.send
+            view = memoryview(data).cast("B")
+            total = len(view)
+            done = 0
+            while True:
+                try:
+                    done += send(view[done:] if done else view)
+                    if done >= total:
+                        return total
+                    continue
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, WRITE)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._wunlock()
 
     def sendto(self, data: Any, addr: Any) -> int:
         """One datagram to addr (Go: FD.WriteTo)."""
-        pd = self.pd
-        err = poll_reset(pd, WRITE)
-        if err:
-            raise poll_error(err)
-        while True:
-            try:
-                return self.sock.sendto(data, addr)
-            except BlockingIOError:
-                pass
-            err = poll_wait(pd, WRITE)
+        self._wlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, WRITE)
             if err:
                 raise poll_error(err)
+            while True:
+                try:
+                    return self.sock.sendto(data, addr)
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, WRITE)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._wunlock()
 
     def connect(self, addr: Any) -> None:
         """Connect, parking until done (Go: netFD.connect: EINPROGRESS, wait writable, SO_ERROR)."""
-        pd = self.pd
-        err = poll_reset(pd, WRITE)
-        if err:
-            raise poll_error(err)
-        code = self.sock.connect_ex(addr)
-        while True:
-            if code == 0 or code == errno.EISCONN:
-                return
-            if code not in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR, errno.EAGAIN):
-                raise OSError(code, os.strerror(code))
-            err = poll_wait(pd, WRITE)
+        self._wlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, WRITE)
             if err:
                 raise poll_error(err)
-            code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if code == 0:
+            code = self.sock.connect_ex(addr)
+            while True:
+                if code == 0 or code == errno.EISCONN:
+                    return
+                if code not in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR, errno.EAGAIN):
+                    raise OSError(code, os.strerror(code))
+                err = poll_wait(pd, WRITE)
+                if err:
+                    raise poll_error(err)
+                code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if code in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR):
+                    continue
+                if code:
+                    raise OSError(code, os.strerror(code))
                 return
-            if code in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR):
-                continue
-            raise OSError(code, os.strerror(code))
+        finally:
+            self._wunlock()
 
     # -- control -------------------------------------------------------------------
 

@@ -126,9 +126,17 @@ class Netpoll:
 
     def open(self, fd: int) -> PollDesc:
         """Register fd for reading and writing, edge-triggered; return its PollDesc."""
-        if fd in self.pds:
-            raise ValueError(f"gort: file descriptor {fd} is already registered with the "
-                             "netpoller; close its connection first")
+        old = self.pds.pop(fd, None)
+        if old is not None:
+            # The kernel gave this number out again, so the socket registered under it
+            # was closed without gort (a Conn dropped unclosed, its socket collected):
+            # the kernel dropped that registration with the file. Nobody waits on it (a
+            # waiter would have kept the Conn alive).
+            old.closing = True
+            try:
+                self.ep.unregister(fd)
+            except OSError:
+                pass
         pd = PollDesc(fd)
         self.ep.register(fd, SOCKET_EVENTS)
         self.pds[fd] = pd

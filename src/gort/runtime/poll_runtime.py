@@ -31,6 +31,7 @@ from time import monotonic_ns
 from typing import Final
 
 from . import proc
+from .error import throw
 from .g import G, Gstatus, WaitReason
 from .netpoll import READ, WRITE, PollDesc, netpollunblock
 from .timers import Timer, Timers
@@ -119,10 +120,9 @@ def netpollblock(pd: PollDesc, mode: int) -> bool:
         return True
     if check_err(pd, mode) == POLL_OK:
         gp = proc.getg()
-        if pd.g[mode] is not None:
-            raise RuntimeError(
-                f"gort: two goroutines wait to {'read from' if mode == READ else 'write to'}"
-                f" file descriptor {pd.fd} at once; serialise them (a gort.sync.Mutex)")
+        if pd.g[mode] is not None:  # callers take turns (internal/poll.FD)
+            raise throw(f"netpollblock: two goroutines wait on fd {pd.fd} for "
+                        f"{'reading' if mode == READ else 'writing'}")
         pd.g[mode] = gp
         s = proc.running()
         assert s is not None

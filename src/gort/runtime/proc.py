@@ -27,9 +27,10 @@ unless the G inherits the slice (it came from ``runnext``), as Go does, so
 two goroutines ping-ponging through runnext share one slice and sysmon can
 still preempt the pair.
 
-When nothing is runnable the M sleeps in the netpoller until the next timer
-or an outside wake-up (an offloaded call finishing); with neither, no
-goroutine can ever run again: ``checkdead`` reports the deadlock.
+When nothing is runnable the M sleeps in the netpoller until a socket is
+ready, the next timer or an outside wake-up (an offloaded call finishing);
+with none of these possible, no goroutine can ever run again: ``checkdead``
+reports the deadlock.
 
 Rejected: a g0-centred loop (every park switches to g0, g0 picks the next G)
 as in Go; it is simpler but doubles the switches on the hottest path.
