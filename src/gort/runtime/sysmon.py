@@ -79,11 +79,16 @@ CPU_FRESH_NS: Final = 3_000_000
 # A call blocking the M for a whole slice, but never less than this, is reported: a
 # thread the OS left unscheduled for a few ms (a loaded machine) reads as blocked too.
 REPORT_MIN_NS: Final = 20_000_000
-# sysmon polls the network when the M has not for this long (Go: 10 ms), so that a
-# goroutine computing without a pause, or a run queue that never runs dry, cannot keep
-# ready sockets waiting: their goroutines are found, and the running G is preempted
-# at the end of its slice for them.
-NETPOLL_STALE_NS: Final = 10_000_000
+# sysmon polls the network when the M has not for this long, so that a goroutine
+# computing without a pause, or a run queue that never runs dry, cannot keep ready
+# sockets waiting: their goroutines are found, and the running G is preempted at the
+# end of its slice for them. Go uses 10 ms, but Go's sysmon wakes every 20 us-10 ms;
+# this one wakes about when a slice ends, a little early (the GIL), so with 10 ms the
+# look at a slice's end often found the last poll 9.x ms old and skipped it, and the
+# ready sockets waited a second slice. Measured (tests/testprog/net_compute.py, one
+# handler spinning 2 s, 50 light connections, p99 of three runs each): 2 ms 30-34 ms,
+# 10 ms 36-53 ms, 20 ms 45-46 ms.
+NETPOLL_STALE_NS: Final = 2_000_000
 # A goroutine waiting this long for a thread lock despite the recovery is reported.
 LOCK_REPORT_NS: Final = 1_000_000_000
 
