@@ -312,3 +312,33 @@ def test_a_conn_dropped_unclosed_does_not_block_its_descriptor_number() -> None:
         return d
 
     assert gort.run(main) == b"ok"
+
+
+def test_several_ps_poll_before_stealing() -> None:
+    """With more than one P, find_runnable looks at the network before it steals."""
+    from .helpers import echo_server
+
+    def main() -> int:
+        gort.gomaxprocs(4)
+        ln = echo_server()
+        done: gort.Chan[int] = gort.Chan(20)
+
+        def client(i: int) -> None:
+            n = 0
+            with net.dial("tcp", str(ln.addr)) as c:
+                for r in range(20):
+                    msg = b"%d-%d" % (i, r)
+                    c.write(msg)
+                    got = b""
+                    while len(got) < len(msg):
+                        got += c.read(100)
+                    n += got == msg
+            done.send(n)
+
+        for i in range(20):
+            gort.go(client, i)
+        total = sum(done.recv() or 0 for _ in range(20))
+        ln.close()
+        return total
+
+    assert gort.run(main) == 400
