@@ -638,3 +638,28 @@ def test_pipe_is_synchronous_with_deadlines_and_close() -> None:
 def test_errors_are_python_exceptions() -> None:
     assert issubclass(net.ErrClosed, OSError)
     assert net.ErrClosed.__module__ == "gort.net"
+
+
+def test_a_drained_stream_still_sees_every_later_arrival_eof_and_close_read() -> None:
+    """After a short read the next read parks at once (no EAGAIN try); nothing is missed."""
+
+    def main() -> list[bytes]:
+        c, s = conn_pair()
+        out = []
+        s.write(b"abc")
+        out.append(c.read(100))  # short: the socket was emptied
+        gort.go(s.write, b"later")
+        out.append(c.read(100))  # parks, then the edge of "later" wakes it
+        buf = bytearray(100)
+        gort.go(s.write, b"into")
+        out.append(bytes(buf[:c.read_into(buf)]))
+        c.close_read()
+        c.set_read_deadline(time.monotonic() + 5)
+        t0 = time.monotonic()
+        out.append(c.read(100))  # shut down: EOF at once, not at the deadline
+        assert time.monotonic() - t0 < 1
+        s.close()
+        c.close()
+        return out
+
+    assert gort.run(main) == [b"abc", b"later", b"into", b""]

@@ -58,7 +58,7 @@ import select
 import threading
 from collections import deque
 from time import monotonic_ns
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from .g import G
@@ -83,7 +83,7 @@ WRITE: Final = 1
 class PollDesc:
     """One registered descriptor (Go: pollDesc). Touched by the M only."""
 
-    __slots__ = ("closing", "dl", "fd", "g", "ready", "timer")
+    __slots__ = ("closing", "dl", "fd", "g", "ready", "timer", "waits")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -92,6 +92,9 @@ class PollDesc:
         self.ready = [False, False]
         self.dl = [0, 0]
         self.timer: list[Timer | None] = [None, None]
+        # What a goroutine parked on each mode waits on (poll_runtime.IOWait), made once
+        # by poll_open: no allocation per park.
+        self.waits: tuple[Any, ...] = ()
 
     def __repr__(self) -> str:
         return f"<PollDesc fd={self.fd}{' closing' if self.closing else ''}>"

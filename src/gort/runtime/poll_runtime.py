@@ -5,7 +5,8 @@ its socket is ready, to set deadlines, and to close. The PollDesc itself and
 the event side are netpoll.py (L1: the scheduler polls without reaching up
 here); this is the blocking side (L3: it parks).
 
-A wait (``poll_wait``): an edge already recorded (``pd.ready``) is consumed
+A wait (``poll_wait``, Go's pollWait with netpollblock inlined): an edge
+already recorded (``pd.ready``) is consumed
 and the caller retries its I/O at once; otherwise the goroutine parks with
 Go's wait reason "IO wait", registered in ``pd.g[mode]``, and is readied by
 exactly one of: an event (netpoll.netpollready, via the scheduler), its
@@ -31,6 +32,7 @@ from time import monotonic_ns
 from typing import Final
 
 from . import proc
+from . import sched as _sched
 from .error import throw
 from .g import G, Gstatus, WaitReason
 from .netpoll import READ, WRITE, PollDesc, netpollunblock
@@ -69,16 +71,9 @@ class IOWait:
 
 def poll_open(fd: int) -> PollDesc:
     """Register fd with the running runtime's netpoller (Go: poll_runtime_pollOpen)."""
-    return proc.current_sched().netpoll.open(fd)
-
-
-def check_err(pd: PollDesc, mode: int) -> int:
-    """Closing, or the mode's deadline expired? (Go: netpollcheckerr)"""
-    if pd.closing:
-        return POLL_ERR_CLOSING
-    if pd.dl[mode] < 0:
-        return POLL_ERR_TIMEOUT
-    return POLL_OK
+    pd = proc.current_sched().netpoll.open(fd)
+    pd.waits = (IOWait(pd, READ), IOWait(pd, WRITE))
+    return pd
 
 
 def poll_reset(pd: PollDesc, mode: int) -> int:
@@ -96,41 +91,35 @@ def poll_reset(pd: PollDesc, mode: int) -> int:
 
 
 def poll_wait(pd: PollDesc, mode: int) -> int:
-    """Wait until pd is ready for mode; return POLL_OK or the error (Go: pollWait)."""
-    err = check_err(pd, mode)
-    if err:
-        return err
-    while not netpollblock(pd, mode):
-        err = check_err(pd, mode)
-        if err:
-            return err
-        # Woken with no edge and no error: a deadline fired and was moved again before
-        # this goroutine ran. Wait on.
-    return POLL_OK
+    """Wait until pd is ready for mode; return POLL_OK or the error (Go: pollWait).
 
-
-def netpollblock(pd: PollDesc, mode: int) -> bool:
-    """Park until pd is ready for mode; True if it is (Go: netpollblock).
-
-    False: woken by a deadline or a close (the caller checks which), or the
-    error was already there. Raises what proc.goraise delivered.
+    Go's loop with netpollblock inlined (the hottest path of every socket): a
+    recorded edge is consumed at once; otherwise park until an event, the
+    deadline, a close or goraise readies the goroutine, and look again.
+    Raises what proc.goraise delivered.
     """
-    if pd.ready[mode]:
-        pd.ready[mode] = False
-        return True
-    if check_err(pd, mode) == POLL_OK:
+    while True:
+        if pd.closing:
+            return POLL_ERR_CLOSING
+        if pd.dl[mode] < 0:
+            return POLL_ERR_TIMEOUT
+        if pd.ready[mode]:
+            pd.ready[mode] = False
+            return POLL_OK
         gp = proc.getg()
         if pd.g[mode] is not None:  # callers take turns (internal/poll.FD)
             raise throw(f"netpollblock: two goroutines wait on fd {pd.fd} for "
                         f"{'reading' if mode == READ else 'writing'}")
         pd.g[mode] = gp
-        s = proc.running()
+        s = _sched.current
         assert s is not None
         s.netpoll.nwait += 1
-        proc.gopark(gp, _IO_WAIT, _WAITING, IOWait(pd, mode))
-    ready = pd.ready[mode]
-    pd.ready[mode] = False
-    return ready
+        proc.gopark(gp, _IO_WAIT, _WAITING, pd.waits[mode])
+        if pd.ready[mode]:
+            pd.ready[mode] = False
+            return POLL_OK
+        # Woken with no edge: a deadline or a close (checked above), or a deadline
+        # that fired and was moved again before this goroutine ran (wait on).
 
 
 def _timers() -> Timers:
