@@ -116,7 +116,7 @@ def serve_asyncio_streams() -> None:
 
 
 def serve_gevent() -> None:
-    from gevent.server import StreamServer
+    from gevent.server import StreamServer  # type: ignore[import-untyped]
 
     def handle(sock: Any, _addr: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -194,16 +194,17 @@ def measure(system: str, conns: int, seconds: float) -> dict[str, float] | None:
             if t_start and now >= end:
                 break
             for key, _ in sel.select(1.0):
-                s = key.fileobj
+                conn = key.fileobj
+                assert isinstance(conn, socket.socket)
                 got = key.data
-                d = s.recv(65536)  # type: ignore[union-attr]
+                d = conn.recv(65536)
                 if not d:
                     raise RuntimeError(f"{system}: the server closed a connection")
                 got[0] += len(d)
                 if got[0] >= len(MSG):
                     got[0] -= len(MSG)
                     count += 1
-                    s.send(MSG)  # type: ignore[union-attr]
+                    conn.send(MSG)
         cpu = _cpu_s(p.pid) - cpu_start
         wall = time.monotonic() - t_start
         for s in socks:
