@@ -205,7 +205,23 @@ class Netpoll:
                 if fd == self.efd or fd == self.rfd:
                     self._drain(fd, blocking)
                 continue
-            netpollready(self, glist, pd, ev)
+            if pd.closing:
+                continue
+            # netpollready and netpollunblock inlined: once per event, the busiest loop.
+            if ev & _READ_EVENTS:
+                pd.ready[READ] = True
+                gp = pd.g[READ]
+                if gp is not None:
+                    pd.g[READ] = None
+                    self.nwait -= 1
+                    glist.append(gp)
+            if ev & _WRITE_EVENTS:
+                pd.ready[WRITE] = True
+                gp = pd.g[WRITE]
+                if gp is not None:
+                    pd.g[WRITE] = None
+                    self.nwait -= 1
+                    glist.append(gp)
         return glist
 
     def poll_foreign(self) -> bool:
