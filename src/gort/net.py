@@ -110,20 +110,28 @@ def split_host_port(hostport: str) -> tuple[str, str]:
     """
     if not isinstance(hostport, str):
         raise TypeError(f"gort.net: an address is a string \"host:port\", got {hostport!r}")
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        if close < 0:
+            raise ValueError(f"address {hostport}: missing ']' in address")
+        rest = hostport[close + 1:]
+        if rest == "":
+            raise ValueError(f"address {hostport}: missing port in address")
+        if not rest.startswith(":"):
+            raise ValueError(f"address {hostport}: unexpected text after ']' in address; "
+                             "write [host]:port")
+        host, port = hostport[1:close], rest[1:]
+        if "[" in host or "]" in port or "[" in port:
+            raise ValueError(f"address {hostport}: unexpected '[' or ']' in address")
+        return host, port
     i = hostport.rfind(":")
     if i < 0:
         raise ValueError(f"address {hostport}: missing port in address")
     host, port = hostport[:i], hostport[i + 1:]
-    if host.startswith("["):
-        if not host.endswith("]"):
-            raise ValueError(f"address {hostport}: missing ']' in address")
-        host = host[1:-1]
-        if "[" in host or "]" in host:
-            raise ValueError(f"address {hostport}: unexpected '[' or ']' in address")
-    elif ":" in host:
+    if ":" in host:
         raise ValueError(f"address {hostport}: too many colons in address; write an IPv6 "
                          "address in brackets, e.g. [::1]:80")
-    elif "[" in host or "]" in host:
+    if "[" in hostport or "]" in hostport:
         raise ValueError(f"address {hostport}: unexpected '[' or ']' in address")
     return host, port
 
@@ -567,13 +575,16 @@ class Dialer:
         except BaseException:
             sock.close()
             raise
+        step = "setsockopt"
         try:
             if network in _STREAM:
                 _tcp_options(sock, self.keep_alive)
             if self.local_addr is not None:
+                step = "bind"
                 self._bind(sock, network, family)
             if deadline:
                 poll_set_deadline(fd.pd, deadline, (WRITE,))
+            step = "connect"
             fd.connect(sa)
             if deadline:
                 poll_set_deadline(fd.pd, 0, (WRITE,))
@@ -581,7 +592,7 @@ class Dialer:
             raddr = dst if family == socket.AF_UNIX else _addr(network, sock.getpeername())
         except OSError as e:
             fd.close()
-            raise _op_error("dial", network, None, dst, e, "connect") from None
+            raise _op_error("dial", network, None, dst, e, step) from None
         except BaseException:
             fd.close()
             raise
@@ -628,6 +639,17 @@ def _somaxconn() -> int:
         return socket.SOMAXCONN
 
 
+def _ipv6_works() -> bool:
+    """Can this host make an IPv6 socket? (has_ipv6 says only what Python was built with)"""
+    if not socket.has_ipv6:
+        return False
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close()
+    except OSError:
+        return False
+    return True
+
+
 def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD, Addr]:
     """A bound socket registered with the poller, and its address."""
     fam: int
@@ -639,7 +661,7 @@ def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD
         p = _port(network, port)
         if host == "":
             if family == socket.AF_UNSPEC:
-                family = socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET
+                family = socket.AF_INET6 if _ipv6_works() else socket.AF_INET
             host = "::" if family == socket.AF_INET6 else "0.0.0.0"
         try:
             fam, sa = _getaddrinfo(host, p, family, socktype, 0)[0]

@@ -450,6 +450,15 @@ def test_bad_input_errors() -> None:
             net.listen("tcp", "::1:80")
         with pytest.raises(ValueError, match="unknown network 'unix'"):
             net.listen_packet("unix", "/tmp/x")
+        port = free_port()
+        ln0 = net.listen("tcp", f"127.0.0.1:{port}")
+        taken = net.Dialer(local_addr=f"127.0.0.1:{port}")  # the listener has the port
+        with pytest.raises(OSError, match="bind: address already in use") as ei3:
+            taken.dial("tcp", str(ln0.addr))
+        ln0.close()
+        assert ei3.value.errno == errno.EADDRINUSE
+        assert f"dial tcp 127.0.0.1:{port}: bind: address already in use" == \
+            ei3.value.strerror
         with pytest.raises(TypeError, match="deadline"):
             net.Dialer(deadline="soon")  # type: ignore[arg-type]
         with pytest.raises(socket.gaierror) as ei:
@@ -472,7 +481,10 @@ def test_split_and_join_host_port() -> None:
     assert net.split_host_port(":0") == ("", "0")
     assert net.join_host_port("::1", "80") == "[::1]:80"
     assert net.join_host_port("example.com", "80") == "example.com:80"
-    for bad, why in (("x", "missing port"), ("[::1:80", "missing ']'"), ("a:b:c", "too many")):
+    assert net.split_host_port("[fe80::1%eth0]:0") == ("fe80::1%eth0", "0")
+    for bad, why in (("x", "missing port"), ("[::1:80", "missing ']'"), ("a:b:c", "too many"),
+                     ("[::1]", "missing port"), ("[::1]x:80", "after ']'"),
+                     ("a]:80", "unexpected")):
         with pytest.raises(ValueError, match=why):
             net.split_host_port(bad)
 
