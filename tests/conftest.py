@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import gort.runtime as rt
-from gort.runtime import schedcheck
+from gort.runtime import schedcheck, sysmon
 
 # The scheduler's consistency is checked at the end of every run of the suite
 # (thoroughly: channels found through gc.get_objects() too); a broken invariant fails
@@ -43,8 +42,7 @@ def _no_runtime_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
         assert signal.getsignal(sig) == h, f"{sig.name} handler not restored"
     assert (signal.signal, signal.getsignal, signal.set_wakeup_fd) == patched, \
         "signal functions not restored"
-    names = [t.name for t in threading.enumerate()]
-    assert "gort-sysmon" not in names, names
+    assert sysmon.live_threads() == 0, "a test left a sysmon thread running"
 
 
 def run_testprog(name: str, *args: str, env: dict[str, str] | None = None,

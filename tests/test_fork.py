@@ -71,3 +71,13 @@ def test_child_of_a_run_with_a_finalizer_goroutine_counts_right_and_makes_its_ow
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["before", "True", "child", "1", "True", "parent", "0"], \
         r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("module", MODES)
+@pytest.mark.parametrize("when", ["parked", "inline"])
+def test_fork_in_a_signal_handler_child_goes_on_in_main(module: bool, when: str) -> None:
+    # "parked": the handler runs in gort's handler goroutine; the child once ended there
+    # (that goroutine was its only one) and main's code never ran in it.
+    r = run_testprog("fork_handler.py", when, module=module, timeout=30)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "child 42\nparent 0\n"

@@ -158,16 +158,16 @@ def test_a_call_from_sysmons_thread_is_refused_never_waits_for_the_m() -> None:
         assert s is not None
         ch: gort.Chan[int] = gort.Chan(1)
         mon = s.sysmon
-        real = mon.thread
+        real = mon.ident
 
         def as_sysmon() -> BaseException | None:
-            mon.thread = threading.current_thread()  # pretend: this worker is sysmon
+            mon.ident = threading.get_ident()  # pretend: this worker is sysmon
             try:
                 gort.select((ch.send, 1), gort.default)
             except RuntimeError as e:
                 return e
             finally:
-                mon.thread = real
+                mon.ident = real
             return None
 
         e = gort.offload(as_sysmon)

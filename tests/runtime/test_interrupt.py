@@ -18,6 +18,7 @@ from greenlet import greenlet
 
 import gort
 import gort.runtime as rt
+from gort.runtime import sysmon
 from gort.sync import Cond, Mutex, RWMutex, WaitGroup
 
 from ..conftest import run_testprog, settle
@@ -474,7 +475,6 @@ def test_blocking_inside_a_profile_function_leaves_no_waiter_behind() -> None:
 def test_ctrl_c_during_teardown_still_ends_the_run_completely() -> None:
     """KeyboardInterrupt in a teardown step: the other steps run, the thread can run again."""
     import gc
-    import threading
 
     def interrupted() -> None:
         raise KeyboardInterrupt
@@ -488,5 +488,110 @@ def test_ctrl_c_during_teardown_still_ends_the_run_completely() -> None:
         gort.run(main)
     assert rt.running() is None
     assert gc.isenabled() == was
-    assert "gort-sysmon" not in [t.name for t in threading.enumerate()]
+    assert sysmon.live_threads() == 0
     assert gort.run(lambda: "again") == "again"
+
+
+# -- RecursionError: a gort call made near the recursion limit ----------------------------
+
+
+def _at_depth(n: int, op: Callable[..., Any], *args: Any) -> Any:
+    if n == 0:
+        return op(*args)
+    return _at_depth(n - 1, op, *args)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_gort_calls_near_the_recursion_limit_fail_whole_or_work(seed: int) -> None:
+    """Every operation, at random depths up to past the limit: each either completes or
+    raises RecursionError having changed nothing. Once a receiver's sudog stayed queued
+    (reported "chan send"), values went missing and the run deadlocked."""
+    import random
+
+    rnd = random.Random(seed)
+
+    def main() -> tuple[list[int], list[int], int]:
+        s = rt.running()
+        assert s is not None
+        spread = s.depth_left.value + 20  # up to 20 frames past what the limit allows
+        ch: gort.Chan[int] = gort.Chan(rnd.choice([0, 1, 3]))
+        other: gort.Chan[int] = gort.Chan()
+        mu = Mutex()
+        sent: list[int] = []
+        got: list[int] = []
+        locked = [0]
+
+        def sender() -> None:
+            for i in range(150):
+                try:
+                    if rnd.random() < 0.5:
+                        _at_depth(rnd.randrange(spread), ch.send, i)
+                    else:
+                        _at_depth(rnd.randrange(spread), gort.select, (ch.send, i), other.recv)
+                    sent.append(i)
+                except RecursionError:
+                    pass
+
+                def critical() -> None:
+                    mu.lock()
+                    try:
+                        locked[0] += 1
+                        gort.sleep(0)
+                    finally:
+                        mu.unlock()
+
+                for op in (gort.gosched, critical):
+                    try:
+                        _at_depth(rnd.randrange(spread), op)
+                    except RecursionError:
+                        pass
+            ch.close()
+
+        def receiver(done: gort.Chan[None]) -> None:
+            while True:
+                try:
+                    if rnd.random() < 0.5:
+                        v, ok = _at_depth(rnd.randrange(spread), ch.recv_ok)
+                    else:
+                        i, r = _at_depth(rnd.randrange(spread), gort.select, ch.recv_ok,
+                                         gort.after(5).recv)
+                        assert i == 0
+                        v, ok = r
+                except RecursionError:
+                    continue
+                if not ok:
+                    break
+                got.append(v)
+            done.send(None)
+
+        done: gort.Chan[None] = gort.Chan()
+        gort.go(sender)
+        gort.go(receiver, done)
+        done.recv()
+        mu.lock()  # free: nobody kept it
+        return sent, got, locked[0]
+
+    sent, got, locked = gort.run(main)
+    assert got == sent and 0 < len(sent) < 150
+    assert locked > 0
+
+
+def test_recursion_error_message_names_the_budget() -> None:
+    import sys
+
+    def main() -> str:
+        ch: gort.Chan[int] = gort.Chan()
+        s = rt.running()
+        assert s is not None
+        room = s.depth_left.value  # the recursion budget left here (stack.py)
+        try:
+            _at_depth(room - 10, ch.send, 1)  # about 8 frames left: refused at once
+        except RecursionError as e:
+            assert len(ch.recvq) == 0 and len(ch.sendq) == 0
+            return str(e)
+        raise AssertionError("a send near the limit did not raise")
+
+    msg = gort.run(main)
+    assert msg.startswith("maximum recursion depth exceeded (gort: this call needs 16 frames "
+                          f"of the recursion limit, {sys.getrecursionlimit()}, and "), msg
+    assert msg.endswith("were left; recurse less, or raise sys.setrecursionlimit)"), msg

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -272,6 +273,49 @@ def test_sigurg_handler_is_installed_with_sa_restart() -> None:
     assert inside & sa_restart
 
 
+def _with_sample(self: Any, cv: Any, items: Any) -> None:
+    with self.lock:
+        _ = 1
+        with cv:
+            _ = 2
+    with open(items):
+        pass
+
+
+def _call_sample(self: Any, fn: Any, args: Any) -> None:
+    self.submit(fn, *args)
+    fn(*args)
+    sorted(args, key=fn)
+    _call_sample(self, fn, *args)(1)
+
+
+def test_with_blocks_and_callees_are_read_from_the_bytecode() -> None:
+    import dis
+
+    from gort.runtime import preempt
+
+    code = _with_sample.__code__
+    blocks = preempt._with_blocks(code)
+    assert {expr for _, _, expr in blocks} == {
+        (("LOAD_FAST", "cv"),), (("LOAD_FAST", "self"), ("LOAD_ATTR", "lock"))}  # not open()
+    lines: dict[tuple[tuple[str, str], ...], set[int]] = {}
+    for i in dis.get_instructions(code):
+        for start, end, expr in blocks:
+            if start <= i.offset < end and i.opname == "STORE_FAST" and i.positions:
+                lines.setdefault(expr, set()).add(i.positions.lineno)
+    first = code.co_firstlineno
+    # `_ = 1` and `_ = 2` in self.lock's body, `_ = 2` in cv's too (nested)
+    assert lines == {(("LOAD_FAST", "self"), ("LOAD_ATTR", "lock")): {first + 2, first + 4},
+                     (("LOAD_FAST", "cv"),): {first + 4}}
+    calls = [i.offset for i in dis.get_instructions(_call_sample)
+             if i.opname.startswith("CALL") and i.opname != "CALL_INTRINSIC_1"]
+    got = [preempt._callee_expr(_call_sample.__code__, off) for off in calls]
+    assert got[0] == (("LOAD_FAST", "self"), ("LOAD_ATTR", "submit"))
+    assert got[1] == (("LOAD_FAST", "fn"),)
+    assert got[2] == (("LOAD_GLOBAL", "sorted"),)
+    assert () in got[3:]  # the call of a call's result: unknown, so never exempt
+
+
 # -- issue 8/9 programs, each 20 times at the default slice and at a 50 us slice ----------
 
 REPS = 20
@@ -302,6 +346,42 @@ def test_setprofile_every_goroutine_keeps_its_events_no_hang(env: dict[str, str]
     for r in _run_reps("setprofile_sleep.py", how, env=env):
         assert r.returncode == 0, r.stderr
         assert r.stdout.startswith("both True again True"), r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
+def test_settrace_python_tracer_spinner_never_starves_others(env: dict[str, str]) -> None:
+    for r in _run_reps("settrace_spin.py", env=env):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == ("ticks 20 spin_events True tick_events True "
+                            "took_under_10s True\n"), r.stdout
+
+
+@pytest.mark.parametrize("env", SLICES)
+def test_executor_made_before_the_run_mapped_from_goroutines(env: dict[str, str]) -> None:
+    for r in _run_reps("executor_prerun.py", env=env):
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "[30, 55, 90, 135, 190, 255, 330, 415]\n", r.stdout
+
+
+@pytest.mark.parametrize("how", ["star", "init", "call"])
+def test_call_machinery_between_frames_is_not_c_between(how: str) -> None:
+    # fn(*args), a class's __init__, an instance's __call__: a spinner entered that way
+    # is preempted where it spins (it once ran forever on 3.11: "C between frames").
+    for env in ({}, FAST):
+        r = run_testprog("star_call_spin.py", how, env=env, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "turns 5 under_10s True c_between 0\n", r.stdout
+
+
+@pytest.mark.parametrize("how", [
+    "setprofile",
+    pytest.param("monitoring", marks=pytest.mark.skipif(
+        sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")),
+])
+def test_program_hooks_raising_on_other_threads_never_reach_sysmon(how: str) -> None:
+    r = run_testprog("sysmon_hooks.py", how, timeout=30)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "turns 5 under_10s True preempted True\n", r.stdout
 
 
 @pytest.mark.parametrize("env", SLICES)

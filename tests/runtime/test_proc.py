@@ -161,6 +161,27 @@ def test_uncaught_exception_in_goroutine_ends_run_with_note() -> None:
     assert "gort: uncaught in goroutine 2" in ei.value.__notes__
 
 
+@pytest.mark.parametrize("in_main", [False, True])
+def test_greenlet_exit_raised_by_the_program_is_a_panic(in_main: bool) -> None:
+    # greenlet hands a GreenletExit escaping a greenlet to its parent as a value; that
+    # once reached the scheduler as "the next G" (AttributeError: no attribute 'gr').
+    from greenlet import GreenletExit
+
+    def boom() -> None:
+        raise GreenletExit("bye")
+
+    def main() -> None:
+        if in_main:
+            boom()
+        gort.go(boom)
+        gort.sleep(1)
+        raise AssertionError("main must not resume after a panic")
+
+    with pytest.raises(GreenletExit, match="bye") as ei:
+        gort.run(main)
+    assert f"gort: uncaught in goroutine {1 if in_main else 2}" in ei.value.__notes__
+
+
 def test_uncaught_exception_in_main_goroutine_is_reraised() -> None:
     def main() -> None:
         raise KeyError("k")

@@ -691,6 +691,22 @@ def test_issue_programs_20_of_20(prog: str, args: tuple[str, ...], env: dict[str
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize("kind", ["rlock", "cond"])
+def test_rlock_made_before_the_run_in_an_instance_20_of_20(kind: str,
+                                                           env: dict[str, str]) -> None:
+    # Plain python: the lock is a plain, thread-owned RLock; preemption waits while a
+    # goroutine is inside `with acct.lock:` (it was re-entered: 5000 of 10000 counted).
+    def once(_i: int) -> tuple[int, str]:
+        p = run_testprog("tl_counter_prerun.py", kind, env=env, timeout=60, module=False)
+        return p.returncode, p.stdout[-200:] + p.stderr[-2000:]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        results = list(ex.map(once, range(20)))
+    bad = [r for r in results if r[0] != 0 or not r[1].endswith("OK\n")]
+    assert not bad, f"{len(bad)} of 20 failed; first: {bad[0]}"
+
+
 def test_local_subclass_properties_methods_and_errors() -> None:
     def main() -> list[Any]:
         class Box(threading.local):

@@ -25,8 +25,36 @@ def spin():
         pass
 
 
+finalized = []
+
+
+class Fin:
+    """Cyclic garbage with a finalizer: collected by gort's finalizer goroutine."""
+
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        finalized.append(1)
+
+
+def collect_some():
+    """Make garbage until the finalizer goroutine has collected some (bounded)."""
+    before = len(finalized)
+    for _ in range(200):
+        for _ in range(10):
+            Fin()
+        junk = [[] for _ in range(2000)]
+        del junk
+        gort.sleep(0)
+        if len(finalized) > before:
+            return True
+    return False
+
+
 def child_work():
     assert gort.num_goroutine() == 1, gort.num_goroutine()
+    assert collect_some()  # the parent's finalizer goroutine is not here: a new one
     gort.trace.start(TRACE)
     gort.go(spin)
     gort.sleep(0.001)  # back only if sysmon preempts the spinner
@@ -51,6 +79,7 @@ def forker(done):
 
 gort.go(spin)
 gort.offload(time.sleep, 0)
+assert collect_some()  # the finalizer goroutine exists (and is parked) at the fork
 gort.sleep(0.02)  # the spinner has run and been preempted
 if WHERE == "main":
     pid = os.fork()

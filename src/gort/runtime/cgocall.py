@@ -119,7 +119,7 @@ def cgocallback(s: Sched, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) 
     sysmon's thread (it must never wait for the M) and once the run ended.
     """
     mon = s.sysmon
-    if mon is not None and mon.thread is threading.current_thread():
+    if mon is not None and mon.running():
         raise RuntimeError(
             "gort: called from gort's sysmon thread, which must never wait for the "
             "runtime's thread; a finalizer or callback that runs there must not call gort")

@@ -17,7 +17,12 @@ it. Registered once with ``os.register_at_fork``:
   child may start its own).
 
 Which goroutines the child has: only the one that called os.fork(), as a
-forked thread program keeps only the forking thread. Every other goroutine
+forked thread program keeps only the forking thread; and the main goroutine
+too when the fork came from a signal handler run by gort's handler goroutine
+(main parked or in gort's code when the signal came): handlers belong to the
+main thread in CPython, so the child goes on in main once the handler
+returns, as a forking handler's child does in a plain program (main stays
+abandoned if it waits for an offloaded call, whose worker is not there). Every other goroutine
 exists in the child's memory but is abandoned there, as at exit: taken off
 every wait (the interrupt protocol's ``waiting.cancel``: no sudog, timer or
 semaphore entry left for the child to ready), off the run queues, never
@@ -136,10 +141,20 @@ def after_fork_in_child() -> None:
 def _keep_only_forking_goroutine(s: Sched) -> None:
     mp = s.m0
     gp = mp.curg
+    # A fork from a signal handler run by the handler goroutine (main was parked or in
+    # gort's code) is the main thread's, as CPython's handlers are: main stays too and
+    # goes on once the handler returns. Not when it waits for an offloaded call: the
+    # worker thread is not in the child.
+    main = s.main_g
+    sigs = s.sigqueue
+    keep_main = (gp is not None and sigs is not None and gp is sigs.runner
+                 and main is not None and main.status is not Gstatus.SYSCALL)
     abandoned = []
     for g in list(s.allgs):
         if g is gp or g.status is Gstatus.DEAD or g.status is Gstatus.IDLE:
             continue  # the forking goroutine, and finished ones on the free lists
+        if keep_main and g is main:
+            continue
         if g.status is Gstatus.WAITING or g.status is Gstatus.SYSCALL:
             w = g.waiting
             g.waiting = CANCELLED
@@ -149,10 +164,15 @@ def _keep_only_forking_goroutine(s: Sched) -> None:
         g.is_main = False
         del s.allgs[g]
         abandoned.append(g)
-    s.gcount -= sum(1 for g in abandoned if not g.system)  # system Gs are not counted
-    fq = s.finq
-    if fq is not None and fq.g in abandoned:
-        fq.g = None  # the finalizer goroutine went with the others: started again on need
+    s.gcount -= sum(1 for g in abandoned if not g.system)  # system ones are not counted
+    # The runtime's own goroutines among them are made again on demand in the child.
+    fin = s.finq
+    if fin is not None and fin.g is not None and fin.g is not gp and fin.g in abandoned:
+        fin.g = None
+        fin.parked = False
+    if sigs is not None and sigs.runner is not gp and sigs.runner in abandoned:
+        sigs.runner = None
+        sigs.runner_live = False
     for pp in s.allp:
         pp.runq = [None] * RUNQ_SIZE
         pp.runqhead = pp.runqtail = 0
@@ -160,7 +180,11 @@ def _keep_only_forking_goroutine(s: Sched) -> None:
     s.runq.clear()
     s.injectq.clear()
     s.noffload = 0
-    if gp is not None:
+    if keep_main:
+        assert main is not None
+        if main.status is Gstatus.RUNNABLE:  # it was on a run queue, now emptied
+            proc.runqput(s, mp.p, main, False)  # type: ignore[arg-type]
+    elif gp is not None:
         gp.is_main = True
         s.main_g = gp
     abandon.bury(abandoned, None, (), mp.tid)

@@ -75,15 +75,19 @@ from __future__ import annotations
 import ctypes
 import dis
 import functools
+import inspect
 import sys
+import threading
 from collections.abc import Callable
 from types import CodeType, FrameType, MethodType
 from typing import Any, Final, TypeVar
 
 from . import proc
+from .abandon import exception_table
 from .g import G, Gstatus
 from .sched import Sched
 from .stack import Stack
+from .threadlock import RAW_RLOCK_KINDS
 from .traceback import is_gort_file
 
 # Opcodes where the eval loop checks for signals between instructions.
@@ -128,7 +132,7 @@ def user_code_boundary(fn: F) -> F:
     return fn
 
 
-def _tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]]:
+def tracing_api() -> tuple[Callable[[], Any], Callable[[Any], None], Callable[[Any], None]]:
     api = ctypes.pythonapi
     get = api.PyThreadState_Get
     get.restype = ctypes.c_void_p
@@ -159,7 +163,7 @@ class Preempter:
         self.saved_trace: Any = None
         self.saved_opcodes = False
         self.tool_id = -1
-        self._tstate_get, self._enter_tracing, self._leave_tracing = _tracing_api()
+        self._tstate_get, self._enter_tracing, self._leave_tracing = tracing_api()
 
     # -- setup -----------------------------------------------------------------
 
@@ -240,10 +244,15 @@ class Preempter:
         f = frame
         while f is not None:
             kind, what = self._classify(f)
-            if kind in (_BASE, _MAIN):
+            if kind == _BASE:
                 break
             if kind == _RUNTIME or (kind == _MODULE and modules):
                 return what, None
+            if _in_raw_rlock_with(f):
+                # A plain RLock held by `with` (kept anywhere: an instance's), as above.
+                return RLOCK_HELD, None
+            if kind == _MAIN:
+                break
             back = f.f_back
             if back is None:
                 break  # the thread's first frame (a script run outside gort's entry points)
@@ -278,7 +287,14 @@ class Preempter:
         if back.f_code in USER_BOUNDARY_CODES or self._classify(back)[0] == _BASE:
             return any(callable(v) and _entry_code(v) is f.f_code
                        for v in list(back.f_locals.values()))
-        return False
+        # Any frame calling a Python callable through C call machinery only:
+        # ``fn(*args)`` (CALL_FUNCTION_EX on 3.11), a class (type_call, then
+        # __init__), a partial, an instance with a Python __call__. That C holds
+        # nothing; a C function calling back (``buf.write(*a)`` reaching a Python
+        # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
+        if self._classify(back)[0] not in (_USER, _MAIN):
+            return False  # never read a runtime frame's locals (they are mid-update)
+        return _entry_code(_callee(back)) is f.f_code
 
     def runtime_frame(self, frame: FrameType) -> bool:
         """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
@@ -313,7 +329,7 @@ class Preempter:
             proc.gopreempt_m(gp, True)
             return
         if mp.armed is not None:
-            if self._armed_on_stack(frame):
+            if self._armed_on_stack(frame) and self._hook_in_place():
                 return  # a hook is already waiting for this G's next instruction
             # Its frame returned without running another instruction (hooked at a
             # profile function's "return" event, say): it would never fire.
@@ -342,6 +358,19 @@ class Preempter:
             if frame is armed:
                 return True
             frame = frame.f_back
+        return False
+
+    def _hook_in_place(self) -> bool:
+        """The armed hook is still there (3.11: nothing has replaced the frame's f_trace)."""
+        frame = self.armed_frame
+        if self.tool_id >= 0 or _MONITORING is not None or frame is None:
+            return True
+        if frame.f_trace is self._trace_hook:
+            return True
+        # Replaced (the program's tracer, or pdb, set f_trace meanwhile): the hook
+        # would never fire, and restoring the old f_trace would undo the program's.
+        self.saved_trace = frame.f_trace
+        self.saved_opcodes = frame.f_trace_opcodes
         return False
 
     def sync_deferred(self, gp: G) -> bool:
@@ -385,6 +414,12 @@ class Preempter:
             current = sys.gettrace()
             if current is not None and _python_tracer() is None:
                 return False  # a C tracer (coverage's CTracer) never consults f_trace
+            if current is not None and self.tracing.value:
+                # Inside the Python tracer's own callback: when it returns, CPython's
+                # trace trampoline stores its result in the frame's f_trace, over the
+                # hook, which would then never fire. Leave the request to sysmon's
+                # next signal, which lands outside the callback most of the time.
+                return False
             # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
             # of the frame's own local tracer, leave the global one alone.
             self.saved_trace = frame.f_trace
@@ -475,6 +510,161 @@ def _entry_code(fn: Any) -> CodeType | None:
             fn = type(fn).__dict__.get("__call__")  # an instance with a Python __call__
     return None
 
+
+_BASE_LOADERS: Final = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_CLOSURE",
+                                   "LOAD_GLOBAL", "LOAD_NAME"))
+_ATTR_LOADERS: Final = frozenset(("LOAD_ATTR", "LOAD_METHOD"))
+# 3.13's superinstructions whose second half loads a local (positioned at their first half).
+_FUSED_LOADS: Final = frozenset(("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"))
+# What a call's own argument packing may emit at the call's source position.
+_ARG_PACKING: Final = frozenset((
+    "BUILD_LIST", "BUILD_TUPLE", "BUILD_MAP", "LIST_EXTEND", "LIST_APPEND", "LIST_TO_TUPLE",
+    "DICT_MERGE", "DICT_UPDATE", "CALL_INTRINSIC_1", "KW_NAMES", "LOAD_CONST", "PRECALL",
+    "PUSH_NULL", "COPY", "SWAP", "NOP", "EXTENDED_ARG"))
+_callee_cache: dict[tuple[CodeType, int], tuple[tuple[str, str], ...]] = {}
+
+
+def _callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
+    """The loads, (opname, name), of the callee of the call at ``lasti``: ``a.b.c`` of
+    ``a.b.c(*x)``; () if the callee is not a plain name or attribute chain.
+
+    Read from the source positions: the callee expression starts where the call
+    expression does, its arguments further right or below.
+    """
+    key = (code, lasti)
+    got = _callee_cache.get(key)
+    if got is not None:
+        return got
+    instrs = _instructions(code)
+    call = instrs.get(lasti)
+    run: list[tuple[str, str]] = []
+    if call is not None and call.opcode in _CALLS and call.positions is not None:
+        start = (call.positions.lineno, call.positions.col_offset)
+        for off in range(lasti - 2, -1, -2):
+            ins = instrs.get(off)
+            if ins is None or ins.positions is None:
+                continue
+            at_start = (ins.positions.lineno, ins.positions.col_offset) == start
+            if at_start and (ins.opname in _BASE_LOADERS or ins.opname in _ATTR_LOADERS):
+                run.insert(0, (ins.opname, ins.argval))
+            elif not run and at_start and ins.opname not in _ARG_PACKING:
+                break  # the callee is computed (a call's result, a subscript): unknown
+            elif run:
+                if run[0][0] in _ATTR_LOADERS and ins.opname in _FUSED_LOADS:
+                    run.insert(0, ("LOAD_FAST", ins.argval[1]))
+                break
+        if not run or run[0][0] not in _BASE_LOADERS or any(
+                op not in _ATTR_LOADERS for op, _ in run[1:]):
+            run = []
+    if len(_callee_cache) > 1024:
+        _callee_cache.clear()
+    got = _callee_cache[key] = tuple(run)
+    return got
+
+
+def _callee(frame: FrameType) -> Any:
+    """What frame's current call instruction calls, found without running any code; None if
+    that cannot be known (see ``_callee_expr``)."""
+    return _resolve(frame, _callee_expr(frame.f_code, frame.f_lasti))
+
+
+def _resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
+    """The value of a load chain in frame, found without running code; None if unknown."""
+    if not expr:
+        return None
+    op, name = expr[0]
+    missing = _MISSING
+    value: Any = missing
+    if op != "LOAD_GLOBAL":
+        value = frame.f_locals.get(name, missing)
+    if value is missing and op in ("LOAD_GLOBAL", "LOAD_NAME"):
+        value = frame.f_globals.get(name, missing)
+        if value is missing:
+            value = frame.f_builtins.get(name, missing)
+    for _, attr in expr[1:]:
+        if value is missing:
+            break
+        value = inspect.getattr_static(value, attr, missing)
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+    return None if value is missing else value
+
+
+_MISSING: Final = object()
+_BEFORE_WITH_OPS: Final = frozenset(op for name, op in dis.opmap.items()
+                                    if name in ("BEFORE_WITH", "SETUP_WITH"))
+_with_cache: dict[CodeType, tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]] = {}
+
+
+def _with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]:
+    """The ``with`` blocks of code whose context manager is a plain name or attribute chain:
+    (start, end) byte offsets of the body and the loads of the manager (see _callee_expr).
+
+    A body is made of the exception-table ranges whose handler starts with
+    PUSH_EXC_INFO, WITH_EXCEPT_START (CPython 3.11+); its manager is the load chain
+    right before the BEFORE_WITH ahead of its first range.
+    """
+    got = _with_cache.get(code)
+    if got is not None:
+        return got
+    instrs = _instructions(code)
+    order = sorted(instrs)
+    bodies: dict[int, list[tuple[int, int]]] = {}  # handler -> the ranges it covers
+    for start, end, target in exception_table(code):
+        head = [instrs[o].opname for o in order if o >= target][:2]
+        if head == ["PUSH_EXC_INFO", "WITH_EXCEPT_START"]:
+            bodies.setdefault(target, []).append((start, end))
+    blocks = []
+    for ranges in bodies.values():
+        # The body's first range starts right after its BEFORE_WITH (and the manager's
+        # loads before that); later ranges are the same body split around nested blocks.
+        first = min(start for start, _ in ranges)
+        before = [o for o in order if o < first]
+        while before and instrs[before[-1]].opcode not in _BEFORE_WITH_OPS:
+            before.pop()
+        if not before:
+            continue
+        before.pop()  # the BEFORE_WITH
+        run: list[tuple[str, str]] = []
+        while before:
+            ins = instrs[before.pop()]
+            if ins.opname in _ATTR_LOADERS:
+                run.insert(0, (ins.opname, ins.argval))
+                continue
+            if ins.opname in _BASE_LOADERS:
+                run.insert(0, (ins.opname, ins.argval))
+            elif run and ins.opname in _FUSED_LOADS:
+                run.insert(0, ("LOAD_FAST", ins.argval[1]))
+            break
+        if run and run[0][0] in _BASE_LOADERS:
+            # A nested block's body is covered by its own handler only: the outer body
+            # is the whole span, from its first range to the end of its last.
+            blocks.append((first, max(end for _, end in ranges), tuple(run)))
+    if len(_with_cache) > 1024:
+        _with_cache.clear()
+    got = _with_cache[code] = tuple(blocks)
+    return got
+
+
+def _in_raw_rlock_with(frame: FrameType) -> bool:
+    """frame (the program's) is inside ``with lk:`` where lk is a plain RLock (or a
+    Condition over one) made before the run, held by this thread.
+
+    The handler's question at every preemption: such a lock is owned by the thread, so
+    the next goroutine would enter it. The manager is found without running code
+    (``_resolve``); ``acquire()``/``release()`` pairs are not seen (docs/design.md).
+    """
+    blocks = _with_blocks(frame.f_code)
+    if blocks:
+        lasti = frame.f_lasti
+        for start, end, expr in blocks:
+            if start <= lasti < end:
+                cm = _resolve(frame, expr)
+                if isinstance(cm, threading.Condition):
+                    cm = getattr(cm, "_lock", None)
+                if type(cm) in RAW_RLOCK_KINDS and cm._is_owned():
+                    return True
+    return False
 
 _instr_cache: dict[CodeType, dict[int, dis.Instruction]] = {}
 

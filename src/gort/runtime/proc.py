@@ -78,14 +78,30 @@ _GFREE_MAX = 4096
 # Finding the current G
 
 
+RUNTIME_DEPTH = 16
+"""Python frames a gort call that does not switch may push (Go's stack guard): with less
+recursion budget left it raises RecursionError before it changes anything."""
+
+PARK_DEPTH = 48
+"""Python frames a switch may push (gopark and schedule, timers, finalizers on the way):
+a goroutine parks, yields or is preempted only with this much budget left."""
+
+
 def getg() -> G:
-    """The running goroutine. Starts the runtime implicitly on the main thread."""
+    """The running goroutine. Starts the runtime implicitly on the main thread.
+
+    Every gort operation starts here, before it changes any state, so this is
+    where the recursion budget is checked (``RUNTIME_DEPTH``): a RecursionError
+    in the middle of the runtime's own calls would leave a sudog queued or a G
+    half-readied (a receiver reported as "chan send", values lost).
+    """
     s = _sched.current
     if s is not None:
         mp = s.m0
         if mp.tid == _get_ident():
             gp = mp.curg
-            if gp is not None:  # teardown clears curg: no test of s.closing needed here
+            # teardown clears curg: no test of s.closing needed here
+            if gp is not None and s.depth_left.value > RUNTIME_DEPTH:
                 return gp
     return _getg_slow(s)
 
@@ -120,8 +136,18 @@ def _getg_slow(s: Sched | None) -> G:
         raise RuntimeError(
             "gort: the run is ending (teardown is in progress); gort cannot be called "
             "from a signal handler or finalizer at this point")
+    if s.m0.curg is not None:
+        raise short_of_depth(s, RUNTIME_DEPTH)
     raise RuntimeError(
         "gort: called outside any goroutine (from the scheduler or a signal handler)")
+
+
+def short_of_depth(s: Sched, need: int) -> RecursionError:
+    """The error for a gort call made too close to the recursion limit (see RUNTIME_DEPTH)."""
+    return RecursionError(
+        f"maximum recursion depth exceeded (gort: this call needs {need} frames of the "
+        f"recursion limit, {sys.getrecursionlimit()}, and {max(s.depth_left.value, 0)} "
+        "were left; recurse less, or raise sys.setrecursionlimit)")
 
 
 def running() -> Sched | None:
@@ -541,10 +567,12 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any =
     """
     s = _sched.current
     assert s is not None
-    if s.tracing.value:
+    if s.tracing.value or s.depth_left.value < PARK_DEPTH:
         if waiting is not None:
             waiting.cancel(gp)  # the caller queued gp already: leave nothing behind
-        no_switch_in_tracing(str(reason) or status.name.lower())
+        if s.tracing.value:
+            no_switch_in_tracing(str(reason) or status.name.lower())
+        raise short_of_depth(s, PARK_DEPTH)
     mp = s.m0
     gp.status = status
     gp.waitreason = reason
@@ -648,6 +676,8 @@ def gosched(gp: G) -> None:
     assert s is not None
     if s.tracing.value:
         no_switch_in_tracing("gosched")
+    if s.depth_left.value < PARK_DEPTH:
+        raise short_of_depth(s, PARK_DEPTH)
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp, "gosched")
@@ -661,6 +691,12 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     assert s is not None
     if s.m0.locks:
         return  # a signal handler runs on gp's stack (sigqueue.py): never switch there
+    if s.depth_left.value < PARK_DEPTH:
+        # Too close to the recursion limit to run the scheduler: the request stays
+        # pending, answered once gp's stack is shallower (counted like other deferrals).
+        d = s.stats.preempt_deferred
+        d[DEPTH_DEFERRED] = d.get(DEPTH_DEFERRED, 0) + 1
+        return
     if gp.pending is not None:
         raise_pending(gp)  # goraise asked for this safe point: raise, do not switch
     if not asynchronous and s.preempter is not None and s.preempter.sync_deferred(gp):
@@ -679,6 +715,10 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     schedule(s, s.m0, gp, f"preempted ({how})")
     if gp.pending is not None:
         raise_pending(gp)
+
+
+DEPTH_DEFERRED = "recursion limit near"
+"""stats()["preempt_deferred"] key: preemptions put off for want of recursion budget."""
 
 
 def no_switch_in_tracing(what: str) -> NoReturn:
@@ -768,9 +808,11 @@ def gmain(s: Sched, gp: G) -> G | None:
                 result = fn(args[0])  # type: ignore[misc]
             else:
                 result = fn(*args)  # type: ignore[misc]
-        except GreenletExit:
-            raise
         except BaseException as e:
+            if abandon.reaping and isinstance(e, GreenletExit):
+                raise  # abandon.reap releasing this goroutine: let the greenlet die
+            # Anything else, GreenletExit the program raised itself included, is a
+            # panic: greenlet would hand a GreenletExit escaping here to g0 as a value.
             if s.contain is not None and not gp.is_main:
                 # A contained run (a test): the panic fails the test, not the process;
                 # the plugin raises it in the main goroutine. This G exits.

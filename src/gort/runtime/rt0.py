@@ -73,6 +73,7 @@ def start_services(s: Sched) -> None:
                               run_hosted.__code__), stack)
     s.preempter = preempter
     s.tracing = stack.tracing
+    s.depth_left = stack.depth_left
     signals: Signals | None = None
     if stack.error and not s.debug.asyncpreemptoff:
         warnings.warn(

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 
 _NOT_TRACING = ctypes.c_int(0)
+_UNLIMITED = ctypes.c_int(1 << 30)
 
 
 class Stats:
@@ -151,6 +152,9 @@ class Sched:
         # The M's thread's tracing counter (stack.py): non-zero inside a profile, trace or
         # sys.monitoring callback, where no goroutine may park. A plain 0 until start.
         self.tracing: Any = _NOT_TRACING
+        # The running goroutine's Python recursion budget (stack.py); proc.getg refuses a
+        # gort call with less than proc.RUNTIME_DEPTH left. Unlimited until start.
+        self.depth_left: Any = _UNLIMITED
         # Plain RLocks made before the run, held by modules (threadlock.find_raw_rlocks):
         # no asynchronous preemption while the M owns one.
         self.raw_rlocks: tuple[Any, ...] = ()

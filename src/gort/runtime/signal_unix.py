@@ -43,6 +43,7 @@ import threading
 from types import FrameType
 from typing import Any, Final
 
+from . import proc
 from . import sched as _sched
 from .m import M
 from .preempt import Preempter
@@ -178,6 +179,11 @@ class Signals:
         mp.signal_pending = False
         lock_wait = self.lock_wait
         self.restore_restart()
+        if self.s.depth_left.value < proc.PARK_DEPTH:
+            # Near the recursion limit: the walk and the switch would raise RecursionError
+            # into the program's code. Acknowledge; sysmon asks again later.
+            mp.preempt_gen += 1
+            return
         self.preempter.do_sig_preempt(frame, lock_wait)
 
     def forward(self, signum: int, frame: FrameType | None) -> None:

@@ -107,7 +107,7 @@ from typing import TYPE_CHECKING, Any, Final
 from . import proc
 from .chan import Chan
 from .error import ClosedChannelError
-from .g import Gstatus
+from .g import G, Gstatus
 from .sched import Sched
 from .signal_unix import SIGPREEMPT, real_getsignal, real_signal
 
@@ -165,6 +165,7 @@ class SigQueue:
         self.ignored: set[int] = set()
         self.q: deque[tuple[int, FrameType | None]] = s.sigq
         self.runner_live = False  # a run_queued goroutine is queued or running
+        self.runner: G | None = None  # the last one started (fork.py asks)
         # The program's wake-up fd (signal.set_wakeup_fd) and its warn flag. The flag of
         # an fd set before the run cannot be read back from CPython: CPython's default.
         self.wakeup_fd = -1
@@ -318,7 +319,7 @@ class SigQueue:
         if self.runner_live or not self.q:
             return
         self.runner_live = True
-        proc.newproc(self.s, self.run_queued, (), {}, None)
+        self.runner = proc.newproc(self.s, self.run_queued, (), {}, None)
 
     def run_queued(self) -> None:
         """The handler goroutine: run what is queued, then exit."""

@@ -159,16 +159,47 @@ class _ThreadState:
         return hits[0] * 4 if len(hits) == 1 and before[hits[0]] == 0 else -1
 
 
-class Stack:
-    """What the preemption checks read: C between frames, and the tracing counter.
+    def find_recursion_remaining(self) -> int:
+        """Offset of the Python recursion budget left (3.11 ``recursion_remaining``, 3.12+
+        ``py_recursion_remaining``): the one int that a Python call lowers by one and
+        ``sys.setrecursionlimit(limit + 7)`` raises by 7; -1 if not unique."""
+        n = 128
+        view = (ctypes.c_int * n).from_address(self.addr)
 
-    Built on the M's thread (the counter is that thread's). ``error`` is ""
-    when the probe passed, else why not; then nothing here may be used.
+        def deeper() -> list[int]:
+            return view[:]
+
+        here = view[:]
+        inside = deeper()
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + 7)
+        try:
+            raised = view[:]
+        finally:
+            sys.setrecursionlimit(limit)
+        hits = [i for i in range(n)
+                if inside[i] == here[i] - 1 and raised[i] == here[i] + 7 and here[i] > 0]
+        return hits[0] * 4 if len(hits) == 1 else -1
+
+
+UNLIMITED: Final = 1 << 30
+"""The recursion budget read where the probe failed: never short."""
+
+
+class Stack:
+    """What the preemption checks read: C between frames, the tracing counter, and the
+    recursion budget left.
+
+    Built on the M's thread (the counters are that thread's; greenlet swaps the
+    budget per greenlet, so it is the running goroutine's). ``error`` is "" when
+    the probe passed, else why not; then nothing here may be used.
     """
 
     def __init__(self) -> None:
         self.layout: FrameLayout | None = None
         self.tracing = ctypes.c_int(0)  # stays 0 (never tracing) if the probe fails
+        # The running greenlet's Python recursion budget (proc.getg's headroom test).
+        self.depth_left = ctypes.c_int(UNLIMITED)
         self.error = probe_layout(self)
 
 
@@ -218,6 +249,9 @@ def probe_layout(st: Stack) -> str:
         return "the thread state's tracing counter does not move in a profile callback"
     st.layout = layout
     st.tracing = counter
+    off = ts.find_recursion_remaining()
+    if off >= 0:
+        st.depth_left = ctypes.c_int.from_address(ts.addr + off)
     return ""
 
 

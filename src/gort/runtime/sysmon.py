@@ -48,6 +48,7 @@ exception in sysmon is a gort bug: it is recorded and re-raised by ``run``
 
 from __future__ import annotations
 
+import _thread
 import sys
 import threading
 import time as time_mod
@@ -57,10 +58,12 @@ from typing import Final
 
 from .g import G, Gstatus
 from .p import P, Pstatus, SysmonTick
-from .preempt import lock_wait_at
+from .preempt import lock_wait_at, tracing_api
+from .proc import PARK_DEPTH
 from .sched import Sched
 from .schedtrace import schedtrace
 from .signal_unix import Signals
+from .threadlock import _allocate_raw, _get_ident
 from .traceback import created_by, goroutine_block, stack_lines
 
 SWITCH_INTERVAL_S: Final = 0.0005
@@ -93,6 +96,15 @@ NETPOLL_STALE_NS: Final = 2_000_000
 LOCK_REPORT_NS: Final = 1_000_000_000
 
 
+_tstate_get, _enter_tracing, _ = tracing_api()
+_live: set[int] = set()  # idents of sysmon threads still running (live_threads)
+
+
+def live_threads() -> int:
+    """How many sysmon threads are running in this process (all runs together)."""
+    return len(_live)
+
+
 class Sysmon:
     """The sysmon thread of one run."""
 
@@ -102,9 +114,10 @@ class Sysmon:
         self.stopping = False
         # sysmon sleeps in park.acquire(timeout): one semaphore wait, cheaper than
         # Event.wait, which builds a new Condition waiter on every call. stop() releases it.
-        self.park = threading.Lock()
+        self.park = _allocate_raw()
         self.park.acquire()
-        self.thread = threading.Thread(target=self._main, name="gort-sysmon", daemon=True)
+        self.ident: int | None = None  # sysmon's thread, once started
+        self.done = _allocate_raw()  # held while the thread runs (stop() waits for it)
         self.old_switch = sys.getswitchinterval()
         self.failure: BaseException | None = None
         # The M's thread CPU clock (Linux and most Unixes); None: no blocked-in-C test.
@@ -115,34 +128,54 @@ class Sysmon:
 
     def start(self) -> None:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
-        self.thread.start()
+        self._spawn()
+
+    def _spawn(self) -> None:
+        # A bare _thread, not a threading.Thread: threading.settrace/setprofile hooks
+        # run on every threading.Thread before its first line (Thread._bootstrap_inner),
+        # and a hook that raised there killed sysmon before it started. Go's sysmon is
+        # no user thread either; threading.enumerate() does not list it.
+        self.done.acquire()
+        self.ident = _thread.start_new_thread(self._main, ())
 
     def restart_in_child(self) -> None:
         """After os.fork() from the M's thread: the child has no sysmon thread; start one."""
         self.stopping = False
         self.failure = None
-        self.park = threading.Lock()
+        _live.clear()  # the parent's sysmon thread does not exist here
+        self.park = _allocate_raw()
         self.park.acquire()
-        self.thread = threading.Thread(target=self._main, name="gort-sysmon", daemon=True)
-        self.thread.start()
+        self.done = _allocate_raw()
+        self._spawn()
 
     def stop(self) -> None:
         self.stopping = True
         self.park.release()
         self.s.sysmonnote.set()
-        if self.thread.ident is not None and self.thread is not threading.current_thread():
-            self.thread.join(timeout=5)
+        if (self.ident is not None and self.ident != _get_ident()
+                and self.done.acquire(timeout=5)):
+            self.done.release()
         sys.setswitchinterval(self.old_switch)
 
+    def running(self) -> bool:
+        """Called from sysmon's own thread."""
+        return self.ident == _get_ident()
+
     def _main(self) -> None:
-        # threading.setprofile/settrace hooks reach every new thread, this one included:
-        # the program's profile function must not run (and call gort) on sysmon's thread.
-        sys.settrace(None)
-        sys.setprofile(None)
+        # No callback of the program runs on sysmon's thread: neither trace or profile
+        # functions nor sys.monitoring tools, whose events are global on 3.12+ (one that
+        # raised here killed sysmon). Entering "tracing" mutes them all for this thread;
+        # only the event of this very frame's start came before. The GC's finalizers
+        # still run here (their exceptions are unraisable, never sysmon's).
+        _enter_tracing(_tstate_get())
+        _live.add(_get_ident())
         try:
             self._loop()
         except BaseException as e:  # a gort bug: surface it, never swallow it
             self.failure = e
+        finally:
+            _live.discard(_get_ident())
+            self.done.release()
 
     def _loop(self) -> None:
         s = self.s
@@ -366,7 +399,7 @@ class Sysmon:
             gp.preempt = True
             s.stats.preempt_requests += 1
         sent = False
-        if self.signals is not None:
+        if self.signals is not None and s.depth_left.value >= PARK_DEPTH:
             # Also while a hook is armed: if its frame returned without another
             # instruction the handler finds it gone and looks again (preempt.py).
             sent = self.signals.preempt_m(mp)

@@ -664,6 +664,10 @@ def install(s: Sched) -> None:
     s.raw_rlocks = find_raw_rlocks()
 
 
+RAW_RLOCK_KINDS: Final[tuple[type, ...]] = (type(_RawRLock()), threading._PyRLock)  # type: ignore[attr-defined]
+"""The types of plain (thread-owned) RLocks: CPython's C one and threading's Python one."""
+
+
 def find_raw_rlocks() -> tuple[Any, ...]:
     """The plain RLocks made before the run that modules and their classes hold.
 
@@ -675,7 +679,7 @@ def find_raw_rlocks() -> tuple[Any, ...]:
     the run, or use gort.sync. Cost: a pass over the modules' namespaces at
     start (measured about 2 ms with 600 modules).
     """
-    kinds = (type(_RawRLock()), threading._PyRLock)  # type: ignore[attr-defined]
+    kinds = RAW_RLOCK_KINDS
     found: dict[int, Any] = {}
     for mod in list(sys.modules.values()):
         ns = getattr(mod, "__dict__", None)

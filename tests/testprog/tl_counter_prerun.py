@@ -1,0 +1,49 @@
+"""Two goroutines increment a counter under an RLock (or a Condition) made before the
+runtime started and kept in an instance: a plain, thread-owned lock that the goroutines
+of the thread could all enter. Run with plain python (the implicit runtime starts later).
+"""
+import sys
+import threading
+
+import gort
+from gort.sync import WaitGroup
+
+kind = sys.argv[1]
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+
+
+class Account:
+    def __init__(self):
+        self.lock = threading.RLock() if kind == "rlock" else threading.Condition()
+        self.n = 0
+
+
+acct = Account()
+assert type(acct.lock).__module__ in ("_thread", "threading"), type(acct.lock)
+
+
+def work(wg):
+    a = acct
+    for _ in range(N):
+        with a.lock:
+            x = a.n
+            for _ in range(200):
+                pass
+            a.n = x + 1
+    wg.done()
+
+
+def main():
+    wg = WaitGroup()
+    wg.add(2)
+    gort.go(work, wg)
+    gort.go(work, wg)
+    wg.wait()
+    print(f"counter {acct.n} expect {2 * N}")
+    assert acct.n == 2 * N
+    deferred = gort.stats()["preempt_deferred"]
+    assert deferred.get("thread lock held", 0) > 0, deferred
+    print("OK")
+
+
+gort.run(main)
