@@ -7,7 +7,7 @@ from types import ModuleType
 
 import gort
 import gort.sync
-from gort import context, errgroup, semaphore
+from gort import context, errgroup, net, semaphore
 from gort.sync import atomic
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
@@ -23,6 +23,9 @@ SUBMODULES: dict[ModuleType, set[str]] = {
     semaphore: {"Weighted"},
     atomic: {"Bool", "Int32", "Int64", "Pointer", "Uint32", "Uint64", "Value"},
     gort.signal: {"notify", "stop", "ignore", "reset"},
+    net: {"Addr", "Conn", "Dialer", "ErrClosed", "Listener", "PacketConn", "dial",
+          "join_host_port", "listen", "listen_packet", "lookup_host", "lookup_ip", "pipe",
+          "split_host_port"},
 }
 
 

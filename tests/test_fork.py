@@ -65,6 +65,14 @@ def test_fork_from_an_offload_worker_leaves_no_runtime_in_the_child(module: bool
     assert r.stdout == "child 1\nparent 0\n"
 
 
+def test_child_of_a_run_with_a_finalizer_goroutine_counts_right_and_makes_its_own() -> None:
+    """The finalizer goroutine is a system one: not counted when abandoned, and restarted."""
+    r = run_testprog("fork_finq.py", timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["before", "True", "child", "1", "True", "parent", "0"], \
+        r.stdout + r.stderr
+
+
 @pytest.mark.parametrize("module", MODES)
 @pytest.mark.parametrize("when", ["parked", "inline"])
 def test_fork_in_a_signal_handler_child_goes_on_in_main(module: bool, when: str) -> None:

@@ -8,7 +8,7 @@ Layers (imports point down only)::
     rt0, fork                         bootstrap: run, implicit start, services, exit, fork
     sysmon, preempt, signal_unix      preemption (L3')
     sigqueue                          the program's signal handlers, os/signal (L3')
-    mfinal, chan, select, sema, time, syscall   finalizers, blocking primitives (L3)
+    mfinal, chan, select, sema, time, syscall, poll_runtime   finalizers, blocking primitives (L3)
     threadlock                        goroutine-aware threading locks (L3)
     cgocall                           calls from other threads, run on the M
     proc                              the scheduler (L2)

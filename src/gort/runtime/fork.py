@@ -54,6 +54,7 @@ from typing import Any
 from . import abandon, proc
 from . import sched as _sched
 from .g import CANCELLED, Gstatus
+from .netpoll import SOCKET_EVENTS as _SOCKET_EVENTS
 from .netpoll import Netpoll
 from .p import RUNQ_SIZE
 from .sched import Sched
@@ -108,10 +109,15 @@ def after_fork_in_child() -> None:
     _keep_only_forking_goroutine(s)
     old = s.netpoll
     s.netpoll = Netpoll()
-    old.closed = True
-    old.sel.close()
-    os.close(old.rfd)
-    os.close(old.wfd)
+    # The child's sockets (copies of the parent's descriptors) go to its own epoll: an
+    # epoll instance is shared by fork, so the parent's poll would eat the child's
+    # events. Registering again reports what is ready now (edge-triggered: one edge).
+    # No goroutine waits on them any more (abandoned above), so no waiter moves over.
+    for fd, pd in old.pds.items():
+        s.netpoll.pds[fd] = pd
+        s.netpoll.ep.register(fd, _SOCKET_EVENTS)
+    old.pds.clear()
+    old.close()
     off = s.offloader
     if off is not None:
         off.idle = []

@@ -63,6 +63,7 @@ class WaitReason(enum.StrEnum):
     THREAD_LOCK = "threading.Lock.acquire"
     THREAD_RLOCK = "threading.RLock.acquire"
     SEMACQUIRE = "semacquire"
+    IO_WAIT = "IO wait"
     PREEMPTED = "preempted"
     SYSCALL = "syscall"
     FINALIZER_WAIT = "finalizer wait"

@@ -27,9 +27,10 @@ unless the G inherits the slice (it came from ``runnext``), as Go does, so
 two goroutines ping-ponging through runnext share one slice and sysmon can
 still preempt the pair.
 
-When nothing is runnable the M sleeps in the netpoller until the next timer
-or an outside wake-up (an offloaded call finishing); with neither, no
-goroutine can ever run again: ``checkdead`` reports the deadlock.
+When nothing is runnable the M sleeps in the netpoller until a socket is
+ready, the next timer or an outside wake-up (an offloaded call finishing);
+with none of these possible, no goroutine can ever run again: ``checkdead``
+reports the deadlock.
 
 Rejected: a g0-centred loop (every park switches to g0, g0 picks the next G)
 as in Go; it is simpler but doubles the switches on the hottest path.
@@ -283,9 +284,14 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
             if gp is not None:
                 pp.runnext = None
                 return gp, True
-        # 1. Offloaded calls that finished (Go: netpoll results, injectglist).
+        # 1. Offloaded calls that finished (Go: injectglist), and sockets that sysmon
+        # found ready (Go: sysmon's netpoll results).
         if s.injectq:
             inject(s, pp)
+        if s.netpoll.pending:
+            glist: list[G] = []
+            s.netpoll.take_pending(glist)
+            injectglist(s, pp, glist)
         # 2. Expired timers.
         if timers.heap and timers.heap[0][0] <= monotonic_ns():
             timers.run(monotonic_ns())
@@ -317,31 +323,44 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
             gp = globrunqget(s, pp, 0)
             if gp is not None:
                 return gp, False
-        # 7. Steal from the other Ps.
+        # 7. Steal from the other Ps, after a look at the network (Go: findRunnable's
+        # netpoll(0)). With one P the look is left to the blocking poll below.
         if len(s.allp) > 1:
+            if s.netpoll.nwait:
+                glist = s.netpoll.poll(0.0)
+                if glist:
+                    injectglist(s, pp, glist)
+                    continue
             gp = runqsteal(s, pp)
             if gp is not None:
                 return gp, False
-        # 8. Nothing to run: sleep until the next timer or an outside wake-up.
+        # 8. Nothing to run: sleep in the netpoller until a socket is ready, the next
+        # timer, or an outside wake-up. A goroutine in IO wait is a possible wake-up.
         when = timers.next_when()
         delay = None if when is None else (when - monotonic_ns()) / 1e9
         if ((when is None or timers.only_weak()) and not s.noffload and not s.injectq
-                and not s.siginuse):
+                and not s.siginuse and not s.netpoll.nwait):
             recheck = checkdead(s)
             if recheck is None:
                 continue  # a contained run: checkdead readied main with the Deadlock
             delay = recheck if delay is None else min(delay, recheck)
         try:
-            park_idle(s, pp, delay)
+            glist = park_idle(s, pp, delay)
         except BaseException as e:
             # A signal handler raised (Ctrl-C) while no goroutine ran. It belongs to
             # the main goroutine, as CPython's belong to the main thread, and never to
             # the G on whose stack this round happens to run.
             idle_raise(s, e)
+            continue
+        if glist:
+            injectglist(s, pp, glist)
 
 
-def park_idle(s: Sched, pp: P, delay: float | None) -> None:
-    """Release pp and sleep in the netpoller (Go: stopm + netpoll(delay))."""
+def park_idle(s: Sched, pp: P, delay: float | None) -> list[G]:
+    """Release pp and sleep in the netpoller (Go: stopm + netpoll(delay)).
+
+    Returns the goroutines whose sockets became ready, not yet readied.
+    """
     mp = s.m0
     prev = mp.curg
     mp.curg = None
@@ -349,7 +368,7 @@ def park_idle(s: Sched, pp: P, delay: float | None) -> None:
         pp.status = Pstatus.IDLE
         s.npidle += 1
     try:
-        s.netpoll.poll(delay)
+        return s.netpoll.poll(delay)
     finally:
         with s.lock:
             pp.status = Pstatus.RUNNING
@@ -367,6 +386,16 @@ def idle_raise(s: Sched, exc: BaseException) -> None:
     if main_g is None or main_g.status in (Gstatus.DEAD, Gstatus.IDLE):
         end_with(s, exc)
     goraise(main_g, exc)
+
+
+def injectglist(s: Sched, pp: P, glist: list[G]) -> None:
+    """Make goroutines the netpoller unblocked runnable, at the tail (Go: injectglist)."""
+    tr = s.tracer
+    for gp in glist:
+        gp.status = _RUNNABLE
+        if tr is not None:
+            tr.go_unblock(pp, gp)
+        runqput(s, pp, gp, False)
 
 
 def inject(s: Sched, pp: P) -> None:

@@ -10,7 +10,7 @@ schedtrace rely on, and the ``throw``s of proc.go, gathered into one pass).
   found from there: its sudog queued on the channel with ``sg.g is gp``
   (every case's, for a select), in its semaphore's FIFO, its sleep timer
   live in its P's heap, its offloaded call pointing back at it, the finalizer
-  queue holding it;
+  queue holding it, its socket's PollDesc naming it as the waiter;
 - DEAD: on exactly one P's free list;
 
 that no sudog is queued on a channel for a G that does not wait on it
@@ -19,7 +19,8 @@ that no sudog is queued on a channel for a G that does not wait on it
 waits on any more), that each channel's buffer and queues agree (Go's hchan
 invariants, chan.py), that each timer heap's stale count is right, and that
 the counters add up (``gcount``, ``npidle``, ``noffload`` against the calls in
-flight). A failure raises ``GortInternalError`` listing every problem found.
+flight, the netpoller's ``nwait`` against the goroutines in IO wait). A
+failure raises ``GortInternalError`` listing every problem found.
 
 When it runs: at teardown, once the services stopped (the state is then what
 the run left), when
@@ -39,6 +40,7 @@ from .error import GortInternalError
 from .g import CANCELLED, G, Gstatus
 from .mfinal import Finq
 from .p import RUNQ_SIZE, Pstatus
+from .poll_runtime import IOWait
 from .sched import Sched
 from .sema import Sema
 from .syscall import Call
@@ -130,6 +132,11 @@ def schedcheck(s: Sched, curg: G | None, thorough: bool = False) -> None:
     if s.noffload < insyscall - queued_offloads or s.noffload < queued_offloads:
         bad.append(f"noffload is {s.noffload}, but {insyscall} goroutines are in offloaded "
                    f"calls and {queued_offloads} finished calls are queued")
+    iowait = sum(1 for gp in s.allgs if gp.status is Gstatus.WAITING
+                 and isinstance(gp.waiting, IOWait))
+    if s.netpoll.nwait != iowait:
+        bad.append(f"netpoll.nwait is {s.netpoll.nwait}, but {iowait} goroutines are in "
+                   "IO wait")
     if s.offloader is None and s.noffload:
         bad.append(f"noffload is {s.noffload} with no offload worker started")
     if bad:
@@ -168,6 +175,11 @@ def _check_wait(s: Sched, gp: G, bad: list[str], chans: dict[int, Chan[Any]]) ->
     elif isinstance(w, Call):
         if gp.status is not Gstatus.SYSCALL or w.g is not gp:
             bad.append(f"{gp!r} waits on an offloaded call that names {w.g!r}")
+    elif isinstance(w, IOWait):
+        pd = w.pd
+        if pd.g[w.mode] is not gp or s.netpoll.pds.get(pd.fd) is not pd:
+            bad.append(f"{gp!r} waits on {w!r}, which names {pd.g[w.mode]!r} "
+                       f"(registered: {s.netpoll.pds.get(pd.fd) is pd})")
     elif isinstance(w, Finq) and (not w.parked or w.g is not gp):
         bad.append(f"{gp!r} waits on the finalizer queue, which does not hold it")
     # Other waits (primitives added later) have nothing this check knows how to verify.

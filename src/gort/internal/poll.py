@@ -1,0 +1,368 @@
+"""A socket whose blocking calls park the goroutine, not the thread (Go: internal/poll FD).
+
+``FD`` owns a non-blocking ``socket.socket`` registered with the run's
+netpoller (runtime/netpoll.py). Every call first tries the system call;
+EAGAIN parks the goroutine in IO wait (runtime/poll_runtime.py) until the
+socket is ready, its deadline passes or it is closed, then tries again. A
+call that succeeds at once (data already buffered, room in the send buffer)
+costs the system call and nothing else: no poller round trip, no switch.
+
+Errors: ``ErrClosed`` once the FD is closed (also for a goroutine that was
+parked on it when it closed); ``TimeoutError("i/o timeout")`` once a
+deadline passed; the socket's own OSError otherwise. gort.net adds the
+operation and the addresses to the message (Go: net.OpError).
+
+Ownership (Go: fdMutex). A read and a write may be in progress at once, in
+two goroutines; two reads (or two writes, or two accepts on one listener)
+take turns: the first runs its loop (try, park on EAGAIN, retry), the others
+wait in FIFO order ("semacquire") and get the turn handed over when it is
+done, so each of them tries the system call itself before it waits for an
+edge. That matters with edge-triggered polling: goroutines woken together
+by one edge, one of which takes the data, would otherwise park again with no
+edge to come for what is left (two connections queued, two accepters). The
+uncontended cost is a flag test and set per call. Closing wakes the
+goroutine whose turn it is; it raises ErrClosed and hands the turn on, and
+each next one sees the FD closing and raises too. With one M running every
+goroutine, no goroutine is ever inside a system call on the FD while it
+closes, which is what Go's reference counts are for.
+
+Layering: above gort.runtime (it parks), below gort.net.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Any, Final
+
+from ..runtime import Sema, WaitReason, getg
+from ..runtime.netpoll import READ, WRITE
+from ..runtime.poll_runtime import (
+    POLL_ERR_CLOSING,
+    poll_close,
+    poll_open,
+    poll_reset,
+    poll_set_deadline,
+    poll_unblock,
+    poll_wait,
+)
+
+_SEMACQUIRE: Final = WaitReason.SEMACQUIRE
+
+
+class ErrClosed(OSError):
+    """An operation on a closed connection or listener (Go: net.ErrClosed, poll.ErrNetClosing)."""
+
+
+def poll_error(code: int) -> OSError:
+    """The exception for a poll_wait/poll_reset result (not POLL_OK)."""
+    if code == POLL_ERR_CLOSING:
+        return ErrClosed("use of closed network connection")
+    return TimeoutError("i/o timeout")
+
+
+def deadline_ns(t: float | None) -> int:
+    """A deadline (absolute ``time.monotonic()`` seconds, or None) in the poller's ns (0: none)."""
+    if t is None:
+        return 0
+    if isinstance(t, bool) or not isinstance(t, int | float):
+        raise TypeError(f"gort.net: a deadline is an absolute time.monotonic() value in "
+                        f"seconds, or None for none; got {t!r}")
+    if t != t:
+        raise ValueError("gort.net: a deadline of NaN; pass a time.monotonic() value or None")
+    return max(1, int(t * 1e9)) if t < 9e9 else (1 << 63) - 1
+
+
+class FD:
+    """A non-blocking socket registered with the netpoller (Go: internal/poll.FD)."""
+
+    __slots__ = ("closed", "drained", "pd", "rbusy", "rturn", "sock", "stream", "wbusy",
+                 "wturn")
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.closed = False
+        # The last read of a stream socket took less than it asked for: the socket was
+        # empty then, and every byte that arrives after it comes with an edge (see
+        # recv). Not for datagrams: a short datagram says nothing about the next one.
+        self.stream = sock.type == socket.SOCK_STREAM
+        self.drained = False
+        # One goroutine at a time per direction (see the module essay): busy while a
+        # call runs its loop; the others wait their turn on the Sema (made on need).
+        self.rbusy = False
+        self.wbusy = False
+        self.rturn: Sema | None = None
+        self.wturn: Sema | None = None
+        self.pd = poll_open(sock.fileno())
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    # -- turns (Go: fdMutex.rwlock / rwunlock) -----------------------------------------
+
+    def _rlock(self) -> None:
+        if not self.rbusy:
+            self.rbusy = True
+            return
+        self._rwait()
+
+    def _rwait(self) -> None:
+        """Wait for the read turn; it is handed over (rbusy stays True)."""
+        if self.rturn is None:
+            self.rturn = Sema()
+        self.rturn.acquire(getg(), _SEMACQUIRE)
+
+    def _runlock(self) -> None:
+        t = self.rturn
+        if t is not None and t.waiters:
+            t.release_one()  # hand the turn to the longest waiter
+        else:
+            self.rbusy = False
+
+    def _wlock(self) -> None:
+        if not self.wbusy:
+            self.wbusy = True
+            return
+        self._wwait()
+
+    def _wwait(self) -> None:
+        """Wait for the write turn; it is handed over (wbusy stays True)."""
+        if self.wturn is None:
+            self.wturn = Sema()
+        self.wturn.acquire(getg(), _SEMACQUIRE)
+
+    def _wunlock(self) -> None:
+        t = self.wturn
+        if t is not None and t.waiters:
+            t.release_one()
+        else:
+            self.wbusy = False
+
+    # -- reading -------------------------------------------------------------------
+
+    def recv(self, n: int) -> bytes:
+        """Up to n bytes; b"" at EOF (Go: FD.Read).
+
+        A stream socket that the last read emptied (it returned less than it asked
+        for), with no edge since, has nothing to read: the kernel announces every
+        arrival after that read with an edge. The goroutine then parks at once
+        instead of paying a recv that fails with EAGAIN (an exception: about 1 us,
+        a tenth of an echo round trip's server CPU). Go always tries the read.
+        """
+        # The turn and poll_reset inlined: this and send_all are every round trip's path.
+        if self.rbusy:
+            self._rwait()
+        else:
+            self.rbusy = True
+        try:
+            pd = self.pd
+            if pd.closing or pd.dl[READ] < 0:
+                raise poll_error(poll_reset(pd, READ))
+            if self.drained and not pd.ready[READ]:
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+            else:
+                pd.ready[READ] = False
+            recv = self.sock.recv
+            while True:
+                try:
+                    data = recv(n)
+                except BlockingIOError:
+                    err = poll_wait(pd, READ)
+                    if err:
+                        raise poll_error(err) from None
+                    continue
+                self.drained = self.stream and 0 < len(data) < n
+                return data
+        finally:
+            t = self.rturn
+            if t is not None and t.waiters:
+                t.release_one()  # hand the turn to the longest waiter
+            else:
+                self.rbusy = False
+
+    def recv_into(self, buf: Any) -> int:
+        """Read into buf; the number of bytes (0 at EOF). Parks at once as recv does."""
+        if self.rbusy:
+            self._rwait()
+        else:
+            self.rbusy = True
+        try:
+            pd = self.pd
+            if pd.closing or pd.dl[READ] < 0:
+                raise poll_error(poll_reset(pd, READ))
+            if self.drained and not pd.ready[READ]:
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+            else:
+                pd.ready[READ] = False
+            recv_into = self.sock.recv_into
+            while True:
+                try:
+                    k = recv_into(buf)
+                except BlockingIOError:
+                    err = poll_wait(pd, READ)
+                    if err:
+                        raise poll_error(err) from None
+                    continue
+                # len() counts elements, at least as many bytes: k < len(buf) is short.
+                self.drained = self.stream and 0 < k < len(buf)
+                return k
+        finally:
+            t = self.rturn
+            if t is not None and t.waiters:
+                t.release_one()
+            else:
+                self.rbusy = False
+
+    def recvfrom(self, n: int) -> tuple[bytes, Any]:
+        """One datagram (up to n bytes) and its sender (Go: FD.ReadFrom)."""
+        self._rlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, READ)
+            if err:
+                raise poll_error(err)
+            while True:
+                try:
+                    return self.sock.recvfrom(n)
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._runlock()
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        """The next connection, non-blocking (Go: FD.Accept)."""
+        self._rlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, READ)
+            if err:
+                raise poll_error(err)
+            while True:
+                try:
+                    conn, addr = self.sock.accept()
+                    return conn, addr
+                except BlockingIOError:
+                    pass
+                except OSError as e:
+                    # Go's accept retries this: the connection died before it was taken.
+                    if e.errno != errno.ECONNABORTED:
+                        raise
+                    continue
+                err = poll_wait(pd, READ)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._runlock()
+
+    # -- writing -------------------------------------------------------------------
+
+    def send_all(self, data: Any) -> int:
+        """Write all of data, waiting for room as needed; return its length (Go: FD.Write)."""
+        if self.wbusy:
+            self._wwait()
+        else:
+            self.wbusy = True
+        try:
+            pd = self.pd
+            if pd.closing or pd.dl[WRITE] < 0:
+                raise poll_error(poll_reset(pd, WRITE))
+            pd.ready[WRITE] = False
+            send = self.sock.send
+            view = memoryview(data).cast("B")
+            total = len(view)
+            done = 0
+            while True:
+                try:
+                    done += send(view[done:] if done else view)
+                    if done >= total:
+                        return total
+                    continue
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, WRITE)
+                if err:
+                    raise poll_error(err)
+        finally:
+            t = self.wturn
+            if t is not None and t.waiters:
+                t.release_one()
+            else:
+                self.wbusy = False
+
+    def sendto(self, data: Any, addr: Any) -> int:
+        """One datagram to addr (Go: FD.WriteTo)."""
+        self._wlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, WRITE)
+            if err:
+                raise poll_error(err)
+            while True:
+                try:
+                    return self.sock.sendto(data, addr)
+                except BlockingIOError:
+                    pass
+                err = poll_wait(pd, WRITE)
+                if err:
+                    raise poll_error(err)
+        finally:
+            self._wunlock()
+
+    def connect(self, addr: Any) -> None:
+        """Connect, parking until done (Go: netFD.connect: EINPROGRESS, wait writable, SO_ERROR)."""
+        self._wlock()
+        try:
+            pd = self.pd
+            err = poll_reset(pd, WRITE)
+            if err:
+                raise poll_error(err)
+            code = self.sock.connect_ex(addr)
+            while True:
+                if code == 0 or code == errno.EISCONN:
+                    return
+                if code not in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR, errno.EAGAIN):
+                    raise OSError(code, os.strerror(code))
+                err = poll_wait(pd, WRITE)
+                if err:
+                    raise poll_error(err)
+                code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if code in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR):
+                    continue
+                if code:
+                    raise OSError(code, os.strerror(code))
+                return
+        finally:
+            self._wunlock()
+
+    # -- control -------------------------------------------------------------------
+
+    def shutdown(self, how: int) -> None:
+        if self.pd.closing:
+            raise poll_error(POLL_ERR_CLOSING)
+        self.sock.shutdown(how)
+
+    def set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        """Set the deadline of the given modes (absolute monotonic seconds, or None)."""
+        if self.pd.closing:
+            raise poll_error(POLL_ERR_CLOSING)
+        poll_set_deadline(self.pd, deadline_ns(t), modes)
+
+    def close(self) -> None:
+        """Wake every waiter (they raise ErrClosed), unregister, then close the socket."""
+        if self.closed:
+            return
+        self.closed = True
+        pd = self.pd
+        if not pd.closing:
+            poll_unblock(pd)
+            poll_close(pd)
+        self.sock.close()

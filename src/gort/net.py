@@ -1,0 +1,1026 @@
+"""Network connections for goroutines (Go: package net), in Python's manners.
+
+A goroutine blocked on a socket costs nothing: every blocking call tries the
+system call on a non-blocking socket and, on EAGAIN, parks the goroutine in
+the runtime's netpoller (runtime/netpoll.py, Go's wait reason "IO wait")
+until the socket is ready. The other goroutines run meanwhile, and a
+goroutine that computes for seconds does not stop the others from being
+served: the scheduler preempts it (sysmon) and polls the network for them.
+
+Shapes follow Go's ``net`` where Python has no better habit:
+
+- ``dial(network, address, timeout=None)`` / ``Dialer`` -> ``Conn``;
+  ``listen(network, address)`` -> ``Listener``; ``listen_packet`` ->
+  ``PacketConn``; networks ``tcp``, ``tcp4``, ``tcp6``, ``unix``, ``udp``,
+  ``udp4``, ``udp6``; addresses ``"host:port"``, ``"[v6]:port"``, a path for
+  ``unix`` (``@name``: Linux's abstract namespace).
+- ``Conn.read(n)`` returns bytes, ``b""`` at EOF (Go's io.EOF); ``write``
+  writes everything or raises. Deadlines are absolute ``time.monotonic()``
+  values (seconds), or None for none, as Go's are absolute times.
+- Errors are Python's, with Go's operation and addresses in the message
+  (Go: net.OpError): a deadline raises ``TimeoutError`` ("... i/o
+  timeout"), a closed connection ``ErrClosed`` (an OSError), a reset
+  ``ConnectionResetError``, a refusal ``ConnectionRefusedError``, a failed
+  lookup ``socket.gaierror``; their ``errno`` is kept.
+- Names are resolved on gort's offload threads, at most ``MAX_LOOKUPS`` at a
+  time per run (Go bounds its cgo resolver alike); numeric addresses never
+  leave the goroutine (no thread for ``127.0.0.1:80``).
+- ``TCP_NODELAY`` is on for every TCP connection, as in Go.
+
+Not here (yet): TLS, CloseRead on pipes, multicast, ``unixgram``/``unixpacket``.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import ipaddress
+import os
+import socket
+import weakref
+from collections.abc import Callable
+from time import monotonic
+from types import TracebackType
+from typing import IO, Any, Final, NamedTuple, TypeVar
+
+from . import runtime as _rt
+from .internal.poll import FD, ErrClosed, deadline_ns
+from .runtime.netpoll import READ, WRITE
+from .runtime.poll_runtime import poll_set_deadline
+from .runtime.sched import Sched
+from .sync.mutex import Mutex
+from .time import Timer
+
+__all__ = [
+    "Addr",
+    "Conn",
+    "Dialer",
+    "ErrClosed",
+    "Listener",
+    "PacketConn",
+    "dial",
+    "join_host_port",
+    "listen",
+    "listen_packet",
+    "lookup_host",
+    "lookup_ip",
+    "pipe",
+    "split_host_port",
+]
+
+ErrClosed.__module__ = "gort.net"
+
+T = TypeVar("T")
+
+MAX_LOOKUPS: Final = 32
+"""Name lookups in flight at once per run (more wait their turn; Go bounds cgo lookups alike)."""
+
+DEFAULT_KEEP_ALIVE_S: Final = 15.0  # Go's default TCP keep-alive period
+
+_STREAM: Final = {"tcp": socket.AF_UNSPEC, "tcp4": socket.AF_INET, "tcp6": socket.AF_INET6}
+_DGRAM: Final = {"udp": socket.AF_UNSPEC, "udp4": socket.AF_INET, "udp6": socket.AF_INET6}
+_NETWORKS: Final = "tcp, tcp4, tcp6, udp, udp4, udp6, unix"
+
+
+# ---------------------------------------------------------------------------
+# Addresses
+
+
+class Addr(NamedTuple):
+    """A network endpoint (Go: net.Addr): ``str(addr)`` is ``"host:port"`` (a path for unix).
+
+    ``host`` is an IP address (no brackets) or a unix socket path; ``port``
+    is 0 for unix.
+    """
+
+    network: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        if self.network == "unix":
+            return self.host
+        return join_host_port(self.host, str(self.port))
+
+
+def split_host_port(hostport: str) -> tuple[str, str]:
+    """Split ``"host:port"``, ``"[v6]:port"`` or ``":port"`` (Go: net.SplitHostPort).
+
+    Raises ValueError naming what is wrong (a missing port, too many colons).
+    """
+    if not isinstance(hostport, str):
+        raise TypeError(f"gort.net: an address is a string \"host:port\", got {hostport!r}")
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        if close < 0:
+            raise ValueError(f"address {hostport}: missing ']' in address")
+        rest = hostport[close + 1:]
+        if rest == "":
+            raise ValueError(f"address {hostport}: missing port in address")
+        if not rest.startswith(":"):
+            raise ValueError(f"address {hostport}: unexpected text after ']' in address; "
+                             "write [host]:port")
+        host, port = hostport[1:close], rest[1:]
+        if "[" in host or "]" in port or "[" in port:
+            raise ValueError(f"address {hostport}: unexpected '[' or ']' in address")
+        return host, port
+    i = hostport.rfind(":")
+    if i < 0:
+        raise ValueError(f"address {hostport}: missing port in address")
+    host, port = hostport[:i], hostport[i + 1:]
+    if ":" in host:
+        raise ValueError(f"address {hostport}: too many colons in address; write an IPv6 "
+                         "address in brackets, e.g. [::1]:80")
+    if "[" in hostport or "]" in hostport:
+        raise ValueError(f"address {hostport}: unexpected '[' or ']' in address")
+    return host, port
+
+
+def join_host_port(host: str, port: str) -> str:
+    """``"host:port"``, with brackets around an IPv6 host (Go: net.JoinHostPort)."""
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+def _addr(network: str, sa: Any) -> Addr:
+    network = network.rstrip("46")  # Go: a TCPAddr's network is "tcp", whatever was dialed
+    if isinstance(sa, tuple):
+        return Addr(network, str(sa[0]), int(sa[1]))
+    if isinstance(sa, bytes):
+        sa = sa.decode("utf-8", "surrogateescape")
+    if sa.startswith("\0"):
+        sa = "@" + sa[1:]
+    return Addr(network, sa, 0)
+
+
+def _unix_path(address: str) -> str:
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"gort.net: a unix address is a socket path, got {address!r}")
+    return "\0" + address[1:] if address.startswith("@") else address
+
+
+def _port(network: str, port: str) -> int:
+    if port.isdigit():
+        n = int(port)
+        if n > 65535:
+            raise ValueError(f"address {port}: invalid port")
+        return n
+    if port == "":
+        return 0
+    try:
+        return socket.getservbyname(port, "udp" if network in _DGRAM else "tcp")
+    except OSError:
+        raise socket.gaierror(socket.EAI_SERVICE,
+                              f"lookup {network}/{port}: unknown port") from None
+
+
+def _numeric(host: str) -> tuple[int, str] | None:
+    """(family, host) for an IP literal, else None (a name to look up)."""
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+        return socket.AF_INET, host
+    except OSError:
+        pass
+    try:
+        socket.inet_pton(socket.AF_INET6, host.split("%", 1)[0])
+        return socket.AF_INET6, host
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Name resolution
+
+
+_lookup_slots: weakref.WeakKeyDictionary[Sched, _rt.Chan[None]] = weakref.WeakKeyDictionary()
+
+
+def _getaddrinfo(host: str, port: int, family: int, socktype: int,
+                 deadline: int) -> list[tuple[int, Any]]:
+    """(family, sockaddr) for host, in the resolver's order; ``deadline`` ns (0: none)."""
+    num = _numeric(host)
+    if num is not None:
+        fam, h = num
+        if family not in (socket.AF_UNSPEC, fam):
+            raise socket.gaierror(socket.EAI_ADDRFAMILY,
+                                  f"address {host}: no suitable address")
+        if fam == socket.AF_INET6:
+            infos = socket.getaddrinfo(h, port, fam, socktype, 0, socket.AI_NUMERICHOST)
+            return [(fam, infos[0][4])]
+        return [(fam, (h, port))]
+    if deadline:
+        result = _with_deadline(deadline, _lookup, host, port, family, socktype)
+    else:
+        result = _lookup(host, port, family, socktype)
+    out = [(fam, sa) for fam, _t, _p, _c, sa in result
+           if fam in (socket.AF_INET, socket.AF_INET6)]
+    if not out:
+        raise socket.gaierror(socket.EAI_NONAME, f"lookup {host}: no such host")
+    return out
+
+
+def _lookup(host: str, port: int, family: int, socktype: int) -> list[Any]:
+    s = _rt.current_sched()
+    slots = _lookup_slots.get(s)
+    if slots is None:
+        slots = _lookup_slots[s] = _rt.Chan(MAX_LOOKUPS)
+    slots.send(None)
+    try:
+        return _rt.offload(socket.getaddrinfo, host, port, family, socktype)
+    except socket.gaierror as e:
+        reason = "no such host" if e.errno in (socket.EAI_NONAME, socket.EAI_NODATA) \
+            else str(e.strerror)
+        raise socket.gaierror(e.errno, f"lookup {host}: {reason}") from None
+    finally:
+        slots.recv()
+
+
+def _with_deadline(deadline: int, fn: Callable[..., T], *args: Any) -> T:
+    """fn(*args) in a goroutine of its own, given up at ``deadline`` (it finishes unheard)."""
+    remaining = (deadline - int(monotonic() * 1e9)) / 1e9
+    if remaining <= 0:
+        raise TimeoutError("i/o timeout")
+    out: _rt.Chan[tuple[bool, Any]] = _rt.Chan(1)
+
+    def run() -> None:
+        try:
+            v = fn(*args)
+        except Exception as e:
+            out.send((False, e))
+            return
+        out.send((True, v))
+
+    gp = _rt.getg()
+    s = _rt.running()
+    assert s is not None
+    _rt.newproc(s, run, (), {}, gp)
+    timer = Timer(remaining)
+    try:
+        i, v = _rt.selectgo((out.recv, timer.c.recv))
+    finally:
+        timer.stop()
+    if i == 1:
+        raise TimeoutError("i/o timeout")
+    ok, value = v
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def lookup_host(host: str) -> list[str]:
+    """The addresses of host, as strings, in the resolver's order (Go: net.LookupHost).
+
+    Runs getaddrinfo on an offload thread (an IP literal is returned as is).
+    Raises socket.gaierror ("lookup HOST: no such host") if there are none.
+    """
+    return [str(sa[0]) for _f, sa in _getaddrinfo(host, 0, socket.AF_UNSPEC,
+                                                    socket.SOCK_STREAM, 0)]
+
+
+def lookup_ip(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The IP addresses of host (Go: net.LookupIP); see lookup_host."""
+    return [ipaddress.ip_address(a.split("%", 1)[0]) for a in lookup_host(host)]
+
+
+# ---------------------------------------------------------------------------
+# Errors with Go's operation and addresses (Go: net.OpError)
+
+
+def _op_error(op: str, net: str, src: Addr | None, dst: Addr | str | None,
+              e: BaseException, syscall: str = "") -> BaseException:
+    where = f"{op} {net}"
+    if src is not None and dst is not None:
+        where += f" {src}->{dst}"
+    elif dst is not None:
+        where += f" {dst}"
+    elif src is not None:
+        where += f" {src}"
+    if isinstance(e, ErrClosed):
+        return ErrClosed(f"{where}: use of closed network connection")
+    if isinstance(e, TimeoutError) and e.errno is None:
+        return TimeoutError(f"{where}: i/o timeout")
+    if isinstance(e, socket.gaierror):
+        return socket.gaierror(e.errno, f"{where}: {e.strerror}")
+    if isinstance(e, OSError) and e.errno is not None:
+        reason = os.strerror(e.errno)
+        reason = reason[:1].lower() + reason[1:]
+        if syscall:
+            reason = f"{syscall}: {reason}"
+        return OSError(e.errno, f"{where}: {reason}")
+    return e
+
+
+def _check_network(op: str, network: str, allowed: tuple[str, ...]) -> None:
+    if network not in allowed:
+        raise ValueError(f"{op} {network}: unknown network {network!r}; use one of "
+                         f"{', '.join(allowed)}")
+
+
+# ---------------------------------------------------------------------------
+# Conn
+
+
+class Conn:
+    """A connection (Go: net.Conn): TCP, unix or connected UDP, or one end of ``pipe()``.
+
+    Blocking calls park the calling goroutine only. A read and a write may
+    wait at once (in two goroutines); two reads (or two writes) take turns.
+    """
+
+    __slots__ = ("__weakref__", "_fd", "_laddr", "_net", "_raddr")
+
+    def __init__(self, fd: FD, network: str, laddr: Addr, raddr: Addr) -> None:
+        self._fd = fd
+        self._net = network
+        self._laddr = laddr
+        self._raddr = raddr
+
+    def read(self, n: int) -> bytes:
+        """Up to n bytes, as soon as any are there; b"" at EOF (Go: Conn.Read).
+
+        Raises TimeoutError past the read deadline, ErrClosed once closed,
+        ConnectionResetError if the peer reset the connection.
+        """
+        try:
+            return self._fd.recv(n)
+        except OSError as e:
+            raise self._error("read", e) from None
+
+    def read_into(self, buf: Any) -> int:
+        """Read into a writable buffer; the number of bytes read, 0 at EOF."""
+        try:
+            return self._fd.recv_into(buf)
+        except OSError as e:
+            raise self._error("read", e) from None
+
+    def write(self, data: Any) -> int:
+        """Write all of data (bytes-like), waiting for room; return len(data) (Go: Conn.Write).
+
+        Raises TimeoutError past the write deadline (part of data may have been
+        sent), ErrClosed once closed, BrokenPipeError/ConnectionResetError if
+        the peer went away.
+        """
+        try:
+            return self._fd.send_all(data)
+        except OSError as e:
+            raise self._error("write", e) from None
+
+    def close(self) -> None:
+        """Close; goroutines blocked on the Conn raise ErrClosed. Closing twice is a no-op."""
+        self._fd.close()
+
+    def close_write(self) -> None:
+        """Shut down the sending side: the peer reads EOF (Go: TCPConn.CloseWrite)."""
+        try:
+            self._fd.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            raise self._error("close", e) from None
+
+    def close_read(self) -> None:
+        """Shut down the receiving side (Go: TCPConn.CloseRead)."""
+        try:
+            self._fd.shutdown(socket.SHUT_RD)
+        except OSError as e:
+            raise self._error("close", e) from None
+
+    def set_deadline(self, t: float | None) -> None:
+        """Set the read and write deadlines: an absolute time.monotonic() value, or None.
+
+        A deadline in the past makes blocked and later calls raise TimeoutError
+        at once; moving it while a goroutine is blocked takes effect at once.
+        """
+        self._set_deadline(t, (READ, WRITE))
+
+    def set_read_deadline(self, t: float | None) -> None:
+        """Set the read deadline (absolute time.monotonic() seconds, or None)."""
+        self._set_deadline(t, (READ,))
+
+    def set_write_deadline(self, t: float | None) -> None:
+        """Set the write deadline (absolute time.monotonic() seconds, or None)."""
+        self._set_deadline(t, (WRITE,))
+
+    def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        try:
+            self._fd.set_deadline(t, modes)
+        except ErrClosed as e:
+            raise self._error("set", e) from None
+
+    @property
+    def local_addr(self) -> Addr:
+        """The local end's address."""
+        return self._laddr
+
+    @property
+    def remote_addr(self) -> Addr:
+        """The remote end's address."""
+        return self._raddr
+
+    def fileno(self) -> int:
+        """The socket's file descriptor (-1 once closed, or for a pipe)."""
+        return -1 if self._fd.closed else self._fd.fileno()
+
+    def makefile(self, mode: str = "r", buffering: int | None = None, *,
+                 encoding: str | None = None, errors: str | None = None,
+                 newline: str | None = None) -> IO[Any]:
+        """A file object over the connection, as socket.makefile (modes r, w, rw, b).
+
+        Reads and writes park the goroutine as the Conn's do. Closing the
+        file does not close the connection.
+        """
+        return _makefile(self, mode, buffering, encoding, errors, newline)
+
+    def __enter__(self) -> Conn:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = " closed" if self._fd.closed else ""
+        return f"<gort.net.Conn {self._net} {self._laddr}->{self._raddr}{state}>"
+
+    def _error(self, op: str, e: OSError) -> BaseException:
+        return _op_error(op, self._net, self._laddr, self._raddr, e)
+
+
+class _RawConn(io.RawIOBase):
+    def __init__(self, conn: Conn, mode: str) -> None:
+        super().__init__()
+        self._conn = conn
+        self._r = "r" in mode
+        self._w = "w" in mode
+
+    def readable(self) -> bool:
+        return self._r
+
+    def writable(self) -> bool:
+        return self._w
+
+    def readinto(self, b: Any) -> int:
+        return self._conn.read_into(b)
+
+    def write(self, b: Any) -> int:
+        return self._conn.write(b)
+
+
+def _makefile(conn: Conn, mode: str, buffering: int | None, encoding: str | None,
+              errors: str | None, newline: str | None) -> IO[Any]:
+    if not set(mode) <= {"r", "w", "b"} or not ("r" in mode or "w" in mode):
+        raise ValueError(f"gort.net: invalid makefile mode {mode!r}; use r, w, rw, rb, wb "
+                         "or rwb")
+    raw = _RawConn(conn, mode)
+    if buffering is None:
+        buffering = -1
+    if buffering < 0:
+        buffering = io.DEFAULT_BUFFER_SIZE
+    if buffering == 0:
+        if "b" not in mode:
+            raise ValueError("gort.net: unbuffered streams must be binary")
+        return raw  # type: ignore[return-value]
+    buf: Any
+    if "r" in mode and "w" in mode:
+        buf = io.BufferedRWPair(raw, raw, buffering)
+    elif "r" in mode:
+        buf = io.BufferedReader(raw, buffering)
+    else:
+        buf = io.BufferedWriter(raw, buffering)
+    if "b" in mode:
+        return buf  # type: ignore[no-any-return]
+    text = io.TextIOWrapper(buf, encoding, errors, newline)
+    text.mode = mode  # type: ignore[misc]
+    return text
+
+
+# ---------------------------------------------------------------------------
+# Dialing
+
+
+class Dialer:
+    """Options for dialing (Go: net.Dialer).
+
+    ``timeout``: seconds for the whole dial (lookup and connect), None for
+    none; ``deadline``: an absolute time.monotonic() value, None for none
+    (the earlier of the two wins); ``local_addr``: ``"host:port"`` to bind
+    before connecting; ``keep_alive``: TCP keep-alive period in seconds (Go's
+    default 15), None or negative to turn it off.
+    """
+
+    __slots__ = ("deadline", "keep_alive", "local_addr", "timeout")
+
+    def __init__(self, timeout: float | None = None, deadline: float | None = None,
+                 local_addr: str | None = None,
+                 keep_alive: float | None = DEFAULT_KEEP_ALIVE_S) -> None:
+        if timeout is not None and (isinstance(timeout, bool)
+                                    or not isinstance(timeout, int | float)):
+            raise TypeError(f"gort.net.Dialer: timeout is a number of seconds or None, "
+                            f"got {timeout!r}")
+        deadline_ns(deadline)  # type check
+        self.timeout = timeout
+        self.deadline = deadline
+        self.local_addr = local_addr
+        self.keep_alive = keep_alive
+
+    def _deadline(self) -> int:
+        d = 0
+        if self.timeout is not None:
+            d = deadline_ns(monotonic() + max(self.timeout, 0.0))
+        if self.deadline is not None:
+            d2 = deadline_ns(self.deadline)
+            d = d2 if d == 0 else min(d, d2)
+        return d
+
+    def dial(self, network: str, address: str) -> Conn:
+        """Connect to address on network; return the Conn (Go: Dialer.Dial).
+
+        Tries each address a name resolves to, in order, until one connects;
+        raises the first failure, with Go's message ("dial tcp 127.0.0.1:9:
+        connect: connection refused"): ConnectionRefusedError, TimeoutError
+        past the timeout, socket.gaierror for a name that does not resolve,
+        ValueError for a malformed address or unknown network.
+        """
+        _check_network("dial", network, (*_STREAM, *_DGRAM, "unix"))
+        deadline = self._deadline()
+        if network == "unix":
+            return self._dial_one(network, socket.AF_UNIX, socket.SOCK_STREAM,
+                                  _unix_path(address), address, deadline)
+        stream = network in _STREAM
+        family = _STREAM[network] if stream else _DGRAM[network]
+        socktype = socket.SOCK_STREAM if stream else socket.SOCK_DGRAM
+        host, port = split_host_port(address)
+        try:
+            addrs = _getaddrinfo(host or "localhost", _port(network, port), family,
+                                 socktype, deadline)
+        except OSError as e:
+            raise _op_error("dial", network, None, None, e) from None
+        first: BaseException | None = None
+        for fam, sa in addrs:
+            try:
+                return self._dial_one(network, fam, socktype, sa, address, deadline)
+            except OSError as e:
+                if first is None:
+                    first = e
+                if isinstance(e, TimeoutError) and e.errno is None:
+                    break  # the deadline is for the whole dial
+        assert first is not None
+        raise first
+
+    def _dial_one(self, network: str, family: int, socktype: int, sa: Any, address: str,
+                  deadline: int) -> Conn:
+        dst = _addr(network, sa) if family != socket.AF_UNIX else Addr("unix", address, 0)
+        sock = socket.socket(family, socktype)
+        try:
+            fd = FD(sock)
+        except BaseException:
+            sock.close()
+            raise
+        step = "setsockopt"
+        try:
+            if network in _STREAM:
+                _tcp_options(sock, self.keep_alive)
+            if self.local_addr is not None:
+                step = "bind"
+                self._bind(sock, network, family)
+            if deadline:
+                poll_set_deadline(fd.pd, deadline, (WRITE,))
+            step = "connect"
+            fd.connect(sa)
+            if deadline:
+                poll_set_deadline(fd.pd, 0, (WRITE,))
+            laddr = _addr(network, sock.getsockname())
+            raddr = dst if family == socket.AF_UNIX else _addr(network, sock.getpeername())
+        except OSError as e:
+            fd.close()
+            raise _op_error("dial", network, None, dst, e, step) from None
+        except BaseException:
+            fd.close()
+            raise
+        return Conn(fd, network, laddr, raddr)
+
+    def _bind(self, sock: socket.socket, network: str, family: int) -> None:
+        assert self.local_addr is not None
+        if network == "unix":
+            sock.bind(_unix_path(self.local_addr))
+            return
+        host, port = split_host_port(self.local_addr)
+        sa = _getaddrinfo(host or ("::" if family == socket.AF_INET6 else "0.0.0.0"),
+                          _port(network, port), family, sock.type, 0)[0][1]
+        sock.bind(sa)
+
+
+def _tcp_options(sock: socket.socket, keep_alive: float | None) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if keep_alive is not None and keep_alive >= 0:
+        secs = max(1, int(keep_alive)) if keep_alive else int(DEFAULT_KEEP_ALIVE_S)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, secs)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, secs)
+
+
+def dial(network: str, address: str, timeout: float | None = None) -> Conn:
+    """Connect to address (Go: net.Dial / net.DialTimeout); see Dialer.dial.
+
+    ``dial("tcp", "127.0.0.1:8080")``, ``dial("tcp", "example.com:80",
+    timeout=5)``, ``dial("unix", "/run/app.sock")``, ``dial("udp", "[::1]:53")``.
+    """
+    return Dialer(timeout=timeout).dial(network, address)
+
+
+# ---------------------------------------------------------------------------
+# Listening
+
+
+def _somaxconn() -> int:
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return max(1, min(int(f.read().strip()), 65535))
+    except (OSError, ValueError):
+        return socket.SOMAXCONN
+
+
+def _ipv6_works() -> bool:
+    """Can this host make an IPv6 socket? (has_ipv6 says only what Python was built with)"""
+    if not socket.has_ipv6:
+        return False
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close()
+    except OSError:
+        return False
+    return True
+
+
+def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD, Addr]:
+    """A bound socket registered with the poller, and its address."""
+    fam: int
+    if network == "unix":
+        fam, sa = socket.AF_UNIX, _unix_path(address)
+    else:
+        host, port = split_host_port(address)
+        family = _STREAM[network] if network in _STREAM else _DGRAM[network]
+        p = _port(network, port)
+        if host == "":
+            if family == socket.AF_UNSPEC:
+                family = socket.AF_INET6 if _ipv6_works() else socket.AF_INET
+            host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+        try:
+            fam, sa = _getaddrinfo(host, p, family, socktype, 0)[0]
+        except OSError as e:
+            raise _op_error(op, network, None, None, e) from None
+    sock = socket.socket(fam, socktype)
+    try:
+        if fam != socket.AF_UNIX and socktype == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if fam == socket.AF_INET6 and network in ("tcp", "udp") and sa[0] == "::":
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # dual stack, as Go
+        sock.bind(sa)
+        if socktype == socket.SOCK_STREAM:
+            sock.listen(_somaxconn())
+        laddr = _addr(network, sock.getsockname())
+        fd = FD(sock)
+    except OSError as e:
+        sock.close()
+        syscall = "bind" if e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL,
+                                         errno.EACCES) else ""
+        raise _op_error(op, network, None, address, e, syscall) from None
+    except BaseException:
+        sock.close()
+        raise
+    return fd, laddr
+
+
+class Listener:
+    """A stream listener (Go: net.Listener): ``accept`` returns Conns."""
+
+    __slots__ = ("__weakref__", "_addr", "_fd", "_net", "_unlink")
+
+    def __init__(self, fd: FD, network: str, addr: Addr, unlink: str | None) -> None:
+        self._fd = fd
+        self._net = network
+        self._addr = addr
+        self._unlink = unlink
+
+    def accept(self) -> Conn:
+        """Wait for the next connection (Go: Listener.Accept).
+
+        Raises ErrClosed once the listener is closed (also in a goroutine
+        blocked here when it closes), TimeoutError past the deadline.
+        """
+        try:
+            sock, _sa = self._fd.accept()
+        except OSError as e:
+            raise _op_error("accept", self._net, self._addr, None, e) from None
+        try:
+            if self._net != "unix":
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            fd = FD(sock)
+        except BaseException:
+            sock.close()
+            raise
+        laddr = _addr(self._net, sock.getsockname())
+        try:
+            raddr = _addr(self._net, sock.getpeername())
+        except OSError:
+            raddr = Addr(self._net, "", 0)
+        return Conn(fd, self._net, laddr, raddr)
+
+    def close(self) -> None:
+        """Stop listening; a goroutine blocked in accept raises ErrClosed. Idempotent.
+
+        A unix listener removes its socket file (as Go's does).
+        """
+        if self._fd.closed:
+            return
+        self._fd.close()
+        if self._unlink is not None:
+            try:
+                os.unlink(self._unlink)
+            except OSError:
+                pass
+
+    def set_deadline(self, t: float | None) -> None:
+        """Deadline for accept: an absolute time.monotonic() value, or None."""
+        try:
+            self._fd.set_deadline(t, (READ,))
+        except ErrClosed as e:
+            raise _op_error("set", self._net, self._addr, None, e) from None
+
+    @property
+    def addr(self) -> Addr:
+        """The address listened on (the actual port when ":0" was asked for)."""
+        return self._addr
+
+    def fileno(self) -> int:
+        """The socket's file descriptor (-1 once closed)."""
+        return -1 if self._fd.closed else self._fd.fileno()
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<gort.net.Listener {self._net} {self._addr}{' closed' if self._fd.closed else ''}>"
+
+
+def listen(network: str, address: str) -> Listener:
+    """Listen on address (Go: net.Listen): tcp, tcp4, tcp6 or unix.
+
+    ``":0"`` picks a free port on every address (IPv4 and IPv6, as Go);
+    ``"127.0.0.1:0"`` on loopback only; ``listener.addr`` tells the port.
+    Raises OSError with Go's message, e.g. "listen tcp 127.0.0.1:80: bind:
+    address already in use".
+    """
+    _check_network("listen", network, (*_STREAM, "unix"))
+    fd, laddr = _bind_socket("listen", network, address, socket.SOCK_STREAM)
+    unlink = address if network == "unix" and not address.startswith("@") else None
+    return Listener(fd, network, laddr, unlink)
+
+
+class PacketConn:
+    """A datagram endpoint (Go: net.PacketConn): ``read_from`` and ``write_to``."""
+
+    __slots__ = ("__weakref__", "_addr", "_fd", "_net")
+
+    def __init__(self, fd: FD, network: str, addr: Addr) -> None:
+        self._fd = fd
+        self._net = network
+        self._addr = addr
+
+    def read_from(self, n: int) -> tuple[bytes, Addr]:
+        """The next datagram (truncated to n bytes) and its sender (Go: ReadFrom)."""
+        try:
+            data, sa = self._fd.recvfrom(n)
+        except OSError as e:
+            raise _op_error("read", self._net, self._addr, None, e) from None
+        return data, _addr(self._net, sa)
+
+    def write_to(self, data: Any, addr: Addr | str) -> int:
+        """Send data as one datagram to addr (an Addr or "host:port"); its length."""
+        fam = self._fd.sock.family
+        try:
+            host, port = split_host_port(str(addr))
+            sa = _getaddrinfo(host, _port(self._net, port), fam, socket.SOCK_DGRAM, 0)[0][1]
+            return self._fd.sendto(data, sa)
+        except OSError as e:
+            raise _op_error("write", self._net, self._addr, str(addr), e) from None
+
+    def close(self) -> None:
+        """Close; a goroutine blocked in read_from raises ErrClosed. Idempotent."""
+        self._fd.close()
+
+    def set_deadline(self, t: float | None) -> None:
+        """Set the read and write deadlines (absolute time.monotonic() seconds, or None)."""
+        self._set((READ, WRITE), t)
+
+    def set_read_deadline(self, t: float | None) -> None:
+        """Set the read deadline (absolute time.monotonic() seconds, or None)."""
+        self._set((READ,), t)
+
+    def set_write_deadline(self, t: float | None) -> None:
+        """Set the write deadline (absolute time.monotonic() seconds, or None)."""
+        self._set((WRITE,), t)
+
+    def _set(self, modes: tuple[int, ...], t: float | None) -> None:
+        try:
+            self._fd.set_deadline(t, modes)
+        except ErrClosed as e:
+            raise _op_error("set", self._net, self._addr, None, e) from None
+
+    @property
+    def local_addr(self) -> Addr:
+        """The address bound to."""
+        return self._addr
+
+    def __enter__(self) -> PacketConn:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<gort.net.PacketConn {self._net} {self._addr}>"
+
+
+def listen_packet(network: str, address: str) -> PacketConn:
+    """Bind a datagram endpoint (Go: net.ListenPacket): udp, udp4 or udp6."""
+    _check_network("listen", network, tuple(_DGRAM))
+    fd, laddr = _bind_socket("listen", network, address, socket.SOCK_DGRAM)
+    return PacketConn(fd, network, laddr)
+
+
+# ---------------------------------------------------------------------------
+# pipe: an in-memory, synchronous Conn pair (Go: net.Pipe)
+
+
+class _PipeDeadline:
+    """A deadline as a channel closed when it passes (Go: pipeDeadline)."""
+
+    __slots__ = ("cancel", "timer")
+
+    def __init__(self) -> None:
+        self.cancel: _rt.Chan[None] = _rt.Chan()
+        self.timer: _rt.Timer | None = None
+
+    def set(self, t: float | None) -> None:
+        if self.timer is not None:
+            _rt.stop_timer(self.timer)
+            self.timer = None
+        closed = self.cancel.closed
+        if t is None:
+            if closed:
+                self.cancel = _rt.Chan()
+            return
+        deadline_ns(t)  # type check
+        left = t - monotonic()
+        if left > 0:
+            if closed:
+                self.cancel = _rt.Chan()
+            self.timer = _rt.start_timer(left, 0, _close_chan, self.cancel)
+        elif not closed:
+            self.cancel.close()
+
+
+def _close_chan(c: _rt.Chan[None], _now: int) -> None:
+    if not c.closed:
+        c.close()
+
+
+class _PipeEnd:
+    """One end's channels (Go: pipe): data out and counts back, both ends' done, deadlines."""
+
+    __slots__ = ("local_done", "rd_rx", "rd_tx", "rdl", "remote_done", "wdl", "wr_mu",
+                 "wr_rx", "wr_tx")
+
+    def __init__(self, rd_rx: _rt.Chan[Any], rd_tx: _rt.Chan[int], wr_tx: _rt.Chan[Any],
+                 wr_rx: _rt.Chan[int], local_done: _rt.Chan[None],
+                 remote_done: _rt.Chan[None]) -> None:
+        self.rd_rx = rd_rx  # data the other end writes
+        self.rd_tx = rd_tx  # how much of it this end took
+        self.wr_tx = wr_tx
+        self.wr_rx = wr_rx
+        self.local_done = local_done  # closed by this end's close
+        self.remote_done = remote_done
+        self.wr_mu = Mutex()  # one write at a time, so writes do not interleave
+        self.rdl = _PipeDeadline()
+        self.wdl = _PipeDeadline()
+
+
+class _PipeFD:
+    """Enough of FD for Conn: the pipe end's state and the closed flag."""
+
+    __slots__ = ("closed", "end")
+
+    def __init__(self, end: _PipeEnd) -> None:
+        self.end = end
+        self.closed = False
+
+
+class _PipeConn(Conn):
+    __slots__ = ("_p",)
+
+    def __init__(self, p: _PipeEnd) -> None:
+        addr = Addr("pipe", "pipe", 0)
+        super().__init__(_PipeFD(p), "pipe", addr, addr)  # type: ignore[arg-type]
+        self._p = p
+
+    def read(self, n: int) -> bytes:
+        buf = bytearray(n)
+        k = self.read_into(buf)
+        return bytes(buf[:k])
+
+    def read_into(self, buf: Any) -> int:
+        p = self._p
+        view = memoryview(buf).cast("B")
+        if p.local_done.closed:
+            raise ErrClosed("read pipe: io: read/write on closed pipe")
+        if p.remote_done.closed:
+            return 0
+        if p.rdl.cancel.closed:
+            raise TimeoutError("read pipe: i/o timeout")
+        if len(view) == 0:
+            return 0
+        i, v = _rt.selectgo((p.rd_rx.recv, p.local_done.recv, p.remote_done.recv,
+                             p.rdl.cancel.recv))
+        if i == 0:
+            n = min(len(view), len(v))
+            view[:n] = v[:n]
+            p.rd_tx.send(n)
+            return n
+        if i == 1:
+            raise ErrClosed("read pipe: io: read/write on closed pipe")
+        if i == 2:
+            return 0
+        raise TimeoutError("read pipe: i/o timeout")
+
+    def write(self, data: Any) -> int:
+        p = self._p
+        view = memoryview(data).cast("B")
+        if p.local_done.closed or p.remote_done.closed:
+            raise ErrClosed("write pipe: io: read/write on closed pipe")
+        if p.wdl.cancel.closed:
+            raise TimeoutError("write pipe: i/o timeout")
+        p.wr_mu.lock()
+        try:
+            once = True
+            done = 0
+            while once or done < len(view):
+                once = False
+                i, _v = _rt.selectgo(((p.wr_tx.send, view[done:]), p.local_done.recv,
+                                      p.remote_done.recv, p.wdl.cancel.recv))
+                if i == 0:
+                    n = p.wr_rx.recv()
+                    assert n is not None
+                    done += n
+                elif i == 3:
+                    raise TimeoutError("write pipe: i/o timeout")
+                else:
+                    raise ErrClosed("write pipe: io: read/write on closed pipe")
+            return done
+        finally:
+            p.wr_mu.unlock()
+
+    def close(self) -> None:
+        fd = self._fd
+        if not fd.closed:
+            fd.closed = True
+            self._p.local_done.close()
+
+    def close_write(self) -> None:
+        raise io.UnsupportedOperation("gort.net.pipe: close_write is not supported "
+                                      "(Go's net.Pipe has no CloseWrite); use close")
+
+    def close_read(self) -> None:
+        raise io.UnsupportedOperation("gort.net.pipe: close_read is not supported; use close")
+
+    def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        if self._fd.closed:
+            raise ErrClosed("set pipe: io: read/write on closed pipe")
+        if READ in modes:
+            self._p.rdl.set(t)
+        if WRITE in modes:
+            self._p.wdl.set(t)
+
+    def fileno(self) -> int:
+        return -1
+
+
+def pipe() -> tuple[Conn, Conn]:
+    """A synchronous, in-memory, full-duplex connection pair (Go: net.Pipe).
+
+    What one end writes the other reads; a write blocks until reads on the
+    other end have consumed all of it (no buffering). Deadlines work as on
+    sockets; ``close`` makes the other end read EOF and its writes raise
+    ErrClosed.
+    """
+    c1: _rt.Chan[Any] = _rt.Chan()
+    c2: _rt.Chan[Any] = _rt.Chan()
+    r1: _rt.Chan[int] = _rt.Chan()
+    r2: _rt.Chan[int] = _rt.Chan()
+    done1: _rt.Chan[None] = _rt.Chan()
+    done2: _rt.Chan[None] = _rt.Chan()
+    return (_PipeConn(_PipeEnd(c1, r1, c2, r2, done1, done2)),
+            _PipeConn(_PipeEnd(c2, r2, c1, r1, done2, done1)))
