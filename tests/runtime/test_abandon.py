@@ -16,11 +16,13 @@ import weakref
 from types import CodeType
 from typing import Any
 
+import pytest
 from greenlet import getcurrent
 
 import gort
 import gort.runtime as rt
-from gort.runtime import abandon
+import gort.sync
+from gort.runtime import abandon, symtab
 
 
 def test_stubborn_goroutines_never_run_again_and_run_returns_at_once() -> None:
@@ -197,6 +199,42 @@ def test_handler_ranges_match_dis() -> None:
     with_handlers = 0
     for code in codes:
         want = tuple((e.start, e.end) for e in dis.Bytecode(code).exception_entries)
-        assert abandon.handler_ranges(code) == want, code
+        assert symtab.handler_ranges(code) == want, code
         with_handlers += bool(want)
     assert with_handlers > 50
+
+
+@pytest.mark.parametrize("pattern", ["plain", "for", "listcomp", "select", "waitgroup",
+                                     "with"])
+def test_common_parking_patterns_are_released_not_kept(pattern: str) -> None:
+    # Only `with` keeps its goroutine (its __exit__ would run). A 3.11 caller suspended
+    # in an inlined call has f_lasti on the call's CACHE entries, and 3.12+ inlined
+    # comprehensions have a handler that only restores their variable: both once kept.
+    def main() -> None:
+        ch: gort.Chan[int] = gort.Chan()
+
+        def body() -> Any:
+            if pattern == "plain":
+                return ch.recv()
+            if pattern == "for":
+                for v in ch:
+                    return v
+            if pattern == "listcomp":
+                return [ch.recv() for _ in range(3)]
+            if pattern == "select":
+                return gort.select(ch.recv, gort.after(100).recv)
+            if pattern == "waitgroup":
+                wg = gort.sync.WaitGroup()
+                wg.add(1)
+                return wg.wait()
+            with contextlib.nullcontext():
+                return ch.recv()
+
+        for _ in range(10):
+            gort.go(body)
+        gort.sleep(0.001)
+
+    before = abandon.kept()
+    gort.run(main)
+    gort.run(lambda: None)
+    assert abandon.kept() - before == (10 if pattern == "with" else 0)

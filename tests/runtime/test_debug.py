@@ -31,3 +31,4 @@ def test_gort_knobs() -> None:
     assert d.nopreempt_modules == (*DEFAULT_NOPREEMPT_MODULES, "mylib", "other.mod")
     with pytest.raises(ValueError, match="GORT_PREEMPT_NS='0' is not a positive integer"):
         read_env({"GORT_PREEMPT_NS": "0"})
+    assert read_env({"GORT_PREEMPT_NS": ""}).preempt_ns == 10_000_000  # empty is unset

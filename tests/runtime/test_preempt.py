@@ -457,3 +457,27 @@ def test_blocking_report_counts_the_timers_that_came_due() -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "done 1"
     assert "while 0 goroutines could run and 2 timers were due;" in r.stderr, r.stderr
+
+
+def test_a_goroutine_that_cannot_be_preempted_is_reported_not_silent() -> None:
+    p = subprocess.Popen([sys.executable, str(TESTPROG / "unyielding_rlock.py")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert p.stderr is not None
+    try:
+        first = p.stderr.readline()  # the report comes after about a second
+    finally:
+        p.kill()
+        p.communicate(timeout=30)
+    assert first.startswith("gort: goroutine 3 has run for "), first
+    assert "without stopping while" in first and "'thread lock held'" in first, first
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is 3.12+")
+def test_no_monitoring_tool_id_left_is_a_warning_not_silence() -> None:
+    code = ("import sys, gort\n"
+            "sys.monitoring.use_tool_id(3, 'a'); sys.monitoring.use_tool_id(4, 'b')\n"
+            "gort.run(lambda: print('ran'))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=30, cwd=ROOT)
+    assert (r.returncode, r.stdout) == (0, "ran\n"), r.stderr
+    assert "PreemptionWarning: gort: sys.monitoring tool ids 3 and 4 are both taken" in r.stderr

@@ -549,3 +549,9 @@ def test_queued_handlers_run_before_goroutines_that_timers_ready(
 
     gort.run(main)
     assert log == ["handler", "timer"]
+
+
+@pytest.mark.parametrize("module", [True, False], ids=["gort-run", "plain-python"])
+def test_alarm_timeout_idiom_is_no_deadlock(module: bool) -> None:
+    r = run_testprog("alarm_timeout.py", module=module, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "timed out after_0.2s True\n", "")

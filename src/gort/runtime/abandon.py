@@ -86,7 +86,7 @@ from greenlet import error as greenlet_error
 
 from .g import G
 from .stack import frame_layout
-from .symtab import call_machinery_only, handler_ranges
+from .symtab import call_machinery_only, loud_handler_ranges, op_at
 from .traceback import is_runtime_file
 
 REAP_AT_RETURN = 1000
@@ -228,7 +228,7 @@ def _unwinds_silently(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int]
         if not is_runtime_file(code.co_filename):
             ranges = tables.get(code)
             if ranges is None:
-                ranges = tables[code] = handler_ranges(code)
+                ranges = tables[code] = loud_handler_ranges(code)
             lasti = f.f_lasti
             for start, end in ranges:
                 if start <= lasti < end:
@@ -245,9 +245,7 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     FOR_ITER/SEND, or a call through C call machinery only (preempt._callee)."""
     if f.f_code.co_name == "__del__":
         return False  # a finalizer: its caller is CPython's dealloc, which swallows
-    op = back.f_code.co_code[back.f_lasti] if 0 <= back.f_lasti < len(back.f_code.co_code) \
-        else -1
-    if op not in _ENTRY_OPS:
+    if op_at(back.f_code, back.f_lasti) not in _ENTRY_OPS:
         return False  # entered at an instruction that calls nothing: a decref's callback
     layout = frame_layout()
     if layout is None:

@@ -104,7 +104,7 @@ def read_env(environ: dict[str, str] | None = None) -> Debug:
     vals = parsedebugvars(env.get("GODEBUG", ""))
     preempt_ns = FORCE_PREEMPT_NS
     raw = env.get("GORT_PREEMPT_NS")
-    if raw is not None:
+    if raw:  # unset or empty: the default, as GOMAXPROCS and GORT_SEED
         preempt_ns = _positive_int_env("GORT_PREEMPT_NS", raw, "10000000")
     extra = tuple(m.strip() for m in env.get("GORT_NOPREEMPT", "").split(",") if m.strip())
     gotraceback = parse_gotraceback(env.get("GOTRACEBACK", ""))

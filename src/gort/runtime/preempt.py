@@ -91,7 +91,9 @@ from .symtab import (
     callee,
     callee_expr,
     entry_code,
+    instr_start,
     manager_expr,
+    op_at,
     resolve,
     with_blocks,
 )
@@ -177,16 +179,23 @@ class Preempter:
 
     # -- setup -----------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Start; False if 3.12+ has no sys.monitoring tool id free for the hook.
+
+        gort takes tool id 4, or 3 if 4 is taken, for the length of the run (ids 0-2
+        and 5 are PEP 669's for debuggers, coverage, profilers and optimizers).
+        """
         self.started = True
         mon = _MONITORING
-        if mon is not None:
-            for tool in (4, 3):  # ids 0-2 and 5 are reserved for debuggers, coverage,
-                if mon.get_tool(tool) is None:  # profilers, optimizers (PEP 669)
-                    mon.use_tool_id(tool, "gort")
-                    mon.register_callback(tool, mon.events.INSTRUCTION, self._monitor_hook)
-                    self.tool_id = tool
-                    break
+        if mon is None:
+            return True
+        for tool in (4, 3):
+            if mon.get_tool(tool) is None:
+                mon.use_tool_id(tool, "gort")
+                mon.register_callback(tool, mon.events.INSTRUCTION, self._monitor_hook)
+                self.tool_id = tool
+                return True
+        return False
 
     def close(self) -> None:
         self.started = False
@@ -307,8 +316,7 @@ class Preempter:
         # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
         if self._classify(back)[0] in (_RUNTIME, _BASE):
             return False  # never read a runtime frame's locals (they are mid-update)
-        op = back.f_code.co_code[back.f_lasti] if 0 <= back.f_lasti < len(back.f_code.co_code) \
-            else -1
+        op = op_at(back.f_code, back.f_lasti)
         if op in _WITH_CALLS and f.f_code.co_name in ("__enter__", "__exit__"):
             return True  # a with statement calling its manager's Python __enter__/__exit__
         if layout.is_generator(f) and _resumes_generator(callee(back)):
@@ -554,8 +562,8 @@ def lock_wait_at(frame: FrameType) -> bool:
     signal as EINTR, so an unknown callee is never a lock wait.
     """
     code = frame.f_code
-    lasti = frame.f_lasti
-    op = code.co_code[lasti] if 0 <= lasti < len(code.co_code) else -1
+    lasti = instr_start(code, frame.f_lasti)
+    op = code.co_code[lasti] if lasti >= 0 else -1
     if op == _BEFORE_WITH:
         return _is_thread_lock(resolve(frame, manager_expr(code, lasti)))
     if op not in _CALLS:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import gc
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -946,6 +947,9 @@ def checkdead(s: Sched) -> float | None:
     if s.lockwaits and any(lk.releasable_by_thread() for lk in s.lockwaits.values()) \
             and _other_threads_alive(s):
         return CHECKDEAD_RECHECK_S
+    alarm = _alarm_due(s)
+    if alarm is not None:
+        return alarm
     exc = Deadlock("" if s.debug.gotraceback == "none" else goroutine_dump(s))
     exc.__gort_traceback__ = s.debug.gotraceback  # type: ignore[attr-defined]
     main_g = s.main_g
@@ -955,12 +959,27 @@ def checkdead(s: Sched) -> float | None:
     end_with(s, exc)
 
 
+def _alarm_due(s: Sched) -> float | None:
+    """Seconds until the process's real-time interval timer (``signal.alarm``,
+    ``setitimer(ITIMER_REAL)``) fires, if the program catches its SIGALRM; else None.
+
+    The classic timeout idiom (a raising SIGALRM handler, then a blocking call) is
+    no deadlock: the signal will come and the handler raises in main. (Go has no
+    such timer; its os/signal Notify keeps a program alive the same way: siginuse.)
+    """
+    sigs = s.sigqueue
+    if sigs is None or (not callable(sigs.prog.get(signal.SIGALRM)) and \
+            not sigs.notify.get(signal.SIGALRM)):
+        return None
+    left = signal.getitimer(signal.ITIMER_REAL)[0]
+    return left + 0.001 if left > 0 else None
+
+
 def _other_threads_alive(s: Sched) -> bool:
-    """A Python thread that is neither the M nor one of gort's own (sysmon, offload workers)."""
-    mon = s.sysmon
-    ours = getattr(mon, "thread", None)
+    """A Python thread that is neither the M nor one of gort's own (offload workers;
+    sysmon is a bare _thread, not listed)."""
     for t in threading.enumerate():
-        if t.ident == s.m0.tid or t is ours:
+        if t.ident == s.m0.tid:
             continue
         # A thread still starting (in threading's limbo) is not is_alive() yet.
         if t.is_alive() or not t._started.is_set():  # type: ignore[attr-defined]

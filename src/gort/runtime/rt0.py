@@ -87,7 +87,16 @@ def start_services(s: Sched) -> None:
     elif not s.debug.asyncpreemptoff:
         signals = Signals(s, preempter)
         if signals.install():
-            preempter.start()
+            if not preempter.start():
+                warnings.warn(
+                    "gort: sys.monitoring tool ids 3 and 4 are both taken, and gort needs "
+                    "one for its preemption hook (after a signal lands inside a C call); a "
+                    "goroutine that spends its time in C calls (time.sleep, I/O, a C "
+                    "extension) is then preempted only at its gort calls. Free one of them "
+                    "before the run.",
+                    PreemptionWarning,
+                    stacklevel=4,
+                )
             s.closers.append(preempter.close)
             s.closers.append(signals.close)
         else:

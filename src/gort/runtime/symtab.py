@@ -36,6 +36,26 @@ from types import CodeType, FrameType, MethodType
 from typing import Any, Final
 
 # PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
+_CACHE: Final = dis.opmap["CACHE"]
+
+
+def instr_start(code: CodeType, lasti: int) -> int:
+    """The offset of the instruction ``lasti`` falls in: a caller suspended in a call
+    that CPython 3.11 inlined has ``f_lasti`` on the call's last inline CACHE entry."""
+    co = code.co_code
+    if not 0 <= lasti < len(co):
+        return -1
+    while lasti > 0 and co[lasti] == _CACHE:
+        lasti -= 2
+    return lasti
+
+
+def op_at(code: CodeType, lasti: int) -> int:
+    """The opcode of the instruction at ``lasti`` (see instr_start); -1 if none."""
+    start = instr_start(code, lasti)
+    return code.co_code[start] if start >= 0 else -1
+
+
 _CALLS: Final = frozenset(op for name, op in dis.opmap.items()
                           if name.startswith(("CALL", "PRECALL")))
 
@@ -90,6 +110,7 @@ def callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
     Read from the source positions: the callee expression starts where the call
     expression does, its arguments further right or below.
     """
+    lasti = instr_start(code, lasti)
     key = (code, lasti)
     got = _callee_cache.get(key)
     if got is not None:
@@ -219,6 +240,31 @@ def with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], 
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:
     """back's current call instruction calls f's function, through C call machinery only."""
     return entry_code(callee(back)) is f.f_code
+
+
+# What a handler may do and still run none of the program's code: put the stack and
+# a local back, then re-raise (3.12+ inlined comprehensions restore their variable).
+_QUIET_HANDLER_OPS: Final = frozenset(("SWAP", "POP_TOP", "STORE_FAST", "COPY", "NOP",
+                                       "POP_EXCEPT", "PUSH_EXC_INFO", "RERAISE"))
+
+
+def loud_handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
+    """handler_ranges, less the ranges whose handler only restores state and re-raises."""
+    instrs = instructions(code)
+    order = sorted(instrs)
+    loud = []
+    for start, end, target in exception_table(code):
+        quiet = False
+        for off in (o for o in order if o >= target):
+            name = instrs[off].opname
+            if name not in _QUIET_HANDLER_OPS:
+                break
+            if name == "RERAISE":
+                quiet = True
+                break
+        if not quiet:
+            loud.append((start, end))
+    return tuple(loud)
 
 
 def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:

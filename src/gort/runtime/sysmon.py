@@ -94,6 +94,8 @@ REPORT_MIN_NS: Final = 20_000_000
 NETPOLL_STALE_NS: Final = 2_000_000
 # A goroutine waiting this long for a thread lock despite the recovery is reported.
 LOCK_REPORT_NS: Final = 1_000_000_000
+# A goroutine running this long past its slice while others wait is reported (unyielding).
+UNYIELDING_NS: Final = 1_000_000_000
 
 
 _tstate_get, _enter_tracing, _ = tracing_api()
@@ -287,6 +289,8 @@ class Sysmon:
                 when = pp.timers.heap[0][0] if pp.timers.heap else 0
                 look = min(when, now + slice_ns) if when else now + slice_ns
             else:
+                if now - pd.schedwhen >= UNYIELDING_NS and running is not False:
+                    self.unyielding(pd, now)
                 if running is False:
                     # The M's thread used no CPU since the last look: blocked in C. The
                     # request below interrupts nothing (signal_unix.preempt_m); a lock
@@ -373,6 +377,25 @@ class Sysmon:
         sys.stderr.write(blocked_report(s, frame, blocked_ns))
         sys.stderr.flush()
 
+    def unyielding(self, pd: SysmonTick, now: int) -> None:
+        """The M's goroutine has run for UNYIELDING_NS while others wait, preemption
+        refused or deferred all along: report it once per place (silent hangs were the
+        worst way such a program ended: a plain RLock held across a park, a long C
+        callback, a tracer)."""
+        s = self.s
+        if not s.debug.blockreport:
+            return
+        frame = sys._current_frames().get(s.m0.tid)
+        if frame is None:
+            return
+        site = (frame.f_code, frame.f_lasti)
+        if site in self.reported:
+            return
+        self.reported.add(site)
+        s.stats.blocked_reports += 1
+        sys.stderr.write(unyielding_report(s, frame, now - pd.schedwhen))
+        sys.stderr.flush()
+
     def runnable_elsewhere(self, pp: P, now: int) -> bool:
         """Could another G use pp now? (racy reads, as all of sysmon's; best-effort)"""
         s = self.s
@@ -443,31 +466,57 @@ def _first_runnable(s: Sched) -> tuple[G | None, int]:
     return (gs[0] if gs else None), len(gs)
 
 
+def unyielding_report(s: Sched, frame: FrameType, ran_ns: int) -> str:
+    """Report of the M's goroutine running on while preemption waits and others wait."""
+    _, nrunnable = _first_runnable(s)
+    reasons = ", ".join(f"{k!r} {v}" for k, v in sorted(
+        s.stats.preempt_deferred.items(), key=lambda kv: -kv[1])[:3]) or "none counted"
+    others = (f"{nrunnable} goroutine{'' if nrunnable == 1 else 's'} could run" if nrunnable
+              else "timers or wake-ups wait for it")
+    return _report(
+        s, frame, "running",
+        f"has run for {ran_ns / 1e9:.1f}s without stopping while {others}; preemption has "
+        f"been waiting for a safe point (deferrals: {reasons}).",
+        "What keeps a goroutine from being switched out: a plain RLock (or Condition) made "
+        "before the run that is held (make locks inside the run, or use gort.sync), a C "
+        "function calling back into Python (sorted's key, re.sub, a C extension), a profile "
+        "or trace function, or a module on the no-preempt list (GORT_NOPREEMPT). This report "
+        "is printed once per place; GODEBUG=blockreport=0 turns it off.")
+
+
 def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
     """Go-style report of the M's goroutine blocked in a call while others wait."""
     now = monotonic_ns()
-    gp = s.m0.curg
-    waiting, nrunnable = _first_runnable(s)
+    _, nrunnable = _first_runnable(s)
     # Timers due (a sleeper to wake, a ticker to send): the heaps are read racily, as
     # everything sysmon reads; entries of stopped timers are not counted.
     ndue = sum(1 for pp in s.allp for when, seq, tm in list(pp.timers.heap)
                if when <= now and tm.active and tm.seq == seq)
-    goid = gp.goid if gp is not None else 0
     timers = (f" and {ndue} timer{' was' if ndue == 1 else 's were'} due" if ndue else "")
-    parts = [f"gort: goroutine {goid} has been blocked in a call for "
-             f"{blocked_ns / 1e6:.1f}ms while {nrunnable} goroutine"
-             f"{'' if nrunnable == 1 else 's'} could run{timers}; all of them wait for it, "
-             "since one thread runs every goroutine.\n",
-             f"goroutine {goid} [running, in a call]:", *stack_lines(frame)]
+    return _report(
+        s, frame, "running, in a call",
+        f"has been blocked in a call for {blocked_ns / 1e6:.1f}ms while {nrunnable} goroutine"
+        f"{'' if nrunnable == 1 else 's'} could run{timers}; all of them wait for it, since "
+        "one thread runs every goroutine.",
+        "Run blocking calls with gort.offload(fn, *args) (a worker thread runs fn, only the "
+        "caller waits), and use gort.sleep instead of time.sleep. C code that blocks holding "
+        "a lock of its own cannot be preempted safely at all. This report is printed once "
+        "per call site; GODEBUG=blockreport=0 turns it off.")
+
+
+def _report(s: Sched, frame: FrameType, state: str, what: str, advice: str) -> str:
+    """sysmon's reports: the headline, the M's goroutine (at frame), the first runnable one."""
+    now = monotonic_ns()
+    gp = s.m0.curg
+    waiting, _ = _first_runnable(s)
+    goid = gp.goid if gp is not None else 0
+    parts = [f"gort: goroutine {goid} {what}\n", f"goroutine {goid} [{state}]:",
+             *stack_lines(frame)]
     if gp is not None and gp.gopc is not None:
         parts.append(created_by(gp))
     parts.append("")
     if waiting is not None:
         parts.append(goroutine_block(waiting, now))
         parts.append("")
-    parts.append("Run blocking calls with gort.offload(fn, *args) (a worker thread runs fn, "
-                 "only the caller waits), and use gort.sleep instead of time.sleep. "
-                 "C code that blocks holding a lock of its own cannot be preempted "
-                 "safely at all. This report is printed once per call site; "
-                 "GODEBUG=blockreport=0 turns it off.\n\n")
+    parts.append(advice + "\n\n")
     return "\n".join(parts)
