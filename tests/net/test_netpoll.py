@@ -99,7 +99,10 @@ def test_goraise_takes_a_goroutine_off_its_io_wait() -> None:
                 out.send(f"raised {e.args[0]}")
 
         gort.go(reader)
-        gort.sleep(0.01)
+        for _ in range(1000):  # until the reader parks (bounded: 10 s)
+            gort.sleep(0.01)
+            if sched.netpoll.nwait:
+                break
         assert sched.netpoll.nwait == 1
         assert gp[0].waitreason == "IO wait"
         rt.goraise(gp[0], KeyError("stop"))

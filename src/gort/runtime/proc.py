@@ -952,6 +952,10 @@ def checkdead(s: Sched) -> float | None:
         return alarm
     exc = Deadlock("" if s.debug.gotraceback == "none" else goroutine_dump(s))
     exc.__gort_traceback__ = s.debug.gotraceback  # type: ignore[attr-defined]
+    if s.sigq:
+        # A signal's handler became due while the report was built (an alarm that
+        # just fired): it runs first, and may well wake someone.
+        return 0.0
     main_g = s.main_g
     if s.contain is not None and main_g is not None and main_g.status is _WAITING:
         goraise(main_g, exc)
@@ -966,13 +970,19 @@ def _alarm_due(s: Sched) -> float | None:
     The classic timeout idiom (a raising SIGALRM handler, then a blocking call) is
     no deadlock: the signal will come and the handler raises in main. (Go has no
     such timer; its os/signal Notify keeps a program alive the same way: siginuse.)
+    Only an alarm due within ``ALARM_HORIZON_S`` counts: a test runner's watchdog
+    (pytest-timeout arms one for every test) must not turn a deadlock report into a
+    timeout a minute later.
     """
     sigs = s.sigqueue
     if sigs is None or (not callable(sigs.prog.get(signal.SIGALRM)) and \
             not sigs.notify.get(signal.SIGALRM)):
         return None
     left = signal.getitimer(signal.ITIMER_REAL)[0]
-    return left + 0.001 if left > 0 else None
+    return left + 0.001 if 0 < left <= ALARM_HORIZON_S else None
+
+
+ALARM_HORIZON_S = 10.0
 
 
 def _other_threads_alive(s: Sched) -> bool:
