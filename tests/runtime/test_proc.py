@@ -374,3 +374,53 @@ def test_run_gives_main_a_copy_of_the_callers_context() -> None:
         assert _CV.get() == "caller"
     finally:
         _CV.reset(token)
+
+
+def test_gort_run_from_three_threads_at_once_runs_one() -> None:
+    # The "already running" test and the claim were two steps: two threads both ran.
+    import collections
+    import threading
+    import warnings
+
+    res: collections.Counter[str] = collections.Counter()
+
+    def main() -> int:
+        ch: gort.Chan[int] = gort.Chan(1)
+        gort.go(ch.send, 1)
+        gort.sleep(0.01)
+        return ch.recv() or 0
+
+    def thread() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # no asynchronous preemption off the main thread
+            try:
+                res[repr(gort.run(main))] += 1
+            except RuntimeError as e:
+                res["already" if "already running on another thread" in str(e) else str(e)] += 1
+
+    for _ in range(5):
+        res.clear()
+        ts = [threading.Thread(target=thread) for _ in range(3)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(timeout=60)
+        assert sum(res.values()) == 3 and res["1"] >= 1, res
+        assert res["1"] + res["already"] == 3, res
+
+
+def test_many_short_runs_print_nothing() -> None:
+    # sysmon once reported "goroutine 0 has run for <uptime>s" at a run's start: P0 was
+    # running with no slice begun (schedwhen 0) while a finalizer collection was due.
+    import subprocess
+    import sys
+
+    code = ("import gort\n"
+            "def m():\n"
+            "    for i in range(3): gort.go(gort.sleep, 0.001)\n"
+            "    gort.sleep(0.002)\n"
+            "for i in range(200): gort.run(m)\n"
+            "print('done')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "done\n", "")

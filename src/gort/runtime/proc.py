@@ -1001,8 +1001,20 @@ def _other_threads_alive(s: Sched) -> bool:
 # Starting and stopping a runtime
 
 
+_start_lock = threading.Lock()  # made at import, before any run: a plain lock
+
+
 def schedinit(host: greenlet | None) -> Sched:
-    """Build the Sched for a new run (Go: schedinit). Reads the environment once."""
+    """Build the Sched for a new run (Go: schedinit). Reads the environment once.
+
+    The test for a running runtime and the claim are one step under ``_start_lock``:
+    two threads calling gort.run at once both passed the test before.
+    """
+    with _start_lock:
+        return _schedinit_locked(host)
+
+
+def _schedinit_locked(host: greenlet | None) -> Sched:
     if _sched.current is not None:
         where = "this thread" if _sched.current.m0.tid == _get_ident() else "another thread"
         raise RuntimeError(

@@ -289,7 +289,8 @@ class Sysmon:
                 when = pp.timers.heap[0][0] if pp.timers.heap else 0
                 look = min(when, now + slice_ns) if when else now + slice_ns
             else:
-                if now - pd.schedwhen >= UNYIELDING_NS and running is not False:
+                if pd.schedwhen and now - pd.schedwhen >= UNYIELDING_NS \
+                        and running is not False and s.m0.curg is not None:
                     self.unyielding(pd, now)
                 if running is False:
                     # The M's thread used no CPU since the last look: blocked in C. The
@@ -493,11 +494,13 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
     ndue = sum(1 for pp in s.allp for when, seq, tm in list(pp.timers.heap)
                if when <= now and tm.active and tm.seq == seq)
     timers = (f" and {ndue} timer{' was' if ndue == 1 else 's were'} due" if ndue else "")
+    others = (f"{nrunnable} goroutine{'' if nrunnable == 1 else 's'} could run{timers}; all "
+              "of them wait for it" if nrunnable else
+              f"{ndue or 'no'} timer{'' if ndue == 1 else 's'} or wake-ups wait for it")
     return _report(
         s, frame, "running, in a call",
-        f"has been blocked in a call for {blocked_ns / 1e6:.1f}ms while {nrunnable} goroutine"
-        f"{'' if nrunnable == 1 else 's'} could run{timers}; all of them wait for it, since "
-        "one thread runs every goroutine.",
+        f"has been blocked in a call for {blocked_ns / 1e6:.1f}ms while {others}, since one "
+        "thread runs every goroutine.",
         "Run blocking calls with gort.offload(fn, *args) (a worker thread runs fn, only the "
         "caller waits), and use gort.sleep instead of time.sleep. C code that blocks holding "
         "a lock of its own cannot be preempted safely at all. This report is printed once "
