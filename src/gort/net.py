@@ -458,11 +458,34 @@ class _RawConn(io.RawIOBase):
     def writable(self) -> bool:
         return self._w
 
+    # After a deadline fired in the middle of a buffered operation the buffer's state is
+    # not the stream's (a BufferedReader drops what it had gathered for the line; a
+    # BufferedWriter cannot tell how much of its buffer went out and would send it
+    # again): like the standard library's socket.makefile, the file refuses to go on
+    # rather than lose or repeat bytes silently. The Conn itself stays usable.
+    _timed_out = False
+
     def readinto(self, b: Any) -> int:
-        return self._conn.read_into(b)
+        if self._timed_out:
+            raise OSError("gort.net: cannot read from a makefile() file after a deadline "
+                          "fired in it (what it had buffered is lost); read the Conn, or "
+                          "make a new file")
+        try:
+            return self._conn.read_into(b)
+        except TimeoutError:
+            self._timed_out = True
+            raise
 
     def write(self, b: Any) -> int:
-        return self._conn.write(b)
+        if self._timed_out:
+            raise OSError("gort.net: cannot write to a makefile() file after a deadline "
+                          "fired in it (how much of its buffer went out is unknown); write "
+                          "the Conn, or make a new file")
+        try:
+            return self._conn.write(b)
+        except TimeoutError:
+            self._timed_out = True
+            raise
 
 
 def _makefile(conn: Conn, mode: str, buffering: int | None, encoding: str | None,

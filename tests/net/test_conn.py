@@ -675,3 +675,38 @@ def test_a_drained_stream_still_sees_every_later_arrival_eof_and_close_read() ->
         return out
 
     assert gort.run(main) == [b"abc", b"later", b"into", b""]
+
+
+@pytest.mark.parametrize("mode", ["rb", "r", "wb"])
+def test_makefile_refuses_to_go_on_after_a_deadline_fired(mode: str) -> None:
+    # Once read: the buffered b"ab" was dropped and the next readline returned b"c\n";
+    # written: the next flush sent 9048 bytes a second time. Now: an error, never that.
+    def main() -> str:
+        c, s = conn_pair()
+        f = c.makefile(mode)
+        if "r" in mode:
+            s.write(b"ab")
+            c.set_read_deadline(time.monotonic() + 0.05)
+            with pytest.raises(TimeoutError):
+                f.readline()
+            c.set_read_deadline(None)
+            s.write(b"c\n")
+            with pytest.raises(OSError, match="after a deadline fired") as ei:
+                f.readline()
+        else:
+            c.set_write_deadline(time.monotonic() + 0.2)
+
+            def fill() -> None:
+                for _ in range(100_000):
+                    f.write(b"x" * 1000)  # the peer never reads
+
+            with pytest.raises(TimeoutError):
+                fill()
+            c.set_write_deadline(None)
+            with pytest.raises(OSError, match="after a deadline fired") as ei:
+                f.flush()
+        c.close()
+        s.close()
+        return str(ei.value)
+
+    assert "makefile()" in gort.run(main)
