@@ -28,26 +28,19 @@ instead is resume them only where that runs none of the program's code:
 
 - ``bury`` (teardown) only records the run's goroutines: O(1), no switch, so
   gort.run returns at once whatever they do.
-- ``reap`` releases a buried goroutine by throwing GreenletExit into it. A
-  frame of the program outside every exception handler's range (the code's
-  exception table, at the frame's current instruction) is popped without
-  executing a single bytecode (zero-cost exceptions). A frame stopped inside
-  a ``try``/``with``/``except`` would run its handler: for those, a trace
-  function (``f_trace`` with ``f_trace_opcodes``, and ``sys.settrace`` for
-  the length of the throw) raises GreenletExit again before each of their
-  instructions, so the handler never executes one either and the frame is
-  left (3.11 and 3.13 alike). Handlers that only put a local back and
-  re-raise (3.12+ inlined comprehensions) need no refusal. gort's runtime
-  frames are exempt: their handlers only restore bookkeeping and re-raise
-  (an invariant of the package). Freeing the frames' locals runs their
-  finalizers (``__del__``, a generator's ``finally``), as any garbage
-  collection does; gort calls from those raise a clear RuntimeError
-  (``reaping``).
-- Kept, never resumed, for the life of the process (counted in ``kept``): a
-  goroutine stopped inside a child greenlet of its own, and one whose
-  exception could be swallowed on the way down (stopped inside a ``__del__``
-  or another callback of a reference drop: CPython's dealloc prints
-  "Exception ignored" and returns into the frame below, which would go on).
+- ``reap`` releases a buried goroutine by throwing GreenletExit into it only
+  if no frame of its stack is inside an exception handler's range (the
+  code's exception table, at the frame's current instruction): the
+  exception then unwinds every frame without executing a single bytecode of
+  the program (zero-cost exceptions: a frame without a covering handler is
+  popped). gort's runtime frames are exempt from the check: their handlers
+  only restore bookkeeping and re-raise (an invariant of the package).
+  Freeing the frames' locals runs their finalizers (``__del__``, a
+  generator's ``finally``), as any garbage collection does; gort calls from
+  those raise a clear RuntimeError (``reaping``).
+- A goroutine stopped inside a ``try``/``with`` block, or inside a child
+  greenlet of its own, would run program code when unwound: it is kept,
+  never resumed, for the life of the process (counted in ``kept``).
 - ``reap`` runs for a bounded batch when gort.run returns, and for the rest
   when the next runtime starts on the thread: 10^5 goroutines take about a
   second to release (a munmap of each greenlet's frame stack dominates),
@@ -86,7 +79,7 @@ import gc
 import sys
 import threading
 from types import CodeType, FrameType
-from typing import Any, Final
+from typing import Final
 
 from greenlet import GreenletExit, getcurrent, greenlet
 from greenlet import error as greenlet_error
@@ -204,7 +197,7 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
              me: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]]) -> None:
     if gr is None or gr.dead or gr is me or gr in keep or gr.parent is None:
         return  # never started, finished, or not a goroutine's (a thread's main greenlet)
-    if child is not None or not _reaches_every_frame(gr):
+    if child is not None or not _unwinds_silently(gr, tables):
         _kept.append((gr, child))
         return
     try:
@@ -212,22 +205,6 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
     except ValueError:  # me runs inside gr (cyclic parent chain): it cannot die now
         _kept.append((gr, child))
         return
-    doomed = _program_frames_in_handlers(gr, tables)
-    if doomed:
-        # Their handlers (a finally, an except, a with's __exit__) must not run: a trace
-        # function raises GreenletExit again before each instruction of those frames, so
-        # each is left without executing one (3.11 and 3.12+ alike).
-        codes = {f.f_code for f in doomed}
-
-        def refuse(frame: FrameType, event: str, arg: Any) -> Any:
-            if event in ("line", "opcode") and frame.f_code in codes:
-                raise GreenletExit
-            return refuse
-
-        for f in doomed:
-            f.f_trace = refuse
-            f.f_trace_opcodes = True
-        sys.settrace(refuse)
     try:
         gr.throw(GreenletExit)
     except GreenletExit:
@@ -235,44 +212,32 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
     except greenlet_error:  # not this thread's after all (a thread id reused after fork)
         _kept.append((gr, child))
         return
-    finally:
-        if doomed:
-            sys.settrace(None)  # reap puts the program's trace function back
     if not gr.dead:  # it switched somewhere instead of unwinding: a gort bug
         _kept.append((gr, child))
 
 
-def _reaches_every_frame(gr: greenlet) -> bool:
-    """An exception thrown into gr reaches every frame: no C code between two of them that
-    could swallow it (a finalizer's caller, CPython's dealloc, reports "Exception ignored"
-    and returns into the frame below, which would go on running)."""
-    f = gr.gr_frame
-    while f is not None:
-        back = f.f_back
-        if back is not None and not is_runtime_file(f.f_code.co_filename) \
-                and not is_runtime_file(back.f_code.co_filename) and not _propagates(f, back):
-            return False
-        f = back
-    return True
-
-
-def _program_frames_in_handlers(gr: greenlet,
-                                tables: dict[CodeType, tuple[tuple[int, int], ...]]
-                                ) -> list[FrameType]:
-    """gr's frames outside gort's runtime stopped inside an exception handler's range."""
-    found = []
+def _unwinds_silently(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]]) -> bool:
+    """No frame of gr's stack outside gort's runtime is inside an exception handler's range,
+    and the exception reaches every frame: no C code between two of them that could
+    swallow it (a finalizer's caller, CPython's dealloc, reports "Exception ignored" and
+    returns into the frame below, which would go on running)."""
     f = gr.gr_frame
     while f is not None:
         code = f.f_code
+        back = f.f_back
         if not is_runtime_file(code.co_filename):
             ranges = tables.get(code)
             if ranges is None:
                 ranges = tables[code] = loud_handler_ranges(code)
             lasti = f.f_lasti
-            if any(start <= lasti < end for start, end in ranges):
-                found.append(f)
-        f = f.f_back
-    return found
+            for start, end in ranges:
+                if start <= lasti < end:
+                    return False
+            if back is not None and not is_runtime_file(back.f_code.co_filename) \
+                    and not _propagates(f, back):
+                return False
+        f = back
+    return True
 
 
 def _propagates(f: FrameType, back: FrameType) -> bool:
