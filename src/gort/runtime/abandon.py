@@ -245,8 +245,11 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     FOR_ITER/SEND, or a call through C call machinery only (preempt._callee)."""
     if f.f_code.co_name == "__del__":
         return False  # a finalizer: its caller is CPython's dealloc, which swallows
-    if op_at(back.f_code, back.f_lasti) not in _ENTRY_OPS:
+    op = op_at(back.f_code, back.f_lasti)
+    if op not in _ENTRY_OPS:
         return False  # entered at an instruction that calls nothing: a decref's callback
+    if op == _BEFORE_WITH and f.f_code.co_name == "__enter__":
+        return True  # a with statement calling its manager's Python __enter__
     layout = frame_layout()
     if layout is None:
         return True  # no frame layout (the probe failed): as before, by the handler table
@@ -255,6 +258,7 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     return layout.resumed_by_eval_loop(f) or call_machinery_only(f, back)
 
 
+_BEFORE_WITH: Final = dis.opmap["BEFORE_WITH"]
 # Instructions whose callee's exception reaches the caller: calls, iteration, and the
 # operators and attribute accesses that run Python dunders and descriptors.
 _ENTRY_OPS: Final = frozenset(

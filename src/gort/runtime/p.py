@@ -32,7 +32,8 @@ class Pstatus(enum.IntEnum):
 class SysmonTick:
     """sysmon's private copy of what it last saw of a P (Go: sysmontick). Written only by sysmon."""
 
-    __slots__ = ("cpu_ns", "cpu_when", "last_run", "last_signal", "schedtick", "schedwhen")
+    __slots__ = ("busy_since", "cpu_ns", "cpu_when", "last_run", "last_signal", "schedtick",
+                 "schedwhen")
 
     def __init__(self) -> None:
         self.schedtick = 0
@@ -43,6 +44,9 @@ class SysmonTick:
         self.cpu_ns = -1
         self.cpu_when = 0
         self.last_run = 0
+        # Since when every look found the same slice running (its thread not seen blocked;
+        # 0: the last look did not): sysmon's unyielding report needs a whole second of it.
+        self.busy_since = 0
 
 
 class P:

@@ -249,15 +249,19 @@ _QUIET_HANDLER_OPS: Final = frozenset(("SWAP", "POP_TOP", "STORE_FAST", "COPY", 
 
 
 def loud_handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
-    """handler_ranges, less the ranges whose handler only restores state and re-raises."""
+    """handler_ranges, less the ranges whose handler only restores state and re-raises
+    out of the frame."""
     instrs = instructions(code)
     order = sorted(instrs)
+    table = exception_table(code)
     loud = []
-    for start, end, target in exception_table(code):
+    for start, end, target in table:
         quiet = False
         for off in (o for o in order if o >= target):
             name = instrs[off].opname
-            if name not in _QUIET_HANDLER_OPS:
+            # The handler's own instructions must be covered by no handler: its RERAISE
+            # then leaves the frame, not for an enclosing except or finally.
+            if name not in _QUIET_HANDLER_OPS or any(s <= off < e for s, e, _ in table):
                 break
             if name == "RERAISE":
                 quiet = True

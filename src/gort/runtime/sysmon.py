@@ -279,7 +279,12 @@ class Sysmon:
                 pd.schedtick = t
                 pd.schedwhen = pp.schedwhen
                 pd.last_signal = 0
+                pd.busy_since = 0
             running = self.sample_cpu(pd, now)
+            if running is False or s.m0.curg is None:
+                pd.busy_since = 0
+            elif not pd.busy_since:
+                pd.busy_since = now
             deadline = pd.schedwhen + slice_ns - tolerance
             if now < deadline:
                 look = deadline
@@ -289,8 +294,7 @@ class Sysmon:
                 when = pp.timers.heap[0][0] if pp.timers.heap else 0
                 look = min(when, now + slice_ns) if when else now + slice_ns
             else:
-                if pd.schedwhen and now - pd.schedwhen >= UNYIELDING_NS \
-                        and running is not False and s.m0.curg is not None:
+                if pd.busy_since and now - pd.busy_since >= UNYIELDING_NS:
                     self.unyielding(pd, now)
                 if running is False:
                     # The M's thread used no CPU since the last look: blocked in C. The
@@ -394,7 +398,7 @@ class Sysmon:
             return
         self.reported.add(site)
         s.stats.blocked_reports += 1
-        sys.stderr.write(unyielding_report(s, frame, now - pd.schedwhen))
+        sys.stderr.write(unyielding_report(s, frame, now - pd.busy_since))
         sys.stderr.flush()
 
     def runnable_elsewhere(self, pp: P, now: int) -> bool:
