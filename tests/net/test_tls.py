@@ -42,7 +42,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
     for cmd in (
         ["req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-         "-subj", "/CN=gort test CA"],
+         "-subj", "/CN=gort test CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
         ["req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost"],
         ["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
          "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "leaf.ext"],
