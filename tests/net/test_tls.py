@@ -331,3 +331,69 @@ def test_tls_over_pipe(certs: Path) -> None:
         return out
 
     assert gort.run(main) == [True] * 5 + ["TLSv1.3", b"", "SSLError"]
+
+
+def test_a_read_and_a_write_started_together_share_one_handshake(certs: Path) -> None:
+    def main() -> list[object]:
+        ln = tls.listen("tcp", "127.0.0.1:0", server_ctx(certs))
+        got: gort.Chan[object] = gort.Chan(2)
+
+        def handle(c: net.Conn) -> None:
+            gort.go(lambda: got.send(c.read(100)))  # both start before any handshake
+            c.write(b"greeting")
+            got.send("written")
+
+        serve(ln, handle)
+        c = tls.client(net.dial("tcp", str(ln.addr)), client_ctx(certs), "localhost")
+        assert c.version is None  # no handshake yet
+        assert c.read(100) == b"greeting"
+        c.write(b"reply")
+        out = sorted([got.recv(), got.recv()], key=str)
+        c.close()
+        ln.close()
+        return out
+
+    assert gort.run(main) == [b"reply", "written"]
+
+
+def test_tls_over_unix(certs: Path, tmp_path: Path) -> None:
+    def main() -> bytes:
+        path = str(tmp_path / "s.sock")
+        ln = tls.listen("unix", path, server_ctx(certs))
+        tls_echo(ln)
+        with tls.dial("unix", path, client_ctx(certs), server_hostname="localhost") as c:
+            c.write(b"over unix")
+            data = c.read(100)
+        ln.close()
+        return data
+
+    assert gort.run(main) == b"over unix"
+
+
+def test_close_unblocks_a_read_over_a_pipe(certs: Path) -> None:
+    def main() -> str:
+        a, b = net.pipe()
+        c = tls.client(a, client_ctx(certs), "localhost")
+        s = tls.server(b, server_ctx(certs))
+        gort.go(s.handshake)
+        c.handshake()
+        done: gort.Chan[str] = gort.Chan(1)
+
+        def reader() -> None:
+            try:
+                c.read(10)
+            except net.ErrClosed as e:
+                done.send(str(e))
+
+        gort.go(reader)
+        gort.sleep(0.02)
+        gort.go(lambda: s.read(10))  # the peer reads, so close_notify goes out at once
+        t0 = time.monotonic()
+        c.close()
+        msg = done.recv()
+        assert msg is not None
+        assert time.monotonic() - t0 < 2
+        s.close()
+        return msg
+
+    assert gort.run(main) == "read pipe: io: read/write on closed pipe"
