@@ -78,6 +78,8 @@ _BIO_READ: Final = 65536  # bytes asked of the Conn below per read
 _CLOSE_WAIT_S: Final = 5.0  # Go's bound on sending close_notify in Close
 _RETRY_S: Final = 0.001  # a write waiting for a reader's progress (renegotiation)
 
+_STREAMS: Final = ("tcp", "tcp4", "tcp6", "unix")
+
 _WantRead = ssl.SSLWantReadError
 _WantWrite = ssl.SSLWantWriteError
 
@@ -86,6 +88,12 @@ def _check_ctx(ctx: Any) -> None:
     if not isinstance(ctx, ssl.SSLContext):
         raise TypeError(f"gort.tls: the configuration is an ssl.SSLContext (e.g. "
                         f"ssl.create_default_context()), got {type(ctx).__name__}")
+
+
+def _check_stream(op: str, network: str) -> None:
+    if network not in _STREAMS:
+        raise ValueError(f"gort.tls.{op}: network {network!r}: TLS runs over a stream; use "
+                         f"one of {', '.join(_STREAMS)} (no DTLS)")
 
 
 def _ssl_error(where: str, e: ssl.SSLError) -> ssl.SSLError:
@@ -152,10 +160,11 @@ class Conn(net.Conn):
     def handshake(self) -> None:
         """Run the handshake now if it has not run (Go: Conn.Handshake); idempotent.
 
-        Honours the Conn's deadlines (TimeoutError). Raises the ssl.SSLError
-        subclass OpenSSL raised (ssl.SSLCertVerificationError for a
-        certificate that does not verify), ErrClosed if closed; a failed
-        handshake raises the same error again on every later call.
+        Honours the Conn's deadlines (TimeoutError; a later call resumes the
+        handshake where it stopped). Raises the ssl.SSLError subclass OpenSSL
+        raised (ssl.SSLCertVerificationError for a certificate that does not
+        verify), ErrClosed if closed; a failed handshake raises the same error
+        again on every later call.
         """
         if self._hs_done:
             return
@@ -508,7 +517,12 @@ class Listener(net.Listener):
 
     def accept(self) -> Conn:
         """The next connection, as a TLS server Conn (handshake not yet run)."""
-        return Conn(super().accept(), self._ctx, True, None)
+        c = super().accept()
+        try:
+            return Conn(c, self._ctx, True, None)
+        except BaseException:
+            c.close()
+            raise
 
     def __repr__(self) -> str:
         return f"<gort.tls.Listener {self._net} {self._addr}{' closed' if self._fd.closed else ''}>"
@@ -540,6 +554,7 @@ def dial(network: str, address: str, ctx: ssl.SSLContext, server_hostname: str |
     certificate that does not verify); the connection is closed then.
     """
     _check_ctx(ctx)
+    _check_stream("dial", network)
     deadline = None if timeout is None else monotonic() + max(timeout, 0.0)
     if server_hostname is None and network != "unix":
         server_hostname = net.split_host_port(address)[0] or None
@@ -560,4 +575,5 @@ def dial(network: str, address: str, ctx: ssl.SSLContext, server_hostname: str |
 def listen(network: str, address: str, ctx: ssl.SSLContext) -> Listener:
     """Listen on address (as net.listen); accepted Conns are TLS servers with ctx."""
     _check_ctx(ctx)
+    _check_stream("listen", network)
     return Listener(net.listen(network, address), ctx)

@@ -148,6 +148,8 @@ def test_handshake_error_is_kept_and_unknown_ca_fails(certs: Path) -> None:
         raw.close()
         with pytest.raises(TypeError, match=r"ssl\.SSLContext"):
             tls.listen("tcp", "127.0.0.1:0", "cert.pem")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="no DTLS"):
+            tls.dial("udp", str(ln.addr), client_ctx(certs))
         ln.close()
 
     gort.run(main)
@@ -174,8 +176,13 @@ def test_deadline_during_handshake_and_read(certs: Path) -> None:
         s.set_deadline(time.monotonic() + 0.05)
         with pytest.raises(TimeoutError):
             s.read(10)
+        # The client speaks at last: the server's handshake resumes where it stopped.
+        late = tls.client(quiet, client_ctx(certs), "localhost")
+        gort.go(late.write, b"hi")
+        s.set_deadline(None)
+        assert s.read(10) == b"hi"
         s.close()
-        quiet.close()
+        late.close()
 
         # After the handshake: a read deadline, then the data still arrives.
         tls_echo(ln)
