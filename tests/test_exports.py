@@ -7,7 +7,7 @@ from types import ModuleType
 
 import gort
 import gort.sync
-from gort import context, errgroup, net, semaphore
+from gort import context, errgroup, net, semaphore, tls
 from gort.sync import atomic
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
@@ -26,6 +26,7 @@ SUBMODULES: dict[ModuleType, set[str]] = {
     net: {"Addr", "Conn", "Dialer", "ErrClosed", "Listener", "PacketConn", "dial",
           "join_host_port", "listen", "listen_packet", "lookup_host", "lookup_ip", "pipe",
           "split_host_port"},
+    tls: {"Conn", "Listener", "client", "dial", "listen", "server"},
 }
 
 

@@ -27,7 +27,7 @@ Shapes follow Go's ``net`` where Python has no better habit:
   leave the goroutine (no thread for ``127.0.0.1:80``).
 - ``TCP_NODELAY`` is on for every TCP connection, as in Go.
 
-Not here (yet): TLS, CloseRead on pipes, multicast, ``unixgram``/``unixpacket``.
+TLS is gort.tls. Not here (yet): CloseRead on pipes, multicast, ``unixgram``/``unixpacket``.
 """
 
 from __future__ import annotations

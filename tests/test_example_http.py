@@ -1,0 +1,80 @@
+"""examples/http_server.py: light requests are answered while a handler computes."""
+
+from __future__ import annotations
+
+import http.client
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from .conftest import ROOT
+
+pytest.importorskip("h11")  # the example's parser (the test and examples extras)
+
+SERVER = str(ROOT / "examples" / "http_server.py")
+
+
+def test_light_requests_are_served_while_a_handler_computes() -> None:
+    p = subprocess.Popen([sys.executable, SERVER, "--addr", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert p.stdout is not None
+        line = p.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:"), line + p.stderr.read()
+        port = int(line.rsplit(":", 1)[1])
+
+        heavy: dict[str, object] = {}
+
+        def compute() -> None:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            c.request("GET", "/compute?s=1.5")
+            r = c.getresponse()
+            heavy["status"], heavy["body"] = r.status, r.read()
+            heavy["done"] = time.monotonic()
+            c.close()
+
+        t0 = time.monotonic()
+        th = threading.Thread(target=compute)
+        th.start()
+        time.sleep(0.3)  # the computation is under way
+        lat: list[float] = []
+        # 10 requests on one keep-alive connection, 10 on a connection each.
+        ka = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        socks = set()
+        for _ in range(10):
+            t = time.monotonic()
+            ka.request("GET", "/")
+            r = ka.getresponse()
+            assert (r.status, r.read()) == (200, b"hello\n")
+            lat.append(time.monotonic() - t)
+            socks.add(id(ka.sock))
+        ka.close()
+        assert len(socks) == 1  # kept alive: one connection for the ten
+        for _ in range(10):
+            t = time.monotonic()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
+                assert (r.status, r.read()) == (200, b"hello\n")
+            lat.append(time.monotonic() - t)
+        light_done = time.monotonic()
+        th.join(30)
+        assert heavy["status"] == 200, heavy
+        body = heavy["body"]
+        assert isinstance(body, bytes) and body.startswith(b"computed for 1.5 s: "), body
+        # Every light request was answered while the handler computed, each quickly.
+        assert light_done < heavy["done"], (light_done - t0, heavy["done"] - t0)  # type: ignore[operator]
+        lat.sort()
+        assert len(lat) == 20
+        assert lat[-1] < 0.5, lat  # p99 of 20 is the slowest; the computation takes 1.5 s
+
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=15)
+        assert p.returncode == 0, err
+        assert out == "got SIGTERM, stopped\n", out
+    finally:
+        p.kill()
+        p.wait()
