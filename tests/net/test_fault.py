@@ -189,3 +189,35 @@ def test_silent_client_times_out_its_handler_only() -> None:
         return log, reply
 
     assert gort.run(main) == (["timeout"], b"HI")
+
+
+@pytest.mark.parametrize("size", [4, 3, 1])
+def test_data_and_fin_queued_before_the_reads_end_in_eof(size: int) -> None:
+    # One edge announced both; after a short read the reader parked for an edge that
+    # would never come (no EOF, a timeout instead).
+    import threading
+    import time
+
+    def main() -> bytes:
+        ln = net.listen("tcp", "127.0.0.1:0")
+
+        def peer() -> None:
+            with socket.create_connection(("127.0.0.1", ln.addr.port)) as p:
+                p.sendall(b"last words")
+                p.shutdown(socket.SHUT_WR)
+                p.recv(1)
+
+        t = threading.Thread(target=peer)
+        t.start()
+        c = ln.accept()
+        gort.sleep(0.1)  # data and FIN both arrived before the first read
+        c.set_read_deadline(time.monotonic() + 10)
+        data = b""
+        while d := c.read(size):
+            data += d
+        c.close()
+        ln.close()
+        t.join(timeout=10)
+        return data
+
+    assert gort.run(main) == b"last words"

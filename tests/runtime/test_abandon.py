@@ -238,3 +238,49 @@ def test_common_parking_patterns_are_released_not_kept(pattern: str) -> None:
     gort.run(main)
     gort.run(lambda: None)
     assert abandon.kept() - before == (10 if pattern == "with" else 0)
+
+
+@pytest.mark.parametrize("shape", ["loop", "with2", "tryfin2"])
+def test_nested_handlers_of_an_abandoned_goroutine_never_run(shape: str) -> None:
+    # A quiet inner handler (finally: pass) re-raises into an enclosing except: the
+    # goroutine looped in it forever and gort.run never returned.
+    ran: list[str] = []
+
+    class Ctx:
+        def __enter__(self) -> None:
+            pass
+
+        def __exit__(self, *exc: object) -> None:
+            ran.append("__exit__")
+
+    def body(ch: gort.Chan[int]) -> None:
+        if shape == "loop":
+            while True:
+                try:
+                    try:
+                        ch.recv()
+                    finally:
+                        pass
+                except BaseException:
+                    ran.append("except")
+        elif shape == "with2":
+            with Ctx(), Ctx():
+                ch.recv()
+        else:
+            try:
+                try:
+                    ch.recv()
+                finally:
+                    ran.append("inner finally")
+            finally:
+                ran.append("outer finally")
+
+    def main() -> str:
+        gort.go(body, gort.Chan())
+        gort.sleep(0.01)
+        return "r1"
+
+    assert gort.run(main) == "r1"
+    assert gort.run(lambda: "r2") == "r2"
+    gc.collect()
+    assert ran == []

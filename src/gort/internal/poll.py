@@ -160,7 +160,7 @@ class FD:
             pd = self.pd
             if pd.closing or pd.dl[READ] < 0:
                 raise poll_error(poll_reset(pd, READ))
-            if self.drained and not pd.ready[READ]:
+            if self.drained and not pd.ready[READ] and not pd.hup:
                 err = poll_wait(pd, READ)
                 if err:
                     raise poll_error(err)
@@ -194,7 +194,7 @@ class FD:
             pd = self.pd
             if pd.closing or pd.dl[READ] < 0:
                 raise poll_error(poll_reset(pd, READ))
-            if self.drained and not pd.ready[READ]:
+            if self.drained and not pd.ready[READ] and not pd.hup:
                 err = poll_wait(pd, READ)
                 if err:
                     raise poll_error(err)

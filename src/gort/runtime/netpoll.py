@@ -72,6 +72,7 @@ _EPOLLOUT: Final = select.EPOLLOUT
 _EPOLLET: Final = select.EPOLLET
 _EPOLLRDHUP: Final = select.EPOLLRDHUP
 _READ_EVENTS: Final = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
+_HANGUPS: Final = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
 _WRITE_EVENTS: Final = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 
 SOCKET_EVENTS: Final = _EPOLLIN | _EPOLLOUT | _EPOLLRDHUP | _EPOLLET  # registered once per fd
@@ -83,11 +84,14 @@ WRITE: Final = 1
 class PollDesc:
     """One registered descriptor (Go: pollDesc). Touched by the M only."""
 
-    __slots__ = ("closing", "dl", "fd", "g", "ready", "timer", "waits")
+    __slots__ = ("closing", "dl", "fd", "g", "hup", "ready", "timer", "waits")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.closing = False
+        # The peer hung up (EPOLLRDHUP/HUP/ERR seen): no edge will come after the data
+        # already queued, so a reader must try before parking (internal/poll.FD.recv).
+        self.hup = False
         self.g: list[G | None] = [None, None]
         self.ready = [False, False]
         self.dl = [0, 0]
@@ -209,6 +213,8 @@ class Netpoll:
                 continue
             # netpollready and netpollunblock inlined: once per event, the busiest loop.
             if ev & _READ_EVENTS:
+                if ev & _HANGUPS:
+                    pd.hup = True
                 pd.ready[READ] = True
                 gp = pd.g[READ]
                 if gp is not None:
@@ -267,6 +273,8 @@ def netpollready(np: Netpoll, glist: list[G], pd: PollDesc, ev: int) -> None:
     if pd.closing:
         return
     if ev & _READ_EVENTS:
+        if ev & _HANGUPS:
+            pd.hup = True
         gp = netpollunblock(np, pd, READ, True)
         if gp is not None:
             glist.append(gp)
