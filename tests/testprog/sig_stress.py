@@ -198,8 +198,18 @@ def controller(finished):
 
 def main():
     finished = gort.Chan(1)
-    gort.go(controller, finished)
-    sent = absorb(finished.recv)
+    started = []
+
+    def start_and_wait():
+        # Inside absorb: main may be preempted in gort.go itself (a synchronous safe
+        # point), the controller then starts the signals, and an Alarm can reach main
+        # before gort.go returns. Started once, whatever absorb retries.
+        if not started:
+            started.append(True)
+            gort.go(controller, finished)
+        return finished.recv()
+
+    sent = absorb(start_and_wait)
     note_all()
     st = gort.stats()
     msgs = 0
