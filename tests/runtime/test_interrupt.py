@@ -595,3 +595,35 @@ def test_recursion_error_message_names_the_budget() -> None:
     assert msg.startswith("maximum recursion depth exceeded (gort: this call needs 16 frames "
                           f"of the recursion limit, {sys.getrecursionlimit()}, and "), msg
     assert msg.endswith("were left; recurse less, or raise sys.setrecursionlimit)"), msg
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock", "Condition"])
+def test_with_on_a_thread_lock_near_the_recursion_limit_never_leaves_it_held(
+        kind: str) -> None:
+    # A with's exit runs one frame deeper than its body: gort's Python-level __exit__
+    # called release(), one frame more, which failed at the limit with the lock held.
+    import threading
+
+    def main() -> list[int]:
+        lk: Any = getattr(threading, kind)()
+        s = rt.running()
+        assert s is not None
+        room = s.depth_left.value
+        held = []
+
+        def body() -> None:
+            with lk:
+                pass
+
+        for d in range(room - 40, room + 5):
+            try:
+                _at_depth(d, body)
+            except RecursionError:
+                pass
+            if lk.acquire(blocking=False):
+                lk.release()
+            else:
+                held.append(d)
+        return held
+
+    assert gort.run(main) == []

@@ -270,6 +270,18 @@ class Lock:
         if self._waiters:  # a goroutine queued between the check and the unlock
             self._recheck()
 
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        # release, with no Python call on the uncontended path: a with statement's exit
+        # runs one frame deeper than its body, and must not fail at the recursion limit
+        # (CPython's C lock, which adds no frame, never does).
+        if self._waiters:
+            self.release()
+        else:
+            self._raw.release()
+            if self._waiters:
+                self._recheck()
+
     def _handoff(self, q: deque[_Waiter]) -> None:
         while True:
             try:
@@ -308,10 +320,6 @@ class Lock:
         self._waiters = None
 
     __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.release()
 
     # _thread.lock's old aliases
     acquire_lock = acquire
@@ -388,7 +396,18 @@ class RLock:
         return self._block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK, self)
 
     def release(self) -> None:
-        if self._count == 0 or self._owner != goroutine_ident():
+        self.__exit__(None, None, None)
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        # goroutine_ident inlined: no Python call on the uncontended path (a with's exit
+        # runs one frame deeper than its body and must not fail at the recursion limit,
+        # where CPython's C RLock, which adds no frame, never does).
+        s = _sched.current
+        gp = s.m0.curg if s is not None and s.m0.tid == _get_ident() else None
+        me = s.identbase - gp.goid if s is not None and gp is not None and not gp.is_main \
+            else _get_ident()
+        if self._count == 0 or self._owner != me:
             raise RuntimeError("cannot release un-acquired lock")
         self._count -= 1
         if self._count == 0:
@@ -435,10 +454,6 @@ class RLock:
         self._count = 0
 
     __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.release()
 
     def __repr__(self) -> str:
         state = "locked" if self._count else "unlocked"
