@@ -3,6 +3,7 @@ conn_test.go, dial_test.go), ported; loopback only, bounded in time."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -705,6 +706,10 @@ def test_makefile_refuses_to_go_on_after_a_deadline_fired(mode: str) -> None:
             c.set_write_deadline(None)
             with pytest.raises(OSError, match="after a deadline fired") as ei:
                 f.flush()
+        with pytest.raises(OSError, match="after a deadline fired") if "w" in mode \
+                else contextlib.nullcontext():
+            f.close()  # a writer's close flushes, and refuses too; the file is closed
+        assert f.closed
         c.close()
         s.close()
         return str(ei.value)
