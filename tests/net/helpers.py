@@ -9,30 +9,23 @@ import gort
 import gort.net as net
 
 
+def echo(c: net.Conn) -> None:
+    """A connection handler: echo everything until EOF or an error, then close."""
+    with c:
+        while True:
+            try:
+                d = c.read(65536)
+            except OSError:
+                return
+            if not d:
+                return
+            c.write(d)
+
+
 def echo_server(network: str = "tcp", address: str = "127.0.0.1:0") -> net.Listener:
     """A listener whose accept loop echoes every connection until EOF; close it to stop."""
     ln = net.listen(network, address)
-
-    def handle(c: net.Conn) -> None:
-        with c:
-            while True:
-                try:
-                    d = c.read(65536)
-                except OSError:
-                    return
-                if not d:
-                    return
-                c.write(d)
-
-    def loop() -> None:
-        while True:
-            try:
-                c = ln.accept()
-            except net.ErrClosed:
-                return
-            gort.go(handle, c)
-
-    gort.go(loop)
+    serve(ln, echo)
     return ln
 
 

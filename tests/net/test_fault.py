@@ -14,7 +14,7 @@ import pytest
 import gort
 import gort.net as net
 
-from .helpers import conn_pair, echo_server, write_until_error
+from .helpers import conn_pair, echo_server, serve, write_until_error
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -169,15 +169,7 @@ def test_silent_client_times_out_its_handler_only() -> None:
                     return
                 c.write(d.upper())
 
-        def loop() -> None:
-            while True:
-                try:
-                    c = ln.accept()
-                except net.ErrClosed:
-                    return
-                gort.go(handler, c)
-
-        gort.go(loop)
+        serve(ln, handler)
         silent = net.dial("tcp", str(ln.addr))
         with net.dial("tcp", str(ln.addr)) as talker:
             talker.write(b"hi")

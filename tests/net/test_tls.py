@@ -19,7 +19,7 @@ import gort
 import gort.net as net
 import gort.tls as tls
 
-from .helpers import serve
+from .helpers import echo, serve
 
 pytestmark = [pytest.mark.timeout(60),
               pytest.mark.skipif(shutil.which("openssl") is None,
@@ -62,18 +62,7 @@ def client_ctx(d: Path) -> ssl.SSLContext:
 
 
 def tls_echo(ln: net.Listener) -> None:
-    def handle(c: net.Conn) -> None:
-        with c:
-            while True:
-                try:
-                    d = c.read(65536)
-                except OSError:
-                    return
-                if not d:
-                    return
-                c.write(d)
-
-    serve(ln, handle)
+    serve(ln, echo)
 
 
 def test_echo_by_name_and_by_address(certs: Path) -> None:

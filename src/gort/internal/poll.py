@@ -223,20 +223,25 @@ class FD:
         """One datagram (up to n bytes) and its sender (Go: FD.ReadFrom)."""
         self._rlock()
         try:
-            pd = self.pd
-            err = poll_reset(pd, READ)
-            if err:
-                raise poll_error(err)
-            while True:
-                try:
-                    return self.sock.recvfrom(n)
-                except BlockingIOError:
-                    pass
-                err = poll_wait(pd, READ)
-                if err:
-                    raise poll_error(err)
+            return self._retry(READ, self.sock.recvfrom, n)  # type: ignore[no-any-return]
         finally:
             self._runlock()
+
+    def _retry(self, mode: int, op: Any, *args: Any) -> Any:
+        """op(*args) under the turn of mode the caller holds, parking on mode while it
+        would block (Go: the EAGAIN loop of FD.ReadFrom/WriteTo)."""
+        pd = self.pd
+        err = poll_reset(pd, mode)
+        if err:
+            raise poll_error(err)
+        while True:
+            try:
+                return op(*args)
+            except BlockingIOError:
+                pass
+            err = poll_wait(pd, mode)
+            if err:
+                raise poll_error(err)
 
     def accept(self) -> tuple[socket.socket, Any]:
         """The next connection, non-blocking (Go: FD.Accept)."""
@@ -302,18 +307,7 @@ class FD:
         """One datagram to addr (Go: FD.WriteTo)."""
         self._wlock()
         try:
-            pd = self.pd
-            err = poll_reset(pd, WRITE)
-            if err:
-                raise poll_error(err)
-            while True:
-                try:
-                    return self.sock.sendto(data, addr)
-                except BlockingIOError:
-                    pass
-                err = poll_wait(pd, WRITE)
-                if err:
-                    raise poll_error(err)
+            return self._retry(WRITE, self.sock.sendto, data, addr)  # type: ignore[no-any-return]
         finally:
             self._wunlock()
 

@@ -86,7 +86,7 @@ from greenlet import error as greenlet_error
 
 from .g import G
 from .stack import frame_layout
-from .symtab import call_machinery_only, loud_handler_ranges, op_at
+from .symtab import call_machinery_only, loud_handler_ranges, op_at, with_statement_call
 from .traceback import is_runtime_file
 
 REAP_AT_RETURN = 1000
@@ -242,14 +242,14 @@ def _unwinds_silently(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int]
 
 def _propagates(f: FrameType, back: FrameType) -> bool:
     """An exception leaving f reaches back: a plain call, a generator resumed by
-    FOR_ITER/SEND, or a call through C call machinery only (preempt._callee)."""
+    FOR_ITER/SEND, a with statement's call of its manager, or a call through C call
+    machinery only (symtab.call_machinery_only)."""
     if f.f_code.co_name == "__del__":
         return False  # a finalizer: its caller is CPython's dealloc, which swallows
-    op = op_at(back.f_code, back.f_lasti)
-    if op not in _ENTRY_OPS:
+    if op_at(back.f_code, back.f_lasti) not in _ENTRY_OPS:
         return False  # entered at an instruction that calls nothing: a decref's callback
-    if op == _BEFORE_WITH and f.f_code.co_name == "__enter__":
-        return True  # a with statement calling its manager's Python __enter__
+    if with_statement_call(f, back):
+        return True
     layout = frame_layout()
     if layout is None:
         return True  # no frame layout (the probe failed): as before, by the handler table
@@ -258,7 +258,6 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     return layout.resumed_by_eval_loop(f) or call_machinery_only(f, back)
 
 
-_BEFORE_WITH: Final = dis.opmap["BEFORE_WITH"]
 # Instructions whose callee's exception reaches the caller: calls, iteration, and the
 # operators and attribute accesses that run Python dunders and descriptors.
 _ENTRY_OPS: Final = frozenset(

@@ -93,9 +93,9 @@ from .symtab import (
     entry_code,
     instr_start,
     manager_expr,
-    op_at,
     resolve,
     with_blocks,
+    with_statement_call,
 )
 from .threadlock import RAW_RLOCK_KINDS, _allocate_raw
 from .traceback import is_gort_file
@@ -316,9 +316,8 @@ class Preempter:
         # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
         if self._classify(back)[0] in (_RUNTIME, _BASE):
             return False  # never read a runtime frame's locals (they are mid-update)
-        op = op_at(back.f_code, back.f_lasti)
-        if op in _WITH_CALLS and f.f_code.co_name in ("__enter__", "__exit__"):
-            return True  # a with statement calling its manager's Python __enter__/__exit__
+        if with_statement_call(f, back):
+            return True
         if layout.is_generator(f) and _resumes_generator(callee(back)):
             # next(gen), gen.send(v) (contextlib's context managers): only builtin_next
             # and gen_send_ex between, as under FOR_ITER. A second goroutine resuming
@@ -575,10 +574,6 @@ def lock_wait_at(frame: FrameType) -> bool:
         return (isinstance(owner, type) and issubclass(owner, _LOCK_TYPES)
                 and getattr(fn, "__name__", "") in _ACQUIRES)
     return _is_thread_lock(owner) and getattr(fn, "__name__", "") in _ACQUIRES
-
-
-_WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
-                               if name in ("BEFORE_WITH", "WITH_EXCEPT_START"))
 
 
 def _resumes_generator(fn: Any) -> bool:

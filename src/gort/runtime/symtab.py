@@ -237,6 +237,17 @@ def with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], 
     return got
 
 
+_WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
+                               if name in ("BEFORE_WITH", "WITH_EXCEPT_START"))
+
+
+def with_statement_call(f: FrameType, back: FrameType) -> bool:
+    """back's current instruction is a with statement calling f, its manager's Python
+    ``__enter__`` or ``__exit__`` (only CPython's call machinery between them)."""
+    return (op_at(back.f_code, back.f_lasti) in _WITH_CALLS
+            and f.f_code.co_name in ("__enter__", "__exit__"))
+
+
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:
     """back's current call instruction calls f's function, through C call machinery only."""
     return entry_code(callee(back)) is f.f_code
