@@ -3,13 +3,13 @@
     python bench/lock_micro.py
 
 Times ``with lock: pass`` and a ``threading.local`` attribute read, median of
-5 loops, for the plain ``_thread`` objects and for the ones a run installs,
-from the main goroutine and from another goroutine.
+5 loops, for CPython's plain objects and for the ones ``import gort``
+installs, from a thread outside any run (what threads of a program that
+imports gort pay), from the main goroutine and from another goroutine.
 """
 
 from __future__ import annotations
 
-import _thread
 import statistics
 import threading
 import time
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gort
+from gort.runtime.threadlock import _allocate_raw, _raw_local, _RawRLock
 
 
 def per_op_ns(fn: Callable[[int], None], n: int = 200_000) -> float:
@@ -52,9 +53,10 @@ def cases() -> dict[str, float]:
 
 
 def main() -> None:
-    res = {"plain": {"Lock": per_op_ns(with_loop(_thread.allocate_lock())),
-                     "RLock": per_op_ns(with_loop(_thread.RLock())),
-                     "local.x": per_op_ns(attr_loop(_thread._local()))}}
+    res = {"plain": {"Lock": per_op_ns(with_loop(_allocate_raw())),
+                     "RLock": per_op_ns(with_loop(_RawRLock())),
+                     "local.x": per_op_ns(attr_loop(_raw_local()))},
+           "gort, thread (no run)": cases()}
 
     def run() -> None:
         res["gort, main goroutine"] = cases()

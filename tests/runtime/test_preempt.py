@@ -144,8 +144,10 @@ def test_stress_many_goroutines_many_preemptions_every_message_counted() -> None
 def test_lines_run_after_preemption_are_covered(tmp_path: Path) -> None:
     pytest.importorskip("coverage")
     data = tmp_path / ".coverage"
-    r = subprocess.run([sys.executable, "-m", "coverage", "run", f"--data-file={data}",
-                        "-m", "gort", "run", str(TESTPROG / "coverage_target.py")],
+    # --concurrency=greenlet, as the README says: the C tracer's stack is per greenlet
+    r = subprocess.run([sys.executable, "-m", "coverage", "run", "--concurrency=greenlet",
+                        f"--data-file={data}", "-m", "gort", "run",
+                        str(TESTPROG / "coverage_target.py")],
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     import coverage
@@ -157,6 +159,8 @@ def test_lines_run_after_preemption_are_covered(tmp_path: Path) -> None:
     src = (TESTPROG / "coverage_target.py").read_text().splitlines()
     line_a = next(i + 1 for i, s in enumerate(src) if "LINE-A" in s)
     assert line_a in lines and line_a + 1 in lines
+    assert len(src) in lines  # main's last line, after both switches
+    assert max(lines) == len(src)  # and nothing of another file filed under this one
 
 
 # -- the safe-point rules, in process -------------------------------------------

@@ -46,25 +46,36 @@ BAD_ARGS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
 # -- installation ------------------------------------------------------------
 
 
-def test_installed_for_the_run_and_removed_at_teardown() -> None:
-    before = (threading.Lock, threading._allocate_lock, threading._CRLock,  # type: ignore[attr-defined]
-              threading.local, _thread.allocate_lock, _thread.RLock, _thread._local,
-              queue.SimpleQueue, BOOTSTRAP._thread)
+def test_installed_at_import_and_kept_after_a_run() -> None:
+    # gort is imported (by this module): the factories are gort's before, in and after a run.
+    patched = (threading.Lock, threading._allocate_lock, threading._CRLock,  # type: ignore[attr-defined]
+               threading.local, _thread.allocate_lock, _thread.RLock, _thread._local,
+               queue.SimpleQueue, BOOTSTRAP._thread)
 
-    def main() -> list[str]:
+    def kinds() -> list[str]:
         return [type(threading.Lock()).__name__, type(threading.RLock()).__name__,
                 type(threading.Condition()._lock).__name__,  # type: ignore[attr-defined]
                 type(_thread.allocate_lock()).__name__, type(threading.local()).__name__,
                 type(queue.SimpleQueue()).__name__,
                 type(BOOTSTRAP._thread.allocate_lock()).__name__]
 
-    assert gort.run(main) == ["Lock", "RLock", "RLock", "Lock", "local", "_PySimpleQueue",
-                              "Lock"]
-    after = (threading.Lock, threading._allocate_lock, threading._CRLock,  # type: ignore[attr-defined]
-             threading.local, _thread.allocate_lock, _thread.RLock, _thread._local,
-             queue.SimpleQueue, BOOTSTRAP._thread)
-    assert after == before
-    assert BOOTSTRAP._thread is _thread
+    want = ["Lock", "RLock", "RLock", "Lock", "local", "_PySimpleQueue", "Lock"]
+    assert kinds() == want
+    assert gort.run(kinds) == want
+    assert kinds() == want
+    assert (threading.Lock, threading._allocate_lock, threading._CRLock,  # type: ignore[attr-defined]
+            threading.local, _thread.allocate_lock, _thread.RLock, _thread._local,
+            queue.SimpleQueue, BOOTSTRAP._thread) == patched
+    assert threadlock.patch() == 0  # once
+
+
+def test_names_bound_before_import_gort_are_rebound(tmp_path: Any) -> None:
+    # F3: `from threading import Lock` before gort was imported, and 3.11's functools.RLock
+    # (cached_property's lock): locks made from those names in the run are goroutine-aware.
+    res = run_testprog("tl_bound_early.py", env={"GORT_PREEMPT_NS": "50000"}, timeout=60,
+                       module=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["Lock", "RLock", "local", "40000", "40000", "ok"], res.stdout
 
 
 # -- Lock --------------------------------------------------------------------

@@ -1,12 +1,9 @@
-"""Two goroutines increment a counter under an RLock (or a Condition) made before the
-runtime started and kept in an instance: a plain, thread-owned lock that the goroutines
+"""Two goroutines increment a counter under an RLock (or a Condition) made before gort
+was imported and kept in an instance: a plain, thread-owned lock that the goroutines
 of the thread could all enter. Run with plain python (the implicit runtime starts later).
 """
 import sys
 import threading
-
-import gort
-from gort.sync import WaitGroup
 
 kind = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
@@ -18,8 +15,11 @@ class Account:
         self.n = 0
 
 
-acct = Account()
+acct = Account()  # before gort patches threading
 assert type(acct.lock).__module__ in ("_thread", "threading"), type(acct.lock)
+
+import gort  # noqa: E402
+from gort.sync import WaitGroup  # noqa: E402
 
 
 def work(wg):

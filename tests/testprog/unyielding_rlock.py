@@ -1,12 +1,12 @@
-"""A goroutine parks inside `with lk:` on a module RLock made before the run (plain python);
+"""A goroutine parks inside `with lk:` on a module RLock made before gort was imported;
 another spins. Preemption must wait while the thread owns the RLock, so the program cannot
 go on: gort reports it on stderr once, instead of hanging silently. (The test kills it.)
 """
 import threading
 
-import gort
+lk = threading.RLock()  # before gort patches threading: a plain, thread-owned RLock
 
-lk = threading.RLock()
+import gort  # noqa: E402
 
 
 def holder(ch):

@@ -13,7 +13,7 @@ Layers (imports point down only)::
     cgocall                           calls from other threads, run on the M
     proc                              the scheduler (L2)
     g, m, p, sched, timers, netpoll, traceback, abandon   types (L1)
-    error, debug                      (L0)
+    error, debug, lock_futex          (L0)
 
 proc reaches up once, lazily, to rt0.implicit_start (Go's proc.go starts
 sysmon from runtime.main the same way).
@@ -30,7 +30,10 @@ Ownership, kept true:
   GOMAXPROCS;
 - all mutable state hangs off one ``Sched`` (sched.py), dropped at teardown;
   the one exception, threadlock's patches of ``threading``/``_thread``/
-  ``importlib``, is undone by a closer of that Sched.
+  ``importlib``, made once when ``gort`` is imported, stays for the process's
+  life (outside a run the patched locks behave as plain ones);
+- the runtime's own locks and sysmon's note are CPython's raw ones
+  (lock_futex.py), never the patched, goroutine-aware ones.
 """
 
 from __future__ import annotations

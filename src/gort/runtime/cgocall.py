@@ -50,6 +50,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import sched as _sched
+from .lock_futex import mutex
 from .sched import Sched
 
 
@@ -67,7 +68,7 @@ class Callback:
         self.kwargs = kwargs
         self.value: Any = None
         self.exc: BaseException | None = None
-        self.done = threading.Lock()
+        self.done = mutex()
         self.done.acquire()  # released once the call ran (or the run ended)
 
     def run(self, s: Sched) -> None:

@@ -54,6 +54,7 @@ from typing import Any
 from . import abandon, proc
 from . import sched as _sched
 from .g import CANCELLED, Gstatus
+from .lock_futex import Note
 from .netpoll import SOCKET_EVENTS as _SOCKET_EVENTS
 from .netpoll import Netpoll
 from .p import RUNQ_SIZE
@@ -101,7 +102,7 @@ def after_fork_in_child() -> None:
         return
     _release_held()
     s.tracer = None  # the trace file is the parent's: the child writes nothing there
-    s.sysmonnote = threading.Event()  # its lock may have been held by sysmon
+    s.sysmonnote = Note()  # its lock may have been held by sysmon
     s.sysmonwait = False
     if _forking_tid != s.m0.tid:
         proc.teardown(s)

@@ -55,10 +55,11 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 from collections import deque
 from time import monotonic_ns
 from typing import TYPE_CHECKING, Any, Final
+
+from .lock_futex import mutex
 
 if TYPE_CHECKING:
     from .g import G
@@ -118,7 +119,7 @@ class Netpoll:
         os.set_blocking(self.rfd, False)
         os.set_blocking(self.wfd, False)
         self.ep.register(self.rfd, _EPOLLIN)
-        self.lock = threading.Lock()
+        self.lock = mutex()
         self.wakeup_pending = False  # lock
         # Set by close, under lock: a late brk (an offload finishing after the run
         # ended) must not write to a closed, perhaps reused, file descriptor.

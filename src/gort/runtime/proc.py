@@ -55,6 +55,7 @@ from . import sched as _sched
 from .debug import initial_gomaxprocs, read_env, read_seed
 from .error import Deadlock, NotInGoroutine, throw
 from .g import CANCELLED, G, Gstatus, WaitReason
+from .lock_futex import mutex
 from .m import M
 from .p import RUNQ_SIZE, P, Pstatus
 from .sched import Sched
@@ -377,7 +378,7 @@ def park_idle(s: Sched, pp: P, delay: float | None) -> list[G]:
             wake = s.sysmonwait
             s.sysmonwait = False
         if wake:
-            s.sysmonnote.set()
+            s.sysmonnote.wakeup()
         mp.curg = prev
 
 
@@ -1001,7 +1002,7 @@ def _other_threads_alive(s: Sched) -> bool:
 # Starting and stopping a runtime
 
 
-_start_lock = threading.Lock()  # made at import, before any run: a plain lock
+_start_lock = mutex()  # the runtime's own: never a goroutine-aware lock
 
 
 def schedinit(host: greenlet | None) -> Sched:

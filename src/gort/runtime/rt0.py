@@ -125,7 +125,6 @@ def start_services(s: Sched) -> None:
     s.sysmon = mon
     mon.start()
     s.closers.append(mon.stop)
-    # Last, so the services' own threads and events are plain ones; first undone.
     threadlock.install(s)
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import ctypes
 import random
-import threading
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .lock_futex import Note, mutex
 from .netpoll import Netpoll
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class Sched:
 
     def __init__(self, debug: Debug, seed: int | None) -> None:
         self.debug = debug
-        self.lock = threading.Lock()
+        self.lock = mutex()
         self.runq: deque[G] = deque()  # global run queue; lock
         # Finished offloaded calls, (G, what it waits on) readied by another thread
         # (proc.ready_foreign), and calls from other threads (cgocall.Callback); lock.
@@ -144,7 +144,7 @@ class Sched:
         self.identbase = 0
         # sysmon parks here when every P is idle (Go: sched.sysmonwait/sysmonnote).
         self.sysmonwait = False  # lock
-        self.sysmonnote = threading.Event()
+        self.sysmonnote = Note()
         # Stop functions of the services started for this run, called in reverse at teardown.
         self.closers: list[Callable[[], None]] = []
         self.sysmon: Any = None  # sysmon.Sysmon

@@ -18,7 +18,6 @@ exits after ``IDLE_EXIT_S``. Only
 
 from __future__ import annotations
 
-from _thread import allocate_lock as _allocate_lock
 from _thread import start_new_thread as _start_new_thread
 from collections.abc import Callable
 from time import monotonic_ns
@@ -26,6 +25,7 @@ from typing import Any, Final, TypeVar
 
 from . import proc
 from .g import G, Gstatus, WaitReason
+from .lock_futex import mutex
 from .sched import Sched
 
 T = TypeVar("T")
@@ -62,7 +62,7 @@ class Worker:
 
     def __init__(self, call: Call) -> None:
         self.call: Call | None = call
-        self.park = _allocate_lock()  # held while idle; released to hand over a call
+        self.park = mutex()  # held while idle; released to hand over a call
         self.park.acquire()
 
 
@@ -86,7 +86,7 @@ class Offloader:
     def __init__(self, s: Sched) -> None:
         self.s = s
         # Raw thread locks (captured at import): runtime-internal, never goroutine-aware.
-        self.lock = _allocate_lock()
+        self.lock = mutex()
         self.idle: list[Worker] = []  # lock
         self.nthreads = 0  # lock
         self.closed = False  # lock

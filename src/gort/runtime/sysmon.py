@@ -153,7 +153,7 @@ class Sysmon:
     def stop(self) -> None:
         self.stopping = True
         self.park.release()
-        self.s.sysmonnote.set()
+        self.s.sysmonnote.wakeup()
         if (self.ident is not None and self.ident != _get_ident()
                 and self.done.acquire(timeout=5)):
             self.done.release()
@@ -204,7 +204,7 @@ class Sysmon:
             if allidle:
                 # Every P idle: sleep for good, or (schedtrace on, as in Go) until the next line.
                 stats.sysmon_cpu_ns += thread_time_ns() - cpu0
-                s.sysmonnote.wait((trace_next - now) / 1e9 if trace_every else None)
+                s.sysmonnote.tsleep((trace_next - now) / 1e9 if trace_every else None)
                 cpu0 = thread_time_ns()
                 with s.lock:
                     s.sysmonwait = False

@@ -1,13 +1,14 @@
 """Goroutine-aware thread locks (no Go analogue: Go has no other kind of lock).
 
-While a runtime runs, ``threading.Lock``, ``threading.RLock``,
-``_thread.allocate_lock``, ``_thread.RLock``, ``threading.local`` and
-``queue.SimpleQueue`` make the objects below, and importlib's per-module
-import locks are built from them (``install``; ``uninstall`` at teardown puts
-the originals back). Everything threading builds on them (Condition,
-Semaphore, Event, Barrier, ``queue.Queue``, logging's handler locks) becomes
-goroutine-aware with them, as gevent's ``monkey.patch_thread`` makes them
-greenlet-aware.
+From the moment ``gort`` is imported (``patch``), ``threading.Lock``,
+``threading.RLock``, ``_thread.allocate_lock``, ``_thread.RLock``,
+``threading.local`` and ``queue.SimpleQueue`` make the objects below, names
+already bound to those factories in imported modules are rebound, and
+importlib's per-module import locks are built from them. They stay for the
+process's life; outside a run they behave as the plain ones. Everything
+threading builds on them (Condition, Semaphore, Event, Barrier,
+``queue.Queue``, logging's handler locks) becomes goroutine-aware with them,
+as gevent's ``monkey.patch_thread`` makes them greenlet-aware.
 
 Why: goroutines of one M share one OS thread. A goroutine preempted while it
 holds a plain ``_thread`` lock leaves it held; the next goroutine that wants
@@ -78,10 +79,22 @@ implementation is CPython's ``_threading_local`` design (swap the instance's
 Rejected: per thread (the plain ``_thread._local``): concurrent goroutines
 would overwrite each other's "per request" state.
 
-Locks that exist before the runtime starts stay plain ``_thread`` locks
-(module-level locks of modules imported earlier: logging's, a program's own);
-``Debug.nopreempt_modules`` and the preemption side cover those. A lock made
-during a run keeps working after it, as a plain lock.
+When: at ``import gort``, not at a run's start (the first design). Patched
+per run, a lock made before the run by a name bound earlier (``from
+threading import Lock`` at a module's top, 3.11's ``functools.RLock`` inside
+``cached_property``) was a plain one used by goroutines: Locks hung until
+recovery, RLocks let a second goroutine in. Patched at import, only locks
+made before ``import gort`` are plain (module-level locks of modules imported
+earlier: logging's, ``tempfile``'s; ``gort run`` imports gort before the
+program, so none of the program's); ``Debug.nopreempt_modules`` and the
+preemption side (module- and class-level plain RLocks, ``find_raw_rlocks``)
+cover those. The price is paid by threads of a program that imports gort:
+``with lock`` 126 -> 180 ns, an RLock 125 -> 400 ns, a ``local`` attribute
+31 -> 530 ns (``bench/lock_micro.py``, "thread" row). The runtime's own locks
+are never these (lock_futex.py). Rejected: restoring the originals after a
+run (a lock made between runs was plain in the next one) and an import hook
+that rewrites ``from threading import Lock`` in modules loaded later (the
+names are looked up in the patched modules then anyway).
 
 Checkdead: a goroutine parked on a Lock, or on an RLock a thread holds, could
 still be woken by a thread; ``proc.checkdead`` waits while a Python thread
@@ -112,11 +125,12 @@ from typing import Any, Final
 from . import proc
 from . import sched as _sched
 from .g import G, Gstatus, WaitReason
+from .lock_futex import mutex
 from .sched import Sched
 from .time import start_timer, stop_timer
 from .timers import Timer
 
-_allocate_raw: Final = _thread.allocate_lock
+_allocate_raw: Final = mutex  # CPython's factory (lock_futex.py)
 _RawRLock: Final = _thread.RLock
 _raw_local: Final = _thread._local
 _get_ident: Final = _thread.get_ident
@@ -617,6 +631,53 @@ _PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
     (_bootstrap, "_thread", _ImportThread()),
 )
 
+# Modules whose own names are left alone by ``patch``'s rebinding pass: gort's (the
+# runtime keeps CPython's factories on purpose, lock_futex.py), those _PATCHES edits, and
+# _queue (the C SimpleQueue's home, which queue.SimpleQueue names).
+_OWN_PREFIX: Final = "gort."
+_PATCHED_MODULES: Final = frozenset({"_thread", "threading", "_queue"})
+
+
+def patch() -> int:
+    """Make thread locks goroutine-aware from now on; return how many names were rebound.
+
+    Called once, when ``gort`` is imported (gevent's order: ``patch_thread``
+    before the program makes its locks), so that a lock made any time after,
+    in a run or before one, through ``threading`` or a name taken from it
+    earlier, is one of this module's. Besides the attributes in ``_PATCHES``,
+    every name in a module already imported that is bound to one of the
+    replaced factories (``from threading import Lock`` before ``import
+    gort``; ``functools.RLock`` on 3.11, which ``cached_property`` uses) is
+    rebound. Names bound to the lock *type* under a type's name (``LockType``
+    aliases, for ``isinstance``) keep the type. The objects stay installed
+    for the process's life: outside a run they behave as the plain ones
+    (measured in docs/design.md: ``with lock`` 126 -> 180 ns from a thread).
+    A second call does nothing.
+    """
+    if getattr(_thread, "allocate_lock") is Lock:  # noqa: B009 - typeshed types it as the C one
+        return 0
+    replaced: dict[int, Any] = {}
+    for obj, name, new in _PATCHES:
+        old = getattr(obj, name)
+        if not isinstance(old, types.ModuleType):
+            replaced[id(old)] = new
+        setattr(obj, name, new)
+    n = 0
+    for modname, mod in list(sys.modules.items()):
+        try:
+            ns = getattr(mod, "__dict__", None)
+        except Exception:  # a lazy module that imports on access: not one to rebind
+            continue
+        if (not isinstance(ns, dict) or modname in _PATCHED_MODULES
+                or modname == "gort" or modname.startswith(_OWN_PREFIX)):
+            continue
+        for name, v in list(ns.items()):
+            new = replaced.get(id(v))
+            if new is not None and not name.endswith("LockType"):
+                ns[name] = new
+                n += 1
+    return n
+
 
 def _free(lk: Any) -> bool:
     """A plain lock or RLock that nobody holds, this thread included."""
@@ -653,29 +714,9 @@ def adopt_module_locks() -> int:
     return n
 
 
-class Installed:
-    """The patches of one run; ``close`` (a Sched closer) restores what was there."""
-
-    def __init__(self) -> None:
-        self.saved: list[tuple[Any, str, Any]] = []
-
-    def install(self) -> None:
-        for obj, name, new in _PATCHES:
-            self.saved.append((obj, name, getattr(obj, name)))
-            setattr(obj, name, new)
-        adopt_module_locks()
-
-    def close(self) -> None:
-        while self.saved:
-            obj, name, old = self.saved.pop()
-            setattr(obj, name, old)
-
-
 def install(s: Sched) -> None:
-    """Make thread locks goroutine-aware for s's run; undone by a closer at teardown."""
-    inst = Installed()
-    inst.install()
-    s.closers.append(inst.close)
+    """At a run's start: importlib's live module locks adopted, plain RLocks found."""
+    adopt_module_locks()
     s.raw_rlocks = find_raw_rlocks()
 
 

@@ -31,6 +31,7 @@ from time import monotonic_ns
 from typing import IO, Any
 
 from .g import G, Gstatus
+from .lock_futex import mutex
 from .p import P
 
 _PID_P = 1
@@ -49,7 +50,7 @@ class Tracer:
         # P id -> (running G, its name when the slice began, slice start ns)
         self.open: dict[int, tuple[G, str, int]] = {}
         self.worker_tids: dict[str, int] = {}
-        self.lock = threading.Lock()
+        self.lock = mutex()
         self.nprocs = 1
 
     # -- goroutines on Ps ----------------------------------------------------------
