@@ -108,6 +108,9 @@ class Error(OSError):
         self.name = name
         self.err = err
 
+    def __reduce__(self) -> Any:
+        return (type(self), (self.name, self.err))
+
     def __str__(self) -> str:
         reason = self.err
         if isinstance(reason, OSError) and reason.errno is not None and \
@@ -127,6 +130,9 @@ class ErrNotFound(Error, FileNotFoundError):
     def __init__(self, name: str) -> None:
         super().__init__(name, OSError(_errno.ENOENT, "executable file not found in $PATH"))
 
+    def __reduce__(self) -> Any:
+        return (type(self), (self.name,))
+
     def __str__(self) -> str:
         return f"exec: {_quote(self.name)}: executable file not found in $PATH"
 
@@ -142,6 +148,9 @@ class ErrDot(Error):
     def __init__(self, name: str, path: str) -> None:
         super().__init__(name, "cannot run executable found relative to current directory")
         self.path = path
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.name, self.path))
 
 
 class ErrWaitDelay(Exception):

@@ -225,8 +225,10 @@ class File:
     def read(self, n: int = -1) -> bytes:
         """Up to n bytes, as soon as any are there; b"" at EOF (Go: File.Read).
 
-        n < 0 (the default): everything up to EOF, as Python's files read.
-        Raises TimeoutError past the read deadline, ErrClosed once closed.
+        n < 0 (the default): everything up to EOF, as Python's files read (a
+        deadline passing meanwhile raises TimeoutError, and what was read is
+        lost: read in chunks under deadlines). Raises TimeoutError past the
+        read deadline, ErrClosed once closed.
         """
         if n < 0:
             chunks = []
@@ -559,7 +561,7 @@ class Process:
 
     def _wait_pidfd(self) -> tuple[int, int, Any]:
         pd = self._pd
-        if pd is None:
+        if pd is None or pd.closing:  # first wait, or one in an earlier run (its poller is gone)
             pd = self._pd = poll_open(self._pidfd)
         poll_reset(pd, READ)
         while True:
@@ -569,8 +571,8 @@ class Process:
             # The pidfd becomes readable when the child exits; an edge registered after
             # that is reported at registration, so none is missed.
             if poll_wait(pd, READ):
-                raise ValueError(f"os: wait of process {self.pid}: process released while "
-                                 "waiting for it")
+                raise ValueError(f"os: wait of process {self.pid}: the process was released "
+                                 "while a goroutine waited for it")
 
     def _close_pidfd(self) -> None:
         pd = self._pd
