@@ -705,3 +705,20 @@ def test_wait_interrupted_in_one_run_completes_in_the_next() -> None:
         return ei.value.exit_code
 
     assert gort.run(second) == 6
+
+
+def test_stderr_pipe_and_stdout_to_a_conn() -> None:
+    def main() -> tuple[bytes, bytes]:
+        c = ex.command("sh", "-c", "echo to-err >&2; echo to-out")
+        a, b = gort.net.pipe()
+        c.stdout = a  # a Conn: written by a copying goroutine
+        e = c.stderr_pipe()
+        c.start()
+        err = e.read()
+        out = b.read(100)
+        c.wait()
+        a.close()
+        b.close()
+        return err, out
+
+    assert gort.run(main) == (b"to-err\n", b"to-out\n")

@@ -185,3 +185,19 @@ def test_bad_deadline_is_a_type_error() -> None:
             r.set_deadline("soon")  # type: ignore[arg-type]
 
     gort.run(main)
+
+
+def test_write_deadline_fires_on_a_full_pipe() -> None:
+    def main() -> tuple[str, int]:
+        r, w = gos.pipe()
+        w.set_write_deadline(time.monotonic() + 0.1)
+        with pytest.raises(TimeoutError) as ei:
+            w.write(b"x" * (1 << 20))  # more than the pipe holds; nobody reads
+        got = len(r.read(1 << 20))
+        r.close()
+        w.close()
+        return str(ei.value), got
+
+    msg, got = gort.run(main)
+    assert msg == "write |1: i/o timeout"
+    assert 0 < got < 1 << 20  # part was written, as the docstring says
