@@ -34,8 +34,9 @@ So the M is held 85 us per start, and start() runs Popen on the M rather
 than offloading it (an offload round trip costs tens of us and a thread;
 Go's forkExec holds its M too). Rejected: a fork of our own (async-signal
 safety in the child, closing descriptors, error reporting: what
-_posixsubprocess already does right); posix_spawn (no working directory
-before 3.14's file actions, no closing of inherited descriptors). Popen's
+_posixsubprocess already does right); os.posix_spawn (slower here, has no
+working-directory action on 3.11-3.13, and closes other descriptors only
+from 3.13 on, POSIX_SPAWN_CLOSEFROM). Popen's
 own wait/poll are never called: gort.os.Process reaps, then sets
 ``returncode`` so subprocess never reaps that pid again.
 
