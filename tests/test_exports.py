@@ -6,6 +6,8 @@ import inspect
 from types import ModuleType
 
 import gort
+import gort.exec
+import gort.os
 import gort.sync
 from gort import context, errgroup, net, semaphore, tls
 from gort.sync import atomic
@@ -27,6 +29,10 @@ SUBMODULES: dict[ModuleType, set[str]] = {
           "join_host_port", "listen", "listen_packet", "lookup_host", "lookup_ip", "pipe",
           "split_host_port"},
     tls: {"Conn", "Listener", "client", "dial", "listen", "server"},
+    gort.os: {"ErrClosed", "ErrProcessDone", "File", "Process", "ProcessState", "new_file",
+              "pipe"},
+    gort.exec: {"Cmd", "ErrDot", "ErrNotFound", "ErrWaitDelay", "Error", "ExitError",
+                "command", "command_context", "look_path"},
 }
 
 
