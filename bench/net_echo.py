@@ -517,11 +517,13 @@ def main() -> None:
     print(f"{what}, {conns} connections, {a.seconds if a.mode != 'compute' else SPIN_S} s "
           f"x {a.reps} reps (medians; server CPU)")
     cpu_h, rate_h = UNITS[a.mode]
-    print(f"{'system':18} {cpu_h:>12} {rate_h:>10} {'p99 ms':>8}")
+    print(f"{'system':18} {cpu_h:>12} {'(min-max)':>15} {rate_h:>10} {'p99 ms':>8}")
     for system, rs in results.items():
         if rs:
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-            print(f"{system:18} {med['cpu']:12.1f} {med['rate']:10.0f} {med['p99_ms']:8.2f}")
+            spread = f"{min(r['cpu'] for r in rs):.1f}-{max(r['cpu'] for r in rs):.1f}"
+            print(f"{system:18} {med['cpu']:12.1f} {spread:>15} {med['rate']:10.0f} "
+                  f"{med['p99_ms']:8.2f}")
 
 
 if __name__ == "__main__":

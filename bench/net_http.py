@@ -137,11 +137,13 @@ def main() -> None:
                 results[system].append(r)
     print(f"HTTP hello, wrk -t1 -c{a.conns}, {a.seconds} s x {a.reps} reps "
           f"(medians; server CPU per request)")
-    print(f"{'system':15} {'CPU us/req':>11} {'req/s':>9} {'p99 ms':>8}")
+    print(f"{'system':15} {'CPU us/req':>11} {'(min-max)':>13} {'req/s':>9} {'p99 ms':>8}")
     for system, rs in results.items():
         if rs:
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-            print(f"{system:15} {med['cpu']:11.1f} {med['rate']:9.0f} {med['p99_ms']:8.2f}")
+            spread = f"{min(r['cpu'] for r in rs):.1f}-{max(r['cpu'] for r in rs):.1f}"
+            print(f"{system:15} {med['cpu']:11.1f} {spread:>13} {med['rate']:9.0f} "
+                  f"{med['p99_ms']:8.2f}")
 
 
 if __name__ == "__main__":
