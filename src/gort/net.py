@@ -222,7 +222,12 @@ def _getaddrinfo(host: str, port: int, family: int, socktype: int,
             return [(fam, infos[0][4])]
         return [(fam, (h, port))]
     if deadline:
-        result = _with_deadline(deadline, _lookup, host, port, family, socktype)
+        try:
+            result = _with_deadline(deadline, _lookup, host, port, family, socktype)
+        except TimeoutError as e:
+            if e.errno is not None:
+                raise
+            raise TimeoutError(f"lookup {host}: i/o timeout") from None  # Go's wording
     else:
         result = _lookup(host, port, family, socktype)
     out = [(fam, sa) for fam, _t, _p, _c, sa in result
@@ -317,7 +322,8 @@ def _op_error(op: str, net: str, src: Addr | None, dst: Addr | str | None,
     if isinstance(e, ErrClosed):
         return ErrClosed(f"{where}: use of closed network connection")
     if isinstance(e, TimeoutError) and e.errno is None:
-        return TimeoutError(f"{where}: i/o timeout")
+        lookup = str(e) if str(e).startswith("lookup ") else ""  # "lookup HOST: i/o timeout"
+        return TimeoutError(f"{where}: {lookup or 'i/o timeout'}")
     if isinstance(e, socket.gaierror):
         return socket.gaierror(e.errno, f"{where}: {e.strerror}")
     if isinstance(e, OSError) and e.errno is not None:

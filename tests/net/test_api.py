@@ -348,3 +348,26 @@ def test_dialer_fallback_delay_must_be_a_number() -> None:
     with pytest.raises(TypeError, match="fallback_delay is a number of seconds"):
         net.Dialer(fallback_delay=None)  # type: ignore[arg-type]
     assert net.Dialer().fallback_delay == net.DEFAULT_FALLBACK_DELAY_S == 0.3
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0])
+def test_dial_timeout_zero_or_less_fails_at_once_and_none_waits(timeout: float) -> None:
+    """timeout <= 0 is a deadline already past (documented; Go's DialTimeout reads 0 as none)."""
+    def main() -> list[str]:
+        ln = echo_server()
+        msgs = []
+        t0 = time.monotonic()
+        for addr in (str(ln.addr), f"localhost:{ln.addr.port}"):
+            with pytest.raises(TimeoutError) as ei:
+                net.dial("tcp", addr, timeout=timeout)
+            msgs.append(str(ei.value))
+        assert time.monotonic() - t0 < 2.0
+        with net.dial("tcp", str(ln.addr), timeout=None) as c:
+            c.write(b"ok")
+            assert c.read(2) == b"ok"
+        ln.close()
+        return msgs
+
+    port_msgs = gort.run(main)
+    assert port_msgs[0].startswith("dial tcp 127.0.0.1:") and port_msgs[0].endswith(": i/o timeout")
+    assert port_msgs[1] == "dial tcp: lookup localhost: i/o timeout"  # no time left to look up
