@@ -12,8 +12,13 @@ Shapes follow Go's ``net`` where Python has no better habit:
 - ``dial(network, address, timeout=None)`` / ``Dialer`` -> ``Conn``;
   ``listen(network, address)`` -> ``Listener``; ``listen_packet`` ->
   ``PacketConn``; networks ``tcp``, ``tcp4``, ``tcp6``, ``unix``, ``udp``,
-  ``udp4``, ``udp6``; addresses ``"host:port"``, ``"[v6]:port"``, a path for
-  ``unix`` (``@name``: Linux's abstract namespace).
+  ``udp4``, ``udp6``, ``unixgram``; addresses ``"host:port"``, ``"[v6]:port"``,
+  a path for ``unix`` and ``unixgram`` (``@name``: Linux's abstract namespace).
+- Dialing a name that resolves to IPv6 and IPv4 addresses over ``tcp`` races
+  the two families as Go does ("happy eyeballs", RFC 6555): the first
+  family's addresses first, the other's ``Dialer.fallback_delay`` (300 ms)
+  later or as soon as the first fail; the first connection wins, the other
+  is closed.
 - ``Conn.read(n)`` returns bytes, ``b""`` at EOF (Go's io.EOF); ``write``
   writes everything or raises. Deadlines are absolute ``time.monotonic()``
   values (seconds), or None for none, as Go's are absolute times.
@@ -27,7 +32,7 @@ Shapes follow Go's ``net`` where Python has no better habit:
   leave the goroutine (no thread for ``127.0.0.1:80``).
 - ``TCP_NODELAY`` is on for every TCP connection, as in Go.
 
-TLS is gort.tls. Not here (yet): CloseRead on pipes, multicast, ``unixgram``/``unixpacket``.
+TLS is gort.tls. Not here (yet): CloseRead on pipes, multicast, ``unixpacket``.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from __future__ import annotations
 import errno
 import io
 import ipaddress
+import operator
 import os
 import socket
+import sys
 import weakref
 from collections.abc import Callable
 from time import monotonic
@@ -76,10 +83,12 @@ MAX_LOOKUPS: Final = 32
 """Name lookups in flight at once per run (more wait their turn; Go bounds cgo lookups alike)."""
 
 DEFAULT_KEEP_ALIVE_S: Final = 15.0  # Go's default TCP keep-alive period
+DEFAULT_FALLBACK_DELAY_S: Final = 0.3  # Go's default Dialer.FallbackDelay
 
 _STREAM: Final = {"tcp": socket.AF_UNSPEC, "tcp4": socket.AF_INET, "tcp6": socket.AF_INET6}
 _DGRAM: Final = {"udp": socket.AF_UNSPEC, "udp4": socket.AF_INET, "udp6": socket.AF_INET6}
-_NETWORKS: Final = "tcp, tcp4, tcp6, udp, udp4, udp6, unix"
+_UNIX: Final = ("unix", "unixgram")
+_NETWORKS: Final = "tcp, tcp4, tcp6, udp, udp4, udp6, unix, unixgram"
 
 
 # ---------------------------------------------------------------------------
@@ -89,8 +98,9 @@ _NETWORKS: Final = "tcp, tcp4, tcp6, udp, udp4, udp6, unix"
 class Addr(NamedTuple):
     """A network endpoint (Go: net.Addr): ``str(addr)`` is ``"host:port"`` (a path for unix).
 
-    ``host`` is an IP address (no brackets) or a unix socket path; ``port``
-    is 0 for unix.
+    ``host`` is an IP address (no brackets) or a unix socket path (``""`` for
+    an unbound unixgram sender, which cannot be answered); ``port`` is 0 for
+    unix and unixgram.
     """
 
     network: str
@@ -98,7 +108,7 @@ class Addr(NamedTuple):
     port: int
 
     def __str__(self) -> str:
-        if self.network == "unix":
+        if self.network in _UNIX:
             return self.host
         return join_host_port(self.host, str(self.port))
 
@@ -147,6 +157,8 @@ def _addr(network: str, sa: Any) -> Addr:
     network = network.rstrip("46")  # Go: a TCPAddr's network is "tcp", whatever was dialed
     if isinstance(sa, tuple):
         return Addr(network, str(sa[0]), int(sa[1]))
+    if sa is None:  # an unbound unix socket (a unixgram sender)
+        return Addr(network, "", 0)
     if isinstance(sa, bytes):
         sa = sa.decode("utf-8", "surrogateescape")
     if sa.startswith("\0"):
@@ -210,7 +222,12 @@ def _getaddrinfo(host: str, port: int, family: int, socktype: int,
             return [(fam, infos[0][4])]
         return [(fam, (h, port))]
     if deadline:
-        result = _with_deadline(deadline, _lookup, host, port, family, socktype)
+        try:
+            result = _with_deadline(deadline, _lookup, host, port, family, socktype)
+        except TimeoutError as e:
+            if e.errno is not None:
+                raise
+            raise TimeoutError(f"lookup {host}: i/o timeout") from None  # Go's wording
     else:
         result = _lookup(host, port, family, socktype)
     out = [(fam, sa) for fam, _t, _p, _c, sa in result
@@ -287,8 +304,8 @@ def lookup_ip(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
 # Errors with Go's operation and addresses (Go: net.OpError)
 
 
-def _op_error(op: str, net: str, src: Addr | None, dst: Addr | str | None,
-              e: BaseException, syscall: str = "") -> BaseException:
+def _where(op: str, net: str, src: Addr | None, dst: Addr | str | None) -> str:
+    """Go's OpError prefix: "read tcp 127.0.0.1:5000->127.0.0.1:40000"."""
     where = f"{op} {net}"
     if src is not None and dst is not None:
         where += f" {src}->{dst}"
@@ -296,10 +313,17 @@ def _op_error(op: str, net: str, src: Addr | None, dst: Addr | str | None,
         where += f" {dst}"
     elif src is not None:
         where += f" {src}"
+    return where
+
+
+def _op_error(op: str, net: str, src: Addr | None, dst: Addr | str | None,
+              e: BaseException, syscall: str = "") -> BaseException:
+    where = _where(op, net, src, dst)
     if isinstance(e, ErrClosed):
         return ErrClosed(f"{where}: use of closed network connection")
     if isinstance(e, TimeoutError) and e.errno is None:
-        return TimeoutError(f"{where}: i/o timeout")
+        lookup = str(e) if str(e).startswith("lookup ") else ""  # "lookup HOST: i/o timeout"
+        return TimeoutError(f"{where}: {lookup or 'i/o timeout'}")
     if isinstance(e, socket.gaierror):
         return socket.gaierror(e.errno, f"{where}: {e.strerror}")
     if isinstance(e, OSError) and e.errno is not None:
@@ -309,6 +333,48 @@ def _op_error(op: str, net: str, src: Addr | None, dst: Addr | str | None,
             reason = f"{syscall}: {reason}"
         return OSError(e.errno, f"{where}: {reason}")
     return e
+
+
+def _size_error(where: str, n: Any) -> Exception | None:
+    """The error for a read size that is not an int >= 0 (None if n is one).
+
+    Go's Read fills a buffer, so it cannot be asked for a negative length; -1 is
+    not "read everything" here as in io: read until b"" (EOF) instead.
+    """
+    try:
+        k = operator.index(n)
+    except TypeError:
+        return TypeError(f"{where}: size must be an int, not {type(n).__name__}")
+    if k < 0:
+        return ValueError(f"{where}: negative size {k}: read(n) needs n >= 0 "
+                          f"(there is no read-all: read until b'' at EOF)")
+    if k > sys.maxsize:
+        return OverflowError(f"{where}: size {k} is too large")
+    return None
+
+
+def _buffer_error(where: str, buf: Any) -> Exception | None:
+    """The error for a read_into buffer that is not a writable bytes-like object."""
+    try:
+        readonly = memoryview(buf).readonly
+    except TypeError:
+        return TypeError(f"{where}: read_into needs a writable bytes-like object "
+                         f"(bytearray, memoryview), not {type(buf).__name__}")
+    if readonly:
+        return TypeError(f"{where}: read_into needs a writable buffer; "
+                         f"{type(buf).__name__} is read-only")
+    return None
+
+
+def _data_error(where: str, data: Any) -> Exception | None:
+    """The error for write data that is not a bytes-like object."""
+    try:
+        memoryview(data)
+    except TypeError:
+        hint = " (encode it first)" if isinstance(data, str) else ""
+        return TypeError(f"{where}: data must be a bytes-like object, "
+                         f"not {type(data).__name__}{hint}")
+    return None
 
 
 def _check_network(op: str, network: str, allowed: tuple[str, ...]) -> None:
@@ -339,25 +405,43 @@ class Conn:
     def read(self, n: int) -> bytes:
         """Up to n bytes, as soon as any are there; b"" at EOF (Go: Conn.Read).
 
-        Raises TimeoutError past the read deadline, ErrClosed once closed,
-        ConnectionResetError if the peer reset the connection.
+        ``read(0)`` returns b"" at once (Go's zero-length Read). Raises
+        ValueError for a negative n (there is no read-all: read until b""),
+        TypeError for a non-integer, TimeoutError past the read deadline,
+        ErrClosed once closed, ConnectionResetError if the peer reset the
+        connection; every message starts with Go's "read tcp LOCAL->REMOTE".
         """
         try:
             return self._fd.recv(n)
         except OSError as e:
             raise self._error("read", e) from None
+        except (TypeError, ValueError, OverflowError):
+            bad = _size_error(_where("read", self._net, self._laddr, self._raddr), n)
+            if bad is None:
+                raise
+            raise bad from None
 
     def read_into(self, buf: Any) -> int:
-        """Read into a writable buffer; the number of bytes read, 0 at EOF."""
+        """Read into a writable buffer; the number of bytes read, 0 at EOF.
+
+        An empty buffer reads 0 bytes at once; a read-only or non-buffer
+        object raises TypeError. Other errors as read's.
+        """
         try:
             return self._fd.recv_into(buf)
         except OSError as e:
             raise self._error("read", e) from None
+        except TypeError:
+            bad = _buffer_error(_where("read", self._net, self._laddr, self._raddr), buf)
+            if bad is None:
+                raise
+            raise bad from None
 
     def write(self, data: Any) -> int:
         """Write all of data (bytes-like), waiting for room; return len(data) (Go: Conn.Write).
 
-        Raises TimeoutError past the write deadline (part of data may have been
+        Raises TypeError for data that is not bytes-like (a str: encode it),
+        TimeoutError past the write deadline (part of data may have been
         sent), ErrClosed once closed, BrokenPipeError/ConnectionResetError if
         the peer went away.
         """
@@ -365,6 +449,11 @@ class Conn:
             return self._fd.send_all(data)
         except OSError as e:
             raise self._error("write", e) from None
+        except TypeError:
+            bad = _data_error(_where("write", self._net, self._laddr, self._raddr), data)
+            if bad is None:
+                raise
+            raise bad from None
 
     def close(self) -> None:
         """Close; goroutines blocked on the Conn raise ErrClosed. Closing twice is a no-op."""
@@ -524,26 +613,36 @@ class Dialer:
     """Options for dialing (Go: net.Dialer).
 
     ``timeout``: seconds for the whole dial (lookup and connect), None for
-    none; ``deadline``: an absolute time.monotonic() value, None for none
-    (the earlier of the two wins); ``local_addr``: ``"host:port"`` to bind
-    before connecting; ``keep_alive``: TCP keep-alive period in seconds (Go's
-    default 15), None or negative to turn it off.
+    none; 0 or less fails at once with TimeoutError (Go: a deadline already
+    passed); ``deadline``: an absolute time.monotonic() value, None for none
+    (the earlier of the two wins); ``local_addr``: ``"host:port"`` (a path
+    for unix, unixgram) to bind before connecting; ``keep_alive``: TCP
+    keep-alive period in seconds (Go's default 15), None or negative to turn
+    it off; ``fallback_delay``: seconds before a ``tcp`` dial of a name with
+    both IPv6 and IPv4 addresses also tries the other family (Go: Dialer.
+    FallbackDelay, default 300 ms; 0 starts both at once, negative turns the
+    race off and tries every address in order).
     """
 
-    __slots__ = ("deadline", "keep_alive", "local_addr", "timeout")
+    __slots__ = ("deadline", "fallback_delay", "keep_alive", "local_addr", "timeout")
 
     def __init__(self, timeout: float | None = None, deadline: float | None = None,
                  local_addr: str | None = None,
-                 keep_alive: float | None = DEFAULT_KEEP_ALIVE_S) -> None:
-        if timeout is not None and (isinstance(timeout, bool)
-                                    or not isinstance(timeout, int | float)):
-            raise TypeError(f"gort.net.Dialer: timeout is a number of seconds or None, "
-                            f"got {timeout!r}")
+                 keep_alive: float | None = DEFAULT_KEEP_ALIVE_S,
+                 fallback_delay: float = DEFAULT_FALLBACK_DELAY_S) -> None:
+        for name, v in (("timeout", timeout), ("fallback_delay", fallback_delay)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise TypeError(f"gort.net.Dialer: {name} is a number of seconds"
+                                f"{' or None' if name == 'timeout' else ''}, got {v!r}")
+        if fallback_delay is None:
+            raise TypeError("gort.net.Dialer: fallback_delay is a number of seconds "
+                            "(negative: no race), got None")
         deadline_ns(deadline)  # type check
         self.timeout = timeout
         self.deadline = deadline
         self.local_addr = local_addr
         self.keep_alive = keep_alive
+        self.fallback_delay = fallback_delay
 
     def _deadline(self) -> int:
         d = 0
@@ -557,17 +656,24 @@ class Dialer:
     def dial(self, network: str, address: str) -> Conn:
         """Connect to address on network; return the Conn (Go: Dialer.Dial).
 
-        Tries each address a name resolves to, in order, until one connects;
-        raises the first failure, with Go's message ("dial tcp 127.0.0.1:9:
-        connect: connection refused"): ConnectionRefusedError, TimeoutError
-        past the timeout, socket.gaierror for a name that does not resolve,
-        ValueError for a malformed address or unknown network.
+        Tries the addresses a name resolves to in the resolver's order until
+        one connects; over ``tcp``, a name with IPv6 and IPv4 addresses races
+        the families (see ``fallback_delay``). Raises the first failure (of
+        the first family), with Go's message ("dial tcp 127.0.0.1:9: connect:
+        connection refused"): ConnectionRefusedError, TimeoutError past the
+        timeout, socket.gaierror for a name that does not resolve, ValueError
+        for a malformed address or unknown network.
         """
-        _check_network("dial", network, (*_STREAM, *_DGRAM, "unix"))
+        _check_network("dial", network, (*_STREAM, *_DGRAM, *_UNIX))
         deadline = self._deadline()
-        if network == "unix":
-            return self._dial_one(network, socket.AF_UNIX, socket.SOCK_STREAM,
-                                  _unix_path(address), address, deadline)
+        if network in _UNIX:
+            socktype = socket.SOCK_STREAM if network == "unix" else socket.SOCK_DGRAM
+            try:
+                path = _unix_path(address)
+            except ValueError as e:
+                raise ValueError(f"dial {network}: {e}") from None
+            return self._dial_one(network, socket.AF_UNIX, socktype, path, address,
+                                  deadline, None)
         stream = network in _STREAM
         family = _STREAM[network] if stream else _DGRAM[network]
         socktype = socket.SOCK_STREAM if stream else socket.SOCK_DGRAM
@@ -577,21 +683,94 @@ class Dialer:
                                  socktype, deadline)
         except OSError as e:
             raise _op_error("dial", network, None, None, e) from None
+        if network == "tcp" and self.fallback_delay >= 0:  # Go: only "tcp" is dual-stack
+            primaries = [a for a in addrs if a[0] == addrs[0][0]]
+            fallbacks = [a for a in addrs if a[0] != addrs[0][0]]
+            if fallbacks:
+                return self._dial_parallel(network, primaries, fallbacks, address, deadline)
+        return self._dial_serial(network, socktype, addrs, address, deadline, None)
+
+    def _dial_serial(self, network: str, socktype: int, addrs: list[tuple[int, Any]],
+                     address: str, deadline: int, racer: _Racer | None) -> Conn:
+        """Each address in turn until one connects (Go: dialSerial); the first error."""
         first: BaseException | None = None
         for fam, sa in addrs:
             try:
-                return self._dial_one(network, fam, socktype, sa, address, deadline)
+                return self._dial_one(network, fam, socktype, sa, address, deadline, racer)
             except OSError as e:
                 if first is None:
                     first = e
                 if isinstance(e, TimeoutError) and e.errno is None:
                     break  # the deadline is for the whole dial
+                if racer is not None and racer.cancelled:
+                    break
         assert first is not None
         raise first
 
+    def _dial_parallel(self, network: str, primaries: list[tuple[int, Any]],
+                       fallbacks: list[tuple[int, Any]], address: str, deadline: int) -> Conn:
+        """Race the primaries and, fallback_delay later, the fallbacks (Go: dialParallel).
+
+        Each side is a goroutine dialing its addresses in turn. The fallbacks start
+        when the delay passes or as soon as the primaries have failed; the first
+        connection is returned and the other side is stopped (the descriptor it is
+        connecting is closed, which wakes its connect) or, if it connects anyway,
+        its connection closed. Both failing raises the primaries' error.
+        """
+        results: _rt.Chan[tuple[bool, Any]] = _rt.Chan()  # (primary, Conn or exception)
+        returned: _rt.Chan[None] = _rt.Chan()  # closed when this call returns
+        racers = {True: _Racer(), False: _Racer()}
+        s = _rt.running()
+        assert s is not None
+        gp = _rt.getg()
+
+        def race(primary: bool) -> None:
+            result: Any
+            try:
+                result = self._dial_serial(network, socket.SOCK_STREAM,
+                                           primaries if primary else fallbacks, address,
+                                           deadline, racers[primary])
+            except Exception as e:
+                result = e
+            i, _ = _rt.selectgo(((results.send, (primary, result)), returned.recv))
+            if i == 1 and isinstance(result, Conn):
+                result.close()  # lost the race
+
+        _rt.newproc(s, race, (True,), {}, gp)
+        timer = Timer(max(0.0, self.fallback_delay))
+        fallback_started = False
+        primary_err: BaseException | None = None
+        fallback_err: BaseException | None = None
+        try:
+            while True:
+                i, v = _rt.selectgo((results.recv, timer.c.recv))
+                if i == 1:  # the delay passed: start the fallbacks
+                    fallback_started = True
+                    _rt.newproc(s, race, (False,), {}, gp)
+                    continue
+                assert v is not None
+                primary, result = v
+                if isinstance(result, Conn):
+                    return result
+                if primary:
+                    primary_err = result
+                else:
+                    fallback_err = result
+                if primary and not fallback_started:  # no need to wait for the delay
+                    timer.stop()
+                    fallback_started = True
+                    _rt.newproc(s, race, (False,), {}, gp)
+                if primary_err is not None and fallback_err is not None:
+                    raise primary_err
+        finally:
+            timer.stop()
+            returned.close()
+            for r in racers.values():
+                r.cancel()
+
     def _dial_one(self, network: str, family: int, socktype: int, sa: Any, address: str,
-                  deadline: int) -> Conn:
-        dst = _addr(network, sa) if family != socket.AF_UNIX else Addr("unix", address, 0)
+                  deadline: int, racer: _Racer | None) -> Conn:
+        dst = _addr(network, sa) if family != socket.AF_UNIX else Addr(network, address, 0)
         sock = socket.socket(family, socktype)
         try:
             fd = FD(sock)
@@ -608,7 +787,13 @@ class Dialer:
             if deadline:
                 poll_set_deadline(fd.pd, deadline, (WRITE,))
             step = "connect"
+            if racer is not None:
+                if racer.cancelled:
+                    raise ErrClosed("the other address family connected first")
+                racer.fd = fd
             fd.connect(sa)
+            if racer is not None:
+                racer.fd = None
             if deadline:
                 poll_set_deadline(fd.pd, 0, (WRITE,))
             laddr = _addr(network, sock.getsockname())
@@ -623,13 +808,30 @@ class Dialer:
 
     def _bind(self, sock: socket.socket, network: str, family: int) -> None:
         assert self.local_addr is not None
-        if network == "unix":
+        if network in _UNIX:
             sock.bind(_unix_path(self.local_addr))
             return
         host, port = split_host_port(self.local_addr)
         sa = _getaddrinfo(host or ("::" if family == socket.AF_INET6 else "0.0.0.0"),
                           _port(network, port), family, sock.type, 0)[0][1]
         sock.bind(sa)
+
+
+class _Racer:
+    """One side of a dual-stack race: the descriptor it is connecting, so the winner can
+    stop it (Go cancels the loser's context)."""
+
+    __slots__ = ("cancelled", "fd")
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.fd: FD | None = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.fd is not None:
+            self.fd.close()  # wakes its connect with ErrClosed
+            self.fd = None
 
 
 def _tcp_options(sock: socket.socket, keep_alive: float | None) -> None:
@@ -645,7 +847,13 @@ def dial(network: str, address: str, timeout: float | None = None) -> Conn:
     """Connect to address (Go: net.Dial / net.DialTimeout); see Dialer.dial.
 
     ``dial("tcp", "127.0.0.1:8080")``, ``dial("tcp", "example.com:80",
-    timeout=5)``, ``dial("unix", "/run/app.sock")``, ``dial("udp", "[::1]:53")``.
+    timeout=5)``, ``dial("unix", "/run/app.sock")``, ``dial("udp", "[::1]:53")``,
+    ``dial("unixgram", "/run/log.sock")``.
+
+    ``timeout=None`` waits as long as the system does; ``timeout=0`` (or less)
+    raises TimeoutError at once, a deadline already passed (Python's timeout
+    0 means "do not wait" too). Go's DialTimeout reads 0 as no timeout: pass
+    None for that.
     """
     return Dialer(timeout=timeout).dial(network, address)
 
@@ -676,8 +884,11 @@ def _ipv6_works() -> bool:
 def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD, Addr]:
     """A bound socket registered with the poller, and its address."""
     fam: int
-    if network == "unix":
-        fam, sa = socket.AF_UNIX, _unix_path(address)
+    if network in _UNIX:
+        try:
+            fam, sa = socket.AF_UNIX, _unix_path(address)
+        except ValueError as e:
+            raise ValueError(f"{op} {network}: {e}") from None
     else:
         host, port = split_host_port(address)
         family = _STREAM[network] if network in _STREAM else _DGRAM[network]
@@ -734,7 +945,7 @@ class Listener:
         except OSError as e:
             raise _op_error("accept", self._net, self._addr, None, e) from None
         try:
-            if self._net != "unix":
+            if self._net not in _UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             fd = FD(sock)
         except BaseException:
@@ -818,17 +1029,39 @@ class PacketConn:
             data, sa = self._fd.recvfrom(n)
         except OSError as e:
             raise _op_error("read", self._net, self._addr, None, e) from None
+        except (TypeError, ValueError, OverflowError):
+            bad = _size_error(_where("read", self._net, self._addr, None), n)
+            if bad is None:
+                raise
+            raise bad from None
         return data, _addr(self._net, sa)
 
     def write_to(self, data: Any, addr: Addr | str) -> int:
-        """Send data as one datagram to addr (an Addr or "host:port"); its length."""
+        """Send data as one datagram to addr (an Addr, "host:port", or a unixgram path).
+
+        Returns len(data). Raises TypeError for data that is not bytes-like,
+        ValueError for a malformed address (an unbound unixgram sender's empty
+        one cannot be answered), OSError with Go's message otherwise.
+        """
         fam = self._fd.sock.family
         try:
-            host, port = split_host_port(str(addr))
-            sa = _getaddrinfo(host, _port(self._net, port), fam, socket.SOCK_DGRAM, 0)[0][1]
+            if fam == socket.AF_UNIX:
+                sa: Any = _unix_path(str(addr))
+            else:
+                host, port = split_host_port(str(addr))
+                sa = _getaddrinfo(host, _port(self._net, port), fam, socket.SOCK_DGRAM,
+                                  0)[0][1]
             return self._fd.sendto(data, sa)
         except OSError as e:
             raise _op_error("write", self._net, self._addr, str(addr), e) from None
+        except ValueError as e:
+            raise ValueError(f"{_where('write', self._net, self._addr, str(addr))}: "
+                             f"{e}") from None
+        except TypeError:
+            bad = _data_error(_where("write", self._net, self._addr, str(addr)), data)
+            if bad is None:
+                raise
+            raise bad from None
 
     def close(self) -> None:
         """Close; a goroutine blocked in read_from raises ErrClosed. Idempotent."""
@@ -869,8 +1102,12 @@ class PacketConn:
 
 
 def listen_packet(network: str, address: str) -> PacketConn:
-    """Bind a datagram endpoint (Go: net.ListenPacket): udp, udp4 or udp6."""
-    _check_network("listen", network, tuple(_DGRAM))
+    """Bind a datagram endpoint (Go: net.ListenPacket): udp, udp4, udp6 or unixgram.
+
+    For unixgram the address is a socket path (``@name``: abstract); the
+    socket file stays after close, as Go leaves it: remove it yourself.
+    """
+    _check_network("listen", network, (*_DGRAM, "unixgram"))
     fd, laddr = _bind_socket("listen", network, address, socket.SOCK_DGRAM)
     return PacketConn(fd, network, laddr)
 
@@ -951,12 +1188,18 @@ class _PipeConn(Conn):
         self._p = p
 
     def read(self, n: int) -> bytes:
+        bad = _size_error("read pipe", n)
+        if bad is not None:
+            raise bad
         buf = bytearray(n)
         k = self.read_into(buf)
         return bytes(buf[:k])
 
     def read_into(self, buf: Any) -> int:
         p = self._p
+        bad = _buffer_error("read pipe", buf)
+        if bad is not None:
+            raise bad
         view = memoryview(buf).cast("B")
         if p.local_done.closed:
             raise ErrClosed("read pipe: io: read/write on closed pipe")
@@ -981,6 +1224,9 @@ class _PipeConn(Conn):
 
     def write(self, data: Any) -> int:
         p = self._p
+        bad = _data_error("write pipe", data)
+        if bad is not None:
+            raise bad
         view = memoryview(data).cast("B")
         if p.local_done.closed or p.remote_done.closed:
             raise ErrClosed("write pipe: io: read/write on closed pipe")

@@ -189,20 +189,34 @@ class Conn(net.Conn):
         self._hs_done = True
 
     def read(self, n: int) -> bytes:
-        """Up to n bytes of application data; b"" at EOF (Go: Conn.Read)."""
+        """Up to n bytes of application data; b"" at EOF (Go: Conn.Read).
+
+        read(0) returns b"" at once; a negative or non-integer n raises
+        ValueError/TypeError, as gort.net.Conn.read.
+        """
+        if n.__class__ is not int or n <= 0:
+            bad = net._size_error(net._where("read", self._net, self._laddr, self._raddr), n)
+            if bad is not None:
+                raise bad
+            if n == 0:
+                return b""
         if not self._hs_done:
             self.handshake()
-        if n <= 0:
-            return b""
         data: bytes = self._locked(READ, "read", self._ssl.recv if self._bio_in is None
                                    else self._bio_read, n)
         return data
 
     def read_into(self, buf: Any) -> int:
         """Read into a writable buffer; the number of bytes, 0 at EOF."""
+        try:
+            view = memoryview(buf).cast("B")
+            if view.readonly:
+                raise TypeError
+        except TypeError:
+            where = net._where("read", self._net, self._laddr, self._raddr)
+            raise (net._buffer_error(where, buf) or TypeError(where)) from None
         if not self._hs_done:
             self.handshake()
-        view = memoryview(buf).cast("B")
         if len(view) == 0:
             return 0
         if self._bio_in is None:
@@ -213,9 +227,13 @@ class Conn(net.Conn):
 
     def write(self, data: Any) -> int:
         """Write all of data as application data; return its length (Go: Conn.Write)."""
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError:
+            where = net._where("write", self._net, self._laddr, self._raddr)
+            raise (net._data_error(where, data) or TypeError(where)) from None
         if not self._hs_done:
             self.handshake()
-        view = memoryview(data).cast("B")
         if len(view) == 0:
             return 0
         self._locked(WRITE, "write", self._ssl.write, view)

@@ -32,8 +32,10 @@ Layering: above gort.runtime (it parks), below gort.net.
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import socket
+import sys
 from typing import Any, Final
 
 from ..runtime import Sema, WaitReason, getg
@@ -49,6 +51,7 @@ from ..runtime.poll_runtime import (
 )
 
 _SEMACQUIRE: Final = WaitReason.SEMACQUIRE
+_MAXSIZE: Final = sys.maxsize  # recv raises OverflowError above
 
 
 class ErrClosed(OSError):
@@ -161,6 +164,12 @@ class FD:
             if pd.closing or pd.dl[READ] < 0:
                 raise poll_error(poll_reset(pd, READ))
             if self.drained and not pd.ready[READ] and not pd.hup:
+                if n.__class__ is not int or not 0 < n <= _MAXSIZE:
+                    # b"" at once for 0 (Go's zero-length Read); the socket's error for
+                    # a bad size, rather than after a wait for data
+                    n = operator.index(n)
+                    if not 0 < n <= _MAXSIZE:
+                        return self.sock.recv(n)
                 err = poll_wait(pd, READ)
                 if err:
                     raise poll_error(err)
@@ -195,6 +204,10 @@ class FD:
             if pd.closing or pd.dl[READ] < 0:
                 raise poll_error(poll_reset(pd, READ))
             if self.drained and not pd.ready[READ] and not pd.hup:
+                if not len(buf) or memoryview(buf).readonly:
+                    # 0 at once for an empty buffer; the socket's TypeError for a
+                    # read-only one, rather than after a wait for data
+                    return self.sock.recv_into(buf)
                 err = poll_wait(pd, READ)
                 if err:
                     raise poll_error(err)
