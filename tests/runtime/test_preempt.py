@@ -141,6 +141,22 @@ def test_stress_many_goroutines_many_preemptions_every_message_counted() -> None
     assert m.group(1) == m.group(2) and int(m.group(3)) >= 3_000
 
 
+def test_runs_under_cprofile_and_still_preempts(tmp_path: Path) -> None:
+    # python -m cProfile installs a C profiler before gort starts; gort's start-up probe
+    # once restored it with sys.setprofile, which refuses that object (TypeError).
+    out = tmp_path / "prof"
+    r = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out),
+                        str(ROOT / "examples" / "spin_ok.py")],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert (r.returncode, r.stdout) == (0, "OK\n"), r.stderr
+    import pstats
+
+    # The profiler kept running: gort.sleep returned (after the spinner was preempted)
+    # and was recorded (the spinner itself never returns, so cProfile never files it).
+    funcs = set(pstats.Stats(str(out)).stats)  # type: ignore[attr-defined]
+    assert any(path.endswith("gort/time.py") and fn == "sleep" for path, _, fn in funcs)
+
+
 def test_lines_run_after_preemption_are_covered(tmp_path: Path) -> None:
     pytest.importorskip("coverage")
     data = tmp_path / ".coverage"

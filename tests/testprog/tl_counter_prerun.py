@@ -42,7 +42,7 @@ def main():
     print(f"counter {acct.n} expect {2 * N}")
     assert acct.n == 2 * N
     deferred = gort.stats()["preempt_deferred"]
-    assert deferred.get("thread lock held", 0) > 0, deferred
+    assert deferred.get("thread lock held", 0) > 0, (deferred, gort.stats())
     print("OK")
 
 

@@ -54,12 +54,15 @@ boundary.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import dis
 import sys
 from collections.abc import Iterator
 from types import FrameType
 from typing import Final
+
+from .lock_futex import mutex
 
 _FOR_ITER: Final = dis.opmap["FOR_ITER"]
 _SEND: Final = dis.opmap["SEND"]
@@ -248,18 +251,10 @@ def probe_layout(st: Stack) -> str:
     off = ts.find_tracing() if ts.addr else -1
     if off < 0:
         return "the thread state's tracing counter was not found"
-    counter = ctypes.c_int.from_address(ts.addr + off)
-    seen: list[int] = []
-    old = sys.getprofile()
-    sys.setprofile(lambda frame, event, arg: seen.append(counter.value))
-    try:
-        _plain()
-    finally:
-        sys.setprofile(old)
-    if not seen or min(seen) < 1 or counter.value != 0:
+    if not _moves_in_profile_callback(off):
         return "the thread state's tracing counter does not move in a profile callback"
     st.layout = layout
-    st.tracing = counter
+    st.tracing = ctypes.c_int.from_address(ts.addr + off)
     off = ts.find_recursion_remaining()
     if off >= 0:
         st.depth_left = ctypes.c_int.from_address(ts.addr + off)
@@ -268,6 +263,36 @@ def probe_layout(st: Stack) -> str:
 
 def _plain() -> FrameType:
     return sys._getframe()
+
+
+def _moves_in_profile_callback(off: int) -> bool:
+    """Is the int at ``off`` in a thread state raised inside a profile callback, and back
+    to 0 after it?
+
+    Asked on a bare thread of its own, whose profile slot is free: the caller's may hold
+    the program's profiler, and a C one (``python -m cProfile``'s) cannot be put back
+    with ``sys.setprofile`` (its object is not callable: a TypeError ended every run).
+    """
+    result: list[bool] = []
+    done = mutex()
+    done.acquire()
+
+    def probe() -> None:
+        try:
+            counter = ctypes.c_int.from_address(_ThreadState().addr + off)
+            seen: list[int] = []
+            sys.setprofile(lambda frame, event, arg: seen.append(counter.value))
+            try:
+                _plain()
+            finally:
+                sys.setprofile(None)
+            result.append(bool(seen) and min(seen) >= 1 and counter.value == 0)
+        finally:
+            done.release()
+
+    _thread.start_new_thread(probe, ())
+    done.acquire()
+    return result == [True]
 
 
 _layout: list[FrameLayout | None] = []
