@@ -7,7 +7,8 @@ from types import ModuleType
 
 import gort
 import gort.sync
-from gort import context, errgroup, net, semaphore, tls
+from gort import context, errgroup, net, patch, semaphore, socketserver, tls
+from gort import socket as gsocket
 from gort.sync import atomic
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
@@ -27,6 +28,11 @@ SUBMODULES: dict[ModuleType, set[str]] = {
           "join_host_port", "listen", "listen_packet", "lookup_host", "lookup_ip", "pipe",
           "split_host_port"},
     tls: {"Conn", "Listener", "client", "dial", "listen", "server"},
+    gsocket: {"SSLSocket", "create_connection", "create_server", "fromfd", "getaddrinfo",
+              "gethostbyaddr", "gethostbyname", "gethostbyname_ex", "poll", "select", "socket",
+              "socketpair"},
+    patch: {"PatchWarning", "net", "patched"},
+    socketserver: {"GoroutineHTTPServer", "GoroutineMixIn", "GoroutineTCPServer"},
 }
 
 
