@@ -323,3 +323,33 @@ def test_tls_through_the_sslsocket_class_hook() -> None:
     got = gort.run(main)
     assert got == ["SSLSocket", True, ("TimeoutError", None, "The read operation timed out"),
                    "SSLWantReadError"]
+
+
+@pytest.mark.parametrize("timeout", [None, 10.0])
+def test_sendfile_parks_between_chunks(tmp_path: Any, timeout: float | None) -> None:
+    data = os.urandom(1 << 16) * 64  # 4 MB: more than the socket buffers hold
+    path = tmp_path / "f"
+    path.write_bytes(data)
+
+    def main() -> tuple[int, bool, int]:
+        a, b = gsocket.socketpair()
+        a.settimeout(timeout)
+        got: gort.Chan[bytes] = gort.Chan(1)
+
+        def reader() -> None:
+            buf = bytearray()
+            while len(buf) < len(data):
+                buf += b.recv(1 << 16)
+            got.send(bytes(buf))
+
+        gort.go(reader)
+        with open(path, "rb") as f:
+            sent = a.sendfile(f)
+        ok = got.recv() == data
+        a.close()
+        b.close()
+        return sent, ok, len(data)
+
+    sent, ok, n = gort.run(main)
+    assert sent == n
+    assert ok

@@ -131,3 +131,17 @@ def test_redis_py_from_100_goroutines(redis_port: int) -> None:
     assert r["right"] == 100, r
     assert r["total"] == 300, r
     assert r["threads"] == r["base"], r
+
+
+def test_selectors_select_poll_and_sleep_park_only_their_goroutine() -> None:
+    (r,), _ = run_net("net_selectors.py")
+    assert r == {
+        "early-default": [[["early-default", 1]], True],  # made before the run started
+        "select": [[["select", 1]], True],
+        "poll": [[["poll", 1]], True],
+        "epoll": [[["epoll", 1]], True],
+        "select.select": [True, True],
+        "select.poll": [True, True],
+        "time.sleep": [None, True],
+        "timeout": [],
+    }
