@@ -275,12 +275,24 @@ class socket(_std.socket):
         for m in modes:
             (fd._rlock if m == READ else fd._wlock)()
         try:
+            if not tls:
+                return self._gort_within(fd, modes, what, fd._retry, want, op)
+            return self._gort_within(fd, modes, what, fd.run_ssl, op,
+                                     modes[0] if len(modes) == 1 else None, ())
+        finally:
+            for m in reversed(modes):
+                (fd._runlock if m == READ else fd._wunlock)()
+
+    def _gort_within(self, fd: FD, modes: tuple[int, ...], what: str,
+                     fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(*args), one of FD's parking calls, with the socket's timeout as the deadline
+        of modes; FD's errors as the stdlib's: TimeoutError(what), OSError(EBADF)."""
+        t = self._gort_timeout
+        try:
             if t is not None:
                 fd.set_deadline(monotonic() + t, modes)
             try:
-                if not tls:
-                    return fd._retry(want, op)
-                return fd.run_ssl(op, modes[0] if len(modes) == 1 else None, ())
+                return fn(*args)
             finally:
                 if t is not None and not fd.pd.closing:
                     fd.set_deadline(None, modes)
@@ -290,9 +302,6 @@ class socket(_std.socket):
             if e.errno is not None:
                 raise
             raise TimeoutError(what) from None
-        finally:
-            for m in reversed(modes):
-                (fd._runlock if m == READ else fd._wunlock)()
 
     # -- the blocking calls ----------------------------------------------------------
 
@@ -344,19 +353,7 @@ class socket(_std.socket):
             return None
         address = self._gort_resolve(address)
         fd = self._gort_pollfd()
-        if t is not None:
-            fd.set_deadline(monotonic() + t, (WRITE,))
-        try:
-            fd.connect(address)
-        except ErrClosed:
-            raise _ebadf() from None
-        except TimeoutError as e:
-            if e.errno is not None:
-                raise
-            raise TimeoutError("timed out") from None
-        finally:
-            if t is not None and not fd.pd.closing:
-                fd.set_deadline(None, (WRITE,))
+        self._gort_within(fd, (WRITE,), "timed out", fd.connect, address)
         return None
 
     def connect_ex(self, address: Any) -> int:
