@@ -33,7 +33,10 @@ Invariants:
   goroutine never touches the netpoller, and one used in two runs is
   registered again in the second (a PollDesc belongs to one run's epoll).
 - Closing or detaching unregisters on the runtime's thread (from another
-  thread through cgocallback), before the descriptor is closed.
+  thread through cgocallback), before the descriptor is closed. A socket
+  that waited on a goroutine refers to itself (its FD holds its C calls), so
+  one dropped without ``close`` is closed by the cyclic GC, not at once (the
+  stdlib's ResourceWarning says so either way).
 - A name in an address (``connect(("example.com", 80))``) is resolved
   through gort.net's resolver path on a goroutine (offload threads, at most
   gort.net.MAX_LOOKUPS at once); the stdlib would resolve it in C, holding
