@@ -42,7 +42,7 @@ def test_http_client_urllib_and_requests_fetch_50_urls_at_once_on_one_thread() -
         # Each handler sleeps 0.2 s: one at a time would take >= 10 s.
         assert r["elapsed"] < 2.5, r
         # A 10 ms ticker kept time (a blocked thread would let it tick ~0 times).
-        assert r["ticks"] >= r["elapsed"] / 0.01 * 0.3, r
+        assert r["ticks"] >= r["elapsed"] / 0.01 * 0.2, r
         # No thread was started for the I/O: the program's one (plus sysmon) did it all.
         assert r["threads"] == r["base"], r
 
