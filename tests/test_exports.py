@@ -9,7 +9,8 @@ import gort
 import gort.exec
 import gort.os
 import gort.sync
-from gort import context, errgroup, net, semaphore, tls
+from gort import context, errgroup, net, patch, semaphore, socketserver, tls
+from gort import socket as gsocket
 from gort.sync import atomic
 
 API = {"run", "go", "gosched", "gomaxprocs", "num_goroutine", "current_id", "sleep", "after",
@@ -33,6 +34,11 @@ SUBMODULES: dict[ModuleType, set[str]] = {
               "pipe"},
     gort.exec: {"Cmd", "ErrDot", "ErrNotFound", "ErrWaitDelay", "Error", "ExitError",
                 "command", "command_context", "look_path"},
+    gsocket: {"SSLSocket", "create_connection", "create_server", "fromfd", "getaddrinfo",
+              "gethostbyaddr", "gethostbyname", "gethostbyname_ex", "poll", "select", "socket",
+              "socketpair"},
+    patch: {"PatchWarning", "net", "patched"},
+    socketserver: {"GoroutineHTTPServer", "GoroutineMixIn", "GoroutineTCPServer"},
 }
 
 

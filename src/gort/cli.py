@@ -36,7 +36,10 @@ preempted inside); GORT_SEED=N (select's random seed).
 _RUN_HELP = """\
 Run PROG.py's top level as goroutine 1 (sys.argv is [PROG.py, ARGS...]), or,
 with -m MODULE, the module as `python -m` would. A gort.run(main) made by the
-program runs main as goroutine 1 and returns its value.
+program runs main as goroutine 1 and returns its value. With --net, the
+stdlib's sockets, ssl, select/selectors, DNS and time.sleep are patched
+first (gort.patch.net), so http.client, urllib, requests, smtplib, redis-py
+and socketserver park goroutines instead of the thread.
 Exit status: 0 when the script ends; 2 on an uncaught exception in any
 goroutine ("panic: ..." report on stderr) or on deadlock; 130 on Ctrl-C.
 """
@@ -52,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--trace", metavar="OUT.json",
                    help="record an execution trace (Chrome trace-event JSON) to OUT.json")
+    r.add_argument("--net", action="store_true",
+                   help="patch the stdlib's network surface first (gort.patch.net): "
+                        "sockets, ssl, select, selectors, DNS and time.sleep park goroutines")
     r.add_argument("-m", dest="module", metavar="MODULE",
                    help="run a module as __main__, as python -m does")
     r.add_argument("prog", metavar="PROG.py", nargs="?", help="the script to run")
@@ -84,10 +90,11 @@ def _fail(msg: str) -> NoReturn:
 
 
 def run_script(prog: str, args: list[str], trace: str | None = None,
-               module: bool = False) -> int:
+               module: bool = False, net: bool = False) -> int:
     """Run PROG (a path, or with ``module`` a module name) under gort; return the exit status.
 
-    With ``trace``, an execution trace of the whole run is written there.
+    With ``trace``, an execution trace of the whole run is written there;
+    with ``net``, gort.patch.net() runs before PROG imports anything.
     """
     if module:
         sys.argv = [prog, *args]  # runpy sets argv[0] to the module's file
@@ -112,6 +119,10 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
         _debug.read_seed()
     except ValueError as e:
         _fail(str(e))
+    if net:
+        from . import patch
+
+        patch.net()
 
     def main_goroutine() -> None:
         if trace is not None:
@@ -151,11 +162,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
     if ns.command == "run":
         if ns.module is not None:
             args = ([ns.prog] if ns.prog is not None else []) + ns.args
-            raise SystemExit(run_script(ns.module, args, ns.trace, module=True))
+            raise SystemExit(run_script(ns.module, args, ns.trace, module=True, net=ns.net))
         if ns.prog is None:
             _fail("run: a program is required: gort run PROG.py [ARGS...] or "
                   "gort run -m MODULE [ARGS...]")
-        raise SystemExit(run_script(ns.prog, ns.args, ns.trace))
+        raise SystemExit(run_script(ns.prog, ns.args, ns.trace, net=ns.net))
     if ns.command == "trace":
         try:
             raise SystemExit(cmd_trace.main(ns.trace, ns.output))

@@ -237,20 +237,28 @@ def _getaddrinfo(host: str, port: int, family: int, socktype: int,
     return out
 
 
-def _lookup(host: str, port: int, family: int, socktype: int) -> list[Any]:
+def _resolver_call(fn: Callable[..., T], /, *args: Any) -> T:
+    """fn(*args), a resolver call (getaddrinfo, gethostbyname ...), on an offload thread,
+    at most ``MAX_LOOKUPS`` at a time per run; its result or its exception, unchanged.
+    (gort.socket's getaddrinfo and gethostbyname family come through here too.)"""
     s = _rt.current_sched()
     slots = _lookup_slots.get(s)
     if slots is None:
         slots = _lookup_slots[s] = _rt.Chan(MAX_LOOKUPS)
     slots.send(None)
     try:
-        return _rt.offload(socket.getaddrinfo, host, port, family, socktype)
+        return _rt.offload(fn, *args)
+    finally:
+        slots.recv()
+
+
+def _lookup(host: str, port: int, family: int, socktype: int) -> list[Any]:
+    try:
+        return _resolver_call(socket.getaddrinfo, host, port, family, socktype)
     except socket.gaierror as e:
         reason = "no such host" if e.errno in (socket.EAI_NONAME, socket.EAI_NODATA) \
             else str(e.strerror)
         raise socket.gaierror(e.errno, f"lookup {host}: {reason}") from None
-    finally:
-        slots.recv()
 
 
 def _with_deadline(deadline: int, fn: Callable[..., T], *args: Any) -> T:

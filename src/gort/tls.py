@@ -65,9 +65,8 @@ from typing import Any, Final
 
 from . import net
 from . import runtime as _rt
-from .internal.poll import FD, poll_error
+from .internal.poll import FD
 from .runtime.netpoll import READ, WRITE
-from .runtime.poll_runtime import POLL_ERR_CLOSING, POLL_ERR_TIMEOUT, poll_wait
 from .sync.mutex import Mutex
 from .time import sleep
 
@@ -81,7 +80,6 @@ _RETRY_S: Final = 0.001  # a write waiting for a reader's progress (renegotiatio
 _STREAMS: Final = ("tcp", "tcp4", "tcp6", "unix")
 
 _WantRead = ssl.SSLWantReadError
-_WantWrite = ssl.SSLWantWriteError
 
 
 def _check_ctx(ctx: Any) -> None:
@@ -397,40 +395,7 @@ class Conn(net.Conn):
     def _run_socket(self, fn: Any, mode: int | None, args: tuple[Any, ...]) -> Any:
         fd = self._fd
         assert isinstance(fd, FD)
-        pd = fd.pd
-        if pd.closing:
-            raise poll_error(POLL_ERR_CLOSING)
-        if mode is not None:
-            if pd.dl[mode] < 0:
-                raise poll_error(POLL_ERR_TIMEOUT)
-            pd.ready[mode] = False
-        while True:
-            try:
-                return fn(*args)
-            except _WantRead:
-                want = READ
-            except _WantWrite:
-                want = WRITE
-            if mode is None or want == mode:
-                err = poll_wait(pd, want)
-            elif want == WRITE:  # a read answering a key update: take the write turn
-                fd._wlock()
-                try:
-                    err = poll_wait(pd, WRITE)
-                finally:
-                    fd._wunlock()
-            elif not fd.rbusy:  # a write wanting to read, no reader: wait for the edge
-                fd.rbusy = True
-                try:
-                    err = poll_wait(pd, READ)
-                finally:
-                    fd._runlock()
-            else:  # the reader's progress is this write's: look again soon
-                sleep(_RETRY_S)
-                err = (POLL_ERR_CLOSING if pd.closing
-                       else POLL_ERR_TIMEOUT if pd.dl[WRITE] < 0 else 0)
-            if err:
-                raise poll_error(err)
+        return fd.run_ssl(fn, mode, args)
 
     def _run_bio(self, fn: Any, mode: int | None, args: tuple[Any, ...]) -> Any:
         if self._fd.closed:

@@ -35,13 +35,15 @@ import errno
 import operator
 import os
 import socket
+import ssl
 import sys
 from typing import Any, Final
 
-from ..runtime import Sema, WaitReason, getg
+from ..runtime import Sema, WaitReason, getg, time_sleep
 from ..runtime.netpoll import READ, WRITE
 from ..runtime.poll_runtime import (
     POLL_ERR_CLOSING,
+    POLL_ERR_TIMEOUT,
     poll_close,
     poll_open,
     poll_reset,
@@ -52,6 +54,9 @@ from ..runtime.poll_runtime import (
 
 _SEMACQUIRE: Final = WaitReason.SEMACQUIRE
 _MAXSIZE: Final = sys.maxsize  # recv raises OverflowError above
+_SSL_RETRY_S: Final = 0.001  # a TLS write waiting for a reader's progress (renegotiation)
+_WantRead = ssl.SSLWantReadError
+_WantWrite = ssl.SSLWantWriteError
 
 
 class ErrClosed(OSError):
@@ -350,6 +355,53 @@ class FD:
         finally:
             self._wunlock()
 
+    # -- TLS on the descriptor (gort.tls, gort.socket.SSLSocket) ---------------------
+
+    def run_ssl(self, fn: Any, mode: int | None, args: tuple[Any, ...]) -> Any:
+        """fn(*args), an ``ssl.SSLSocket`` call on this non-blocking descriptor, until it
+        stops wanting I/O; the caller holds mode's turn (None: both turns).
+
+        ``SSLWantReadError`` parks on the read side, ``SSLWantWriteError`` on the
+        write side. A read answering a key update takes the write turn (Go's order:
+        in, then out); a write wanting to read (TLS 1.2 renegotiation) parks on the
+        read side if no reader holds it, else looks again every millisecond (the
+        reader's progress is its progress). Raises poll_error's exceptions.
+        """
+        pd = self.pd
+        if pd.closing:
+            raise poll_error(POLL_ERR_CLOSING)
+        if mode is not None:
+            if pd.dl[mode] < 0:
+                raise poll_error(POLL_ERR_TIMEOUT)
+            pd.ready[mode] = False
+        while True:
+            try:
+                return fn(*args)
+            except _WantRead:
+                want = READ
+            except _WantWrite:
+                want = WRITE
+            if mode is None or want == mode:
+                err = poll_wait(pd, want)
+            elif want == WRITE:  # a read answering a key update: take the write turn
+                self._wlock()
+                try:
+                    err = poll_wait(pd, WRITE)
+                finally:
+                    self._wunlock()
+            elif not self.rbusy:  # a write wanting to read, no reader: wait for the edge
+                self.rbusy = True
+                try:
+                    err = poll_wait(pd, READ)
+                finally:
+                    self._runlock()
+            else:  # the reader's progress is this write's: look again soon
+                time_sleep(_SSL_RETRY_S)
+                err = (POLL_ERR_CLOSING if pd.closing
+                       else POLL_ERR_TIMEOUT if pd.dl[WRITE] < 0 else 0)
+            if err:
+                raise poll_error(err)
+
     # -- control -------------------------------------------------------------------
 
     def shutdown(self, how: int) -> None:
@@ -363,8 +415,9 @@ class FD:
             raise poll_error(POLL_ERR_CLOSING)
         poll_set_deadline(self.pd, deadline_ns(t), modes)
 
-    def close(self) -> None:
-        """Wake every waiter (they raise ErrClosed), unregister, then close the socket."""
+    def release(self) -> None:
+        """Wake every waiter (they raise ErrClosed) and unregister; the socket stays open
+        (gort.socket's detach)."""
         if self.closed:
             return
         self.closed = True
@@ -372,4 +425,10 @@ class FD:
         if not pd.closing:
             poll_unblock(pd)
             poll_close(pd)
+
+    def close(self) -> None:
+        """Wake every waiter (they raise ErrClosed), unregister, then close the socket."""
+        if self.closed:
+            return
+        self.release()
         self.sock.close()

@@ -1,0 +1,99 @@
+"""socketserver and http.server handlers as goroutines (the analogue of ThreadingMixIn).
+
+``GoroutineMixIn`` before a server class (``class S(GoroutineMixIn,
+socketserver.TCPServer)``) runs each request's handler in a goroutine of
+its own, where ``ThreadingMixIn`` starts a thread. It works with or
+without gort.patch.net(): the listening socket becomes a
+``gort.socket.socket`` when the server binds (so ``accept`` returns gort
+sockets, whose reads and writes park the handler's goroutine), and
+``serve_forever``/``handle_request`` are the stdlib's own, re-bound to a
+selector that parks the serving goroutine (gort.socket.rebase).
+``shutdown()`` from another goroutine waits on the stdlib's
+``threading.Event``, goroutine-aware during a run (runtime/threadlock.py).
+
+A handler that computes for seconds does not hold the others up: the
+scheduler preempts it. Its uncaught exception goes to ``handle_error``, as
+with threads (not a goroutine panic: a server outlives a bad request).
+``server_close`` waits for the running handlers when ``block_on_close`` is
+true (the default, as ThreadingMixIn's), from a goroutine.
+"""
+
+from __future__ import annotations
+
+import http.server
+import socketserver
+from typing import Any
+
+from . import go
+from . import net as _net
+from . import runtime as _rt
+from . import socket as _gs
+from .sync.waitgroup import WaitGroup
+
+__all__ = ["GoroutineHTTPServer", "GoroutineMixIn", "GoroutineTCPServer"]
+
+
+class GoroutineMixIn:
+    """Mix-in for socketserver servers: one goroutine per request (Go: net/http's
+    ``go c.serve(ctx)`` per connection). Put it first among the bases."""
+
+    block_on_close = True
+    """server_close() waits for the handlers still running (called from a goroutine)."""
+
+    request_queue_size = _net._somaxconn()
+    """listen()'s backlog: the system's maximum, as Go's net.Listen (the stdlib's 5 drops
+    the SYNs of a burst of clients, who retry a second later)."""
+
+    _gort_handlers: WaitGroup | None = None
+
+    # The stdlib's loops, with a selector that parks the goroutine instead of the thread.
+    serve_forever = _gs.rebase(socketserver.BaseServer.serve_forever,
+                               _ServerSelector=_gs._PollSelector)
+    handle_request = _gs.rebase(socketserver.BaseServer.handle_request,
+                                _ServerSelector=_gs._PollSelector)
+
+    def server_bind(self) -> None:
+        """Make the listening socket a gort.socket.socket, then bind as the server does."""
+        sock: Any = getattr(self, "socket")  # noqa: B009 (set by the server class)
+        if not isinstance(sock, _gs.socket):
+            timeout = sock.gettimeout()
+            new = _gs.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+            new.settimeout(timeout)
+            setattr(self, "socket", new)  # noqa: B010
+        super().server_bind()  # type: ignore[misc]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Start the request's goroutine (process_request_goroutine) and return."""
+        wg = self._gort_handlers
+        if wg is None:
+            wg = self._gort_handlers = WaitGroup()
+        wg.add(1)
+        go(self.process_request_goroutine, request, client_address, wg)
+
+    @_rt.user_code_boundary  # the handler is the program's code: preemptible
+    def process_request_goroutine(self, request: Any, client_address: Any,
+                                  wg: WaitGroup) -> None:
+        """finish_request, handle_error on an exception, then shutdown_request (the
+        goroutine's body; ThreadingMixIn.process_request_thread's)."""
+        try:
+            self.finish_request(request, client_address)  # type: ignore[attr-defined]
+        except Exception:
+            self.handle_error(request, client_address)  # type: ignore[attr-defined]
+        finally:
+            self.shutdown_request(request)  # type: ignore[attr-defined]
+            wg.done()
+
+    def server_close(self) -> None:
+        """Close the listening socket; with block_on_close, wait for running handlers."""
+        super().server_close()  # type: ignore[misc]
+        wg = self._gort_handlers
+        if self.block_on_close and wg is not None and _gs._on_goroutine():
+            wg.wait()
+
+
+class GoroutineTCPServer(GoroutineMixIn, socketserver.TCPServer):
+    """socketserver.TCPServer with a goroutine per request."""
+
+
+class GoroutineHTTPServer(GoroutineMixIn, http.server.HTTPServer):
+    """http.server.HTTPServer with a goroutine per request (ThreadingHTTPServer's analogue)."""

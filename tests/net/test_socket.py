@@ -1,0 +1,355 @@
+"""gort.socket: the stdlib's socket semantics exactly, from a goroutine and from a thread."""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket as stdsocket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import gort
+from gort import socket as gsocket
+
+from .helpers import free_port
+
+Outcome = tuple[Any, ...]
+
+
+def outcome(fn: Callable[[], Any]) -> Outcome:
+    try:
+        return ("ok", fn())
+    except OSError as e:
+        return (type(e).__name__, e.errno, str(e))
+    except (TypeError, ValueError) as e:
+        return (type(e).__name__, str(e))
+
+
+def scenarios(mod: Any) -> list[Outcome]:
+    """Every timeout case, with sockets of mod (the stdlib's socket or gort.socket)."""
+    out: list[Outcome] = []
+    a, b = mod.socketpair()
+    ln = mod.socket()
+    ln.bind(("127.0.0.1", 0))
+    ln.listen()
+    try:
+        out.append(("defaults", a.gettimeout(), a.getblocking(), a.timeout))
+        a.settimeout(0)
+        out.append(("zero", a.gettimeout(), a.getblocking(), a.timeout))
+        out.append(outcome(lambda: a.recv(1)))
+        out.append(outcome(lambda: a.recv_into(bytearray(4))))
+        ln.settimeout(0.0)
+        out.append(outcome(ln.accept))
+        out.append(outcome(lambda: a.send(b"x")))
+        out.append(outcome(lambda: b.recv(10)))
+        a.settimeout(0.05)
+        out.append(("positive", a.gettimeout(), a.getblocking(), a.timeout))
+        out.append(outcome(lambda: a.recv(1)))
+        out.append(outcome(lambda: a.recvfrom(1)))
+        ln.settimeout(0.05)
+        out.append(outcome(ln.accept))
+        b.sendall(b"hello")
+        out.append(outcome(lambda: a.recv(100)))
+        big = b"z" * (16 << 20)  # more than both socket buffers: the peer never reads
+        out.append(outcome(lambda: a.sendall(big)))
+        a.settimeout(None)
+        out.append(("none", a.gettimeout(), a.getblocking(), a.timeout))
+        a.setblocking(False)
+        out.append(("setblocking False", a.gettimeout(), a.getblocking()))
+        a.setblocking(True)
+        out.append(("setblocking True", a.gettimeout(), a.getblocking()))
+        out.append(outcome(lambda: a.settimeout(-1)))
+        out.append(outcome(lambda: a.settimeout("1")))  # type: ignore[arg-type]
+        out.append(("after bad", a.gettimeout()))
+        c = mod.socket()
+        c.settimeout(5)
+        refused = ("127.0.0.1", free_port())
+        out.append(outcome(lambda: c.connect(refused)))
+        c.close()
+        c = mod.socket()
+        out.append(outcome(lambda: c.connect_ex(refused)))
+        c.close()
+        c = mod.socket()
+        c.settimeout(5)
+        out.append(outcome(lambda: c.connect(ln.getsockname())))
+        conn, _ = ln.accept()
+        out.append(("accepted", type(conn) is type(c), conn.gettimeout()))
+        f = conn.makefile("rb")
+        conn.settimeout(0.05)
+        out.append(outcome(f.readline))
+        out.append(outcome(f.readline))  # a SocketIO that timed out refuses to read on
+        f.close()
+        conn.close()
+        c.close()
+        a.close()
+        out.append(outcome(lambda: a.recv(1)))
+    finally:
+        a.close()
+        b.close()
+        ln.close()
+    return out
+
+
+def in_thread(fn: Callable[[], list[Outcome]]) -> list[Outcome]:
+    box: list[list[Outcome]] = []
+    t = threading.Thread(target=lambda: box.append(fn()))
+    t.start()
+    t.join(60)
+    assert box, "the scenarios did not finish"
+    return box[0]
+
+
+def test_timeout_semantics_are_the_stdlibs_from_a_goroutine_and_a_thread() -> None:
+    want = in_thread(lambda: scenarios(stdsocket))
+    assert want[1] == ("zero", 0.0, False, 0.0)
+    assert want[2][0] == "BlockingIOError"
+    assert want[9] == ("TimeoutError", None, "timed out")
+    assert in_thread(lambda: scenarios(gsocket)) == want
+    assert gort.run(scenarios, gsocket) == want
+
+
+def test_a_waiting_goroutine_parks_and_its_timeout_is_kept() -> None:
+    def main() -> tuple[int, float, bytes]:
+        a, b = gsocket.socketpair()
+        ticks = [0]
+
+        def tick() -> None:
+            for _ in range(100):
+                gort.sleep(0.01)
+                ticks[0] += 1
+
+        gort.go(tick)
+        a.settimeout(0.3)
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"^timed out$"):
+            a.recv(1)
+        took = time.monotonic() - t0
+        seen = ticks[0]
+        gort.after_func(0.05, b.sendall, b"late")
+        data = a.recv(10)
+        a.close()
+        b.close()
+        return seen, took, data
+
+    ticks, took, data = gort.run(main)
+    assert ticks >= 5  # the ticker ran while recv waited (a blocked thread: 0)
+    assert 0.3 <= took < 3.0
+    assert data == b"late"
+
+
+def test_a_plain_thread_inside_a_run_blocks_only_itself() -> None:
+    def main() -> tuple[bytes, int]:
+        a, b = gsocket.socketpair()
+        got: list[bytes] = []
+        t = threading.Thread(target=lambda: got.append(a.recv(10)))
+        t.start()
+        n = 0
+        for _ in range(10):
+            gort.sleep(0.01)
+            n += 1
+        b.sendall(b"to thread")
+        while t.is_alive():
+            gort.sleep(0.01)
+        a.close()
+        b.close()
+        return got[0], n
+
+    assert gort.run(main) == (b"to thread", 10)
+
+
+def test_closing_a_socket_wakes_its_waiter_with_ebadf() -> None:
+    def main() -> tuple[Any, ...]:
+        a, b = gsocket.socketpair()
+        res: gort.Chan[Outcome] = gort.Chan(1)
+        gort.go(lambda: res.send(outcome(lambda: a.recv(1))))
+        gort.sleep(0.05)
+        a.close()
+        b.close()
+        return res.recv()
+
+    assert gort.run(main) == ("OSError", errno.EBADF,
+                              f"[Errno {errno.EBADF}] {os.strerror(errno.EBADF)}")
+
+
+def test_detach_leaves_the_descriptor_open_and_unregistered() -> None:
+    def main() -> bytes:
+        a, b = gsocket.socketpair()
+        gort.after_func(0.02, b.send, b"1")
+        assert a.recv(1) == b"1"  # registered in the netpoller now
+        fd = a.detach()
+        a2 = gsocket.socket(fileno=fd)  # the same descriptor, registered afresh
+        gort.after_func(0.02, b.send, b"2")
+        got = a2.recv(1)
+        a2.close()
+        b.close()
+        return got
+
+    assert gort.run(main) == b"2"
+
+
+def test_a_name_is_resolved_without_holding_the_thread() -> None:
+    def main() -> tuple[bytes, str, list[Any]]:
+        ln = gsocket.create_server(("127.0.0.1", 0))
+        port = ln.getsockname()[1]
+        done: gort.Chan[None] = gort.Chan()
+
+        def serve() -> None:
+            with ln.accept()[0] as s:
+                s.sendall(b"hi")
+                done.recv()
+            done.send(None)
+
+        gort.go(serve)
+        c = gsocket.create_connection(("localhost", port), timeout=10)
+        data = c.recv(2)
+        c.close()
+        done.send(None)
+        done.recv()
+        ln.close()
+        infos = gsocket.getaddrinfo("127.0.0.1", port, type=stdsocket.SOCK_STREAM)
+        return data, gsocket.gethostbyname("localhost"), infos
+
+    data, addr, infos = gort.run(main)
+    assert data == b"hi"
+    assert addr == "127.0.0.1"
+    assert infos == stdsocket.getaddrinfo("127.0.0.1", infos[0][4][1],
+                                          type=stdsocket.SOCK_STREAM)
+
+
+def test_a_failed_lookup_raises_the_stdlibs_gaierror() -> None:
+    def main() -> Outcome:
+        return outcome(lambda: gsocket.getaddrinfo("no-such-host.invalid", 80))
+
+    got = gort.run(main)
+    want = outcome(lambda: stdsocket.getaddrinfo("no-such-host.invalid", 80))
+    assert got == want
+    assert got[0] == "gaierror"
+
+
+def test_select_poll_and_selectors_park_the_goroutine() -> None:
+    import selectors
+
+    def main() -> list[Any]:
+        a, b = gsocket.socketpair()
+        ticks = [0]
+
+        def tick() -> None:
+            for _ in range(5):
+                gort.sleep(0.01)
+                ticks[0] += 1
+
+        gort.go(tick)
+        out: list[Any] = [gsocket.select([a], [], [], 0.1)]  # times out
+        gort.after_func(0.02, b.send, b"x")
+        out.append(gsocket.select([a], [], [], 5)[0] == [a])
+        a.recv(1)
+        p = gsocket.poll()
+        p.register(a, select.POLLIN)
+        gort.after_func(0.02, b.send, b"y")
+        out.append(p.poll(5000))
+        a.recv(1)
+        out.append(p.poll(50))
+        sel = gsocket._PollSelector()
+        sel.register(a, selectors.EVENT_READ, "data")
+        gort.after_func(0.02, b.send, b"z")
+        out.append([(k.data, ev) for k, ev in sel.select(5)])
+        sel.close()
+        out.append(ticks[0])
+        a.close()
+        b.close()
+        return out
+
+    out = gort.run(main)
+    assert out[0] == ([], [], [])
+    assert out[1] is True
+    assert out[2][0][1] == 1  # POLLIN
+    assert out[3] == []
+    assert out[4] == [("data", 1)]
+    assert out[5] == 5  # the ticker kept time while they waited
+
+
+def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("localhost").configure_cert(server)
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    for ctx in (server, client):
+        ctx.sslsocket_class = gsocket.SSLSocket  # what gort.patch.net() sets on the class
+    return server, client
+
+
+def test_tls_through_the_sslsocket_class_hook() -> None:
+    server_ctx, client_ctx = _tls_contexts()
+
+    def main() -> list[Any]:
+        ln = gsocket.create_server(("127.0.0.1", 0))
+        port = ln.getsockname()[1]
+
+        done: gort.Chan[None] = gort.Chan()
+
+        def serve() -> None:
+            c, _ = ln.accept()
+            s = server_ctx.wrap_socket(c, server_side=True)
+            s.sendall(s.recv(100).upper() * 1000)
+            done.recv()
+            s.close()
+            done.send(None)
+
+        gort.go(serve)
+        raw = gsocket.create_connection(("127.0.0.1", port), timeout=5)
+        c = client_ctx.wrap_socket(raw, server_hostname="localhost")
+        c.sendall(b"abc")
+        data = b""
+        while len(data) < 3000:
+            data += c.recv(65536)
+        c.settimeout(0.05)
+        out: list[Any] = [type(c).__name__, data == b"ABC" * 1000, outcome(lambda: c.recv(1))]
+        c.settimeout(0)
+        out.append(outcome(lambda: c.recv(1))[0])
+        c.close()
+        done.send(None)
+        done.recv()
+        ln.close()
+        return out
+
+    got = gort.run(main)
+    assert got == ["SSLSocket", True, ("TimeoutError", None, "The read operation timed out"),
+                   "SSLWantReadError"]
+
+
+@pytest.mark.parametrize("timeout", [None, 10.0])
+def test_sendfile_parks_between_chunks(tmp_path: Any, timeout: float | None) -> None:
+    data = os.urandom(1 << 16) * 64  # 4 MB: more than the socket buffers hold
+    path = tmp_path / "f"
+    path.write_bytes(data)
+
+    def main() -> tuple[int, bool, int]:
+        a, b = gsocket.socketpair()
+        a.settimeout(timeout)
+        got: gort.Chan[bytes] = gort.Chan(1)
+
+        def reader() -> None:
+            buf = bytearray()
+            while len(buf) < len(data):
+                buf += b.recv(1 << 16)
+            got.send(bytes(buf))
+
+        gort.go(reader)
+        with open(path, "rb") as f:
+            sent = a.sendfile(f)
+        ok = got.recv() == data
+        a.close()
+        b.close()
+        return sent, ok, len(data)
+
+    sent, ok, n = gort.run(main)
+    assert sent == n
+    assert ok

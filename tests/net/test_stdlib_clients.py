@@ -1,0 +1,147 @@
+"""The stdlib's clients and servers under `gort run --net` and gort.socketserver: real
+clients against real servers on loopback, each in a subprocess (tests/testprog/net_*.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import run_testprog
+from .helpers import free_port
+
+N = 50
+
+
+def run_net(name: str, *args: str, timeout: float = 60) -> tuple[list[Any], str]:
+    """Run testprog NAME under `gort run --net`; its JSON lines, and its stderr."""
+    p = subprocess.run(
+        [os.sys.executable, "-m", "gort", "run", "--net",  # type: ignore[attr-defined]
+         str(Path(__file__).parent.parent / "testprog" / name), *args],
+        capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    return lines, p.stderr
+
+
+def test_http_client_urllib_and_requests_fetch_50_urls_at_once_on_one_thread() -> None:
+    pytest.importorskip("requests")
+    results, stderr = run_net("net_clients.py")
+    assert "PatchWarning" not in stderr  # requests imported at top level, after the patch
+    assert [r["client"] for r in results] == ["http.client", "urllib", "requests"]
+    for r in results:
+        assert r["right"] == N, r
+        # Each handler sleeps 0.2 s: one at a time would take >= 10 s.
+        assert r["elapsed"] < 2.5, r
+        # A 10 ms ticker kept time (a blocked thread would let it tick ~0 times).
+        assert r["ticks"] >= r["elapsed"] / 0.01 * 0.2, r
+        # No thread was started for the I/O: the program's one (plus sysmon) did it all.
+        assert r["threads"] == r["base"], r
+
+
+def test_a_goroutine_server_answers_while_one_handler_computes() -> None:
+    p = run_testprog("net_mixin.py", module=False, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = json.loads(p.stdout)
+    assert r == {"heavy": True, "right": N, "before_heavy": N, "socket_type": "socket"}
+
+
+def test_smtplib_and_xmlrpc_against_servers_of_their_own() -> None:
+    (r,), _ = run_net("net_smtp.py")
+    assert r["mails"] == 20 and r["intact"] == 20 and r["sums"] == 20, r
+    assert r["elapsed"] < 1.5, r  # 40 sessions with 0.1 s in each handler: >= 4 s serially
+
+
+def test_https_with_urllib_against_a_test_ca() -> None:
+    pytest.importorskip("trustme")
+    (r,), _ = run_net("net_https.py")
+    assert r["right"] == 30, r
+    assert r["elapsed"] < 2.5, r
+    assert r["threads"] == r["base"], r
+    assert r["classes"] == ["gort.socket.SSLSocket"]
+    assert r["server_class"] == "gort.socket.SSLSocket"
+    assert r["untrusted"] == "SSLCertVerificationError"
+    assert r["server_errors"] == ["SSLError"]  # the untrusted client's alert, reported
+
+
+def test_a_late_patch_names_what_it_cannot_reach() -> None:
+    p = run_testprog("net_patch_late.py", module=False)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == {"early_plain": True, "late_gort": True,
+                                    "sleep_still_std": True, "patched": True}
+    assert p.stderr.count("PatchWarning") == 1, p.stderr
+    assert "socket object <socket.socket fd=" in p.stderr
+    assert "__main__.sleep (bound to time.sleep)" in p.stderr
+    assert "gort run --net PROG.py" in p.stderr
+
+
+# ---------------------------------------------------------------------------
+# redis-py against Debian's redis-server
+
+
+@pytest.fixture
+def redis_port(tmp_path: Path) -> Iterator[int]:
+    """A redis-server of the test's own on a free loopback port, in a temp dir."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("GORT_REQUIRE_REDIS"):
+            pytest.fail("GORT_REQUIRE_REDIS is set but redis-server is not installed "
+                        "(apt-get install redis-server)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server; CI sets "
+                    "GORT_REQUIRE_REDIS=1 so that it never skips)")
+    port = free_port()
+    p = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--dir", str(tmp_path), "--daemonize", "no"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16) == b"+PONG\r\n":
+                        break
+            except OSError:
+                pass
+            assert p.poll() is None, f"redis-server exited: {p.stderr.read()!r}"  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "redis-server did not answer PING in 20 s"
+            time.sleep(0.05)
+        yield port
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stderr.close()  # type: ignore[union-attr]
+
+
+def test_redis_py_from_100_goroutines(redis_port: int) -> None:
+    pytest.importorskip("redis")
+    (r,), _ = run_net("net_redis.py", str(redis_port))
+    assert r["right"] == 100, r
+    assert r["total"] == 300, r
+    assert r["threads"] == r["base"], r
+
+
+def test_selectors_select_poll_and_sleep_park_only_their_goroutine() -> None:
+    (r,), _ = run_net("net_selectors.py")
+    assert r == {
+        "early-default": [[["early-default", 1]], True],  # made before the run started
+        "select": [[["select", 1]], True],
+        "poll": [[["poll", 1]], True],
+        "epoll": [[["epoll", 1]], True],
+        "select.select": [True, True],
+        "select.poll": [True, True],
+        "time.sleep": [None, True],
+        "timeout": [],
+    }
