@@ -265,3 +265,30 @@ def test_a_run_ending_while_a_finalizer_blocks_leaves_the_collector_usable() -> 
     x.append(x)
     del x
     assert gc.collect() >= 1
+
+
+def test_system_goroutines_do_not_take_the_programs_goroutine_numbers() -> None:
+    # The finalizer goroutine is made when a collection first comes due, which depends on
+    # timing (sysmon allocates too): it once took goroutine 2 in some runs, so the
+    # program's first goroutine was 2 in one run and 3 in the next.
+    from gort.runtime.g import SYSTEM_GOID_BASE
+
+    def main() -> tuple[list[int], int]:
+        s = rt.running()
+        assert s is not None and s.finq is not None
+        # A collection comes due (kept alive: a deallocation lowers CPython's count).
+        junk = [[] for _ in range(2 * s.gctrigger + 100)]
+        for _ in range(100):
+            if s.finq.g is not None:
+                break
+            gort.sleep(0.001)  # a scheduling round on the slow path looks
+        assert s.finq.g is not None, "the finalizer goroutine was never made"
+        del junk
+        ids: list[int] = []
+        gort.go(lambda: ids.append(gort.current_id()))
+        settle()
+        return ids, s.finq.g.goid
+
+    ids, finq_id = gort.run(main)
+    assert ids == [2]
+    assert finq_id == SYSTEM_GOID_BASE + 1

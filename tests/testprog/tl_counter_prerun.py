@@ -4,6 +4,7 @@ of the thread could all enter. Run with plain python (the implicit runtime start
 """
 import sys
 import threading
+import time
 
 kind = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
@@ -34,6 +35,7 @@ def work(wg):
 
 
 def main():
+    t0 = time.monotonic()
     wg = WaitGroup()
     wg.add(2)
     gort.go(work, wg)
@@ -42,7 +44,14 @@ def main():
     print(f"counter {acct.n} expect {2 * N}")
     assert acct.n == 2 * N
     deferred = gort.stats()["preempt_deferred"]
-    assert deferred.get("thread lock held", 0) > 0, (deferred, gort.stats())
+    if not deferred.get("thread lock held", 0):  # say what sysmon saw (a rare failure)
+        from gort.runtime import sched
+        s = sched.current
+        pp = s.allp[0]
+        pd = pp.sysmontick
+        raise AssertionError((deferred, gort.stats(), time.monotonic() - t0,
+                              {k: getattr(pd, k) for k in pd.__slots__},
+                              pp.schedtick, pp.schedwhen, time.monotonic_ns()))
     print("OK")
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from contextvars import Context
@@ -67,6 +67,14 @@ class WaitReason(enum.StrEnum):
     PREEMPTED = "preempted"
     SYSCALL = "syscall"
     FINALIZER_WAIT = "finalizer wait"
+
+
+SYSTEM_GOID_BASE: Final = 1 << 31
+"""System goroutines (the finalizer goroutine, calls from other threads) are numbered
+from here on, apart from the program's, whose numbers then do not depend on when the
+runtime needed one (a collection coming due is timing: sysmon allocates too). Below
+2**32, so ``threadlock.goroutine_ident`` (the run's start time << 32, minus the id)
+stays unique."""
 
 
 class G:

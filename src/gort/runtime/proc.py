@@ -54,7 +54,7 @@ from . import abandon
 from . import sched as _sched
 from .debug import initial_gomaxprocs, read_env, read_seed
 from .error import Deadlock, NotInGoroutine, throw
-from .g import CANCELLED, G, Gstatus, WaitReason
+from .g import CANCELLED, SYSTEM_GOID_BASE, G, Gstatus, WaitReason
 from .lock_futex import mutex
 from .m import M
 from .p import RUNQ_SIZE, P, Pstatus
@@ -744,8 +744,11 @@ def no_switch_in_tracing(what: str) -> NoReturn:
 
 
 def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-            creator: G | None) -> G:
-    """Create a goroutine running fn(*args, **kwargs), next in line (Go: newproc)."""
+            creator: G | None, system: bool = False) -> G:
+    """Create a goroutine running fn(*args, **kwargs), next in line (Go: newproc).
+
+    ``system``: a runtime goroutine (newproc_system).
+    """
     pp = s.m0.p
     assert pp is not None
     gfree = pp.gfree
@@ -754,9 +757,16 @@ def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
     else:
         gp = G()
         s.allgs[gp] = None
-    s.goidgen += 1
-    gp.goid = s.goidgen
-    gp.system = False
+    if system:
+        # Made when the runtime needs one (a collection due, a call from another thread),
+        # so at moments that depend on timing: an id of their own keeps the program's
+        # goroutine numbers the same from run to run.
+        s.sysgoidgen += 1
+        gp.goid = SYSTEM_GOID_BASE + s.sysgoidgen
+    else:
+        s.goidgen += 1
+        gp.goid = s.goidgen
+    gp.system = system
     gp.fn = fn
     gp.args = args
     gp.kwargs = kwargs
@@ -767,8 +777,9 @@ def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
     gp.status = _RUNNABLE
     gp.m = s.m0
     gp.gopc = creator_of(creator)
-    s.gcount += 1
-    s.stats.goroutines_created += 1
+    if not system:
+        s.gcount += 1
+        s.stats.goroutines_created += 1
     if s.tracer is not None:
         s.tracer.go_create(pp, gp, creator)
     runqput(s, pp, gp, True)
@@ -777,11 +788,7 @@ def newproc(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
 
 def newproc_system(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...]) -> G:
     """Create a runtime goroutine (Go: a system goroutine): not counted, not dumped."""
-    gp = newproc(s, fn, args, {}, None)
-    gp.system = True
-    s.gcount -= 1
-    s.stats.goroutines_created -= 1
-    return gp
+    return newproc(s, fn, args, {}, None, True)
 
 
 def gmain(s: Sched, gp: G) -> G | None:

@@ -116,6 +116,7 @@ class Sched:
         self.m0: M  # set by schedinit
         self.main_g: G | None = None
         self.goidgen = 0
+        self.sysgoidgen = 0  # system goroutines' ids: SYSTEM_GOID_BASE + n (proc.newproc)
         self.gcount = 0  # goroutines that exist (not dead)
         self.noffload = 0  # offloaded calls in flight; lock
         # Gs parked on a goroutine-aware thread lock -> that lock (threadlock.py), for
