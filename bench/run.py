@@ -174,7 +174,25 @@ def main() -> int:
     ap.add_argument("out", help="the Markdown report to write (raw numbers go to OUT.json)")
     ap.add_argument("--quick", action="store_true", help="smaller N and fewer repetitions")
     ap.add_argument("--only", help="comma-separated benchmark names")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="instead: instructions per op under valgrind's callgrind "
+                         "(bench/callgrind.py: gort, gort-pure, greenlet, gevent)")
     ns = ap.parse_args()
+    if ns.callgrind:
+        try:
+            from bench import callgrind  # python -m bench.run
+        except ImportError:
+            import callgrind  # type: ignore[no-redef]  # python bench/run.py
+
+        only_cg = set(ns.only.split(",")) if ns.only else None
+        res = callgrind.run(only_cg)
+        with open(os.path.splitext(ns.out)[0] + ".json", "w") as f:
+            json.dump({"python": sys.version.split()[0], "callgrind": res}, f, indent=1)
+        with open(ns.out, "w") as f:
+            f.write(f"# gort: callgrind, CPython {sys.version.split()[0]}\n\n"
+                    f"Command: `python bench/run.py {ns.out} --callgrind`\n\n"
+                    + callgrind.report(res))
+        return 0
     t_start = time.monotonic()
     quick = ns.quick
     only = set(ns.only.split(",")) if ns.only else None
