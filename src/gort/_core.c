@@ -59,6 +59,13 @@ typedef struct {
     PyObject *CHAN_SEND, *CHAN_RECEIVE;  /* WaitReason members */
     PyObject *ClosedChannelError;
     PyObject *zero;
+    PyObject *RUNNING, *NOREASON, *CANCELLED;
+    PyObject *raise_pending;   /* proc.raise_pending(gp) */
+    PyObject *getcurrent, *gr_switch, *greenlet_type;
+    PyObject *str_injectq;
+    PyTypeObject *Timers;
+    Py_ssize_t g_waitreason, g_waiting, g_waitsince, g_resume, g_gr, g_pending;
+    Py_ssize_t m_armed, m_locks, p_gcpoll, p_schedwhen, p_timers, t_heap;
     PyObject *deque_append, *deque_popleft;
     PyObject *str_current, *str_m0, *str_tracer;
     Py_ssize_t runq_size;
@@ -329,11 +336,139 @@ plain_head(PyObject *sg)
     return nxt;
 }
 
+/* gopark(gp, reason, WAITING, sg) with schedule's fast path (proc.gopark, proc.schedule):
+   the next G is in runnext and has a greenlet, nothing else is due (no tracer, no hook
+   armed, no m.locks, no injected G, no timer, no collection poll due, no tracing
+   callback running). Returns 1 once gp runs again (gopark's tail done), -1 with an
+   exception (the switch raised, or goraise's pending one), 0: nothing done, call
+   proc.gopark. */
+static int
+fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject *sg)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (ts->tracing) {
+        return 0;  /* inside a profile/trace callback: gopark refuses */
+    }
+    if (SLOT(mp, st.m_armed) != Py_None || SLOT(mp, st.m_locks) != st.zero) {
+        return 0;
+    }
+    PyObject *pp = SLOT(mp, st.m_p);
+    if (pp == NULL || Py_TYPE(pp) != st.P) {
+        return 0;
+    }
+    PyObject *nxt = SLOT(pp, st.p_runnext);
+    if (nxt == NULL || Py_TYPE(nxt) != st.G || nxt == gp) {
+        return 0;
+    }
+    PyObject *gr = SLOT(nxt, st.g_gr);
+    if (gr == NULL || !PyObject_TypeCheck(gr, (PyTypeObject *)st.greenlet_type) ||
+        SLOT(nxt, st.g_resume) != Py_None) {
+        return 0;  /* never ran, or resumes in a child greenlet: schedule's own path */
+    }
+    PyObject *timers = SLOT(pp, st.p_timers);
+    if (timers == NULL || Py_TYPE(timers) != st.Timers) {
+        return 0;
+    }
+    PyObject *heap = SLOT(timers, st.t_heap);
+    if (heap == NULL || !PyList_CheckExact(heap) || PyList_GET_SIZE(heap) != 0) {
+        return 0;
+    }
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
+    if (gcpoll == NULL || !PyLong_CheckExact(gcpoll)) {
+        return 0;
+    }
+    Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
+    if (polls <= 0) {
+        PyErr_Clear();
+        return 0;  /* proc.gcpoll looks at the collector */
+    }
+    PyObject *schedwhen = SLOT(pp, st.p_schedwhen);
+    if (schedwhen == NULL) {
+        return 0;
+    }
+    PyObject *tracer = PyObject_GetAttr(s, st.str_tracer);
+    if (tracer == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(tracer);
+    PyObject *injectq = PyObject_GetAttr(s, st.str_injectq);
+    if (injectq == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(injectq);  /* s holds it */
+    if (tracer != Py_None || Py_TYPE(injectq) != st.deque || Py_SIZE(injectq) != 0) {
+        return 0;
+    }
+    PyObject *cur = PyObject_CallNoArgs(st.getcurrent);
+    if (cur == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *newpoll = PyLong_FromSsize_t(polls - 1);
+    if (newpoll == NULL) {
+        PyErr_Clear();
+        Py_DECREF(cur);
+        return 0;
+    }
+    /* Writes, as gopark then schedule's fast path make them. */
+    Olds o = {.n = 0};
+    set_slot(&o, gp, st.g_status, st.WAITING);
+    set_slot(&o, gp, st.g_waitreason, reason);
+    set_slot(&o, gp, st.g_waiting, sg);
+    set_slot(&o, gp, st.g_waitsince, schedwhen);
+    o.old[o.n++] = SLOT(pp, st.p_gcpoll);
+    SLOT(pp, st.p_gcpoll) = newpoll;
+    set_slot(&o, pp, st.p_runnext, Py_None);
+    set_slot(&o, mp, st.m_curg, nxt);
+    set_slot(&o, nxt, st.g_status, st.RUNNING);
+    set_slot(&o, nxt, st.g_waitreason, st.NOREASON);
+    set_slot(&o, nxt, st.g_preempt, Py_False);
+    if (cur != SLOT(gp, st.g_gr)) {
+        set_slot(&o, gp, st.g_resume, cur);  /* stopped inside a child greenlet of its own */
+    }
+    Py_DECREF(cur);
+    Py_INCREF(gr);  /* nxt may lose it while we are away */
+    release_olds(&o);
+    PyObject *r = PyObject_Vectorcall(st.gr_switch, &gr, 1, NULL);
+    Py_DECREF(gr);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    /* gp runs again: gopark's tail. */
+    PyObject *w = SLOT(gp, st.g_waiting);
+    if (w == NULL) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: G.waiting unset after a park");
+        return -1;
+    }
+    Py_INCREF(w);
+    Olds o2 = {.n = 0};
+    set_slot(&o2, gp, st.g_waiting, Py_None);
+    release_olds(&o2);
+    PyObject *pending = SLOT(gp, st.g_pending);
+    if (pending != NULL && pending != Py_None) {
+        if (w == st.CANCELLED) {
+            Py_DECREF(w);
+            PyObject *res = PyObject_CallOneArg(st.raise_pending, gp);
+            Py_XDECREF(res);
+            return -1;
+        }
+        Olds o3 = {.n = 0};
+        set_slot(&o3, gp, st.g_preempt, Py_True);  /* raised at the next safe point */
+        release_olds(&o3);
+    }
+    Py_DECREF(w);
+    return 1;
+}
+
 /* Queue a new sudog for gp on q and park (Chan.send/recv_ok's slow end: Sudog(...),
    q.enqueue, proc.gopark). Returns the sudog (new reference) once gp runs again, or
    NULL with gopark's exception (it took the sudog off q itself). */
 static PyObject *
-park(PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem, PyObject *reason)
+park(PyObject *s, PyObject *mp, PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem,
+     PyObject *reason)
 {
     PyObject *last = SLOT(q, st.q_last);
     if (last == NULL || (last != Py_None && Py_TYPE(last) != st.Sudog)) {
@@ -364,13 +499,20 @@ park(PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem, PyObject *reason)
     }
     set_slot(&o, q, st.q_last, sg);
     release_olds(&o);
-    PyObject *args[4] = {gp, reason, st.WAITING, sg};
-    PyObject *r = PyObject_Vectorcall(st.gopark, args, 4, NULL);
-    if (r == NULL) {
+    int done = fast_gopark(s, mp, gp, reason, sg);
+    if (done < 0) {
         Py_DECREF(sg);
         return NULL;
     }
-    Py_DECREF(r);
+    if (done == 0) {
+        PyObject *args[4] = {gp, reason, st.WAITING, sg};
+        PyObject *r = PyObject_Vectorcall(st.gopark, args, 4, NULL);
+        if (r == NULL) {
+            Py_DECREF(sg);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
     return sg;
 }
 
@@ -444,7 +586,7 @@ core_send(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kw
     if (sendq == NULL || Py_TYPE(sendq) != st.WaitQ || budget_left() <= st.park_margin) {
         goto slow;
     }
-    PyObject *mysg = park(gp, ch, sendq, v, st.CHAN_SEND);
+    PyObject *mysg = park(s, mp, gp, ch, sendq, v, st.CHAN_SEND);
     if (mysg == NULL) {
         return NULL;
     }
@@ -566,7 +708,7 @@ fast_recv(PyObject *const *args, size_t nargsf, PyObject *kwnames, PyObject **pv
         return 0;  /* near the recursion limit: the pure path's gopark decides */
     }
     /* Wait in recvq until a sender hands a value over or the channel closes. */
-    PyObject *mysg = park(gp, ch, recvq, Py_None, st.CHAN_RECEIVE);
+    PyObject *mysg = park(s, mp, gp, ch, recvq, Py_None, st.CHAN_RECEIVE);
     if (mysg == NULL) {
         return -1;
     }
@@ -689,7 +831,12 @@ core_setup(PyObject *mod, PyObject *ns)
         !(st.runqputslow = get_obj(ns, "runqputslow")) || !(sched = get_obj(ns, "sched")) ||
         !(st.gopark = get_obj(ns, "gopark")) || !(st.CHAN_SEND = get_obj(ns, "CHAN_SEND")) ||
         !(st.CHAN_RECEIVE = get_obj(ns, "CHAN_RECEIVE")) ||
-        !(st.ClosedChannelError = get_obj(ns, "ClosedChannelError"))) {
+        !(st.ClosedChannelError = get_obj(ns, "ClosedChannelError")) ||
+        !(st.RUNNING = get_obj(ns, "RUNNING")) || !(st.NOREASON = get_obj(ns, "NOREASON")) ||
+        !(st.CANCELLED = get_obj(ns, "CANCELLED")) ||
+        !(st.raise_pending = get_obj(ns, "raise_pending")) ||
+        !(st.Timers = get_type(ns, "Timers")) || !(st.greenlet_type = get_obj(ns, "greenlet")) ||
+        !(st.getcurrent = get_obj(ns, "getcurrent"))) {
         return NULL;
     }
     st.sched_dict = PyModule_GetDict(sched);
@@ -730,7 +877,10 @@ core_setup(PyObject *mod, PyObject *ns)
     st.str_current = PyUnicode_InternFromString("current");
     st.str_m0 = PyUnicode_InternFromString("m0");
     st.str_tracer = PyUnicode_InternFromString("tracer");
+    st.str_injectq = PyUnicode_InternFromString("injectq");
+    st.gr_switch = PyObject_GetAttrString(st.greenlet_type, "switch");
     if (!st.deque_append || !st.deque_popleft || !st.zero || !st.str_current || !st.str_m0 ||
+        !st.str_injectq || !st.gr_switch ||
         !st.str_tracer) {
         return NULL;
     }
@@ -749,7 +899,15 @@ core_setup(PyObject *mod, PyObject *ns)
         offset_of(st.M, "tid", &st.m_tid) || offset_of(st.M, "curg", &st.m_curg) ||
         offset_of(st.M, "p", &st.m_p) || offset_of(st.P, "runnext", &st.p_runnext) ||
         offset_of(st.P, "runq", &st.p_runq) || offset_of(st.P, "runqhead", &st.p_runqhead) ||
-        offset_of(st.P, "runqtail", &st.p_runqtail)) {
+        offset_of(st.P, "runqtail", &st.p_runqtail) ||
+        offset_of(st.G, "waitreason", &st.g_waitreason) ||
+        offset_of(st.G, "waiting", &st.g_waiting) ||
+        offset_of(st.G, "waitsince", &st.g_waitsince) ||
+        offset_of(st.G, "resume", &st.g_resume) || offset_of(st.G, "gr", &st.g_gr) ||
+        offset_of(st.G, "pending", &st.g_pending) || offset_of(st.M, "armed", &st.m_armed) ||
+        offset_of(st.M, "locks", &st.m_locks) || offset_of(st.P, "gcpoll", &st.p_gcpoll) ||
+        offset_of(st.P, "schedwhen", &st.p_schedwhen) ||
+        offset_of(st.P, "timers", &st.p_timers) || offset_of(st.Timers, "heap", &st.t_heap)) {
         return NULL;
     }
     PyObject *pure_send = PyDict_GetItemString(ns, "send");

@@ -25,6 +25,7 @@ plus one running M is the lock. When Ps run on several Ms, hchan gains Go's
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections import deque
@@ -354,13 +355,19 @@ def _load_core() -> str:
                          "0 (or leave it unset) for the C core where it is built")
     if flag == "1":
         return f"pure Python ({PURE_ENV}=1)"
+    if importlib.util.find_spec("gort._core") is None:
+        return "pure Python (the C core gort._core is not built)"
     try:
         from .. import _core  # type: ignore[attr-defined]
-    except ImportError as e:
-        return f"pure Python (the C core gort._core is not built: {e})"
+    except ImportError as e:  # built, but not loadable here (another Python's build)
+        return f"pure Python (the C core gort._core does not load: {e})"
+    from greenlet import getcurrent, greenlet
+
     from . import sched
+    from .g import CANCELLED
     from .m import M
     from .p import RUNQ_SIZE, P
+    from .timers import Timers
 
     pure = {"send": Chan.send, "recv": Chan.recv, "recv_ok": Chan.recv_ok}
     fast = _core.setup({
@@ -370,7 +377,10 @@ def _load_core() -> str:
         "RUNQ_SIZE": RUNQ_SIZE, "RUNTIME_DEPTH": proc.RUNTIME_DEPTH,
         "PARK_DEPTH": proc.PARK_DEPTH, "gopark": proc.gopark,
         "CHAN_SEND": WaitReason.CHAN_SEND, "CHAN_RECEIVE": WaitReason.CHAN_RECEIVE,
-        "ClosedChannelError": ClosedChannelError, **pure})
+        "ClosedChannelError": ClosedChannelError, "RUNNING": Gstatus.RUNNING,
+        "NOREASON": WaitReason.ZERO, "CANCELLED": CANCELLED,
+        "raise_pending": proc.raise_pending, "Timers": Timers, "greenlet": greenlet,
+        "getcurrent": getcurrent, **pure})
     for (name, fn), m in zip(pure.items(), fast, strict=True):
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
             setattr(m, attr, getattr(fn, attr))
