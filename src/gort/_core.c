@@ -38,8 +38,9 @@
    Rejected: slot access through PyObject_GetAttr (one type lookup per field,
    most of the gain lost); instead the __slots__ member offsets are read once
    from the classes' member descriptors (setup) and each object's exact type
-   is checked before its slots are read. Sched has no __slots__: its two
-   fields (m0, tracer) are read with PyObject_GetAttr.
+   is checked before its slots are read. Sched has no __slots__: its tracer
+   is read with PyObject_GetAttr per operation; m0 and injectq, which never
+   change during a run, once per run (bind_run).
    Not here yet (pure Python): select, gopark/schedule, close, newproc.
 */
 
@@ -80,6 +81,10 @@ typedef struct {
     Py_ssize_t m_tid, m_curg, m_p;
     Py_ssize_t p_runnext, p_runq, p_runqhead, p_runqtail;
     int ready;
+    /* The run last seen (a weak reference: a finished run is not kept alive) and what
+       never changes during it: its M (Sched.m0, set before the run is published in
+       sched.current) and its injectq deque (cleared, never replaced). */
+    PyObject *run_ref, *run_m0, *run_injectq;
 } State;
 
 static State st;
@@ -142,6 +147,57 @@ budget_left(void)
 #endif
 }
 
+/* Is s the run bound last (and alive)? */
+static inline int
+run_alive(PyObject *s)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *r = NULL;
+    if (PyWeakref_GetRef(st.run_ref, &r) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_XDECREF(r);  /* s, from sched.current, keeps it alive */
+    return r == s;
+#else
+    return PyWeakref_GET_OBJECT(st.run_ref) == s;
+#endif
+}
+
+/* Remember s's M and injectq (see State); the M, or NULL (no error set) if s does not
+   look like a Sched. */
+static PyObject *
+bind_run(PyObject *s)
+{
+    PyObject *mp = PyObject_GetAttr(s, st.str_m0);
+    if (mp == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *injectq = PyObject_GetAttr(s, st.str_injectq);
+    if (injectq == NULL) {
+        PyErr_Clear();
+        Py_DECREF(mp);
+        return NULL;
+    }
+    PyObject *ref = PyWeakref_NewRef(s, NULL);
+    if (ref == NULL || Py_TYPE(mp) != st.M || Py_TYPE(injectq) != st.deque) {
+        PyErr_Clear();
+        Py_XDECREF(ref);
+        Py_DECREF(mp);
+        Py_DECREF(injectq);
+        return NULL;
+    }
+    PyObject *old_ref = st.run_ref, *old_m0 = st.run_m0, *old_q = st.run_injectq;
+    st.run_ref = ref;
+    st.run_m0 = mp;
+    st.run_injectq = injectq;
+    Py_XDECREF(old_ref);
+    Py_XDECREF(old_m0);
+    Py_XDECREF(old_q);
+    return mp;
+}
+
 /* getg's fast case (proc.getg), plus "no preemption request": the running G, with
    s and mp (borrowed), or NULL (no error set) when the pure path must decide. */
 static PyObject *
@@ -155,13 +211,11 @@ fast_getg(PyObject **ps, PyObject **pmp)
         PyErr_Clear();
         return NULL;
     }
-    PyObject *mp = PyObject_GetAttr(s, st.str_m0);
-    if (mp == NULL) {
-        PyErr_Clear();
-        return NULL;
+    PyObject *mp;
+    if (st.run_ref != NULL && run_alive(s)) {
+        mp = st.run_m0;
     }
-    Py_DECREF(mp);  /* s holds it; no Python code runs before its last use */
-    if (Py_TYPE(mp) != st.M) {
+    else if ((mp = bind_run(s)) == NULL) {
         return NULL;
     }
     PyObject *tid = SLOT(mp, st.m_tid);
@@ -392,13 +446,8 @@ fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject 
         return 0;
     }
     Py_DECREF(tracer);
-    PyObject *injectq = PyObject_GetAttr(s, st.str_injectq);
-    if (injectq == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    Py_DECREF(injectq);  /* s holds it */
-    if (tracer != Py_None || Py_TYPE(injectq) != st.deque || Py_SIZE(injectq) != 0) {
+    PyObject *injectq = st.run_injectq;  /* s's: fast_getg bound s before */
+    if (tracer != Py_None || injectq == NULL || Py_SIZE(injectq) != 0) {
         return 0;
     }
     PyObject *cur = PyObject_CallNoArgs(st.getcurrent);

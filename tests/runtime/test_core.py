@@ -218,3 +218,57 @@ def test_a_value_sent_and_received_many_times_leaves_no_reference() -> None:
     gort.run(main)
     gc.collect()
     assert sys.getrefcount(v) == before
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_rss_stays_flat_over_a_million_buffered_items() -> None:
+    def main() -> int:
+        b: gort.Chan[list[int]] = gort.Chan(128)
+        item = [1, 2, 3]
+
+        def rounds(n: int) -> None:
+            for _ in range(n):
+                b.send(item)
+                b.recv()
+
+        rounds(100_000)  # warm up: free lists, the deque's blocks
+        before = rss_bytes()
+        rounds(1_000_000)
+        return rss_bytes() - before
+
+    assert gort.run(main) < 1 << 20
+
+
+@pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
+def test_the_c_core_does_the_common_operations_without_the_pure_methods() -> None:
+    """Ping-pong and a buffered stream call no pure method (a silent fallback would)."""
+    import cProfile
+    import pstats
+
+    def main() -> dict[str, int]:
+        a: gort.Chan[int] = gort.Chan()
+        b: gort.Chan[int] = gort.Chan(4)
+
+        def pong() -> None:
+            for v in a:
+                b.send(v)
+
+        gort.go(pong)
+        gort.sleep(0)
+        prof = cProfile.Profile()
+        prof.enable()
+        for i in range(200):
+            a.send(i)
+            b.recv()
+        prof.disable()
+        a.close()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        return {f"{fn}": calls for (path, _line, fn), (calls, *_rest) in stats.items()
+                if path.endswith("chan.py")}
+
+    calls = gort.run(main)
+    assert "send" not in calls and "recv_ok" not in calls and "recv" not in calls, calls
