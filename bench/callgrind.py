@@ -5,7 +5,9 @@ Each (benchmark, system) case of bench/cases.py runs twice under ``valgrind
 operations; (instructions(N + DN) - instructions(N)) / DN is the cost of one
 operation with start-up, imports and the runtime's start cancelled out. Machine
 noise does not move these counts, which wall-clock medians on a shared machine
-cannot promise. ``gort-pure`` is gort with GORT_PURE_PYTHON=1.
+cannot promise. ``gort-pure`` is gort with GORT_PURE_PYTHON=1. ``gort-main`` (when
+GORT_BENCH_BASE=DIR): the gort source tree at DIR (e.g. ``git archive`` of the
+commit before a change), for before/after.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+BASE = os.environ.get("GORT_BENCH_BASE", "")  # a gort source tree for "gort-main"
 CASES = (
     ("pingpong", ("gort", "gort-pure", "greenlet", "gevent"), 1000, 20000),
     ("buffered", ("gort", "gort-pure", "gevent"), 1000, 20000),
@@ -27,10 +30,17 @@ CASES = (
 
 def instructions(bench: str, system: str, n: int) -> int:
     """Instructions callgrind counts for one run of a case with n operations."""
-    env = dict(os.environ)
+    # No time slices: under valgrind 10 ms of wall time is ~50x fewer operations than
+    # natively, so sysmon's preemptions (their number set by the clock, not the work)
+    # would weigh ~50x more per operation and vary run to run.
+    env = {**os.environ, "GORT_PREEMPT_NS": str(10**12)}
     if system == "gort-pure":
         system = "gort"
         env["GORT_PURE_PYTHON"] = "1"
+    elif system == "gort-main":
+        system = "gort"
+        env["GORT_PURE_PYTHON"] = "1"
+        env["PYTHONPATH"] = os.path.join(BASE, "src")
     with tempfile.TemporaryDirectory() as d:
         r = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/cg.out",
@@ -44,11 +54,14 @@ def instructions(bench: str, system: str, n: int) -> int:
 
 
 def run(only: set[str] | None) -> dict[str, dict[str, float | str]]:
-    """{bench: {system: instructions per op, or why not}} for the cases in CASES."""
+    """{bench: {system: instructions per op, or why not}} for the cases in CASES (and
+    gort-main beside gort-pure when GORT_BENCH_BASE names a source tree)."""
     out: dict[str, dict[str, float | str]] = {}
     for bench, systems, n, dn in CASES:
         if only is not None and bench not in only:
             continue
+        if BASE:
+            systems = (*systems, "gort-main")
         out[bench] = {}
         for system in systems:
             try:

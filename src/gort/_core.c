@@ -47,9 +47,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <time.h>
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
-#define MAXOLD 16
+#define MAXOLD 14
+#define NOINLINE __attribute__((noinline))
 
 typedef struct {
     PyObject *sched_dict;      /* gort.runtime.sched.__dict__ ("current") */
@@ -62,11 +64,12 @@ typedef struct {
     PyObject *zero;
     PyObject *RUNNING, *NOREASON, *CANCELLED;
     PyObject *raise_pending;   /* proc.raise_pending(gp) */
+    PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *getcurrent, *gr_switch, *greenlet_type;
     PyObject *str_injectq;
     PyTypeObject *Timers;
     Py_ssize_t g_waitreason, g_waiting, g_waitsince, g_resume, g_gr, g_pending;
-    Py_ssize_t m_armed, m_locks, p_gcpoll, p_schedwhen, p_timers, t_heap;
+    Py_ssize_t m_armed, m_locks, m_g0, p_gcpoll, p_schedwhen, p_schedtick, p_timers, t_heap;
     PyObject *deque_append, *deque_popleft;
     PyObject *str_current, *str_m0, *str_tracer;
     Py_ssize_t runq_size;
@@ -390,12 +393,89 @@ plain_head(PyObject *sg)
     return nxt;
 }
 
-/* gopark(gp, reason, WAITING, sg) with schedule's fast path (proc.gopark, proc.schedule):
-   the next G is in runnext and has a greenlet, nothing else is due (no tracer, no hook
-   armed, no m.locks, no injected G, no timer, no collection poll due, no tracing
-   callback running). Returns 1 once gp runs again (gopark's tail done), -1 with an
-   exception (the switch raised, or goraise's pending one), 0: nothing done, call
-   proc.gopark. */
+/* proc.execute(s, mp, pp, nxt, inherit, prev=gp) for gp parked: the bookkeeping, then
+   the switch (to where nxt resumes, to its greenlet, or to g0 to start it). Returns
+   once gp runs again; -1 if the switch raised. */
+static int
+execute(Olds *po, PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *gp)
+{
+    PyObject *cur = PyObject_CallNoArgs(st.getcurrent);
+    if (cur == NULL) {
+        return -1;  /* cannot happen: getcurrent allocates nothing */
+    }
+    PyObject *schedwhen = NULL, *schedtick = NULL;
+    if (!inherit) {
+        /* schedwhen first: sysmon must never pair a new tick with the old slice's start */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        schedwhen = PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+        PyObject *tick = SLOT(pp, st.p_schedtick);
+        schedtick = (schedwhen != NULL && tick != NULL) ?
+                    PyNumber_Add(tick, st.one) : NULL;
+        if (schedtick == NULL) {
+            Py_DECREF(cur);
+            Py_XDECREF(schedwhen);
+            return -1;
+        }
+    }
+    po->n = 0;
+    set_slot(po, mp, st.m_curg, nxt);
+    set_slot(po, nxt, st.g_status, st.RUNNING);
+    set_slot(po, nxt, st.g_waitreason, st.NOREASON);
+    set_slot(po, nxt, st.g_preempt, Py_False);
+    if (!inherit) {
+        po->old[po->n++] = SLOT(pp, st.p_schedwhen);
+        SLOT(pp, st.p_schedwhen) = schedwhen;
+        po->old[po->n++] = SLOT(pp, st.p_schedtick);
+        SLOT(pp, st.p_schedtick) = schedtick;
+    }
+    if (nxt == gp) {  /* find_runnable chose gp itself (readied meanwhile) */
+        release_olds(po);
+        Py_DECREF(cur);
+        return 0;
+    }
+    if (cur != SLOT(gp, st.g_gr)) {
+        set_slot(po, gp, st.g_resume, cur);  /* stopped inside a child greenlet of its own */
+    }
+    Py_DECREF(cur);
+    PyObject *target, *arg = NULL;
+    PyObject *resume = SLOT(nxt, st.g_resume);
+    if (resume != NULL && resume != Py_None) {
+        target = Py_NewRef(resume);
+        set_slot(po, nxt, st.g_resume, Py_None);
+    }
+    else if (SLOT(nxt, st.g_gr) == NULL || SLOT(nxt, st.g_gr) == Py_None) {
+        target = Py_XNewRef(SLOT(mp, st.m_g0));  /* g0 starts it on a greenlet */
+        arg = nxt;
+    }
+    else {
+        target = Py_NewRef(SLOT(nxt, st.g_gr));
+    }
+    Py_XINCREF(arg);
+    release_olds(po);
+    if (target == NULL) {
+        Py_XDECREF(arg);
+        PyErr_SetString(PyExc_SystemError, "gort._core: the M has no g0");
+        return -1;
+    }
+    PyObject *args[2] = {target, arg};
+    PyObject *r = PyObject_Vectorcall(st.gr_switch, args, arg == NULL ? 1 : 2, NULL);
+    Py_DECREF(target);
+    Py_XDECREF(arg);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* gopark(gp, reason, WAITING, sg) and schedule (proc.gopark, proc.schedule) with no
+   Python frame on gp's stack at the switch: schedule's fast path (runnext, nothing
+   due) in C; otherwise proc.find_runnable picks the next G and the switch is made
+   here. Not here (returns 0, nothing done: call proc.gopark): a tracer on, a
+   preemption hook armed, m.locks held (a signal handler on gp's stack), a tracing
+   callback running, or a recursion budget too short (park's caller checked).
+   Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
 static int
 fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject *sg)
 {
@@ -410,34 +490,15 @@ fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject 
     if (pp == NULL || Py_TYPE(pp) != st.P) {
         return 0;
     }
-    PyObject *nxt = SLOT(pp, st.p_runnext);
-    if (nxt == NULL || Py_TYPE(nxt) != st.G || nxt == gp) {
-        return 0;
-    }
-    PyObject *gr = SLOT(nxt, st.g_gr);
-    if (gr == NULL || !PyObject_TypeCheck(gr, (PyTypeObject *)st.greenlet_type) ||
-        SLOT(nxt, st.g_resume) != Py_None) {
-        return 0;  /* never ran, or resumes in a child greenlet: schedule's own path */
-    }
+    PyObject *schedwhen = SLOT(pp, st.p_schedwhen);
     PyObject *timers = SLOT(pp, st.p_timers);
-    if (timers == NULL || Py_TYPE(timers) != st.Timers) {
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
+    if (schedwhen == NULL || timers == NULL || Py_TYPE(timers) != st.Timers ||
+        gcpoll == NULL || !PyLong_CheckExact(gcpoll)) {
         return 0;
     }
     PyObject *heap = SLOT(timers, st.t_heap);
-    if (heap == NULL || !PyList_CheckExact(heap) || PyList_GET_SIZE(heap) != 0) {
-        return 0;
-    }
-    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
-    if (gcpoll == NULL || !PyLong_CheckExact(gcpoll)) {
-        return 0;
-    }
-    Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
-    if (polls <= 0) {
-        PyErr_Clear();
-        return 0;  /* proc.gcpoll looks at the collector */
-    }
-    PyObject *schedwhen = SLOT(pp, st.p_schedwhen);
-    if (schedwhen == NULL) {
+    if (heap == NULL || !PyList_CheckExact(heap)) {
         return 0;
     }
     PyObject *tracer = PyObject_GetAttr(s, st.str_tracer);
@@ -447,45 +508,80 @@ fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject 
     }
     Py_DECREF(tracer);
     PyObject *injectq = st.run_injectq;  /* s's: fast_getg bound s before */
-    if (tracer != Py_None || injectq == NULL || Py_SIZE(injectq) != 0) {
+    if (tracer != Py_None || injectq == NULL) {
         return 0;
     }
-    PyObject *cur = PyObject_CallNoArgs(st.getcurrent);
-    if (cur == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    PyObject *newpoll = PyLong_FromSsize_t(polls - 1);
-    if (newpoll == NULL) {
-        PyErr_Clear();
-        Py_DECREF(cur);
-        return 0;
-    }
-    /* Writes, as gopark then schedule's fast path make them. */
+    /* gopark's writes. One Olds for every step: a parked G's saved C stack holds this
+       frame, so it is kept small (measured: 1 KiB per parked goroutine before). */
     Olds o = {.n = 0};
     set_slot(&o, gp, st.g_status, st.WAITING);
     set_slot(&o, gp, st.g_waitreason, reason);
     set_slot(&o, gp, st.g_waiting, sg);
     set_slot(&o, gp, st.g_waitsince, schedwhen);
-    o.old[o.n++] = SLOT(pp, st.p_gcpoll);
-    SLOT(pp, st.p_gcpoll) = newpoll;
-    set_slot(&o, pp, st.p_runnext, Py_None);
-    set_slot(&o, mp, st.m_curg, nxt);
-    set_slot(&o, nxt, st.g_status, st.RUNNING);
-    set_slot(&o, nxt, st.g_waitreason, st.NOREASON);
-    set_slot(&o, nxt, st.g_preempt, Py_False);
-    if (cur != SLOT(gp, st.g_gr)) {
-        set_slot(&o, gp, st.g_resume, cur);  /* stopped inside a child greenlet of its own */
-    }
-    Py_DECREF(cur);
-    Py_INCREF(gr);  /* nxt may lose it while we are away */
     release_olds(&o);
-    PyObject *r = PyObject_Vectorcall(st.gr_switch, &gr, 1, NULL);
-    Py_DECREF(gr);
-    if (r == NULL) {
+    /* schedule(s, mp, gp): the fast path's test, in its order. */
+    PyObject *nxt = SLOT(pp, st.p_runnext);
+    int fast = 0;
+    if (nxt != NULL && nxt != Py_None && Py_SIZE(injectq) == 0 && PyList_GET_SIZE(heap) == 0) {
+        Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
+        if (polls == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (polls != 0) {
+            fast = 1;
+        }
+        else {
+            PyObject *args[2] = {s, pp};
+            PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
+            if (r == NULL) {
+                return -1;
+            }
+            fast = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (fast < 0) {
+                return -1;
+            }
+        }
+    }
+    int inherit;
+    if (fast) {
+        PyObject *gp2 = SLOT(pp, st.p_gcpoll);
+        PyObject *newpoll = PyNumber_Subtract(gp2, st.one);
+        if (newpoll == NULL) {
+            return -1;
+        }
+        o.n = 0;
+        o.old[o.n++] = SLOT(pp, st.p_gcpoll);
+        SLOT(pp, st.p_gcpoll) = newpoll;
+        Py_INCREF(nxt);
+        set_slot(&o, pp, st.p_runnext, Py_None);
+        release_olds(&o);
+        inherit = 1;
+    }
+    else {
+        PyObject *args[3] = {s, mp, pp};
+        PyObject *r = PyObject_Vectorcall(st.find_runnable, args, 3, NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 2) {
+            Py_DECREF(r);
+            PyErr_SetString(PyExc_SystemError, "gort._core: find_runnable returned no pair");
+            return -1;
+        }
+        nxt = Py_NewRef(PyTuple_GET_ITEM(r, 0));
+        inherit = PyObject_IsTrue(PyTuple_GET_ITEM(r, 1));
+        Py_DECREF(r);
+        if (inherit < 0) {
+            Py_DECREF(nxt);
+            return -1;
+        }
+    }
+    int err = execute(&o, mp, pp, nxt, inherit, gp);
+    Py_DECREF(nxt);
+    if (err < 0) {
         return -1;
     }
-    Py_DECREF(r);
     /* gp runs again: gopark's tail. */
     PyObject *w = SLOT(gp, st.g_waiting);
     if (w == NULL) {
@@ -493,9 +589,9 @@ fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject 
         return -1;
     }
     Py_INCREF(w);
-    Olds o2 = {.n = 0};
-    set_slot(&o2, gp, st.g_waiting, Py_None);
-    release_olds(&o2);
+    o.n = 0;
+    set_slot(&o, gp, st.g_waiting, Py_None);
+    release_olds(&o);
     PyObject *pending = SLOT(gp, st.g_pending);
     if (pending != NULL && pending != Py_None) {
         if (w == st.CANCELLED) {
@@ -504,9 +600,9 @@ fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject 
             Py_XDECREF(res);
             return -1;
         }
-        Olds o3 = {.n = 0};
-        set_slot(&o3, gp, st.g_preempt, Py_True);  /* raised at the next safe point */
-        release_olds(&o3);
+        o.n = 0;
+        set_slot(&o, gp, st.g_preempt, Py_True);  /* raised at the next safe point */
+        release_olds(&o);
     }
     Py_DECREF(w);
     return 1;
@@ -539,15 +635,20 @@ park(PyObject *s, PyObject *mp, PyObject *gp, PyObject *ch, PyObject *q, PyObjec
     SLOT(sg, st.sg_prev) = Py_NewRef(last);
     SLOT(sg, st.sg_q) = Py_NewRef(q);
     SLOT(sg, st.sg_queued) = Py_NewRef(Py_True);
-    Olds o = {.n = 0};
+    /* The old links are None or sudogs still queued: nothing to release later. */
+    PyObject *prev;
     if (last == Py_None) {
-        set_slot(&o, q, st.q_first, sg);
+        prev = SLOT(q, st.q_first);
+        SLOT(q, st.q_first) = Py_NewRef(sg);
     }
     else {
-        set_slot(&o, last, st.sg_next, sg);
+        prev = SLOT(last, st.sg_next);
+        SLOT(last, st.sg_next) = Py_NewRef(sg);
     }
-    set_slot(&o, q, st.q_last, sg);
-    release_olds(&o);
+    PyObject *prevlast = SLOT(q, st.q_last);
+    SLOT(q, st.q_last) = Py_NewRef(sg);
+    Py_XDECREF(prev);
+    Py_XDECREF(prevlast);
     int done = fast_gopark(s, mp, gp, reason, sg);
     if (done < 0) {
         Py_DECREF(sg);
@@ -563,6 +664,31 @@ park(PyObject *s, PyObject *mp, PyObject *gp, PyObject *ch, PyObject *q, PyObjec
         Py_DECREF(r);
     }
     return sg;
+}
+
+/* Hand v to sg, the plain receiver at the head of recvq, and ready it: 1 done, 0 take
+   the pure path (nothing changed), -1 runqputslow raised. Out of line: its locals stay
+   off the stack of a goroutine that parks (core_send's other end). */
+static NOINLINE int
+send_to_receiver(PyObject *s, PyObject *mp, PyObject *recvq, PyObject *sg, PyObject *v)
+{
+    PyObject *nxt = plain_head(sg);
+    if (nxt == NULL) {
+        return 0;
+    }
+    PyObject *rg = SLOT(sg, st.sg_g);
+    Ready r;
+    if (ready_prepare(s, mp, rg, &r) < 0) {
+        return 0;
+    }
+    /* Writes: no Python code runs from here to the end (but runqputslow, last). */
+    Olds o = {.n = 0};
+    unlink_head(&o, recvq, sg, nxt);
+    set_slot(&o, sg, st.sg_elem, v);
+    set_slot(&o, sg, st.sg_success, Py_True);
+    int err = ready_commit(&o, s, rg, &r);
+    release_olds(&o);
+    return err < 0 ? -1 : 1;
 }
 
 static PyObject *
@@ -589,23 +715,11 @@ core_send(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kw
     }
     if (sg != Py_None) {
         /* A receiver waits: hand over if it is a plain one (chan.Chan.send's fast path). */
-        PyObject *nxt = plain_head(sg);
-        if (nxt == NULL) {
+        int r = send_to_receiver(s, mp, recvq, sg, v);
+        if (r == 0) {
             goto slow;
         }
-        PyObject *rg = SLOT(sg, st.sg_g);
-        Ready r;
-        if (ready_prepare(s, mp, rg, &r) < 0) {
-            goto slow;
-        }
-        /* Writes: no Python code runs from here to the end (but runqputslow, last). */
-        Olds o = {.n = 0};
-        unlink_head(&o, recvq, sg, nxt);
-        set_slot(&o, sg, st.sg_elem, v);
-        set_slot(&o, sg, st.sg_success, Py_True);
-        int err = ready_commit(&o, s, rg, &r);
-        release_olds(&o);
-        if (err < 0) {
+        if (r < 0) {
             return NULL;
         }
         Py_RETURN_NONE;
@@ -650,6 +764,71 @@ slow:
     return fallback(callable, args, nargsf, kwnames);
 }
 
+/* Chan.try_recv's sender case for sg, a plain sender at the head of sendq: take its
+   value (or the buffer's head, its value to the tail) and ready it. 1 done, 0 take the
+   pure path (nothing changed), -1 an exception. Out of line, as send_to_receiver. */
+static NOINLINE int
+recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObject *buf,
+                 PyObject *sg, PyObject **pv, int *pok)
+{
+    PyObject *nxt = plain_head(sg);
+    if (nxt == NULL) {
+        return 0;
+    }
+    PyObject *size = SLOT(ch, st.ch_dataqsiz);
+    if (size == NULL || !PyLong_CheckExact(size)) {
+        return 0;
+    }
+    Py_ssize_t cap = PyLong_AsSsize_t(size);
+    if (cap == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    int unbuffered = cap == 0;
+    if (!unbuffered && Py_SIZE(buf) == 0) {
+        return 0;  /* cannot happen (a sender waits only on a full buffer) */
+    }
+    PyObject *rg = SLOT(sg, st.sg_g);
+    Ready r;
+    if (ready_prepare(s, mp, rg, &r) < 0) {
+        return 0;
+    }
+    PyObject *v;
+    if (unbuffered) {
+        v = Py_NewRef(SLOT(sg, st.sg_elem));
+    }
+    else {
+        /* The sender's value to the tail, then the head out (the same as head out, then
+           tail in): only the append can fail (MemoryError for a new block), before any
+           other change. Both are deque's C code: no Python code runs. */
+        PyObject *a[2] = {buf, SLOT(sg, st.sg_elem)};
+        PyObject *res = PyObject_Vectorcall(st.deque_append, a, 2, NULL);
+        if (res == NULL) {
+            Py_XDECREF(r.newtail);
+            return -1;
+        }
+        Py_DECREF(res);
+        v = PyObject_Vectorcall(st.deque_popleft, &buf, 1, NULL);
+        if (v == NULL) {  /* cannot happen: the deque is not empty */
+            Py_XDECREF(r.newtail);
+            return -1;
+        }
+    }
+    Olds o = {.n = 0};
+    unlink_head(&o, sendq, sg, nxt);
+    set_slot(&o, sg, st.sg_elem, Py_None);
+    set_slot(&o, sg, st.sg_success, Py_True);
+    int err = ready_commit(&o, s, rg, &r);
+    release_olds(&o);
+    if (err < 0) {
+        Py_DECREF(v);
+        return -1;
+    }
+    *pv = v;
+    *pok = 1;
+    return 1;
+}
+
 /* recv and recv_ok: 1 when done (*pv: new reference, *pok), 0: take the pure path,
    -1: an exception (from gopark, or runqputslow). */
 static int
@@ -675,66 +854,8 @@ fast_recv(PyObject *const *args, size_t nargsf, PyObject *kwnames, PyObject **pv
         return 0;
     }
     if (sg != Py_None) {
-        /* A sender waits (Chan.try_recv): take its value, or the buffer's head and its
-           value to the tail, and ready it. Only a plain sender; a select's: pure path. */
-        PyObject *nxt = plain_head(sg);
-        if (nxt == NULL) {
-            return 0;
-        }
-        PyObject *size = SLOT(ch, st.ch_dataqsiz);
-        if (size == NULL || !PyLong_CheckExact(size)) {
-            return 0;
-        }
-        Py_ssize_t cap = PyLong_AsSsize_t(size);
-        if (cap == -1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return 0;
-        }
-        int unbuffered = cap == 0;
-        if (!unbuffered && Py_SIZE(buf) == 0) {
-            return 0;  /* cannot happen (a sender waits only on a full buffer) */
-        }
-        PyObject *rg = SLOT(sg, st.sg_g);
-        Ready r;
-        if (ready_prepare(s, mp, rg, &r) < 0) {
-            return 0;
-        }
-        Olds o = {.n = 0};
-        unlink_head(&o, sendq, sg, nxt);
-        PyObject *v;
-        if (unbuffered) {
-            v = Py_NewRef(SLOT(sg, st.sg_elem));
-        }
-        else {
-            /* deque's popleft and append on a non-empty deque: C, no Python code; append
-               may allocate a block (MemoryError: raised, with the value put back). */
-            v = PyObject_Vectorcall(st.deque_popleft, &buf, 1, NULL);
-            if (v == NULL) {
-                release_olds(&o);
-                Py_XDECREF(r.newtail);
-                return -1;
-            }
-            PyObject *a[2] = {buf, SLOT(sg, st.sg_elem)};
-            PyObject *res = PyObject_Vectorcall(st.deque_append, a, 2, NULL);
-            if (res == NULL) {
-                release_olds(&o);
-                Py_XDECREF(r.newtail);
-                Py_DECREF(v);
-                return -1;
-            }
-            Py_DECREF(res);
-        }
-        set_slot(&o, sg, st.sg_elem, Py_None);
-        set_slot(&o, sg, st.sg_success, Py_True);
-        int err = ready_commit(&o, s, rg, &r);
-        release_olds(&o);
-        if (err < 0) {
-            Py_DECREF(v);
-            return -1;
-        }
-        *pv = v;
-        *pok = 1;
-        return 1;
+        /* A sender waits (Chan.try_recv): only a plain one here; a select's: pure path. */
+        return recv_from_sender(s, mp, ch, sendq, buf, sg, pv, pok);
     }
     if (Py_SIZE(buf) > 0) {
         PyObject *v = PyObject_Vectorcall(st.deque_popleft, &buf, 1, NULL);
@@ -885,7 +1006,8 @@ core_setup(PyObject *mod, PyObject *ns)
         !(st.CANCELLED = get_obj(ns, "CANCELLED")) ||
         !(st.raise_pending = get_obj(ns, "raise_pending")) ||
         !(st.Timers = get_type(ns, "Timers")) || !(st.greenlet_type = get_obj(ns, "greenlet")) ||
-        !(st.getcurrent = get_obj(ns, "getcurrent"))) {
+        !(st.getcurrent = get_obj(ns, "getcurrent")) || !(st.gcpoll = get_obj(ns, "gcpoll")) ||
+        !(st.find_runnable = get_obj(ns, "find_runnable"))) {
         return NULL;
     }
     st.sched_dict = PyModule_GetDict(sched);
@@ -923,12 +1045,13 @@ core_setup(PyObject *mod, PyObject *ns)
     st.deque_append = PyObject_GetAttrString((PyObject *)st.deque, "append");
     st.deque_popleft = PyObject_GetAttrString((PyObject *)st.deque, "popleft");
     st.zero = PyLong_FromLong(0);
+    st.one = PyLong_FromLong(1);
     st.str_current = PyUnicode_InternFromString("current");
     st.str_m0 = PyUnicode_InternFromString("m0");
     st.str_tracer = PyUnicode_InternFromString("tracer");
     st.str_injectq = PyUnicode_InternFromString("injectq");
     st.gr_switch = PyObject_GetAttrString(st.greenlet_type, "switch");
-    if (!st.deque_append || !st.deque_popleft || !st.zero || !st.str_current || !st.str_m0 ||
+    if (!st.deque_append || !st.deque_popleft || !st.zero || !st.one || !st.str_current || !st.str_m0 ||
         !st.str_injectq || !st.gr_switch ||
         !st.str_tracer) {
         return NULL;
@@ -954,7 +1077,8 @@ core_setup(PyObject *mod, PyObject *ns)
         offset_of(st.G, "waitsince", &st.g_waitsince) ||
         offset_of(st.G, "resume", &st.g_resume) || offset_of(st.G, "gr", &st.g_gr) ||
         offset_of(st.G, "pending", &st.g_pending) || offset_of(st.M, "armed", &st.m_armed) ||
-        offset_of(st.M, "locks", &st.m_locks) || offset_of(st.P, "gcpoll", &st.p_gcpoll) ||
+        offset_of(st.M, "locks", &st.m_locks) || offset_of(st.M, "g0", &st.m_g0) ||
+        offset_of(st.P, "schedtick", &st.p_schedtick) || offset_of(st.P, "gcpoll", &st.p_gcpoll) ||
         offset_of(st.P, "schedwhen", &st.p_schedwhen) ||
         offset_of(st.P, "timers", &st.p_timers) || offset_of(st.Timers, "heap", &st.t_heap)) {
         return NULL;

@@ -380,7 +380,8 @@ def _load_core() -> str:
         "ClosedChannelError": ClosedChannelError, "RUNNING": Gstatus.RUNNING,
         "NOREASON": WaitReason.ZERO, "CANCELLED": CANCELLED,
         "raise_pending": proc.raise_pending, "Timers": Timers, "greenlet": greenlet,
-        "getcurrent": getcurrent, **pure})
+        "getcurrent": getcurrent, "gcpoll": proc.gcpoll, "find_runnable": proc.find_runnable,
+        **pure})
     for (name, fn), m in zip(pure.items(), fast, strict=True):
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
             setattr(m, attr, getattr(fn, attr))
