@@ -1,47 +1,64 @@
-/* gort._core: the channel operations' fast paths in C (issue 13).
+/* gort._core: the channel operations in C (issue 13).
 
-   What is here: Chan.send, Chan.recv and Chan.recv_ok for the cases that
-   neither park nor run Python code:
+   What is here: Chan.send, Chan.recv and Chan.recv_ok (CoreMethod objects put
+   on Chan by chan._load_core, named and documented as the pure methods, which
+   they keep as __wrapped__):
      send: a plain (non-select) receiver waits at the head of recvq: hand the
            value over and ready it (goready inlined: runnext, the old runnext
-           to the local ring); or no receiver and room in the buffer: append;
-     recv, recv_ok: no sender waits: take the buffer's head, or (None, False)
-           from a closed, drained channel.
-   Everything else (a send or receive that parks, a select waiter at the
-   head, a closed channel on send, a waiting sender, a pending preemption
-   request, a tracer on, getg's slow cases, the recursion budget running
-   low) calls the pure-Python method (chan.py), which stays the reference
-   semantics: the C code decides only whether it can finish the operation
-   itself, reading state and changing nothing until it knows it can, so a
+           to the local ring); no receiver and room in the buffer: append;
+           otherwise queue a sudog on sendq and park;
+     recv, recv_ok: a plain sender waits at the head of sendq: take its value
+           (buffered: the head, its value to the tail) and ready it; else the
+           buffer's head; else (None, False) from a closed channel; otherwise
+           queue a sudog on recvq and park.
+   Parking (park, fast_gopark, execute) is proc.gopark then proc.schedule:
+   schedule's fast path (runnext, nothing due) in C, its slow path by asking
+   proc.find_runnable (Python: timers, the netpoller and idle wait, offload
+   completions, signals, deadlock reports) for the next G, whose switch is
+   made here, so no Python frame of gort stays on a parked goroutine's stack.
+   Everything else calls the pure-Python method (chan.py), the reference
+   semantics: a select's sudog at the head of a queue, a closed channel on
+   send, a pending preemption request (gp.preempt), getg's slow cases (another
+   thread, no runtime, teardown), the recursion budget within a margin of
+   proc.RUNTIME_DEPTH, or for parking of PARK_DEPTH; and proc.gopark itself
+   parks when a tracer is on, a preemption hook is armed, m.locks is held or a
+   tracing callback runs. The C code decides whether it can do the operation
+   itself by reading state and changing nothing until it knows it can, so a
    fallback starts from exactly the state the pure method would have seen.
 
-   Exactness rules kept by every fast path:
+   Exactness rules kept by every path:
    - checks before writes: every type and status test, and every allocation
-     (the new ring tail), happens before the first write; no Python code
-     runs between the first write and the last, so no finaliser, signal
-     handler or other goroutine sees a half-done operation. The one exception
-     is the pure path's own: a full local ring calls proc.runqputslow (Python,
-     gort's runtime, which the preemption frame walk treats as such), last.
-   - references a write replaces are released only after the operation is
-     complete (deferred decref), so a __del__ they trigger runs with the
-     runtime consistent, as it does in the pure path where those are None.
+     (the new ring tail, the deque's new block), happens before the first
+     write; no Python code runs between the first write and the last but the
+     runtime's own (proc.runqputslow for a full ring, proc.gcpoll,
+     proc.find_runnable: as in the pure path, at the same points).
+   - references a write replaces are released only after the writes (deferred
+     decref); they are None, enum members, ints or objects still referenced,
+     so no __del__ runs in the middle.
    - values are never compared, hashed or called: a user value's __eq__,
      __hash__ or __del__ cannot run in the middle.
    - the recursion budget is read from the thread state (3.11:
      recursion_remaining; 3.12+: py_recursion_remaining, the field stack.py
-     finds) and anything within a margin of proc.RUNTIME_DEPTH falls back, so
-     the pure getg makes the RecursionError decision at the boundary.
-   Preemption: no Python code runs inside a fast path (above), so no SIGURG
-   handler can observe one half done; the explicit "inside the runtime" count
-   (Go's m.locks) is not needed until the parking paths move here.
+     finds), the tracing counter likewise (tracing), and near a limit the pure
+     path decides.
+   Preemption: the SIGURG handler runs only at a Python instruction. No Python
+   code runs inside an operation here except gort's runtime functions named
+   above, which the preemption frame walk treats as the runtime (never a safe
+   point), so the handler cannot stop an operation half done; an explicit
+   "inside the runtime" count (Go's m.locks) was not needed for what is here.
+   The synchronous safe point (gp.preempt at entry) falls back to the pure
+   method, which calls proc.gopreempt_m.
 
    Rejected: slot access through PyObject_GetAttr (one type lookup per field,
    most of the gain lost); instead the __slots__ member offsets are read once
    from the classes' member descriptors (setup) and each object's exact type
    is checked before its slots are read. Sched has no __slots__: its tracer
    is read with PyObject_GetAttr per operation; m0 and injectq, which never
-   change during a run, once per run (bind_run).
-   Not here yet (pure Python): select, gopark/schedule, close, newproc.
+   change during a run, once per run (bind_run). Calling proc.gopark from C to
+   park (the first version): its Python frames stayed on every parked stack
+   (+1 KiB per parked goroutine) and cost a C-to-Python call per park.
+   Not here (pure Python): select, close, newproc/goexit, timers.
+   One module state (single-phase init): not for subinterpreters.
 */
 
 #define PY_SSIZE_T_CLEAN
