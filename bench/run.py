@@ -46,19 +46,20 @@ class Bench:
 
 BENCHES = [
     Bench("pingpong", "Ping-pong: round trip over an unbuffered channel", "ns_per_op", "ns",
-          ("gort", "greenlet", "asyncio", "uvloop", "gevent", "trio", "threads", "go"),
-          50_000, 10_000, 5, 3),
+          ("gort", "gort-pure", "greenlet", "asyncio", "uvloop", "gevent", "trio", "threads",
+           "go"), 50_000, 10_000, 5, 3),
     Bench("buffered", "Buffered channel (cap 128), one producer, one consumer", "ns_per_op",
-          "ns/item", ("gort", "asyncio", "uvloop", "gevent", "trio", "threads", "go"),
+          "ns/item", ("gort", "gort-pure", "asyncio", "uvloop", "gevent", "trio", "threads",
+                      "go"),
           200_000, 40_000, 5, 3),
     Bench("spawn", "Spawn: start and finish 100 000", "us_per_op", "us each",
-          ("gort", "greenlet", "asyncio", "uvloop", "gevent", "trio", "threads", "go"),
-          100_000, 20_000, 5, 2, "threads: 10 000"),
+          ("gort", "gort-pure", "greenlet", "asyncio", "uvloop", "gevent", "trio", "threads",
+           "go"), 100_000, 20_000, 5, 2, "threads: 10 000"),
     Bench("memory", "Memory: RSS per parked goroutine, 100 000 parked", "bytes_per_op",
-          "bytes", ("gort", "greenlet", "asyncio", "gevent", "trio", "go"),
+          "bytes", ("gort", "gort-pure", "greenlet", "asyncio", "gevent", "trio", "go"),
           100_000, 20_000, 3, 1),
     Bench("select", "Select over 4 channels fed by 4 producers", "ns_per_op", "ns/select",
-          ("gort", "go"), 100_000, 20_000, 5, 3, "the others have no select"),
+          ("gort", "gort-pure", "go"), 100_000, 20_000, 5, 3, "the others have no select"),
     Bench("fair", "Fair share: 4 spinners for 1 s on one processor", "worst_dev",
           "worst deviation from 1/4", ("gort", "threads", "gevent", "asyncio", "go"),
           1.0, 0.3, 3, 1),
@@ -147,9 +148,11 @@ def versions(gobin: str | None) -> dict[str, str]:
     return out
 
 
-def run_case(cmd: list[str], timeout: float) -> dict[str, Any] | str:
+def run_case(cmd: list[str], timeout: float,
+             env: dict[str, str] | None = None) -> dict[str, Any] | str:
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE,
+                           env=env)
     except subprocess.TimeoutExpired:
         return "timeout"
     if r.returncode != 0:
@@ -174,7 +177,25 @@ def main() -> int:
     ap.add_argument("out", help="the Markdown report to write (raw numbers go to OUT.json)")
     ap.add_argument("--quick", action="store_true", help="smaller N and fewer repetitions")
     ap.add_argument("--only", help="comma-separated benchmark names")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="instead: instructions per op under valgrind's callgrind "
+                         "(bench/callgrind.py: gort, gort-pure, greenlet, gevent)")
     ns = ap.parse_args()
+    if ns.callgrind:
+        try:
+            from bench import callgrind  # python -m bench.run
+        except ImportError:
+            import callgrind  # type: ignore[no-redef]  # python bench/run.py
+
+        only_cg = set(ns.only.split(",")) if ns.only else None
+        res = callgrind.run(only_cg)
+        with open(os.path.splitext(ns.out)[0] + ".json", "w") as f:
+            json.dump({"python": sys.version.split()[0], "callgrind": res}, f, indent=1)
+        with open(ns.out, "w") as f:
+            f.write(f"# gort: callgrind, CPython {sys.version.split()[0]}\n\n"
+                    f"Command: `python bench/run.py {ns.out} --callgrind`\n\n"
+                    + callgrind.report(res))
+        return 0
     t_start = time.monotonic()
     quick = ns.quick
     only = set(ns.only.split(",")) if ns.only else None
@@ -189,6 +210,7 @@ def main() -> int:
             gobin = None
     available = {s: have(m) for s, m in (("gevent", "gevent"), ("trio", "trio"),
                                           ("uvloop", "uvloop"))}
+    available.update({"gort-pure": True})
     available.update(gort=True, greenlet=True, asyncio=True, threads=True, go=gobin is not None)
     raw: dict[str, Any] = {"quick": quick, "python": sys.version.split()[0],
                            "machine": platform.platform(), "cpus": os.cpu_count(),
@@ -227,9 +249,14 @@ def main() -> int:
                 if s == "go":
                     assert gobin is not None
                     cmd = [gobin, b.name, a]
+                    env = None
+                elif s == "gort-pure":  # gort without its C core (GORT_PURE_PYTHON=1)
+                    cmd = [PY, os.path.join(HERE, "cases.py"), b.name, "gort", a]
+                    env = {**os.environ, "GORT_PURE_PYTHON": "1"}
                 else:
                     cmd = [PY, os.path.join(HERE, "cases.py"), b.name, s, a]
-                results[s].append(run_case(cmd, 120))
+                    env = None
+                results[s].append(run_case(cmd, 120, env))
         raw["benchmarks"][b.name] = {"arg": arg, "results": results}
         print(f"{b.name} done", file=sys.stderr)
 

@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 from . import context, errgroup, semaphore, signal, sync, trace
 from . import runtime as _rt
 from .runtime import Chan, ClosedChannelError, Deadlock, default
+from .runtime import chan as _chan
 from .runtime import threadlock as _threadlock
 from .time import Ticker, Timer, after, after_func, sleep
 
@@ -206,6 +207,7 @@ def stats() -> dict[str, Any]:
     d = s.stats.as_dict()
     d["goroutines"] = s.gcount
     d["gomaxprocs"] = len(s.allp)
+    d["core"] = _chan.CORE  # "C" (gort._core) or "pure Python (why)"
     return d
 
 

@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``gort`` command."""
     ns = _parser().parse_args(argv)
     if ns.version:
-        print(f"gort {_version()}")
+        from .runtime.chan import CORE
+
+        print(f"gort {_version()} ({CORE})")
         raise SystemExit(0)
     if ns.command == "run":
         if ns.module is not None:

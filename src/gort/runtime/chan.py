@@ -25,6 +25,8 @@ plus one running M is the lock. When Ps run on several Ms, hchan gains Go's
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -335,3 +337,58 @@ class Chan(Generic[T]):
 
     def can_send(self) -> bool:
         return self.closed or len(self.buf) < self.dataqsiz or self.recvq.has_waiter()
+
+
+# -- the C core (gort._core) -------------------------------------------------------
+
+PURE_ENV: Final = "GORT_PURE_PYTHON"
+
+
+def _load_core() -> str:
+    """Put gort._core's send/recv/recv_ok on Chan, unless GORT_PURE_PYTHON=1 or it is not
+    built; returns which path runs (``CORE``). The pure methods stay the reference: each C
+    method finishes only the operations it can do without parking and calls its pure
+    method (``__wrapped__``) for everything else (_core.c)."""
+    flag = os.environ.get(PURE_ENV, "")
+    if flag not in ("", "0", "1"):
+        raise ValueError(f"gort: {PURE_ENV}={flag!r}; use 1 for the pure-Python runtime, or "
+                         "0 (or leave it unset) for the C core where it is built")
+    if flag == "1":
+        return f"pure Python ({PURE_ENV}=1)"
+    if importlib.util.find_spec("gort._core") is None:
+        return "pure Python (the C core gort._core is not built)"
+    try:
+        from .. import _core  # type: ignore[attr-defined]
+    except ImportError as e:  # built, but not loadable here (another Python's build)
+        return f"pure Python (the C core gort._core does not load: {e})"
+    from greenlet import getcurrent, greenlet
+
+    from . import sched
+    from .g import CANCELLED
+    from .m import M
+    from .p import RUNQ_SIZE, P
+    from .timers import Timers
+
+    pure = {"send": Chan.send, "recv": Chan.recv, "recv_ok": Chan.recv_ok}
+    fast = _core.setup({
+        "Chan": Chan, "Sudog": Sudog, "WaitQ": WaitQ, "G": G, "M": M, "P": P,
+        "sched": sched, "WAITING": Gstatus.WAITING, "SYSCALL": Gstatus.SYSCALL,
+        "RUNNABLE": Gstatus.RUNNABLE, "runqputslow": proc.runqputslow,
+        "RUNQ_SIZE": RUNQ_SIZE, "RUNTIME_DEPTH": proc.RUNTIME_DEPTH,
+        "PARK_DEPTH": proc.PARK_DEPTH, "gopark": proc.gopark,
+        "CHAN_SEND": WaitReason.CHAN_SEND, "CHAN_RECEIVE": WaitReason.CHAN_RECEIVE,
+        "ClosedChannelError": ClosedChannelError, "RUNNING": Gstatus.RUNNING,
+        "NOREASON": WaitReason.ZERO, "CANCELLED": CANCELLED,
+        "raise_pending": proc.raise_pending, "Timers": Timers, "greenlet": greenlet,
+        "getcurrent": getcurrent, "gcpoll": proc.gcpoll, "find_runnable": proc.find_runnable,
+        **pure})
+    for (name, fn), m in zip(pure.items(), fast, strict=True):
+        for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
+            setattr(m, attr, getattr(fn, attr))
+        m.__wrapped__ = fn  # inspect.signature, and the pure method itself
+        setattr(Chan, name, m)
+    return "C"
+
+
+CORE: Final = _load_core()
+"""Which runtime path runs: "C" (gort._core's fast paths), or "pure Python (why)"."""

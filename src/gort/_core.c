@@ -1,0 +1,1155 @@
+/* gort._core: the channel operations in C (issue 13).
+
+   What is here: Chan.send, Chan.recv and Chan.recv_ok (CoreMethod objects put
+   on Chan by chan._load_core, named and documented as the pure methods, which
+   they keep as __wrapped__):
+     send: a plain (non-select) receiver waits at the head of recvq: hand the
+           value over and ready it (goready inlined: runnext, the old runnext
+           to the local ring); no receiver and room in the buffer: append;
+           otherwise queue a sudog on sendq and park;
+     recv, recv_ok: a plain sender waits at the head of sendq: take its value
+           (buffered: the head, its value to the tail) and ready it; else the
+           buffer's head; else (None, False) from a closed channel; otherwise
+           queue a sudog on recvq and park.
+   Parking (park, fast_gopark, execute) is proc.gopark then proc.schedule:
+   schedule's fast path (runnext, nothing due) in C, its slow path by asking
+   proc.find_runnable (Python: timers, the netpoller and idle wait, offload
+   completions, signals, deadlock reports) for the next G, whose switch is
+   made here, so no Python frame of gort stays on a parked goroutine's stack.
+   Everything else calls the pure-Python method (chan.py), the reference
+   semantics: a select's sudog at the head of a queue, a closed channel on
+   send, a pending preemption request (gp.preempt), getg's slow cases (another
+   thread, no runtime, teardown), the recursion budget within a margin of
+   proc.RUNTIME_DEPTH, or for parking of PARK_DEPTH; and proc.gopark itself
+   parks when a tracer is on, a preemption hook is armed, m.locks is held or a
+   tracing callback runs. The C code decides whether it can do the operation
+   itself by reading state and changing nothing until it knows it can, so a
+   fallback starts from exactly the state the pure method would have seen.
+
+   Exactness rules kept by every path:
+   - checks before writes: every type and status test, and every allocation
+     (the new ring tail, the deque's new block), happens before the first
+     write; no Python code runs between the first write and the last but the
+     runtime's own (proc.runqputslow for a full ring, proc.gcpoll,
+     proc.find_runnable: as in the pure path, at the same points).
+   - references a write replaces are released only after the writes (deferred
+     decref); they are None, enum members, ints or objects still referenced,
+     so no __del__ runs in the middle.
+   - values are never compared, hashed or called: a user value's __eq__,
+     __hash__ or __del__ cannot run in the middle.
+   - the recursion budget is read from the thread state (3.11:
+     recursion_remaining; 3.12+: py_recursion_remaining, the field stack.py
+     finds), the tracing counter likewise (tracing), and near a limit the pure
+     path decides.
+   Preemption: the SIGURG handler runs only at a Python instruction. No Python
+   code runs inside an operation here except gort's runtime functions named
+   above, which the preemption frame walk treats as the runtime (never a safe
+   point), so the handler cannot stop an operation half done; an explicit
+   "inside the runtime" count (Go's m.locks) was not needed for what is here.
+   The synchronous safe point (gp.preempt at entry) falls back to the pure
+   method, which calls proc.gopreempt_m.
+
+   Rejected: slot access through PyObject_GetAttr (one type lookup per field,
+   most of the gain lost); instead the __slots__ member offsets are read once
+   from the classes' member descriptors (setup) and each object's exact type
+   is checked before its slots are read. Sched has no __slots__: its tracer
+   is read with PyObject_GetAttr per operation; m0 and injectq, which never
+   change during a run, once per run (bind_run). Calling proc.gopark from C to
+   park (the first version): its Python frames stayed on every parked stack
+   (+1 KiB per parked goroutine) and cost a C-to-Python call per park.
+   Not here (pure Python): select, close, newproc/goexit, timers.
+   One module state (single-phase init): not for subinterpreters.
+*/
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <time.h>
+
+#define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
+#define MAXOLD 14
+#define NOINLINE __attribute__((noinline))
+
+typedef struct {
+    PyObject *sched_dict;      /* gort.runtime.sched.__dict__ ("current") */
+    PyTypeObject *Chan, *Sudog, *WaitQ, *G, *M, *P, *deque;
+    PyObject *WAITING, *SYSCALL, *RUNNABLE;
+    PyObject *runqputslow;     /* proc.runqputslow(s, pp, gp) */
+    PyObject *gopark;          /* proc.gopark(gp, reason, status, waiting) */
+    PyObject *CHAN_SEND, *CHAN_RECEIVE;  /* WaitReason members */
+    PyObject *ClosedChannelError;
+    PyObject *zero;
+    PyObject *RUNNING, *NOREASON, *CANCELLED;
+    PyObject *raise_pending;   /* proc.raise_pending(gp) */
+    PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
+    PyObject *getcurrent, *gr_switch, *greenlet_type;
+    PyObject *str_injectq;
+    PyTypeObject *Timers;
+    Py_ssize_t g_waitreason, g_waiting, g_waitsince, g_resume, g_gr, g_pending;
+    Py_ssize_t m_armed, m_locks, m_g0, p_gcpoll, p_schedwhen, p_schedtick, p_timers, t_heap;
+    PyObject *deque_append, *deque_popleft;
+    PyObject *str_current, *str_m0, *str_tracer;
+    Py_ssize_t runq_size;
+    int depth_margin;          /* proc.RUNTIME_DEPTH plus a margin */
+    int park_margin;           /* proc.PARK_DEPTH plus a margin: less, gopark decides */
+    /* __slots__ offsets */
+    Py_ssize_t ch_buf, ch_closed, ch_dataqsiz, ch_recvq, ch_sendq;
+    Py_ssize_t q_first, q_last;
+    Py_ssize_t sg_elem, sg_g, sg_is_select, sg_next, sg_prev, sg_queued, sg_success;
+    Py_ssize_t sg_c, sg_index, sg_q;
+    Py_ssize_t g_preempt, g_status;
+    Py_ssize_t m_tid, m_curg, m_p;
+    Py_ssize_t p_runnext, p_runq, p_runqhead, p_runqtail;
+    int ready;
+    /* The run last seen (a weak reference: a finished run is not kept alive) and what
+       never changes during it: its M (Sched.m0, set before the run is published in
+       sched.current) and its injectq deque (cleared, never replaced). */
+    PyObject *run_ref, *run_m0, *run_injectq;
+} State;
+
+static State st;
+
+/* A callable with the pure method's name, docs and signature (__wrapped__), bound
+   like a function (Py_TPFLAGS_METHOD_DESCRIPTOR: ch.send(v) makes no bound method),
+   calling its fast path, which falls back to ``pure``. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *dict;
+    PyObject *pure;
+} CoreMethod;
+
+static PyObject *
+coremethod_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL || obj == Py_None) {
+        return Py_NewRef(self);
+    }
+    return PyMethod_New(self, obj);
+}
+
+static void
+coremethod_dealloc(CoreMethod *self)
+{
+    Py_XDECREF(self->dict);
+    Py_XDECREF(self->pure);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject CoreMethod_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gort._core.CoreMethod",
+    .tp_basicsize = sizeof(CoreMethod),
+    .tp_dealloc = (destructor)coremethod_dealloc,
+    .tp_vectorcall_offset = offsetof(CoreMethod, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    .tp_descr_get = coremethod_get,
+    .tp_dictoffset = offsetof(CoreMethod, dict),
+    .tp_doc = "A channel operation's C fast path; falls back to the pure method (__wrapped__).",
+};
+
+static PyObject *
+fallback(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return PyObject_Vectorcall(((CoreMethod *)callable)->pure, args, nargsf, kwnames);
+}
+
+/* The running greenlet's Python recursion budget (what stack.py's depth_left reads). */
+static inline int
+budget_left(void)
+{
+    PyThreadState *ts = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030C0000
+    return ts->py_recursion_remaining;
+#else
+    return ts->recursion_remaining;
+#endif
+}
+
+/* Is s the run bound last (and alive)? */
+static inline int
+run_alive(PyObject *s)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *r = NULL;
+    if (PyWeakref_GetRef(st.run_ref, &r) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_XDECREF(r);  /* s, from sched.current, keeps it alive */
+    return r == s;
+#else
+    return PyWeakref_GET_OBJECT(st.run_ref) == s;
+#endif
+}
+
+/* Remember s's M and injectq (see State); the M, or NULL (no error set) if s does not
+   look like a Sched. */
+static PyObject *
+bind_run(PyObject *s)
+{
+    PyObject *mp = PyObject_GetAttr(s, st.str_m0);
+    if (mp == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *injectq = PyObject_GetAttr(s, st.str_injectq);
+    if (injectq == NULL) {
+        PyErr_Clear();
+        Py_DECREF(mp);
+        return NULL;
+    }
+    PyObject *ref = PyWeakref_NewRef(s, NULL);
+    if (ref == NULL || Py_TYPE(mp) != st.M || Py_TYPE(injectq) != st.deque) {
+        PyErr_Clear();
+        Py_XDECREF(ref);
+        Py_DECREF(mp);
+        Py_DECREF(injectq);
+        return NULL;
+    }
+    PyObject *old_ref = st.run_ref, *old_m0 = st.run_m0, *old_q = st.run_injectq;
+    st.run_ref = ref;
+    st.run_m0 = mp;
+    st.run_injectq = injectq;
+    Py_XDECREF(old_ref);
+    Py_XDECREF(old_m0);
+    Py_XDECREF(old_q);
+    return mp;
+}
+
+/* getg's fast case (proc.getg), plus "no preemption request": the running G, with
+   s and mp (borrowed), or NULL (no error set) when the pure path must decide. */
+static PyObject *
+fast_getg(PyObject **ps, PyObject **pmp)
+{
+    if (!st.ready) {
+        return NULL;
+    }
+    PyObject *s = PyDict_GetItemWithError(st.sched_dict, st.str_current);
+    if (s == NULL || s == Py_None) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *mp;
+    if (st.run_ref != NULL && run_alive(s)) {
+        mp = st.run_m0;
+    }
+    else if ((mp = bind_run(s)) == NULL) {
+        return NULL;
+    }
+    PyObject *tid = SLOT(mp, st.m_tid);
+    if (tid == NULL || !PyLong_CheckExact(tid)) {
+        return NULL;
+    }
+    unsigned long t = PyLong_AsUnsignedLong(tid);
+    if (t == (unsigned long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (t != PyThread_get_thread_ident()) {
+        return NULL;
+    }
+    PyObject *gp = SLOT(mp, st.m_curg);
+    if (gp == NULL || Py_TYPE(gp) != st.G) {
+        return NULL;
+    }
+    if (budget_left() <= st.depth_margin) {
+        return NULL;
+    }
+    if (SLOT(gp, st.g_preempt) != Py_False) {
+        return NULL;
+    }
+    *ps = s;
+    *pmp = mp;
+    return gp;
+}
+
+typedef struct {
+    PyObject *old[MAXOLD];
+    int n;
+} Olds;
+
+/* Write a slot; the value it held is released later (release_olds). */
+static inline void
+set_slot(Olds *o, PyObject *obj, Py_ssize_t off, PyObject *v)
+{
+    PyObject *prev = SLOT(obj, off);
+    SLOT(obj, off) = Py_NewRef(v);
+    o->old[o->n++] = prev;  /* may be NULL: an unset slot */
+}
+
+static inline void
+release_olds(Olds *o)
+{
+    for (int i = 0; i < o->n; i++) {
+        Py_XDECREF(o->old[i]);
+    }
+}
+
+/* goready(rg) in two halves: ready_prepare makes every check and allocation (0: go on;
+   -1: take the pure path, nothing changed), ready_commit the writes. */
+typedef struct {
+    PyObject *pp, *old, *runq, *newtail;
+    Py_ssize_t idx;
+} Ready;
+
+static int
+ready_prepare(PyObject *s, PyObject *mp, PyObject *rg, Ready *r)
+{
+    if (rg == NULL || Py_TYPE(rg) != st.G) {
+        return -1;
+    }
+    PyObject *status = SLOT(rg, st.g_status);
+    if (status != st.WAITING && status != st.SYSCALL) {
+        return -1;  /* goready throws */
+    }
+    PyObject *tracer = PyObject_GetAttr(s, st.str_tracer);
+    if (tracer == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    Py_DECREF(tracer);  /* s holds it */
+    if (tracer != Py_None) {
+        return -1;  /* goready reports to the tracer */
+    }
+    PyObject *pp = SLOT(mp, st.m_p);
+    if (pp == NULL || Py_TYPE(pp) != st.P) {
+        return -1;
+    }
+    PyObject *old = SLOT(pp, st.p_runnext);
+    if (old == NULL) {
+        return -1;
+    }
+    r->pp = pp;
+    r->old = old;
+    r->runq = NULL;
+    r->newtail = NULL;
+    r->idx = -1;
+    if (old != Py_None) {
+        /* runqput(s, pp, old, False) */
+        PyObject *runq = SLOT(pp, st.p_runq);
+        PyObject *h = SLOT(pp, st.p_runqhead), *t = SLOT(pp, st.p_runqtail);
+        if (runq == NULL || !PyList_CheckExact(runq) ||
+            PyList_GET_SIZE(runq) != st.runq_size || h == NULL || t == NULL ||
+            !PyLong_CheckExact(h) || !PyLong_CheckExact(t)) {
+            return -1;
+        }
+        Py_ssize_t hv = PyLong_AsSsize_t(h), tv = PyLong_AsSsize_t(t);
+        if ((hv == -1 || tv == -1) && PyErr_Occurred()) {
+            PyErr_Clear();
+            return -1;
+        }
+        r->runq = runq;
+        if (tv - hv < st.runq_size) {
+            r->idx = tv % st.runq_size;
+            r->newtail = PyLong_FromSsize_t(tv + 1);
+            if (r->newtail == NULL) {
+                PyErr_Clear();
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The writes of goready; the last step, as in proc.goready. -1: runqputslow raised. */
+static int
+ready_commit(Olds *o, PyObject *s, PyObject *rg, Ready *r)
+{
+    PyObject *pp = r->pp, *old = r->old;
+    Py_INCREF(old);  /* runnext's reference moves to the ring (or runqputslow) */
+    set_slot(o, rg, st.g_status, st.RUNNABLE);
+    set_slot(o, pp, st.p_runnext, rg);
+    if (old == Py_None) {
+        Py_DECREF(old);
+        return 0;
+    }
+    if (r->newtail != NULL) {
+        o->old[o->n++] = PyList_GET_ITEM(r->runq, r->idx);
+        PyList_SET_ITEM(r->runq, r->idx, old);  /* steals the reference */
+        o->old[o->n++] = SLOT(pp, st.p_runqtail);
+        SLOT(pp, st.p_runqtail) = r->newtail;
+        return 0;
+    }
+    PyObject *res = PyObject_CallFunctionObjArgs(st.runqputslow, s, pp, old, NULL);
+    Py_DECREF(old);
+    if (res == NULL) {
+        return -1;
+    }
+    Py_DECREF(res);
+    return 0;
+}
+
+/* Unlink sg, the head of q (WaitQ.remove for the first sudog). */
+static void
+unlink_head(Olds *o, PyObject *q, PyObject *sg, PyObject *nxt)
+{
+    set_slot(o, q, st.q_first, nxt);
+    if (nxt == Py_None) {
+        set_slot(o, q, st.q_last, Py_None);
+    }
+    else {
+        set_slot(o, nxt, st.sg_prev, Py_None);
+    }
+    set_slot(o, sg, st.sg_next, Py_None);
+    set_slot(o, sg, st.sg_queued, Py_False);
+}
+
+/* A plain sudog at the head of q that a waker may take: its next, or NULL (pure path). */
+static PyObject *
+plain_head(PyObject *sg)
+{
+    if (Py_TYPE(sg) != st.Sudog || SLOT(sg, st.sg_is_select) != Py_False) {
+        return NULL;
+    }
+    PyObject *nxt = SLOT(sg, st.sg_next);
+    if (nxt == NULL || (nxt != Py_None && Py_TYPE(nxt) != st.Sudog)) {
+        return NULL;
+    }
+    return nxt;
+}
+
+/* proc.execute(s, mp, pp, nxt, inherit, prev=gp) for gp parked: the bookkeeping, then
+   the switch (to where nxt resumes, to its greenlet, or to g0 to start it). Returns
+   once gp runs again; -1 if the switch raised. */
+static int
+execute(Olds *po, PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *gp)
+{
+    PyObject *cur = PyObject_CallNoArgs(st.getcurrent);
+    if (cur == NULL) {
+        return -1;  /* cannot happen: getcurrent allocates nothing */
+    }
+    PyObject *schedwhen = NULL, *schedtick = NULL;
+    if (!inherit) {
+        /* schedwhen first: sysmon must never pair a new tick with the old slice's start */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        schedwhen = PyLong_FromLongLong((long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+        PyObject *tick = SLOT(pp, st.p_schedtick);
+        schedtick = (schedwhen != NULL && tick != NULL) ?
+                    PyNumber_Add(tick, st.one) : NULL;
+        if (schedtick == NULL) {
+            Py_DECREF(cur);
+            Py_XDECREF(schedwhen);
+            return -1;
+        }
+    }
+    po->n = 0;
+    set_slot(po, mp, st.m_curg, nxt);
+    set_slot(po, nxt, st.g_status, st.RUNNING);
+    set_slot(po, nxt, st.g_waitreason, st.NOREASON);
+    set_slot(po, nxt, st.g_preempt, Py_False);
+    if (!inherit) {
+        po->old[po->n++] = SLOT(pp, st.p_schedwhen);
+        SLOT(pp, st.p_schedwhen) = schedwhen;
+        po->old[po->n++] = SLOT(pp, st.p_schedtick);
+        SLOT(pp, st.p_schedtick) = schedtick;
+    }
+    if (nxt == gp) {  /* find_runnable chose gp itself (readied meanwhile) */
+        release_olds(po);
+        Py_DECREF(cur);
+        return 0;
+    }
+    if (cur != SLOT(gp, st.g_gr)) {
+        set_slot(po, gp, st.g_resume, cur);  /* stopped inside a child greenlet of its own */
+    }
+    Py_DECREF(cur);
+    PyObject *target, *arg = NULL;
+    PyObject *resume = SLOT(nxt, st.g_resume);
+    if (resume != NULL && resume != Py_None) {
+        target = Py_NewRef(resume);
+        set_slot(po, nxt, st.g_resume, Py_None);
+    }
+    else if (SLOT(nxt, st.g_gr) == NULL || SLOT(nxt, st.g_gr) == Py_None) {
+        target = Py_XNewRef(SLOT(mp, st.m_g0));  /* g0 starts it on a greenlet */
+        arg = nxt;
+    }
+    else {
+        target = Py_NewRef(SLOT(nxt, st.g_gr));
+    }
+    Py_XINCREF(arg);
+    release_olds(po);
+    if (target == NULL) {
+        Py_XDECREF(arg);
+        PyErr_SetString(PyExc_SystemError, "gort._core: the M has no g0");
+        return -1;
+    }
+    PyObject *args[2] = {target, arg};
+    PyObject *r = PyObject_Vectorcall(st.gr_switch, args, arg == NULL ? 1 : 2, NULL);
+    Py_DECREF(target);
+    Py_XDECREF(arg);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* gopark(gp, reason, WAITING, sg) and schedule (proc.gopark, proc.schedule) with no
+   Python frame on gp's stack at the switch: schedule's fast path (runnext, nothing
+   due) in C; otherwise proc.find_runnable picks the next G and the switch is made
+   here. Not here (returns 0, nothing done: call proc.gopark): a tracer on, a
+   preemption hook armed, m.locks held (a signal handler on gp's stack), a tracing
+   callback running, or a recursion budget too short (park's caller checked).
+   Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
+static int
+fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject *sg)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (ts->tracing) {
+        return 0;  /* inside a profile/trace callback: gopark refuses */
+    }
+    if (SLOT(mp, st.m_armed) != Py_None || SLOT(mp, st.m_locks) != st.zero) {
+        return 0;
+    }
+    PyObject *pp = SLOT(mp, st.m_p);
+    if (pp == NULL || Py_TYPE(pp) != st.P) {
+        return 0;
+    }
+    PyObject *schedwhen = SLOT(pp, st.p_schedwhen);
+    PyObject *timers = SLOT(pp, st.p_timers);
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
+    if (schedwhen == NULL || timers == NULL || Py_TYPE(timers) != st.Timers ||
+        gcpoll == NULL || !PyLong_CheckExact(gcpoll)) {
+        return 0;
+    }
+    PyObject *heap = SLOT(timers, st.t_heap);
+    if (heap == NULL || !PyList_CheckExact(heap)) {
+        return 0;
+    }
+    PyObject *tracer = PyObject_GetAttr(s, st.str_tracer);
+    if (tracer == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(tracer);
+    PyObject *injectq = st.run_injectq;  /* s's: fast_getg bound s before */
+    if (tracer != Py_None || injectq == NULL) {
+        return 0;
+    }
+    /* gopark's writes. One Olds for every step: a parked G's saved C stack holds this
+       frame, so it is kept small (measured: 1 KiB per parked goroutine before). */
+    Olds o = {.n = 0};
+    set_slot(&o, gp, st.g_status, st.WAITING);
+    set_slot(&o, gp, st.g_waitreason, reason);
+    set_slot(&o, gp, st.g_waiting, sg);
+    set_slot(&o, gp, st.g_waitsince, schedwhen);
+    release_olds(&o);
+    /* schedule(s, mp, gp): the fast path's test, in its order. */
+    PyObject *nxt = SLOT(pp, st.p_runnext);
+    int fast = 0;
+    if (nxt != NULL && nxt != Py_None && Py_SIZE(injectq) == 0 && PyList_GET_SIZE(heap) == 0) {
+        Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
+        if (polls == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (polls != 0) {
+            fast = 1;
+        }
+        else {
+            PyObject *args[2] = {s, pp};
+            PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
+            if (r == NULL) {
+                return -1;
+            }
+            fast = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (fast < 0) {
+                return -1;
+            }
+        }
+    }
+    int inherit;
+    if (fast) {
+        PyObject *gp2 = SLOT(pp, st.p_gcpoll);
+        PyObject *newpoll = PyNumber_Subtract(gp2, st.one);
+        if (newpoll == NULL) {
+            return -1;
+        }
+        o.n = 0;
+        o.old[o.n++] = SLOT(pp, st.p_gcpoll);
+        SLOT(pp, st.p_gcpoll) = newpoll;
+        Py_INCREF(nxt);
+        set_slot(&o, pp, st.p_runnext, Py_None);
+        release_olds(&o);
+        inherit = 1;
+    }
+    else {
+        PyObject *args[3] = {s, mp, pp};
+        PyObject *r = PyObject_Vectorcall(st.find_runnable, args, 3, NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 2) {
+            Py_DECREF(r);
+            PyErr_SetString(PyExc_SystemError, "gort._core: find_runnable returned no pair");
+            return -1;
+        }
+        nxt = Py_NewRef(PyTuple_GET_ITEM(r, 0));
+        inherit = PyObject_IsTrue(PyTuple_GET_ITEM(r, 1));
+        Py_DECREF(r);
+        if (inherit < 0) {
+            Py_DECREF(nxt);
+            return -1;
+        }
+    }
+    int err = execute(&o, mp, pp, nxt, inherit, gp);
+    Py_DECREF(nxt);
+    if (err < 0) {
+        return -1;
+    }
+    /* gp runs again: gopark's tail. */
+    PyObject *w = SLOT(gp, st.g_waiting);
+    if (w == NULL) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: G.waiting unset after a park");
+        return -1;
+    }
+    Py_INCREF(w);
+    o.n = 0;
+    set_slot(&o, gp, st.g_waiting, Py_None);
+    release_olds(&o);
+    PyObject *pending = SLOT(gp, st.g_pending);
+    if (pending != NULL && pending != Py_None) {
+        if (w == st.CANCELLED) {
+            Py_DECREF(w);
+            PyObject *res = PyObject_CallOneArg(st.raise_pending, gp);
+            Py_XDECREF(res);
+            return -1;
+        }
+        o.n = 0;
+        set_slot(&o, gp, st.g_preempt, Py_True);  /* raised at the next safe point */
+        release_olds(&o);
+    }
+    Py_DECREF(w);
+    return 1;
+}
+
+/* Queue a new sudog for gp on q and park (Chan.send/recv_ok's slow end: Sudog(...),
+   q.enqueue, proc.gopark). Returns the sudog (new reference) once gp runs again, or
+   NULL with gopark's exception (it took the sudog off q itself). */
+static PyObject *
+park(PyObject *s, PyObject *mp, PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem,
+     PyObject *reason)
+{
+    PyObject *last = SLOT(q, st.q_last);
+    if (last == NULL || (last != Py_None && Py_TYPE(last) != st.Sudog)) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: a wait queue's last is not a sudog");
+        return NULL;
+    }
+    PyObject *sg = st.Sudog->tp_alloc(st.Sudog, 0);
+    if (sg == NULL) {
+        return NULL;
+    }
+    /* Sudog.__init__ then WaitQ.enqueue; the slots are empty (NULL) until here. */
+    SLOT(sg, st.sg_g) = Py_NewRef(gp);
+    SLOT(sg, st.sg_elem) = Py_NewRef(elem);
+    SLOT(sg, st.sg_c) = Py_NewRef(ch);
+    SLOT(sg, st.sg_is_select) = Py_NewRef(Py_False);
+    SLOT(sg, st.sg_index) = Py_NewRef(st.zero);
+    SLOT(sg, st.sg_success) = Py_NewRef(Py_False);
+    SLOT(sg, st.sg_next) = Py_NewRef(Py_None);
+    SLOT(sg, st.sg_prev) = Py_NewRef(last);
+    SLOT(sg, st.sg_q) = Py_NewRef(q);
+    SLOT(sg, st.sg_queued) = Py_NewRef(Py_True);
+    /* The old links are None or sudogs still queued: nothing to release later. */
+    PyObject *prev;
+    if (last == Py_None) {
+        prev = SLOT(q, st.q_first);
+        SLOT(q, st.q_first) = Py_NewRef(sg);
+    }
+    else {
+        prev = SLOT(last, st.sg_next);
+        SLOT(last, st.sg_next) = Py_NewRef(sg);
+    }
+    PyObject *prevlast = SLOT(q, st.q_last);
+    SLOT(q, st.q_last) = Py_NewRef(sg);
+    Py_XDECREF(prev);
+    Py_XDECREF(prevlast);
+    int done = fast_gopark(s, mp, gp, reason, sg);
+    if (done < 0) {
+        Py_DECREF(sg);
+        return NULL;
+    }
+    if (done == 0) {
+        PyObject *args[4] = {gp, reason, st.WAITING, sg};
+        PyObject *r = PyObject_Vectorcall(st.gopark, args, 4, NULL);
+        if (r == NULL) {
+            Py_DECREF(sg);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    return sg;
+}
+
+/* Hand v to sg, the plain receiver at the head of recvq, and ready it: 1 done, 0 take
+   the pure path (nothing changed), -1 runqputslow raised. Out of line: its locals stay
+   off the stack of a goroutine that parks (core_send's other end). */
+static NOINLINE int
+send_to_receiver(PyObject *s, PyObject *mp, PyObject *recvq, PyObject *sg, PyObject *v)
+{
+    PyObject *nxt = plain_head(sg);
+    if (nxt == NULL) {
+        return 0;
+    }
+    PyObject *rg = SLOT(sg, st.sg_g);
+    Ready r;
+    if (ready_prepare(s, mp, rg, &r) < 0) {
+        return 0;
+    }
+    /* Writes: no Python code runs from here to the end (but runqputslow, last). */
+    Olds o = {.n = 0};
+    unlink_head(&o, recvq, sg, nxt);
+    set_slot(&o, sg, st.sg_elem, v);
+    set_slot(&o, sg, st.sg_success, Py_True);
+    int err = ready_commit(&o, s, rg, &r);
+    release_olds(&o);
+    return err < 0 ? -1 : 1;
+}
+
+static PyObject *
+core_send(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *s, *mp, *gp;
+    if (nargs != 2 || kwnames != NULL || Py_TYPE(args[0]) != st.Chan) {
+        goto slow;
+    }
+    PyObject *ch = args[0], *v = args[1];
+    gp = fast_getg(&s, &mp);
+    if (gp == NULL) {
+        goto slow;
+    }
+    PyObject *recvq = SLOT(ch, st.ch_recvq);
+    PyObject *closed = SLOT(ch, st.ch_closed);
+    if (recvq == NULL || Py_TYPE(recvq) != st.WaitQ || closed != Py_False) {
+        goto slow;  /* a closed channel: the pure path raises */
+    }
+    PyObject *sg = SLOT(recvq, st.q_first);
+    if (sg == NULL) {
+        goto slow;
+    }
+    if (sg != Py_None) {
+        /* A receiver waits: hand over if it is a plain one (chan.Chan.send's fast path). */
+        int r = send_to_receiver(s, mp, recvq, sg, v);
+        if (r == 0) {
+            goto slow;
+        }
+        if (r < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    /* No receiver: room in the buffer? */
+    PyObject *buf = SLOT(ch, st.ch_buf);
+    PyObject *size = SLOT(ch, st.ch_dataqsiz);
+    if (buf == NULL || Py_TYPE(buf) != st.deque || size == NULL || !PyLong_CheckExact(size)) {
+        goto slow;
+    }
+    Py_ssize_t cap = PyLong_AsSsize_t(size);
+    if (cap == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        goto slow;
+    }
+    if (Py_SIZE(buf) < cap) {
+        PyObject *a[2] = {buf, v};
+        PyObject *r = PyObject_Vectorcall(st.deque_append, a, 2, NULL);
+        if (r == NULL) {
+            return NULL;
+        }
+        Py_DECREF(r);
+        Py_RETURN_NONE;
+    }
+    /* Full (or unbuffered) and nobody waiting: wait in sendq. */
+    PyObject *sendq = SLOT(ch, st.ch_sendq);
+    if (sendq == NULL || Py_TYPE(sendq) != st.WaitQ || budget_left() <= st.park_margin) {
+        goto slow;
+    }
+    PyObject *mysg = park(s, mp, gp, ch, sendq, v, st.CHAN_SEND);
+    if (mysg == NULL) {
+        return NULL;
+    }
+    int ok = SLOT(mysg, st.sg_success) == Py_True;
+    Py_DECREF(mysg);
+    if (!ok) {
+        PyErr_SetString(st.ClosedChannelError, "send on closed channel");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+slow:
+    return fallback(callable, args, nargsf, kwnames);
+}
+
+/* Chan.try_recv's sender case for sg, a plain sender at the head of sendq: take its
+   value (or the buffer's head, its value to the tail) and ready it. 1 done, 0 take the
+   pure path (nothing changed), -1 an exception. Out of line, as send_to_receiver. */
+static NOINLINE int
+recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObject *buf,
+                 PyObject *sg, PyObject **pv, int *pok)
+{
+    PyObject *nxt = plain_head(sg);
+    if (nxt == NULL) {
+        return 0;
+    }
+    PyObject *size = SLOT(ch, st.ch_dataqsiz);
+    if (size == NULL || !PyLong_CheckExact(size)) {
+        return 0;
+    }
+    Py_ssize_t cap = PyLong_AsSsize_t(size);
+    if (cap == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    int unbuffered = cap == 0;
+    if (!unbuffered && Py_SIZE(buf) == 0) {
+        return 0;  /* cannot happen (a sender waits only on a full buffer) */
+    }
+    PyObject *rg = SLOT(sg, st.sg_g);
+    Ready r;
+    if (ready_prepare(s, mp, rg, &r) < 0) {
+        return 0;
+    }
+    PyObject *v;
+    if (unbuffered) {
+        v = Py_NewRef(SLOT(sg, st.sg_elem));
+    }
+    else {
+        /* The sender's value to the tail, then the head out (the same as head out, then
+           tail in): only the append can fail (MemoryError for a new block), before any
+           other change. Both are deque's C code: no Python code runs. */
+        PyObject *a[2] = {buf, SLOT(sg, st.sg_elem)};
+        PyObject *res = PyObject_Vectorcall(st.deque_append, a, 2, NULL);
+        if (res == NULL) {
+            Py_XDECREF(r.newtail);
+            return -1;
+        }
+        Py_DECREF(res);
+        v = PyObject_Vectorcall(st.deque_popleft, &buf, 1, NULL);
+        if (v == NULL) {  /* cannot happen: the deque is not empty */
+            Py_XDECREF(r.newtail);
+            return -1;
+        }
+    }
+    Olds o = {.n = 0};
+    unlink_head(&o, sendq, sg, nxt);
+    set_slot(&o, sg, st.sg_elem, Py_None);
+    set_slot(&o, sg, st.sg_success, Py_True);
+    int err = ready_commit(&o, s, rg, &r);
+    release_olds(&o);
+    if (err < 0) {
+        Py_DECREF(v);
+        return -1;
+    }
+    *pv = v;
+    *pok = 1;
+    return 1;
+}
+
+/* recv and recv_ok: 1 when done (*pv: new reference, *pok), 0: take the pure path,
+   -1: an exception (from gopark, or runqputslow). */
+static int
+fast_recv(PyObject *const *args, size_t nargsf, PyObject *kwnames, PyObject **pv, int *pok)
+{
+    PyObject *s, *mp, *gp;
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL || Py_TYPE(args[0]) != st.Chan) {
+        return 0;
+    }
+    PyObject *ch = args[0];
+    gp = fast_getg(&s, &mp);
+    if (gp == NULL) {
+        return 0;
+    }
+    PyObject *sendq = SLOT(ch, st.ch_sendq);
+    PyObject *buf = SLOT(ch, st.ch_buf);
+    if (sendq == NULL || Py_TYPE(sendq) != st.WaitQ || buf == NULL ||
+        Py_TYPE(buf) != st.deque) {
+        return 0;
+    }
+    PyObject *sg = SLOT(sendq, st.q_first);
+    if (sg == NULL) {
+        return 0;
+    }
+    if (sg != Py_None) {
+        /* A sender waits (Chan.try_recv): only a plain one here; a select's: pure path. */
+        return recv_from_sender(s, mp, ch, sendq, buf, sg, pv, pok);
+    }
+    if (Py_SIZE(buf) > 0) {
+        PyObject *v = PyObject_Vectorcall(st.deque_popleft, &buf, 1, NULL);
+        if (v == NULL) {
+            return -1;
+        }
+        *pv = v;
+        *pok = 1;
+        return 1;
+    }
+    PyObject *closed = SLOT(ch, st.ch_closed);
+    if (closed == Py_True) {
+        *pv = Py_NewRef(Py_None);
+        *pok = 0;
+        return 1;
+    }
+    PyObject *recvq = SLOT(ch, st.ch_recvq);
+    if (closed != Py_False || recvq == NULL || Py_TYPE(recvq) != st.WaitQ ||
+        budget_left() <= st.park_margin) {
+        return 0;  /* near the recursion limit: the pure path's gopark decides */
+    }
+    /* Wait in recvq until a sender hands a value over or the channel closes. */
+    PyObject *mysg = park(s, mp, gp, ch, recvq, Py_None, st.CHAN_RECEIVE);
+    if (mysg == NULL) {
+        return -1;
+    }
+    *pv = Py_NewRef(SLOT(mysg, st.sg_elem));
+    *pok = SLOT(mysg, st.sg_success) == Py_True;
+    Py_DECREF(mysg);
+    return 1;
+}
+
+static PyObject *
+core_recv(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyObject *v;
+    int ok;
+    int r = fast_recv(args, nargsf, kwnames, &v, &ok);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 0) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    return v;
+}
+
+static PyObject *
+core_recv_ok(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyObject *v;
+    int ok;
+    int r = fast_recv(args, nargsf, kwnames, &v, &ok);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 0) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *t = PyTuple_Pack(2, v, ok ? Py_True : Py_False);
+    Py_DECREF(v);
+    return t;
+}
+
+static int
+offset_of(PyTypeObject *cls, const char *name, Py_ssize_t *out)
+{
+    PyObject *d = PyObject_GetAttrString((PyObject *)cls, name);
+    if (d == NULL) {
+        return -1;
+    }
+    if (!Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "gort._core: %s.%s is not a __slots__ member",
+                     cls->tp_name, name);
+        Py_DECREF(d);
+        return -1;
+    }
+    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+    *out = m->offset;
+    Py_DECREF(d);
+    return 0;
+}
+
+static PyTypeObject *
+get_type(PyObject *ns, const char *name)
+{
+    PyObject *t = PyDict_GetItemString(ns, name);
+    if (t == NULL || !PyType_Check(t)) {
+        PyErr_Format(PyExc_TypeError, "gort._core.setup: %s must be a class", name);
+        return NULL;
+    }
+    return (PyTypeObject *)Py_NewRef(t);
+}
+
+static PyObject *
+get_obj(PyObject *ns, const char *name)
+{
+    PyObject *o = PyDict_GetItemString(ns, name);
+    if (o == NULL) {
+        PyErr_Format(PyExc_KeyError, "gort._core.setup: %s missing", name);
+        return NULL;
+    }
+    return Py_NewRef(o);
+}
+
+static PyObject *
+make_method(vectorcallfunc fn, PyObject *pure)
+{
+    CoreMethod *m = PyObject_New(CoreMethod, &CoreMethod_Type);
+    if (m == NULL) {
+        return NULL;
+    }
+    m->vectorcall = fn;
+    m->dict = NULL;
+    m->pure = Py_NewRef(pure);
+    return (PyObject *)m;
+}
+
+PyDoc_STRVAR(setup_doc,
+"setup(ns) -> (send, recv, recv_ok)\n\n"
+"Bind the fast paths to the runtime's classes and objects (a dict: Chan, Sudog,\n"
+"WaitQ, G, M, P, sched (the module), WAITING, SYSCALL, RUNNABLE, runqputslow,\n"
+"RUNQ_SIZE, RUNTIME_DEPTH, send, recv, recv_ok: the pure methods). Returns the\n"
+"three C methods, each falling back to its pure method. Called once (chan.py).");
+
+static PyObject *
+core_setup(PyObject *mod, PyObject *ns)
+{
+    if (!PyDict_Check(ns)) {
+        PyErr_SetString(PyExc_TypeError, "gort._core.setup: expects a dict");
+        return NULL;
+    }
+    if (st.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "gort._core.setup: called twice");
+        return NULL;
+    }
+    PyObject *sched = NULL;
+    if (!(st.Chan = get_type(ns, "Chan")) || !(st.Sudog = get_type(ns, "Sudog")) ||
+        !(st.WaitQ = get_type(ns, "WaitQ")) || !(st.G = get_type(ns, "G")) ||
+        !(st.M = get_type(ns, "M")) || !(st.P = get_type(ns, "P")) ||
+        !(st.WAITING = get_obj(ns, "WAITING")) || !(st.SYSCALL = get_obj(ns, "SYSCALL")) ||
+        !(st.RUNNABLE = get_obj(ns, "RUNNABLE")) ||
+        !(st.runqputslow = get_obj(ns, "runqputslow")) || !(sched = get_obj(ns, "sched")) ||
+        !(st.gopark = get_obj(ns, "gopark")) || !(st.CHAN_SEND = get_obj(ns, "CHAN_SEND")) ||
+        !(st.CHAN_RECEIVE = get_obj(ns, "CHAN_RECEIVE")) ||
+        !(st.ClosedChannelError = get_obj(ns, "ClosedChannelError")) ||
+        !(st.RUNNING = get_obj(ns, "RUNNING")) || !(st.NOREASON = get_obj(ns, "NOREASON")) ||
+        !(st.CANCELLED = get_obj(ns, "CANCELLED")) ||
+        !(st.raise_pending = get_obj(ns, "raise_pending")) ||
+        !(st.Timers = get_type(ns, "Timers")) || !(st.greenlet_type = get_obj(ns, "greenlet")) ||
+        !(st.getcurrent = get_obj(ns, "getcurrent")) || !(st.gcpoll = get_obj(ns, "gcpoll")) ||
+        !(st.find_runnable = get_obj(ns, "find_runnable"))) {
+        return NULL;
+    }
+    st.sched_dict = PyModule_GetDict(sched);
+    Py_XINCREF(st.sched_dict);
+    Py_DECREF(sched);
+    if (st.sched_dict == NULL) {
+        return NULL;
+    }
+    PyObject *rs = PyDict_GetItemString(ns, "RUNQ_SIZE");
+    PyObject *rd = PyDict_GetItemString(ns, "RUNTIME_DEPTH");
+    PyObject *pd = PyDict_GetItemString(ns, "PARK_DEPTH");
+    if (rs == NULL || rd == NULL || pd == NULL) {
+        PyErr_SetString(PyExc_KeyError, "gort._core.setup: RUNQ_SIZE, RUNTIME_DEPTH, PARK_DEPTH");
+        return NULL;
+    }
+    st.park_margin = (int)PyLong_AsLong(pd) + 4;
+    st.runq_size = PyLong_AsSsize_t(rs);
+    st.depth_margin = (int)PyLong_AsLong(rd) + 4;
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (st.runq_size <= 0) {
+        PyErr_SetString(PyExc_ValueError, "gort._core.setup: RUNQ_SIZE must be positive");
+        return NULL;
+    }
+    PyObject *collections = PyImport_ImportModule("collections");
+    if (collections == NULL) {
+        return NULL;
+    }
+    st.deque = (PyTypeObject *)PyObject_GetAttrString(collections, "deque");
+    Py_DECREF(collections);
+    if (st.deque == NULL) {
+        return NULL;
+    }
+    st.deque_append = PyObject_GetAttrString((PyObject *)st.deque, "append");
+    st.deque_popleft = PyObject_GetAttrString((PyObject *)st.deque, "popleft");
+    st.zero = PyLong_FromLong(0);
+    st.one = PyLong_FromLong(1);
+    st.str_current = PyUnicode_InternFromString("current");
+    st.str_m0 = PyUnicode_InternFromString("m0");
+    st.str_tracer = PyUnicode_InternFromString("tracer");
+    st.str_injectq = PyUnicode_InternFromString("injectq");
+    st.gr_switch = PyObject_GetAttrString(st.greenlet_type, "switch");
+    if (!st.deque_append || !st.deque_popleft || !st.zero || !st.one || !st.str_current || !st.str_m0 ||
+        !st.str_injectq || !st.gr_switch ||
+        !st.str_tracer) {
+        return NULL;
+    }
+    if (offset_of(st.Chan, "buf", &st.ch_buf) || offset_of(st.Chan, "closed", &st.ch_closed) ||
+        offset_of(st.Chan, "dataqsiz", &st.ch_dataqsiz) ||
+        offset_of(st.Chan, "recvq", &st.ch_recvq) || offset_of(st.Chan, "sendq", &st.ch_sendq) ||
+        offset_of(st.WaitQ, "first", &st.q_first) || offset_of(st.WaitQ, "last", &st.q_last) ||
+        offset_of(st.Sudog, "elem", &st.sg_elem) || offset_of(st.Sudog, "g", &st.sg_g) ||
+        offset_of(st.Sudog, "is_select", &st.sg_is_select) ||
+        offset_of(st.Sudog, "next", &st.sg_next) || offset_of(st.Sudog, "prev", &st.sg_prev) ||
+        offset_of(st.Sudog, "queued", &st.sg_queued) ||
+        offset_of(st.Sudog, "success", &st.sg_success) ||
+        offset_of(st.Sudog, "c", &st.sg_c) || offset_of(st.Sudog, "index", &st.sg_index) ||
+        offset_of(st.Sudog, "q", &st.sg_q) ||
+        offset_of(st.G, "preempt", &st.g_preempt) || offset_of(st.G, "status", &st.g_status) ||
+        offset_of(st.M, "tid", &st.m_tid) || offset_of(st.M, "curg", &st.m_curg) ||
+        offset_of(st.M, "p", &st.m_p) || offset_of(st.P, "runnext", &st.p_runnext) ||
+        offset_of(st.P, "runq", &st.p_runq) || offset_of(st.P, "runqhead", &st.p_runqhead) ||
+        offset_of(st.P, "runqtail", &st.p_runqtail) ||
+        offset_of(st.G, "waitreason", &st.g_waitreason) ||
+        offset_of(st.G, "waiting", &st.g_waiting) ||
+        offset_of(st.G, "waitsince", &st.g_waitsince) ||
+        offset_of(st.G, "resume", &st.g_resume) || offset_of(st.G, "gr", &st.g_gr) ||
+        offset_of(st.G, "pending", &st.g_pending) || offset_of(st.M, "armed", &st.m_armed) ||
+        offset_of(st.M, "locks", &st.m_locks) || offset_of(st.M, "g0", &st.m_g0) ||
+        offset_of(st.P, "schedtick", &st.p_schedtick) || offset_of(st.P, "gcpoll", &st.p_gcpoll) ||
+        offset_of(st.P, "schedwhen", &st.p_schedwhen) ||
+        offset_of(st.P, "timers", &st.p_timers) || offset_of(st.Timers, "heap", &st.t_heap)) {
+        return NULL;
+    }
+    PyObject *pure_send = PyDict_GetItemString(ns, "send");
+    PyObject *pure_recv = PyDict_GetItemString(ns, "recv");
+    PyObject *pure_recv_ok = PyDict_GetItemString(ns, "recv_ok");
+    if (!pure_send || !pure_recv || !pure_recv_ok) {
+        PyErr_SetString(PyExc_KeyError, "gort._core.setup: send, recv, recv_ok");
+        return NULL;
+    }
+    PyObject *ms = make_method(core_send, pure_send);
+    PyObject *mr = make_method(core_recv, pure_recv);
+    PyObject *mo = make_method(core_recv_ok, pure_recv_ok);
+    if (!ms || !mr || !mo) {
+        Py_XDECREF(ms);
+        Py_XDECREF(mr);
+        Py_XDECREF(mo);
+        return NULL;
+    }
+    st.ready = 1;
+    PyObject *r = PyTuple_Pack(3, ms, mr, mo);
+    Py_DECREF(ms);
+    Py_DECREF(mr);
+    Py_DECREF(mo);
+    return r;
+}
+
+static PyMethodDef core_methods[] = {
+    {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "gort._core",
+    .m_doc = "C fast paths for gort's channel operations (see the comment in _core.c).",
+    .m_size = -1,
+    .m_methods = core_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    if (PyType_Ready(&CoreMethod_Type) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&core_module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "CoreMethod", (PyObject *)&CoreMethod_Type) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

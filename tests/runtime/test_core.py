@@ -1,0 +1,274 @@
+"""The C core (gort._core) and the pure path: which one runs, that they agree, and the
+corners a C implementation gets wrong (values running Python, FIFO across select and
+plain waiters, close during a select, reference counts).
+
+The whole suite runs twice in CI, compiled and with GORT_PURE_PYTHON=1; the tests here
+that are not about one path run on whichever is loaded.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import inspect
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+import gort
+from gort.runtime import chan
+
+from ..conftest import ROOT, TESTPROG, settle
+
+PURE = os.environ.get("GORT_PURE_PYTHON") == "1"
+BUILT = importlib.util.find_spec("gort._core") is not None
+
+
+def test_the_built_core_is_loaded_unless_pure_python_is_forced() -> None:
+    if PURE:
+        assert chan.CORE == "pure Python (GORT_PURE_PYTHON=1)"
+        assert type(chan.Chan.send).__name__ == "function"
+    elif BUILT or os.environ.get("GORT_REQUIRE_CORE") == "1":
+        assert chan.CORE == "C"
+        assert type(chan.Chan.send).__name__ == "CoreMethod"
+    else:
+        assert chan.CORE.startswith("pure Python (the C core gort._core is not built")
+
+
+def test_stats_and_version_say_which_path_runs() -> None:
+    assert gort.run(lambda: gort.stats()["core"]) == chan.CORE
+    r = subprocess.run([sys.executable, "-m", "gort", "--version"], capture_output=True,
+                       text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith(f"({chan.CORE})")
+    r = subprocess.run([sys.executable, "-m", "gort", "--version"], capture_output=True,
+                       text=True, timeout=60, cwd=ROOT, env={**os.environ,
+                                                             "GORT_PURE_PYTHON": "1"})
+    assert r.stdout.strip().endswith("(pure Python (GORT_PURE_PYTHON=1))")
+
+
+def test_a_bad_pure_python_setting_is_an_error_saying_what_to_use() -> None:
+    r = subprocess.run([sys.executable, "-c", "import gort"], capture_output=True, text=True,
+                       timeout=60, cwd=ROOT, env={**os.environ, "GORT_PURE_PYTHON": "yes"})
+    assert r.returncode == 1
+    assert "GORT_PURE_PYTHON='yes'; use 1 for the pure-Python runtime" in r.stderr
+
+
+def test_the_methods_keep_the_pure_names_docs_and_signatures() -> None:
+    ch: gort.Chan[int] = gort.Chan()
+    assert repr(ch.send).startswith("<bound method Chan.send of <gort.Chan cap=0")
+    assert chan.Chan.recv_ok.__doc__ is not None
+    assert "recv_ok" in chan.Chan.recv_ok.__doc__ or "Receive" in chan.Chan.recv_ok.__doc__
+    assert str(inspect.signature(chan.Chan.send)) == "(self, v: 'T') -> 'None'"
+    assert ch.send.__func__ is chan.Chan.send
+    assert ch.recv.__self__ is ch
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 7])
+def test_both_paths_print_the_same_run(seed: int) -> None:
+    """The differential test: one seeded program (every outcome in order, the goroutines
+    left blocked with their wait reasons) on the C core and on the pure path."""
+    outs = []
+    for pure in ("0", "1"):
+        env = {**os.environ, "GORT_PURE_PYTHON": pure, "GORT_SEED": str(seed),
+               "GORT_PREEMPT_NS": str(10**12)}
+        r = subprocess.run([sys.executable, str(TESTPROG / "core_diff.py"), str(seed)],
+                           capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert len(outs[0].splitlines()) > 300
+    assert outs[0] == outs[1]
+
+
+class Touchy:
+    """A value whose __eq__ and __hash__ raise: the runtime must never call them."""
+
+    def __eq__(self, other: object) -> bool:
+        raise AssertionError("__eq__ called")
+
+    def __hash__(self) -> int:
+        raise AssertionError("__hash__ called")
+
+
+def test_values_are_never_compared_or_hashed() -> None:
+    def main() -> list[Any]:
+        b: gort.Chan[Touchy] = gort.Chan(2)
+        u: gort.Chan[Touchy] = gort.Chan()
+        t1, t2 = Touchy(), Touchy()
+        b.send(t1)
+        gort.go(u.send, t2)
+        got = [b.recv(), u.recv_ok()]
+        return [got[0] is t1, got[1][0] is t2, got[1][1]]
+
+    assert gort.run(main) == [True, True, True]
+
+
+def test_a_finalizer_that_uses_channels_runs_after_the_operation() -> None:
+    """__del__ of a value dropped by the receiver sends on another channel."""
+    def main() -> list[Any]:
+        side: gort.Chan[str] = gort.Chan(4)
+
+        class Noisy:
+            def __del__(self) -> None:
+                side.send("del")
+
+        u: gort.Chan[Noisy] = gort.Chan()
+        b: gort.Chan[Noisy] = gort.Chan(1)
+        gort.go(lambda: u.send(Noisy()))
+        u.recv()  # dropped at once: its __del__ runs here, in main
+        b.send(Noisy())
+        b.recv()
+        return [side.recv() for _ in range(len(side))]
+
+    assert gort.run(main) == ["del", "del"]
+
+
+def test_fifo_across_select_and_plain_waiters() -> None:
+    def main() -> list[Any]:
+        ch: gort.Chan[int] = gort.Chan()
+        other: gort.Chan[int] = gort.Chan()
+        got: list[Any] = []
+        gort.go(lambda: got.append(("plain1", ch.recv())))
+        settle()
+        gort.go(lambda: got.append(("select", gort.select(ch.recv, other.recv))))
+        settle()
+        gort.go(lambda: got.append(("plain2", ch.recv())))
+        settle()
+        for v in (10, 20, 30):
+            ch.send(v)
+            settle()
+        return got
+
+    assert gort.run(main) == [("plain1", 10), ("select", (0, 20)), ("plain2", 30)]
+
+
+def test_close_during_a_select_wakes_it_and_plain_waiters() -> None:
+    def main() -> list[Any]:
+        ch: gort.Chan[int] = gort.Chan(1)
+        other: gort.Chan[int] = gort.Chan()
+        got: list[Any] = []
+        gort.go(lambda: got.append(("select", gort.select(ch.recv_ok, other.recv))))
+        gort.go(lambda: got.append(("plain", ch.recv_ok())))
+        settle()
+        parked = [len(ch.recvq), len(other.recvq)]
+        ch.close()
+        settle()
+        return [parked, sorted(got), ch.recv_ok(), len(ch), len(ch.recvq), len(other.recvq)]
+
+    assert gort.run(main) == [[2, 1], [("plain", (None, False)), ("select", (0, (None, False)))],
+                              (None, False), 0, 0, 0]
+
+
+def test_an_exception_in_a_parked_receiver_leaves_no_sudog_behind() -> None:
+    from gort.runtime import proc
+
+    def main() -> list[Any]:
+        ch: gort.Chan[int] = gort.Chan()
+        got: list[Any] = []
+        box: list[Any] = []
+
+        def r() -> None:
+            box.append(proc.getg())
+            try:
+                ch.recv()
+            except KeyError as e:
+                got.append(repr(e))
+
+        gort.go(r)
+        gort.gosched()
+        proc.goraise(box[0], KeyError("x"))
+        gort.gosched()
+        gort.go(lambda: got.append(ch.recv()))
+        gort.gosched()
+        ch.send(5)  # goes to the second receiver, not into the cancelled sudog
+        gort.gosched()
+        return got
+
+    assert gort.run(main) == ["KeyError('x')", 5]
+
+
+def test_a_value_sent_and_received_many_times_leaves_no_reference() -> None:
+    v = object()
+    before = sys.getrefcount(v)
+
+    def main() -> None:
+        b: gort.Chan[object] = gort.Chan(128)
+        u: gort.Chan[object] = gort.Chan()
+        for _ in range(1_000_000):
+            b.send(v)
+            b.recv()
+        for _ in range(100):
+            b.send(v)
+        for _ in range(100):
+            b.recv_ok()
+
+        def pong() -> None:
+            for x in u:
+                b.send(x)
+
+        gort.go(pong)
+        for _ in range(20_000):
+            u.send(v)
+            b.recv()
+        u.close()
+
+    gort.run(main)
+    gc.collect()
+    assert sys.getrefcount(v) == before
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_rss_stays_flat_over_a_million_buffered_items() -> None:
+    def main() -> int:
+        b: gort.Chan[list[int]] = gort.Chan(128)
+        item = [1, 2, 3]
+
+        def rounds(n: int) -> None:
+            for _ in range(n):
+                b.send(item)
+                b.recv()
+
+        rounds(100_000)  # warm up: free lists, the deque's blocks
+        before = rss_bytes()
+        rounds(1_000_000)
+        return rss_bytes() - before
+
+    assert gort.run(main) < 1 << 20
+
+
+@pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
+def test_the_c_core_does_the_common_operations_without_the_pure_methods() -> None:
+    """Ping-pong and a buffered stream call no pure method (a silent fallback would)."""
+    import cProfile
+    import pstats
+
+    def main() -> dict[str, int]:
+        a: gort.Chan[int] = gort.Chan()
+        b: gort.Chan[int] = gort.Chan(4)
+
+        def pong() -> None:
+            for v in a:
+                b.send(v)
+
+        gort.go(pong)
+        gort.sleep(0)
+        prof = cProfile.Profile()
+        prof.enable()
+        for i in range(200):
+            a.send(i)
+            b.recv()
+        prof.disable()
+        a.close()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        return {f"{fn}": calls for (path, _line, fn), (calls, *_rest) in stats.items()
+                if path.endswith("chan.py")}
+
+    calls = gort.run(main)
+    assert "send" not in calls and "recv_ok" not in calls and "recv" not in calls, calls
