@@ -501,3 +501,20 @@ def test_no_monitoring_tool_id_left_is_a_warning_not_silence() -> None:
                        timeout=30, cwd=ROOT)
     assert (r.returncode, r.stdout) == (0, "ran\n"), r.stderr
     assert "PreemptionWarning: gort: sys.monitoring tool ids 3 and 4 are both taken" in r.stderr
+
+
+def test_with_statement_exit_is_program_code_not_c_between() -> None:
+    # issue 8 adversarial pass: a with statement's normal __exit__ call (LOAD_CONST None x3,
+    # CALL 2) read as C between frames, so nothing inside an __exit__ was ever preempted.
+    r = run_testprog("with_exit.py", "spin", timeout=60)
+    assert r.returncode == 0, r.stderr
+    ticks = int(r.stdout.split()[1])
+    assert ticks >= 5, r.stdout  # 0.3 s of spinning against a 5 ms ticker: ~60 when idle
+
+
+def test_plain_lock_taken_in_exit_against_a_looping_holder_finishes() -> None:
+    # The same pass: a pre-import plain Lock taken inside __exit__ while another goroutine
+    # takes it in a loop hung silently (recovery refused inside __exit__; the holder was
+    # preempted inside its with block every time). Now preemption waits for the block's end.
+    r = run_testprog("with_exit.py", "lock", env={"GODEBUG": "blockreport=0"}, timeout=120)
+    assert (r.returncode, r.stdout) == (0, "total 50\n"), r.stderr

@@ -800,3 +800,32 @@ def test_seeded_stress_goroutines_and_threads_share_locks_exactly() -> None:
         results = list(ex.map(once, range(1, 7)))
     bad = [r for r in results if r[1] != 0 or "OK" not in r[2]]
     assert not bad, bad[0]
+
+
+@pytest.mark.parametrize("module", [True, False])
+def test_rlock_held_by_an_abandoned_goroutine_does_not_hang_exit(module: bool) -> None:
+    r = run_testprog("abandon_logging.py", timeout=60, module=module)
+    assert (r.returncode, r.stdout) == (0, "main returns\nafter run\n"), r.stderr
+
+
+def test_rlock_of_an_ended_run_goes_to_the_next_acquirer() -> None:
+    rl = RLock()
+
+    def main() -> None:
+        def holder() -> None:
+            rl.acquire()
+            gort.sleep(10)  # abandoned here, rl held
+
+        gort.go(holder)
+        gort.sleep(0.001)
+
+    gort.run(main)
+    assert rl.acquire(timeout=5)  # no run: the abandoned owner never releases
+    assert rl._is_owned()
+    rl.release()
+    assert not rl.locked()
+
+    def again() -> bool:
+        return rl.acquire(timeout=5) and rl._is_owned()
+
+    assert gort.run(again)

@@ -531,12 +531,17 @@ def _no_local_trace(frame: FrameType, event: str, arg: Any) -> None:
 
 
 def _in_raw_rlock_with(frame: FrameType) -> bool:
-    """frame (the program's) is inside ``with lk:`` where lk is a plain RLock (or a
-    Condition over one) made before the run, held by this thread.
+    """frame (the program's) is inside ``with lk:`` where lk is a plain RLock or Lock (or a
+    Condition over one) made before gort was imported, held by this thread.
 
-    The handler's question at every preemption: such a lock is owned by the thread, so
-    the next goroutine would enter it. The manager is found without running code
-    (``resolve``); ``acquire()``/``release()`` pairs are not seen (docs/design.md).
+    The handler's question at every preemption. A plain RLock is owned by the thread,
+    so the next goroutine would enter it. A plain Lock would make the next goroutine
+    that wants it block the thread; sysmon's recovery then switches that one out, but a
+    holder that takes the lock again at once (a loop around ``with lk:``) is preempted
+    inside its block almost every time, and the waiter starved (issue 8, F9): waiting
+    for the block's end hands the lock over between two of the holder's turns. The
+    manager is found without running code (``resolve``); ``acquire()``/``release()``
+    pairs are not seen (docs/design.md).
     """
     blocks = with_blocks(frame.f_code)
     if blocks:
@@ -546,7 +551,9 @@ def _in_raw_rlock_with(frame: FrameType) -> bool:
                 cm = resolve(frame, expr)
                 if isinstance(cm, threading.Condition):
                     cm = getattr(cm, "_lock", None)
-                if type(cm) in RAW_RLOCK_KINDS and cm._is_owned():
+                kind = type(cm)
+                if (kind in RAW_RLOCK_KINDS and cm._is_owned()) or \
+                        (kind is _RAW_LOCK and cm.locked()):
                     return True
     return False
 
@@ -595,6 +602,7 @@ def _lock_types() -> tuple[type, ...]:
 
 
 _LOCK_TYPES: Final = _lock_types()
+_RAW_LOCK: Final = type(_allocate_raw())
 _ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
 
 

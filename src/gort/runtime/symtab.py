@@ -241,11 +241,44 @@ _WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
                                if name in ("BEFORE_WITH", "WITH_EXCEPT_START"))
 
 
+_exit_cache: dict[CodeType, frozenset[int]] = {}
+
+
+def with_exit_calls(code: CodeType) -> frozenset[int]:
+    """Offsets of the calls that run a with statement's ``__exit__`` when its body ends
+    normally: ``LOAD_CONST None`` three times, then ``CALL 2`` (3.11: ``PRECALL 2``,
+    ``CALL 2``; both offsets). The manager's bound ``__exit__`` was pushed by
+    ``BEFORE_WITH``, so no load chain names it (``callee_expr`` cannot)."""
+    got = _exit_cache.get(code)
+    if got is None:
+        ins = [instructions(code)[o] for o in sorted(instructions(code))]
+        calls: set[int] = set()
+        for k, i in enumerate(ins):
+            if i.opname not in ("CALL", "PRECALL") or i.arg != 2:
+                continue
+            j = k - 1
+            if i.opname == "CALL" and j >= 0 and ins[j].opname == "PRECALL":
+                j -= 1  # 3.11's PRECALL 2 before CALL 2
+            if j >= 2 and all(ins[j - n].opname == "LOAD_CONST" and ins[j - n].argval is None
+                              for n in range(3)):
+                calls.add(i.offset)
+        if len(_exit_cache) > 4096:
+            _exit_cache.clear()
+        got = _exit_cache[code] = frozenset(calls)
+    return got
+
+
 def with_statement_call(f: FrameType, back: FrameType) -> bool:
     """back's current instruction is a with statement calling f, its manager's Python
-    ``__enter__`` or ``__exit__`` (only CPython's call machinery between them)."""
-    return (op_at(back.f_code, back.f_lasti) in _WITH_CALLS
-            and f.f_code.co_name in ("__enter__", "__exit__"))
+    ``__enter__`` (BEFORE_WITH) or ``__exit__`` (WITH_EXCEPT_START, or the call after a
+    body that ended normally), with only CPython's call machinery between them."""
+    name = f.f_code.co_name
+    if name not in ("__enter__", "__exit__"):
+        return False
+    code = back.f_code
+    if op_at(code, back.f_lasti) in _WITH_CALLS:
+        return True
+    return name == "__exit__" and instr_start(code, back.f_lasti) in with_exit_calls(code)
 
 
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:

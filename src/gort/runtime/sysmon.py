@@ -482,8 +482,9 @@ def unyielding_report(s: Sched, frame: FrameType, ran_ns: int) -> str:
         s, frame, "running",
         f"has run for {ran_ns / 1e9:.1f}s without stopping while {others}; preemption has "
         f"been waiting for a safe point (deferrals: {reasons}).",
-        "What keeps a goroutine from being switched out: a plain RLock (or Condition) made "
-        "before the run that is held (make locks inside the run, or use gort.sync), a C "
+        "What keeps a goroutine from being switched out: a plain Lock or RLock (or a "
+        "Condition) made before gort was imported, held in a with block (make locks after "
+        "import gort, which gort run does first, or use gort.sync), a C "
         "function calling back into Python (sorted's key, re.sub, a C extension), a profile "
         "or trace function, or a module on the no-preempt list (GORT_NOPREEMPT). This report "
         "is printed once per place; GODEBUG=blockreport=0 turns it off.")

@@ -362,6 +362,22 @@ def _wake(w: _Waiter) -> bool:
     return True
 
 
+def _abandoned_owner(owner: int | None) -> bool:
+    """owner is a goroutine of a run that has ended: abandoned, it will never release.
+
+    Goroutine identities are ``identbase - goid`` with goid < 2**32 (g.py), so the
+    current run's lie in (identbase - 2**32, identbase); any other negative one is an
+    earlier run's, and its goroutines are either finished (their releases done) or
+    abandoned. Go's process ends with main; a Python process goes on to atexit
+    (``logging.shutdown`` takes every handler's lock), so an RLock an abandoned
+    goroutine held is handed to the next acquirer instead of hanging it forever.
+    """
+    if owner is None or owner >= 0:
+        return False
+    s = _sched.current
+    return s is None or not s.identbase - (1 << 32) < owner < s.identbase
+
+
 class RLock:
     """``_thread.RLock`` for goroutines: owned by a goroutine (``goroutine_ident``).
 
@@ -402,6 +418,8 @@ class RLock:
     def _acquire_slow(self, timeout: float) -> bool:
         if self._raw.acquire(False):
             return True
+        if _abandoned_owner(self._owner):
+            return True  # the holder never runs again: the lock (still locked) is ours
         if timeout == 0:
             return False
         cur = _running_g()
