@@ -371,3 +371,44 @@ def test_dial_timeout_zero_or_less_fails_at_once_and_none_waits(timeout: float) 
     port_msgs = gort.run(main)
     assert port_msgs[0].startswith("dial tcp 127.0.0.1:") and port_msgs[0].endswith(": i/o timeout")
     assert port_msgs[1] == "dial tcp: lookup localhost: i/o timeout"  # no time left to look up
+
+
+@pytest.mark.parametrize("which", ["read", "accept", "write", "past"])
+def test_deadline_set_from_a_plain_thread_wakes_the_idle_runtime(which: str) -> None:
+    # issue 11 adversarial pass: set_*deadline from a thread changed the M's timers from
+    # the wrong thread and never woke the poller: the parked goroutine hung forever.
+    import threading
+
+    def main() -> tuple[str, float]:
+        ln = net.listen("tcp", "127.0.0.1:0")
+        c = net.dial("tcp", str(ln.addr))
+        s = ln.accept()
+        delay = 0.05
+        if which == "accept":
+            op: Any = ln.accept
+            target = ln.set_deadline
+        elif which == "write":
+            op, target = (lambda: [c.write(b"x" * 65536) for _ in range(10_000)]), \
+                c.set_write_deadline
+        else:
+            op, target = (lambda: s.read(1)), s.set_read_deadline
+        when = 0.0 if which == "past" else 0.2
+
+        def later() -> None:
+            time.sleep(delay)
+            target(time.monotonic() + when - (1.0 if which == "past" else 0.0))
+
+        threading.Thread(target=later).start()
+        t = time.monotonic()
+        try:
+            op()
+        except TimeoutError as e:
+            return str(e), time.monotonic() - t
+        finally:
+            for x in (c, s, ln):
+                x.close()
+        return "no timeout", time.monotonic() - t
+
+    msg, took = gort.run(main)
+    assert msg.endswith("i/o timeout"), msg
+    assert took < 5.0  # 0.05-0.25 s when idle; it used to hang

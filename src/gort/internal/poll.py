@@ -39,7 +39,7 @@ import ssl
 import sys
 from typing import Any, Final
 
-from ..runtime import Sema, WaitReason, getg, time_sleep
+from ..runtime import Sema, WaitReason, getg, on_m, time_sleep
 from ..runtime.netpoll import READ, WRITE
 from ..runtime.poll_runtime import (
     POLL_ERR_CLOSING,
@@ -409,12 +409,14 @@ class FD:
             raise poll_error(POLL_ERR_CLOSING)
         self.sock.shutdown(how)
 
+    @on_m  # timers and waiters are the M's: from another thread, done there (cgocall.py)
     def set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
         """Set the deadline of the given modes (absolute monotonic seconds, or None)."""
         if self.pd.closing:
             raise poll_error(POLL_ERR_CLOSING)
         poll_set_deadline(self.pd, deadline_ns(t), modes)
 
+    @on_m  # as set_deadline: the waiters are readied, and the poller told, on the M
     def release(self) -> None:
         """Wake every waiter (they raise ErrClosed) and unregister; the socket stays open
         (gort.socket's detach)."""
