@@ -200,7 +200,7 @@ class Conn(net.Conn):
                 return b""
         if not self._hs_done:
             self.handshake()
-        data: bytes = self._locked(READ, "read", self._ssl.recv if self._bio_in is None
+        data: bytes = self._locked(READ, "read", self._sock_read if self._bio_in is None
                                    else self._bio_read, n)
         return data
 
@@ -218,8 +218,8 @@ class Conn(net.Conn):
         if len(view) == 0:
             return 0
         if self._bio_in is None:
-            return self._locked(READ, "read", self._ssl.recv_into,  # type: ignore[no-any-return]
-                                view)
+            return self._locked(READ, "read", self._sock_read,  # type: ignore[no-any-return]
+                                len(view), view)
         return self._locked(READ, "read", self._bio_read,  # type: ignore[no-any-return]
                             len(view), view)
 
@@ -324,6 +324,15 @@ class Conn(net.Conn):
         if isinstance(e, ssl.SSLError):
             return _ssl_error(f"{op} {self._net} {self._laddr}->{self._raddr}", e)
         return net._op_error(op, self._net, self._laddr, self._raddr, e)
+
+    def _sock_read(self, n: int, buf: Any = None) -> Any:
+        """SSLSocket.recv/recv_into, with close_notify as b"" / 0 also after our own: CPython
+        returns b"" only while the shutdown state is exactly "received", and after
+        close_write (our close_notify sent) it raised SSLZeroReturnError at EOF."""
+        try:
+            return self._ssl.recv(n) if buf is None else self._ssl.recv_into(buf, n)
+        except ssl.SSLZeroReturnError:
+            return b"" if buf is None else 0
 
     def _bio_read(self, n: int, buf: Any = None) -> Any:
         """SSLObject.read, with EOF (close_notify or not) as b"" / 0, as SSLSocket's."""

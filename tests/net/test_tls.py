@@ -393,3 +393,32 @@ def test_close_unblocks_a_read_over_a_pipe(certs: Path) -> None:
         return msg
 
     assert gort.run(main) == "read pipe: io: read/write on closed pipe"
+
+
+def test_after_close_write_the_peers_close_reads_as_eof(certs: Path) -> None:
+    # issue 11 adversarial pass: over TCP, a read after our close_write raised
+    # SSLZeroReturnError at the peer's close_notify (CPython returns b"" only while the
+    # shutdown state is exactly "received"); over a pipe it was already b"".
+    def main() -> list[bytes]:
+        ln = tls.listen("tcp", "127.0.0.1:0", server_ctx(certs))
+
+        def answer(c: net.Conn) -> None:
+            req = b""
+            while d := c.read(100):
+                req += d
+            c.write(b"resp:" + req)
+            c.close()
+
+        serve(ln, answer)
+        c = tls.dial("tcp", str(ln.addr), client_ctx(certs))
+        c.write(b"req")
+        c.close_write()
+        got = [c.read(100)]
+        buf = bytearray(10)
+        got.append(bytes(buf[:c.read_into(buf)]))
+        got.append(c.read(100))
+        c.close()
+        ln.close()
+        return got
+
+    assert gort.run(main) == [b"resp:req", b"", b""]
