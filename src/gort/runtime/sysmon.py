@@ -337,6 +337,10 @@ class Sysmon:
 
         Confirms a still CPU clock before a report: a thread the OS has not
         scheduled for a while (a loaded machine) has one too, but is "running".
+        So is one woken in a system call that has not yet had a CPU to return on
+        (its GIL wait ended when sysmon slept, on a loaded machine): the kernel
+        still shows the call in ``syscall``, but the thread is runnable (state R
+        in ``stat``), not blocked; a false "blocked in a call" report came from it.
         """
         path = self.syscall_file
         if path is None:
@@ -344,9 +348,13 @@ class Sysmon:
         try:
             with open(path) as f:
                 head = f.read(16).split(" ", 1)[0]
-        except OSError:
+            if not head.isdigit():
+                return False
+            with open(path[:-len("syscall")] + "stat") as f:
+                state = f.read(512).rpartition(")")[2].split(None, 1)[0]
+        except (OSError, IndexError):
             return True
-        return head.isdigit()
+        return state != "R"
 
     def blocked(self, pd: SysmonTick, now: int, resend: int) -> None:
         """The M is blocked in a C call while another G could run.
