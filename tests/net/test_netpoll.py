@@ -355,3 +355,39 @@ def test_several_ps_poll_before_stealing() -> None:
         return total
 
     assert gort.run(main) == 400
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_fork_child_uses_conns_whose_turns_were_held_by_goroutines_left_behind() -> None:
+    r = run_testprog("net_fork_parked.py", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["child read fromchild", "child accept True",
+                                     "child status 0", "parent read toparent"], r.stdout
+
+
+def test_next_run_gets_errclosed_not_a_wait_for_an_abandoned_turn() -> None:
+    keep: dict[str, Any] = {}
+
+    def first() -> None:
+        ln = keep["ln"] = net.listen("tcp", "127.0.0.1:0")
+        c = keep["c"] = net.dial("tcp", str(ln.addr))
+        s = keep["s"] = ln.accept()
+        gort.go(ln.accept)  # both abandoned at the end of the run, holding the turns
+        gort.go(s.read, 10)
+        gort.go(s.read, 10)  # a second reader waits for the first's turn
+        assert c is not None
+        gort.sleep(0.02)
+
+    def second() -> list[str]:
+        out = []
+        for op in (keep["ln"].accept, lambda: keep["s"].read(10)):
+            try:
+                op()
+            except net.ErrClosed as e:
+                out.append(str(e).rsplit(": ", 1)[1])
+        return out
+
+    gort.run(first)
+    assert gort.run(second) == ["use of closed network connection"] * 2
+    for k in ("c", "s", "ln"):
+        keep[k].close()

@@ -85,8 +85,8 @@ def deadline_ns(t: float | None) -> int:
 class FD:
     """A non-blocking socket registered with the netpoller (Go: internal/poll.FD)."""
 
-    __slots__ = ("closed", "drained", "pd", "rbusy", "rturn", "sock", "stream", "wbusy",
-                 "wturn")
+    __slots__ = ("closed", "drained", "forks", "pd", "rbusy", "rturn", "sock", "stream",
+                 "wbusy", "wturn")
 
     def __init__(self, sock: socket.socket) -> None:
         sock.setblocking(False)
@@ -104,6 +104,7 @@ class FD:
         self.rturn: Sema | None = None
         self.wturn: Sema | None = None
         self.pd = poll_open(sock.fileno())
+        self.forks = self.pd.forks
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -117,10 +118,27 @@ class FD:
         self._rwait()
 
     def _rwait(self) -> None:
-        """Wait for the read turn; it is handed over (rbusy stays True)."""
+        """Wait for the read turn; it is handed over (rbusy stays True).
+
+        Closed: ErrClosed at once (Go's fdMutex refuses once closing). The turn's holder
+        may be a goroutine abandoned at the end of a run or at a fork, which never hands
+        it on: the next run's reader waited for it forever.
+        """
+        pd = self.pd
+        if pd.closing:
+            raise poll_error(POLL_ERR_CLOSING)
+        if pd.forks != self.forks:  # a forked child: the turns' holders are not here
+            self._forked()
+            self.rbusy = True
+            return
         if self.rturn is None:
             self.rturn = Sema()
         self.rturn.acquire(getg(), _SEMACQUIRE)
+
+    def _forked(self) -> None:
+        self.forks = self.pd.forks
+        self.rbusy = self.wbusy = False
+        self.rturn = self.wturn = None
 
     def _runlock(self) -> None:
         t = self.rturn
@@ -136,7 +154,19 @@ class FD:
         self._wwait()
 
     def _wwait(self) -> None:
-        """Wait for the write turn; it is handed over (wbusy stays True)."""
+        """Wait for the write turn; it is handed over (wbusy stays True).
+
+        Closed: ErrClosed at once (Go's fdMutex refuses once closing). The turn's holder
+        may be a goroutine abandoned at the end of a run or at a fork, which never hands
+        it on: the next run's reader waited for it forever.
+        """
+        pd = self.pd
+        if pd.closing:
+            raise poll_error(POLL_ERR_CLOSING)
+        if pd.forks != self.forks:  # a forked child: the turns' holders are not here
+            self._forked()
+            self.wbusy = True
+            return
         if self.wturn is None:
             self.wturn = Sema()
         self.wturn.acquire(getg(), _SEMACQUIRE)

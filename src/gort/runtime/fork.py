@@ -115,6 +115,7 @@ def after_fork_in_child() -> None:
     # events. Registering again reports what is ready now (edge-triggered: one edge).
     # No goroutine waits on them any more (abandoned above), so no waiter moves over.
     for fd, pd in old.pds.items():
+        pd.forks += 1  # the FD's turns, held by goroutines left behind, are free here
         s.netpoll.pds[fd] = pd
         s.netpoll.ep.register(fd, _SOCKET_EVENTS)
     old.pds.clear()

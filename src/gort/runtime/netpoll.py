@@ -85,7 +85,7 @@ WRITE: Final = 1
 class PollDesc:
     """One registered descriptor (Go: pollDesc). Touched by the M only."""
 
-    __slots__ = ("closing", "dl", "fd", "g", "hup", "ready", "timer", "waits")
+    __slots__ = ("closing", "dl", "fd", "forks", "g", "hup", "ready", "timer", "waits")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -100,6 +100,9 @@ class PollDesc:
         # What a goroutine parked on each mode waits on (poll_runtime.IOWait), made once
         # by poll_open: no allocation per park.
         self.waits: tuple[Any, ...] = ()
+        # Forks this descriptor went through into the process (fork.py): in a child, the
+        # goroutines holding the FD's per-direction turns stayed behind (internal/poll.py).
+        self.forks = 0
 
     def __repr__(self) -> str:
         return f"<PollDesc fd={self.fd}{' closing' if self.closing else ''}>"
