@@ -24,7 +24,7 @@ import http.server
 import socketserver
 from typing import Any
 
-from . import go
+from . import current_id, go
 from . import net as _net
 from . import runtime as _rt
 from . import socket as _gs
@@ -45,6 +45,7 @@ class GoroutineMixIn:
     the SYNs of a burst of clients, who retry a second later)."""
 
     _gort_handlers: WaitGroup | None = None
+    _gort_handler_ids: set[int] | None = None  # goroutines running a request right now
 
     # The stdlib's loops, with a selector that parks the goroutine instead of the thread.
     serve_forever = _gs.rebase(socketserver.BaseServer.serve_forever,
@@ -75,11 +76,17 @@ class GoroutineMixIn:
                                   wg: WaitGroup) -> None:
         """finish_request, handle_error on an exception, then shutdown_request (the
         goroutine's body; ThreadingMixIn.process_request_thread's)."""
+        ids = self._gort_handler_ids
+        if ids is None:
+            ids = self._gort_handler_ids = set()
+        me = current_id()
+        ids.add(me)
         try:
             self.finish_request(request, client_address)  # type: ignore[attr-defined]
         except Exception:
             self.handle_error(request, client_address)  # type: ignore[attr-defined]
         finally:
+            ids.discard(me)
             self.shutdown_request(request)  # type: ignore[attr-defined]
             wg.done()
 
@@ -88,6 +95,15 @@ class GoroutineMixIn:
         super().server_close()  # type: ignore[misc]
         wg = self._gort_handlers
         if self.block_on_close and wg is not None and _gs._on_goroutine():
+            ids = self._gort_handler_ids
+            if ids and current_id() in ids:
+                # ThreadingMixIn raises here too ("cannot join current thread"): the wait
+                # would be for this very handler, forever.
+                raise RuntimeError(
+                    "gort.socketserver: server_close() from a request handler would wait for "
+                    "that handler itself (block_on_close); call it outside the handlers, e.g. "
+                    "after serve_forever returns (shutdown() from a handler stops that), or "
+                    "set block_on_close = False")
             wg.wait()
 
 

@@ -353,3 +353,31 @@ def test_sendfile_parks_between_chunks(tmp_path: Any, timeout: float | None) -> 
     sent, ok, n = gort.run(main)
     assert sent == n
     assert ok
+
+
+def test_server_close_from_a_handler_is_an_error_not_a_wait_for_itself() -> None:
+    # issue 12 adversarial pass: the handler's server_close waited for its own goroutine
+    # forever (ThreadingMixIn raises "cannot join current thread" there).
+    import socketserver
+
+    import gort.socketserver as gss
+
+    errors: list[str] = []
+
+    class H(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            try:
+                self.server.server_close()
+            except RuntimeError as e:
+                errors.append(str(e))
+
+    def main() -> None:
+        srv = gss.GoroutineTCPServer(("127.0.0.1", 0), H)
+        c = stdsocket.create_connection(srv.server_address)
+        srv.handle_request()
+        gort.sleep(0.05)
+        c.close()
+        srv.server_close()  # from outside a handler: waits for none, returns
+
+    gort.run(main)
+    assert len(errors) == 1 and "would wait for that handler itself" in errors[0], errors
