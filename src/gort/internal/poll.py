@@ -118,27 +118,29 @@ class FD:
         self._rwait()
 
     def _rwait(self) -> None:
-        """Wait for the read turn; it is handed over (rbusy stays True).
-
-        Closed: ErrClosed at once (Go's fdMutex refuses once closing). The turn's holder
-        may be a goroutine abandoned at the end of a run or at a fork, which never hands
-        it on: the next run's reader waited for it forever.
-        """
-        pd = self.pd
-        if pd.closing:
-            raise poll_error(POLL_ERR_CLOSING)
-        if pd.forks != self.forks:  # a forked child: the turns' holders are not here
-            self._forked()
+        """Wait for the read turn; it is handed over (rbusy stays True)."""
+        if self._turns_left_behind():
             self.rbusy = True
             return
         if self.rturn is None:
             self.rturn = Sema()
         self.rturn.acquire(getg(), _SEMACQUIRE)
 
-    def _forked(self) -> None:
-        self.forks = self.pd.forks
+    def _turns_left_behind(self) -> bool:
+        """Before waiting for a turn whose holder may never run again. Closed: ErrClosed
+        at once (Go's fdMutex refuses once closing); every FD is closed at the end of a
+        run, whose abandoned goroutines keep their turns: the next run's caller waited
+        forever. A forked child: the holders stayed in the parent; the turns are reset
+        and True (the caller takes its turn)."""
+        pd = self.pd
+        if pd.closing:
+            raise poll_error(POLL_ERR_CLOSING)
+        if pd.forks == self.forks:
+            return False
+        self.forks = pd.forks
         self.rbusy = self.wbusy = False
         self.rturn = self.wturn = None
+        return True
 
     def _runlock(self) -> None:
         t = self.rturn
@@ -154,17 +156,8 @@ class FD:
         self._wwait()
 
     def _wwait(self) -> None:
-        """Wait for the write turn; it is handed over (wbusy stays True).
-
-        Closed: ErrClosed at once (Go's fdMutex refuses once closing). The turn's holder
-        may be a goroutine abandoned at the end of a run or at a fork, which never hands
-        it on: the next run's reader waited for it forever.
-        """
-        pd = self.pd
-        if pd.closing:
-            raise poll_error(POLL_ERR_CLOSING)
-        if pd.forks != self.forks:  # a forked child: the turns' holders are not here
-            self._forked()
+        """Wait for the write turn; it is handed over (wbusy stays True)."""
+        if self._turns_left_behind():
             self.wbusy = True
             return
         if self.wturn is None:
