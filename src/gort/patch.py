@@ -78,9 +78,13 @@ class PatchWarning(RuntimeWarning):
     globals bound to a replaced function before the patch."""
 
 
+_MAX_SLEEP_S: Final = 9_223_372_036
+
+
 def _sleep(secs: float, /) -> None:
     """As time.sleep; on a goroutine, the goroutine sleeps (gort.sleep), not the thread."""
-    if type(secs) in (int, float) and secs >= 0 and _gs._on_goroutine():
+    # Beyond _MAX_SLEEP_S (2**63 ns) the stdlib raises OverflowError; NaN fails >= 0.
+    if type(secs) in (int, float) and 0 <= secs <= _MAX_SLEEP_S and _gs._on_goroutine():
         _rt.time_sleep(secs)
     else:
         _std_sleep(secs)

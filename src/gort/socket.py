@@ -519,6 +519,35 @@ def _fileno(obj: Any) -> int:
     return obj if isinstance(obj, int) else int(obj.fileno())
 
 
+_probe_pipe: list[int] = []
+
+
+def _probe_fd() -> int:
+    """A descriptor always ready for writing (a pipe nobody writes to). A stdlib wait
+    given it returns at once, after checking its timeout argument as it always does: so
+    the parking versions below raise the stdlib's own errors for a bad timeout (inf,
+    NaN, a str) instead of parking forever or failing inside gort."""
+    if not _probe_pipe:
+        _probe_pipe.extend(os.pipe())
+    return _probe_pipe[1]
+
+
+_probe_selectors: dict[type, Any] = {}
+
+
+def _check_selector_timeout(cls: type, orig: Callable[..., Any], timeout: Any) -> None:
+    """orig (a selector class's own select) on a probe instance of cls, for its errors."""
+    probe = _probe_selectors.get(cls)
+    if probe is None:
+        try:
+            probe = cls()
+            probe.register(_probe_fd(), _selectors.EVENT_WRITE)
+        except Exception:  # a subclass that needs arguments: no check, as before
+            return
+        _probe_selectors[cls] = probe
+    orig(probe, timeout)
+
+
 def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool:
     """Park the goroutine until one of (fd, epoll events) is ready: True; or until the
     deadline (monotonic seconds; None: none): False. See the module essay."""
@@ -556,11 +585,11 @@ def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
     on a goroutine a wait parks the goroutine only."""
     if timeout == 0 or not _on_goroutine():
         return _std_select(rlist, wlist, xlist, timeout)
+    if timeout is not None:
+        _std_select([], [_probe_fd()], [], timeout)  # the timeout's checks come first
     ready = _std_select(rlist, wlist, xlist, 0)  # the stdlib's argument checks and errors
     if ready[0] or ready[1] or ready[2]:
         return ready
-    if timeout is not None and timeout < 0:
-        raise ValueError("timeout must be non-negative")
     deadline = None if timeout is None else monotonic() + timeout
     pairs = ([(_fileno(o), _EP_READ) for o in rlist] + [(_fileno(o), _EP_WRITE) for o in wlist]
              + [(_fileno(o), _select.EPOLLPRI) for o in xlist])
@@ -569,6 +598,17 @@ def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
         if ready[0] or ready[1] or ready[2]:
             return ready
     return [], [], []
+
+
+def _probe_poll() -> Any:
+    if not _probe_polls:
+        p = _std_poll()
+        p.register(_probe_fd(), _select.POLLOUT)
+        _probe_polls.append(p)
+    return _probe_polls[0]
+
+
+_probe_polls: list[Any] = []
 
 
 class poll:
@@ -601,6 +641,8 @@ class poll:
         """[(fd, events)] of the ready descriptors; [] after timeout milliseconds."""
         if timeout == 0 or not _on_goroutine():
             return self._p.poll(timeout)
+        if timeout is not None:
+            _probe_poll().poll(timeout)  # the stdlib's checks of the timeout
         ready = self._p.poll(0)
         if ready:
             return ready
@@ -622,6 +664,8 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
                timeout: float | None = None) -> list[tuple[_selectors.SelectorKey, int]]:
         if (timeout is not None and timeout <= 0) or not _on_goroutine():
             return orig(self, timeout)  # type: ignore[no-any-return]
+        if timeout is not None:
+            _check_selector_timeout(type(self), orig, timeout)
         ready = orig(self, 0)
         if ready:
             return ready  # type: ignore[no-any-return]

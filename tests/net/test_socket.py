@@ -381,3 +381,50 @@ def test_server_close_from_a_handler_is_an_error_not_a_wait_for_itself() -> None
 
     gort.run(main)
     assert len(errors) == 1 and "would wait for that handler itself" in errors[0], errors
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("nan"), "1", 1e10])
+def test_bad_timeouts_raise_what_the_stdlib_raises_on_a_goroutine(timeout: Any) -> None:
+    # issue 12 adversarial pass: on a goroutine, select/poll/selectors and the patched
+    # time.sleep parked forever for inf (the stdlib raises OverflowError) and failed inside
+    # gort for NaN or a str. Compared with the stdlib's own calls on a ready descriptor.
+    import selectors
+
+    import gort.patch as gpatch
+    import gort.socket as gs
+
+    r, w = os.pipe()
+
+    def error(fn: Callable[[], Any]) -> tuple[str, str]:
+        try:
+            fn()
+        except Exception as e:
+            return type(e).__name__, str(e)
+        return "no error", ""
+
+    ready_poll = select.poll()
+    ready_poll.register(w, select.POLLOUT)
+    ready_sel = selectors.PollSelector()
+    ready_sel.register(w, selectors.EVENT_WRITE)
+    want = [error(lambda: select.select([], [w], [], timeout)),
+            error(lambda: ready_poll.poll(timeout)),
+            error(lambda: ready_sel.select(timeout)),
+            error(lambda: time.sleep(timeout) if not isinstance(timeout, float)
+                  or timeout != timeout or timeout > 1e9 else None)]
+
+    def main() -> list[tuple[str, str]]:
+        p = gs.poll()
+        p.register(r)
+        sel = gs._PollSelector()
+        sel.register(r, selectors.EVENT_READ)
+        return [error(lambda: gs.select([r], [], [], timeout)), error(lambda: p.poll(timeout)),
+                error(lambda: sel.select(timeout)), error(lambda: gpatch._sleep(timeout))]
+
+    try:
+        got = gort.run(main)
+    finally:
+        os.close(r)
+        os.close(w)
+        ready_sel.close()
+    assert got == want
+    assert all(kind != "no error" for kind, _ in got)
