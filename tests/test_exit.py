@@ -141,3 +141,11 @@ def test_uncaught_at_top_level(module: bool, what: str, status: int, head: str) 
         assert lines[2] == "goroutine 1 [running]:"
         assert lines[-1] == "exit status 2"
     _clean(r.stderr)
+
+
+@pytest.mark.parametrize("module", [True, False])
+def test_panic_with_an_exception_whose_str_raises(module: bool) -> None:
+    r = run_testprog("panic_str_raises.py", timeout=60, module=module)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("panic: Weird: <exception str() failed>\n"), r.stderr
+    assert r.stderr.endswith("exit status 2\n") and r.stdout == "", (r.stdout, r.stderr)

@@ -203,7 +203,11 @@ def panic_lines(exc: BaseException) -> str:
             None if e.__suppress_context__ else e.__context__)
     lines = []
     for i, e in enumerate(reversed(chain)):
-        text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        try:
+            msg = str(e)
+        except Exception:  # as CPython's own traceback printing says it
+            msg = "<exception str() failed>"
+        text = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
         tag = " [recovered]" if i < len(chain) - 1 else ""
         lines.append(("\t" if i else "") + f"panic: {text}{tag}")
     return "\n".join(lines)
