@@ -318,3 +318,44 @@ def test_a_finalizer_that_uses_the_same_object_never_deadlocks(how: str) -> None
         v.store(Entry())
         v.store(Entry())
     assert how in ran
+
+
+def test_cond_wait_interrupted_while_relocking_raises_with_the_lock_held() -> None:
+    # issue 9 adversarial pass: an exception thrown into a Cond waiter while it waited to
+    # lock L again made wait() raise without L held; the caller's `with cond.L:` then hit
+    # "sync: unlock of unlocked mutex", and the first exception was lost.
+    import gort.runtime as rt
+
+    class Boom(Exception):
+        pass
+
+    def main() -> list[str]:
+        mu = Mutex()
+        cond = gort.sync.Cond(mu)
+        log: list[str] = []
+        me: list[rt.G] = []
+
+        def waiter() -> None:
+            me.append(rt.getg())
+            try:
+                with mu:
+                    cond.wait()
+            except Boom:
+                log.append(f"boom, held after: {mu.try_lock()}")
+                mu.unlock()
+
+        gort.go(waiter)
+        settle()
+        mu.lock()
+        cond.broadcast()  # the waiter wakes and parks again on mu, which main holds
+        settle()
+        gp = me[0]
+        assert gp.status is rt.Gstatus.WAITING and gp.waitreason is rt.WaitReason.SYNC_MUTEX_LOCK
+        rt.goraise(gp, Boom())
+        settle()
+        log.append("main unlocks")
+        mu.unlock()  # now the waiter gets mu, raises Boom with mu held, and its with unlocks
+        settle()
+        return log
+
+    assert gort.run(main) == ["main unlocks", "boom, held after: True"]

@@ -29,7 +29,23 @@ class Cond:
         try:
             self._sema.acquire(gp, _rt.WaitReason.SYNC_COND_WAIT)
         finally:
-            self.L.lock()  # as Go's Wait, it returns (or raises) with L locked
+            self._relock()
+
+    def _relock(self) -> None:
+        """Lock L again, as Go's Wait does before it returns (or raises). An exception
+        thrown into the goroutine while it waits for L (a signal handler's) is raised
+        once L is held: raised at once, it left the caller's ``with cond.L:`` to unlock
+        a mutex it did not hold ("unlock of unlocked mutex", the first error lost)."""
+        pending: BaseException | None = None
+        while True:
+            try:
+                self.L.lock()
+                break
+            except BaseException as e:  # lock left L's queue cleanly; wait for L again
+                if pending is None:
+                    pending = e
+        if pending is not None:
+            raise pending
 
     def signal(self) -> None:
         """Wake the goroutine that has waited longest, if any."""
