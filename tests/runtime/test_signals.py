@@ -555,3 +555,9 @@ def test_queued_handlers_run_before_goroutines_that_timers_ready(
 def test_alarm_timeout_idiom_is_no_deadlock(module: bool) -> None:
     r = run_testprog("alarm_timeout.py", module=module, timeout=30)
     assert (r.returncode, r.stdout, r.stderr) == (0, "timed out after_0.2s True\n", "")
+
+
+def test_keyboard_interrupt_reaches_a_main_that_computes_alone() -> None:
+    for _ in range(3):  # the old code lost it in about a third of the runs
+        r = run_testprog("ki_compute_alone.py", timeout=60, module=False)
+        assert (r.returncode, r.stdout) == (0, "PASS\n"), (r.stdout, r.stderr)

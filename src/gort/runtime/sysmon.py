@@ -288,9 +288,13 @@ class Sysmon:
             deadline = pd.schedwhen + slice_ns - tolerance
             if now < deadline:
                 look = deadline
-            elif not self.runnable_elsewhere(pp, now):
+            elif not self.runnable_elsewhere(pp, now) and (
+                    (gp := s.m0.curg) is None or gp.pending is None):
                 # Nothing else could use the P: a preemption would only cost a signal
                 # and a GIL hand-off. Look again at the next timer or after one slice.
+                # (Unless an exception waits for the running G at its next safe point,
+                # a signal handler's that ran on another goroutine's stack: a G that
+                # computes alone would never reach one without this request.)
                 when = pp.timers.heap[0][0] if pp.timers.heap else 0
                 look = min(when, now + slice_ns) if when else now + slice_ns
             else:
