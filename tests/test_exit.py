@@ -149,3 +149,11 @@ def test_panic_with_an_exception_whose_str_raises(module: bool) -> None:
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("panic: Weird: <exception str() failed>\n"), r.stderr
     assert r.stderr.endswith("exit status 2\n") and r.stdout == "", (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize(("how", "status"), [("panic", 2), ("exit", 4)])
+def test_a_handler_raising_while_the_exit_joins_threads_does_not_revive_the_script(
+        how: str, status: int) -> None:
+    r = run_testprog("exit_then_signal.py", how, timeout=60, module=False)
+    assert (r.returncode, r.stdout) == (status, ""), (r.stdout, r.stderr)
+    assert "Exception ignored while joining threads at exit:" in r.stderr, r.stderr

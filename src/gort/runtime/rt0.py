@@ -28,6 +28,7 @@ import os
 import runpy
 import sys
 import threading
+import traceback
 import warnings
 from collections.abc import Callable
 from time import monotonic_ns
@@ -321,11 +322,31 @@ def exit_process(status: int) -> NoReturn:
     Waits for non-daemon threads, runs the atexit callbacks, flushes stdio,
     then ``os._exit(status)``.
     """
-    threading._shutdown()  # type: ignore[attr-defined]
-    atexit._run_exitfuncs()
-    _flush(sys.stdout)
-    _flush(sys.stderr)
-    os._exit(status)
+    try:
+        try:
+            threading._shutdown()  # type: ignore[attr-defined]
+        except BaseException as e:
+            # A signal handler's exception (Ctrl-C) while the threads are joined: the
+            # program has already ended, with its status; go on exiting, as CPython does
+            # when its own thread join at exit is interrupted. Raised on, it reached the
+            # abandoned script, whose code then ran on and exited 0.
+            _ignored(e, "joining threads at exit")
+        try:
+            atexit._run_exitfuncs()
+        except BaseException as e:  # the same, between two atexit callbacks
+            _ignored(e, "running atexit callbacks")
+        _flush(sys.stdout)
+        _flush(sys.stderr)
+    finally:
+        os._exit(status)
+
+
+def _ignored(exc: BaseException, where: str) -> None:
+    try:
+        sys.stderr.write(f"Exception ignored while {where}:\n"
+                         + "".join(traceback.format_exception(exc)))
+    except BaseException:  # nothing more can be reported; exiting matters
+        pass
 
 
 def _flush(f: Any) -> None:
