@@ -561,3 +561,9 @@ def test_keyboard_interrupt_reaches_a_main_that_computes_alone() -> None:
     for _ in range(3):  # the old code lost it in about a third of the runs
         r = run_testprog("ki_compute_alone.py", timeout=60, module=False)
         assert (r.returncode, r.stdout) == (0, "PASS\n"), (r.stdout, r.stderr)
+
+
+def test_a_handler_raising_during_teardown_leaves_nothing_behind() -> None:
+    r = run_testprog("teardown_alarm.py", timeout=120, module=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "wakeup fds left 0 fds grew 0\n", (r.stdout, r.stderr[-2000:])

@@ -1166,7 +1166,15 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
         s.allgs = {}
         abandon.bury(gs, s.m0.g0, keep, s.m0.tid)
     finally:
-        s.netpoll.close()
+        try:
+            s.netpoll.close()
+        finally:
+            sigs = s.sigqueue
+            if sigs is not None:  # the program's handlers, last (sigqueue.py)
+                try:
+                    sigs.restore_handlers()
+                except BaseException as e:
+                    failed = failed or e
     if failed is not None:
         raise failed
     if check_failed is not None:

@@ -217,8 +217,6 @@ class SigQueue:
                 setattr(signal, name, fn)
         if sys.excepthook == self._excepthook:
             sys.excepthook = self._old_excepthook
-        for sig, h in self.prog.items():
-            real_signal(sig, h)
         fd = self.wakeup_fd
         try:
             _real_set_wakeup_fd(fd, warn_on_full_buffer=self.wakeup_warn)
@@ -228,6 +226,36 @@ class SigQueue:
         # abandoned, and a handler calling gort would find no runtime (Go, too, delivers
         # nothing once main has returned).
         self.q.clear()
+        # The program's own handlers come back in restore_handlers, which teardown calls
+        # once everything else is gone: back any earlier, one that raises would land in
+        # the rest of teardown (a wake-up fd left pointing at gort's closed pipe, the
+        # netpoller's descriptors leaked, a run that could not start again).
+
+    def restore_handlers(self) -> None:
+        """Give every signal the program's handler back (teardown's last step), then run
+        the program's handlers for the signals that came during teardown (gort's handler
+        only queued them). The first exception a handler raises is raised after the last
+        handler is back."""
+        pending: BaseException | None = None
+        prog, self.prog = self.prog, {}
+        for sig, h in prog.items():
+            for _ in range(2):  # once more if the handler's exception came with the call
+                try:
+                    real_signal(sig, h)
+                    break
+                except BaseException as e:
+                    pending = pending or e
+        late = list(self.q)
+        self.q.clear()
+        for signum, frame in late:
+            h = prog.get(signum)
+            if callable(h):
+                try:
+                    h(signum, frame)
+                except BaseException as e:
+                    pending = pending or e
+        if pending is not None:
+            raise pending
 
     def _gort_owned(self, sig: int) -> bool:
         """SIGURG (preemption) and SIGQUIT (the dump) while gort's handlers hold them."""
