@@ -81,3 +81,8 @@ def test_fork_in_a_signal_handler_child_goes_on_in_main(module: bool, when: str)
     r = run_testprog("fork_handler.py", when, module=module, timeout=30)
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == "child 42\nparent 0\n"
+
+
+def test_fork_in_a_handler_run_on_a_workers_stack_keeps_main_in_the_child() -> None:
+    r = run_testprog("fork_handler_worker.py", timeout=60, module=False)
+    assert (r.returncode, r.stdout) == (0, "child 7\n"), (r.stdout, r.stderr)

@@ -143,13 +143,15 @@ def after_fork_in_child() -> None:
 def _keep_only_forking_goroutine(s: Sched) -> None:
     mp = s.m0
     gp = mp.curg
-    # A fork from a signal handler run by the handler goroutine (main was parked or in
-    # gort's code) is the main thread's, as CPython's handlers are: main stays too and
-    # goes on once the handler returns. Not when it waits for an offloaded call: the
-    # worker thread is not in the child.
+    # A fork from a signal handler, run by the handler goroutine (main was parked or in
+    # gort's code) or on the stack of the goroutine the signal landed in, is the main
+    # thread's, as CPython's handlers are: main stays too and goes on once the handler
+    # returns. Not when it waits for an offloaded call: the worker thread is not in the
+    # child.
     main = s.main_g
     sigs = s.sigqueue
-    keep_main = (gp is not None and sigs is not None and gp is sigs.runner
+    keep_main = (gp is not None and sigs is not None
+                 and (gp is sigs.runner or gp is sigs.running_on)
                  and main is not None and main.status is not Gstatus.SYSCALL)
     abandoned = []
     for g in list(s.allgs):

@@ -166,6 +166,8 @@ class SigQueue:
         self.q: deque[tuple[int, FrameType | None]] = s.sigq
         self.runner_live = False  # a run_queued goroutine is queued or running
         self.runner: G | None = None  # the last one started (fork.py asks)
+        # The goroutine on whose stack run_queued_here runs handlers now (fork.py asks).
+        self.running_on: G | None = None
         # The program's wake-up fd (signal.set_wakeup_fd) and its warn flag. The flag of
         # an fd set before the run cannot be read back from CPython: CPython's default.
         self.wakeup_fd = -1
@@ -304,6 +306,7 @@ class SigQueue:
         mp = s.m0
         q = self.q
         mp.locks += 1
+        outer, self.running_on = self.running_on, mp.curg
         try:
             while q:
                 signum, frame = q.popleft()
@@ -316,6 +319,7 @@ class SigQueue:
                         raise
                     proc.idle_raise(s, e)  # to main: wakes it if parked
         finally:
+            self.running_on = outer
             mp.locks -= 1
 
     def dispatch(self, signum: int, frame: FrameType | None) -> None:
