@@ -462,12 +462,20 @@ class Conn(net.Conn):
         if out is None or not out.pending or self._bio_err is not None:
             return
         data = out.read()
-        self._queue_chan().try_send(data)  # best effort: close does not wait
+        try:
+            self._queue_chan().try_send(data)  # best effort: close does not wait
+        except _rt.ClosedChannelError:
+            pass  # the writer stopped on an error: nothing more goes out
 
     def _queue_out(self, data: bytes) -> None:
         if self._bio_err is not None:
             raise self._bio_err
-        self._queue_chan().send(data)
+        try:
+            self._queue_chan().send(data)
+        except _rt.ClosedChannelError:
+            if self._bio_err is None:
+                raise
+            raise self._bio_err from None  # the writer stopped while this send waited
 
     def _queue_chan(self) -> _rt.Chan[bytes]:
         q = self._queue
@@ -486,7 +494,11 @@ class Conn(net.Conn):
                 try:
                     self._conn.write(data)
                 except OSError as e:
+                    # Later writes raise e; one waiting for room in the full queue
+                    # (nobody drains it now) gets it through the close: it waited forever.
                     self._bio_err = e
+                    if not q.closed:  # (close() may have closed it already)
+                        q.close()
                     return
         finally:
             assert self._wdone is not None

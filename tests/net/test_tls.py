@@ -422,3 +422,30 @@ def test_after_close_write_the_peers_close_reads_as_eof(certs: Path) -> None:
         return got
 
     assert gort.run(main) == [b"resp:req", b"", b""]
+
+
+def test_write_deadline_over_a_pipe_is_raised_to_a_writer_waiting_for_queue_room(
+        certs: Path) -> None:
+    # issue 11 adversarial pass: over net.pipe() the writer goroutine stopped on the
+    # deadline with the 4-record queue full; a write waiting for room waited forever.
+    def main() -> tuple[str, float]:
+        p1, p2 = net.pipe()
+        s = tls.server(p2, server_ctx(certs))
+        c = tls.client(p1, client_ctx(certs), "localhost")
+        gort.go(s.handshake)
+        c.handshake()  # c never reads again
+        s.set_write_deadline(time.monotonic() + 0.5)
+        t0 = time.monotonic()
+        try:
+            for _ in range(64):
+                s.write(b"z" * 100)
+        except TimeoutError as e:
+            return str(e), time.monotonic() - t0
+        finally:
+            c.close()
+            s.close()
+        return "no timeout", time.monotonic() - t0
+
+    msg, took = gort.run(main)
+    assert "i/o timeout" in msg, msg
+    assert took < 5
