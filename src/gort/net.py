@@ -51,7 +51,7 @@ from types import TracebackType
 from typing import IO, Any, Final, NamedTuple, TypeVar
 
 from . import runtime as _rt
-from .internal.poll import FD, ErrClosed, deadline_ns
+from .internal.poll import FD, Deadlines, ErrClosed, deadline_ns
 from .runtime.netpoll import READ, WRITE
 from .runtime.poll_runtime import poll_set_deadline
 from .runtime.sched import Sched
@@ -395,7 +395,7 @@ def _check_network(op: str, network: str, allowed: tuple[str, ...]) -> None:
 # Conn
 
 
-class Conn:
+class Conn(Deadlines):
     """A connection (Go: net.Conn): TCP, unix or connected UDP, or one end of ``pipe()``.
 
     Blocking calls park the calling goroutine only. A read and a write may
@@ -480,22 +480,6 @@ class Conn:
             self._fd.shutdown(socket.SHUT_RD)
         except OSError as e:
             raise self._error("close", e) from None
-
-    def set_deadline(self, t: float | None) -> None:
-        """Set the read and write deadlines: an absolute time.monotonic() value, or None.
-
-        A deadline in the past makes blocked and later calls raise TimeoutError
-        at once; moving it while a goroutine is blocked takes effect at once.
-        """
-        self._set_deadline(t, (READ, WRITE))
-
-    def set_read_deadline(self, t: float | None) -> None:
-        """Set the read deadline (absolute time.monotonic() seconds, or None)."""
-        self._set_deadline(t, (READ,))
-
-    def set_write_deadline(self, t: float | None) -> None:
-        """Set the write deadline (absolute time.monotonic() seconds, or None)."""
-        self._set_deadline(t, (WRITE,))
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
         try:
@@ -1021,7 +1005,7 @@ def listen(network: str, address: str) -> Listener:
     return Listener(fd, network, laddr, unlink)
 
 
-class PacketConn:
+class PacketConn(Deadlines):
     """A datagram endpoint (Go: net.PacketConn): ``read_from`` and ``write_to``."""
 
     __slots__ = ("__weakref__", "_addr", "_fd", "_net")
@@ -1075,19 +1059,7 @@ class PacketConn:
         """Close; a goroutine blocked in read_from raises ErrClosed. Idempotent."""
         self._fd.close()
 
-    def set_deadline(self, t: float | None) -> None:
-        """Set the read and write deadlines (absolute time.monotonic() seconds, or None)."""
-        self._set((READ, WRITE), t)
-
-    def set_read_deadline(self, t: float | None) -> None:
-        """Set the read deadline (absolute time.monotonic() seconds, or None)."""
-        self._set((READ,), t)
-
-    def set_write_deadline(self, t: float | None) -> None:
-        """Set the write deadline (absolute time.monotonic() seconds, or None)."""
-        self._set((WRITE,), t)
-
-    def _set(self, modes: tuple[int, ...], t: float | None) -> None:
+    def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
         try:
             self._fd.set_deadline(t, modes)
         except ErrClosed as e:

@@ -66,9 +66,9 @@ from types import TracebackType
 from typing import Any, Final
 
 from . import runtime as _rt
-from .internal.poll import FD, deadline_ns
+from .internal.poll import FD, Deadlines, deadline_ns
 from .internal.poll import ErrClosed as _PollClosed
-from .runtime.netpoll import READ, WRITE, PollDesc
+from .runtime.netpoll import READ, PollDesc
 from .runtime.poll_runtime import poll_close, poll_open, poll_reset, poll_unblock, poll_wait
 
 __all__ = [
@@ -171,7 +171,7 @@ def _write_all(fd: int, data: Any) -> int:
     return len(view)
 
 
-class File:
+class File(Deadlines):
     """An open file descriptor whose reads and writes park the goroutine (Go: os.File).
 
     Made by ``pipe()``, ``new_file(fd, name)``, and ``Cmd.stdin_pipe()``/
@@ -181,7 +181,10 @@ class File:
     write through ``gort.offload``. A read and a write may wait at once, in
     two goroutines; two reads (or two writes) take turns. Closing makes the
     goroutines blocked on the File raise ErrClosed. Reads and writes need a
-    goroutine (gort.run, ``gort run``); ``close`` works anywhere.
+    goroutine (gort.run, ``gort run``); ``close`` works anywhere. The deadline
+    setters (``set_deadline``, ``set_read_deadline``, ``set_write_deadline``)
+    are gort.net.Conn's; on a File in blocking mode they raise
+    io.UnsupportedOperation (Go: os.ErrNoDeadline).
     """
 
     __slots__ = ("__weakref__", "_fd", "_name", "_num", "_sys")
@@ -267,23 +270,6 @@ class File:
             return fd.send_all(data)
         except OSError as e:
             raise _path_error("write", self._name, e) from None
-
-    def set_deadline(self, t: float | None) -> None:
-        """Set the read and write deadlines: an absolute ``time.monotonic()`` value, or None.
-
-        As on gort.net.Conn: a deadline in the past makes blocked and later
-        calls raise TimeoutError at once. io.UnsupportedOperation for a File
-        in blocking mode (Go: os.ErrNoDeadline).
-        """
-        self._set_deadline(t, (READ, WRITE))
-
-    def set_read_deadline(self, t: float | None) -> None:
-        """Set the read deadline (absolute ``time.monotonic()`` seconds, or None)."""
-        self._set_deadline(t, (READ,))
-
-    def set_write_deadline(self, t: float | None) -> None:
-        """Set the write deadline (absolute ``time.monotonic()`` seconds, or None)."""
-        self._set_deadline(t, (WRITE,))
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
         deadline_ns(t)  # a bad deadline raises TypeError/ValueError first

@@ -457,3 +457,30 @@ class FD:
             return
         self.release()
         self.sock.close()
+
+
+class Deadlines:
+    """The three deadline setters of Go's net.Conn, net.PacketConn and os.File, over
+    the class's own ``_set_deadline(t, modes)`` (its error wording and its checks).
+
+    A deadline is an absolute ``time.monotonic()`` value in seconds, or None for
+    none; one in the past makes blocked and later calls raise TimeoutError at
+    once, and moving it while a goroutine is blocked takes effect at once.
+    """
+
+    __slots__ = ()
+
+    def set_deadline(self, t: float | None) -> None:
+        """Set the read and write deadlines (absolute time.monotonic() seconds, or None)."""
+        self._set_deadline(t, (READ, WRITE))
+
+    def set_read_deadline(self, t: float | None) -> None:
+        """Set the read deadline (absolute time.monotonic() seconds, or None)."""
+        self._set_deadline(t, (READ,))
+
+    def set_write_deadline(self, t: float | None) -> None:
+        """Set the write deadline (absolute time.monotonic() seconds, or None)."""
+        self._set_deadline(t, (WRITE,))
+
+    def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        raise NotImplementedError
