@@ -78,6 +78,53 @@ def test_names_bound_before_import_gort_are_rebound(tmp_path: Any) -> None:
     assert res.stdout.split() == ["Lock", "RLock", "local", "40000", "40000", "ok"], res.stdout
 
 
+def test_factories_captured_before_import_gort_anywhere_are_rebound() -> None:
+    # Factories taken before `import gort` outside module namespaces (a defaultdict, a
+    # dataclass default_factory, class and instance attributes, slots, static/class
+    # methods, default arguments, closures, a partial): locks made from them in the run
+    # are goroutine-aware. Plain, an RLock let the second goroutine in (500 of 1000).
+    res = run_testprog("tl_captured_factory.py", timeout=120, module=False)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[-1] == "ok" and lines[-2] == "local gort.runtime.threadlock local", lines
+    places = [line.split() for line in lines[:-2]]
+    assert [p[0] for p in places] == [
+        "dataclass", "defaultdict", "defaultdict-rlock", "class-attr", "staticmethod",
+        "classmethod", "instance-attr", "slot", "default-arg", "kw-default", "closure",
+        "partial"]
+    assert all(p[1] == "gort.runtime.threadlock" and p[3] == "1000" for p in places), places
+
+
+def test_rebinding_skips_the_runtime_and_lock_type_names() -> None:
+    # gort's own references to CPython's factories stay (the runtime's locks must never
+    # park), and so do names of the lock type kept for isinstance checks.
+    from gort.runtime import lock_futex
+    assert type(lock_futex.mutex()) is _thread.LockType
+    assert _thread.LockType.__module__ == "_thread"
+    assert type(threadlock._RawRLock()).__module__ == "_thread"
+    assert threadlock._raw_local.__module__ == "_thread"
+
+
+@pytest.mark.parametrize("env", [{}, {"GORT_PREEMPT_NS": "50000"}],
+                         ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize("kind", ["rlock", "cond"])
+def test_rlocks_made_before_import_gort_anywhere_are_never_entered(
+        kind: str, env: dict[str, str]) -> None:
+    # Plain RLocks made before `import gort`, kept in a list, a dict, an instance, a
+    # slot, a closure, taken by explicit acquire(): found at import (the garbage
+    # collector's list), so preemption waits while one is held. Before: 3000 of 6000.
+    def once(_i: int) -> tuple[int, str]:
+        p = run_testprog("tl_rlock_anywhere.py", kind, env=env, timeout=120, module=False)
+        return p.returncode, p.stdout + p.stderr[-2000:]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        results = list(ex.map(once, range(4)))
+    for rc, out in results:
+        assert rc == 0 and out.splitlines()[:7] == [
+            "list 6000", "dict 6000", "instance 6000", "slot 6000", "closure 6000",
+            "deferred True", "OK"], out
+
+
 # -- Lock --------------------------------------------------------------------
 
 

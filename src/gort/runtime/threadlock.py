@@ -86,9 +86,15 @@ threading import Lock`` at a module's top, 3.11's ``functools.RLock`` inside
 recovery, RLocks let a second goroutine in. Patched at import, only locks
 made before ``import gort`` are plain (module-level locks of modules imported
 earlier: logging's, ``tempfile``'s; ``gort run`` imports gort before the
-program, so none of the program's); ``Debug.nopreempt_modules`` and the
-preemption side (module- and class-level plain RLocks, ``find_raw_rlocks``)
-cover those. The price is paid by threads of a program that imports gort:
+program, so none of the program's), and factories taken before it are found
+wherever the program keeps them (``_rebind``, through the garbage
+collector's referrers: one pass, about 3 ms with 40,000 objects), so a
+``defaultdict(threading.Lock)`` or a dataclass ``default_factory`` made
+earlier makes goroutine-aware locks. ``Debug.nopreempt_modules`` and the
+preemption side cover the plain locks that exist: every plain RLock alive at
+import is remembered, weakly (``_pre_import_rlocks``: the C RLock is tracked
+by the collector, so the referrers of its type are its instances; 1 ms), and
+preemption waits while the M owns one (``find_raw_rlocks``). The price is paid by threads of a program that imports gort:
 ``with lock`` 126 -> 180 ns, an RLock 125 -> 400 ns, a ``local`` attribute
 31 -> 530 ns (``bench/lock_micro.py``, "thread" row). The runtime's own locks
 are never these (lock_futex.py). Rejected: restoring the originals after a
@@ -111,13 +117,16 @@ above already close.
 from __future__ import annotations
 
 import _thread
+import dataclasses
+import functools
+import gc
 import importlib
 import queue
 import sys
 import threading
 import types
 import weakref
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Final
@@ -657,44 +666,162 @@ _PATCHED_MODULES: Final = frozenset({"_thread", "threading", "_queue"})
 
 
 def patch() -> int:
-    """Make thread locks goroutine-aware from now on; return how many names were rebound.
+    """Make thread locks goroutine-aware from now on; return how many references were rebound.
 
     Called once, when ``gort`` is imported (gevent's order: ``patch_thread``
     before the program makes its locks), so that a lock made any time after,
-    in a run or before one, through ``threading`` or a name taken from it
+    in a run or before one, through ``threading`` or a factory taken from it
     earlier, is one of this module's. Besides the attributes in ``_PATCHES``,
-    every name in a module already imported that is bound to one of the
-    replaced factories (``from threading import Lock`` before ``import
-    gort``; ``functools.RLock`` on 3.11, which ``cached_property`` uses) is
-    rebound. Names bound to the lock *type* under a type's name (``LockType``
-    aliases, for ``isinstance``) keep the type. The objects stay installed
-    for the process's life: outside a run they behave as the plain ones
-    (measured in docs/design.md: ``with lock`` 126 -> 180 ns from a thread).
-    A second call does nothing.
+    every reference to a replaced factory that the program or a library took
+    before ``import gort`` is rebound (``_rebind``): names in modules (``from
+    threading import Lock``; ``functools.RLock`` on 3.11, which
+    ``cached_property`` uses), and, found through the garbage collector, class
+    and instance attributes, closure cells (a dataclass's ``default_factory``),
+    default arguments, ``defaultdict(threading.Lock)``, ``functools.partial``
+    and ``staticmethod``/``classmethod`` wrappers. Names bound to the lock
+    *type* under a type's name (``LockType`` aliases, for ``isinstance``) keep
+    the type. The plain RLocks that already exist are remembered
+    (``find_raw_rlocks``). The objects stay installed for the process's life:
+    outside a run they behave as the plain ones (measured in docs/design.md:
+    ``with lock`` 128 -> 194 ns from a thread). A second call does nothing.
     """
+    global _pre_import_rlocks
     if getattr(_thread, "allocate_lock") is Lock:  # noqa: B009 - typeshed types it as the C one
         return 0
     replaced: dict[int, Any] = {}
+    olds: list[Any] = []
     for obj, name, new in _PATCHES:
         old = getattr(obj, name)
         if not isinstance(old, types.ModuleType):
             replaced[id(old)] = new
+            olds.append(old)
         setattr(obj, name, new)
-    n = 0
+    n = _rebind(olds, replaced)
+    _pre_import_rlocks = [weakref.ref(lk) for lk in gc.get_referrers(*RAW_RLOCK_KINDS)
+                          if type(lk) in RAW_RLOCK_KINDS]
+    return n
+
+
+def _own_namespaces() -> set[int]:
+    """ids of the module namespaces whose references ``_rebind`` leaves alone.
+
+    gort's own (the runtime keeps CPython's factories on purpose, lock_futex.py),
+    the modules ``_PATCHES`` edits, and _queue (the C SimpleQueue's home).
+    """
+    skip = set()
     for modname, mod in list(sys.modules.items()):
-        try:
+        if modname in _PATCHED_MODULES or modname == "gort" or modname.startswith(_OWN_PREFIX):
             ns = getattr(mod, "__dict__", None)
-        except Exception:  # a lazy module that imports on access: not one to rebind
-            continue
-        if (not isinstance(ns, dict) or modname in _PATCHED_MODULES
-                or modname == "gort" or modname.startswith(_OWN_PREFIX)):
-            continue
-        for name, v in list(ns.items()):
-            new = replaced.get(id(v))
-            if new is not None and not name.endswith("LockType"):
-                ns[name] = new
+            if isinstance(ns, dict):
+                skip.add(id(ns))
+    return skip
+
+
+def _rebind(olds: list[Any], replaced: dict[int, Any]) -> int:
+    """Point every reference to a replaced factory that the program can reach at the new one.
+
+    One ``gc.get_referrers`` pass over the tracked objects (about 4.5 ms with 46,000
+    of them, after importing asyncio, email, logging, unittest, ssl, requests; well
+    under 1 ms under ``gort run``, which imports gort first) finds the holders; each
+    kind is edited the way its own API allows. A dict that is a type's ``__dict__``
+    is edited through ``setattr`` (the type's attribute cache must hear of it);
+    module namespaces and instance dicts directly. What holds a factory where
+    nothing can be edited (a list, a frame's locals, a C structure, a bound method)
+    keeps it, and the locks it makes are plain (docs/design.md says what then).
+    """
+    skip = _own_namespaces()
+    n = 0
+    tuples: list[tuple[Any, ...]] = []
+
+    def new_for(v: Any) -> Any:
+        return replaced.get(id(v))
+
+    for ref in gc.get_referrers(*olds):
+        if isinstance(ref, defaultdict) and new_for(ref.default_factory) is not None:
+            ref.default_factory = new_for(ref.default_factory)
+            n += 1
+        if isinstance(ref, dict):
+            if id(ref) in skip:
+                continue
+            names = [k for k, v in ref.items()
+                     if new_for(v) is not None
+                     and not (isinstance(k, str) and k.endswith("LockType"))]
+            if not names:
+                continue
+            owner = _type_of_dict(ref)
+            for k in names:
+                if owner is not None:
+                    setattr(owner, k, new_for(ref[k]))
+                else:
+                    ref[k] = new_for(ref[k])
+                n += 1
+        elif isinstance(ref, types.CellType):
+            ref.cell_contents = new_for(ref.cell_contents)
+            n += 1
+        elif isinstance(ref, tuple):
+            tuples.append(ref)
+        elif isinstance(ref, (staticmethod, classmethod)) and new_for(ref.__func__) is not None:
+            ref.__init__(new_for(ref.__func__))  # type: ignore[misc]  # rebinds the callable
+            n += 1
+        elif isinstance(ref, functools.partial) and new_for(ref.func) is not None:
+            state = (new_for(ref.func), ref.args, ref.keywords, vars(ref) or None)
+            ref.__setstate__(state)  # type: ignore[attr-defined]
+            n += 1
+        elif isinstance(ref, dataclasses.Field) and new_for(ref.default_factory) is not None:
+            ref.default_factory = new_for(ref.default_factory)
+            n += 1
+        elif not isinstance(ref, (type, types.ModuleType, types.FrameType)):
+            n += _rebind_inline_attrs(ref, new_for)
+    if tuples:  # default arguments: one more pass finds the functions that hold them
+        ids = {id(t) for t in tuples}
+        for fn in gc.get_referrers(*tuples):
+            defaults = getattr(fn, "__defaults__", None) \
+                if isinstance(fn, types.FunctionType) else None
+            if defaults is not None and id(defaults) in ids:
+                fn.__defaults__ = tuple(new_for(v) if new_for(v) is not None else v
+                                        for v in defaults)
                 n += 1
     return n
+
+
+def _rebind_inline_attrs(obj: Any, new_for: Callable[[Any], Any]) -> int:
+    """An instance's attributes: inline ones (3.11+: no dict object until asked), slots."""
+    n = 0
+    for cls in type(obj).__mro__:  # __slots__ members
+        slots = cls.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            member = cls.__dict__.get(name)
+            if isinstance(member, types.MemberDescriptorType):
+                try:
+                    new = new_for(member.__get__(obj, cls))
+                except AttributeError:  # unset
+                    continue
+                if new is not None:
+                    member.__set__(obj, new)
+                    n += 1
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except Exception:  # no __dict__ (slots only, a C object)
+        return n
+    if isinstance(d, dict):
+        for k, v in list(d.items()):
+            new = new_for(v)
+            if new is not None and not (isinstance(k, str) and k.endswith("LockType")):
+                d[k] = new
+                n += 1
+    return n
+
+
+def _type_of_dict(d: dict[Any, Any]) -> type | None:
+    """The type whose ``__dict__`` d is, if it is one."""
+    for t in gc.get_referrers(d):
+        if isinstance(t, type) and all(vars(t).get(k, _MISSING) is v for k, v in d.items()):
+            return t
+    return None
+
+
+_pre_import_rlocks: list[weakref.ref[Any]] = []
+"""The plain RLocks that existed when gort was imported (``patch``), weakly."""
 
 
 def _free(lk: Any) -> bool:
@@ -743,18 +870,23 @@ RAW_RLOCK_KINDS: Final[tuple[type, ...]] = (type(_RawRLock()), threading._PyRLoc
 
 
 def find_raw_rlocks() -> tuple[Any, ...]:
-    """The plain RLocks made before the run that modules and their classes hold.
+    """The plain RLocks alive at the run's start: those that existed when gort was
+    imported, wherever they are kept, and those modules and their classes hold.
 
     A plain RLock is owned by the thread, so every goroutine of the M could
     enter it; preemption therefore waits while the M owns one of these
-    (preempt.py, "thread lock held"). Module-level and class-level locks are
-    where long-lived locks live (logging's, a script's own); one made earlier
-    and kept elsewhere (an instance attribute) is not found: create locks in
-    the run, or use gort.sync. Cost: a pass over the modules' namespaces at
-    start (measured about 2 ms with 600 modules).
+    (preempt.py, "thread lock held"), however it was taken (``with``, an
+    explicit ``acquire()``). After ``import gort`` a plain RLock is made only
+    through a factory reference ``patch`` could not rebind (a list, a C
+    structure); those kept in modules and classes are found here too. Cost: a
+    pass over the modules' namespaces at start (about 2 ms with 600 modules).
     """
     kinds = RAW_RLOCK_KINDS
     found: dict[int, Any] = {}
+    for ref in _pre_import_rlocks:
+        lk = ref()
+        if lk is not None:
+            found[id(lk)] = lk
     for mod in list(sys.modules.values()):
         ns = getattr(mod, "__dict__", None)
         if not isinstance(ns, dict):
