@@ -518,3 +518,40 @@ def test_plain_lock_taken_in_exit_against_a_looping_holder_finishes() -> None:
     # preempted inside its with block every time). Now preemption waits for the block's end.
     r = run_testprog("with_exit.py", "lock", env={"GODEBUG": "blockreport=0"}, timeout=120)
     assert (r.returncode, r.stdout) == (0, "total 50\n"), r.stderr
+
+
+@pytest.mark.parametrize("env", [{}, {"GORT_PREEMPT_NS": "50000"}],
+                         ids=["default-slice", "50us-slice"])
+def test_preempted_inside_with_frees_locals_when_dropped(env: dict[str, str]) -> None:
+    # issue 8, F7: the check of the with block's manager read frame.f_locals, which on
+    # 3.11/3.12 left a snapshot of the locals on the frame: a local deleted after a
+    # preemption inside the block stayed alive (its __del__ ran after "after del").
+    r = run_testprog("with_locals_freed.py", env=env, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "['freed', 'after del']\nOK\n"), r.stderr
+
+
+def test_frame_locals_read_without_a_snapshot() -> None:
+    from gort.runtime import symtab
+
+    assert symtab._DIRECT  # the localsplus layout probe passed on this interpreter
+
+    def f(arg: object) -> tuple[Any, Any, Any, list[Any]]:
+        local = [1]
+        cell = "c"
+
+        def inner() -> tuple[str, object]:
+            return cell, arg
+
+        frame = sys._getframe()
+        got = (symtab.frame_local(frame, "local"), symtab.frame_local(frame, "cell"),
+               symtab.frame_local(frame, "unbound_yet"), symtab.frame_values(frame))
+        unbound_yet = 1
+        del unbound_yet
+        inner()
+        assert local == [1]
+        return got
+
+    sentinel = object()
+    local, cell, unbound, values = f(sentinel)
+    assert (local, cell, unbound) == ([1], "c", symtab._MISSING)
+    assert sentinel in values and [1] in values and "c" in values

@@ -91,6 +91,7 @@ from .symtab import (
     callee,
     callee_expr,
     entry_code,
+    frame_values,
     instr_start,
     manager_expr,
     resolve,
@@ -308,7 +309,7 @@ class Preempter:
         # f's code. (A C callable given to them, calling back, does not match.)
         if back.f_code in USER_BOUNDARY_CODES or self._classify(back)[0] == _BASE:
             return any(callable(v) and entry_code(v) is f.f_code
-                       for v in list(back.f_locals.values()))
+                       for v in frame_values(back))
         # Any frame calling a Python callable through C call machinery only:
         # ``fn(*args)`` (CALL_FUNCTION_EX on 3.11), a class (type_call, then
         # __init__), a partial, an instance with a Python __call__. That C holds

@@ -19,8 +19,18 @@ kind of question, always without running any of the program's code:
 Invariants: results are cached per code object (bounded); nothing here
 switches goroutines or takes a lock, so the SIGURG handler may call it.
 Locals are read only from frames of the program, never from the runtime's,
-whose state may be mid-update. On 3.11 ``frame.f_locals`` leaves a snapshot
-of the locals on the frame until the frame's next read or its end.
+whose state may be mid-update, and only from frames that are executing or
+blocked in a call (their interpreter frames are live).
+
+Locals are read from the interpreter frame's ``localsplus`` array
+(``frame_local``), not through ``frame.f_locals``: on 3.11 and 3.12 that
+attribute leaves a snapshot dict of every local on the frame until the
+frame's next read or its end, so a goroutine preempted inside a ``with``
+kept its locals alive past their ``del`` (issue 8, F7: a ``__del__`` ran late).
+The array's offset (72 bytes into ``_PyInterpreterFrame`` on 3.11-3.13) and
+the slot order (``co_varnames``, then cell variables that are not
+arguments, then free variables) are checked at import on a probe function;
+where the check fails, ``f_locals`` is read as before.
 
 Rejected: reading the value stack (the manager of a ``with``, the callee of a
 call) through ctypes: CPython 3.11 keeps the stack pointer in a C local of the
@@ -29,10 +39,12 @@ eval loop while a frame runs, so a running frame's ``stacktop`` is stale.
 
 from __future__ import annotations
 
+import ctypes
 import dis
 import functools
 import inspect
-from types import CodeType, FrameType, MethodType
+import sys
+from types import CellType, CodeType, FrameType, MethodType
 from typing import Any, Final
 
 # PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
@@ -175,7 +187,7 @@ def resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
     missing = _MISSING
     value: Any = missing
     if op != "LOAD_GLOBAL":
-        value = frame.f_locals.get(name, missing)
+        value = frame_local(frame, name)
     if value is missing and op in ("LOAD_GLOBAL", "LOAD_NAME"):
         value = frame.f_globals.get(name, missing)
         if value is missing:
@@ -190,6 +202,95 @@ def resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
 
 
 _MISSING: Final = object()
+_F_FRAME: Final = 24  # PyFrameObject.f_frame (after PyObject_HEAD and f_back)
+_LOCALSPLUS: Final = 72  # _PyInterpreterFrame.localsplus, 3.11-3.13
+_slots_cache: dict[CodeType, dict[str, int]] = {}
+
+
+def _slots(code: CodeType) -> dict[str, int]:
+    """name -> index in localsplus: locals (arguments first), other cells, free variables."""
+    got = _slots_cache.get(code)
+    if got is None:
+        names = list(code.co_varnames)
+        names += [c for c in code.co_cellvars if c not in code.co_varnames]
+        names += code.co_freevars
+        got = {n: i for i, n in reversed(list(enumerate(names)))}
+        if len(_slots_cache) > 4096:
+            _slots_cache.clear()
+        _slots_cache[code] = got
+    return got
+
+
+def _read_slot(frame: FrameType, name: str) -> Any:
+    """The value of local (or cell/free variable) ``name`` of a live frame, read from its
+    localsplus; _MISSING if unbound or unknown."""
+    i = _slots(frame.f_code).get(name)
+    if i is None:
+        return _MISSING
+    fi = ctypes.c_void_p.from_address(id(frame) + _F_FRAME).value
+    if not fi:
+        return _MISSING
+    p = ctypes.c_void_p.from_address(fi + _LOCALSPLUS + 8 * i).value
+    if not p:
+        return _MISSING
+    value = ctypes.cast(p, ctypes.py_object).value
+    if type(value) is CellType and (name in frame.f_code.co_cellvars
+                                    or name in frame.f_code.co_freevars):
+        try:
+            return value.cell_contents
+        except ValueError:  # an empty cell: unbound
+            return _MISSING
+    return value
+
+
+def _probe_slots() -> bool:
+    """The localsplus layout assumed by _read_slot holds on this interpreter."""
+    if sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)) or ctypes.sizeof(
+            ctypes.c_void_p) != 8:
+        return False
+    free = object()
+    got: list[bool] = []
+
+    def probe(arg: object, captured: object) -> None:
+        local = object()
+        cell = object()
+
+        def inner() -> tuple[object, object, object]:
+            return captured, cell, free
+
+        f = sys._getframe()
+        got.append(_read_slot(f, "arg") is arg and _read_slot(f, "local") is local
+                   and _read_slot(f, "captured") is captured and _read_slot(f, "cell") is cell
+                   and _read_slot(f, "nothing") is _MISSING and inner()[0] is captured)
+
+    def outer() -> None:
+        probe(outer, got)
+        f = sys._getframe()
+        got.append(_read_slot(f, "free") is free)
+
+    outer()
+    return got == [True, True]
+
+
+_DIRECT: Final = _probe_slots()
+
+
+def frame_local(frame: FrameType, name: str) -> Any:
+    """Local, cell or free variable ``name`` of a live frame, without running code and
+    without leaving a snapshot of the locals on the frame (3.11, 3.12); _MISSING if unbound."""
+    if _DIRECT:
+        return _read_slot(frame, name)
+    return frame.f_locals.get(name, _MISSING)
+
+
+def frame_values(frame: FrameType) -> list[Any]:
+    """The bound locals (and cell and free variables) of a live frame, as frame_local reads."""
+    if not _DIRECT:
+        return list(frame.f_locals.values())
+    got = (_read_slot(frame, name) for name in _slots(frame.f_code))
+    return [v for v in got if v is not _MISSING]
+
+
 _BEFORE_WITH_OPS: Final = frozenset(op for name, op in dis.opmap.items()
                                     if name in ("BEFORE_WITH", "SETUP_WITH"))
 _with_cache: dict[CodeType, tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]] = {}

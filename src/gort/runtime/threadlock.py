@@ -94,10 +94,11 @@ earlier makes goroutine-aware locks. ``Debug.nopreempt_modules`` and the
 preemption side cover the plain locks that exist: every plain RLock alive at
 import is remembered, weakly (``_pre_import_rlocks``: the C RLock is tracked
 by the collector, so the referrers of its type are its instances; 1 ms), and
-preemption waits while the M owns one (``find_raw_rlocks``). The price is paid by threads of a program that imports gort:
-``with lock`` 126 -> 180 ns, an RLock 125 -> 400 ns, a ``local`` attribute
-31 -> 530 ns (``bench/lock_micro.py``, "thread" row). The runtime's own locks
-are never these (lock_futex.py). Rejected: restoring the originals after a
+preemption waits while the M owns one (``find_raw_rlocks``). The price is
+paid by threads of a program that imports gort: ``with lock`` 126 -> 180 ns,
+an RLock 125 -> 400 ns, a ``local`` attribute 31 -> 530 ns
+(``bench/lock_micro.py``, "thread" row). The runtime's own locks are never
+these (lock_futex.py). Rejected: restoring the originals after a
 run (a lock made between runs was plain in the next one) and an import hook
 that rewrites ``from threading import Lock`` in modules loaded later (the
 names are looked up in the patched modules then anyway).
