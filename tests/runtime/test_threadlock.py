@@ -125,6 +125,27 @@ def test_rlocks_made_before_import_gort_anywhere_are_never_entered(
             "deferred True", "OK"], out
 
 
+@pytest.mark.parametrize("how", ["with", "acquire", "chan"])
+def test_park_holding_an_rlock_made_before_import_gort_is_reported_once(how: str) -> None:
+    # The one way left into a plain pre-import RLock: its holder parks (preemption waits,
+    # a park cannot). Silent before; now one report per lock, naming it and the stack.
+    r = run_testprog("tl_rlock_park.py", how, timeout=60, module=False)
+    assert (r.returncode, r.stdout) == (0, "done\n"), r.stderr
+    assert r.stderr.count("gort: goroutine ") == 1, r.stderr
+    assert "while its thread owns a plain RLock made before gort was imported" in r.stderr
+    assert "tl_rlock_park.py:" in r.stderr and "use gort.sync.Mutex" in r.stderr
+    quiet = run_testprog("tl_rlock_park.py", how, timeout=60, module=False,
+                         env={"GODEBUG": "blockreport=0"})
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "done\n", "")
+
+
+def test_no_plain_rlock_to_check_at_park_under_gort_run() -> None:
+    # gort run imports gort first: the program's locks are gort's, and threading's own
+    # RLock is never held across a park, so gopark has nothing to ask (no cost).
+    r = run_testprog("tl_rlock_park.py", "chan", timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "done\n", "")
+
+
 # -- Lock --------------------------------------------------------------------
 
 

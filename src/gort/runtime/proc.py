@@ -592,6 +592,8 @@ def gopark(gp: G, reason: WaitReason, status: Gstatus = _WAITING, waiting: Any =
         if s.tracing.value:
             no_switch_in_tracing(str(reason) or status.name.lower())
         raise short_of_depth(s, PARK_DEPTH)
+    if s.park_rlocks:
+        s.on_rlock_park(s, gp, reason)  # type: ignore[misc]  # set with park_rlocks
     mp = s.m0
     gp.status = status
     gp.waitreason = reason
@@ -697,6 +699,8 @@ def gosched(gp: G) -> None:
         no_switch_in_tracing("gosched")
     if s.depth_left.value < PARK_DEPTH:
         raise short_of_depth(s, PARK_DEPTH)
+    if s.park_rlocks:
+        s.on_rlock_park(s, gp, "gosched")  # type: ignore[misc]  # set with park_rlocks
     gp.status = _RUNNABLE
     globrunqput(s, gp)
     schedule(s, s.m0, gp, "gosched")

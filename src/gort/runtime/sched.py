@@ -159,6 +159,12 @@ class Sched:
         # Plain RLocks made before the run, held by modules (threadlock.find_raw_rlocks):
         # no asynchronous preemption while the M owns one.
         self.raw_rlocks: tuple[Any, ...] = ()
+        # Those of them a goroutine could hold across a park (threading's own are held
+        # only inside threading's code), and what gopark calls while one is listed
+        # (threadlock.rlock_park_check: a report when the parking G's thread owns one).
+        self.park_rlocks: tuple[Any, ...] = ()
+        self.on_rlock_park: Callable[[Sched, G, Any], None] | None = None
+        self.rlock_park_reported: set[int] = set()  # ids of the locks reported once
         self.tracer: Tracer | None = None  # trace.Tracer while an execution trace is on
         self.offloader: Any = None  # syscall.Offloader, started by the first offload
         # Signals caught in gort's own code, (signum, frame), appended by the Python-level

@@ -139,6 +139,7 @@ from .lock_futex import mutex
 from .sched import Sched
 from .time import start_timer, stop_timer
 from .timers import Timer
+from .traceback import stack_lines
 
 _allocate_raw: Final = mutex  # CPython's factory (lock_futex.py)
 _RawRLock: Final = _thread.RLock
@@ -864,6 +865,36 @@ def install(s: Sched) -> None:
     """At a run's start: importlib's live module locks adopted, plain RLocks found."""
     adopt_module_locks()
     s.raw_rlocks = find_raw_rlocks()
+    own = {id(v) for v in vars(threading).values()}
+    s.park_rlocks = tuple(lk for lk in s.raw_rlocks if id(lk) not in own)
+    s.on_rlock_park = rlock_park_check
+
+
+def rlock_park_check(s: Sched, gp: G, reason: Any) -> None:
+    """gopark, while plain RLocks made before the run exist: report (once per lock) a
+    goroutine that parks while its thread owns one.
+
+    Preemption waits while such a lock is held, but a park cannot: the goroutine
+    asked to wait. Another goroutine of the thread can then enter the lock (a C
+    RLock is owned by the thread, and nothing runs when its ``acquire``
+    succeeds), so the fault that cannot be prevented is made visible. Cost: an
+    ``_is_owned()`` call per such lock per park (about 40 ns each); ``gort run``
+    programs have none (gort is imported first; threading's own RLock is
+    skipped, as threading holds it only inside its own code).
+    """
+    for lk in s.park_rlocks:
+        if lk._is_owned() and id(lk) not in s.rlock_park_reported:
+            s.rlock_park_reported.add(id(lk))
+            if s.debug.blockreport:
+                sys.stderr.write(
+                    f"gort: goroutine {gp.goid} parks [{reason}] while its thread owns a "
+                    f"plain RLock made before gort was imported ({lk!r}): another "
+                    "goroutine of the thread can enter it while this one waits.\n"
+                    f"goroutine {gp.goid} [running]:\n"
+                    + "".join(line + "\n" for line in stack_lines(sys._getframe(1)))
+                    + "Make the lock after import gort (gort run imports gort first), or "
+                    "use gort.sync.Mutex. This report is printed once per lock; "
+                    "GODEBUG=blockreport=0 turns it off.\n\n")
 
 
 RAW_RLOCK_KINDS: Final[tuple[type, ...]] = (type(_RawRLock()), threading._PyRLock)  # type: ignore[attr-defined]
