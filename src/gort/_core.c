@@ -88,7 +88,7 @@ typedef struct {
     Py_ssize_t g_waitreason, g_waiting, g_waitsince, g_resume, g_gr, g_pending;
     Py_ssize_t m_armed, m_locks, m_g0, p_gcpoll, p_schedwhen, p_schedtick, p_timers, t_heap;
     PyObject *deque_append, *deque_popleft;
-    PyObject *str_current, *str_m0, *str_tracer;
+    PyObject *str_current, *str_m0, *str_tracer, *str_park_rlocks;
     Py_ssize_t runq_size;
     int depth_margin;          /* proc.RUNTIME_DEPTH plus a margin */
     int park_margin;           /* proc.PARK_DEPTH plus a margin: less, gopark decides */
@@ -489,9 +489,9 @@ execute(Olds *po, PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObje
 /* gopark(gp, reason, WAITING, sg) and schedule (proc.gopark, proc.schedule) with no
    Python frame on gp's stack at the switch: schedule's fast path (runnext, nothing
    due) in C; otherwise proc.find_runnable picks the next G and the switch is made
-   here. Not here (returns 0, nothing done: call proc.gopark): a tracer on, a
-   preemption hook armed, m.locks held (a signal handler on gp's stack), a tracing
-   callback running, or a recursion budget too short (park's caller checked).
+   here. Not here (returns 0, nothing done: call proc.gopark): a tracer on, plain
+   RLocks made before gort was imported to ask about, a preemption hook armed, m.locks
+   held (a signal handler on gp's stack), a tracing callback running, or a recursion budget too short (park's caller checked).
    Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
 static int
 fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject *sg)
@@ -526,6 +526,18 @@ fast_gopark(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject 
     Py_DECREF(tracer);
     PyObject *injectq = st.run_injectq;  /* s's: fast_getg bound s before */
     if (tracer != Py_None || injectq == NULL) {
+        return 0;
+    }
+    /* Plain RLocks made before gort was imported: gopark asks whether the thread owns
+       one (threadlock.rlock_park_check); none under `gort run`. */
+    PyObject *prl = PyObject_GetAttr(s, st.str_park_rlocks);
+    if (prl == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_ssize_t nprl = PyTuple_Check(prl) ? PyTuple_GET_SIZE(prl) : 1;
+    Py_DECREF(prl);
+    if (nprl != 0) {
         return 0;
     }
     /* gopark's writes. One Olds for every step: a parked G's saved C stack holds this
@@ -1066,11 +1078,12 @@ core_setup(PyObject *mod, PyObject *ns)
     st.str_current = PyUnicode_InternFromString("current");
     st.str_m0 = PyUnicode_InternFromString("m0");
     st.str_tracer = PyUnicode_InternFromString("tracer");
+    st.str_park_rlocks = PyUnicode_InternFromString("park_rlocks");
     st.str_injectq = PyUnicode_InternFromString("injectq");
     st.gr_switch = PyObject_GetAttrString(st.greenlet_type, "switch");
     if (!st.deque_append || !st.deque_popleft || !st.zero || !st.one || !st.str_current || !st.str_m0 ||
         !st.str_injectq || !st.gr_switch ||
-        !st.str_tracer) {
+        !st.str_tracer || !st.str_park_rlocks) {
         return NULL;
     }
     if (offset_of(st.Chan, "buf", &st.ch_buf) || offset_of(st.Chan, "closed", &st.ch_closed) ||

@@ -121,7 +121,7 @@ def test_rlocks_made_before_import_gort_anywhere_are_never_entered(
         results = list(ex.map(once, range(4)))
     for rc, out in results:
         assert rc == 0 and out.splitlines()[:7] == [
-            "list 6000", "dict 6000", "instance 6000", "slot 6000", "closure 6000",
+            "list right", "dict right", "instance right", "slot right", "closure right",
             "deferred True", "OK"], out
 
 

@@ -402,7 +402,10 @@ class Preempter:
         frame = self.armed_frame
         if self.tool_id >= 0 or _MONITORING is not None or frame is None:
             return True
-        if frame.f_trace is self._trace_hook:
+        # ==, not is: each read of self._trace_hook makes a new bound method. (With
+        # `is` the hook always looked replaced, was saved as the frame's own tracer,
+        # and then called itself when it fired: a RecursionError in the program.)
+        if frame.f_trace == self._trace_hook:
             return True
         # Replaced (the program's tracer, or pdb, set f_trace meanwhile): the hook
         # would never fire, and restoring the old f_trace would undo the program's.
