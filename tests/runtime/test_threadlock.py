@@ -532,7 +532,9 @@ def test_queue_get_parks_and_a_put_wakes_it(putter: str) -> None:
 
         gort.go(getter)
         gort.go(ticker)
-        gort.sleep(0.03)  # the getter is parked in get(); the ticker keeps ticking
+        deadline = time.monotonic() + 10
+        while ticks[0] < 5 and time.monotonic() < deadline:
+            gort.sleep(0.002)  # the getter is parked in get(); the ticker keeps ticking
         if putter == "goroutine":
             gort.go(q.put, "hello")
         else:
