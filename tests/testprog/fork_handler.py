@@ -43,7 +43,8 @@ def main():
         gort.go(lambda: ch.send(42))
         print("child", ch.recv(), flush=True)
         os._exit(0)
-    _, status = os.waitpid(forked[0], 0)
+    # offloaded: the spinner could run meanwhile (a blocking wait here is reported)
+    _, status = gort.offload(os.waitpid, forked[0], 0)
     print("parent", os.waitstatus_to_exitcode(status), flush=True)
 
 
