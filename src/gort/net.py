@@ -1150,21 +1150,55 @@ class _PipeEnd:
 
 
 class _PipeFD:
-    """Enough of FD for Conn: the pipe end's state and the closed flag."""
+    """Enough of FD for Conn: the pipe end's state and whether it is closed.
 
-    __slots__ = ("closed", "end")
+    A pipe belongs to the run that first uses it (``run``, shared by both
+    ends): its channels and mutex hold that run's waiters, and a goroutine
+    abandoned in the middle of a read or write when the run ended keeps its
+    place in them forever (a later write would hand its data to a goroutine
+    that never runs again, a later write wait for its mutex forever). So, as
+    a socket's (netpoll.Netpoll.close), a pipe is closed for every later run:
+    its calls raise ErrClosed before they touch a channel.
+    """
 
-    def __init__(self, end: _PipeEnd) -> None:
+    __slots__ = ("_closed", "end", "run")
+
+    def __init__(self, end: _PipeEnd, run: list[Sched | None]) -> None:
         self.end = end
-        self.closed = False
+        self.run = run
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Closed by close(), or made in a run that has ended."""
+        if self._closed:
+            return True
+        run = self.run
+        s = _rt.running()
+        if run[0] is s:
+            return False
+        if run[0] is None:  # made outside any run: the first run to use it owns it
+            run[0] = s
+            return False
+        return True
+
+    @closed.setter
+    def closed(self, v: bool) -> None:
+        self._closed = v
+
+    def error(self, op: str) -> ErrClosed:
+        if self._closed:
+            return ErrClosed(f"{op} pipe: io: read/write on closed pipe")
+        return ErrClosed(f"{op} pipe: io: read/write on closed pipe (the pipe belonged to a "
+                         f"gort.run that has ended; make a new one in this run)")
 
 
 class _PipeConn(Conn):
     __slots__ = ("_p",)
 
-    def __init__(self, p: _PipeEnd) -> None:
+    def __init__(self, p: _PipeEnd, run: list[Sched | None]) -> None:
         addr = Addr("pipe", "pipe", 0)
-        super().__init__(_PipeFD(p), "pipe", addr, addr)  # type: ignore[arg-type]
+        super().__init__(_PipeFD(p, run), "pipe", addr, addr)  # type: ignore[arg-type]
         self._p = p
 
     def read(self, n: int) -> bytes:
@@ -1181,8 +1215,9 @@ class _PipeConn(Conn):
         if bad is not None:
             raise bad
         view = memoryview(buf).cast("B")
-        if p.local_done.closed:
-            raise ErrClosed("read pipe: io: read/write on closed pipe")
+        fd = self._fd
+        if fd.closed:
+            raise fd.error("read")  # type: ignore[attr-defined]
         if p.remote_done.closed:
             return 0
         if p.rdl.cancel.closed:
@@ -1208,7 +1243,10 @@ class _PipeConn(Conn):
         if bad is not None:
             raise bad
         view = memoryview(data).cast("B")
-        if p.local_done.closed or p.remote_done.closed:
+        fd = self._fd
+        if fd.closed:
+            raise fd.error("write")  # type: ignore[attr-defined]
+        if p.remote_done.closed:
             raise ErrClosed("write pipe: io: read/write on closed pipe")
         if p.wdl.cancel.closed:
             raise TimeoutError("write pipe: i/o timeout")
@@ -1246,8 +1284,9 @@ class _PipeConn(Conn):
         raise io.UnsupportedOperation("gort.net.pipe: close_read is not supported; use close")
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
-        if self._fd.closed:
-            raise ErrClosed("set pipe: io: read/write on closed pipe")
+        fd = self._fd
+        if fd.closed:
+            raise fd.error("set")  # type: ignore[attr-defined]
         if READ in modes:
             self._p.rdl.set(t)
         if WRITE in modes:
@@ -1271,5 +1310,6 @@ def pipe() -> tuple[Conn, Conn]:
     r2: _rt.Chan[int] = _rt.Chan()
     done1: _rt.Chan[None] = _rt.Chan()
     done2: _rt.Chan[None] = _rt.Chan()
-    return (_PipeConn(_PipeEnd(c1, r1, c2, r2, done1, done2)),
-            _PipeConn(_PipeEnd(c2, r2, c1, r1, done2, done1)))
+    run: list[Sched | None] = [_rt.running()]
+    return (_PipeConn(_PipeEnd(c1, r1, c2, r2, done1, done2), run),
+            _PipeConn(_PipeEnd(c2, r2, c1, r1, done2, done1), run))

@@ -715,3 +715,52 @@ def test_makefile_refuses_to_go_on_after_a_deadline_fired(mode: str) -> None:
         return str(ei.value)
 
     assert "makefile()" in gort.run(main)
+
+
+def test_a_pipe_abandoned_mid_operation_is_closed_in_later_runs() -> None:
+    # Goroutines abandoned in a pipe's read and write kept their places in its channels
+    # and its write mutex: the next run's read of it deadlocked ("all goroutines are
+    # asleep"), and a write handed its data to a goroutine that never runs again.
+    ends: list[net.Conn] = []
+
+    def first() -> None:
+        a, b = net.pipe()
+        gort.go(a.read, 10)  # parked: b never writes
+        gort.go(a.write, b"x" * 5)  # parked: b never reads
+        gort.go(a.write, b"y" * 5)  # parked on the write mutex
+        gort.sleep(0.02)
+        ends.extend((a, b))
+
+    def second() -> list[str]:
+        a, b = ends
+        out = []
+        for op in (lambda: b.read(10), lambda: a.write(b"z"), lambda: b.write(b"z"),
+                   lambda: a.set_deadline(None)):
+            try:
+                op()
+                out.append("no error")
+            except net.ErrClosed as e:
+                out.append(str(e))
+        a.close()  # a no-op, as for any closed Conn
+        c, d = net.pipe()  # a new pipe works
+        gort.go(c.write, b"fresh")
+        out.append(d.read(10).decode())
+        return out
+
+    gort.run(first)
+    hint = ": io: read/write on closed pipe (the pipe belonged to a gort.run that has ended; " \
+           "make a new one in this run)"
+    assert gort.run(second) == [f"read pipe{hint}", f"write pipe{hint}", f"write pipe{hint}",
+                                f"set pipe{hint}", "fresh"]
+
+
+def test_a_pipe_made_outside_a_run_belongs_to_the_first_run_using_it() -> None:
+    a, b = net.pipe()
+
+    def main() -> bytes:
+        gort.go(a.write, b"hi")
+        return b.read(10)
+
+    assert gort.run(main) == b"hi"
+    with pytest.raises(net.ErrClosed, match="has ended"):
+        gort.run(lambda: b.read(1))
