@@ -765,7 +765,7 @@ class Dialer:
         dst = _addr(network, sa) if family != socket.AF_UNIX else Addr(network, address, 0)
         sock = socket.socket(family, socktype)
         try:
-            fd = FD(sock)
+            fd = FD(sock, run_owned=True)
         except BaseException:
             sock.close()
             raise
@@ -903,7 +903,7 @@ def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD
         if socktype == socket.SOCK_STREAM:
             sock.listen(_somaxconn())
         laddr = _addr(network, sock.getsockname())
-        fd = FD(sock)
+        fd = FD(sock, run_owned=True)
     except OSError as e:
         sock.close()
         syscall = "bind" if e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL,
@@ -939,7 +939,7 @@ class Listener:
         try:
             if self._net not in _UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            fd = FD(sock)
+            fd = FD(sock, run_owned=True)
         except BaseException:
             sock.close()
             raise

@@ -15,6 +15,7 @@ import pytest
 import gort
 import gort.net as net
 
+from ..conftest import run_testprog
 from .helpers import conn_pair, echo_server, free_port, serve, write_until_error
 
 pytestmark = pytest.mark.timeout(60)
@@ -764,3 +765,18 @@ def test_a_pipe_made_outside_a_run_belongs_to_the_first_run_using_it() -> None:
     assert gort.run(main) == b"hi"
     with pytest.raises(net.ErrClosed, match="has ended"):
         gort.run(lambda: b.read(1))
+
+
+def test_sockets_of_abandoned_goroutines_are_closed_when_the_run_ends() -> None:
+    # A goroutine abandoned in accept or read inside a try/with block is kept for the
+    # life of the process (abandon.py), and it held its socket open: one descriptor more
+    # per run for good. gort.net's sockets are the run's: closed when it ends.
+    r = run_testprog("net_abandon_fds.py", module=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "kept 400", r.stdout
+    fds = lines[1].split()
+    assert fds[0] == "fds" and fds[1] == fds[2] == fds[3], r.stdout
+    assert lines[2:4] == ["fileno -1 -1", "peer reads b''"], r.stdout
+    assert lines[4].startswith("old conn: read tcp 127.0.0.1:"), r.stdout
+    assert lines[4].endswith(": use of closed network connection"), r.stdout
