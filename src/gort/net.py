@@ -156,7 +156,11 @@ def join_host_port(host: str, port: str) -> str:
 def _addr(network: str, sa: Any) -> Addr:
     network = network.rstrip("46")  # Go: a TCPAddr's network is "tcp", whatever was dialed
     if isinstance(sa, tuple):
-        return Addr(network, str(sa[0]), int(sa[1]))
+        host = sa[0]
+        if host.startswith("::ffff:") and "." in host:
+            # An IPv4 peer of a dual-stack socket: Go prints the IPv4 address (IP.String).
+            host = host[7:]
+        return Addr(network, host, int(sa[1]))
     if sa is None:  # an unbound unix socket (a unixgram sender)
         return Addr(network, "", 0)
     if isinstance(sa, bytes):
@@ -167,8 +171,10 @@ def _addr(network: str, sa: Any) -> Addr:
 
 
 def _unix_path(address: str) -> str:
-    if not isinstance(address, str) or not address:
-        raise ValueError(f"gort.net: a unix address is a socket path, got {address!r}")
+    if not isinstance(address, str):
+        raise TypeError(f"a unix address is a socket path (a str), got {address!r}")
+    if not address:
+        raise ValueError("a unix address is a socket path, got ''")
     return "\0" + address[1:] if address.startswith("@") else address
 
 
@@ -185,6 +191,18 @@ def _port(network: str, port: str) -> int:
     except OSError:
         raise socket.gaierror(socket.EAI_SERVICE,
                               f"lookup {network}/{port}: unknown port") from None
+
+
+def _host_port(op: str, network: str, address: Any) -> tuple[str, int]:
+    """split_host_port and the port's number, errors with Go's "op network: " in front
+    ("dial tcp: address x: missing port in address")."""
+    try:
+        host, port = split_host_port(address)
+        return host, _port(network, port)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{op} {network}: {str(e).removeprefix('gort.net: ')}") from None
+    except socket.gaierror as e:
+        raise socket.gaierror(e.errno, f"{op} {network}: {e.strerror}") from None
 
 
 def _numeric(host: str) -> tuple[int, str] | None:
@@ -211,6 +229,8 @@ _lookup_slots: weakref.WeakKeyDictionary[Sched, _rt.Chan[None]] = weakref.WeakKe
 def _getaddrinfo(host: str, port: int, family: int, socktype: int,
                  deadline: int) -> list[tuple[int, Any]]:
     """(family, sockaddr) for host, in the resolver's order; ``deadline`` ns (0: none)."""
+    if "\0" in host:  # getaddrinfo's ValueError, and no name has one (Go: no such host)
+        raise socket.gaierror(socket.EAI_NONAME, f"lookup {host!r}: no such host")
     num = _numeric(host)
     if num is not None:
         fam, h = num
@@ -299,6 +319,9 @@ def lookup_host(host: str) -> list[str]:
     Runs getaddrinfo on an offload thread (an IP literal is returned as is).
     Raises socket.gaierror ("lookup HOST: no such host") if there are none.
     """
+    if not isinstance(host, str):
+        raise TypeError(f"lookup {host!r}: a host is a str (a name or an IP address), "
+                        f"not {type(host).__name__}")
     return [str(sa[0]) for _f, sa in _getaddrinfo(host, 0, socket.AF_UNSPEC,
                                                     socket.SOCK_STREAM, 0)]
 
@@ -383,6 +406,14 @@ def _data_error(where: str, data: Any) -> Exception | None:
         return TypeError(f"{where}: data must be a bytes-like object, "
                          f"not {type(data).__name__}{hint}")
     return None
+
+
+def _check_deadline(where: str, t: Any) -> None:
+    """deadline_ns's check of t, its error with Go's "set tcp LOCAL->REMOTE: " in front."""
+    try:
+        deadline_ns(t)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{where}: {str(e).removeprefix('gort.net: ')}") from None
 
 
 def _check_network(op: str, network: str, allowed: tuple[str, ...]) -> None:
@@ -482,6 +513,8 @@ class Conn(Deadlines):
             raise self._error("close", e) from None
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        if t is not None:
+            _check_deadline(_where("set", self._net, self._laddr, self._raddr), t)
         try:
             self._fd.set_deadline(t, modes)
         except ErrClosed as e:
@@ -629,6 +662,13 @@ class Dialer:
         if fallback_delay is None:
             raise TypeError("gort.net.Dialer: fallback_delay is a number of seconds "
                             "(negative: no race), got None")
+        if keep_alive is not None and (isinstance(keep_alive, bool)
+                                       or not isinstance(keep_alive, int | float)):
+            raise TypeError(f"gort.net.Dialer: keep_alive is a number of seconds, or None "
+                            f"(or negative) for none, got {keep_alive!r}")
+        if local_addr is not None and not isinstance(local_addr, str):
+            raise TypeError(f"gort.net.Dialer: local_addr is a str (\"host:port\", a unix "
+                            f"path), got {local_addr!r}")
         deadline_ns(deadline)  # type check
         self.timeout = timeout
         self.deadline = deadline
@@ -662,17 +702,16 @@ class Dialer:
             socktype = socket.SOCK_STREAM if network == "unix" else socket.SOCK_DGRAM
             try:
                 path = _unix_path(address)
-            except ValueError as e:
-                raise ValueError(f"dial {network}: {e}") from None
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"dial {network}: {e}") from None
             return self._dial_one(network, socket.AF_UNIX, socktype, path, address,
                                   deadline, None)
         stream = network in _STREAM
         family = _STREAM[network] if stream else _DGRAM[network]
         socktype = socket.SOCK_STREAM if stream else socket.SOCK_DGRAM
-        host, port = split_host_port(address)
+        host, port = _host_port("dial", network, address)
         try:
-            addrs = _getaddrinfo(host or "localhost", _port(network, port), family,
-                                 socktype, deadline)
+            addrs = _getaddrinfo(host or "localhost", port, family, socktype, deadline)
         except OSError as e:
             raise _op_error("dial", network, None, None, e) from None
         if network == "tcp" and self.fallback_delay >= 0:  # Go: only "tcp" is dual-stack
@@ -803,9 +842,9 @@ class Dialer:
         if network in _UNIX:
             sock.bind(_unix_path(self.local_addr))
             return
-        host, port = split_host_port(self.local_addr)
+        host, port = _host_port("dial", network, self.local_addr)
         sa = _getaddrinfo(host or ("::" if family == socket.AF_INET6 else "0.0.0.0"),
-                          _port(network, port), family, sock.type, 0)[0][1]
+                          port, family, sock.type, 0)[0][1]
         sock.bind(sa)
 
 
@@ -879,12 +918,11 @@ def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD
     if network in _UNIX:
         try:
             fam, sa = socket.AF_UNIX, _unix_path(address)
-        except ValueError as e:
-            raise ValueError(f"{op} {network}: {e}") from None
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{op} {network}: {e}") from None
     else:
-        host, port = split_host_port(address)
+        host, p = _host_port(op, network, address)
         family = _STREAM[network] if network in _STREAM else _DGRAM[network]
-        p = _port(network, port)
         if host == "":
             if family == socket.AF_UNSPEC:
                 family = socket.AF_INET6 if _ipv6_works() else socket.AF_INET
@@ -933,7 +971,7 @@ class Listener:
         blocked here when it closes), TimeoutError past the deadline.
         """
         try:
-            sock, _sa = self._fd.accept()
+            sock, sa = self._fd.accept()
         except OSError as e:
             raise _op_error("accept", self._net, self._addr, None, e) from None
         try:
@@ -944,11 +982,9 @@ class Listener:
             sock.close()
             raise
         laddr = _addr(self._net, sock.getsockname())
-        try:
-            raddr = _addr(self._net, sock.getpeername())
-        except OSError:
-            raddr = Addr(self._net, "", 0)
-        return Conn(fd, self._net, laddr, raddr)
+        # The address accept returned (Go's too): getpeername fails once the peer has
+        # reset the connection (ENOTCONN), and the remote address was then empty.
+        return Conn(fd, self._net, laddr, _addr(self._net, sa))
 
     def close(self) -> None:
         """Stop listening; a goroutine blocked in accept raises ErrClosed. Idempotent.
@@ -966,6 +1002,7 @@ class Listener:
 
     def set_deadline(self, t: float | None) -> None:
         """Deadline for accept: an absolute time.monotonic() value, or None."""
+        _check_deadline(_where("set", self._net, None, self._addr), t)
         try:
             self._fd.set_deadline(t, (READ,))
         except ErrClosed as e:
@@ -1035,12 +1072,19 @@ class PacketConn(Deadlines):
         ValueError for a malformed address (an unbound unixgram sender's empty
         one cannot be answered), OSError with Go's message otherwise.
         """
+        if not isinstance(addr, str | Addr):  # (str(addr) is an Addr's text)
+            raise TypeError(f"{_where('write', self._net, self._addr, None)}: the "
+                            f"address is an Addr or a str (\"host:port\", a unixgram "
+                            f"path), not {type(addr).__name__}")
         fam = self._fd.sock.family
         try:
             if fam == socket.AF_UNIX:
                 sa: Any = _unix_path(str(addr))
             else:
                 host, port = split_host_port(str(addr))
+                if fam == socket.AF_INET6 and _numeric(host) is not None and \
+                        ":" not in host:
+                    host = "::ffff:" + host  # an IPv4 peer of a dual-stack socket (_addr)
                 sa = _getaddrinfo(host, _port(self._net, port), fam, socket.SOCK_DGRAM,
                                   0)[0][1]
             return self._fd.sendto(data, sa)
@@ -1060,6 +1104,7 @@ class PacketConn(Deadlines):
         self._fd.close()
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        _check_deadline(_where("set", self._net, self._addr, None), t)
         try:
             self._fd.set_deadline(t, modes)
         except ErrClosed as e:
@@ -1284,6 +1329,7 @@ class _PipeConn(Conn):
         raise io.UnsupportedOperation("gort.net.pipe: close_read is not supported; use close")
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        _check_deadline("set pipe", t)
         fd = self._fd
         if fd.closed:
             raise fd.error("set")  # type: ignore[attr-defined]

@@ -622,9 +622,13 @@ def dial(network: str, address: str, ctx: ssl.SSLContext, server_hostname: str |
     """
     _check_ctx(ctx)
     _check_stream("dial", network)
+    if timeout is not None and (isinstance(timeout, bool)
+                                or not isinstance(timeout, int | float)):
+        raise TypeError(f"gort.tls.dial: timeout is a number of seconds or None, "
+                        f"got {timeout!r}")
     deadline = None if timeout is None else monotonic() + max(timeout, 0.0)
     if server_hostname is None and network != "unix":
-        server_hostname = net.split_host_port(address)[0] or None
+        server_hostname = net._host_port("dial", network, address)[0] or None
     c = net.Dialer(deadline=deadline).dial(network, address)
     try:
         tc = client(c, ctx, server_hostname)
