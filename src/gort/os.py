@@ -217,6 +217,11 @@ class File(Deadlines):
         if self._num < 0:
             raise ErrClosed(f"{op} {self._name}: file already closed")
         fd = self._fd
+        if fd is not None and fd.pd.closing and not fd.closed:
+            # Registered in a run that has ended (its poller is gone, and a goroutine
+            # abandoned in a read there holds the old FD's turn): the File is the
+            # process's, as Go's, so this run registers it afresh.
+            fd = None
         if fd is None and not self._sys.blocking:
             try:
                 fd = self._fd = FD(self._sys)  # type: ignore[arg-type]  # FD's socket calls
