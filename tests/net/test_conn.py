@@ -774,7 +774,7 @@ def test_sockets_of_abandoned_goroutines_are_closed_when_the_run_ends() -> None:
     r = run_testprog("net_abandon_fds.py", module=False, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "kept 400", r.stdout
+    assert lines[0] == "kept 400", r.stdout  # 2 a run: parked inside try and with
     fds = lines[1].split()
     assert fds[0] == "fds" and fds[1] == fds[2] == fds[3], r.stdout
     assert lines[2:4] == ["fileno -1 -1", "peer reads b''"], r.stdout

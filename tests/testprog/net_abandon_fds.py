@@ -43,7 +43,8 @@ def main(i: int) -> None:
             c.read(10)
 
     gort.go(rd)
-    gort.sleep(0.001)
+    for _ in range(3):
+        gort.gosched()  # acc and rd run until they park
     if i == 0:
         held.insert(0, c)
 
