@@ -722,3 +722,23 @@ def test_stderr_pipe_and_stdout_to_a_conn() -> None:
         return err, out
 
     assert gort.run(main) == (b"to-err\n", b"to-out\n")
+
+
+def test_a_wait_abandoned_at_the_end_of_a_run_does_not_refuse_later_waits() -> None:
+    # Process.wait kept a "waiting" flag its abandoned goroutine never cleared: every
+    # later run's wait raised "another goroutine is already waiting".
+    procs: list[gos.Process] = []
+
+    def first() -> None:
+        cmd = ex.command("sleep", "0.2")
+        cmd.start()
+        assert cmd.process is not None
+        procs.append(cmd.process)
+        gort.go(cmd.process.wait)
+        gort.sleep(0.01)
+
+    def second() -> str:
+        return str(procs[0].wait())
+
+    gort.run(first)
+    assert gort.run(second) == "exit status 0"

@@ -201,3 +201,31 @@ def test_write_deadline_fires_on_a_full_pipe() -> None:
     msg, got = gort.run(main)
     assert msg == "write |1: i/o timeout"
     assert 0 < got < 1 << 20  # part was written, as the docstring says
+
+
+def test_a_file_read_abandoned_at_the_end_of_a_run_is_usable_in_the_next() -> None:
+    # A File is the process's (Go's os.File). Registered in a run that ended, with a
+    # goroutine abandoned in its read, it said "file already closed" in every later run
+    # while its descriptor stayed open.
+    files: list[gos.File] = []
+
+    def first() -> None:
+        r, w = gos.pipe()
+        files.extend((r, w))
+        gort.go(r.read, 10)  # abandoned here
+        gort.sleep(0.01)
+
+    def second() -> list[object]:
+        r, w = files
+        gort.go(w.write, b"next run")
+        got: list[object] = [r.read(100)]
+        r.set_read_deadline(time.monotonic() + 0.02)
+        with pytest.raises(TimeoutError):
+            r.read(1)
+        r.close()
+        w.close()
+        got.append((r.fileno(), w.fileno()))
+        return got
+
+    gort.run(first)
+    assert gort.run(second) == [b"next run", (-1, -1)]

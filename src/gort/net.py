@@ -156,7 +156,11 @@ def join_host_port(host: str, port: str) -> str:
 def _addr(network: str, sa: Any) -> Addr:
     network = network.rstrip("46")  # Go: a TCPAddr's network is "tcp", whatever was dialed
     if isinstance(sa, tuple):
-        return Addr(network, str(sa[0]), int(sa[1]))
+        host = sa[0]
+        if host.startswith("::ffff:") and "." in host:
+            # An IPv4 peer of a dual-stack socket: Go prints the IPv4 address (IP.String).
+            host = host[7:]
+        return Addr(network, host, int(sa[1]))
     if sa is None:  # an unbound unix socket (a unixgram sender)
         return Addr(network, "", 0)
     if isinstance(sa, bytes):
@@ -167,8 +171,10 @@ def _addr(network: str, sa: Any) -> Addr:
 
 
 def _unix_path(address: str) -> str:
-    if not isinstance(address, str) or not address:
-        raise ValueError(f"gort.net: a unix address is a socket path, got {address!r}")
+    if not isinstance(address, str):
+        raise TypeError(f"a unix address is a socket path (a str), got {address!r}")
+    if not address:
+        raise ValueError("a unix address is a socket path, got ''")
     return "\0" + address[1:] if address.startswith("@") else address
 
 
@@ -185,6 +191,18 @@ def _port(network: str, port: str) -> int:
     except OSError:
         raise socket.gaierror(socket.EAI_SERVICE,
                               f"lookup {network}/{port}: unknown port") from None
+
+
+def _host_port(op: str, network: str, address: Any) -> tuple[str, int]:
+    """split_host_port and the port's number, errors with Go's "op network: " in front
+    ("dial tcp: address x: missing port in address")."""
+    try:
+        host, port = split_host_port(address)
+        return host, _port(network, port)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{op} {network}: {str(e).removeprefix('gort.net: ')}") from None
+    except socket.gaierror as e:
+        raise socket.gaierror(e.errno, f"{op} {network}: {e.strerror}") from None
 
 
 def _numeric(host: str) -> tuple[int, str] | None:
@@ -211,6 +229,8 @@ _lookup_slots: weakref.WeakKeyDictionary[Sched, _rt.Chan[None]] = weakref.WeakKe
 def _getaddrinfo(host: str, port: int, family: int, socktype: int,
                  deadline: int) -> list[tuple[int, Any]]:
     """(family, sockaddr) for host, in the resolver's order; ``deadline`` ns (0: none)."""
+    if "\0" in host:  # getaddrinfo's ValueError, and no name has one (Go: no such host)
+        raise socket.gaierror(socket.EAI_NONAME, f"lookup {host!r}: no such host")
     num = _numeric(host)
     if num is not None:
         fam, h = num
@@ -299,6 +319,9 @@ def lookup_host(host: str) -> list[str]:
     Runs getaddrinfo on an offload thread (an IP literal is returned as is).
     Raises socket.gaierror ("lookup HOST: no such host") if there are none.
     """
+    if not isinstance(host, str):
+        raise TypeError(f"lookup {host!r}: a host is a str (a name or an IP address), "
+                        f"not {type(host).__name__}")
     return [str(sa[0]) for _f, sa in _getaddrinfo(host, 0, socket.AF_UNSPEC,
                                                     socket.SOCK_STREAM, 0)]
 
@@ -383,6 +406,14 @@ def _data_error(where: str, data: Any) -> Exception | None:
         return TypeError(f"{where}: data must be a bytes-like object, "
                          f"not {type(data).__name__}{hint}")
     return None
+
+
+def _check_deadline(where: str, t: Any) -> None:
+    """deadline_ns's check of t, its error with Go's "set tcp LOCAL->REMOTE: " in front."""
+    try:
+        deadline_ns(t)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{where}: {str(e).removeprefix('gort.net: ')}") from None
 
 
 def _check_network(op: str, network: str, allowed: tuple[str, ...]) -> None:
@@ -482,6 +513,8 @@ class Conn(Deadlines):
             raise self._error("close", e) from None
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        if t is not None:
+            _check_deadline(_where("set", self._net, self._laddr, self._raddr), t)
         try:
             self._fd.set_deadline(t, modes)
         except ErrClosed as e:
@@ -629,6 +662,13 @@ class Dialer:
         if fallback_delay is None:
             raise TypeError("gort.net.Dialer: fallback_delay is a number of seconds "
                             "(negative: no race), got None")
+        if keep_alive is not None and (isinstance(keep_alive, bool)
+                                       or not isinstance(keep_alive, int | float)):
+            raise TypeError(f"gort.net.Dialer: keep_alive is a number of seconds, or None "
+                            f"(or negative) for none, got {keep_alive!r}")
+        if local_addr is not None and not isinstance(local_addr, str):
+            raise TypeError(f"gort.net.Dialer: local_addr is a str (\"host:port\", a unix "
+                            f"path), got {local_addr!r}")
         deadline_ns(deadline)  # type check
         self.timeout = timeout
         self.deadline = deadline
@@ -662,17 +702,16 @@ class Dialer:
             socktype = socket.SOCK_STREAM if network == "unix" else socket.SOCK_DGRAM
             try:
                 path = _unix_path(address)
-            except ValueError as e:
-                raise ValueError(f"dial {network}: {e}") from None
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"dial {network}: {e}") from None
             return self._dial_one(network, socket.AF_UNIX, socktype, path, address,
                                   deadline, None)
         stream = network in _STREAM
         family = _STREAM[network] if stream else _DGRAM[network]
         socktype = socket.SOCK_STREAM if stream else socket.SOCK_DGRAM
-        host, port = split_host_port(address)
+        host, port = _host_port("dial", network, address)
         try:
-            addrs = _getaddrinfo(host or "localhost", _port(network, port), family,
-                                 socktype, deadline)
+            addrs = _getaddrinfo(host or "localhost", port, family, socktype, deadline)
         except OSError as e:
             raise _op_error("dial", network, None, None, e) from None
         if network == "tcp" and self.fallback_delay >= 0:  # Go: only "tcp" is dual-stack
@@ -765,7 +804,7 @@ class Dialer:
         dst = _addr(network, sa) if family != socket.AF_UNIX else Addr(network, address, 0)
         sock = socket.socket(family, socktype)
         try:
-            fd = FD(sock)
+            fd = FD(sock, run_owned=True)
         except BaseException:
             sock.close()
             raise
@@ -803,9 +842,9 @@ class Dialer:
         if network in _UNIX:
             sock.bind(_unix_path(self.local_addr))
             return
-        host, port = split_host_port(self.local_addr)
+        host, port = _host_port("dial", network, self.local_addr)
         sa = _getaddrinfo(host or ("::" if family == socket.AF_INET6 else "0.0.0.0"),
-                          _port(network, port), family, sock.type, 0)[0][1]
+                          port, family, sock.type, 0)[0][1]
         sock.bind(sa)
 
 
@@ -879,12 +918,11 @@ def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD
     if network in _UNIX:
         try:
             fam, sa = socket.AF_UNIX, _unix_path(address)
-        except ValueError as e:
-            raise ValueError(f"{op} {network}: {e}") from None
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{op} {network}: {e}") from None
     else:
-        host, port = split_host_port(address)
+        host, p = _host_port(op, network, address)
         family = _STREAM[network] if network in _STREAM else _DGRAM[network]
-        p = _port(network, port)
         if host == "":
             if family == socket.AF_UNSPEC:
                 family = socket.AF_INET6 if _ipv6_works() else socket.AF_INET
@@ -903,7 +941,7 @@ def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD
         if socktype == socket.SOCK_STREAM:
             sock.listen(_somaxconn())
         laddr = _addr(network, sock.getsockname())
-        fd = FD(sock)
+        fd = FD(sock, run_owned=True)
     except OSError as e:
         sock.close()
         syscall = "bind" if e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL,
@@ -933,22 +971,20 @@ class Listener:
         blocked here when it closes), TimeoutError past the deadline.
         """
         try:
-            sock, _sa = self._fd.accept()
+            sock, sa = self._fd.accept()
         except OSError as e:
             raise _op_error("accept", self._net, self._addr, None, e) from None
         try:
             if self._net not in _UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            fd = FD(sock)
+            fd = FD(sock, run_owned=True)
         except BaseException:
             sock.close()
             raise
         laddr = _addr(self._net, sock.getsockname())
-        try:
-            raddr = _addr(self._net, sock.getpeername())
-        except OSError:
-            raddr = Addr(self._net, "", 0)
-        return Conn(fd, self._net, laddr, raddr)
+        # The address accept returned (Go's too): getpeername fails once the peer has
+        # reset the connection (ENOTCONN), and the remote address was then empty.
+        return Conn(fd, self._net, laddr, _addr(self._net, sa))
 
     def close(self) -> None:
         """Stop listening; a goroutine blocked in accept raises ErrClosed. Idempotent.
@@ -966,6 +1002,7 @@ class Listener:
 
     def set_deadline(self, t: float | None) -> None:
         """Deadline for accept: an absolute time.monotonic() value, or None."""
+        _check_deadline(_where("set", self._net, None, self._addr), t)
         try:
             self._fd.set_deadline(t, (READ,))
         except ErrClosed as e:
@@ -1035,12 +1072,19 @@ class PacketConn(Deadlines):
         ValueError for a malformed address (an unbound unixgram sender's empty
         one cannot be answered), OSError with Go's message otherwise.
         """
+        if not isinstance(addr, str | Addr):  # (str(addr) is an Addr's text)
+            raise TypeError(f"{_where('write', self._net, self._addr, None)}: the "
+                            f"address is an Addr or a str (\"host:port\", a unixgram "
+                            f"path), not {type(addr).__name__}")
         fam = self._fd.sock.family
         try:
             if fam == socket.AF_UNIX:
                 sa: Any = _unix_path(str(addr))
             else:
                 host, port = split_host_port(str(addr))
+                if fam == socket.AF_INET6 and _numeric(host) is not None and \
+                        ":" not in host:
+                    host = "::ffff:" + host  # an IPv4 peer of a dual-stack socket (_addr)
                 sa = _getaddrinfo(host, _port(self._net, port), fam, socket.SOCK_DGRAM,
                                   0)[0][1]
             return self._fd.sendto(data, sa)
@@ -1060,6 +1104,7 @@ class PacketConn(Deadlines):
         self._fd.close()
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
+        _check_deadline(_where("set", self._net, self._addr, None), t)
         try:
             self._fd.set_deadline(t, modes)
         except ErrClosed as e:
@@ -1150,21 +1195,55 @@ class _PipeEnd:
 
 
 class _PipeFD:
-    """Enough of FD for Conn: the pipe end's state and the closed flag."""
+    """Enough of FD for Conn: the pipe end's state and whether it is closed.
 
-    __slots__ = ("closed", "end")
+    A pipe belongs to the run that first uses it (``run``, shared by both
+    ends): its channels and mutex hold that run's waiters, and a goroutine
+    abandoned in the middle of a read or write when the run ended keeps its
+    place in them forever (a later write would hand its data to a goroutine
+    that never runs again, a later write wait for its mutex forever). So, as
+    a socket's (netpoll.Netpoll.close), a pipe is closed for every later run:
+    its calls raise ErrClosed before they touch a channel.
+    """
 
-    def __init__(self, end: _PipeEnd) -> None:
+    __slots__ = ("_closed", "end", "run")
+
+    def __init__(self, end: _PipeEnd, run: list[Sched | None]) -> None:
         self.end = end
-        self.closed = False
+        self.run = run
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Closed by close(), or made in a run that has ended."""
+        if self._closed:
+            return True
+        run = self.run
+        s = _rt.running()
+        if run[0] is s:
+            return False
+        if run[0] is None:  # made outside any run: the first run to use it owns it
+            run[0] = s
+            return False
+        return True
+
+    @closed.setter
+    def closed(self, v: bool) -> None:
+        self._closed = v
+
+    def error(self, op: str) -> ErrClosed:
+        if self._closed:
+            return ErrClosed(f"{op} pipe: io: read/write on closed pipe")
+        return ErrClosed(f"{op} pipe: io: read/write on closed pipe (the pipe belonged to a "
+                         f"gort.run that has ended; make a new one in this run)")
 
 
 class _PipeConn(Conn):
     __slots__ = ("_p",)
 
-    def __init__(self, p: _PipeEnd) -> None:
+    def __init__(self, p: _PipeEnd, run: list[Sched | None]) -> None:
         addr = Addr("pipe", "pipe", 0)
-        super().__init__(_PipeFD(p), "pipe", addr, addr)  # type: ignore[arg-type]
+        super().__init__(_PipeFD(p, run), "pipe", addr, addr)  # type: ignore[arg-type]
         self._p = p
 
     def read(self, n: int) -> bytes:
@@ -1181,8 +1260,9 @@ class _PipeConn(Conn):
         if bad is not None:
             raise bad
         view = memoryview(buf).cast("B")
-        if p.local_done.closed:
-            raise ErrClosed("read pipe: io: read/write on closed pipe")
+        fd = self._fd
+        if fd.closed:
+            raise fd.error("read")  # type: ignore[attr-defined]
         if p.remote_done.closed:
             return 0
         if p.rdl.cancel.closed:
@@ -1208,7 +1288,10 @@ class _PipeConn(Conn):
         if bad is not None:
             raise bad
         view = memoryview(data).cast("B")
-        if p.local_done.closed or p.remote_done.closed:
+        fd = self._fd
+        if fd.closed:
+            raise fd.error("write")  # type: ignore[attr-defined]
+        if p.remote_done.closed:
             raise ErrClosed("write pipe: io: read/write on closed pipe")
         if p.wdl.cancel.closed:
             raise TimeoutError("write pipe: i/o timeout")
@@ -1246,8 +1329,10 @@ class _PipeConn(Conn):
         raise io.UnsupportedOperation("gort.net.pipe: close_read is not supported; use close")
 
     def _set_deadline(self, t: float | None, modes: tuple[int, ...]) -> None:
-        if self._fd.closed:
-            raise ErrClosed("set pipe: io: read/write on closed pipe")
+        _check_deadline("set pipe", t)
+        fd = self._fd
+        if fd.closed:
+            raise fd.error("set")  # type: ignore[attr-defined]
         if READ in modes:
             self._p.rdl.set(t)
         if WRITE in modes:
@@ -1271,5 +1356,6 @@ def pipe() -> tuple[Conn, Conn]:
     r2: _rt.Chan[int] = _rt.Chan()
     done1: _rt.Chan[None] = _rt.Chan()
     done2: _rt.Chan[None] = _rt.Chan()
-    return (_PipeConn(_PipeEnd(c1, r1, c2, r2, done1, done2)),
-            _PipeConn(_PipeEnd(c2, r2, c1, r1, done2, done1)))
+    run: list[Sched | None] = [_rt.running()]
+    return (_PipeConn(_PipeEnd(c1, r1, c2, r2, done1, done2), run),
+            _PipeConn(_PipeEnd(c2, r2, c1, r1, done2, done1), run))

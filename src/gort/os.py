@@ -70,6 +70,7 @@ from .internal.poll import FD, Deadlines, deadline_ns
 from .internal.poll import ErrClosed as _PollClosed
 from .runtime.netpoll import READ, PollDesc
 from .runtime.poll_runtime import poll_close, poll_open, poll_reset, poll_unblock, poll_wait
+from .runtime.sched import Sched
 
 __all__ = [
     "ErrClosed",
@@ -216,6 +217,11 @@ class File(Deadlines):
         if self._num < 0:
             raise ErrClosed(f"{op} {self._name}: file already closed")
         fd = self._fd
+        if fd is not None and fd.pd.closing and not fd.closed:
+            # Registered in a run that has ended (its poller is gone, and a goroutine
+            # abandoned in a read there holds the old FD's turn): the File is the
+            # process's, as Go's, so this run registers it afresh.
+            fd = None
         if fd is None and not self._sys.blocking:
             try:
                 fd = self._fd = FD(self._sys)  # type: ignore[arg-type]  # FD's socket calls
@@ -491,7 +497,7 @@ class Process:
         self._pidfd = _pidfd_open(popen.pid)
         self._pd: PollDesc | None = None
         self._state: ProcessState | None = None
-        self._waiting = False
+        self._waiting: Sched | None = None
         self._released = False
 
     def _check(self, op: str) -> None:
@@ -527,17 +533,20 @@ class Process:
         reaped it (SIGCHLD set to SIG_IGN, a waitpid(-1) of the program's).
         """
         self._check("wait")
-        if self._waiting:
+        s = _rt.current_sched()
+        if self._waiting is s:
             raise RuntimeError(f"gort.os.Process.wait: another goroutine is already waiting "
                                f"for process {self.pid}; wait for it in one goroutine")
-        self._waiting = True
+        # The run of the goroutine waiting: one abandoned in this wait when its run
+        # ended never clears it, and must not refuse every later run's wait.
+        self._waiting = s
         try:
             if self._pidfd >= 0:
                 _pid, status, rusage = self._wait_pidfd()
             else:
                 _pid, status, rusage = _rt.offload(os.wait4, self.pid, 0)
         finally:
-            self._waiting = False
+            self._waiting = None
         state = self._state = ProcessState(self.pid, status, rusage)
         # subprocess must not reap this pid again (Popen.__del__, subprocess._cleanup): it
         # could by then be another child's.

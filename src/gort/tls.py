@@ -27,14 +27,22 @@ Two engines, one per kind of connection below:
 - No descriptor (``net.pipe()``, any Conn whose ``fileno()`` is -1):
   ``ctx.wrap_bio`` with two ``ssl.MemoryBIO``; records are read from and
   written to the Conn below. Records go out through a writer goroutine and a
-  small channel (a send buffer of ``_BIO_QUEUE`` records): OpenSSL writes
+  small channel (a send buffer of ``_BIO_QUEUE`` flushes): OpenSSL writes
   unprompted (a TLS 1.3 server sends its session tickets after the
   handshake), and over a synchronous pipe two ends that both write before
-  they read would wait for each other forever. A failed send is raised by
-  the next write (as a socket reports an error of data it already accepted).
-  ``close`` lets the writer deliver what is queued (a handshake's alert,
-  close_notify) before it closes the Conn below, for at most 5 s (Go's
-  bound for close_notify); a goroutine blocked reading wakes after that.
+  they read would wait for each other forever. Only those unprompted
+  records (handshake flights, a key update's answer, alerts: a few hundred
+  bytes each) wait in the queue unread; ``write`` returns once the writer
+  has handed its records to the Conn below (an acknowledgement queued after
+  them), so over ``net.pipe()`` it returns when the peer has read them, as
+  Go's tls.Conn.Write over net.Pipe does, and a peer that never reads makes
+  it wait (its write deadline ends the wait). The queue used to count
+  flushes only: a write of any size to a peer that never read "succeeded".
+  A failed send is raised by the write waiting for it and by every later
+  one. ``close`` lets the writer deliver what is queued (a handshake's
+  alert, close_notify) before it closes the Conn below, for at most 5 s
+  (Go's bound for close_notify), unless a write is under way: then, as Go's
+  Close, it closes the Conn below at once and the write raises ErrClosed.
 
 After the handshake a write never needs to read and a read needs to write
 only for a TLS 1.3 key update: it then takes the write turn (Go's order:
@@ -112,7 +120,7 @@ class Conn(net.Conn):
     """
 
     __slots__ = ("_bio_err", "_bio_in", "_bio_out", "_conn", "_hs_done", "_hs_err", "_in",
-                 "_out", "_queue", "_sent_close", "_side", "_ssl", "_wdone")
+                 "_out", "_queue", "_sent_close", "_side", "_ssl", "_wdone", "_werr")
 
     def __init__(self, conn: net.Conn, ctx: ssl.SSLContext, server_side: bool,
                  server_hostname: str | None) -> None:
@@ -131,8 +139,14 @@ class Conn(net.Conn):
         self._hs_done = False
         self._hs_err: BaseException | None = None
         self._sent_close = False
+        # The error a write failed with: every later write raises it (Go: halfConn.err,
+        # set by Conn.Write). OpenSSL cannot resume a write with other data (a retry must
+        # pass the same buffer: "bad length"), and part of a record may have gone out.
+        self._werr: BaseException | None = None
         self._bio_err: BaseException | None = None
-        self._queue: _rt.Chan[bytes] | None = None
+        # Records for the writer goroutine, and acknowledgements it closes on the way
+        # (_delivered).
+        self._queue: _rt.Chan[bytes | _rt.Chan[None]] | None = None
         self._wdone: _rt.Chan[None] | None = None  # closed when the writer goroutine ends
         self._ssl: Any
         if conn.fileno() >= 0:
@@ -224,7 +238,15 @@ class Conn(net.Conn):
                             len(view), view)
 
     def write(self, data: Any) -> int:
-        """Write all of data as application data; return its length (Go: Conn.Write)."""
+        """Write all of data as application data; return its length (Go: Conn.Write).
+
+        Over ``net.pipe()`` it returns once the peer has read the records (Go's
+        net.Pipe is synchronous). A write that fails (TimeoutError past the
+        write deadline, ErrClosed, a reset) leaves the Conn unusable for
+        writing: every later write, and close_write, raise the same error
+        (Go: the tls.Conn's permanent write error), since part of a record
+        may have gone out; reads go on.
+        """
         try:
             view = memoryview(data).cast("B")
         except TypeError:
@@ -232,9 +254,15 @@ class Conn(net.Conn):
             raise (net._data_error(where, data) or TypeError(where)) from None
         if not self._hs_done:
             self.handshake()
+        if self._werr is not None:
+            raise self._werr.with_traceback(None)
         if len(view) == 0:
             return 0
-        self._locked(WRITE, "write", self._ssl.write, view)
+        try:
+            self._locked(WRITE, "write", self._ssl.write, view)
+        except OSError as e:
+            self._werr = e
+            raise
         return len(view)
 
     def close(self) -> None:
@@ -244,7 +272,8 @@ class Conn(net.Conn):
         """
         if self._fd.closed:
             return
-        if self._hs_done and not self._sent_close and not self._busy(WRITE):
+        writing = self._busy(WRITE)
+        if self._hs_done and not self._sent_close and not writing and self._werr is None:
             self._sent_close = True
             try:
                 if self._bio_in is None:
@@ -260,7 +289,9 @@ class Conn(net.Conn):
             # Go's bound for close_notify; the pipe's write deadline ends a stuck write.
             if not q.closed:
                 q.close()
-            if not self._wdone.closed:
+            if not self._wdone.closed and not writing:
+                # (A write under way: the close is meant to break it, as Go's Close,
+                # which then closes the Conn below at once.)
                 try:
                     self._conn.set_write_deadline(monotonic() + _CLOSE_WAIT_S)
                 except OSError:
@@ -275,6 +306,8 @@ class Conn(net.Conn):
         """
         if not self._hs_done:
             raise ValueError("gort.tls: close_write before the handshake completed")
+        if self._werr is not None:
+            raise self._werr.with_traceback(None)
         if self._sent_close:
             return
         self._sent_close = True
@@ -358,6 +391,9 @@ class Conn(net.Conn):
             assert isinstance(fd, FD)
             fd._wlock() if mode == WRITE else fd._rlock()
         else:
+            # A pipe of an ended run: its goroutines may hold these mutexes forever.
+            if self._fd.closed:
+                raise self._bio_closed()
             m = self._out if mode == WRITE else self._in
             assert m is not None
             m.lock()
@@ -406,9 +442,16 @@ class Conn(net.Conn):
         assert isinstance(fd, FD)
         return fd.run_ssl(fn, mode, args)
 
+    def _bio_closed(self) -> net.ErrClosed:
+        fd = self._fd
+        if fd.closed is True and not getattr(fd, "_closed", True):
+            return net.ErrClosed("use of closed network connection (a net.pipe() of a "
+                                 "gort.run that has ended; make a new one in this run)")
+        return net.ErrClosed("use of closed network connection")
+
     def _run_bio(self, fn: Any, mode: int | None, args: tuple[Any, ...]) -> Any:
         if self._fd.closed:
-            raise net.ErrClosed("use of closed network connection")
+            raise self._bio_closed()
         while True:
             try:
                 r = fn(*args)
@@ -420,6 +463,8 @@ class Conn(net.Conn):
                 self._flush(mode)  # the alert telling the peer why
                 raise
             self._flush(mode)
+            if mode == WRITE:
+                self._delivered()
             return r
 
     def _fill(self, mode: int | None) -> None:
@@ -467,7 +512,7 @@ class Conn(net.Conn):
         except _rt.ClosedChannelError:
             pass  # the writer stopped on an error: nothing more goes out
 
-    def _queue_out(self, data: bytes) -> None:
+    def _queue_out(self, data: bytes | _rt.Chan[None]) -> None:
         if self._bio_err is not None:
             raise self._bio_err
         try:
@@ -477,7 +522,22 @@ class Conn(net.Conn):
                 raise
             raise self._bio_err from None  # the writer stopped while this send waited
 
-    def _queue_chan(self) -> _rt.Chan[bytes]:
+    def _delivered(self) -> None:
+        """Wait until the writer goroutine has written everything queued so far to the
+        Conn below (a write over a synchronous pipe returns once the peer has read it,
+        as Go's does); raise the error it stopped on, if it did (the pipe's deadline)."""
+        if self._queue is None:
+            return
+        ack: _rt.Chan[None] = _rt.Chan()
+        self._queue_out(ack)
+        wdone = self._wdone
+        assert wdone is not None
+        i, _ = _rt.selectgo((ack.recv, wdone.recv))
+        if i == 1 and not ack.closed:
+            assert self._bio_err is not None
+            raise self._bio_err
+
+    def _queue_chan(self) -> _rt.Chan[bytes | _rt.Chan[None]]:
         q = self._queue
         if q is None:
             q = self._queue = _rt.Chan(_BIO_QUEUE)
@@ -487,10 +547,13 @@ class Conn(net.Conn):
             _rt.newproc(s, self._writer, (q,), {}, _rt.getg())
         return q
 
-    def _writer(self, q: _rt.Chan[bytes]) -> None:
+    def _writer(self, q: _rt.Chan[bytes | _rt.Chan[None]]) -> None:
         """The pipe-backed Conn's sender: records from the queue to the Conn below."""
         try:
             for data in q:
+                if isinstance(data, _rt.Chan):
+                    data.close()  # a write waits for this (_delivered)
+                    continue
                 try:
                     self._conn.write(data)
                 except OSError as e:
@@ -559,9 +622,13 @@ def dial(network: str, address: str, ctx: ssl.SSLContext, server_hostname: str |
     """
     _check_ctx(ctx)
     _check_stream("dial", network)
+    if timeout is not None and (isinstance(timeout, bool)
+                                or not isinstance(timeout, int | float)):
+        raise TypeError(f"gort.tls.dial: timeout is a number of seconds or None, "
+                        f"got {timeout!r}")
     deadline = None if timeout is None else monotonic() + max(timeout, 0.0)
     if server_hostname is None and network != "unix":
-        server_hostname = net.split_host_port(address)[0] or None
+        server_hostname = net._host_port("dial", network, address)[0] or None
     c = net.Dialer(deadline=deadline).dial(network, address)
     try:
         tc = client(c, ctx, server_hostname)

@@ -145,7 +145,7 @@ def test_unixgram_listen_packet_dial_read_from_write_to(tmp_path: Path) -> None:
         assert c.read(100) == b"SYNC"
         with pytest.raises(ValueError, match="a unix address is a socket path") as ev:
             pc.write_to(b"x", net.Addr("unixgram", "", 0))
-        assert str(ev.value) == (f"write unixgram {srv_path}->: gort.net: a unix address is "
+        assert str(ev.value) == (f"write unixgram {srv_path}->: a unix address is "
                                  "a socket path, got ''")
         # a PacketConn answers a path given as a string too
         pc2 = net.listen_packet("unixgram", "@gort-test-" + str(os.getpid()))
@@ -412,3 +412,128 @@ def test_deadline_set_from_a_plain_thread_wakes_the_idle_runtime(which: str) -> 
     msg, took = gort.run(main)
     assert msg.endswith("i/o timeout"), msg
     assert took < 5.0  # 0.05-0.25 s when idle; it used to hang
+
+
+def test_bad_arguments_name_the_operation_network_and_addresses() -> None:
+    # Go's errors carry "op network addr"; these said only what was wrong, or were
+    # Python's own (a str deadline, a NUL in a host name, keep_alive="x").
+    def main() -> list[str]:
+        ln = net.listen("tcp", "127.0.0.1:0")
+        c = net.dial("tcp", str(ln.addr))
+        s = ln.accept()
+        pc = net.listen_packet("udp", "127.0.0.1:0")
+        p1, _p2 = net.pipe()
+        out = []
+
+        def err(f: Any) -> None:
+            try:
+                f()
+                out.append("no error")
+            except Exception as e:
+                out.append(f"{type(e).__name__}: {e}")
+
+        where = f"{c.local_addr}->{c.remote_addr}"
+        err(lambda: c.set_deadline("soon"))
+        err(lambda: c.set_write_deadline(float("nan")))
+        err(lambda: p1.set_read_deadline(True))
+        err(lambda: pc.set_deadline([1]))
+        err(lambda: ln.set_deadline("soon"))
+        err(lambda: pc.write_to(b"x", 5))
+        err(lambda: net.listen("tcp", "x"))
+        err(lambda: net.listen("tcp", 5))
+        err(lambda: net.listen("unix", 5))
+        err(lambda: net.listen("tcp", ":-1"))
+        err(lambda: net.listen_packet("udp", "127.0.0.1:99999"))
+        err(lambda: net.dial("tcp", "[::1"))
+        err(lambda: net.dial("tcp", "a\0b:80"))
+        err(lambda: net.dial("unix", ""))
+        err(lambda: net.Dialer(keep_alive="x"))  # type: ignore[arg-type]
+        err(lambda: net.Dialer(local_addr=5))  # type: ignore[arg-type]
+        err(lambda: net.Dialer(local_addr="x").dial("tcp", str(ln.addr)))
+        err(lambda: net.lookup_host(5))  # type: ignore[arg-type]
+        for x in (c, s, ln, pc):
+            x.close()
+        deadline = ("a deadline is an absolute time.monotonic() value in seconds, or None "
+                    "for none; got")
+        assert out == [
+            f"TypeError: set tcp {where}: {deadline} 'soon'",
+            f"ValueError: set tcp {where}: a deadline of NaN; pass a time.monotonic() value "
+            "or None",
+            f"TypeError: set pipe: {deadline} True",
+            f"TypeError: set udp {pc.local_addr}: {deadline} [1]",
+            f"TypeError: set tcp {ln.addr}: {deadline} 'soon'",
+            f"TypeError: write udp {pc.local_addr}: the address is an Addr or a str "
+            "(\"host:port\", a unixgram path), not int",
+            "ValueError: listen tcp: address x: missing port in address",
+            "TypeError: listen tcp: an address is a string \"host:port\", got 5",
+            "TypeError: listen unix: a unix address is a socket path (a str), got 5",
+            "gaierror: [Errno -8] listen tcp: lookup tcp/-1: unknown port",
+            "ValueError: listen udp: address 99999: invalid port",
+            "ValueError: dial tcp: address [::1: missing ']' in address",
+            "gaierror: [Errno -2] dial tcp: lookup 'a\\x00b': no such host",
+            "ValueError: dial unix: a unix address is a socket path, got ''",
+            "TypeError: gort.net.Dialer: keep_alive is a number of seconds, or None (or "
+            "negative) for none, got 'x'",
+            "TypeError: gort.net.Dialer: local_addr is a str (\"host:port\", a unix path), "
+            "got 5",
+            "ValueError: dial tcp: address x: missing port in address",
+            "TypeError: lookup 5: a host is a str (a name or an IP address), not int",
+        ], out
+        return out
+
+    gort.run(main)
+
+
+def test_remote_address_of_a_connection_reset_before_accept() -> None:
+    # getpeername fails (ENOTCONN) on a connection the peer reset before accept: the
+    # remote address was empty. Go's (and now ours) is the one accept returned.
+    def main() -> tuple[str, str, str]:
+        ln = net.listen("tcp", "127.0.0.1:0")
+        raw = socket.create_connection(("127.0.0.1", ln.addr.port))
+        port = raw.getsockname()[1]
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")  # RST
+        raw.close()
+        gort.sleep(0.05)
+        c = ln.accept()
+        try:
+            c.read(10)
+            err = "no error"
+        except ConnectionResetError as e:
+            err = str(e)
+        c.close()
+        ln.close()
+        return str(c.remote_addr), f"127.0.0.1:{port}", err
+
+    got, want, err = gort.run(main)
+    assert got == want
+    assert err.startswith("[Errno 104] read tcp 127.0.0.1:"), err
+    assert err.endswith(f"->{want}: connection reset by peer"), err
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="needs IPv6")
+def test_ipv4_peers_of_a_dual_stack_listener_print_as_ipv4() -> None:
+    # Go prints an IPv4 peer of a dual-stack ("tcp" on ":port") socket as 1.2.3.4;
+    # ours printed the v4-mapped IPv6 form, ::ffff:127.0.0.1. Datagrams are answered.
+    def main() -> list[str]:
+        try:
+            ln = net.listen("tcp", ":0")
+        except OSError as e:
+            pytest.skip(f"no dual-stack listener here: {e}")
+        c = net.dial("tcp4", f"127.0.0.1:{ln.addr.port}")
+        s = ln.accept()
+        pc = net.listen_packet("udp", ":0")
+        pc4 = net.listen_packet("udp4", "127.0.0.1:0")
+        pc4.write_to(b"ping", f"127.0.0.1:{pc.local_addr.port}")
+        data, frm = pc.read_from(10)
+        pc.write_to(b"pong:" + data, frm)
+        back, _ = pc4.read_from(10)
+        out = [str(s.remote_addr), str(s.local_addr), str(frm), back.decode(),
+               str(c.local_addr)]
+        for x in (c, s, ln, pc, pc4):
+            x.close()
+        return out
+
+    remote, local, frm, back, dialer = gort.run(main)
+    assert remote == dialer and remote.startswith("127.0.0.1:")
+    assert local.startswith("127.0.0.1:")
+    assert frm.startswith("127.0.0.1:") and back == "pong:ping"

@@ -15,6 +15,7 @@ import pytest
 import gort
 import gort.net as net
 
+from ..conftest import run_testprog
 from .helpers import conn_pair, echo_server, free_port, serve, write_until_error
 
 pytestmark = pytest.mark.timeout(60)
@@ -715,3 +716,67 @@ def test_makefile_refuses_to_go_on_after_a_deadline_fired(mode: str) -> None:
         return str(ei.value)
 
     assert "makefile()" in gort.run(main)
+
+
+def test_a_pipe_abandoned_mid_operation_is_closed_in_later_runs() -> None:
+    # Goroutines abandoned in a pipe's read and write kept their places in its channels
+    # and its write mutex: the next run's read of it deadlocked ("all goroutines are
+    # asleep"), and a write handed its data to a goroutine that never runs again.
+    ends: list[net.Conn] = []
+
+    def first() -> None:
+        a, b = net.pipe()
+        gort.go(a.read, 10)  # parked: b never writes
+        gort.go(a.write, b"x" * 5)  # parked: b never reads
+        gort.go(a.write, b"y" * 5)  # parked on the write mutex
+        gort.sleep(0.02)
+        ends.extend((a, b))
+
+    def second() -> list[str]:
+        a, b = ends
+        out = []
+        for op in (lambda: b.read(10), lambda: a.write(b"z"), lambda: b.write(b"z"),
+                   lambda: a.set_deadline(None)):
+            try:
+                op()
+                out.append("no error")
+            except net.ErrClosed as e:
+                out.append(str(e))
+        a.close()  # a no-op, as for any closed Conn
+        c, d = net.pipe()  # a new pipe works
+        gort.go(c.write, b"fresh")
+        out.append(d.read(10).decode())
+        return out
+
+    gort.run(first)
+    hint = ": io: read/write on closed pipe (the pipe belonged to a gort.run that has ended; " \
+           "make a new one in this run)"
+    assert gort.run(second) == [f"read pipe{hint}", f"write pipe{hint}", f"write pipe{hint}",
+                                f"set pipe{hint}", "fresh"]
+
+
+def test_a_pipe_made_outside_a_run_belongs_to_the_first_run_using_it() -> None:
+    a, b = net.pipe()
+
+    def main() -> bytes:
+        gort.go(a.write, b"hi")
+        return b.read(10)
+
+    assert gort.run(main) == b"hi"
+    with pytest.raises(net.ErrClosed, match="has ended"):
+        gort.run(lambda: b.read(1))
+
+
+def test_sockets_of_abandoned_goroutines_are_closed_when_the_run_ends() -> None:
+    # A goroutine abandoned in accept or read inside a try/with block is kept for the
+    # life of the process (abandon.py), and it held its socket open: one descriptor more
+    # per run for good. gort.net's sockets are the run's: closed when it ends.
+    r = run_testprog("net_abandon_fds.py", module=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "kept 400", r.stdout  # 2 a run: parked inside try and with
+    fds = lines[1].split()
+    assert fds[0] == "fds" and fds[1] == fds[2] == fds[3], r.stdout
+    assert lines[2:4] == ["fileno -1 -1", "peer reads b''"], r.stdout
+    assert lines[4].startswith("old conn: read tcp 127.0.0.1:"), r.stdout
+    assert lines[4].endswith(": use of closed network connection"), r.stdout

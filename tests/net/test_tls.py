@@ -449,3 +449,128 @@ def test_write_deadline_over_a_pipe_is_raised_to_a_writer_waiting_for_queue_room
     msg, took = gort.run(main)
     assert "i/o timeout" in msg, msg
     assert took < 5
+
+
+def test_a_write_over_a_pipe_waits_for_the_peer_to_read(certs: Path) -> None:
+    # Go's net.Pipe is synchronous and tls.Conn.Write over it returns once the peer has
+    # read the records. The writer goroutine's 4-flush queue counted flushes, not bytes:
+    # writes of any size to a peer that never read returned at once.
+    def main() -> list[object]:
+        p1, p2 = net.pipe()
+        s = tls.server(p2, server_ctx(certs))
+        c = tls.client(p1, client_ctx(certs), "localhost")
+        gort.go(s.handshake)
+        c.handshake()  # c reads nothing from here on, until told
+        out: list[object] = []
+        s.set_write_deadline(time.monotonic() + 0.3)
+        t0 = time.monotonic()
+        try:
+            s.write(b"z" * 100)
+            out.append("returned")
+        except TimeoutError as e:
+            out.append(str(e))
+        out.append(time.monotonic() - t0 >= 0.25)
+        # A new pair: the write returns once the peer's read took its records.
+        p3, p4 = net.pipe()
+        s2 = tls.server(p4, server_ctx(certs))
+        c2 = tls.client(p3, client_ctx(certs), "localhost")
+        gort.go(s2.handshake)
+        c2.handshake()
+        order: gort.Chan[str] = gort.Chan(4)
+
+        def writer() -> None:
+            s2.write(b"y" * 50_000)
+            order.send("written")
+
+        gort.go(writer)
+        gort.sleep(0.05)
+        order.send("reading")
+        got = b""
+        while len(got) < 50_000:
+            got += c2.read(100_000)
+        out += [order.recv(), order.recv(), got == b"y" * 50_000]
+        for x in (c, s, c2, s2):
+            x.close()
+        return out
+
+    out = gort.run(main)
+    assert out[0] == "write pipe: i/o timeout", out
+    assert out[1:] == [True, "reading", "written", True]
+
+
+def test_a_failed_write_fails_every_later_write_with_the_same_error(certs: Path) -> None:
+    # Go: a tls.Conn whose write failed (a write timeout) returns that error forever.
+    # Over TCP OpenSSL said "bad length" for the next write with other data (its retry
+    # must pass the same buffer), an OpenSSL internal, not the cause.
+    def main() -> list[str]:
+        ln = tls.listen("tcp", "127.0.0.1:0", server_ctx(certs))
+        hold: gort.Chan[net.Conn] = gort.Chan(1)
+
+        def never_reads(c: net.Conn) -> None:
+            c.read(1)  # the handshake, then nothing
+            hold.send(c)
+
+        serve(ln, never_reads)
+        c = tls.dial("tcp", str(ln.addr), client_ctx(certs))
+        c.write(b"x")
+        peer = hold.recv()
+        c.set_write_deadline(time.monotonic() + 0.2)
+        msgs = []
+        try:
+            while True:
+                c.write(b"w" * 65536)
+        except TimeoutError as e:
+            msgs.append(str(e))
+        c.set_write_deadline(None)
+        for data in (b"other", b"w" * 65536):
+            try:
+                c.write(data)
+                msgs.append("wrote")
+            except OSError as e:
+                msgs.append(f"{type(e).__name__}: {e}")
+        try:
+            c.close_write()
+        except OSError as e:
+            msgs.append(f"{type(e).__name__}: {e}")
+        c.close()
+        assert peer is not None
+        peer.close()
+        ln.close()
+        return msgs
+
+    msgs = gort.run(main)
+    assert msgs[0].startswith("write tcp 127.0.0.1:") and msgs[0].endswith("i/o timeout"), msgs
+    assert msgs[1:] == ["TimeoutError: " + msgs[0]] * 3, msgs
+
+
+def test_a_tls_pipe_of_an_ended_run_raises_err_closed(certs: Path) -> None:
+    # A goroutine abandoned inside a write held the TLS Conn's write mutex: the next
+    # run's write waited for it forever (a deadlock report).
+    held: list[tls.Conn] = []
+
+    def first() -> None:
+        p1, p2 = net.pipe()
+        s = tls.server(p2, server_ctx(certs))
+        c = tls.client(p1, client_ctx(certs), "localhost")
+        gort.go(s.handshake)
+        c.handshake()
+        gort.go(s.write, b"q" * 100)  # parked: c never reads
+        gort.go(c.write, b"r" * 100)  # parked: s never reads
+        gort.sleep(0.02)
+        held.extend((c, s))
+
+    def second() -> list[str]:
+        out = []
+        for conn, op in ((held[0], "write"), (held[1], "write"), (held[0], "read")):
+            try:
+                conn.write(b"again") if op == "write" else conn.read(10)
+                out.append("no error")
+            except net.ErrClosed as e:
+                out.append(str(e))
+        held[0].close()
+        held[1].close()
+        return out
+
+    gort.run(first)
+    assert gort.run(second) == ["use of closed network connection (a net.pipe() of a "
+                                "gort.run that has ended; make a new one in this run)"] * 3

@@ -37,6 +37,7 @@ import os
 import socket
 import ssl
 import sys
+import weakref
 from typing import Any, Final
 
 from ..runtime import Sema, WaitReason, getg, on_m, time_sleep
@@ -85,10 +86,13 @@ def deadline_ns(t: float | None) -> int:
 class FD:
     """A non-blocking socket registered with the netpoller (Go: internal/poll.FD)."""
 
-    __slots__ = ("closed", "drained", "forks", "pd", "rbusy", "rturn", "sock", "stream",
-                 "wbusy", "wturn")
+    __slots__ = ("__weakref__", "closed", "drained", "forks", "pd", "rbusy", "rturn", "sock",
+                 "stream", "wbusy", "wturn")
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, run_owned: bool = False) -> None:
+        """``run_owned``: the socket is closed when the run ends (gort.net's: no later
+        run can use it; netpoll.Netpoll.close). Otherwise (gort.socket's, which a
+        later run registers again) it stays open."""
         sock.setblocking(False)
         self.sock = sock
         self.closed = False
@@ -105,6 +109,8 @@ class FD:
         self.wturn: Sema | None = None
         self.pd = poll_open(sock.fileno())
         self.forks = self.pd.forks
+        if run_owned:
+            self.pd.owner = weakref.ref(self)
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -450,6 +456,15 @@ class FD:
         if not pd.closing:
             poll_unblock(pd)
             poll_close(pd)
+
+    def run_ended(self) -> None:
+        """The run ended (netpoll.Netpoll.close; its poller is gone): close the socket.
+        Its goroutines are abandoned, never to run again; the Conn raises ErrClosed."""
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass  # (closed behind gort's back)
 
     def close(self) -> None:
         """Wake every waiter (they raise ErrClosed), unregister, then close the socket."""

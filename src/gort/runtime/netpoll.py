@@ -85,7 +85,8 @@ WRITE: Final = 1
 class PollDesc:
     """One registered descriptor (Go: pollDesc). Touched by the M only."""
 
-    __slots__ = ("closing", "dl", "fd", "forks", "g", "hup", "ready", "timer", "waits")
+    __slots__ = ("closing", "dl", "fd", "forks", "g", "hup", "owner", "ready", "timer",
+                 "waits")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
@@ -103,6 +104,10 @@ class PollDesc:
         # Forks this descriptor went through into the process (fork.py): in a child, the
         # goroutines holding the FD's per-direction turns stayed behind (internal/poll.py).
         self.forks = 0
+        # A weak reference to what owns the descriptor for this run only (gort.net's
+        # sockets, internal/poll.FD): ``close`` calls its ``run_ended()``. None for a
+        # descriptor that outlives runs (gort.socket's, gort.os's).
+        self.owner: Any = None
 
     def __repr__(self) -> str:
         return f"<PollDesc fd={self.fd}{' closing' if self.closing else ''}>"
@@ -264,12 +269,23 @@ class Netpoll:
             os.close(self.efd)
             os.close(self.rfd)
             os.close(self.wfd)
-        # Sockets still open when the run ends are closed as far as gort is concerned:
-        # their next use raises ErrClosed instead of waiting on a poller that is gone.
+        # Descriptors still open when the run ends are closed as far as gort is
+        # concerned: their next use raises ErrClosed instead of waiting on a poller that
+        # is gone. Those owned by the run (gort.net's sockets) are closed for real: no
+        # later run can use them, and a goroutine abandoned in a read or an accept
+        # (kept for the life of the process when it stopped inside a try or with block,
+        # abandon.py) held its socket open, one descriptor per run for good.
+        owners = []
         for pd in self.pds.values():
             pd.closing = True
+            if pd.owner is not None:
+                owners.append(pd.owner)
         self.pds.clear()
         self.pending.clear()
+        for ref in owners:
+            owner = ref()
+            if owner is not None:
+                owner.run_ended()
 
 
 def netpollready(np: Netpoll, glist: list[G], pd: PollDesc, ev: int) -> None:
