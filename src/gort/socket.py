@@ -499,7 +499,7 @@ class socket(_std.socket):
         if (self.family in (_std.AF_INET, _std.AF_INET6) and isinstance(address, tuple)
                 and len(address) >= 2 and isinstance(address[0], str)):
             host = address[0]
-            if host not in ("", "<broadcast>") and _net._numeric(host) is None:
+            if host not in ("", "<broadcast>") and not _numeric(host):
                 infos = getaddrinfo(host, address[1], self.family, self.type, self.proto)
                 return infos[0][4]
         return address
@@ -574,8 +574,27 @@ class SSLSocket(_ssl.SSLSocket, socket):
         self._gort_ssl(_BOTH, _ssl.SSLSocket.do_handshake, (self,), "handshake")
 
     def unwrap(self) -> Any:
-        """As ssl.SSLSocket.unwrap (sends close_notify, waits for the peer's)."""
-        return self._gort_ssl(_BOTH, _ssl.SSLSocket.unwrap, (self,), "handshake")
+        """As ssl.SSLSocket.unwrap (sends close_notify, waits for the peer's). Its timeout
+        names the direction it waited in, as the stdlib's: "The read operation timed
+        out" (the peer's close_notify), "The write operation timed out"."""
+        wanted = [READ]
+
+        def shutdown() -> Any:
+            try:
+                return _ssl.SSLSocket.unwrap(self)
+            except _WantRead:
+                wanted[0] = READ
+                raise
+            except _WantWrite:
+                wanted[0] = WRITE
+                raise
+
+        try:
+            return self._gort_ssl(_BOTH, shutdown, (), "read")
+        except TimeoutError as e:
+            if e.errno is not None or wanted[0] == READ:
+                raise
+            raise TimeoutError("The write operation timed out") from None
 
     def _gort_ssl(self, turns: tuple[int, ...], fn: Any, args: tuple[Any, ...],
                   op: str) -> Any:
@@ -595,11 +614,13 @@ class SSLSocket(_ssl.SSLSocket, socket):
 
 
 def _numeric(host: Any) -> bool:
+    """True for an IP literal (or None): resolved in place, without a lookup. A host with a
+    NUL is a name (the C resolver reads up to the NUL: "localhost\\0x" is localhost)."""
     if host is None:
         return True
     if isinstance(host, bytes | bytearray):
         host = bytes(host).decode("ascii", "replace")
-    return isinstance(host, str) and _net._numeric(host) is not None
+    return isinstance(host, str) and "\0" not in host and _net._numeric(host) is not None
 
 
 def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0,  # noqa: A002

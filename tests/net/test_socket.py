@@ -27,7 +27,7 @@ def outcome(fn: Callable[[], Any]) -> Outcome:
         return ("ok", fn())
     except OSError as e:
         return (type(e).__name__, e.errno, str(e))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         return (type(e).__name__, str(e))
 
 
@@ -573,3 +573,78 @@ def test_a_handlers_sys_exit_and_exception_end_only_that_request_as_under_thread
     for err in (err_threads, err_goroutines):
         assert err.count("ValueError: bad request") == 1, err
         assert "SystemExit" not in err, err
+
+
+def _texts(mod: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> list[Any]:
+    """Messages of calls that fail, with sockets and functions of mod."""
+    out: list[Any] = []
+    a, b = mod.socketpair()
+    out.append(outcome(lambda: a.sendall("text")))  # type: ignore[arg-type]
+    out.append(outcome(lambda: a.sendall(b"x", "0")))  # type: ignore[arg-type]
+    out.append(outcome(lambda: a.send("text")))  # type: ignore[arg-type]
+    a.close()
+    b.close()
+    out.append(outcome(lambda: a.settimeout(1)))  # closed: EBADF
+    for host in ("localhost\0junk", b"localhost\0junk"):
+        out.append(outcome(lambda h=host: sorted(mod.getaddrinfo(h, 80,
+                                                                 type=stdsocket.SOCK_STREAM))))
+        out.append(outcome(lambda h=host: mod.gethostbyname(h)))
+        out.append(outcome(lambda h=host: mod.gethostbyname_ex(h)))
+        out.append(outcome(lambda h=host: mod.gethostbyaddr(h)))
+    for value in (1e300, -0.5, float("nan"), 2**70, 1e-10):
+        s = mod.socket()
+        out.append(outcome(lambda s=s, v=value: s.settimeout(v)))
+        out.append(s.gettimeout())
+        s.close()
+    # unwrap() of a TLS connection whose peer never answers the close_notify
+    ln = mod.create_server(("127.0.0.1", 0))
+    c = mod.create_connection(ln.getsockname(), timeout=10)
+    raw, _ = ln.accept()
+    box: list[Any] = []
+    t = threading.Thread(target=lambda: box.append(
+        server_ctx.wrap_socket(raw, server_side=True)))
+    t.start()
+    tc = client_ctx.wrap_socket(c, server_hostname="localhost")
+    t.join()
+    tc.settimeout(0.1)
+    out.append(outcome(tc.unwrap))
+    tc.close()
+    box[0].close()
+    ln.close()
+    return out
+
+
+def test_error_texts_are_the_stdlibs() -> None:
+    """issue 12: sendall(str) said "memoryview: ...", a NUL in a host name raised
+    ValueError, unwrap's timeout said "handshake"; compared with the stdlib's calls."""
+    server_ctx, client_ctx = _tls_contexts()
+    plain_server, plain_client = _tls_contexts()
+    for ctx in (plain_server, plain_client):
+        ctx.sslsocket_class = ssl.SSLSocket
+    want = in_thread(lambda: _texts(stdsocket, plain_server, plain_client))
+    # gort's unwrap from a goroutine, its TLS server on a plain thread as the stdlib's
+    got = gort.run(lambda: _texts(gsocket, server_ctx, client_ctx))
+    assert got == want
+    assert want[-1] in (("TimeoutError", None, "The read operation timed out"),
+                        ("TimeoutError", None, "The write operation timed out"))
+
+
+def test_a_second_cmd_wait_says_go_s_words() -> None:
+    import gort.exec as gexec
+
+    def main() -> list[str]:
+        out = []
+        for argv in (["true"], ["false"]):
+            cmd = gexec.command(*argv)
+            try:
+                cmd.run()
+            except gexec.ExitError as e:
+                out.append(str(e))
+            try:
+                cmd.wait()
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+
+    assert gort.run(main) == ["exec: Wait was already called", "exit status 1",
+                              "exec: Wait was already called"]
