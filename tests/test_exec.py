@@ -792,3 +792,45 @@ def test_sockets_as_stdio_direct_or_copied() -> None:
         return out
 
     assert gort.run(main) == [True, True, ("wait raised", errno.ECONNRESET), True]
+
+
+def test_waitpid_parks_the_goroutine_and_answers_as_os_waitpid() -> None:
+    """gort.os.waitpid (os.waitpid under gort.patch.net): a child sleeping 0.3 s is waited
+    for while a 10 ms ticker ticks; status and errors are os.waitpid's."""
+    import subprocess
+
+    def main() -> list[Any]:
+        ticks = [0]
+        stop = [False]
+
+        def ticker() -> None:
+            while not stop[0]:
+                gort.sleep(0.01)
+                ticks[0] += 1
+
+        gort.go(ticker)
+        p = subprocess.Popen([PY, "-c", "import time, sys; time.sleep(0.3); sys.exit(7)"])
+        pid, status = gos.waitpid(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
+        stop[0] = True
+        out: list[Any] = [pid == p.pid, os.waitstatus_to_exitcode(status), ticks[0] >= 10]
+        for args in ((p.pid, 0), (1, 0), (p.pid, os.WNOHANG)):
+            try:
+                gos.waitpid(*args)
+            except ChildProcessError as e:
+                out.append(e.errno)
+        try:
+            gos.waitpid("1", 0)  # type: ignore[arg-type]
+        except TypeError as e:
+            out.append(str(e) == _std_error(lambda: os.waitpid("1", 0)))  # type: ignore[arg-type]
+        return out
+
+    assert gort.run(main) == [True, 7, True, errno.ECHILD, errno.ECHILD, errno.ECHILD, True]
+
+
+def _std_error(fn: Any) -> str:
+    try:
+        fn()
+    except TypeError as e:
+        return str(e)
+    return ""
