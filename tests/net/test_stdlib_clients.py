@@ -158,3 +158,10 @@ def test_cgi_under_the_mixin_gets_the_whole_post_body_and_waitpid_parks() -> Non
     assert results[1]["right"] == 8, results
     assert results[1]["elapsed"] < 5, results  # 8 x 0.3 s of sending, at once
     assert results[1]["ticks"] >= 5, results  # a 10 ms ticker ran meanwhile
+
+
+def test_subprocess_from_goroutines_waits_in_parallel_and_reads_sockets_whole() -> None:
+    (r,), _ = run_net("net_subprocess.py", timeout=60)
+    assert r["codes"] == sorted(i % 3 for i in range(20)), r
+    assert r["elapsed"] < 2.0, r  # 20 x 0.2 s: 4 s when each wait held the thread
+    assert (r["wc"], r["wc_status"], r["wc_err"]) == ("50000", 0, ""), r
