@@ -470,10 +470,11 @@ class socket(_std.socket):
             return _ss.sendall(self, data, flags)  # (a bad flags: its TypeError, no I/O)
         try:
             view = memoryview(data)
-        except TypeError:
-            return _ss.sendall(self, data, flags)  # its TypeError, worded as the stdlib's
+            b = view.cast("B")
+        except TypeError:  # not bytes-like, or not contiguous: the C call refuses it
+            return _ss.sendall(self, data, flags)  # with the stdlib's error, before any I/O
         flags |= _DONTWAIT
-        with view, view.cast("B") as b:
+        with view, b:
             total = len(b)
             try:
                 sent = _ss.send(self, b, flags)

@@ -582,6 +582,10 @@ def _texts(mod: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> 
     out.append(outcome(lambda: a.sendall("text")))  # type: ignore[arg-type]
     out.append(outcome(lambda: a.sendall(b"x", "0")))  # type: ignore[arg-type]
     out.append(outcome(lambda: a.send("text")))  # type: ignore[arg-type]
+    try:
+        a.sendall(memoryview(b"abcdef")[::2])  # not contiguous
+    except BufferError as e:
+        out.append(("BufferError", str(e)))
     a.close()
     b.close()
     out.append(outcome(lambda: a.settimeout(1)))  # closed: EBADF
@@ -615,8 +619,9 @@ def _texts(mod: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> 
 
 
 def test_error_texts_are_the_stdlibs() -> None:
-    """issue 12: sendall(str) said "memoryview: ...", a NUL in a host name raised
-    ValueError, unwrap's timeout said "handshake"; compared with the stdlib's calls."""
+    """issue 12: sendall(str) said "memoryview: ...", a non-contiguous buffer raised
+    TypeError, a NUL in a host name raised ValueError, unwrap's timeout said
+    "handshake"; compared with the stdlib's calls."""
     server_ctx, client_ctx = _tls_contexts()
     plain_server, plain_client = _tls_contexts()
     for ctx in (plain_server, plain_client):
