@@ -29,9 +29,12 @@ ready), so patching cannot change what a program computes, only who waits.
 Not patched, and why: ``threading`` (its locks are the runtime's business:
 runtime/threadlock.py makes them goroutine-aware during a run, unpatched
 threads stay real threads); ``os.read``/``os.write`` on pipes and files and
-``subprocess`` (gort.exec, and ``gort.offload`` for files: regular files are
-not pollable); ``select.epoll``/``devpoll`` objects used directly (their
-``poll`` is the kernel's; selectors over them are patched); C extensions
+``subprocess`` itself (gort.exec, and ``gort.offload`` for files: regular
+files are not pollable; ``subprocess.run`` from goroutines still waits in
+parallel: ``communicate`` selects through the patched selectors and
+``Popen.wait`` calls the patched ``os.waitpid``); ``select.epoll``/
+``devpoll`` objects used directly (their ``poll`` is the kernel's; selectors
+over them are patched); C extensions
 that do their own I/O (``mysqlclient``, ``grpc``, ``psycopg2`` without a
 wait callback, ``ssl`` over a MemoryBIO is fine): call them through
 ``gort.offload``; ``socket.getnameinfo``, ``getfqdn``'s own lookups go through
