@@ -742,3 +742,115 @@ def test_a_wait_abandoned_at_the_end_of_a_run_does_not_refuse_later_waits() -> N
 
     gort.run(first)
     assert gort.run(second) == "exit status 0"
+
+
+def test_sockets_as_stdio_direct_or_copied() -> None:
+    """A socket (gort.socket) is given to the child directly, and the child reads it with
+    blocking reads while the parent feeds it slowly (it was refused: no read method); a
+    TCP gort.net.Conn is copied by goroutines both ways; a copying error (the writer
+    failing) is wait's error, the child having exited 0 (Go: the first copy error)."""
+    import hashlib
+
+    from gort import socket as gsocket
+
+    summer = "import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"
+
+    def main() -> list[Any]:
+        out: list[Any] = []
+        data = os.urandom(100_000)
+        want = hashlib.sha256(data).hexdigest().encode() + b"\n"
+        a, b = gsocket.socketpair()
+        c = ex.command(PY, "-c", summer)
+        c.stdin = c.stdout = a
+        c.start()
+        for i in range(0, len(data), 25_000):
+            b.sendall(data[i:i + 25_000])
+            gort.sleep(0.03)
+        b.shutdown(1)  # SHUT_WR
+        c.wait()
+        got = b""
+        while len(got) < len(want):
+            got += b.recv(100)
+        out.append(got == want)
+        a.close()
+        b.close()
+
+        ln = gort.net.listen("tcp", "127.0.0.1:0")
+        peer: gort.Chan[bytes] = gort.Chan(1)
+
+        def serve() -> None:
+            s = ln.accept()
+            s.write(data)
+            s.close_write()
+            got = b""
+            while chunk := s.read(65536):
+                got += chunk
+            s.close()
+            peer.send(got)
+
+        gort.go(serve)
+        conn = gort.net.dial("tcp", str(ln.addr))
+        c = ex.command(PY, "-c", summer)
+        c.stdin = c.stdout = conn
+        c.run()
+        conn.close_write()
+        out.append(peer.recv() == want)
+        conn.close()
+        ln.close()
+
+        class Broken:
+            def write(self, b: bytes) -> int:
+                raise ConnectionResetError(errno.ECONNRESET, "peer gone")
+
+        c = ex.command("echo", "hi")
+        c.stdout = Broken()
+        try:
+            c.run()
+        except ConnectionResetError as e:
+            out.append(("wait raised", e.errno))
+        out.append(c.process_state is not None and c.process_state.success)
+        return out
+
+    assert gort.run(main) == [True, True, ("wait raised", errno.ECONNRESET), True]
+
+
+def test_waitpid_parks_the_goroutine_and_answers_as_os_waitpid() -> None:
+    """gort.os.waitpid (os.waitpid under gort.patch.net): a child sleeping 0.3 s is waited
+    for while a 10 ms ticker ticks; status and errors are os.waitpid's."""
+    import subprocess
+
+    def main() -> list[Any]:
+        ticks = [0]
+        stop = [False]
+
+        def ticker() -> None:
+            while not stop[0]:
+                gort.sleep(0.01)
+                ticks[0] += 1
+
+        gort.go(ticker)
+        p = subprocess.Popen([PY, "-c", "import time, sys; time.sleep(0.3); sys.exit(7)"])
+        pid, status = gos.waitpid(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
+        stop[0] = True
+        out: list[Any] = [pid == p.pid, os.waitstatus_to_exitcode(status), ticks[0] >= 10]
+        for args in ((p.pid, 0), (1, 0), (p.pid, os.WNOHANG)):
+            try:
+                gos.waitpid(*args)
+            except ChildProcessError as e:
+                out.append(e.errno)
+        try:
+            gos.waitpid("1", 0)  # type: ignore[arg-type]
+        except TypeError as e:
+            out.append(str(e) == _std_error(lambda: os.waitpid("1", 0)))  # type: ignore[arg-type]
+        return out
+
+    assert gort.run(main) == [True, 7, True, errno.ECHILD, errno.ECHILD, errno.ECHILD, True]
+
+
+def _std_error(fn: Any) -> str:
+    try:
+        fn()
+    except TypeError as e:
+        return str(e)
+    return ""

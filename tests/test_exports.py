@@ -31,7 +31,7 @@ SUBMODULES: dict[ModuleType, set[str]] = {
           "split_host_port"},
     tls: {"Conn", "Listener", "client", "dial", "listen", "server"},
     gort.os: {"ErrClosed", "ErrProcessDone", "File", "Process", "ProcessState", "new_file",
-              "pipe"},
+              "pipe", "waitpid"},
     gort.exec: {"Cmd", "ErrDot", "ErrNotFound", "ErrWaitDelay", "Error", "ExitError",
                 "command", "command_context", "look_path"},
     gsocket: {"SSLSocket", "create_connection", "create_server", "fromfd", "getaddrinfo",

@@ -12,14 +12,17 @@ The child's standard streams (Go's rules, Cmd.Stdin/Stdout/Stderr):
   (subprocess's None). Pass ``sys.stdout`` to share the parent's.
 - A file the child can be given directly: a gort.os.File, a Python file
   object whose ``fileno()`` works (a buffered writer is flushed first), an
-  int descriptor. The child reads and writes it itself; no copying.
+  int descriptor, a socket (``socket.socket`` or ``gort.socket.socket``, not
+  TLS; a gort socket's descriptor is blocking unless its timeout is 0.0, so
+  the child reads and writes it as any blocking file). The child reads and
+  writes it itself; no copying.
 - Anything else is copied through a pipe by a goroutine (Go's copying
   goroutines): for stdin, bytes-like data or an object with ``read(n)``
-  (a gort.net.Conn, io.BytesIO); for stdout/stderr an object with
-  ``write(bytes)`` (io.BytesIO, a gort.net.Conn, a text stream's
-  ``buffer``). ``wait`` waits for the copying to finish (EOF) and closes the
-  pipes. The same object as stdout and stderr shares one pipe
-  (combined_output).
+  (a gort.net.Conn, an ssl.SSLSocket, io.BytesIO); for stdout/stderr an
+  object with ``write(bytes)`` (io.BytesIO, a gort.net.Conn, an
+  ssl.SSLSocket, a text stream's ``buffer``). ``wait`` waits for the
+  copying to finish (EOF) and closes the pipes. The same object as stdout
+  and stderr shares one pipe (combined_output).
 - ``stdin_pipe()``/``stdout_pipe()``/``stderr_pipe()`` hand out the
   parent's end as a gort.os.File; ``wait`` closes it, so read to EOF before
   waiting (Go's rule).
@@ -64,6 +67,8 @@ from __future__ import annotations
 import errno as _errno
 import io
 import os
+import socket
+import ssl
 import stat
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -342,6 +347,10 @@ class Cmd:
             return None
         if isinstance(x, int):
             return x
+        if isinstance(x, socket.socket) and not isinstance(x, ssl.SSLSocket):
+            # subprocess's rule. A gort socket's descriptor is blocking unless its timeout
+            # is 0.0 (gort.socket); a TLS socket is copied (the child cannot speak TLS).
+            return x.fileno()
         if isinstance(x, io.IOBase):
             try:
                 fd = x.fileno()
@@ -371,8 +380,8 @@ class Cmd:
             data = b""
             read = src.read
         else:
-            raise TypeError(f"exec: stdin must be None, bytes, a file or an object with "
-                            f"read(n) returning bytes; got {src!r}")
+            raise TypeError(f"exec: stdin must be None, bytes, a file, a socket or an object "
+                            f"with read(n) returning bytes; got {src!r}")
         r, w = pipe()
         self._child_io.append(r)
         self._parent_io.append(w)
@@ -411,8 +420,8 @@ class Cmd:
                                 f"({dst!r}); pass a binary writer such as io.BytesIO")
         write = getattr(target, "write", None)
         if not callable(write):
-            raise TypeError(f"exec: {what} must be None, a file or an object with "
-                            f"write(bytes); got {dst!r}")
+            raise TypeError(f"exec: {what} must be None, a file, a socket or an object "
+                            f"with write(bytes); got {dst!r}")
         r, w = pipe()
         self._child_io.append(w)
         self._parent_io.append(r)

@@ -61,6 +61,7 @@ import signal as _signal
 import socket
 import stat
 import subprocess
+import threading
 import warnings
 from types import TracebackType
 from typing import Any, Final
@@ -80,6 +81,7 @@ __all__ = [
     "ProcessState",
     "new_file",
     "pipe",
+    "waitpid",
 ]
 
 CHUNK: Final = 64 * 1024
@@ -477,6 +479,50 @@ def _pidfd_open(pid: int) -> int:
 
 PIDFD: bool = hasattr(os, "pidfd_open") and hasattr(_signal, "pidfd_send_signal")
 """Wait and signal through a pidfd (Linux >= 5.3); False: offload(os.wait4), os.kill."""
+
+
+_std_waitpid: Final = os.waitpid
+
+
+def _on_goroutine() -> bool:
+    """True on a goroutine of the running runtime (its thread, not in the scheduler)."""
+    s = _rt.running()
+    return s is not None and s.m0.tid == threading.get_ident() and s.m0.curg is not None
+
+
+
+def waitpid(pid: int, options: int, /) -> tuple[int, int]:
+    """As ``os.waitpid`` (``(pid, status)``, its errors); on a goroutine, waiting for one
+    child (pid > 0, options 0) parks the goroutine on a pidfd in the netpoller instead of
+    holding the thread. gort.patch.net() installs it as ``os.waitpid`` (so
+    ``http.server.CGIHTTPRequestHandler``'s wait for its CGI child parks only the
+    handler). Other calls (a process group, WNOHANG, WUNTRACED; no pidfd; off a
+    goroutine) are the stdlib's call. Go has no waitpid: its os.Process.Wait is
+    gort.os.Process.wait."""
+    if (pid.__class__ is not int or options.__class__ is not int or pid <= 0 or options
+            or not PIDFD or not _on_goroutine()):
+        return _std_waitpid(pid, options)
+    pidfd = _pidfd_open(pid)
+    if pidfd < 0:  # reaped already, not a process, or refused: the stdlib's answer
+        return _std_waitpid(pid, options)
+    try:
+        pd = poll_open(pidfd)
+        try:
+            poll_reset(pd, READ)
+            while True:
+                got = _std_waitpid(pid, os.WNOHANG)  # ChildProcessError: not our child
+                if got[0]:
+                    return got
+                # Readable once it exited. Nothing else closes pd: an error is the run's
+                # poller going away under the wait.
+                if poll_wait(pd, READ):
+                    raise ChildProcessError(f"os.waitpid({pid}): the run ended while a "
+                                            "goroutine waited for the process")
+        finally:
+            poll_unblock(pd)
+            poll_close(pd)
+    finally:
+        os.close(pidfd)
 
 
 class Process:

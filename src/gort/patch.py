@@ -18,6 +18,8 @@
                                    made before the patch (socketserver's, one
                                    held by a library) park too
 ``time.sleep``                     ``gort.sleep`` on a goroutine
+``os.waitpid``                     ``gort.os.waitpid``: waiting for one child parks
+                                   the goroutine on a pidfd (CGIHTTPRequestHandler)
 =================================  ==============================================
 
 Each replacement behaves exactly as the original on a thread that runs no
@@ -27,9 +29,12 @@ ready), so patching cannot change what a program computes, only who waits.
 Not patched, and why: ``threading`` (its locks are the runtime's business:
 runtime/threadlock.py makes them goroutine-aware during a run, unpatched
 threads stay real threads); ``os.read``/``os.write`` on pipes and files and
-``subprocess`` (gort.exec, and ``gort.offload`` for files: regular files are
-not pollable); ``select.epoll``/``devpoll`` objects used directly (their
-``poll`` is the kernel's; selectors over them are patched); C extensions
+``subprocess`` itself (gort.exec, and ``gort.offload`` for files: regular
+files are not pollable; ``subprocess.run`` from goroutines still waits in
+parallel: ``communicate`` selects through the patched selectors and
+``Popen.wait`` calls the patched ``os.waitpid``); ``select.epoll``/
+``devpoll`` objects used directly (their ``poll`` is the kernel's; selectors
+over them are patched); C extensions
 that do their own I/O (``mysqlclient``, ``grpc``, ``psycopg2`` without a
 wait callback, ``ssl`` over a MemoryBIO is fine): call them through
 ``gort.offload``; ``socket.getnameinfo``, ``getfqdn``'s own lookups go through
@@ -54,6 +59,7 @@ the rest (a default argument, a closure, a class attribute).
 from __future__ import annotations
 
 import gc
+import os
 import select
 import selectors
 import socket
@@ -64,6 +70,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Final
 
+from . import os as _gos
 from . import runtime as _rt
 from . import socket as _gs
 
@@ -102,7 +109,11 @@ _SURFACE: Final[tuple[tuple[Any, str, Any], ...]] = (
     (select, "select", _gs.select),
     (select, "poll", _gs.poll),
     (time, "sleep", _sleep),
+    (os, "waitpid", _gos.waitpid),
 )
+
+# Bound before any patch and harmless: subprocess polls with WNOHANG only.
+_BOUND_EARLY_OK: Final = frozenset({"subprocess._waitpid"})
 
 
 def patched() -> bool:
@@ -166,16 +177,18 @@ def _bound_early() -> list[str]:
         originals[id(fn)] = f"{mod.__name__}.{name}"
     found = []
     for modname, mod in list(sys.modules.items()):
-        if mod is None or modname in ("socket", "_socket", "select", "time", "ssl") \
+        if mod is None or modname in ("socket", "_socket", "select", "time", "ssl", "os",
+                                      "posix") \
                 or modname == "gort" or modname.startswith("gort."):
             continue  # the patched modules (_socket: socket's C half) and ssl, whose
-            # `socket` is SSLSocket's base and whose functions look names up at call time
+            # `socket` is SSLSocket's base and whose functions look names up at call time;
+            # posix: os's C half
         try:
             items = list(vars(mod).items())
         except TypeError:
             continue
         for name, value in items:
             where = originals.get(id(value))
-            if where is not None:
+            if where is not None and f"{modname}.{name}" not in _BOUND_EARLY_OK:
                 found.append(f"{modname}.{name} (bound to {where})")
     return found

@@ -10,10 +10,20 @@ redis-py and socketserver cooperate without a line changed.
 
 Invariants:
 
-- The C socket below is always non-blocking (its C timeout is 0.0). The
-  timeout the program set lives in ``_gort_timeout`` and is what
-  ``gettimeout``/``getblocking``/``timeout`` report; ``settimeout`` runs
-  the C setter first, so its checks and errors are the stdlib's.
+- The C socket below never waits: its C timeout is 0.0 or None, never a
+  positive one (whose waits would hold the thread). The timeout the program
+  set lives in ``_gort_timeout`` and is what ``gettimeout``/``getblocking``/
+  ``timeout`` report; ``settimeout`` checks its value with the stdlib's own
+  setter (on a socket object with no descriptor), so its errors and
+  rounding are the stdlib's.
+- Every read and write passes MSG_DONTWAIT, so none depends on the
+  descriptor's O_NONBLOCK flag; the flag is then chosen for whoever else
+  uses the descriptor. It is set only where the program asked for it
+  (timeout 0.0, as the stdlib) or where a call has no MSG_DONTWAIT: a
+  listener (accept; set by ``listen`` or the first ``accept``, for good)
+  and a TLS socket (OpenSSL reads and writes the descriptor itself), and
+  for the duration of ``connect`` and ``sendfile``. Every other gort socket
+  has a blocking descriptor, as a stdlib socket with no timeout has.
 - Every blocking call first tries the C call once. Success costs that call
   and nothing else (no registration, no timer, no switch). Timeout 0.0
   re-raises what the C call raised (BlockingIOError, SSLWantReadError),
@@ -28,9 +38,9 @@ Invariants:
   raises OSError(EBADF), as a call on a closed stdlib socket does.
 - On any other thread (no goroutine there, or no run at all) the wait is a
   ``poll(2)`` on the descriptor with the remaining time: the stdlib's
-  blocking semantics, computed here because the C socket stays
-  non-blocking. Registration is lazy, so a socket that never waits on a
-  goroutine never touches the netpoller, and one used in two runs is
+  blocking semantics, computed here because the C calls never wait.
+  Registration is lazy, so a socket that never waits on a goroutine never
+  touches the netpoller, and one used in two runs is
   registered again in the second (a PollDesc belongs to one run's epoll).
 - Closing or detaching unregisters on the runtime's thread (from another
   thread through cgocallback), before the descriptor is closed. A socket
@@ -42,6 +52,32 @@ Invariants:
   gort.net.MAX_LOOKUPS at once); the stdlib would resolve it in C, holding
   the thread. ``getaddrinfo`` and the ``gethostbyname`` family do the same;
   numeric hosts never leave the goroutine.
+
+Descriptors given to child processes. O_NONBLOCK belongs to the open file
+description, which a child shares: a child given a socket's descriptor as
+its stdin or stdout (``subprocess`` with ``stdin=sock``; a forked child that
+dup2s it and execs, as ``http.server.CGIHTTPRequestHandler`` does) reads and
+writes it with the flag the parent left there. With the flag always set
+(this module's first design, and gevent's) the child's reads failed with
+EAGAIN and a CGI script got a POST body cut short, silently. Go's answer is
+``os.File.Fd()``: it puts the descriptor in blocking mode for good and the
+parent's FD then works in blocking mode, holding a thread per blocked call,
+which Go can afford. Here the parent's calls do not depend on the flag
+(MSG_DONTWAIT), so the descriptor can simply be blocking all the time, and
+no hand-over point has to be caught. Rejected: clearing the flag where the
+descriptor is handed over (Popen's stdio, the exec family in a forked
+child, ``fileno()`` as Go's Fd): the stdlib calls ``fileno()`` everywhere
+(selectors, SocketIO), a forked child that execs cannot tell the parent's
+socket object that the shared flag changed, and each missed point is data
+lost silently. What stays non-blocking, documented: a listener (a prefork
+server's children that run gort accept on it with their goroutines parked,
+and a blocking accept would stop a child's whole thread: a child that execs
+gets a non-blocking listener), a TLS socket (useless to a child), a socket
+whose program asked for timeout 0.0 (as the stdlib's). Cost: MSG_DONTWAIT
+is one more argument to each C call; a send and a recv_into on a socket
+pair measured 2.63-2.95 us against 2.86-3.43 us before (min of 15 x 20 000,
+three alternated runs; the noise of this loaded machine hides the change),
+and an accepted socket saves the ioctl that made it non-blocking.
 
 Waiting for several descriptors (``select``, ``poll``, selectors) parks on
 a private epoll instance: the descriptors are registered in it,
@@ -127,6 +163,7 @@ _std_gethostbyname: Final = _std.gethostbyname
 _std_gethostbyname_ex: Final = _std.gethostbyname_ex
 _std_gethostbyaddr: Final = _std.gethostbyaddr
 
+_DONTWAIT: Final = _std.MSG_DONTWAIT
 _WantRead: Final = _ssl.SSLWantReadError
 _WantWrite: Final = _ssl.SSLWantWriteError
 _EP_READ: Final = _select.EPOLLIN | _select.EPOLLPRI
@@ -162,6 +199,11 @@ def _wait_fd(fileno: int, mode: int, deadline: float | None, what: str) -> None:
         raise TimeoutError(what)
 
 
+def _keep_mode(flag: bool) -> None:
+    """FD's setblocking(False) on registration: a no-op for gort sockets, whose
+    descriptor's O_NONBLOCK is chosen by the socket (see the module essay)."""
+
+
 class _Raw:
     """The C calls FD makes on its socket (FD must not reach the overriding methods)."""
 
@@ -173,16 +215,46 @@ class _Raw:
         self.connect_ex = _ss.connect_ex.__get__(s)
         self.fileno = _ss.fileno.__get__(s)
         self.getsockopt = _ss.getsockopt.__get__(s)
-        self.setblocking = _ss.setblocking.__get__(s)
+        self.setblocking = _keep_mode  # the socket chooses its descriptor's mode
         self.shutdown = _ss.shutdown.__get__(s)
         self.type = _ss.type.__get__(s)
 
 
-def _io_method(name: str, mode: int) -> Callable[..., Any]:
-    """socket.NAME: the C call, and the wait for mode when it would block."""
+def _dontwait(args: tuple[Any, ...], kwargs: dict[str, Any], at: int,
+              fill: tuple[Any, ...]) -> tuple[Any, ...]:
+    """args for a C call whose flags are argument ``at`` (``fill``: the defaults of the
+    optional arguments before it), with MSG_DONTWAIT or-ed into the flags. Arguments
+    the C call will refuse are passed unchanged, for its own error."""
+    n = len(args)
+    if n > at:
+        f = args[at]
+        if isinstance(f, int):
+            return (*args[:at], f | _DONTWAIT, *args[at + 1:])
+        return args
+    if kwargs:
+        f = kwargs.get("flags", 0)
+        if isinstance(f, int):
+            kwargs["flags"] = f | _DONTWAIT
+        return args
+    required = at - len(fill)
+    if n < required:
+        return args
+    return (*args, *fill[n - required:], _DONTWAIT)
+
+
+def _io_method(name: str, mode: int, at: int | None,
+               fill: tuple[Any, ...] = ()) -> Callable[..., Any]:
+    """socket.NAME: the C call with MSG_DONTWAIT (argument ``at`` is its flags; None: it
+    has none), and the wait for mode when it would block."""
     op = getattr(_ss, name)
+    required = -1 if at is None else at - len(fill)
+    tail = (*fill, _DONTWAIT)  # the usual call: the required arguments only
 
     def method(self: socket, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == required and not kwargs:
+            args += tail
+        elif at is not None:
+            args = _dontwait(args, kwargs, at, fill)
         try:
             return op(self, *args, **kwargs)
         except BlockingIOError:
@@ -210,23 +282,61 @@ class socket(_std.socket):
     _gort_fd: FD | None = None
     _gort_s: Sched | None = None
     _gort_timeout: float | None = None
+    _gort_nonblocking: bool = False
+    """The descriptor stays O_NONBLOCK whatever the timeout: a listener (accept has no
+    MSG_DONTWAIT) and a TLS socket (OpenSSL reads and writes the descriptor itself)."""
 
     def __init__(self, family: int = -1, type: int = -1, proto: int = -1,  # noqa: A002
                  fileno: int | None = None) -> None:
         super().__init__(family, type, proto, fileno)
-        self._gort_timeout = _ss.gettimeout(self)
-        _ss.settimeout(self, 0.0)
+        t = self._gort_timeout = _ss.gettimeout(self)
+        if t is not None or self._gort_nonblocking:
+            self._gort_mode(t)
 
-    # -- timeouts: the program's, kept here; the C socket stays non-blocking ---------
+    def _gort_mode(self, t: float | None) -> None:
+        """Put the descriptor in the mode of timeout t: O_NONBLOCK for 0.0 (the program
+        asked for it) or for a socket that keeps it, else blocking (what a child process
+        given the descriptor expects; gort's own calls pass MSG_DONTWAIT). The C socket's
+        timeout is 0.0 or None accordingly: never a positive one, whose waits would hold
+        the thread."""
+        if t == 0.0 or self._gort_nonblocking:
+            if _ss.gettimeout(self) != 0.0:
+                _ss.settimeout(self, 0.0)
+                return
+        elif _ss.gettimeout(self) is not None:
+            _ss.settimeout(self, None)
+            return
+        if _ss.fileno(self) < 0:
+            raise _ebadf()  # as the stdlib's settimeout on a closed socket
+
+    def _gort_keep_nonblocking(self) -> None:
+        """O_NONBLOCK for good (a listener); nothing to do if already so."""
+        if not self._gort_nonblocking:
+            self._gort_nonblocking = True
+            if _ss.gettimeout(self) != 0.0:
+                _ss.settimeout(self, 0.0)
+
+    # -- timeouts: the program's, kept here; the C socket never waits ----------------
 
     def settimeout(self, value: float | None) -> None:
         """As socket.socket.settimeout (its checks and errors); seconds, None or 0.0."""
-        _ss.settimeout(self, value)
-        self._gort_timeout = _ss.gettimeout(self)
-        _ss.settimeout(self, 0.0)
+        if value is None:
+            t = None
+        else:
+            # The stdlib's checks and rounding, on a socket object with no descriptor (its
+            # setter stores the value, then fails to set a mode): this socket's mode must
+            # not flip on the way, a child process may be reading its descriptor.
+            probe = _ss.__new__(_ss)
+            try:
+                _ss.settimeout(probe, value)
+            except OSError:
+                pass
+            t = _ss.gettimeout(probe)
+        self._gort_timeout = t
+        self._gort_mode(t)
 
     def gettimeout(self) -> float | None:
-        """The timeout set (seconds), None for none (the C socket below is non-blocking)."""
+        """The timeout set (seconds), None for none (the C socket below never waits)."""
         return self._gort_timeout
 
     def setblocking(self, flag: bool) -> None:
@@ -241,6 +351,18 @@ class socket(_std.socket):
     def timeout(self) -> float | None:
         """The timeout set, as gettimeout()."""
         return self._gort_timeout
+
+    def _gort_begin_nonblocking(self) -> bool:
+        """O_NONBLOCK for a call that has no MSG_DONTWAIT (connect, sendfile): True if it
+        was switched on here, for _gort_end_nonblocking."""
+        if _ss.gettimeout(self) is None:
+            _ss.settimeout(self, 0.0)
+            return True
+        return False
+
+    def _gort_end_nonblocking(self, switched: bool) -> None:
+        if switched and _ss.fileno(self) >= 0 and not self._gort_nonblocking:
+            _ss.settimeout(self, None)
 
     # -- waiting ---------------------------------------------------------------------
 
@@ -308,22 +430,51 @@ class socket(_std.socket):
 
     # -- the blocking calls ----------------------------------------------------------
 
-    recv = _io_method("recv", READ)
-    recv_into = _io_method("recv_into", READ)
-    recvfrom = _io_method("recvfrom", READ)
-    recvfrom_into = _io_method("recvfrom_into", READ)
-    recvmsg = _io_method("recvmsg", READ)
-    recvmsg_into = _io_method("recvmsg_into", READ)
-    send = _io_method("send", WRITE)
-    sendto = _io_method("sendto", WRITE)
-    sendmsg = _io_method("sendmsg", WRITE)
-    _accept = _io_method("_accept", READ)
+    recv = _io_method("recv", READ, 1)
+    recv_into = _io_method("recv_into", READ, 2, (0,))
+    recvfrom = _io_method("recvfrom", READ, 1)
+    recvfrom_into = _io_method("recvfrom_into", READ, 2, (0,))
+    recvmsg = _io_method("recvmsg", READ, 2, (0,))
+    recvmsg_into = _io_method("recvmsg_into", READ, 2, (0,))
+    send = _io_method("send", WRITE, 1)
+    sendmsg = _io_method("sendmsg", WRITE, 2, ((),))
+    _std_accept = _io_method("_accept", READ, None)  # no flags: the listener is O_NONBLOCK
+
+    def sendto(self, *args: Any) -> Any:
+        """As socket.socket.sendto(data[, flags], address); waiting parks only the
+        calling goroutine (gort)."""
+        if len(args) == 2:
+            args = (args[0], _DONTWAIT, args[1])
+        elif len(args) == 3 and isinstance(args[1], int):
+            args = (args[0], args[1] | _DONTWAIT, args[2])
+        try:
+            return _ss.sendto(self, *args)
+        except BlockingIOError:
+            if self._gort_timeout == 0.0:
+                raise
+        return self._gort_call(WRITE, lambda: _ss.sendto(self, *args))
+
+    def listen(self, *backlog: int) -> None:
+        """As socket.socket.listen; a listening socket stays non-blocking for good
+        (accept has no MSG_DONTWAIT; see the module essay)."""
+        _ss.listen(self, *backlog)
+        self._gort_keep_nonblocking()
+
+    def _accept(self) -> tuple[int, Any]:
+        self._gort_keep_nonblocking()  # a listener made elsewhere (fromfd, inherited)
+        return self._std_accept()  # type: ignore[no-any-return]
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send all of data (bytes-like); the timeout bounds the whole call, as the stdlib's."""
-        if self._gort_timeout == 0.0:
-            return _ss.sendall(self, data, flags)
-        with memoryview(data) as view, view.cast("B") as b:
+        if self._gort_timeout == 0.0 or not isinstance(flags, int):
+            return _ss.sendall(self, data, flags)  # (a bad flags: its TypeError, no I/O)
+        try:
+            view = memoryview(data)
+            b = view.cast("B")
+        except TypeError:  # not bytes-like, or not contiguous: the C call refuses it
+            return _ss.sendall(self, data, flags)  # with the stdlib's error, before any I/O
+        flags |= _DONTWAIT
+        with view, b:
             total = len(b)
             try:
                 sent = _ss.send(self, b, flags)
@@ -345,18 +496,23 @@ class socket(_std.socket):
         t = self._gort_timeout
         if t == 0.0:
             return _ss.connect(self, address)
-        if not _on_goroutine():
-            code = _ss.connect_ex(self, address)
-            if code in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EINTR):
-                fileno = _ss.fileno(self)
-                _wait_fd(fileno, WRITE, None if t is None else monotonic() + t, "timed out")
-                code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
-            if code:
-                raise OSError(code, os.strerror(code))
-            return None
-        address = self._gort_resolve(address)
-        fd = self._gort_pollfd()
-        self._gort_within(fd, (WRITE,), "timed out", fd.connect, address)
+        switched = self._gort_begin_nonblocking()  # connect has no MSG_DONTWAIT
+        try:
+            if not _on_goroutine():
+                code = _ss.connect_ex(self, address)
+                if code in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EINTR):
+                    fileno = _ss.fileno(self)
+                    _wait_fd(fileno, WRITE, None if t is None else monotonic() + t,
+                             "timed out")
+                    code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
+                if code:
+                    raise OSError(code, os.strerror(code))
+                return None
+            address = self._gort_resolve(address)
+            fd = self._gort_pollfd()
+            self._gort_within(fd, (WRITE,), "timed out", fd.connect, address)
+        finally:
+            self._gort_end_nonblocking(switched)
         return None
 
     def connect_ex(self, address: Any) -> int:
@@ -380,7 +536,7 @@ class socket(_std.socket):
         if (self.family in (_std.AF_INET, _std.AF_INET6) and isinstance(address, tuple)
                 and len(address) >= 2 and isinstance(address[0], str)):
             host = address[0]
-            if host not in ("", "<broadcast>") and _net._numeric(host) is None:
+            if host not in ("", "<broadcast>") and not _numeric(host):
                 infos = getaddrinfo(host, address[1], self.family, self.type, self.proto)
                 return infos[0][4]
         return address
@@ -422,8 +578,11 @@ class SSLSocket(_ssl.SSLSocket, socket):
     goroutine (``ssl.SSLContext.sslsocket_class``, which gort.patch.net() sets).
 
     Timeouts as the stdlib's: TimeoutError("The read operation timed out"),
-    "The write operation timed out", "The handshake operation timed out".
+    "The write operation timed out", "The handshake operation timed out". Its
+    descriptor is always O_NONBLOCK (OpenSSL does the reads and writes).
     """
+
+    _gort_nonblocking = True
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:  # noqa: A002
         """As ssl.SSLSocket.read (bytes, or the count read into buffer)."""
@@ -452,8 +611,27 @@ class SSLSocket(_ssl.SSLSocket, socket):
         self._gort_ssl(_BOTH, _ssl.SSLSocket.do_handshake, (self,), "handshake")
 
     def unwrap(self) -> Any:
-        """As ssl.SSLSocket.unwrap (sends close_notify, waits for the peer's)."""
-        return self._gort_ssl(_BOTH, _ssl.SSLSocket.unwrap, (self,), "handshake")
+        """As ssl.SSLSocket.unwrap (sends close_notify, waits for the peer's). Its timeout
+        names the direction it waited in, as the stdlib's: "The read operation timed
+        out" (the peer's close_notify), "The write operation timed out"."""
+        wanted = [READ]
+
+        def shutdown() -> Any:
+            try:
+                return _ssl.SSLSocket.unwrap(self)
+            except _WantRead:
+                wanted[0] = READ
+                raise
+            except _WantWrite:
+                wanted[0] = WRITE
+                raise
+
+        try:
+            return self._gort_ssl(_BOTH, shutdown, (), "read")
+        except TimeoutError as e:
+            if e.errno is not None or wanted[0] == READ:
+                raise
+            raise TimeoutError("The write operation timed out") from None
 
     def _gort_ssl(self, turns: tuple[int, ...], fn: Any, args: tuple[Any, ...],
                   op: str) -> Any:
@@ -473,11 +651,13 @@ class SSLSocket(_ssl.SSLSocket, socket):
 
 
 def _numeric(host: Any) -> bool:
+    """True for an IP literal (or None): resolved in place, without a lookup. A host with a
+    NUL is a name (the C resolver reads up to the NUL: "localhost\\0x" is localhost)."""
     if host is None:
         return True
     if isinstance(host, bytes | bytearray):
         host = bytes(host).decode("ascii", "replace")
-    return isinstance(host, str) and _net._numeric(host) is not None
+    return isinstance(host, str) and "\0" not in host and _net._numeric(host) is not None
 
 
 def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0,  # noqa: A002
@@ -712,9 +892,21 @@ _selectors_ns = types.SimpleNamespace(PollSelector=_PollSelector,
                                       EVENT_WRITE=_selectors.EVENT_WRITE)
 _names = {"socket": socket, "getaddrinfo": getaddrinfo}
 socket.accept = rebase(_std.socket.accept, **_names)  # type: ignore[method-assign]
-socket._sendfile_use_sendfile = rebase(  # type: ignore[attr-defined]
+_std_sendfile_use_sendfile: Final = rebase(
     _std.socket._sendfile_use_sendfile,  # type: ignore[attr-defined]
     selectors=_selectors_ns)
+
+
+def _sendfile_use_sendfile(self: socket, file: Any, offset: int = 0,
+                           count: int | None = None) -> int:
+    switched = self._gort_begin_nonblocking()  # os.sendfile has no MSG_DONTWAIT
+    try:
+        return _std_sendfile_use_sendfile(self, file, offset, count)  # type: ignore[no-any-return]
+    finally:
+        self._gort_end_nonblocking(switched)
+
+
+socket._sendfile_use_sendfile = _sendfile_use_sendfile  # type: ignore[attr-defined]
 create_connection = rebase(_std.create_connection, **_names)
 create_server = rebase(_std.create_server, **_names)
 socketpair = rebase(_std.socketpair, **_names)

@@ -13,7 +13,14 @@ selector that parks the serving goroutine (gort.socket.rebase).
 
 A handler that computes for seconds does not hold the others up: the
 scheduler preempts it. Its uncaught exception goes to ``handle_error``, as
-with threads (not a goroutine panic: a server outlives a bad request).
+with threads (not a goroutine panic: a server outlives a bad request), and
+``sys.exit()`` in a handler ends that handler only, silently, as it ends
+only its thread under ThreadingMixIn (a goroutine's SystemExit would end the
+program). KeyboardInterrupt is not the handler's: Ctrl-C raises it in the
+main goroutine (gort's signal rule, as CPython raises it in the main
+thread), and one a handler raises itself goes to main too and ends the
+program unless main catches it (under ThreadingMixIn it would end that
+thread with a traceback).
 ``server_close`` waits for the running handlers when ``block_on_close`` is
 true (the default, as ThreadingMixIn's), from a goroutine.
 """
@@ -85,6 +92,8 @@ class GoroutineMixIn:
             self.finish_request(request, client_address)  # type: ignore[attr-defined]
         except Exception:
             self.handle_error(request, client_address)  # type: ignore[attr-defined]
+        except SystemExit:
+            pass  # ends this handler only, silently, as a thread's (threading ignores it)
         finally:
             ids.discard(me)
             self.shutdown_request(request)  # type: ignore[attr-defined]

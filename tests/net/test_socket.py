@@ -27,7 +27,7 @@ def outcome(fn: Callable[[], Any]) -> Outcome:
         return ("ok", fn())
     except OSError as e:
         return (type(e).__name__, e.errno, str(e))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         return (type(e).__name__, str(e))
 
 
@@ -428,3 +428,228 @@ def test_bad_timeouts_raise_what_the_stdlib_raises_on_a_goroutine(timeout: Any) 
         ready_sel.close()
     assert got == want
     assert all(kind != "no error" for kind, _ in got)
+
+
+CHILD_SUM = "import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"
+
+
+@pytest.mark.parametrize("timeout", [None, 5.0])
+def test_a_socket_given_to_a_child_as_stdio_is_blocking_there(timeout: float | None) -> None:
+    """subprocess with stdin=sock, stdout=sock: the child reads every byte with blocking
+    reads while the parent sends in slow pieces (it used to read EAGAIN: the descriptor
+    was O_NONBLOCK, shared with the child), and the parent's socket still parks."""
+    import hashlib
+    import subprocess
+    import sys
+
+    def main() -> tuple[str, str, int, bool, bool]:
+        a, b = gsocket.socketpair()
+        a.settimeout(timeout)
+        data = os.urandom(200_000)
+        p = subprocess.Popen([sys.executable, "-c", CHILD_SUM], stdin=a, stdout=a)
+        for i in range(0, len(data), 50_000):
+            b.sendall(data[i:i + 50_000])
+            gort.sleep(0.05)
+        b.shutdown(stdsocket.SHUT_WR)
+        got = b""
+        while chunk := b.recv(100):
+            got += chunk
+            if got.endswith(b"\n"):
+                break
+        code = gort.offload(p.wait)
+        # The parent's calls do not depend on the descriptor's mode: a recv with nothing
+        # there parks the goroutine (a timer wakes it), it does not block the thread.
+        fired = gort.Chan[bool](1)
+        gort.after_func(0.05, lambda: fired.send(True))
+        b.settimeout(0.2)
+        try:
+            b.recv(1)
+            parked = False
+        except TimeoutError:
+            parked = fired.try_recv() is not None
+        blocking = os.get_blocking(a.fileno())
+        a.close()
+        b.close()
+        return got.decode().strip(), hashlib.sha256(data).hexdigest(), code, parked, blocking
+
+    got, want, code, parked, blocking = gort.run(main)
+    assert (got, code, parked, blocking) == (want, 0, True, True)
+
+
+def test_the_descriptor_mode_is_blocking_unless_asked_or_needed() -> None:
+    """O_NONBLOCK only for timeout 0.0, a listener, a TLS socket; the rest blocking."""
+
+    def main() -> list[bool]:
+        a, b = gsocket.socketpair()
+        ln = gsocket.create_server(("127.0.0.1", 0))
+        modes = [os.get_blocking(a.fileno())]
+        a.settimeout(3)
+        modes.append(os.get_blocking(a.fileno()))
+        a.setblocking(False)
+        modes.append(os.get_blocking(a.fileno()))
+        a.settimeout(None)
+        modes.append(os.get_blocking(a.fileno()))
+        modes.append(os.get_blocking(ln.fileno()))
+        ln.settimeout(None)  # a listener stays non-blocking: accept has no MSG_DONTWAIT
+        modes.append(os.get_blocking(ln.fileno()))
+        c = gsocket.create_connection(ln.getsockname(), timeout=5)
+        modes.append(os.get_blocking(c.fileno()))  # after a connect (done non-blocking)
+        for s in (a, b, ln, c):
+            s.close()
+        return modes
+
+    assert gort.run(main) == [True, True, False, True, False, False, True]
+
+
+def test_prefork_children_running_gort_share_a_listener_without_blocking() -> None:
+    import json
+
+    from ..conftest import run_testprog
+
+    p = run_testprog("net_prefork.py", timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = json.loads(p.stdout)
+    # Each child's ticker ran while its accept waited 0.5 s (a blocking accept: ~0 ticks).
+    assert r["blocking_after"] is False and r["from_children"] == 6, r
+    assert r["min_ticks"] >= 10, r
+
+
+# pytest's threading.excepthook reports the thread's SystemExit, which threading's own
+# hook ignores (what a program without pytest sees).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_handlers_sys_exit_and_exception_end_only_that_request_as_under_threads(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """sys.exit() in a handler ended the whole program under GoroutineMixIn; under
+    ThreadingMixIn it ends that handler's thread silently. An Exception goes to
+    handle_error under both. The same requests, the same answers and error reports."""
+    import socketserver
+
+    import gort.socketserver as gss
+
+    class H(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            line = self.rfile.readline().strip()
+            if line == b"exit":
+                raise SystemExit(3)
+            if line == b"err":
+                raise ValueError("bad request")
+            self.wfile.write(b"ok " + line + b"\n")
+
+    def ask(addr: Any, word: bytes) -> bytes:
+        with gsocket.create_connection(addr, timeout=10) as c:
+            c.sendall(word + b"\n")
+            return c.recv(100)
+
+    words = [b"a", b"exit", b"b", b"err", b"c"]
+
+    def with_threads() -> list[bytes]:
+        class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
+            pass
+
+        srv = S(("127.0.0.1", 0), H)
+        t = threading.Thread(target=srv.serve_forever, args=(0.05,))
+        t.start()
+        try:
+            return [ask(srv.server_address, w) for w in words]
+        finally:
+            srv.shutdown()
+            srv.server_close()
+            t.join()
+
+    def with_goroutines() -> list[bytes]:
+        srv = gss.GoroutineTCPServer(("127.0.0.1", 0), H)
+        gort.go(srv.serve_forever, 0.05)
+        try:
+            return [ask(srv.server_address, w) for w in words]
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+    want = with_threads()
+    err_threads = capsys.readouterr().err
+    assert want == [b"ok a\n", b"", b"ok b\n", b"", b"ok c\n"]
+    assert gort.run(with_goroutines) == want
+    err_goroutines = capsys.readouterr().err
+    for err in (err_threads, err_goroutines):
+        assert err.count("ValueError: bad request") == 1, err
+        assert "SystemExit" not in err, err
+
+
+def _texts(mod: Any, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext) -> list[Any]:
+    """Messages of calls that fail, with sockets and functions of mod."""
+    out: list[Any] = []
+    a, b = mod.socketpair()
+    out.append(outcome(lambda: a.sendall("text")))  # type: ignore[arg-type]
+    out.append(outcome(lambda: a.sendall(b"x", "0")))  # type: ignore[arg-type]
+    out.append(outcome(lambda: a.send("text")))  # type: ignore[arg-type]
+    try:
+        a.sendall(memoryview(b"abcdef")[::2])  # not contiguous
+    except BufferError as e:
+        out.append(("BufferError", str(e)))
+    a.close()
+    b.close()
+    out.append(outcome(lambda: a.settimeout(1)))  # closed: EBADF
+    for host in ("localhost\0junk", b"localhost\0junk"):
+        out.append(outcome(lambda h=host: sorted(mod.getaddrinfo(h, 80,
+                                                                 type=stdsocket.SOCK_STREAM))))
+        out.append(outcome(lambda h=host: mod.gethostbyname(h)))
+        out.append(outcome(lambda h=host: mod.gethostbyname_ex(h)))
+        out.append(outcome(lambda h=host: mod.gethostbyaddr(h)))
+    for value in (1e300, -0.5, float("nan"), 2**70, 1e-10):
+        s = mod.socket()
+        out.append(outcome(lambda s=s, v=value: s.settimeout(v)))
+        out.append(s.gettimeout())
+        s.close()
+    # unwrap() of a TLS connection whose peer never answers the close_notify
+    ln = mod.create_server(("127.0.0.1", 0))
+    c = mod.create_connection(ln.getsockname(), timeout=10)
+    raw, _ = ln.accept()
+    box: list[Any] = []
+    t = threading.Thread(target=lambda: box.append(
+        server_ctx.wrap_socket(raw, server_side=True)))
+    t.start()
+    tc = client_ctx.wrap_socket(c, server_hostname="localhost")
+    t.join()
+    tc.settimeout(0.1)
+    out.append(outcome(tc.unwrap))
+    tc.close()
+    box[0].close()
+    ln.close()
+    return out
+
+
+def test_error_texts_are_the_stdlibs() -> None:
+    """issue 12: sendall(str) said "memoryview: ...", a non-contiguous buffer raised
+    TypeError, a NUL in a host name raised ValueError, unwrap's timeout said
+    "handshake"; compared with the stdlib's calls."""
+    server_ctx, client_ctx = _tls_contexts()
+    plain_server, plain_client = _tls_contexts()
+    for ctx in (plain_server, plain_client):
+        ctx.sslsocket_class = ssl.SSLSocket
+    want = in_thread(lambda: _texts(stdsocket, plain_server, plain_client))
+    # gort's unwrap from a goroutine, its TLS server on a plain thread as the stdlib's
+    got = gort.run(lambda: _texts(gsocket, server_ctx, client_ctx))
+    assert got == want
+    assert want[-1] in (("TimeoutError", None, "The read operation timed out"),
+                        ("TimeoutError", None, "The write operation timed out"))
+
+
+def test_a_second_cmd_wait_says_go_s_words() -> None:
+    import gort.exec as gexec
+
+    def main() -> list[str]:
+        out = []
+        for argv in (["true"], ["false"]):
+            cmd = gexec.command(*argv)
+            try:
+                cmd.run()
+            except gexec.ExitError as e:
+                out.append(str(e))
+            try:
+                cmd.wait()
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+
+    assert gort.run(main) == ["exec: Wait was already called", "exit status 1",
+                              "exec: Wait was already called"]

@@ -145,3 +145,23 @@ def test_selectors_select_poll_and_sleep_park_only_their_goroutine() -> None:
         "time.sleep": [None, True],
         "timeout": [],
     }
+
+
+def test_cgi_under_the_mixin_gets_the_whole_post_body_and_waitpid_parks() -> None:
+    """CGIHTTPRequestHandler forks and execs the script on the connection's descriptor:
+    the script reads the body with blocking reads (it read EAGAIN: a cut body) and
+    writes 256 KiB back; the handler's os.waitpid parks only its goroutine (8 goroutine
+    clients sending slowly in the server's thread would otherwise never finish)."""
+    results, _ = run_net("net_cgi.py", timeout=60)
+    assert [r["phase"] for r in results] == [1, 2], results
+    assert results[0]["right"] == 2, results
+    assert results[1]["right"] == 8, results
+    assert results[1]["elapsed"] < 5, results  # 8 x 0.3 s of sending, at once
+    assert results[1]["ticks"] >= 5, results  # a 10 ms ticker ran meanwhile
+
+
+def test_subprocess_from_goroutines_waits_in_parallel_and_reads_sockets_whole() -> None:
+    (r,), _ = run_net("net_subprocess.py", timeout=60)
+    assert r["codes"] == sorted(i % 3 for i in range(20)), r
+    assert r["elapsed"] < 2.0, r  # 20 x 0.2 s: 4 s when each wait held the thread
+    assert (r["wc"], r["wc_status"], r["wc_err"]) == ("50000", 0, ""), r
