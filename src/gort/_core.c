@@ -84,7 +84,12 @@ typedef struct {
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *getcurrent, *gr_switch, *greenlet_type;
     PyObject *str_injectq;
+    /* select (setup_select) */
+    PyObject *m_send, *m_recv, *m_recv_ok, *SELECT, *default_case, *try_send, *try_recv;
+    PyObject *getrandbits, *str_rand;
+    PyTypeObject *Random, *SudogList;
     PyTypeObject *Timers;
+    Py_ssize_t g_selectdone, g_param;
     Py_ssize_t g_waitreason, g_waiting, g_waitsince, g_resume, g_gr, g_pending;
     Py_ssize_t m_armed, m_locks, m_g0, p_gcpoll, p_schedwhen, p_schedtick, p_timers, t_heap;
     PyObject *deque_append, *deque_popleft;
@@ -102,8 +107,8 @@ typedef struct {
     Py_ssize_t p_runnext, p_runq, p_runqhead, p_runqtail;
     int ready;
     /* The run last seen (a weak reference: a finished run is not kept alive) and what
-       never changes during it: its M (Sched.m0, set before the run is published in
-       sched.current) and its injectq deque (cleared, never replaced). */
+       never changes during it (borrowed from it): its M (Sched.m0, set before the run is
+       published in sched.current) and its injectq deque (cleared, never replaced). */
     PyObject *run_ref, *run_m0, *run_injectq;
 } State;
 
@@ -208,13 +213,14 @@ bind_run(PyObject *s)
         Py_DECREF(injectq);
         return NULL;
     }
-    PyObject *old_ref = st.run_ref, *old_m0 = st.run_m0, *old_q = st.run_injectq;
-    st.run_ref = ref;
+    /* m0 and injectq are borrowed: s holds them, never replaces them, and they are read
+       only while the weak reference says s is alive (a strong reference here kept the
+       last run's M, its P and what their queues hold alive after the run ended). */
+    Py_DECREF(mp);
+    Py_DECREF(injectq);
+    Py_XSETREF(st.run_ref, ref);
     st.run_m0 = mp;
     st.run_injectq = injectq;
-    Py_XDECREF(old_ref);
-    Py_XDECREF(old_m0);
-    Py_XDECREF(old_q);
     return mp;
 }
 
@@ -396,18 +402,42 @@ unlink_head(Olds *o, PyObject *q, PyObject *sg, PyObject *nxt)
     set_slot(o, sg, st.sg_queued, Py_False);
 }
 
-/* A plain sudog at the head of q that a waker may take: its next, or NULL (pure path). */
+/* The sudog at the head of a queue when WaitQ.dequeue would take it (a plain sudog, or
+   a select's whose select is not done yet): its next (borrowed), *psel its is_select;
+   NULL (pure path) for a finished select's sudog there (dequeue skips it) or an
+   unexpected type. */
 static PyObject *
-plain_head(PyObject *sg)
+wakeable_head(PyObject *sg, int *psel)
 {
-    if (Py_TYPE(sg) != st.Sudog || SLOT(sg, st.sg_is_select) != Py_False) {
+    if (Py_TYPE(sg) != st.Sudog) {
         return NULL;
     }
     PyObject *nxt = SLOT(sg, st.sg_next);
     if (nxt == NULL || (nxt != Py_None && Py_TYPE(nxt) != st.Sudog)) {
         return NULL;
     }
+    PyObject *isel = SLOT(sg, st.sg_is_select);
+    if (isel == Py_False) {
+        *psel = 0;
+        return nxt;
+    }
+    PyObject *g = SLOT(sg, st.sg_g);
+    if (isel != Py_True || g == NULL || Py_TYPE(g) != st.G ||
+        SLOT(g, st.g_selectdone) != Py_False) {
+        return NULL;
+    }
+    *psel = 1;
     return nxt;
+}
+
+/* What dequeue does to a select's sudog it takes, and the waker after it: the select is
+   done, and sg is its winner (gp.param). */
+static inline void
+select_won(Olds *o, PyObject *sg)
+{
+    PyObject *g = SLOT(sg, st.sg_g);
+    set_slot(o, g, st.g_selectdone, Py_True);
+    set_slot(o, g, st.g_param, sg);
 }
 
 /* proc.execute(s, mp, pp, nxt, inherit, prev=gp) for gp parked: the bookkeeping, then
@@ -689,7 +719,8 @@ park(PyObject *s, PyObject *mp, PyObject *gp, PyObject *ch, PyObject *q, PyObjec
 static NOINLINE int
 send_to_receiver(PyObject *s, PyObject *mp, PyObject *recvq, PyObject *sg, PyObject *v)
 {
-    PyObject *nxt = plain_head(sg);
+    int sel;
+    PyObject *nxt = wakeable_head(sg, &sel);
     if (nxt == NULL) {
         return 0;
     }
@@ -703,6 +734,9 @@ send_to_receiver(PyObject *s, PyObject *mp, PyObject *recvq, PyObject *sg, PyObj
     unlink_head(&o, recvq, sg, nxt);
     set_slot(&o, sg, st.sg_elem, v);
     set_slot(&o, sg, st.sg_success, Py_True);
+    if (sel) {
+        select_won(&o, sg);
+    }
     int err = ready_commit(&o, s, rg, &r);
     release_olds(&o);
     return err < 0 ? -1 : 1;
@@ -788,7 +822,8 @@ static NOINLINE int
 recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObject *buf,
                  PyObject *sg, PyObject **pv, int *pok)
 {
-    PyObject *nxt = plain_head(sg);
+    int sel;
+    PyObject *nxt = wakeable_head(sg, &sel);
     if (nxt == NULL) {
         return 0;
     }
@@ -835,6 +870,9 @@ recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObj
     unlink_head(&o, sendq, sg, nxt);
     set_slot(&o, sg, st.sg_elem, Py_None);
     set_slot(&o, sg, st.sg_success, Py_True);
+    if (sel) {
+        select_won(&o, sg);
+    }
     int err = ready_commit(&o, s, rg, &r);
     release_olds(&o);
     if (err < 0) {
@@ -991,6 +1029,571 @@ make_method(vectorcallfunc fn, PyObject *pure)
     return (PyObject *)m;
 }
 
+/* -- select (select.selectgo) ------------------------------------------------------ */
+
+#define MAXCASES 16
+enum { K_DEFAULT = -1, K_RECV = 0, K_RECV_OK = 1, K_SEND = 2 };
+
+typedef struct {
+    PyObject *ch, *v;  /* borrowed from the cases tuple */
+    int kind;
+} Case;
+
+/* select.py's _parse for cases the fast path knows: ch.recv, ch.recv_ok (bound C
+   methods of an exact Chan), (ch.send, v), gort.default. The default's index, -1 for
+   none, or -2: take the pure path (which parses again and raises for bad input). */
+static int
+parse_cases(PyObject *cases, Py_ssize_t n, Case *cs)
+{
+    int dflt = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c = PyTuple_GET_ITEM(cases, i), *fn = c, *v = Py_None;
+        if (c == st.default_case) {
+            if (dflt >= 0) {
+                return -2;
+            }
+            dflt = (int)i;
+            cs[i].kind = K_DEFAULT;
+            cs[i].ch = cs[i].v = NULL;
+            continue;
+        }
+        int tuple = PyTuple_CheckExact(c);
+        if (tuple) {
+            if (PyTuple_GET_SIZE(c) != 2) {
+                return -2;
+            }
+            fn = PyTuple_GET_ITEM(c, 0);
+            v = PyTuple_GET_ITEM(c, 1);
+        }
+        if (Py_TYPE(fn) != &PyMethod_Type) {
+            return -2;
+        }
+        PyObject *func = PyMethod_GET_FUNCTION(fn), *ch = PyMethod_GET_SELF(fn);
+        if (Py_TYPE(ch) != st.Chan) {
+            return -2;
+        }
+        if (tuple && func == st.m_send) {
+            cs[i].kind = K_SEND;
+        }
+        else if (!tuple && func == st.m_recv) {
+            cs[i].kind = K_RECV;
+        }
+        else if (!tuple && func == st.m_recv_ok) {
+            cs[i].kind = K_RECV_OK;
+        }
+        else {
+            return -2;
+        }
+        cs[i].ch = ch;
+        cs[i].v = v;
+    }
+    return dflt;
+}
+
+/* q is a WaitQ whose first and last are set (None or sudogs). */
+static inline int
+is_waitq(PyObject *q)
+{
+    if (q == NULL || Py_TYPE(q) != st.WaitQ) {
+        return 0;
+    }
+    PyObject *f = SLOT(q, st.q_first), *l = SLOT(q, st.q_last);
+    return f != NULL && l != NULL && (f == Py_None || Py_TYPE(f) == st.Sudog) &&
+           (l == Py_None || Py_TYPE(l) == st.Sudog);
+}
+
+/* WaitQ.has_waiter: 1, 0, or -1 (an unexpected type: pure path). Reads only. */
+static int
+has_waiter(PyObject *q)
+{
+    if (q == NULL || Py_TYPE(q) != st.WaitQ) {
+        return -1;
+    }
+    PyObject *sg = SLOT(q, st.q_first);
+    while (sg != Py_None) {
+        if (sg == NULL || Py_TYPE(sg) != st.Sudog) {
+            return -1;
+        }
+        PyObject *isel = SLOT(sg, st.sg_is_select);
+        if (isel == Py_False) {
+            return 1;
+        }
+        PyObject *g = SLOT(sg, st.sg_g);
+        if (isel != Py_True || g == NULL || Py_TYPE(g) != st.G) {
+            return -1;
+        }
+        PyObject *done = SLOT(g, st.g_selectdone);
+        if (done == Py_False) {
+            return 1;
+        }
+        if (done != Py_True) {
+            return -1;
+        }
+        sg = SLOT(sg, st.sg_next);
+    }
+    return 0;
+}
+
+/* Chan.can_send / can_recv for a case: 1, 0, or -1 (pure path). Reads only. */
+static int
+case_ready(Case *c)
+{
+    PyObject *ch = c->ch;
+    PyObject *closed = SLOT(ch, st.ch_closed), *buf = SLOT(ch, st.ch_buf);
+    if ((closed != Py_True && closed != Py_False) || buf == NULL || Py_TYPE(buf) != st.deque) {
+        return -1;
+    }
+    if (c->kind == K_SEND) {
+        if (closed == Py_True) {
+            return 1;
+        }
+        PyObject *size = SLOT(ch, st.ch_dataqsiz);
+        if (size == NULL || !PyLong_CheckExact(size)) {
+            return -1;
+        }
+        Py_ssize_t cap = PyLong_AsSsize_t(size);
+        if (cap == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return -1;
+        }
+        if (Py_SIZE(buf) < cap) {
+            return 1;
+        }
+        return has_waiter(SLOT(ch, st.ch_recvq));
+    }
+    if (Py_SIZE(buf) > 0 || closed == Py_True) {
+        return 1;
+    }
+    return has_waiter(SLOT(ch, st.ch_sendq));
+}
+
+/* s.rand if it is an exact random.Random (borrowed), else NULL (no error: pure path). */
+static PyObject *
+sched_rand(PyObject *s)
+{
+    PyObject *r = PyObject_GetAttr(s, st.str_rand);
+    if (r == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_DECREF(r);  /* s holds it */
+    return Py_TYPE(r) == st.Random ? r : NULL;
+}
+
+/* random.Random._randbelow_with_getrandbits(n), n > 0, as the pure path draws it (the
+   same calls of getrandbits, so a seeded run picks the same cases on both paths). */
+static int
+randbelow(PyObject *rand, Py_ssize_t n, Py_ssize_t *out)
+{
+    int k = 0;
+    for (size_t m = (size_t)n; m; m >>= 1) {
+        k++;
+    }
+    PyObject *kk = PyLong_FromLong(k);
+    if (kk == NULL) {
+        return -1;
+    }
+    for (;;) {
+        PyObject *args[2] = {rand, kk};
+        PyObject *r = PyObject_Vectorcall(st.getrandbits, args, 2, NULL);
+        if (r == NULL) {
+            Py_DECREF(kk);
+            return -1;
+        }
+        Py_ssize_t v = PyLong_AsSsize_t(r);
+        Py_DECREF(r);
+        if (v == -1 && PyErr_Occurred()) {
+            Py_DECREF(kk);
+            return -1;
+        }
+        if (v < n) {
+            *out = v;
+            Py_DECREF(kk);
+            return 0;
+        }
+    }
+}
+
+/* Pass 1's hand-off for c, a ready case (Chan.try_send/try_recv): its value (new
+   reference; None for a send), *pok for recv_ok. Where the C hand-off cannot be made
+   (a finished select's sudog at a queue's head, a tracer on, a closed channel on
+   send...), the pure try_send/try_recv does it, as select.py calls them. */
+static NOINLINE PyObject *
+select_ready(PyObject *s, PyObject *mp, Case *c, int *pok)
+{
+    PyObject *ch = c->ch;
+    PyObject *buf = SLOT(ch, st.ch_buf);
+    *pok = 1;
+    if (c->kind == K_SEND) {
+        if (SLOT(ch, st.ch_closed) == Py_False) {
+            PyObject *recvq = SLOT(ch, st.ch_recvq);
+            PyObject *sg = is_waitq(recvq) ? SLOT(recvq, st.q_first) : NULL;
+            if (sg != NULL && sg != Py_None) {
+                int r = send_to_receiver(s, mp, recvq, sg, c->v);
+                if (r < 0) {
+                    return NULL;
+                }
+                if (r > 0) {
+                    Py_RETURN_NONE;
+                }
+            }
+        }
+        PyObject *args[2] = {ch, c->v};
+        PyObject *r = PyObject_Vectorcall(st.try_send, args, 2, NULL);
+        if (r == NULL) {
+            return NULL;
+        }
+        int ok = PyObject_IsTrue(r);
+        Py_DECREF(r);
+        if (ok < 0) {
+            return NULL;
+        }
+        if (!ok) {
+            PyErr_SetString(PyExc_AssertionError, "selectgo: a ready send case would block");
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *sendq = SLOT(ch, st.ch_sendq);
+    PyObject *sg = is_waitq(sendq) ? SLOT(sendq, st.q_first) : NULL;
+    if (sg != NULL && sg != Py_None) {
+        PyObject *v;
+        int r = recv_from_sender(s, mp, ch, sendq, buf, sg, &v, pok);
+        if (r < 0) {
+            return NULL;
+        }
+        if (r > 0) {
+            return v;
+        }
+    }
+    else if (sg == Py_None && Py_SIZE(buf) > 0) {
+        return PyObject_Vectorcall(st.deque_popleft, &buf, 1, NULL);
+    }
+    else if (sg == Py_None && SLOT(ch, st.ch_closed) == Py_True) {
+        *pok = 0;
+        Py_RETURN_NONE;
+    }
+    PyObject *got = PyObject_CallOneArg(st.try_recv, ch);
+    if (got == NULL) {
+        return NULL;
+    }
+    if (!PyTuple_CheckExact(got) || PyTuple_GET_SIZE(got) != 2) {
+        Py_DECREF(got);
+        PyErr_SetString(PyExc_AssertionError, "selectgo: a ready receive case would block");
+        return NULL;
+    }
+    PyObject *v = Py_NewRef(PyTuple_GET_ITEM(got, 0));
+    *pok = PyTuple_GET_ITEM(got, 1) == Py_True;
+    Py_DECREF(got);
+    return v;
+}
+
+/* (i, value) for case i of kind: value is v, or (v, ok) for recv_ok; steals v. */
+static PyObject *
+select_result(Py_ssize_t i, int kind, PyObject *v, int ok)
+{
+    if (v == NULL) {
+        return NULL;
+    }
+    PyObject *idx = PyLong_FromSsize_t(i);
+    if (idx == NULL) {
+        Py_DECREF(v);
+        return NULL;
+    }
+    PyObject *res;
+    if (kind == K_RECV_OK) {
+        PyObject *pair = PyTuple_Pack(2, v, ok ? Py_True : Py_False);
+        res = pair == NULL ? NULL : PyTuple_Pack(2, idx, pair);
+        Py_XDECREF(pair);
+    }
+    else {
+        res = PyTuple_Pack(2, idx, v);
+    }
+    Py_DECREF(idx);
+    Py_DECREF(v);
+    return res;
+}
+
+/* WaitQ.remove(sg) for a queued sg (select's pass 3). */
+static int
+unlink_any(PyObject *sg)
+{
+    PyObject *q = SLOT(sg, st.sg_q);
+    PyObject *prev = SLOT(sg, st.sg_prev), *nxt = SLOT(sg, st.sg_next);
+    if (q == NULL || Py_TYPE(q) != st.WaitQ || prev == NULL || nxt == NULL ||
+        (prev != Py_None && Py_TYPE(prev) != st.Sudog) ||
+        (nxt != Py_None && Py_TYPE(nxt) != st.Sudog)) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: a queued sudog's links are not sudogs");
+        return -1;
+    }
+    Olds o = {.n = 0};
+    if (prev == Py_None) {
+        set_slot(&o, q, st.q_first, nxt);
+    }
+    else {
+        set_slot(&o, prev, st.sg_next, nxt);
+    }
+    if (nxt == Py_None) {
+        set_slot(&o, q, st.q_last, prev);
+    }
+    else {
+        set_slot(&o, nxt, st.sg_prev, prev);
+    }
+    set_slot(&o, sg, st.sg_next, Py_None);
+    set_slot(&o, sg, st.sg_prev, Py_None);
+    set_slot(&o, sg, st.sg_queued, Py_False);
+    release_olds(&o);
+    return 0;
+}
+
+/* Pass 2 (a sudog per case, enqueued in pollorder, then park) and pass 3 (the others
+   dequeued): select.py's selectgo from "gp.selectdone = False" on. order holds the
+   cases' indexes, already shuffled. */
+static NOINLINE PyObject *
+select_park(PyObject *s, PyObject *mp, PyObject *gp, Case *cs, Py_ssize_t *order,
+            Py_ssize_t n)
+{
+    /* Allocations first (Sudogs, the list): nothing changed if one fails. */
+    PyObject *sgs = PyObject_CallNoArgs(st.SudogList);
+    if (sgs == NULL) {
+        return NULL;
+    }
+    if (!PyList_Check(sgs)) {
+        Py_DECREF(sgs);
+        PyErr_SetString(PyExc_SystemError, "gort._core: SudogList is not a list");
+        return NULL;
+    }
+    for (Py_ssize_t j = 0; j < n; j++) {
+        PyObject *sg = st.Sudog->tp_alloc(st.Sudog, 0);
+        PyObject *idx = sg == NULL ? NULL : PyLong_FromSsize_t(order[j]);
+        if (idx == NULL || PyList_Append(sgs, sg) < 0) {
+            Py_XDECREF(sg);
+            Py_XDECREF(idx);
+            Py_DECREF(sgs);
+            return NULL;
+        }
+        Py_DECREF(sg);
+        SLOT(sg, st.sg_index) = idx;
+    }
+    Olds o = {.n = 0};
+    set_slot(&o, gp, st.g_selectdone, Py_False);
+    set_slot(&o, gp, st.g_param, Py_None);
+    release_olds(&o);
+    for (Py_ssize_t j = 0; j < n; j++) {
+        Case *c = &cs[order[j]];
+        PyObject *sg = PyList_GET_ITEM(sgs, j);
+        PyObject *q = SLOT(c->ch, c->kind == K_SEND ? st.ch_sendq : st.ch_recvq);
+        /* Sudog(gp, v or None, c, True, i), then q.enqueue(sg); q was checked (pass 1
+           reads both queues' types: has_waiter or the buffer test). */
+        PyObject *last = SLOT(q, st.q_last);
+        SLOT(sg, st.sg_g) = Py_NewRef(gp);
+        SLOT(sg, st.sg_elem) = Py_NewRef(c->kind == K_SEND ? c->v : Py_None);
+        SLOT(sg, st.sg_c) = Py_NewRef(c->ch);
+        SLOT(sg, st.sg_is_select) = Py_NewRef(Py_True);
+        SLOT(sg, st.sg_success) = Py_NewRef(Py_False);
+        SLOT(sg, st.sg_next) = Py_NewRef(Py_None);
+        SLOT(sg, st.sg_prev) = Py_NewRef(last);
+        SLOT(sg, st.sg_q) = Py_NewRef(q);
+        SLOT(sg, st.sg_queued) = Py_NewRef(Py_True);
+        PyObject *prev;
+        if (last == Py_None) {
+            prev = SLOT(q, st.q_first);
+            SLOT(q, st.q_first) = Py_NewRef(sg);
+        }
+        else {
+            prev = SLOT(last, st.sg_next);
+            SLOT(last, st.sg_next) = Py_NewRef(sg);
+        }
+        PyObject *prevlast = SLOT(q, st.q_last);
+        SLOT(q, st.q_last) = Py_NewRef(sg);
+        Py_XDECREF(prev);  /* None or a queued sudog: no finalizer runs */
+        Py_XDECREF(prevlast);
+    }
+    int done = budget_left() > st.park_margin ?
+               fast_gopark(s, mp, gp, st.SELECT, sgs) : 0;
+    if (done < 0) {
+        Py_DECREF(sgs);
+        return NULL;
+    }
+    if (done == 0) {
+        PyObject *args[4] = {gp, st.SELECT, st.WAITING, sgs};
+        PyObject *r = PyObject_Vectorcall(st.gopark, args, 4, NULL);
+        if (r == NULL) {
+            Py_DECREF(sgs);
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    /* Pass 3: the winner is in gp.param; take the others off their queues. */
+    PyObject *won = SLOT(gp, st.g_param);
+    if (won == NULL || Py_TYPE(won) != st.Sudog) {
+        Py_DECREF(sgs);
+        PyErr_SetString(PyExc_SystemError, "gort._core: a select woke with no winner");
+        return NULL;
+    }
+    Py_INCREF(won);
+    o.n = 0;
+    set_slot(&o, gp, st.g_param, Py_None);
+    release_olds(&o);
+    for (Py_ssize_t j = 0; j < PyList_GET_SIZE(sgs); j++) {
+        PyObject *sg = PyList_GET_ITEM(sgs, j);
+        if (sg != won && SLOT(sg, st.sg_queued) == Py_True && unlink_any(sg) < 0) {
+            Py_DECREF(won);
+            Py_DECREF(sgs);
+            return NULL;
+        }
+    }
+    PyObject *index = SLOT(won, st.sg_index);
+    Py_ssize_t i = PyLong_AsSsize_t(index);
+    int ok = SLOT(won, st.sg_success) == Py_True;
+    PyObject *res;
+    if (i < 0 || i >= MAXCASES) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: a select's winner has a bad index");
+        res = NULL;
+    }
+    else if (cs[i].kind == K_SEND) {
+        if (!ok) {
+            PyErr_SetString(st.ClosedChannelError, "send on closed channel");
+            res = NULL;
+        }
+        else {
+            res = select_result(i, K_SEND, Py_NewRef(Py_None), 1);
+        }
+    }
+    else {
+        res = select_result(i, cs[i].kind, Py_NewRef(SLOT(won, st.sg_elem)), ok);
+    }
+    Py_DECREF(won);
+    Py_DECREF(sgs);  /* the sudogs and the values they hold go, after the result */
+    return res;
+}
+
+static PyObject *
+core_select(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL || !PyTuple_CheckExact(args[0])) {
+        goto slow;
+    }
+    PyObject *cases = args[0];
+    Py_ssize_t n = PyTuple_GET_SIZE(cases);
+    if (n == 0 || n > MAXCASES) {
+        goto slow;
+    }
+    PyObject *s, *mp;
+    PyObject *gp = fast_getg(&s, &mp);
+    if (gp == NULL || budget_left() <= st.park_margin) {
+        goto slow;
+    }
+    Case cs[MAXCASES];
+    int dflt = parse_cases(cases, n, cs);
+    if (dflt == -2) {
+        goto slow;
+    }
+    /* Pass 1: the ready cases; one picked uniformly. Reads only, until the pick. */
+    Py_ssize_t ready[MAXCASES], nready = 0, ncases = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (cs[i].kind == K_DEFAULT) {
+            continue;
+        }
+        int r = case_ready(&cs[i]);
+        if (r < 0) {
+            goto slow;
+        }
+        if (r) {
+            ready[nready++] = i;
+        }
+        ncases++;
+    }
+    if (nready > 0) {
+        Py_ssize_t i = ready[0];
+        if (nready > 1) {
+            PyObject *rand = sched_rand(s);
+            if (rand == NULL) {
+                goto slow;
+            }
+            Py_ssize_t j;
+            if (randbelow(rand, nready, &j) < 0) {
+                return NULL;
+            }
+            i = ready[j];
+        }
+        int ok;
+        PyObject *v = select_ready(s, mp, &cs[i], &ok);
+        return select_result(i, cs[i].kind, v, ok);
+    }
+    if (dflt >= 0) {
+        return select_result(dflt, K_DEFAULT, Py_NewRef(Py_None), 1);
+    }
+    /* Pass 2: pollorder (random.shuffle of the indexes, as select.py draws it). */
+    Py_ssize_t order[MAXCASES];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        order[i] = i;
+        if (!is_waitq(SLOT(cs[i].ch, cs[i].kind == K_SEND ? st.ch_sendq : st.ch_recvq))) {
+            goto slow;
+        }
+    }
+    if (n > 1) {
+        PyObject *rand = sched_rand(s);
+        if (rand == NULL) {
+            goto slow;
+        }
+        for (Py_ssize_t i = n - 1; i > 0; i--) {
+            Py_ssize_t j;
+            if (randbelow(rand, i + 1, &j) < 0) {
+                return NULL;
+            }
+            Py_ssize_t t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    }
+    return select_park(s, mp, gp, cs, order, ncases);
+slow:
+    return fallback(callable, args, nargsf, kwnames);
+}
+
+PyDoc_STRVAR(setup_select_doc,
+"setup_select(ns) -> selectgo\n\n"
+"Bind select's fast path (a dict: selectgo, the pure function; SudogList; SELECT, the\n"
+"wait reason; default, the default case; try_send and try_recv, the pure Chan\n"
+"methods). Returns the C selectgo, falling back to the pure one. Called once\n"
+"(select.py), after setup.");
+
+static PyObject *
+core_setup_select(PyObject *mod, PyObject *ns)
+{
+    if (!st.ready || !PyDict_Check(ns) || st.SudogList != NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "gort._core.setup_select: expects a dict, once, after setup");
+        return NULL;
+    }
+    PyObject *pure = PyDict_GetItemString(ns, "selectgo");
+    if (pure == NULL) {
+        PyErr_SetString(PyExc_KeyError, "gort._core.setup_select: selectgo");
+        return NULL;
+    }
+    if (!(st.SELECT = get_obj(ns, "SELECT")) || !(st.default_case = get_obj(ns, "default")) ||
+        !(st.try_send = get_obj(ns, "try_send")) || !(st.try_recv = get_obj(ns, "try_recv"))) {
+        return NULL;
+    }
+    PyObject *random = PyImport_ImportModule("random");
+    if (random == NULL) {
+        return NULL;
+    }
+    st.Random = (PyTypeObject *)PyObject_GetAttrString(random, "Random");
+    Py_DECREF(random);
+    if (st.Random == NULL) {
+        return NULL;
+    }
+    st.getrandbits = PyObject_GetAttrString((PyObject *)st.Random, "getrandbits");
+    st.str_rand = PyUnicode_InternFromString("rand");
+    if (st.getrandbits == NULL || st.str_rand == NULL ||
+        !(st.SudogList = get_type(ns, "SudogList"))) {
+        return NULL;
+    }
+    return make_method(core_select, pure);
+}
+
 PyDoc_STRVAR(setup_doc,
 "setup(ns) -> (send, recv, recv_ok)\n\n"
 "Bind the fast paths to the runtime's classes and objects (a dict: Chan, Sudog,\n"
@@ -1090,6 +1693,8 @@ core_setup(PyObject *mod, PyObject *ns)
         offset_of(st.P, "runq", &st.p_runq) || offset_of(st.P, "runqhead", &st.p_runqhead) ||
         offset_of(st.P, "runqtail", &st.p_runqtail) ||
         offset_of(st.G, "waitreason", &st.g_waitreason) ||
+        offset_of(st.G, "selectdone", &st.g_selectdone) ||
+        offset_of(st.G, "param", &st.g_param) ||
         offset_of(st.G, "waiting", &st.g_waiting) ||
         offset_of(st.G, "waitsince", &st.g_waitsince) ||
         offset_of(st.G, "resume", &st.g_resume) || offset_of(st.G, "gr", &st.g_gr) ||
@@ -1117,6 +1722,9 @@ core_setup(PyObject *mod, PyObject *ns)
         return NULL;
     }
     st.ready = 1;
+    st.m_send = Py_NewRef(ms);
+    st.m_recv = Py_NewRef(mr);
+    st.m_recv_ok = Py_NewRef(mo);
     PyObject *r = PyTuple_Pack(3, ms, mr, mo);
     Py_DECREF(ms);
     Py_DECREF(mr);
@@ -1126,6 +1734,7 @@ core_setup(PyObject *mod, PyObject *ns)
 
 static PyMethodDef core_methods[] = {
     {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
+    {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
     {NULL, NULL, 0, NULL},
 };
 
