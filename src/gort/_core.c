@@ -1054,6 +1054,109 @@ core_recv_ok(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject 
     return t;
 }
 
+/* iter(ch): Chan.__iter__'s generator (``while True: v, ok = self.recv_ok(); if not
+   ok: return; yield v``) as a C iterator: no generator frame, no (v, ok) tuple per
+   item (measured: ~40% of a buffered item's instructions). Like the finished generator,
+   it stops for good once it has stopped or raised. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *ch;  /* NULL once finished */
+} ChanIter;
+
+static void
+chaniter_dealloc(ChanIter *it)
+{
+    PyObject_GC_UnTrack(it);
+    Py_XDECREF(it->ch);
+    PyObject_GC_Del(it);
+}
+
+/* Collectable, as the generator was: an iterator sent on its own channel is a cycle. */
+static int
+chaniter_traverse(ChanIter *it, visitproc visit, void *arg)
+{
+    Py_VISIT(it->ch);
+    return 0;
+}
+
+static int
+chaniter_clear(ChanIter *it)
+{
+    Py_CLEAR(it->ch);
+    return 0;
+}
+
+static PyObject *
+chaniter_next(ChanIter *it)
+{
+    PyObject *ch = it->ch;
+    if (ch == NULL) {
+        return NULL;
+    }
+    PyObject *v;
+    int ok;
+    int r = fast_recv(&it->ch, 1, NULL, &v, &ok);
+    if (r == 0) {
+        PyObject *pure = ((CoreMethod *)st.m_recv_ok)->pure;
+        PyObject *got = PyObject_CallOneArg(pure, ch);
+        if (got == NULL) {
+            r = -1;
+        }
+        else if (!PyTuple_CheckExact(got) || PyTuple_GET_SIZE(got) != 2) {
+            /* as the generator's unpacking would fail */
+            PyErr_SetString(PyExc_TypeError, "gort: Chan.recv_ok returned no (value, ok) pair");
+            Py_DECREF(got);
+            r = -1;
+        }
+        else {
+            v = Py_NewRef(PyTuple_GET_ITEM(got, 0));
+            ok = PyObject_IsTrue(PyTuple_GET_ITEM(got, 1));
+            Py_DECREF(got);
+            if (ok < 0) {
+                Py_DECREF(v);
+                r = -1;
+            }
+        }
+    }
+    if (r >= 0 && ok) {
+        return v;
+    }
+    if (r >= 0) {
+        Py_DECREF(v);
+    }
+    it->ch = NULL;
+    Py_DECREF(ch);
+    return NULL;  /* StopIteration, or the exception */
+}
+
+static PyTypeObject ChanIter_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "gort._core.ChanIter",
+    .tp_basicsize = sizeof(ChanIter),
+    .tp_dealloc = (destructor)chaniter_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)chaniter_traverse,
+    .tp_clear = (inquiry)chaniter_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)chaniter_next,
+    .tp_doc = "iter(ch): receives until the channel is closed and drained (Chan.__iter__).",
+};
+
+static PyObject *
+core_iter(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 1 || kwnames != NULL || Py_TYPE(args[0]) != st.Chan) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    ChanIter *it = PyObject_GC_New(ChanIter, &ChanIter_Type);
+    if (it == NULL) {
+        return NULL;
+    }
+    it->ch = Py_NewRef(args[0]);
+    PyObject_GC_Track(it);
+    return (PyObject *)it;
+}
+
 static int
 offset_of(PyTypeObject *cls, const char *name, Py_ssize_t *out)
 {
@@ -1674,11 +1777,11 @@ core_setup_select(PyObject *mod, PyObject *ns)
 }
 
 PyDoc_STRVAR(setup_doc,
-"setup(ns) -> (send, recv, recv_ok)\n\n"
+"setup(ns) -> (send, recv, recv_ok, __iter__)\n\n"
 "Bind the fast paths to the runtime's classes and objects (a dict: Chan, Sudog,\n"
 "WaitQ, G, M, P, sched (the module), WAITING, SYSCALL, RUNNABLE, runqputslow,\n"
-"RUNQ_SIZE, RUNTIME_DEPTH, send, recv, recv_ok: the pure methods). Returns the\n"
-"three C methods, each falling back to its pure method. Called once (chan.py).");
+"RUNQ_SIZE, RUNTIME_DEPTH, send, recv, recv_ok, __iter__: the pure methods). Returns\n"
+"the four C methods, each falling back to its pure method. Called once (chan.py).");
 
 static PyObject *
 core_setup(PyObject *mod, PyObject *ns)
@@ -1793,27 +1896,31 @@ core_setup(PyObject *mod, PyObject *ns)
     PyObject *pure_send = PyDict_GetItemString(ns, "send");
     PyObject *pure_recv = PyDict_GetItemString(ns, "recv");
     PyObject *pure_recv_ok = PyDict_GetItemString(ns, "recv_ok");
-    if (!pure_send || !pure_recv || !pure_recv_ok) {
-        PyErr_SetString(PyExc_KeyError, "gort._core.setup: send, recv, recv_ok");
+    PyObject *pure_iter = PyDict_GetItemString(ns, "__iter__");
+    if (!pure_send || !pure_recv || !pure_recv_ok || !pure_iter) {
+        PyErr_SetString(PyExc_KeyError, "gort._core.setup: send, recv, recv_ok, __iter__");
         return NULL;
     }
     PyObject *ms = make_method(core_send, pure_send);
     PyObject *mr = make_method(core_recv, pure_recv);
     PyObject *mo = make_method(core_recv_ok, pure_recv_ok);
-    if (!ms || !mr || !mo) {
+    PyObject *mi = make_method(core_iter, pure_iter);
+    if (!ms || !mr || !mo || !mi) {
         Py_XDECREF(ms);
         Py_XDECREF(mr);
         Py_XDECREF(mo);
+        Py_XDECREF(mi);
         return NULL;
     }
     st.ready = 1;
     st.m_send = Py_NewRef(ms);
     st.m_recv = Py_NewRef(mr);
     st.m_recv_ok = Py_NewRef(mo);
-    PyObject *r = PyTuple_Pack(3, ms, mr, mo);
+    PyObject *r = PyTuple_Pack(4, ms, mr, mo, mi);
     Py_DECREF(ms);
     Py_DECREF(mr);
     Py_DECREF(mo);
+    Py_DECREF(mi);
     return r;
 }
 
@@ -1834,7 +1941,7 @@ static struct PyModuleDef core_module = {
 PyMODINIT_FUNC
 PyInit__core(void)
 {
-    if (PyType_Ready(&CoreMethod_Type) < 0) {
+    if (PyType_Ready(&CoreMethod_Type) < 0 || PyType_Ready(&ChanIter_Type) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&core_module);
