@@ -1,30 +1,45 @@
-/* gort._core: the channel operations in C (issue 13).
+/* gort._core: the channel operations and select in C (issue 13).
 
-   What is here: Chan.send, Chan.recv and Chan.recv_ok (CoreMethod objects put
-   on Chan by chan._load_core, named and documented as the pure methods, which
-   they keep as __wrapped__):
-     send: a plain (non-select) receiver waits at the head of recvq: hand the
-           value over and ready it (goready inlined: runnext, the old runnext
-           to the local ring); no receiver and room in the buffer: append;
-           otherwise queue a sudog on sendq and park;
-     recv, recv_ok: a plain sender waits at the head of sendq: take its value
-           (buffered: the head, its value to the tail) and ready it; else the
-           buffer's head; else (None, False) from a closed channel; otherwise
-           queue a sudog on recvq and park.
-   Parking (park, fast_gopark, execute) is proc.gopark then proc.schedule:
-   schedule's fast path (runnext, nothing due) in C, its slow path by asking
-   proc.find_runnable (Python: timers, the netpoller and idle wait, offload
-   completions, signals, deadlock reports) for the next G, whose switch is
-   made here, so no Python frame of gort stays on a parked goroutine's stack.
-   Everything else calls the pure-Python method (chan.py), the reference
-   semantics: a select's sudog at the head of a queue, a closed channel on
-   send, a pending preemption request (gp.preempt), getg's slow cases (another
-   thread, no runtime, teardown), the recursion budget within a margin of
-   proc.RUNTIME_DEPTH, or for parking of PARK_DEPTH; and proc.gopark itself
-   parks when a tracer is on, a preemption hook is armed, m.locks is held or a
-   tracing callback runs. The C code decides whether it can do the operation
-   itself by reading state and changing nothing until it knows it can, so a
-   fallback starts from exactly the state the pure method would have seen.
+   What is here: Chan.send, Chan.recv, Chan.recv_ok and Chan.__iter__ (CoreMethod
+   objects put on Chan by chan._load_core), and select.selectgo (select._load_core),
+   each named and documented as the pure function it replaces, which it keeps as
+   __wrapped__ and calls for everything it does not do itself:
+     send: a receiver at the head of recvq that WaitQ.dequeue would take (a plain one,
+           or a select's whose select is not done: it is marked done, and the sudog
+           is its winner, gp.param): hand the value over and ready it (goready inlined:
+           runnext, the old runnext to the local ring); no receiver and room in the
+           buffer: append; otherwise queue a sudog on sendq and park;
+     recv, recv_ok, iter(ch): the same for a sender at the head of sendq (buffered:
+           the head, its value to the tail); else the buffer's head; else (None, False)
+           from a closed channel; otherwise queue a sudog on recvq and park. iter(ch)
+           is a C iterator doing recv_ok per item (no generator frame, no tuple);
+     select: the cases parsed (ch.recv, ch.recv_ok, (ch.send, v), gort.default; at
+           most 16), pass 1 (every case's readiness, read only; one ready case picked
+           with the same draws from the Sched's random.Random as select.py, through
+           getrandbits, so a seeded run picks the same cases on both paths), its
+           hand-off (as above; where that cannot be made here, the pure
+           Chan.try_send/try_recv, as select.py calls them), default; else pass 2 (the
+           shuffle, a select sudog per case enqueued in that order, the park) and
+           pass 3 (the winner from gp.param, the other sudogs unlinked).
+   Parking is proc.gopark then proc.schedule: schedule's fast path (runnext, nothing
+   due) in C, its slow path by asking proc.find_runnable (Python: timers, the netpoller
+   and idle wait, offload completions, signals, deadlock reports) for the next G, whose
+   switch is made here through greenlet's C API, so no Python frame of gort stays on a
+   parked goroutine's stack. Of the core's C frames only the operation's outermost one
+   (its Park) stays across the switch: every step before and after is out of line
+   (measured: 1,560 bytes of saved C stack per parked receiver, 1,480 on the pure path).
+   A parked operation's sudog goes back to a cache of 32 (Go's sudog cache) when only the
+   operation still refers to it.
+   Everything else calls the pure function (chan.py, select.py), the reference
+   semantics: a finished select's sudog at the head of a queue, a closed channel on
+   send, a pending preemption request (gp.preempt), getg's slow cases (another thread,
+   no runtime, teardown), bad input (the pure function raises its error), the recursion
+   budget within a margin of proc.RUNTIME_DEPTH, or for parking of PARK_DEPTH; and
+   proc.gopark itself parks when a tracer is on, a preemption hook is armed, m.locks is
+   held or a tracing callback runs. The C code decides whether it can do the operation
+   itself by reading state and changing nothing until it knows it can, so a fallback
+   starts from exactly the state the pure function would have seen (select: the
+   fallback decision is made before the first random draw).
 
    Exactness rules kept by every path:
    - checks before writes: every type and status test, and every allocation
@@ -45,19 +60,22 @@
    code runs inside an operation here except gort's runtime functions named
    above, which the preemption frame walk treats as the runtime (never a safe
    point), so the handler cannot stop an operation half done; an explicit
-   "inside the runtime" count (Go's m.locks) was not needed for what is here.
+   "inside the runtime" count (Go's m.locks) was not needed for what is here
+   (automatic collection is off while a run runs: mfinal.py).
    The synchronous safe point (gp.preempt at entry) falls back to the pure
-   method, which calls proc.gopreempt_m.
+   function, which calls proc.gopreempt_m.
 
    Rejected: slot access through PyObject_GetAttr (one type lookup per field,
    most of the gain lost); instead the __slots__ member offsets are read once
    from the classes' member descriptors (setup) and each object's exact type
-   is checked before its slots are read. Sched has no __slots__: its tracer
-   is read with PyObject_GetAttr per operation; m0 and injectq, which never
-   change during a run, once per run (bind_run). Calling proc.gopark from C to
-   park (the first version): its Python frames stayed on every parked stack
-   (+1 KiB per parked goroutine) and cost a C-to-Python call per park.
-   Not here (pure Python): select, close, newproc/goexit, timers.
+   is checked before its slots are read. Sched has no __slots__: its tracer is read
+   from its instance dict (one lookup; PyObject_GetAttr cost ~250 instructions more a
+   read); its m0, injectq and dict, which never change during a run, are found once per
+   run (bind_run) and borrowed while a weak reference says the run is alive (a strong
+   reference kept the last run's M, P and what they queue alive after the run). Calling
+   proc.gopark from C to park (the first version): its Python frames stayed on every
+   parked stack (+1 KiB per parked goroutine) and cost a C-to-Python call per park.
+   Not here (pure Python): close, newproc/goexit, timers.
    One module state (single-phase init): not for subinterpreters.
 */
 
@@ -801,8 +819,8 @@ enqueue_new(PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem)
 /* A park in progress, kept across the switch by the parking operation's outermost
    frame (core_send, core_recv, core_recv_ok, the iterator's next, core_select), which
    is the only frame of the core on a parked goroutine's stack but the switch's own:
-   every step before and after the switch is out of line (measured: 1,816 -> N bytes of
-   saved C stack per parked receiver; the pure path's is 1,480). */
+   every step before and after the switch is out of line (measured: 1,816 -> 1,560
+   bytes of saved C stack per parked receiver; the pure path's is 1,480). */
 typedef struct {
     PyObject *s, *mp, *gp;   /* borrowed: the run (bound), its M, the parking G */
     PyObject *w;             /* what gp waits on: its sudog, or a select's SudogList */
