@@ -270,5 +270,102 @@ def test_the_c_core_does_the_common_operations_without_the_pure_methods() -> Non
         return {f"{fn}": calls for (path, _line, fn), (calls, *_rest) in stats.items()
                 if path.endswith("chan.py")}
 
-    calls = gort.run(main)
-    assert "send" not in calls and "recv_ok" not in calls and "recv" not in calls, calls
+    assert gort.run(main) == {}  # not even Chan.__iter__'s generator
+
+
+def test_a_value_through_select_leaves_no_reference() -> None:
+    """Select's passes (ready hand-off, parked sudogs, pass 3) keep no value or sudog."""
+    v = object()
+    before = sys.getrefcount(v)
+
+    def main() -> list[Any]:
+        chans: list[gort.Chan[object]] = [gort.Chan() for _ in range(4)]
+        out: gort.Chan[object] = gort.Chan()
+
+        def producer(c: gort.Chan[object]) -> None:
+            for _ in range(5_000):
+                c.send(v)
+
+        for c in chans:
+            gort.go(producer, c)
+        cases = [c.recv for c in chans]
+        got = sum(gort.select(*cases)[1] is v for _ in range(20_000))
+        # send cases: the value waits in a parked select's sudog, then is taken
+        gort.go(lambda: [out.recv() for _ in range(5_000)])
+        for _ in range(5_000):
+            gort.select((out.send, v), chans[0].recv)
+        return [got, [len(c.recvq) + len(c.sendq) for c in [*chans, out]]]
+
+    assert gort.run(main) == [20_000, [0, 0, 0, 0, 0]]
+    gc.collect()
+    assert sys.getrefcount(v) == before
+
+
+def test_a_select_never_compares_or_hashes_values() -> None:
+    def main() -> list[Any]:
+        u: gort.Chan[Touchy] = gort.Chan()
+        b: gort.Chan[Touchy] = gort.Chan(1)
+        t1, t2 = Touchy(), Touchy()
+        gort.go(u.send, t1)
+        gort.gosched()
+        got = [gort.select(u.recv, b.recv)]          # ready: a waiting sender
+        got.append(gort.select((b.send, t2), u.recv))  # ready: room in the buffer
+        gort.go(lambda: gort.select(u.recv, (u.send, t1)))  # parks with both sudogs
+        gort.gosched()
+        got.append(gort.select(u.recv_ok, gort.default))  # takes the parked select's send
+        return [got[0][1] is t1, got[1], got[2][1][0] is t1, b.recv() is t2]
+
+    assert gort.run(main) == [True, (0, None), True, True]
+
+
+@pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
+def test_the_c_core_does_a_select_without_the_pure_functions() -> None:
+    """Select over 4 channels fed by 4 producers calls nothing in select.py or chan.py."""
+    import cProfile
+    import pstats
+
+    def main() -> dict[str, int]:
+        chans: list[gort.Chan[int]] = [gort.Chan() for _ in range(4)]
+
+        def producer(c: gort.Chan[int]) -> None:
+            for i in range(100):
+                c.send(i)
+
+        for c in chans:
+            gort.go(producer, c)
+        cases = [c.recv for c in chans]
+        gort.sleep(0)
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(400):
+            gort.select(*cases)
+        prof.disable()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        return {f"{fn}": calls for (path, _line, fn), (calls, *_rest) in stats.items()
+                if path.endswith(("chan.py", "select.py"))}
+
+    assert gort.run(main) == {}
+
+
+def test_iteration_stops_for_good_and_an_iterator_in_its_own_channel_is_collected() -> None:
+    import weakref
+
+    def main() -> list[Any]:
+        ch: gort.Chan[Any] = gort.Chan(2)
+        it = iter(ch)
+        ch.send(1)
+        ch.close()
+        got = [list(it), list(it), next(it, "end")]  # stopped: never receives again
+        class Canary:
+            pass
+
+        loop: gort.Chan[Any] = gort.Chan(1)
+        canary = Canary()
+        loop.send((iter(loop), canary))  # a cycle: the channel holds its iterator
+        ref = weakref.ref(canary)
+        del loop, canary
+        gc.collect()
+        got.append(ref() is None)
+        return got
+
+    assert gort.run(main) == [[1], [], "end", True]

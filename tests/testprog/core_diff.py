@@ -33,10 +33,15 @@ def op(i: int, chans: list[gort.Chan[int]]) -> None:
         elif kind == "len":
             log.append(f"{i} len c{c} -> {len(ch)} cap {ch.cap}")
         else:
-            picks = rng.sample(range(len(chans)), 2)
-            cases = [chans[picks[0]].recv_ok, (chans[picks[1]].send, i)]
+            # 1 to 4 cases of every kind, a channel possibly twice, maybe a default
+            picks = [rng.randrange(len(chans)) for _ in range(rng.randint(1, 4))]
+            cases: list[object] = []
+            for p in picks:
+                k = rng.randrange(3)
+                ch_ = chans[p]
+                cases.append(ch_.recv if k == 0 else ch_.recv_ok if k == 1 else (ch_.send, i))
             if rng.random() < 0.3:
-                cases.append(gort.default)
+                cases.insert(rng.randint(0, len(cases)), gort.default)
             log.append(f"{i} select c{picks} -> {gort.select(*cases)}")
     except gort.ClosedChannelError as e:
         log.append(f"{i} {kind} c{c} raised {e}")

@@ -369,7 +369,8 @@ def _load_core() -> str:
     from .p import RUNQ_SIZE, P
     from .timers import Timers
 
-    pure = {"send": Chan.send, "recv": Chan.recv, "recv_ok": Chan.recv_ok}
+    pure = {"send": Chan.send, "recv": Chan.recv, "recv_ok": Chan.recv_ok,
+            "__iter__": Chan.__iter__}
     fast = _core.setup({
         "Chan": Chan, "Sudog": Sudog, "WaitQ": WaitQ, "G": G, "M": M, "P": P,
         "sched": sched, "WAITING": Gstatus.WAITING, "SYSCALL": Gstatus.SYSCALL,

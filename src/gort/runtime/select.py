@@ -156,3 +156,30 @@ def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
     if kind == _RECV_OK:
         return won.index, (won.elem, won.success)
     return won.index, won.elem
+
+
+def _load_core(pure: Any) -> Any:
+    """selectgo's C fast path (gort._core.setup_select) where the C core runs, else pure.
+
+    The C selectgo parses the common cases and runs the three passes (the same draws
+    from the Sched's random source, so a seeded run picks the same cases); anything
+    else (bad input, a goroutine not running on the M, a preemption request, near the
+    recursion limit) calls this module's selectgo, kept as ``__wrapped__``.
+    """
+    from .chan import CORE
+
+    if CORE != "C":
+        return pure
+    from .. import _core  # type: ignore[attr-defined]
+
+    fast = _core.setup_select({
+        "selectgo": pure, "SudogList": SudogList, "SELECT": WaitReason.SELECT,
+        "default": default, "try_send": Chan.try_send, "try_recv": Chan.try_recv,
+        "WAITING": Gstatus.WAITING})
+    for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
+        setattr(fast, attr, getattr(pure, attr))
+    fast.__wrapped__ = pure
+    return fast
+
+
+selectgo = _load_core(selectgo)
