@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from .cgocall import cgocallback, on_m
 from .chan import Chan
-from .error import ClosedChannelError, Deadlock, GortInternalError, NotInGoroutine
+from .error import ClosedChannelError, Deadlock, Finalizing, GortInternalError, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 from .preempt import user_code_boundary
 from .proc import (
@@ -67,6 +67,7 @@ __all__ = [
     "Chan",
     "ClosedChannelError",
     "Deadlock",
+    "Finalizing",
     "G",
     "GortInternalError",
     "Gstatus",

@@ -56,7 +56,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from . import abandon
 from . import sched as _sched
 from .debug import initial_gomaxprocs, read_env, read_seed
-from .error import Deadlock, NotInGoroutine, throw
+from .error import Deadlock, Finalizing, NotInGoroutine, throw
 from .g import CANCELLED, SYSTEM_GOID_BASE, G, Gstatus, WaitReason
 from .lock_futex import mutex
 from .m import M
@@ -114,15 +114,19 @@ def getg() -> G:
 
 def _getg_slow(s: Sched | None) -> G:
     if s is None:
+        if sys.is_finalizing():
+            # A finalizer at interpreter exit: no runtime can start any more. The
+            # non-blocking operations catch this and finish without one (select.py).
+            raise Finalizing(
+                "gort: the interpreter is shutting down; a finalizer that runs at exit "
+                "cannot start a runtime, a goroutine or wait (no goroutine is left): only "
+                "select with gort.default, close, WaitGroup.add/done, Mutex.unlock/try_lock "
+                "and Timer/Ticker.stop work then")
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError(
                 "gort: no runtime is running on this thread; start one with "
                 "gort.run(main), or call gort from the main thread to start one implicitly"
             )
-        if sys.is_finalizing():
-            # A finalizer at interpreter exit: no runtime can start any more.
-            raise RuntimeError("gort: the interpreter is shutting down; a finalizer that "
-                               "runs at exit cannot start a runtime or make gort calls")
         from .rt0 import implicit_start  # the one upward reference: bootstrap (Go: rt0)
 
         return implicit_start()
