@@ -55,7 +55,16 @@ from .proc import (
     procresize,
     running,
 )
-from .rt0 import PreemptionWarning, crash_if_asked, exit_report, run, run_module, run_path
+from .rt0 import (
+    PreemptionWarning,
+    crash_if_asked,
+    exit_report,
+    report_exit,
+    report_hook,
+    run,
+    run_module,
+    run_path,
+)
 from .select import default, selectgo
 from .sema import Sema
 from .syscall import offload
@@ -94,6 +103,8 @@ __all__ = [
     "panic_block",
     "panic_lines",
     "procresize",
+    "report_exit",
+    "report_hook",
     "reset_timer",
     "run",
     "run_module",
