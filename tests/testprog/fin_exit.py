@@ -6,8 +6,9 @@ and does a non-blocking send (and the other non-blocking operations). The
 same program under threads (queue.Queue.put_nowait, Lock.release) prints
 nothing at exit: this one must print nothing either (before, every send
 printed "Exception ignored ... the interpreter is shutting down"). Prints one
-line per operation's outcome from the finalizers, to stdout, which is still
-open then.
+line per finalizer with its operations' outcomes, to stdout, which is still
+open then; the finalizers' order is the interpreter's (it differs between
+3.11 and 3.13), so each line stands alone.
 """
 
 import sys
@@ -15,6 +16,8 @@ import sys
 import gort
 
 pool: gort.Chan[int] = gort.Chan(2)  # room for two of the three tokens
+box: gort.Chan[int] = gort.Chan(1)
+box.send(7)
 full: gort.Chan[int] = gort.Chan()  # unbuffered: its receiver is an abandoned goroutine
 done = gort.Chan[int](1)
 wg = gort.sync.WaitGroup()
@@ -33,20 +36,20 @@ class Conn:
     def __del__(self) -> None:
         i, _ = gort.select((pool.send, self.tok), gort.default)
         j, _ = gort.select((full.send, self.tok), gort.default)
-        out.write(f"tok={self.tok} pool={'sent' if i == 0 else 'default'} "
+        out.write(f"conn pool={'sent' if i == 0 else 'default'} "
                   f"unbuffered={'sent' if j == 0 else 'default'}\n")
 
 
 class Last:
     def __del__(self) -> None:
-        i, v = gort.select(pool.recv_ok, gort.default)
+        i, v = gort.select(box.recv_ok, gort.default)
         wg.done()
         mu.unlock()
-        out.write(f"recv={i},{v} stop={timer.stop()} stop_again={timer.stop()} "
-                  f"try_lock={mu.try_lock()}\n")
+        stop = timer.stop()
         done.close()
-        i, v = gort.select(done.recv_ok, gort.default)
-        out.write(f"closed_recv={i},{v}\n")
+        j, w = gort.select(done.recv_ok, gort.default)
+        out.write(f"last recv={i},{v} stop={stop} stop_again={timer.stop()} "
+                  f"try_lock={mu.try_lock()} closed_recv={j},{w}\n")
         out.flush()
 
 
