@@ -401,7 +401,7 @@ class Preempter:
         frame = self.armed_frame
         if self.tool_id >= 0 or _MONITORING is not None or frame is None:
             return True
-        if frame.f_trace is self._trace_hook:
+        if frame.f_trace == self._trace_hook:  # ==: a bound method is new at each access
             return True
         # Replaced (the program's tracer, or pdb, set f_trace meanwhile): the hook
         # would never fire, and restoring the old f_trace would undo the program's.
@@ -458,7 +458,10 @@ class Preempter:
                 return False
             # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
             # of the frame's own local tracer, leave the global one alone.
-            self.saved_trace = frame.f_trace
+            prev = frame.f_trace
+            # Never our own hook as the frame's tracer: firing would call itself until
+            # the recursion limit (a hook left behind by an older arming).
+            self.saved_trace = None if prev == self._trace_hook else prev
             self.saved_opcodes = frame.f_trace_opcodes
             frame.f_trace = self._trace_hook
             frame.f_trace_opcodes = True
