@@ -106,6 +106,7 @@ import dis
 import gc
 import sys
 import threading
+import warnings
 import weakref
 from types import CodeType, FrameType
 from typing import Final
@@ -186,8 +187,17 @@ def reap(limit: int | None = None) -> int:
     me = getcurrent()
     done = 0
     tables: dict[CodeType, tuple[tuple[int, int], ...]] = {}
+    if not _graves:
+        return 0
     trace = sys.gettrace()
     reaping = True
+    quiet = warnings.catch_warnings()
+    quiet.__enter__()
+    # The goroutines' resources (a socket, a file) are closed by their finalizers as
+    # the frames go: the runtime abandoned them, not the program, so no ResourceWarning
+    # ("unclosed socket"), as none is given for what a process holds when it exits.
+    warnings.simplefilter("ignore", ResourceWarning)
+    stripped_before = _stripped_releases[0]
     try:
         for grave in list(_graves):
             if grave.tid != tid:
@@ -216,7 +226,15 @@ def reap(limit: int | None = None) -> int:
             _graves.remove(grave)
         return done
     finally:
-        reaping = False
+        try:
+            if _stripped_releases[0] != stripped_before:
+                # Frames that ran inside try/with blocks often hold their resources in
+                # cycles (an exception's traceback, a connection and its reader): found
+                # now, in the quiet window, not by a later collection that would warn.
+                gc.collect()
+        finally:
+            reaping = False
+            quiet.__exit__(None, None, None)
         if sys.gettrace() is not trace:
             # An unwinding that passed through a 3.11 trace hook made CPython drop the
             # thread's trace function; give the program's back.
@@ -269,6 +287,8 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
         if gr.dead:
             for code in stripped:  # the reference the frame held before its code was swapped
                 _Py_DecRef(code)
+            if stripped:
+                _stripped_releases[0] += 1
 
 
 def _propagates_all(gr: greenlet) -> bool:
@@ -339,6 +359,7 @@ after the specials and the linkage pointers, the same offset in all three."""
 # code object that is gone is never swapped again).
 _bare: weakref.WeakKeyDictionary[CodeType, CodeType] = weakref.WeakKeyDictionary()
 _units: list[int | None] = []
+_stripped_releases = [0]  # goroutines released with handlers stripped (reap's collection)
 
 
 def _code_units_offset() -> int | None:
