@@ -238,9 +238,12 @@ def reap(limit: int | None = None) -> int:
                 # cycles (an exception's traceback, a connection and its reader): found
                 # now, in the quiet window, not by a later collection that would warn.
                 # The young generations only: a full collection took 160 ms on a
-                # 200 000-object heap (gort.run's return: 3 ms this way); what a long
-                # run promoted to the oldest one may still warn when collected later.
-                gc.collect(1)
+                # 200 000-object heap (gort.run's return: 3-32 ms this way, loaded); what
+                # a long run promoted to the oldest one may still warn when collected later.
+                from . import mfinal  # a module above this one (it imports proc)
+
+                c0 = gc.get_count()[0]
+                mfinal.young_collected(c0, gc.collect(1))
         finally:
             reaping = False
             quiet.__exit__(None, None, None)
