@@ -85,8 +85,8 @@ instead is resume them only where that runs none of the program's code:
 
 Measured (``tests/testprog/abandon_rss.py 50 1000 SHAPE``, RSS after 50 runs of
 1000 abandoned goroutines): inside try/finally 418 MB before (every goroutine
-kept), 31 MB now, flat from about run 30 as for goroutines outside handlers;
-inside a child greenlet 724 MB before, 36 MB now.
+kept), 26 MB now, flat from about run 30 as for goroutines outside handlers
+(32 MB); inside ``with`` 25 MB; inside a child greenlet 724 MB before, 28 MB now.
 
 Rejected: a trace function that refuses each handler instruction (CPython drops
 a trace function that raises, so a second handler in the same frame ran: a
