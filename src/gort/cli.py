@@ -140,14 +140,10 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
 
     try:
         _rt.run(main_goroutine, (), {}, script=True)
-        status, text = _rt.exit_report(None)
         ended: BaseException | None = None
     except BaseException as e:
-        status, text = _rt.exit_report(e)
         ended = e
-    finally:
-        sys.stdout.flush()
-    sys.stderr.write(text)
+    status = _rt.report_exit(ended)
     if ended is not None:
         _rt.crash_if_asked(ended)
     return status

@@ -49,6 +49,44 @@ def test_pool_tokens_returned_by_del_are_never_lost(threshold: str, module: bool
         r.stdout + r.stderr[-3000:]
 
 
+@pytest.mark.parametrize("module", [True, False], ids=["gort-run", "plain-python"])
+def test_non_blocking_calls_from_finalizers_at_interpreter_exit_are_silent(module: bool) -> None:
+    # Pooled objects alive until exit: their __del__ runs at interpreter finalization,
+    # after the runtime ended. Before: "Exception ignored ... the interpreter is shutting
+    # down" for every send. Now the channel alone completes what it can (no goroutine
+    # is left: the abandoned receiver of the unbuffered channel never takes a value).
+    r = run_testprog("fin_exit.py", timeout=60, module=module)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stderr == "", r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert lines[0] == "main done", r.stdout
+    assert sorted(lines[1:]) == [  # the finalizers' order is the interpreter's
+        "conn pool=default unbuffered=default",
+        "conn pool=sent unbuffered=default",
+        "conn pool=sent unbuffered=default",
+        "last recv=0,(7, True) stop=True stop_again=False try_lock=True "
+        "closed_recv=0,(None, False)",
+    ], r.stdout
+
+
+def test_blocking_call_from_a_finalizer_at_interpreter_exit_names_the_limit(
+        tmp_path: Any) -> None:
+    prog = tmp_path / "fin_block.py"
+    prog.write_text(
+        "import gort\n"
+        "ch = gort.Chan(1)\n"
+        "class C:\n"
+        "    def __del__(self):\n"
+        "        ch.send(1)\n"
+        "c = C()\n"
+        "gort.sleep(0)\n")
+    r = run_testprog(str(prog), timeout=60, module=False)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "gort.runtime.error.Finalizing: gort: the interpreter is shutting down" \
+        in r.stderr, r.stderr[-3000:]
+    assert "select with gort.default, close" in r.stderr, r.stderr[-3000:]
+
+
 def test_stress_fin_sends_under_50us_slice_lose_nothing() -> None:
     # Short here; GORT_STRESS_S=20 GORT_SEED=n for the long, replayable run.
     seconds = float(os.environ.get("GORT_STRESS_S", "1.5"))

@@ -557,6 +557,32 @@ def test_alarm_timeout_idiom_is_no_deadlock(module: bool) -> None:
     assert (r.returncode, r.stdout, r.stderr) == (0, "timed out after_0.2s True\n", "")
 
 
+@pytest.mark.parametrize("module", [True, False], ids=["gort-run", "plain-python"])
+@pytest.mark.parametrize("mode", ["count", "notify"])
+def test_signals_that_wake_nobody_do_not_hide_a_deadlock(module: bool, mode: str) -> None:
+    # count: a repeating ITIMER_REAL whose handler only counts; notify: a notify channel
+    # nobody receives from. Both hung forever before (checkdead never ran).
+    t = time.monotonic()
+    r = run_testprog("alarm_repeat.py", mode, module=module, timeout=30)
+    elapsed = time.monotonic() - t
+    assert r.returncode == 2, (r.stdout, r.stderr[-2000:])
+    assert r.stderr.startswith("fatal error: all goroutines are asleep - deadlock!\n"), \
+        r.stderr[-2000:]
+    assert "goroutine 1 [chan receive]:" in r.stderr, r.stderr[-2000:]
+    if mode == "count":
+        assert elapsed >= 0.5  # the ticks counted as a wake-up for the (shortened) horizon
+
+
+@pytest.mark.parametrize("module", [True, False], ids=["gort-run", "plain-python"])
+def test_repeating_alarm_that_raises_or_wakes_is_no_deadlock(module: bool) -> None:
+    r = run_testprog("alarm_repeat.py", "raise", module=module, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "timeout after >= 0.1 s True, ticks > 3 True\n", ""), r.stderr[-2000:]
+    r = run_testprog("alarm_repeat.py", "wake", module=module, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "woken 5 times, increasing True\n", ""), r.stderr[-2000:]
+
+
 def test_keyboard_interrupt_reaches_a_main_that_computes_alone() -> None:
     for _ in range(3):  # the old code lost it in about a third of the runs
         r = run_testprog("ki_compute_alone.py", timeout=60, module=False)

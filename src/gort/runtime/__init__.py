@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from .cgocall import cgocallback, on_m
 from .chan import Chan
-from .error import ClosedChannelError, Deadlock, GortInternalError, NotInGoroutine
+from .error import ClosedChannelError, Deadlock, Finalizing, GortInternalError, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 from .preempt import user_code_boundary
 from .proc import (
@@ -55,7 +55,16 @@ from .proc import (
     procresize,
     running,
 )
-from .rt0 import PreemptionWarning, crash_if_asked, exit_report, run, run_module, run_path
+from .rt0 import (
+    PreemptionWarning,
+    crash_if_asked,
+    exit_report,
+    report_exit,
+    report_hook,
+    run,
+    run_module,
+    run_path,
+)
 from .select import default, selectgo
 from .sema import Sema
 from .syscall import offload
@@ -67,6 +76,7 @@ __all__ = [
     "Chan",
     "ClosedChannelError",
     "Deadlock",
+    "Finalizing",
     "G",
     "GortInternalError",
     "Gstatus",
@@ -93,6 +103,8 @@ __all__ = [
     "panic_block",
     "panic_lines",
     "procresize",
+    "report_exit",
+    "report_hook",
     "reset_timer",
     "run",
     "run_module",

@@ -34,7 +34,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from . import proc
 from .cgocall import cgocallback
-from .error import ClosedChannelError, NotInGoroutine
+from .error import ClosedChannelError, Finalizing, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 
 T = TypeVar("T")
@@ -252,6 +252,11 @@ class Chan(Generic[T]):
         except NotInGoroutine as e:  # another thread: run it on the M (cgocall.py)
             cgocallback(e.s, self.close)
             return
+        except Finalizing:  # at interpreter exit: no goroutine is left to wake
+            if self.closed:
+                raise ClosedChannelError("close of closed channel") from None
+            self.closed = True
+            return
         if self.closed:
             raise ClosedChannelError("close of closed channel")
         self.closed = True
@@ -331,6 +336,27 @@ class Chan(Generic[T]):
             self.buf.append(v)
             return True
         return False
+
+    # -- at interpreter exit (error.Finalizing): every goroutine is gone -------------
+
+    def try_send_alone(self, v: Any) -> bool:
+        """try_send with no goroutine left: only the buffer can take v (a receiver still
+        queued belongs to an abandoned goroutine, never resumed). Raises if closed."""
+        if self.closed:
+            raise ClosedChannelError("send on closed channel")
+        if len(self.buf) < self.dataqsiz:
+            self.buf.append(v)
+            return True
+        return False
+
+    def try_recv_alone(self) -> tuple[Any, bool] | None:
+        """try_recv with no goroutine left: from the buffer, or closed (a sender still
+        queued belongs to an abandoned goroutine)."""
+        if self.buf:
+            return self.buf.popleft(), True
+        if self.closed:
+            return None, False
+        return None
 
     def can_recv(self) -> bool:
         return bool(self.buf) or self.closed or self.sendq.has_waiter()

@@ -6,6 +6,7 @@ The tree users see::
      +-- Deadlock               all goroutines are asleep - deadlock!
      +-- ClosedChannelError     send on closed channel / close of closed channel
      +-- NotInGoroutine         a blocking gort call from a thread that runs no goroutines
+     +-- Finalizing             a gort call from a finalizer run at interpreter exit
     GortInternalError           a broken runtime invariant: a bug in gort (Go's throw)
 
 Messages use Go's exact words so that people who know Go recognise them, and
@@ -50,6 +51,16 @@ class NotInGoroutine(RuntimeError):
     def __init__(self, s: Any, msg: str) -> None:
         super().__init__(msg)
         self.s = s
+
+
+class Finalizing(RuntimeError):
+    """A gort call made while the interpreter shuts down (a finalizer run at exit).
+
+    No runtime can run any more and every goroutine is gone (abandoned, never
+    resumed). The operations that complete without another goroutine catch it
+    and complete against the channel alone (``select`` with ``default``,
+    ``close``: select.select_at_exit); any other call lets it propagate.
+    """
 
 
 class GortInternalError(Exception):

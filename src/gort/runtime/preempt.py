@@ -462,7 +462,10 @@ class Preempter:
                 return False
             # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
             # of the frame's own local tracer, leave the global one alone.
-            self.saved_trace = frame.f_trace
+            prev = frame.f_trace
+            # Never our own hook as the frame's tracer: firing would call itself until
+            # the recursion limit (a hook left behind by an older arming).
+            self.saved_trace = None if prev == self._trace_hook else prev
             self.saved_opcodes = frame.f_trace_opcodes
             frame.f_trace = self._trace_hook
             frame.f_trace_opcodes = True

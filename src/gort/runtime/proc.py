@@ -56,7 +56,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from . import abandon
 from . import sched as _sched
 from .debug import initial_gomaxprocs, read_env, read_seed
-from .error import Deadlock, NotInGoroutine, throw
+from .error import Deadlock, Finalizing, NotInGoroutine, throw
 from .g import CANCELLED, SYSTEM_GOID_BASE, G, Gstatus, WaitReason
 from .lock_futex import mutex
 from .m import M
@@ -114,15 +114,19 @@ def getg() -> G:
 
 def _getg_slow(s: Sched | None) -> G:
     if s is None:
+        if sys.is_finalizing():
+            # A finalizer at interpreter exit: no runtime can start any more. The
+            # non-blocking operations catch this and finish without one (select.py).
+            raise Finalizing(
+                "gort: the interpreter is shutting down; a finalizer that runs at exit "
+                "cannot start a runtime, a goroutine or wait (no goroutine is left): only "
+                "select with gort.default, close, WaitGroup.add/done, Mutex.unlock/try_lock "
+                "and Timer/Ticker.stop work then")
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError(
                 "gort: no runtime is running on this thread; start one with "
                 "gort.run(main), or call gort from the main thread to start one implicitly"
             )
-        if sys.is_finalizing():
-            # A finalizer at interpreter exit: no runtime can start any more.
-            raise RuntimeError("gort: the interpreter is shutting down; a finalizer that "
-                               "runs at exit cannot start a runtime or make gort calls")
         from .rt0 import implicit_start  # the one upward reference: bootstrap (Go: rt0)
 
         return implicit_start()
@@ -345,7 +349,8 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
         when = timers.next_when()
         delay = None if when is None else (when - monotonic_ns()) / 1e9
         if ((when is None or timers.only_weak()) and not s.noffload and not s.injectq
-                and not s.siginuse and not s.netpoll.nwait):
+                and not (s.siginuse and s.sigqueue.notify_awaited())
+                and not s.netpoll.nwait):
             recheck = checkdead(s)
             if recheck is None:
                 continue  # a contained run: checkdead readied main with the Deadlock
@@ -412,6 +417,9 @@ def inject(s: Sched, pp: P) -> None:
     released by another thread), and calls made from other threads
     (cgocall.Callback, ``foreign``), each started here as a system goroutine.
     """
+    sigs = s.sigqueue
+    if sigs is not None:
+        sigs.alarm_idle_since = None  # a thread's call may change what a handler does
     with s.lock:
         done = list(s.injectq)
         s.injectq.clear()
@@ -965,6 +973,18 @@ def end_with(s: Sched, exc: BaseException) -> NoReturn:
 CHECKDEAD_RECHECK_S = 0.05
 
 
+def work_waiting(s: Sched) -> bool:
+    """Something other than the running goroutine can run now or be woken by what the
+    runtime waits on: a runnable G, a timer that keeps the program alive, an offload,
+    a queued call from another thread, a goroutine in IO wait, a queued signal."""
+    if s.runq or s.noffload or s.injectq or s.sigq or s.netpoll.nwait:
+        return True
+    for pp in s.allp:
+        if pp.runqlen() or (pp.timers.next_when() is not None and not pp.timers.only_weak()):
+            return True
+    return False
+
+
 def checkdead(s: Sched) -> float | None:
     """Nothing is runnable, no timer, no offload: report the deadlock (Go: checkdead).
 
@@ -1006,7 +1026,11 @@ def _alarm_due(s: Sched) -> float | None:
 
     The classic timeout idiom (a raising SIGALRM handler, then a blocking call) is
     no deadlock: the signal will come and the handler raises in main. (Go has no
-    such timer; its os/signal Notify keeps a program alive the same way: siginuse.)
+    such timer.) A repeating timer (``setitimer`` with an interval) counts while
+    its deliveries, made while nothing else could run, have woken no goroutine for
+    less than the horizon (``SigQueue.alarm_idle_since``): a handler that only
+    counts ticks delays the deadlock report by at most the horizon, and a
+    watchdog whose handler raises once a deadline within it has passed works.
     Only an alarm due within ``ALARM_HORIZON_S`` counts: a test runner's watchdog
     (pytest-timeout arms one for every test) must not turn a deadlock report into a
     timeout a minute later.
@@ -1015,8 +1039,17 @@ def _alarm_due(s: Sched) -> float | None:
     if sigs is None or (not callable(sigs.prog.get(signal.SIGALRM)) and \
             not sigs.notify.get(signal.SIGALRM)):
         return None
-    left = signal.getitimer(signal.ITIMER_REAL)[0]
-    return left + 0.001 if 0 < left <= ALARM_HORIZON_S else None
+    left, interval = signal.getitimer(signal.ITIMER_REAL)
+    if not 0 < left <= ALARM_HORIZON_S:
+        return None
+    since = sigs.alarm_idle_since
+    if interval > 0 and since is not None and \
+            monotonic_ns() / 1e9 + left - since > ALARM_HORIZON_S:
+        # A repeating timer whose deliveries, made while everything was blocked, woke
+        # no goroutine for the horizon (a handler that only counts, a notify channel
+        # nobody receives from): no more of them count.
+        return None
+    return left + 0.001
 
 
 ALARM_HORIZON_S = 10.0

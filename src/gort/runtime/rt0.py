@@ -216,9 +216,10 @@ def implicit_start() -> G:
         raise
     atexit.register(_atexit_teardown, s)
     s.closers.insert(0, lambda: atexit.unregister(_atexit_teardown))
+    global _implicit_hook
     prev_hook = sys.excepthook
     hook = functools.partial(_implicit_excepthook, s, prev_hook)
-    sys.excepthook = hook
+    sys.excepthook = _implicit_hook = hook
 
     def restore_hook() -> None:
         if sys.excepthook is hook:
@@ -256,13 +257,7 @@ def implicit_end(s: Sched, how: tuple[str, Any]) -> NoReturn:
     proc.teardown(s, keep=(main_g.gr,))
     if not implicit_exits:
         main_g.gr.throw(value if kind == "raise" else SystemExit(0))
-    status, text = exit_report(value if kind == "raise" else None)
-    _flush(sys.stdout)
-    if text:
-        try:
-            sys.stderr.write(text)
-        except (OSError, ValueError):
-            pass
+    status = report_exit(value if kind == "raise" else None)
     if kind == "raise":
         crash_if_asked(value)
     exit_process(status)
@@ -276,11 +271,20 @@ def _implicit_excepthook(s: Sched, prev: Callable[..., Any], tp: type[BaseExcept
     Left to the previous hook in an interactive session, where the
     interpreter goes on after an exception.
     """
+    global _hooked
+    if value is _ending and prev is sys.__excepthook__:
+        # The program's hook chained to this one at the end (report_exit): gort's report.
+        report_hook(tp, value, tb)
+        return
     main_g = s.main_g
     if (_sched.current is s and not s.closing and main_g is not None and implicit_exits
             and not isinstance(value, KeyboardInterrupt)  # sigqueue's hook ends those
             and getcurrent() is main_g.gr and not sys.flags.interactive
             and not hasattr(sys, "ps1")):
+        if sys.excepthook is not _implicit_hook:
+            # The program's hook replaced this one, ran, and chained here: the report
+            # is gort's, and report_exit must not call that hook again.
+            _hooked = value
         proc.fatal(s, main_g, value)
     prev(tp, value, tb)
 
@@ -306,6 +310,91 @@ def exit_report(exc: BaseException | None) -> tuple[int, str]:
     if isinstance(exc, Deadlock):
         return 2, deadlock_report(exc)
     return 2, panic_report(exc)
+
+
+# The exception a program ended with while report_exit hands it to the program's
+# sys.excepthook: a hook that chains to gort's (report_hook, or the implicit runtime's)
+# gets the Go-style report for it.
+_ending: BaseException | None = None
+# The exception the program's hook has already seen (it chained to the implicit runtime's).
+_hooked: BaseException | None = None
+_implicit_hook: Any = None
+
+
+def report_hook(tp: type[BaseException], value: BaseException,
+                tb: TracebackType | None) -> None:
+    """gort's sys.excepthook: the Go-style report (``exit_report``) for the exception
+    a program run by gort ended with; CPython's default hook for any other.
+
+    Installed when gort is imported, if the hook is CPython's default then, so
+    that a hook the program installs later (a crash reporter) and that chains
+    to the one it replaced prints gort's report after its own work.
+    """
+    if value is not _ending:
+        sys.__excepthook__(tp, value, tb)
+        return
+    _flush(sys.stdout)
+    sys.stderr.write(exit_report(value)[1])
+
+
+if sys.excepthook is sys.__excepthook__:
+    sys.excepthook = report_hook
+
+
+def program_excepthook() -> Callable[..., Any] | None:
+    """The sys.excepthook the program installed, or None if it is a default one
+    (CPython's, gort's report_hook, the implicit runtime's and sigqueue's wrappers,
+    which stand for the hook they wrapped)."""
+    hook: Any = sys.excepthook
+    for _ in range(8):  # unwrap gort's own wrappers (at most two, nested)
+        if isinstance(hook, functools.partial) and hook.func is _implicit_excepthook:
+            hook = hook.args[1]
+        elif getattr(hook, "__func__", None) is SigQueue._excepthook:
+            hook = hook.__self__._old_excepthook
+        else:
+            break
+    if hook is None or hook is sys.__excepthook__ or hook is report_hook:
+        return None
+    return hook  # type: ignore[no-any-return]
+
+
+def report_exit(exc: BaseException | None) -> int:
+    """Report how the program ended (stdout flushed first) and return its exit status.
+
+    The status is Go's (``exit_report``). The text: for an uncaught exception
+    (a panic in any goroutine, a deadlock, Ctrl-C; not ``sys.exit``) the
+    program's own ``sys.excepthook``, if it installed one, is called with it
+    instead of printing gort's report, as CPython calls it for the exception
+    that ends a program; a hook that chains to the hook it replaced gets
+    gort's report there. A hook that raises is reported as CPython reports it
+    ("Error in sys.excepthook:"), followed by gort's report.
+    """
+    global _ending
+    status, text = exit_report(exc)
+    _flush(sys.stdout)
+    hook = program_excepthook() if exc is not None and not isinstance(exc, SystemExit) \
+        and exc is not _hooked else None
+    if hook is not None:
+        assert exc is not None
+        _ending = exc
+        try:
+            hook(type(exc), exc, exc.__traceback__)
+            text = ""
+        except BaseException as e:
+            tb = e.__traceback__  # from the hook's frame on, as CPython prints it
+            text = ("Error in sys.excepthook:\n"
+                    + "".join(traceback.format_exception(
+                        type(e), e, tb.tb_next if tb is not None else None))
+                    + "\nOriginal exception was:\n" + text)
+        finally:
+            _ending = None
+            _flush(sys.stdout)
+    if text:
+        try:
+            sys.stderr.write(text)
+        except (OSError, ValueError):
+            pass
+    return status
 
 
 def crash_if_asked(exc: BaseException) -> None:

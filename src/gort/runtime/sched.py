@@ -173,8 +173,8 @@ class Sched:
         # sigq is not empty. None: the program's handlers are not gort's (no main thread).
         self.sigq: deque[tuple[int, FrameType | None]] = deque()
         self.sigstart: Callable[[], None] | None = None
-        # A gort.signal.notify channel is registered: a signal may wake a goroutine, so
-        # nothing runnable is not a deadlock (Go: sig.inuse).
+        # A gort.signal.notify channel is registered (Go: sig.inuse): find_runnable then
+        # asks SigQueue.notify_awaited whether a signal could wake a goroutine.
         self.siginuse = False
         self.sigqueue: Any = None  # sigqueue.SigQueue: the program's handlers (gort.signal)
         # Generation 0 count (gc.get_count()[0]) past which a collection is due; set by

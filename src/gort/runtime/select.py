@@ -24,7 +24,7 @@ from typing import Any, Final
 from . import proc
 from .cgocall import cgocallback
 from .chan import Chan, Sudog, SudogList
-from .error import ClosedChannelError, NotInGoroutine
+from .error import ClosedChannelError, Finalizing, NotInGoroutine
 from .g import Gstatus, WaitReason
 
 _RECV: Final = 0
@@ -89,6 +89,28 @@ def _parse(cases: tuple[Any, ...]) -> tuple[list[tuple[int, Chan[Any], Any]], in
     return parsed, dflt
 
 
+def select_at_exit(cases: tuple[Any, ...]) -> tuple[int, Any]:
+    """A select with ``default`` from a finalizer run at interpreter exit.
+
+    Every goroutine is gone then (abandoned: never resumed), so only a
+    channel's own state can complete a case: a send into a buffer with room, a
+    receive of a buffered value or from a closed channel. The first such case
+    in order wins (no runtime, so no seeded source to pick with); otherwise
+    ``default``: a value nobody can receive any more is not delivered, and not
+    an error, as in the same program under threads.
+    """
+    parsed, dflt = _parse(cases)
+    for i, (kind, c, v) in enumerate(parsed):
+        if kind == _SEND:
+            if c.try_send_alone(v):
+                return i, None
+        elif kind >= 0:
+            got = c.try_recv_alone()
+            if got is not None:
+                return i, (got if kind == _RECV_OK else got[0])
+    return dflt, None
+
+
 def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
     """Run a select; return (index of the chosen case, its value)."""
     try:
@@ -97,6 +119,10 @@ def selectgo(cases: tuple[Any, ...]) -> tuple[int, Any]:
         if any(case is default for case in cases):
             return cgocallback(e.s, selectgo, cases)  # type: ignore[no-any-return]
         raise
+    except Finalizing:
+        if not any(case is default for case in cases):
+            raise
+        return select_at_exit(cases)
     if gp.preempt:
         proc.gopreempt_m(gp, False)
     parsed, dflt = _parse(cases)

@@ -55,8 +55,10 @@ signal and hands them to os/signal:
 - os/signal (``gort.signal``): ``notify`` registers channels per signal,
   delivered by the same path with a non-blocking send; a full channel drops
   the signal (Go's semantics) and counts it (``Stats.signal_dropped``).
-  While a channel is registered a blocked program is not a deadlock
-  (``Sched.siginuse``: Go's signal_recv keeps an M busy the same way).
+  While a goroutine waits to receive from a registered channel a blocked
+  program is not a deadlock (``notify_awaited``; Go keeps any program with a
+  registered channel alive, its signal_recv holding an M: gort reports a
+  deadlock that no delivery can end).
 
 The wake-up fd. Every caught signal makes CPython's C handler write one
 byte to the fd given to ``set_wakeup_fd``, gort's SIGURGs included: at a
@@ -101,6 +103,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
+from time import monotonic
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
@@ -173,6 +176,11 @@ class SigQueue:
         self.wakeup_fd = -1
         self.wakeup_warn = True
         self.installed = False
+        # When the SIGALRM deliveries began to wake no goroutine (the handler returned
+        # and nothing was runnable after it), or None: proc._alarm_due stops counting a
+        # repeating timer that only counts as a wake-up to come. Cleared by a delivery
+        # that woke someone, by any other signal, by a call from another thread.
+        self.alarm_idle_since: float | None = None
         self._saved: dict[str, Any] = {}
         self._old_excepthook: Any = None
 
@@ -324,9 +332,17 @@ class SigQueue:
 
     def dispatch(self, signum: int, frame: FrameType | None) -> None:
         """One signal: its notify channels, then the program's handler."""
+        idle_since, self.alarm_idle_since = self.alarm_idle_since, None
         if signum in self.ignored:
             return
         s = self.s
+        self._dispatch(s, signum, frame)
+        if signum == signal.SIGALRM and not proc.work_waiting(s):
+            # Returned without raising and woke nobody (the M's other goroutines are all
+            # on queues, parked or dead): the streak of idle deliveries goes on.
+            self.alarm_idle_since = monotonic() if idle_since is None else idle_since
+
+    def _dispatch(self, s: Sched, signum: int, frame: FrameType | None) -> None:
         chans = self.notify.get(signum)
         if chans:
             sig = signal.Signals(signum) if signum in _SIGNAMES else signum
@@ -345,6 +361,12 @@ class SigQueue:
         if callable(h) and not (chans and h is _default_int_handler):
             s.stats.signal_handled += 1
             h(signum, frame)
+
+    def notify_awaited(self) -> bool:
+        """A goroutine waits to receive from a notify channel: a signal may wake it, so
+        nothing runnable is not a deadlock (Go keeps any program with a Notify alive:
+        sig.inuse; gort only one that waits for the signal)."""
+        return any(ch.recvq.has_waiter() for chans in self.notify.values() for ch in chans)
 
     def start_runner(self) -> None:
         """Start the goroutine that runs the queue (called by the scheduler: Sched.sigstart)."""
@@ -488,6 +510,30 @@ class SigQueue:
             sys.stderr.flush()
         finally:
             os._exit(130)
+
+
+def _stop_interval_timers() -> None:
+    """At exit, after the program's atexit callbacks: disarm an interval timer whose
+    signal has a Python handler (Go: the process's timers end with it).
+
+    CPython's finalization resets such a handler to SIG_DFL and then goes on
+    finalizing for milliseconds (longer with gort's modules loaded, about 8 ms
+    measured under ``gort run``): a repeating ITIMER_REAL firing in that window
+    killed a program that had reported a deadlock (exit 2) with SIGALRM (-14),
+    every time with a 10 ms interval. Nothing of the program can run a handler
+    after this point, so disarming changes nothing else.
+    """
+    for which, sig in ((signal.ITIMER_REAL, signal.SIGALRM),
+                       (signal.ITIMER_VIRTUAL, signal.SIGVTALRM),
+                       (signal.ITIMER_PROF, signal.SIGPROF)):
+        try:
+            if signal.getitimer(which)[0] > 0 and callable(real_getsignal(sig)):
+                signal.setitimer(which, 0)
+        except (OSError, ValueError):  # not this platform's, or a thread without signals
+            pass
+
+
+atexit.register(_stop_interval_timers)
 
 
 _SIGNAMES: Final = frozenset(int(s) for s in signal.Signals)

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from . import proc
 from .cgocall import cgocallback
-from .error import NotInGoroutine
+from .error import Finalizing, NotInGoroutine
 from .g import G, Gstatus, WaitReason
 from .timers import Timer, Timers
 
@@ -107,6 +107,9 @@ def stop_timer(t: Timer) -> bool:
         proc.getg()
     except NotInGoroutine as e:  # another thread: run it on the M
         return cgocallback(e.s, stop_timer, t)  # type: ignore[no-any-return]
+    except Finalizing:  # at interpreter exit: no runtime, the timer can never fire
+        was, t.active = t.active, False
+        return was
     return _timers().delete(t)
 
 

@@ -38,6 +38,8 @@ class Mutex:
             _rt.getg()
         except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
             return _rt.cgocallback(e.s, self.try_lock)  # type: ignore[no-any-return]
+        except _rt.Finalizing:  # at interpreter exit: as always, without a goroutine
+            pass
         if self._locked:
             return False
         self._locked = True
@@ -50,9 +52,13 @@ class Mutex:
         except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
             _rt.cgocallback(e.s, self.unlock)
             return
+        except _rt.Finalizing:  # at interpreter exit: the waiters are gone, just unlock
+            alone = True
+        else:
+            alone = False
         if not self._locked:
             raise RuntimeError("sync: unlock of unlocked mutex; every unlock must follow a lock")
-        if not self._sema.release_one():
+        if alone or not self._sema.release_one():
             self._locked = False
 
     def locked(self) -> bool:

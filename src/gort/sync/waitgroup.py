@@ -24,13 +24,17 @@ class WaitGroup:
         except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
             _rt.cgocallback(e.s, self.add, delta)
             return
+        except _rt.Finalizing:  # at interpreter exit: the waiters are gone, count only
+            alone = True
+        else:
+            alone = False
         if isinstance(delta, bool) or not isinstance(delta, int):
             raise TypeError(f"sync: WaitGroup.add takes an int, got {delta!r}")
         n = self._n + delta
         if n < 0:
             raise ValueError("sync: negative WaitGroup counter; call done() once per add(1)")
         self._n = n
-        if n == 0:
+        if n == 0 and not alone:
             self._sema.release_all()
 
     def done(self) -> None:
