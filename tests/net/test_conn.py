@@ -768,13 +768,14 @@ def test_a_pipe_made_outside_a_run_belongs_to_the_first_run_using_it() -> None:
 
 
 def test_sockets_of_abandoned_goroutines_are_closed_when_the_run_ends() -> None:
-    # A goroutine abandoned in accept or read inside a try/with block is kept for the
+    # A goroutine abandoned in accept or read inside a try/with block was kept for the
     # life of the process (abandon.py), and it held its socket open: one descriptor more
-    # per run for good. gort.net's sockets are the run's: closed when it ends.
+    # per run for good. gort.net's sockets are the run's: closed when it ends (and such
+    # goroutines are now released too: none kept).
     r = run_testprog("net_abandon_fds.py", module=False, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "kept 400", r.stdout  # 2 a run: parked inside try and with
+    assert lines[0] == "kept 0", r.stdout  # parked inside try and with: released
     fds = lines[1].split()
     assert fds[0] == "fds" and fds[1] == fds[2] == fds[3], r.stdout
     assert lines[2:4] == ["fileno -1 -1", "peer reads b''"], r.stdout

@@ -592,3 +592,14 @@ def test_an_armed_hook_is_seen_in_place_and_disarm_restores_the_frame() -> None:
         return probe()
 
     assert gort.run(main) == (True, True)
+
+
+@pytest.mark.parametrize("how", ["trace", "profile", "monitoring"])
+def test_runtime_first_started_inside_a_tracing_callback_preempts(how: str) -> None:
+    # Adversarial pass: the start-up probe ran inside the callback, read its raised
+    # tracing counter as an unknown layout, and turned asynchronous preemption off for
+    # the run with a wrong PreemptionWarning (the setprofile program, plain mode).
+    if how == "monitoring" and sys.version_info < (3, 12):
+        pytest.skip("sys.monitoring is 3.12+")
+    r = run_testprog("start_in_callback.py", how, timeout=60, module=False)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "OK True\n", "")

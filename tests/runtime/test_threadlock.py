@@ -146,6 +146,19 @@ def test_no_plain_rlock_to_check_at_park_under_gort_run() -> None:
     assert (r.returncode, r.stdout, r.stderr) == (0, "done\n", "")
 
 
+@pytest.mark.parametrize("how", ["list", "dict", "timeout", "with-list", "with-local-key"])
+def test_plain_lock_made_before_import_gort_reached_through_a_subscript(how: str) -> None:
+    # Adversarial pass: `with KEYED[key]:` over a defaultdict of plain Locks made before
+    # `import gort` (and D["k"].acquire(), L[0].acquire(timeout=...)) hung for good: the
+    # lock could not be named without running code, so neither recovery nor the with
+    # block's deferral applied. Subscripts of dicts, lists and tuples by a constant or a
+    # local key are read now (no code runs: a defaultdict's factory is not called).
+    for _ in range(3):
+        r = run_testprog("tl_prelock_subscript.py", how, env={"GORT_PREEMPT_NS": "50000"},
+                         timeout=120, module=False)
+        assert (r.returncode, r.stdout) == (0, "OK\n"), r.stderr[-2000:]
+
+
 # -- Lock --------------------------------------------------------------------
 
 

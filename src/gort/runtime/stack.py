@@ -248,10 +248,10 @@ def probe_layout(st: Stack) -> str:
     if not all(ok for ok in gen()):
         return "frame layout check failed: a generator resumed by FOR_ITER is not recognised"
     ts = _ThreadState()
-    off = ts.find_tracing() if ts.addr else -1
-    if off < 0:
+    off = _tracing_offset()
+    if off == -1:
         return "the thread state's tracing counter was not found"
-    if not _moves_in_profile_callback(off):
+    if off == -2:
         return "the thread state's tracing counter does not move in a profile callback"
     st.layout = layout
     st.tracing = ctypes.c_int.from_address(ts.addr + off)
@@ -265,34 +265,42 @@ def _plain() -> FrameType:
     return sys._getframe()
 
 
-def _moves_in_profile_callback(off: int) -> bool:
-    """Is the int at ``off`` in a thread state raised inside a profile callback, and back
-    to 0 after it?
+def _tracing_offset() -> int:
+    """The offset of the tracing counter in a thread state (``_ThreadState.find_tracing``),
+    checked to be raised inside a profile callback and back to 0 after it; -1 if not
+    found, -2 if it does not move so.
 
-    Asked on a bare thread of its own, whose profile slot is free: the caller's may hold
-    the program's profiler, and a C one (``python -m cProfile``'s) cannot be put back
-    with ``sys.setprofile`` (its object is not callable: a TypeError ended every run).
+    Asked on a bare thread of its own: its counter is 0 (the caller may itself be inside
+    a profile, trace or monitoring callback: a runtime first started from one), and its
+    profile slot is free (the caller's may hold the program's profiler, and a C one,
+    ``python -m cProfile``'s, cannot be put back with ``sys.setprofile``: its object is
+    not callable, a TypeError ended every run).
     """
-    result: list[bool] = []
+    result: list[int] = []
     done = mutex()
     done.acquire()
 
     def probe() -> None:
         try:
-            counter = ctypes.c_int.from_address(_ThreadState().addr + off)
+            ts = _ThreadState()
+            off = ts.find_tracing() if ts.addr else -1
+            if off < 0:
+                result.append(-1)
+                return
+            counter = ctypes.c_int.from_address(ts.addr + off)
             seen: list[int] = []
             sys.setprofile(lambda frame, event, arg: seen.append(counter.value))
             try:
                 _plain()
             finally:
                 sys.setprofile(None)
-            result.append(bool(seen) and min(seen) >= 1 and counter.value == 0)
+            result.append(off if seen and min(seen) >= 1 and counter.value == 0 else -2)
         finally:
             done.release()
 
     _thread.start_new_thread(probe, ())
     done.acquire()
-    return result == [True]
+    return result[0] if result else -1
 
 
 _layout: list[FrameLayout | None] = []

@@ -44,8 +44,13 @@ import dis
 import functools
 import inspect
 import sys
+from collections import defaultdict
 from types import CellType, CodeType, FrameType, MethodType
 from typing import Any, Final
+
+Expr = tuple[tuple[str, Any], ...]
+"""A load chain: (opname, name) base load, then attribute loads and subscripts
+(``("SUBSCR", (key_opname, key))``: ``d["k"]``, ``seq[0]``, ``d[name]``)."""
 
 # PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
 _CACHE: Final = dis.opmap["CACHE"]
@@ -105,6 +110,22 @@ def entry_code(fn: Any) -> CodeType | None:
 _BASE_LOADERS: Final = frozenset(("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_DEREF", "LOAD_CLOSURE",
                                    "LOAD_GLOBAL", "LOAD_NAME"))
 _ATTR_LOADERS: Final = frozenset(("LOAD_ATTR", "LOAD_METHOD"))
+_KEY_LOADERS: Final = frozenset(("LOAD_CONST", "LOAD_FAST", "LOAD_FAST_CHECK"))
+_SUBSCR: Final = "SUBSCR"
+
+
+def _subscript_key(instrs: dict[int, dis.Instruction],
+                   off: int) -> tuple[int, tuple[str, Any]] | None:
+    """For the BINARY_SUBSCR at off: (offset, load) of the instruction loading its key,
+    if that is a constant or a local; None otherwise."""
+    for prev in range(off - 2, -1, -2):
+        ins = instrs.get(prev)
+        if ins is None:
+            continue  # a CACHE entry
+        if ins.opname in _KEY_LOADERS:
+            return prev, (ins.opname, ins.argval)
+        return None
+    return None
 # 3.13's superinstructions whose second half loads a local (positioned at their first half).
 _FUSED_LOADS: Final = frozenset(("LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"))
 # What a call's own argument packing may emit at the call's source position.
@@ -112,10 +133,10 @@ _ARG_PACKING: Final = frozenset((
     "BUILD_LIST", "BUILD_TUPLE", "BUILD_MAP", "LIST_EXTEND", "LIST_APPEND", "LIST_TO_TUPLE",
     "DICT_MERGE", "DICT_UPDATE", "CALL_INTRINSIC_1", "KW_NAMES", "LOAD_CONST", "PRECALL",
     "PUSH_NULL", "COPY", "SWAP", "NOP", "EXTENDED_ARG"))
-_callee_cache: dict[tuple[CodeType, int], tuple[tuple[str, str], ...]] = {}
+_callee_cache: dict[tuple[CodeType, int], Expr] = {}
 
 
-def callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
+def callee_expr(code: CodeType, lasti: int) -> Expr:
     """The loads, (opname, name), of the callee of the call at ``lasti``: ``a.b.c`` of
     ``a.b.c(*x)``; () if the callee is not a plain name or attribute chain.
 
@@ -129,16 +150,21 @@ def callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
         return got
     instrs = instructions(code)
     call = instrs.get(lasti)
-    run: list[tuple[str, str]] = []
+    run: list[tuple[str, Any]] = []
     if call is not None and call.opcode in _CALLS and call.positions is not None:
         start = (call.positions.lineno, call.positions.col_offset)
+        skip = -1
         for off in range(lasti - 2, -1, -2):
             ins = instrs.get(off)
-            if ins is None or ins.positions is None:
+            if ins is None or ins.positions is None or off == skip:
                 continue
             at_start = (ins.positions.lineno, ins.positions.col_offset) == start
             if at_start and (ins.opname in _BASE_LOADERS or ins.opname in _ATTR_LOADERS):
                 run.insert(0, (ins.opname, ins.argval))
+            elif at_start and ins.opname == "BINARY_SUBSCR" and \
+                    (sub := _subscript_key(instrs, off)) is not None:
+                skip = sub[0]  # the key's own load, passed over
+                run.insert(0, (_SUBSCR, sub[1]))
             elif not run and at_start and ins.opname not in _ARG_PACKING:
                 break  # the callee is computed (a call's result, a subscript): unknown
             elif run:
@@ -146,7 +172,7 @@ def callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
                     run.insert(0, ("LOAD_FAST", ins.argval[1]))
                 break
         if not run or run[0][0] not in _BASE_LOADERS or any(
-                op not in _ATTR_LOADERS for op, _ in run[1:]):
+                op not in _ATTR_LOADERS and op != _SUBSCR for op, _ in run[1:]):
             run = []
     if len(_callee_cache) > 1024:
         _callee_cache.clear()
@@ -154,16 +180,25 @@ def callee_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
     return got
 
 
-def manager_expr(code: CodeType, lasti: int) -> tuple[tuple[str, str], ...]:
+def manager_expr(code: CodeType, lasti: int) -> Expr:
     """The loads, (opname, name), of the context manager of the BEFORE_WITH at ``lasti``;
     () if it is not a plain name or attribute chain."""
     instrs = instructions(code)
     before = [o for o in sorted(instrs) if o < lasti]
-    run: list[tuple[str, str]] = []
+    run: list[tuple[str, Any]] = []
     while before:
-        ins = instrs[before.pop()]
+        off = before.pop()
+        ins = instrs[off]
         if ins.opname in _ATTR_LOADERS:
             run.insert(0, (ins.opname, ins.argval))
+            continue
+        if ins.opname == "BINARY_SUBSCR":
+            key = _subscript_key(instrs, off)
+            if key is None:
+                return ()
+            while before and before[-1] >= key[0]:
+                before.pop()
+            run.insert(0, (_SUBSCR, key[1]))
             continue
         if ins.opname in _BASE_LOADERS:
             run.insert(0, (ins.opname, ins.argval))
@@ -179,7 +214,7 @@ def callee(frame: FrameType) -> Any:
     return resolve(frame, callee_expr(frame.f_code, frame.f_lasti))
 
 
-def resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
+def resolve(frame: FrameType, expr: Expr) -> Any:
     """The value of a load chain in frame, found without running code; None if unknown."""
     if not expr:
         return None
@@ -192,13 +227,35 @@ def resolve(frame: FrameType, expr: tuple[tuple[str, str], ...]) -> Any:
         value = frame.f_globals.get(name, missing)
         if value is missing:
             value = frame.f_builtins.get(name, missing)
-    for _, attr in expr[1:]:
+    for op, attr in expr[1:]:
         if value is missing:
             break
+        if op == _SUBSCR:
+            value = _item(frame, value, attr)
+            continue
         value = inspect.getattr_static(value, attr, missing)
         if isinstance(value, (staticmethod, classmethod)):
             value = value.__func__
     return None if value is missing else value
+
+
+def _item(frame: FrameType, container: Any, key_load: tuple[str, Any]) -> Any:
+    """container[key] where that runs no Python code: a dict (a defaultdict's factory is
+    not called) or a list or tuple, with a str or int key; _MISSING otherwise."""
+    kop, key = key_load
+    if kop != "LOAD_CONST":
+        key = frame_local(frame, key)
+    if type(key) not in (str, int):
+        return _MISSING
+    kind = type(container)
+    if kind is dict or kind is defaultdict:
+        return dict.get(container, key, _MISSING)
+    if (kind is list or kind is tuple) and type(key) is int:
+        try:
+            return container[key]
+        except IndexError:
+            return _MISSING
+    return _MISSING
 
 
 _MISSING: Final = object()
@@ -293,10 +350,10 @@ def frame_values(frame: FrameType) -> list[Any]:
 
 _BEFORE_WITH_OPS: Final = frozenset(op for name, op in dis.opmap.items()
                                     if name in ("BEFORE_WITH", "SETUP_WITH"))
-_with_cache: dict[CodeType, tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]] = {}
+_with_cache: dict[CodeType, tuple[tuple[int, int, Expr], ...]] = {}
 
 
-def with_blocks(code: CodeType) -> tuple[tuple[int, int, tuple[tuple[str, str], ...]], ...]:
+def with_blocks(code: CodeType) -> tuple[tuple[int, int, Expr], ...]:
     """The ``with`` blocks of code whose context manager is a plain name or attribute chain:
     (start, end) byte offsets of the body and the loads of the manager (see callee_expr).
 

@@ -519,9 +519,12 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
         f"has been blocked in a call for {blocked_ns / 1e6:.1f}ms while {others}, since one "
         "thread runs every goroutine.",
         "Run blocking calls with gort.offload(fn, *args) (a worker thread runs fn, only the "
-        "caller waits), and use gort.sleep instead of time.sleep. C code that blocks holding "
-        "a lock of its own cannot be preempted safely at all. This report is printed once "
-        "per call site; GODEBUG=blockreport=0 turns it off.")
+        "caller waits), and use gort.sleep instead of time.sleep. If the call waits for a "
+        "plain threading.Lock made before gort was imported and reached through a call's "
+        "result (get_lock().acquire()), gort cannot tell it is a lock wait: make locks "
+        "after import gort (gort run imports it first) or use gort.sync. C code that "
+        "blocks holding a lock of its own cannot be preempted safely at all. This report is "
+        "printed once per call site; GODEBUG=blockreport=0 turns it off.")
 
 
 def _report(s: Sched, frame: FrameType, state: str, what: str, advice: str) -> str:

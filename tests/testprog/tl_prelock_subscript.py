@@ -1,0 +1,67 @@
+"""Plain Locks made before gort was imported, reached through a subscript (issue 8).
+
+Run as a plain script: the locks below are CPython's (made before ``import gort``), kept
+in a list and in dicts, and taken as ``L[0].acquire()``, ``D["k"].acquire()``,
+``with L[0]:``, ``with D[key]:`` (a local key) or with a timeout. Two goroutines
+increment a counter under the lock, computing inside; a goroutine preempted inside
+leaves the lock held, and the other then waits for it blocking the only thread: sysmon
+recovers that wait (or preemption waits for the ``with`` block's end) only when it can
+name the lock without running code. Prints "OK" (or the wrong count); argv[1] the form.
+"""
+
+import collections
+import sys
+import threading
+
+L = [threading.Lock()]
+D = {"k": threading.Lock()}
+KEYED = collections.defaultdict(threading.Lock)
+KEYED["user"]  # made before `import gort`: plain
+
+import gort  # noqa: E402
+
+HOW = sys.argv[1]
+N = 300
+counter = 0
+
+
+def body() -> None:
+    global counter
+    x = counter
+    for _ in range(300):
+        pass
+    counter = x + 1
+
+
+def worker() -> None:
+    key = "user"
+    for _ in range(N):
+        if HOW == "list":
+            L[0].acquire()
+            body()
+            L[0].release()
+        elif HOW == "dict":
+            D["k"].acquire()
+            body()
+            D["k"].release()
+        elif HOW == "timeout":
+            L[0].acquire(timeout=30)
+            body()
+            L[0].release()
+        elif HOW == "with-list":
+            with L[0]:
+                body()
+        elif HOW == "with-local-key":
+            with KEYED[key]:
+                body()
+
+
+def main() -> None:
+    wg = gort.sync.WaitGroup()
+    wg.go(worker)
+    wg.go(worker)
+    wg.wait()
+    print("OK" if counter == 2 * N else f"WRONG {counter}")
+
+
+gort.run(main)
