@@ -86,3 +86,12 @@ def test_fork_in_a_signal_handler_child_goes_on_in_main(module: bool, when: str)
 def test_fork_in_a_handler_run_on_a_workers_stack_keeps_main_in_the_child() -> None:
     r = run_testprog("fork_handler_worker.py", timeout=60, module=False)
     assert (r.returncode, r.stdout) == (0, "child 7\n"), (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("module", [True, False], ids=["gort-run", "plain"])
+def test_fork_from_a_thread_without_goroutines_is_prompt_in_the_child(module: bool) -> None:
+    # Adversarial pass (issue 9): the child of a fork from an offload worker (or
+    # multiprocessing's handler thread) tore the runtime down and waited 5 s for a sysmon
+    # thread it does not have: Pool(maxtasksperchild=1).map of 3 items took 10 s.
+    r = run_testprog("fork_from_thread.py", timeout=60, module=module)
+    assert (r.returncode, r.stdout) == (0, "child status 0\n"), r.stderr

@@ -105,6 +105,8 @@ def after_fork_in_child() -> None:
     s.sysmonnote = Note()  # its lock may have been held by sysmon
     s.sysmonwait = False
     if _forking_tid != s.m0.tid:
+        if s.sysmon is not None:
+            s.sysmon.forget_in_child()
         proc.teardown(s)
         return
     _keep_only_forking_goroutine(s)

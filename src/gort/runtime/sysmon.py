@@ -140,6 +140,12 @@ class Sysmon:
         self.done.acquire()
         self.ident = _thread.start_new_thread(self._main, ())
 
+    def forget_in_child(self) -> None:
+        """After os.fork() from another thread than the M's: the run is torn down in the
+        child, which has no sysmon thread: ``stop`` must not wait for it (it waited 5 s)."""
+        _live.clear()
+        self.ident = None
+
     def restart_in_child(self) -> None:
         """After os.fork() from the M's thread: the child has no sysmon thread; start one."""
         self.stopping = False
