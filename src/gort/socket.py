@@ -24,6 +24,13 @@ Invariants:
   and a TLS socket (OpenSSL reads and writes the descriptor itself), and
   for the duration of ``connect`` and ``sendfile``. Every other gort socket
   has a blocking descriptor, as a stdlib socket with no timeout has.
+  One MSG_DONTWAIT call does less than the kernel's blocking one, so on a
+  blocking stream socket (timeout None) ``send`` goes on until all is queued
+  and ``recv``/``recv_into`` with MSG_WAITALL until all asked has come (a
+  partial send was silently short); flags of the caller's that ask for no
+  wait (MSG_DONTWAIT, MSG_ERRQUEUE) get the kernel's answer at once, and a
+  connected stream socket's ``connect`` raises EISCONN (Go's connect loop
+  reads it as success). Not done: ``sendmsg``/``recvmsg`` keep one call.
 - Every blocking call first tries the C call once. Success costs that call
   and nothing else (no registration, no timer, no switch). Timeout 0.0
   re-raises what the C call raised (BlockingIOError, SSLWantReadError),
@@ -220,6 +227,14 @@ class _Raw:
         self.type = _ss.type.__get__(s)
 
 
+def _connected(sock: Any) -> bool:
+    try:
+        _ss.getpeername(sock)
+    except OSError:
+        return False
+    return True
+
+
 def _dontwait(args: tuple[Any, ...], kwargs: dict[str, Any], at: int,
               fill: tuple[Any, ...]) -> tuple[Any, ...]:
     """args for a C call whose flags are argument ``at`` (``fill``: the defaults of the
@@ -250,7 +265,7 @@ def _io_method(name: str, mode: int, at: int | None,
     required = -1 if at is None else at - len(fill)
     tail = (*fill, _DONTWAIT)  # the usual call: the required arguments only
 
-    def method(self: socket, *args: Any, **kwargs: Any) -> Any:
+    def call(self: socket, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if len(args) == required and not kwargs:
             args += tail
         elif at is not None:
@@ -262,10 +277,72 @@ def _io_method(name: str, mode: int, at: int | None,
                 raise
         return self._gort_call(mode, lambda: op(self, *args, **kwargs))
 
+    def method(self: socket, *args: Any, **kwargs: Any) -> Any:
+        uf = 0
+        if at is not None:
+            uf = args[at] if len(args) > at else kwargs.get("flags", 0)
+            if not isinstance(uf, int):
+                uf = 0
+            elif uf & _NOWAIT:
+                # The caller asked for no wait (MSG_DONTWAIT), or for a queue the kernel
+                # answers at once (MSG_ERRQUEUE): the kernel's answer, as the stdlib's.
+                return op(self, *args, **kwargs)
+        got = call(self, args, kwargs)
+        if self._gort_timeout is None and self.type == _std.SOCK_STREAM:
+            # A blocking stream socket: the kernel's blocking call would have waited for
+            # all of it (send), or for all asked with MSG_WAITALL (recv, recv_into); one
+            # MSG_DONTWAIT call does not, so the rest is waited for here.
+            if name == "send":
+                return _send_rest(self, call, args, uf, got)
+            if uf & _WAITALL and name in ("recv", "recv_into"):
+                return _recv_rest(self, call, name, args, kwargs, uf, got)
+        return got
+
     method.__name__ = method.__qualname__ = name
     method.__doc__ = (f"{op.__doc__}\n\nAs socket.socket.{name}; waiting parks only the "
                       "calling goroutine (gort).")
     return method
+
+
+_NOWAIT: Final = _DONTWAIT | getattr(_std, "MSG_ERRQUEUE", 0)
+_WAITALL: Final = _std.MSG_WAITALL
+
+
+def _send_rest(sock: Any, call: Callable[..., Any], args: tuple[Any, ...], flags: int,
+               sent: int) -> int:
+    """send on a blocking stream socket: send what the first call left (a blocking
+    send() returns once all is queued)."""
+    if not args:
+        return sent
+    view = memoryview(args[0]).cast("B")
+    total = sent
+    while total < len(view):
+        total += call(sock, (view[total:], flags), {})
+    return total
+
+
+def _recv_rest(sock: Any, call: Callable[..., Any], name: str, args: tuple[Any, ...],
+               kwargs: dict[str, Any], flags: int, got: Any) -> Any:
+    """recv/recv_into with MSG_WAITALL on a blocking stream socket: wait for the rest
+    (the kernel's blocking call returns short only at EOF, an error or a signal)."""
+    flags &= ~_WAITALL
+    if name == "recv":
+        want = args[0] if args else kwargs.get("bufsize", 0)
+        parts = [got]
+        have = len(got)
+        while got and have < want:
+            got = call(sock, (want - have, flags), {})
+            parts.append(got)
+            have += len(got)
+        return b"".join(parts)
+    buf = memoryview(args[0] if args else kwargs["buffer"]).cast("B")
+    nbytes = args[1] if len(args) > 1 else kwargs.get("nbytes", 0)
+    want = nbytes or len(buf)
+    have = got
+    while got and have < want:
+        got = call(sock, (buf[have:want], want - have, flags), {})
+        have += got
+    return have
 
 
 class socket(_std.socket):
@@ -494,6 +571,9 @@ class socket(_std.socket):
     def connect(self, address: Any) -> None:
         """As socket.socket.connect; a host name is resolved without holding the thread."""
         t = self._gort_timeout
+        if self.type == _std.SOCK_STREAM and _connected(self):
+            # Go's connect loop reads EISCONN as "connected"; the stdlib raises it.
+            raise OSError(_errno.EISCONN, os.strerror(_errno.EISCONN))
         if t == 0.0:
             return _ss.connect(self, address)
         switched = self._gort_begin_nonblocking()  # connect has no MSG_DONTWAIT
@@ -517,6 +597,8 @@ class socket(_std.socket):
 
     def connect_ex(self, address: Any) -> int:
         """As socket.socket.connect_ex: 0, or the errno (EAGAIN after the timeout)."""
+        if self.type == _std.SOCK_STREAM and _connected(self):
+            return _errno.EISCONN
         if self._gort_timeout == 0.0:
             return _ss.connect_ex(self, address)
         try:

@@ -653,3 +653,89 @@ def test_a_second_cmd_wait_says_go_s_words() -> None:
 
     assert gort.run(main) == ["exec: Wait was already called", "exit status 1",
                               "exec: Wait was already called"]
+
+
+@pytest.mark.parametrize("on_goroutine", [True, False], ids=["goroutine", "no-runtime"])
+def test_blocking_stream_calls_do_what_the_kernel_s_blocking_call_does(
+        on_goroutine: bool) -> None:
+    # Adversarial pass (issue 12): gort passes MSG_DONTWAIT and waits, so one call did
+    # less than the stdlib's blocking one: send(4 MB) returned 219264 (the rest silently
+    # lost by code that ignores the count), recv(n, MSG_WAITALL) returned short.
+    def body() -> tuple[int, bytes, int, bytes]:
+        a, b = gsocket.socketpair()
+        c, d = gsocket.socketpair()
+        data = os.urandom(4_000_000)
+        got: list[bytes] = []
+
+        def reader() -> None:
+            n = 0
+            while n < len(data):
+                chunk = b.recv(65536)
+                got.append(chunk)
+                n += len(chunk)
+
+        def feeder() -> None:
+            d.send(b"12345")
+            time.sleep(0.05)
+            d.send(b"67890abcde")
+
+        run = gort.go if on_goroutine else (lambda f: threading.Thread(target=f).start())
+        run(reader)
+        sent = a.send(data)
+        run(feeder)
+        waited = c.recv(10, stdsocket.MSG_WAITALL)
+        buf = bytearray(5)
+        n_into = c.recv_into(buf, 5, stdsocket.MSG_WAITALL)
+        while sum(map(len, got)) < len(data):
+            (gort.sleep if on_goroutine else time.sleep)(0.01)
+        for s in (a, b, c, d):
+            s.close()
+        return sent, waited, n_into, b"".join(got) == data and bytes(buf)
+
+    result = gort.run(body) if on_goroutine else body()
+    assert result == (4_000_000, b"1234567890", 5, b"abcde")
+
+
+def test_caller_s_no_wait_flags_are_answered_at_once() -> None:
+    # MSG_DONTWAIT from the caller (the "is this idle connection alive?" peek hung for
+    # good) and MSG_ERRQUEUE (EAGAIN at once on an empty error queue; it hung).
+    def main() -> list[str]:
+        ln = gsocket.socket()
+        ln.bind(("127.0.0.1", 0))
+        ln.listen()
+        c = gsocket.create_connection(ln.getsockname())
+        s, _ = ln.accept()
+        out = []
+        for call in (lambda: c.recv(1, stdsocket.MSG_PEEK | stdsocket.MSG_DONTWAIT),
+                     lambda: c.recvmsg(1, 0, stdsocket.MSG_ERRQUEUE)):
+            t = time.monotonic()
+            try:
+                call()
+            except BlockingIOError as e:
+                out.append(f"{e.errno == errno.EAGAIN} {time.monotonic() - t < 1}")
+        for x in (c, s, ln):
+            x.close()
+        return out
+
+    assert gort.run(main) == ["True True", "True True"]
+
+
+@pytest.mark.parametrize("timeout", [None, 5.0, 0.0])
+def test_connect_on_a_connected_socket_raises_eisconn(timeout: float | None) -> None:
+    def main() -> tuple[str, int]:
+        ln = gsocket.socket()
+        ln.bind(("127.0.0.1", 0))
+        ln.listen()
+        c = gsocket.create_connection(ln.getsockname())
+        c.settimeout(timeout)
+        try:
+            c.connect(ln.getsockname())
+            err = "none"
+        except OSError as e:
+            err = errno.errorcode.get(e.errno or 0, "?")
+        code = c.connect_ex(ln.getsockname())
+        c.close()
+        ln.close()
+        return err, code
+
+    assert gort.run(main) == ("EISCONN", errno.EISCONN)
