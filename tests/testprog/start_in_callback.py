@@ -29,7 +29,14 @@ elif how == "profile":
 else:
     mon = sys.monitoring  # type: ignore[attr-defined]
     mon.use_tool_id(2, "test")
-    mon.register_callback(2, mon.events.PY_START, lambda code, off: hook())
+
+    def on_start(code: object, off: int) -> None:
+        # Events of a monitoring tool are global (every thread's): turned off first, so
+        # that gort's own threads started from here (sysmon) get none of them.
+        mon.set_events(2, 0)
+        hook()
+
+    mon.register_callback(2, mon.events.PY_START, on_start)
     mon.set_events(2, mon.events.PY_START)
     first(1)
     mon.set_events(2, 0)

@@ -170,7 +170,8 @@ class _ThreadState:
         after = view[:]
         hits = [i for i in range(n)
                 if during[i] == before[i] + 1 and after[i] == before[i]]
-        return hits[0] * 4 if len(hits) == 1 and before[hits[0]] == 0 else -1
+        # before is 0, or 1 and more inside a tracing callback (a run started from one)
+        return hits[0] * 4 if len(hits) == 1 and 0 <= before[hits[0]] < 8 else -1
 
 
     def find_recursion_remaining(self) -> int:
@@ -248,7 +249,7 @@ def probe_layout(st: Stack) -> str:
     if not all(ok for ok in gen()):
         return "frame layout check failed: a generator resumed by FOR_ITER is not recognised"
     ts = _ThreadState()
-    off = _tracing_offset()
+    off = _tracing_offset(ts)
     if off == -1:
         return "the thread state's tracing counter was not found"
     if off == -2:
@@ -265,42 +266,45 @@ def _plain() -> FrameType:
     return sys._getframe()
 
 
-def _tracing_offset() -> int:
+def _tracing_offset(ts: _ThreadState) -> int:
     """The offset of the tracing counter in a thread state (``_ThreadState.find_tracing``),
     checked to be raised inside a profile callback and back to 0 after it; -1 if not
     found, -2 if it does not move so.
 
-    Asked on a bare thread of its own: its counter is 0 (the caller may itself be inside
-    a profile, trace or monitoring callback: a runtime first started from one), and its
-    profile slot is free (the caller's may hold the program's profiler, and a C one,
-    ``python -m cProfile``'s, cannot be put back with ``sys.setprofile``: its object is
-    not callable, a TypeError ended every run).
+    Found on the calling thread, which may itself be inside a profile, trace or
+    monitoring callback (a runtime first started from one): then the counter is raised
+    now, which is the check. Otherwise the check runs on a bare thread of its own,
+    whose profile slot is free (the caller's may hold the program's profiler, and a C
+    one, ``python -m cProfile``'s, cannot be put back with ``sys.setprofile``: its object
+    is not callable, a TypeError ended every run). A program's global monitoring
+    callback runs on that thread too (3.12+); one that kills it leaves the check
+    failed after 5 s, never a hang.
     """
-    result: list[int] = []
+    off = ts.find_tracing() if ts.addr else -1
+    if off < 0:
+        return -1
+    if ctypes.c_int.from_address(ts.addr + off).value >= 1:
+        return off  # inside a callback now: raised there
+    result: list[bool] = []
     done = mutex()
     done.acquire()
 
     def probe() -> None:
         try:
-            ts = _ThreadState()
-            off = ts.find_tracing() if ts.addr else -1
-            if off < 0:
-                result.append(-1)
-                return
-            counter = ctypes.c_int.from_address(ts.addr + off)
+            counter = ctypes.c_int.from_address(_ThreadState().addr + off)
             seen: list[int] = []
             sys.setprofile(lambda frame, event, arg: seen.append(counter.value))
             try:
                 _plain()
             finally:
                 sys.setprofile(None)
-            result.append(off if seen and min(seen) >= 1 and counter.value == 0 else -2)
+            result.append(bool(seen) and min(seen) >= 1 and counter.value == 0)
         finally:
             done.release()
 
     _thread.start_new_thread(probe, ())
-    done.acquire()
-    return result[0] if result else -1
+    done.acquire(True, 5)
+    return off if result == [True] else -2
 
 
 _layout: list[FrameLayout | None] = []
