@@ -758,6 +758,38 @@ sudog_new(void)
     return st.Sudog->tp_alloc(st.Sudog, 0);
 }
 
+/* Sudog.__init__ (every slot but index) for gp waiting with elem on ch, then
+   WaitQ.enqueue(sg) on q. The slots are empty (NULL) until here; the old links
+   released are None or sudogs still queued, so no finalizer runs. */
+static inline void
+sudog_enqueue(PyObject *sg, PyObject *gp, PyObject *elem, PyObject *ch,
+              PyObject *is_select, PyObject *q)
+{
+    PyObject *last = SLOT(q, st.q_last);
+    SLOT(sg, st.sg_g) = Py_NewRef(gp);
+    SLOT(sg, st.sg_elem) = Py_NewRef(elem);
+    SLOT(sg, st.sg_c) = Py_NewRef(ch);
+    SLOT(sg, st.sg_is_select) = Py_NewRef(is_select);
+    SLOT(sg, st.sg_success) = Py_NewRef(Py_False);
+    SLOT(sg, st.sg_next) = Py_NewRef(Py_None);
+    SLOT(sg, st.sg_prev) = Py_NewRef(last);
+    SLOT(sg, st.sg_q) = Py_NewRef(q);
+    SLOT(sg, st.sg_queued) = Py_NewRef(Py_True);
+    PyObject *prev;
+    if (last == Py_None) {
+        prev = SLOT(q, st.q_first);
+        SLOT(q, st.q_first) = Py_NewRef(sg);
+    }
+    else {
+        prev = SLOT(last, st.sg_next);
+        SLOT(last, st.sg_next) = Py_NewRef(sg);
+    }
+    PyObject *prevlast = SLOT(q, st.q_last);
+    SLOT(q, st.q_last) = Py_NewRef(sg);
+    Py_XDECREF(prev);
+    Py_XDECREF(prevlast);
+}
+
 static void
 sudog_free(PyObject *sg)
 {
@@ -779,9 +811,6 @@ sudog_free(PyObject *sg)
     }
 }
 
-/* Queue a new sudog for gp on q and park (Chan.send/recv_ok's slow end: Sudog(...),
-   q.enqueue, proc.gopark). Returns the sudog (new reference) once gp runs again, or
-   NULL with gopark's exception (it took the sudog off q itself). */
 /* A new sudog for gp on q (Sudog(gp, elem, ch, False, 0), then q.enqueue): the sudog
    (a new reference; q holds another), or NULL with an exception, nothing changed. */
 static NOINLINE PyObject *
@@ -796,31 +825,8 @@ enqueue_new(PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem)
     if (sg == NULL) {
         return NULL;
     }
-    /* Sudog.__init__ then WaitQ.enqueue; the slots are empty (NULL) until here. */
-    SLOT(sg, st.sg_g) = Py_NewRef(gp);
-    SLOT(sg, st.sg_elem) = Py_NewRef(elem);
-    SLOT(sg, st.sg_c) = Py_NewRef(ch);
-    SLOT(sg, st.sg_is_select) = Py_NewRef(Py_False);
     SLOT(sg, st.sg_index) = Py_NewRef(st.zero);
-    SLOT(sg, st.sg_success) = Py_NewRef(Py_False);
-    SLOT(sg, st.sg_next) = Py_NewRef(Py_None);
-    SLOT(sg, st.sg_prev) = Py_NewRef(last);
-    SLOT(sg, st.sg_q) = Py_NewRef(q);
-    SLOT(sg, st.sg_queued) = Py_NewRef(Py_True);
-    /* The old links are None or sudogs still queued: nothing to release later. */
-    PyObject *prev;
-    if (last == Py_None) {
-        prev = SLOT(q, st.q_first);
-        SLOT(q, st.q_first) = Py_NewRef(sg);
-    }
-    else {
-        prev = SLOT(last, st.sg_next);
-        SLOT(last, st.sg_next) = Py_NewRef(sg);
-    }
-    PyObject *prevlast = SLOT(q, st.q_last);
-    SLOT(q, st.q_last) = Py_NewRef(sg);
-    Py_XDECREF(prev);
-    Py_XDECREF(prevlast);
+    sudog_enqueue(sg, gp, elem, ch, Py_False, q);
     return sg;
 }
 
@@ -1737,29 +1743,7 @@ select_enqueue(Park *pk, Case *cs, Py_ssize_t *order, Py_ssize_t n)
         PyObject *q = SLOT(c->ch, c->kind == K_SEND ? st.ch_sendq : st.ch_recvq);
         /* Sudog(gp, v or None, c, True, i), then q.enqueue(sg); q was checked (pass 1
            reads both queues' types: has_waiter or the buffer test). */
-        PyObject *last = SLOT(q, st.q_last);
-        SLOT(sg, st.sg_g) = Py_NewRef(gp);
-        SLOT(sg, st.sg_elem) = Py_NewRef(c->kind == K_SEND ? c->v : Py_None);
-        SLOT(sg, st.sg_c) = Py_NewRef(c->ch);
-        SLOT(sg, st.sg_is_select) = Py_NewRef(Py_True);
-        SLOT(sg, st.sg_success) = Py_NewRef(Py_False);
-        SLOT(sg, st.sg_next) = Py_NewRef(Py_None);
-        SLOT(sg, st.sg_prev) = Py_NewRef(last);
-        SLOT(sg, st.sg_q) = Py_NewRef(q);
-        SLOT(sg, st.sg_queued) = Py_NewRef(Py_True);
-        PyObject *prev;
-        if (last == Py_None) {
-            prev = SLOT(q, st.q_first);
-            SLOT(q, st.q_first) = Py_NewRef(sg);
-        }
-        else {
-            prev = SLOT(last, st.sg_next);
-            SLOT(last, st.sg_next) = Py_NewRef(sg);
-        }
-        PyObject *prevlast = SLOT(q, st.q_last);
-        SLOT(q, st.q_last) = Py_NewRef(sg);
-        Py_XDECREF(prev);  /* None or a queued sudog: no finalizer runs */
-        Py_XDECREF(prevlast);
+        sudog_enqueue(sg, gp, c->kind == K_SEND ? c->v : Py_None, c->ch, Py_True, q);
     }
     pk->w = sgs;
     return park_begin(pk, st.SELECT);
