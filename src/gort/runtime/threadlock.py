@@ -704,19 +704,23 @@ def patch() -> int:
     return n
 
 
-def _own_namespaces() -> set[int]:
-    """ids of the module namespaces whose references ``_rebind`` leaves alone.
-
-    gort's own (the runtime keeps CPython's factories on purpose, lock_futex.py),
-    the modules ``_PATCHES`` edits, and _queue (the C SimpleQueue's home).
-    """
+def _namespaces() -> tuple[set[int], set[int]]:
+    """ids of the module namespaces: those whose references ``_rebind`` leaves alone
+    (gort's own, since the runtime keeps CPython's factories on purpose, lock_futex.py;
+    the modules ``_PATCHES`` edits; _queue, the C SimpleQueue's home), and all of them."""
     skip = set()
+    every = set()
     for modname, mod in list(sys.modules.items()):
-        if modname in _PATCHED_MODULES or modname == "gort" or modname.startswith(_OWN_PREFIX):
+        try:
             ns = getattr(mod, "__dict__", None)
-            if isinstance(ns, dict):
-                skip.add(id(ns))
-    return skip
+        except Exception:  # a lazy module that imports on access: not one to rebind
+            continue
+        if not isinstance(ns, dict):
+            continue
+        every.add(id(ns))
+        if modname in _PATCHED_MODULES or modname == "gort" or modname.startswith(_OWN_PREFIX):
+            skip.add(id(ns))
+    return skip, every
 
 
 def _rebind(olds: list[Any], replaced: dict[int, Any]) -> int:
@@ -731,9 +735,10 @@ def _rebind(olds: list[Any], replaced: dict[int, Any]) -> int:
     nothing can be edited (a list, a frame's locals, a C structure, a bound method)
     keeps it, and the locks it makes are plain (docs/design.md says what then).
     """
-    skip = _own_namespaces()
+    skip, modules = _namespaces()
     n = 0
     tuples: list[tuple[Any, ...]] = []
+    other_dicts: list[tuple[dict[Any, Any], list[Any]]] = []  # a type's, or an instance's
 
     def new_for(v: Any) -> Any:
         return replaced.get(id(v))
@@ -750,13 +755,12 @@ def _rebind(olds: list[Any], replaced: dict[int, Any]) -> int:
                      and not (isinstance(k, str) and k.endswith("LockType"))]
             if not names:
                 continue
-            owner = _type_of_dict(ref)
-            for k in names:
-                if owner is not None:
-                    setattr(owner, k, new_for(ref[k]))
-                else:
+            if id(ref) in modules:
+                for k in names:
                     ref[k] = new_for(ref[k])
-                n += 1
+                n += len(names)
+            else:
+                other_dicts.append((ref, names))
         elif isinstance(ref, types.CellType):
             ref.cell_contents = new_for(ref.cell_contents)
             n += 1
@@ -774,6 +778,16 @@ def _rebind(olds: list[Any], replaced: dict[int, Any]) -> int:
             n += 1
         elif not isinstance(ref, (type, types.ModuleType, types.FrameType)):
             n += _rebind_inline_attrs(ref, new_for)
+    if other_dicts:  # a type's __dict__ is edited through setattr (its attribute cache)
+        owners = _dict_owners([d for d, _ in other_dicts])
+        for d, names in other_dicts:
+            owner = owners.get(id(d))
+            for k in names:
+                if owner is not None:
+                    setattr(owner, k, new_for(d[k]))
+                else:
+                    d[k] = new_for(d[k])
+            n += len(names)
     if tuples:  # default arguments: one more pass finds the functions that hold them
         ids = {id(t) for t in tuples}
         for fn in gc.get_referrers(*tuples):
@@ -814,12 +828,15 @@ def _rebind_inline_attrs(obj: Any, new_for: Callable[[Any], Any]) -> int:
     return n
 
 
-def _type_of_dict(d: dict[Any, Any]) -> type | None:
-    """The type whose ``__dict__`` d is, if it is one."""
-    for t in gc.get_referrers(d):
-        if isinstance(t, type) and all(vars(t).get(k, _MISSING) is v for k, v in d.items()):
-            return t
-    return None
+def _dict_owners(dicts: list[dict[Any, Any]]) -> dict[int, type]:
+    """id(d) -> the type whose ``__dict__`` d is, for those of dicts that are one (one
+    ``gc.get_referrers`` pass; a type's mappingproxy refers to its dict)."""
+    owners: dict[int, type] = {}
+    for t in gc.get_referrers(*dicts):
+        if isinstance(t, type):
+            for d in gc.get_referents(vars(t)):
+                owners[id(d)] = t
+    return owners
 
 
 _pre_import_rlocks: list[weakref.ref[Any]] = []
