@@ -100,6 +100,7 @@ typedef struct {
     PyObject *RUNNING, *NOREASON, *CANCELLED;
     PyObject *raise_pending;   /* proc.raise_pending(gp) */
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
+    PyObject *foreign_switch;  /* proc.foreign_switch(s, mp, gp, got) */
     PyObject *getcurrent, *str_switch, *greenlet_type;
     PyObject *str_injectq;
     /* select (setup_select) */
@@ -562,8 +563,8 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
 }
 
 /* The switch execute makes (the running goroutine stops here until switched back to):
-   -1 if it raised. Consumes target and arg. */
-static NOINLINE int
+   what the switch returned, NULL if it raised. Consumes target and arg. */
+static NOINLINE PyObject *
 switch_to(PyObject *target, PyObject *arg)
 {
     PyObject *r;
@@ -583,11 +584,7 @@ switch_to(PyObject *target, PyObject *arg)
     }
     Py_DECREF(target);
     Py_XDECREF(arg);
-    if (r == NULL) {
-        return -1;
-    }
-    Py_DECREF(r);
-    return 0;
+    return r;
 }
 
 /* gopark(gp, reason, WAITING, sg) and schedule (proc.gopark, proc.schedule) with no
@@ -850,6 +847,25 @@ park_end(Park *pk, PyObject *r)
 {
     Py_CLEAR(pk->target);
     Py_CLEAR(pk->args);
+    if (SLOT(pk->mp, st.m_curg) != pk->gp) {
+        /* The program switched to gp's greenlet, not the scheduler (a greenlet gp made
+           finished in another goroutine): proc.foreign_switch passes on what came and
+           returns once gp is scheduled. */
+        PyObject *got = r;
+        if (got == NULL) {
+            PyObject *t, *tb;
+            PyErr_Fetch(&t, &got, &tb);
+            PyErr_NormalizeException(&t, &got, &tb);
+            if (got != NULL && tb != NULL) {
+                PyException_SetTraceback(got, tb);
+            }
+            Py_XDECREF(t);
+            Py_XDECREF(tb);
+        }
+        PyObject *args[4] = {pk->s, pk->mp, pk->gp, got != NULL ? got : Py_None};
+        r = PyObject_Vectorcall(st.foreign_switch, args, 4, NULL);
+        Py_XDECREF(got);
+    }
     if (r == NULL) {
         Py_CLEAR(pk->w);
         return PK_ERR;
@@ -899,8 +915,7 @@ park_begin(Park *pk, PyObject *reason)
     }
     if ((PyObject *)Py_TYPE(target) != st.greenlet_type) {
         /* a subclass (a child greenlet the goroutine stopped in): its own switch, here */
-        r = switch_to(target, arg);
-        return park_end(pk, r < 0 ? NULL : Py_NewRef(Py_None));
+        return park_end(pk, switch_to(target, arg));
     }
     pk->target = target;
     if (arg != NULL) {
@@ -1990,7 +2005,8 @@ core_setup(PyObject *mod, PyObject *ns)
         !(st.raise_pending = get_obj(ns, "raise_pending")) ||
         !(st.Timers = get_type(ns, "Timers")) || !(st.greenlet_type = get_obj(ns, "greenlet")) ||
         !(st.getcurrent = get_obj(ns, "getcurrent")) || !(st.gcpoll = get_obj(ns, "gcpoll")) ||
-        !(st.find_runnable = get_obj(ns, "find_runnable"))) {
+        !(st.find_runnable = get_obj(ns, "find_runnable")) ||
+        !(st.foreign_switch = get_obj(ns, "foreign_switch"))) {
         return NULL;
     }
     st.sched_dict = PyModule_GetDict(sched);

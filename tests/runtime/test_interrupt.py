@@ -314,6 +314,67 @@ def test_child_greenlet_switching_back_and_forth_with_parks() -> None:
     assert gort.run(main) == [0, 1, 2]
 
 
+@pytest.mark.parametrize("creator", ["parked", "finished"])
+@pytest.mark.parametrize("ending", ["returns", "raises"])
+def test_greenlet_made_in_one_goroutine_finished_from_another(creator: str,
+                                                              ending: str) -> None:
+    # Adversarial pass (F5): greenlet hands a finished greenlet's value (or exception) to
+    # its parent, the greenlet of the goroutine that made it, which parks inside the
+    # scheduler or runs other goroutines (the free list): the value was lost, or the
+    # parked creator ran in the other's place and a false deadlock ended the program.
+    # It goes to the goroutine that switched in; the creator waits for its turn.
+    def main() -> list[Any]:
+        shared: dict[str, Any] = {}
+        log: list[Any] = []
+
+        def body() -> tuple[str, Any]:
+            parent = greenlet.getcurrent().parent
+            assert parent is not None
+            x = parent.switch("first")
+            if ending == "raises":
+                raise ValueError(f"boom {x}")
+            return ("second", x)
+
+        def make(ch: gort.Chan[str]) -> None:
+            g = greenlet(body)
+            shared["g"] = g
+            log.append(("make", g.switch()))
+            if creator == "parked":
+                log.append(("creator", ch.recv()))
+
+        def other() -> None:
+            gort.sleep(0.01)
+            try:
+                log.append(("other", shared["g"].switch("from-other")))
+            except ValueError as e:
+                log.append(("other raised", str(e)))
+            log.append(("dead", shared["g"].dead))
+
+        ch: gort.Chan[str] = gort.Chan()
+        gort.go(make, ch)
+        wg = gort.sync.WaitGroup()
+        wg.go(other)
+        wg.wait()
+        if creator == "parked":
+            ch.send("to-creator")
+        gort.sleep(0.01)
+        # the runtime goes on: five goroutines hand over five values
+        for i in range(5):
+            gort.go(ch.send, str(i))
+        log.append(sorted(ch.recv() for _ in range(5)))
+        return log
+
+    got = gort.run(main)
+    want: list[Any] = [("make", "first")]
+    want.append(("other", ("second", "from-other")) if ending == "returns"
+                else ("other raised", "boom from-other"))
+    want.append(("dead", True))
+    if creator == "parked":
+        want.append(("creator", "to-creator"))
+    want.append(["0", "1", "2", "3", "4"])
+    assert got == want
+
+
 @pytest.mark.parametrize("slice_ns", ["10000000", "50000"])
 def test_child_greenlet_stress_nothing_lost(slice_ns: str) -> None:
     prog = textwrap.dedent("""

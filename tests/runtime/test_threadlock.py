@@ -146,15 +146,17 @@ def test_no_plain_rlock_to_check_at_park_under_gort_run() -> None:
     assert (r.returncode, r.stdout, r.stderr) == (0, "done\n", "")
 
 
-@pytest.mark.parametrize("how", ["list", "dict", "timeout", "with-list", "with-local-key"])
-def test_plain_lock_made_before_import_gort_reached_through_a_subscript(how: str) -> None:
-    # Adversarial pass: `with KEYED[key]:` over a defaultdict of plain Locks made before
-    # `import gort` (and D["k"].acquire(), L[0].acquire(timeout=...)) hung for good: the
-    # lock could not be named without running code, so neither recovery nor the with
-    # block's deferral applied. Subscripts of dicts, lists and tuples by a constant or a
-    # local key are read now (no code runs: a defaultdict's factory is not called).
+@pytest.mark.parametrize("how", ["list", "dict", "timeout", "with-list", "with-local-key",
+                                 "call-result", "partial", "with-call-result"])
+def test_plain_lock_made_before_import_gort_reached_through_any_expression(how: str) -> None:
+    # Adversarial passes: `with KEYED[key]:` over a defaultdict of plain Locks made before
+    # `import gort` (and D["k"].acquire(), L[0].acquire(timeout=...)), then
+    # `get_lock().acquire()`, `partial(lk.acquire)()`, `with get_lock():`, hung for good:
+    # the lock could not be named without running code, so neither recovery nor the with
+    # block's deferral applied. The callee of the blocked call and the managers of the
+    # with blocks are read from the frame's value stack now (symtab.py).
     for _ in range(3):
-        r = run_testprog("tl_prelock_subscript.py", how, env={"GORT_PREEMPT_NS": "50000"},
+        r = run_testprog("tl_prelock_expr.py", how, env={"GORT_PREEMPT_NS": "50000"},
                          timeout=120, module=False)
         assert (r.returncode, r.stdout) == (0, "OK\n"), r.stderr[-2000:]
 
@@ -417,6 +419,29 @@ def test_rlock_is_owned_per_goroutine() -> None:
         True, (True, 2, True),
         (False, False, 0, ("RuntimeError", "cannot release un-acquired lock"), False),
         (False, ("RuntimeError", "cannot release un-acquired lock"), True)]
+
+
+@pytest.mark.parametrize("factory", ["RLock", "_PyRLock", "_CRLock"])
+def test_every_rlock_factory_of_threading_gives_a_goroutine_owned_rlock(factory: str) -> None:
+    # Adversarial pass (F4): threading._PyRLock (the pure-Python RLock, owned by
+    # get_ident(), which is the thread's) made in a run was entered by a second goroutine
+    # while its holder was parked.
+    def main() -> list[Any]:
+        rl = getattr(threading, factory)()
+        order: list[str] = []
+
+        def other() -> None:
+            with rl:
+                order.append("other in")
+
+        with rl:
+            gort.go(other)
+            gort.sleep(0.01)  # the holder parks: other must wait for the release
+            order.append("holder out")
+        gort.sleep(0.01)
+        return order
+
+    assert gort.run(main) == ["holder out", "other in"]
 
 
 def test_rlock_condition_protocol_and_fork_reinit() -> None:

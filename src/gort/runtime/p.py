@@ -32,8 +32,8 @@ class Pstatus(enum.IntEnum):
 class SysmonTick:
     """sysmon's private copy of what it last saw of a P (Go: sysmontick). Written only by sysmon."""
 
-    __slots__ = ("busy_since", "cpu_ns", "cpu_when", "last_run", "last_signal", "schedtick",
-                 "schedwhen")
+    __slots__ = ("busy_since", "cpu_ns", "cpu_when", "last_run", "last_signal",
+                 "reported_since", "schedtick", "schedwhen")
 
     def __init__(self) -> None:
         self.schedtick = 0
@@ -44,9 +44,14 @@ class SysmonTick:
         self.cpu_ns = -1
         self.cpu_when = 0
         self.last_run = 0
-        # Since when every look found the same slice running (its thread not seen blocked;
-        # 0: the last look did not): sysmon's unyielding report needs a whole second of it.
+        # Since when every look found the same slice running (0: the last look found the M
+        # idle): sysmon's unyielding report needs a whole second of it, and is made once a
+        # slice (reported_since: the busy_since reported). A look that finds the thread's
+        # CPU clock still (blocked in C, or not scheduled on a loaded machine) neither
+        # ends the slice nor reports it: under load 14 a spinning thread got no CPU
+        # between two looks, and the report never came (adversarial F3).
         self.busy_since = 0
+        self.reported_since = 0
 
 
 class P:

@@ -74,12 +74,13 @@ from __future__ import annotations
 
 import ctypes
 import dis
+import functools
 import importlib
 import inspect
 import sys
 import threading
 from collections.abc import Callable
-from types import CodeType, FrameType
+from types import CodeType, CoroutineType, FrameType, GeneratorType
 from typing import Any, Final, TypeVar
 
 from . import proc
@@ -89,13 +90,11 @@ from .stack import Stack
 from .symtab import (
     call_machinery_only,
     callee,
-    callee_expr,
+    entering_manager,
     entry_code,
     frame_values,
     instr_start,
-    manager_expr,
-    resolve,
-    with_blocks,
+    with_managers,
     with_statement_call,
 )
 from .threadlock import RAW_RLOCK_KINDS, _allocate_raw
@@ -547,27 +546,25 @@ def _in_raw_rlock_with(frame: FrameType) -> bool:
     holder that takes the lock again at once (a loop around ``with lk:``) is preempted
     inside its block almost every time, and the waiter starved (issue 8, F9): waiting
     for the block's end hands the lock over between two of the holder's turns. The
-    manager is found without running code (``resolve``); ``acquire()``/``release()``
-    pairs are not seen (docs/design.md).
+    manager is read from its bound ``__exit__`` on the frame's value stack, whatever
+    expression made it (``with get_lock():``); ``acquire()``/``release()`` pairs are not
+    seen (docs/design.md).
     """
-    blocks = with_blocks(frame.f_code)
-    if blocks:
-        lasti = frame.f_lasti
-        for start, end, expr in blocks:
-            if start <= lasti < end:
-                cm = resolve(frame, expr)
-                if isinstance(cm, threading.Condition):
-                    cm = getattr(cm, "_lock", None)
-                kind = type(cm)
-                if (kind in RAW_RLOCK_KINDS and cm._is_owned()) or \
-                        (kind is _RAW_LOCK and cm.locked()):
-                    return True
+    for cm in with_managers(frame):
+        if isinstance(cm, threading.Condition):
+            cm = getattr(cm, "_lock", None)
+        kind = type(cm)
+        if (kind in RAW_RLOCK_KINDS and cm._is_owned()) or \
+                (kind is _RAW_LOCK and cm.locked()):
+            return True
     return False
+
 
 def lock_wait_at(frame: FrameType) -> bool:
     """frame waits at a thread lock's acquire: ``with lk:`` or ``lk.acquire(...)`` (or an
-    alias of either) where ``lk`` is, read without running code, a ``_thread`` lock or
-    RLock or a ``multiprocessing`` SemLock.
+    alias or ``functools.partial`` of either), where ``lk`` is a ``_thread`` lock or RLock
+    or a ``multiprocessing`` SemLock, whatever expression names it: the callee is read
+    from the frame's value stack (symtab.py), no code of the program runs.
 
     Those three retry their wait after running signal handlers (PEP 475), which is where
     sysmon's lock-wait signal switches the waiter out. Anything else (a C call that
@@ -578,25 +575,35 @@ def lock_wait_at(frame: FrameType) -> bool:
     lasti = instr_start(code, frame.f_lasti)
     op = code.co_code[lasti] if lasti >= 0 else -1
     if op == _BEFORE_WITH:
-        return _is_thread_lock(resolve(frame, manager_expr(code, lasti)))
+        return entering_manager(frame, _LOCK_TYPES) is not None
     if op not in _CALLS:
         return False
-    fn = resolve(frame, callee_expr(code, lasti))
+    fn = callee(frame)
+    for _ in range(8):
+        if type(fn) is not functools.partial:
+            break
+        fn = fn.func
+    if getattr(fn, "__name__", "") not in _ACQUIRES:
+        return False
     owner = getattr(fn, "__self__", None)  # lk.acquire, or an alias of it
     if owner is None or isinstance(owner, type):
-        owner = getattr(fn, "__objclass__", None)  # type(lk).__enter__(lk): ExitStack's
-        return (isinstance(owner, type) and issubclass(owner, _LOCK_TYPES)
-                and getattr(fn, "__name__", "") in _ACQUIRES)
-    return _is_thread_lock(owner) and getattr(fn, "__name__", "") in _ACQUIRES
+        # type(lk).acquire: a method call's descriptor (the stack holds lk above it),
+        # or ExitStack's type(lk).__enter__(lk)
+        owner = getattr(fn, "__objclass__", None)
+        return owner in _LOCK_TYPES
+    return _is_thread_lock(owner)
 
 
 def _resumes_generator(fn: Any) -> bool:
     """fn is ``next`` or a generator's ``send``/``__next__``/``throw`` (bound)."""
     if fn is next:
         return True
+    if getattr(fn, "__name__", "") not in ("send", "__next__", "throw"):
+        return False
     owner = getattr(fn, "__self__", None)
-    return (inspect.isgenerator(owner) or inspect.iscoroutine(owner)) and \
-        getattr(fn, "__name__", "") in ("send", "__next__", "throw")
+    if owner is None:  # gen.send(v) as a method call: the descriptor, gen above it
+        return getattr(fn, "__objclass__", None) in (GeneratorType, CoroutineType)
+    return inspect.isgenerator(owner) or inspect.iscoroutine(owner)
 
 
 def _lock_types() -> tuple[type, ...]:

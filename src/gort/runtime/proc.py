@@ -478,15 +478,23 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
                 gr = gp.resume
                 if gr is not None:
                     gp.resume = None
-                    gr.switch()
                 elif gp.gr is None:
                     if prev.status is _DEAD and prev.gr is cur:
                         gp.gr = cur  # adopt prev's greenlet (see execute), no switch
                         prev.gr = None
-                    else:
-                        mp.g0.switch(gp)  # type: ignore[union-attr]
+                        return
+                    gr = mp.g0
                 else:
-                    gp.gr.switch()
+                    gr = gp.gr
+                try:
+                    got = gr.switch() if gr is not mp.g0 else gr.switch(gp)  # type: ignore[union-attr]
+                except BaseException as e:
+                    if mp.curg is prev:
+                        raise
+                    foreign_switch(s, mp, prev, e)
+                else:
+                    if mp.curg is not prev:
+                        foreign_switch(s, mp, prev, got)
             return
     if mp.locks:
         cannot_park(s, prev)
@@ -532,9 +540,9 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
     if prev is not None and cur is not prev.gr:
         prev.resume = cur  # stopped inside a child greenlet of its own
     gr = gp.resume
+    arg: tuple[G, ...] = ()
     if gr is not None:
         gp.resume = None
-        gr.switch()
     elif gp.gr is None:
         # gp never ran. If prev just finished on this greenlet (goexit, in gmain's loop),
         # gp takes the greenlet over and prev goes to the free list without one: gmain's
@@ -545,10 +553,62 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         if prev is not None and prev.status is _DEAD and prev.gr is cur:
             gp.gr = cur
             prev.gr = None
-        else:
-            mp.g0.switch(gp)  # type: ignore[union-attr]
+            return
+        gr = mp.g0
+        arg = (gp,)
     else:
-        gp.gr.switch()
+        gr = gp.gr
+    try:
+        got = gr.switch(*arg)  # type: ignore[union-attr]
+    except BaseException as e:
+        if prev is None or mp.curg is prev:
+            raise
+        foreign_switch(s, mp, prev, e)
+    else:
+        if prev is not None and mp.curg is not prev:
+            foreign_switch(s, mp, prev, got)
+
+
+def foreign_switch(s: Sched, mp: M, me: G, got: Any) -> None:
+    """me's greenlet, parked in the scheduler, was switched to by the program: a greenlet
+    that me created (its parent) finished or raised after another goroutine switched
+    into it, or the program switched to me's greenlet itself. ``got`` is what the switch
+    returned (or the exception it raised).
+
+    The goroutine running is still ``mp.curg``: the one whose code made the switch that
+    ended here. Greenlet hands a finished greenlet's value to its parent; under gort a
+    goroutine's greenlet runs other goroutines too (the free list) and parks inside the
+    scheduler, so the parent is not where the value belongs: it goes to the running
+    goroutine's greenlet, where that goroutine switched from (issue 8 rule 6, adversarial
+    F5: the value was lost, or the parked goroutine ran in the running one's place, and
+    a false deadlock ended the program). me goes on waiting to be scheduled.
+    Teardown releasing me (abandon.reap's GreenletExit) is no such switch.
+    """
+    if abandon.reaping:
+        if isinstance(got, BaseException):
+            try:
+                raise got
+            finally:
+                del got  # else this frame and the traceback keep each other (and the
+                # unwound goroutine's frames) alive past the reaping: finalizers ran late
+        return
+    while mp.curg is not me:
+        gp = mp.curg
+        target = gp.resume or gp.gr if gp is not None else None
+        if target is None or target.dead or target is getcurrent():
+            raise throw(f"goroutine {me.goid}'s greenlet was switched to by the program "
+                        f"while it waited to be scheduled, and the running goroutine "
+                        f"{gp.goid if gp is not None else '?'} has no greenlet to take "
+                        f"what came with it ({got!r})")
+        try:
+            got = target.throw(got) if isinstance(got, BaseException) else target.switch(got)
+        except BaseException as e:
+            got = e
+        if mp.curg is me and isinstance(got, BaseException):
+            try:
+                raise got
+            finally:
+                del got
 
 
 def cannot_park(s: Sched, gp: G) -> NoReturn:

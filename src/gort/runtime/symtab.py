@@ -7,14 +7,20 @@ kind of question, always without running any of the program's code:
 - ``exception_table``: the handler ranges of a code object (CPython 3.11+'s
   zero-cost exceptions), for abandon.py (a goroutine stopped outside every
   handler unwinds without running a bytecode) and for ``with`` blocks.
-- ``with_blocks``: the ``with`` bodies of a code object and the load chain
-  that names each one's context manager (preempt.py: a plain RLock made
-  before the run held by ``with``).
-- ``callee_expr``/``callee``: what a frame's current call instruction calls,
-  when it is a name or an attribute chain (``self.submit(fn, *args)``),
-  resolved through the frame's locals, globals and ``inspect.getattr_static``
-  (no descriptor or ``__getattr__`` runs); ``call_machinery_only``: a frame
-  entered from C whose only C between is CPython's call machinery.
+- ``with_blocks``/``with_managers``: the ``with`` bodies of a code object and,
+  for a live frame, the managers of the blocks it is inside, read from their bound
+  ``__exit__`` on the value stack (preempt.py: a plain RLock or Lock made before the
+  run held by ``with``, whatever expression made it: ``with get_lock():``).
+- ``stack_callee``/``callee``: what a frame's current call instruction calls, read
+  from the value stack (``get_lock().acquire()``, ``partial(lk.acquire)()``);
+  ``entering_manager``: the manager whose ``__enter__`` a BEFORE_WITH is calling;
+  ``call_machinery_only``: a frame entered from C whose only C between is
+  CPython's call machinery.
+- ``callee_expr``/``manager_expr``/``resolve``: the same questions answered from
+  the load chain (``self.submit(fn, *args)``) through the frame's locals, globals
+  and ``inspect.getattr_static`` (no descriptor or ``__getattr__`` runs), where
+  the value stack's layout was not verified at import (an interpreter other than
+  3.11-3.13 on 64 bits).
 
 Invariants: results are cached per code object (bounded); nothing here
 switches goroutines or takes a lock, so the SIGURG handler may call it.
@@ -32,9 +38,15 @@ the slot order (``co_varnames``, then cell variables that are not
 arguments, then free variables) are checked at import on a probe function;
 where the check fails, ``f_locals`` is read as before.
 
-Rejected: reading the value stack (the manager of a ``with``, the callee of a
-call) through ctypes: CPython 3.11 keeps the stack pointer in a C local of the
-eval loop while a frame runs, so a running frame's ``stacktop`` is stale.
+The value stack is read at the depth the compiler fixed for the current
+instruction (``stack_depths``, from ``dis.stack_effect`` over the control flow and
+the exception table), not at the frame's saved stack pointer: CPython 3.11 keeps a
+running frame's stack pointer in a C local of the eval loop, so ``stacktop`` is
+stale. The layout (where a call's callable sits per version, a ``with``'s bound
+``__exit__`` below its body) is checked at import on probe calls (``_probe_stack``),
+specialised and not; where the check fails the load chains are read instead.
+Rejected: load chains alone (the last stop's design): a lock reached through a
+call's result or a ``functools.partial`` could not be named, and its waiter hung.
 """
 
 from __future__ import annotations
@@ -43,9 +55,17 @@ import ctypes
 import dis
 import functools
 import inspect
+import itertools
 import sys
 from collections import defaultdict
-from types import CellType, CodeType, FrameType, MethodType
+from types import (
+    BuiltinMethodType,
+    CellType,
+    CodeType,
+    FrameType,
+    MethodType,
+    MethodWrapperType,
+)
 from typing import Any, Final
 
 Expr = tuple[tuple[str, Any], ...]
@@ -210,7 +230,10 @@ def manager_expr(code: CodeType, lasti: int) -> Expr:
 
 def callee(frame: FrameType) -> Any:
     """What frame's current call instruction calls, found without running any code; None if
-    that cannot be known (see ``callee_expr``)."""
+    that cannot be known. Read from the value stack (``call_target``) where its layout was
+    verified, else from the load chain (``callee_expr``)."""
+    if _STACK:
+        return stack_callee(frame)
     return resolve(frame, callee_expr(frame.f_code, frame.f_lasti))
 
 
@@ -348,18 +371,194 @@ def frame_values(frame: FrameType) -> list[Any]:
     return [v for v in got if v is not _MISSING]
 
 
+# -- the value stack ----------------------------------------------------------------
+#
+# A frame's value stack lives in localsplus after the locals, and its depth before each
+# instruction is fixed by the compiler (every path reaches an instruction with the same
+# depth), so it is computed from the bytecode (``stack_depths``) rather than read from
+# the frame: CPython keeps the stack pointer of a running frame in a C local. Slots
+# below the depth of the current instruction hold live references while the frame
+# executes it, with one exception this code is built around: after a call returns,
+# CPython puts the result in the call's lowest slot and releases the rest, and the eval
+# breaker (where signal handlers run) may come before the next instruction starts, with
+# ``f_lasti`` still on the call. The lowest slot is alive in both states (the callable,
+# NULL or a method during the call; the result after it); the slot above it is
+# dereferenced only when the lowest one proves the call is still running: NULL (3.11
+# and 3.12 push NULL below a plain callable, and the result replaces it).
+
+_JUMPS: Final = frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(
+    getattr(dis, "hasjump", ()))
+_NO_FALLTHROUGH: Final = frozenset(dis.opmap[name] for name in (
+    "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "RETURN_VALUE",
+    "RETURN_CONST", "RAISE_VARARGS", "RERAISE") if name in dis.opmap)
+# 3.11's RETURN_GENERATOR is said to leave the depth alone; the frame resumes after it
+# with the first value sent on its stack (3.12+ count that push).
+_GEN_START: Final = dis.opmap["RETURN_GENERATOR"] if sys.version_info < (3, 12) else -1
+_depth_cache: dict[CodeType, dict[int, int]] = {}
+
+
+def stack_depths(code: CodeType) -> dict[int, int]:
+    """Offset of each reachable instruction -> the value stack's depth before it runs."""
+    got = _depth_cache.get(code)
+    if got is not None:
+        return got
+    instrs = instructions(code)
+    order = sorted(instrs)
+    following = dict(itertools.pairwise(order))
+    got = {}
+    # A handler starts with the table's depth, then lasti (if pushed), then the exception.
+    work = [(order[0], 0)] + [(target, depth + lasti + 1)
+                              for _, _, target, depth, lasti in exception_entries(code)]
+    while work:
+        off: int | None
+        off, depth = work.pop()
+        while off is not None and off not in got:
+            got[off] = depth
+            ins = instrs[off]
+            arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
+            if ins.opcode in _JUMPS:
+                work.append((ins.argval, depth + dis.stack_effect(ins.opcode, arg, jump=True)))
+                if ins.opcode in _NO_FALLTHROUGH:
+                    break
+                depth += dis.stack_effect(ins.opcode, arg, jump=False)
+            elif ins.opcode in _NO_FALLTHROUGH:
+                break
+            else:
+                depth += dis.stack_effect(ins.opcode, arg) + (ins.opcode == _GEN_START)
+            off = following.get(off)
+    if len(_depth_cache) > 4096:
+        _depth_cache.clear()
+    _depth_cache[code] = got
+    return got
+
+
+def _live_depth(code: CodeType, lasti: int) -> int:
+    """How deep the value stack is sure to be while the instruction at lasti runs or has
+    just run: its depth before, less what it pops. 0 if unknown."""
+    lasti = instr_start(code, lasti)
+    ins = instructions(code).get(lasti)
+    depth = stack_depths(code).get(lasti)
+    if ins is None or depth is None:
+        return 0
+    arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
+    effect = dis.stack_effect(ins.opcode, arg, jump=False) if ins.opcode in _JUMPS else \
+        dis.stack_effect(ins.opcode, arg)
+    if ins.opcode in _JUMPS:
+        effect = min(effect, dis.stack_effect(ins.opcode, arg, jump=True))
+    return depth + min(0, effect)
+
+
+def _raw_slot(frame: FrameType, index: int) -> int:
+    """The pointer in frame's localsplus[index] (0 for NULL)."""
+    fi = ctypes.c_void_p.from_address(id(frame) + _F_FRAME).value
+    if not fi:
+        return 0
+    return ctypes.c_void_p.from_address(fi + _LOCALSPLUS + 8 * index).value or 0
+
+
+def _obj(p: int) -> Any:
+    return ctypes.cast(p, ctypes.py_object).value
+
+
+_PRECALL_POPS: Final = "PRECALL" in dis.opmap  # 3.11
+
+
+def stack_callee(frame: FrameType) -> Any:
+    """What the call at frame's current instruction calls, read from its value stack: the
+    callable, or for a method call the function or C method descriptor (unbound); None
+    where the frame is not at a call.
+
+    Only for a live frame that is executing or blocked in a call. At the eval breaker
+    right after the call returned this is the call's result (see above); callers treat
+    that case as the safe point it is.
+    """
+    code = frame.f_code
+    lasti = instr_start(code, frame.f_lasti)
+    ins = instructions(code).get(lasti)
+    if ins is None or ins.opcode not in _CALLS or ins.arg is None:
+        return None
+    depth = stack_depths(code).get(lasti)
+    if depth is None:
+        return None
+    name = ins.opname
+    if name == "CALL" and _PRECALL_POPS:
+        low = depth - 2  # 3.11: PRECALL already took the arguments off the static depth
+    elif name in ("CALL", "PRECALL"):
+        low = depth - ins.arg - 2
+    elif name == "CALL_KW":
+        low = depth - ins.arg - 3  # the keyword names' tuple on top
+    elif name == "CALL_FUNCTION_EX":
+        low = depth - 3 - (ins.arg & 1)  # the callable, NULL, the arguments, the keywords
+    else:
+        return None  # CALL_INTRINSIC_*: not a call of anything on the stack
+    if low < 0:
+        return None
+    base = len(_slots(code)) + low
+    p0 = _raw_slot(frame, base)
+    if p0:  # 3.13's callable, 3.11/3.12's method; or the result, after the call
+        return _obj(p0)
+    # 3.11/3.12's NULL below a plain callable: the call is still running (its result
+    # would have replaced the NULL), so the callable above it is alive.
+    p1 = _raw_slot(frame, base + 1)
+    return _obj(p1) if p1 else None
+
+
+def _probe_stack() -> bool:
+    """The value-stack layout stack_callee and with_managers assume holds here."""
+    if not _DIRECT:
+        return False
+    got: list[bool] = []
+
+    class Manager:
+        def __enter__(self) -> Manager:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+    def key(item: int) -> int:
+        caller = sys._getframe(1)
+        got.append(stack_callee(caller) is sorted)  # a plain callable
+        return item
+
+    def reduced(a: int, b: int) -> int:
+        caller = sys._getframe(1)
+        got.append(stack_callee(caller) is functools.reduce)
+        return a + b
+
+    def method_key(item: int) -> int:
+        caller = sys._getframe(1)
+        got.append(stack_callee(caller) is list.__dict__["sort"])  # a method call
+        got.append([type(m) for m in _stack_managers(caller)] == [Manager])
+        return item
+
+    def run() -> None:
+        sorted([2, 1], key=key)
+        functools.reduce(reduced, [1, 2], 0)
+        with Manager():
+            [2, 1].sort(key=method_key)
+
+    for _ in range(10):  # and again once 3.11-3.13 have specialised the calls
+        run()
+    return len(got) == 80 and all(got)
+
+
 _BEFORE_WITH_OPS: Final = frozenset(op for name, op in dis.opmap.items()
                                     if name in ("BEFORE_WITH", "SETUP_WITH"))
-_with_cache: dict[CodeType, tuple[tuple[int, int, Expr], ...]] = {}
+_with_cache: dict[CodeType, tuple[tuple[tuple[tuple[int, int], ...], int, Expr], ...]] = {}
 
 
-def with_blocks(code: CodeType) -> tuple[tuple[int, int, Expr], ...]:
-    """The ``with`` blocks of code whose context manager is a plain name or attribute chain:
-    (start, end) byte offsets of the body and the loads of the manager (see callee_expr).
+def with_blocks(code: CodeType) -> tuple[tuple[tuple[tuple[int, int], ...], int, Expr], ...]:
+    """The ``with`` blocks of code: the [start, end) byte ranges of the body, the depth of
+    the value stack its manager's bound ``__exit__`` sits just below (``with_managers``),
+    and the loads of the manager if it is a plain name or attribute chain, else ().
 
     A body is made of the exception-table ranges whose handler starts with
-    PUSH_EXC_INFO, WITH_EXCEPT_START (CPython 3.11+); its manager is the load chain
-    right before the BEFORE_WITH ahead of its first range.
+    PUSH_EXC_INFO, WITH_EXCEPT_START (CPython 3.11+), and of the ranges whose handler
+    is itself in the body (a nested block's body, a ``try`` inside): a nested block is
+    covered by its own handler, whose code is covered by the outer one. The code that
+    calls ``__exit__`` when the body ends normally is covered by none of them. Its
+    manager is the load chain right before the BEFORE_WITH ahead of its first range.
     """
     got = _with_cache.get(code)
     if got is not None:
@@ -369,30 +568,100 @@ def with_blocks(code: CodeType) -> tuple[tuple[int, int, Expr], ...]:
         return ()
     instrs = instructions(code)
     order = sorted(instrs)
-    bodies: dict[int, list[tuple[int, int]]] = {}  # handler -> the ranges it covers
-    for start, end, target in exception_table(code):
-        head = [instrs[o].opname for o in order if o >= target][:2]
-        if head == ["PUSH_EXC_INFO", "WITH_EXCEPT_START"]:
-            bodies.setdefault(target, []).append((start, end))
+    entries = exception_entries(code)
+
+    def handler_of(off: int) -> int | None:  # the handler covering off (ranges are disjoint)
+        for start, end, target, _, _ in entries:
+            if start <= off < end:
+                return target
+        return None
+
     blocks = []
-    for ranges in bodies.values():
-        # The body's first range starts right after its BEFORE_WITH (and the manager's
-        # loads before that); later ranges are the same body split around nested blocks.
+    for target, depth in {(t, d) for _, _, t, d, _ in entries}:
+        if [instrs[o].opname for o in order if o >= target][:2] != \
+                ["PUSH_EXC_INFO", "WITH_EXCEPT_START"]:
+            continue
+        ranges = []
+        for start, end, covering, _, _ in entries:
+            handler: int | None = covering
+            seen = set()
+            while handler is not None and handler != target and handler not in seen:
+                seen.add(handler)
+                handler = handler_of(handler)
+            if handler == target:
+                ranges.append((start, end))
         first = min(start for start, _ in ranges)
         before = [o for o in order if o < first]
         while before and instrs[before[-1]].opcode not in _BEFORE_WITH_OPS:
             before.pop()
-        if not before:
-            continue
-        run = list(manager_expr(code, before[-1]))
-        if run and run[0][0] in _BASE_LOADERS:
-            # A nested block's body is covered by its own handler only: the outer body
-            # is the whole span, from its first range to the end of its last.
-            blocks.append((first, max(end for _, end in ranges), tuple(run)))
+        if before:
+            blocks.append((tuple(sorted(ranges)), depth, manager_expr(code, before[-1])))
+    blocks.sort()
     if len(_with_cache) > 4096:
         _with_cache.clear()
     got = _with_cache[code] = tuple(blocks)
     return got
+
+
+_BOUND: Final = (MethodType, BuiltinMethodType, MethodWrapperType)
+_EXIT_REPLACES_MANAGER: Final = sys.version_info < (3, 12)  # BEFORE_WITH's stack (below)
+
+
+def with_managers(frame: FrameType) -> list[Any]:
+    """The context managers of the ``with`` blocks frame is inside, innermost last, each
+    read from its bound ``__exit__`` on the value stack (or, where the stack layout is not
+    known, from the load chain naming it; unnamed managers are then left out)."""
+    if _STACK:
+        return _stack_managers(frame)
+    lasti = frame.f_lasti
+    return [resolve(frame, expr) for ranges, _, expr in with_blocks(frame.f_code)
+            if expr and any(start <= lasti < end for start, end in ranges)]
+
+
+def _stack_managers(frame: FrameType) -> list[Any]:
+    code = frame.f_code
+    lasti = frame.f_lasti
+    got = []
+    for ranges, depth, _ in with_blocks(code):
+        # The bound __exit__ is read only while the current instruction keeps it on the
+        # stack, whatever the instruction has already popped.
+        if any(start <= lasti < end for start, end in ranges) and \
+                depth <= _live_depth(code, lasti):
+            p = _raw_slot(frame, len(_slots(code)) + depth - 1)
+            exit_: Any = _obj(p) if p else None
+            if type(exit_) in _BOUND:
+                got.append(exit_.__self__)
+    return got
+
+
+def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
+    """The context manager whose ``__enter__`` frame's current BEFORE_WITH is calling, if
+    it is an instance of one of kinds (exactly: no subclass); None otherwise.
+
+    3.11 has replaced the manager on the stack by its bound ``__exit__`` before the call;
+    3.12+ leaves the manager's pointer there with its reference already dropped (only the
+    bound ``__exit__``, a C local, may keep it alive), so its type is compared before the
+    pointer is used: a manager of those kinds is kept alive by its bound method.
+    """
+    code = frame.f_code
+    lasti = instr_start(code, frame.f_lasti)
+    if lasti < 0 or code.co_code[lasti] not in _BEFORE_WITH_OPS:
+        return None
+    if not _STACK:
+        cm = resolve(frame, manager_expr(code, lasti))
+        return cm if type(cm) in kinds else None
+    depth = stack_depths(code).get(lasti)
+    if not depth:
+        return None
+    p = _raw_slot(frame, len(_slots(code)) + depth - 1)
+    if not p:
+        return None
+    if _EXIT_REPLACES_MANAGER:
+        exit_ = _obj(p)
+        cm = exit_.__self__ if type(exit_) in _BOUND else None
+        return cm if type(cm) in kinds else None
+    kind = ctypes.c_void_p.from_address(p + 8).value  # ob_type, after ob_refcnt
+    return _obj(p) if any(kind == id(k) for k in kinds) else None
 
 
 _WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
@@ -479,12 +748,25 @@ def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
 
 
 def exception_table(code: CodeType) -> tuple[tuple[int, int, int], ...]:
-    """code's exception table: (start, end, handler) byte offsets, [start, end) covered.
+    """code's exception table: (start, end, handler) byte offsets, [start, end) covered."""
+    return tuple((start, end, target) for start, end, target, _, _ in exception_entries(code))
+
+
+_entries_cache: dict[CodeType, tuple[tuple[int, int, int, int, int], ...]] = {}
+
+
+def exception_entries(code: CodeType) -> tuple[tuple[int, int, int, int, int], ...]:
+    """code's exception table in full: (start, end, handler, depth, lasti), offsets in
+    bytes, [start, end) covered; the handler runs with the value stack cut to depth,
+    then the raising instruction's offset pushed if lasti, then the exception.
 
     The format (CPython 3.11+, Objects/exception_handling_notes.txt): entries of
     four varints (start, length and target in code units, then depth and lasti),
     6 bits a byte, bit 6 meaning "more bytes follow".
     """
+    got = _entries_cache.get(code)
+    if got is not None:
+        return got
     table = code.co_exceptiontable
     entries = []
     i = 0
@@ -505,6 +787,12 @@ def exception_table(code: CodeType) -> tuple[tuple[int, int, int], ...]:
         start = varint() * 2
         length = varint() * 2
         target = varint() * 2
-        varint()  # depth and lasti
-        entries.append((start, start + length, target))
-    return tuple(entries)
+        depth_lasti = varint()
+        entries.append((start, start + length, target, depth_lasti >> 1, depth_lasti & 1))
+    if len(_entries_cache) > 4096:
+        _entries_cache.clear()
+    got = _entries_cache[code] = tuple(entries)
+    return got
+
+
+_STACK: Final = _probe_stack()

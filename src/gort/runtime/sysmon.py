@@ -127,6 +127,7 @@ class Sysmon:
         # Built on the M's thread (start_services): its /proc syscall file, if any.
         self.syscall_file = _syscall_file()
         self.reported: set[tuple[CodeType, int]] = set()  # call sites reported blocking
+        self.reported_spins: set[CodeType] = set()  # functions reported unyielding
 
     def start(self) -> None:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
@@ -287,7 +288,7 @@ class Sysmon:
                 pd.last_signal = 0
                 pd.busy_since = 0
             running = self.sample_cpu(pd, now)
-            if running is False or s.m0.curg is None:
+            if s.m0.curg is None:
                 pd.busy_since = 0
             elif not pd.busy_since:
                 pd.busy_since = now
@@ -304,7 +305,8 @@ class Sysmon:
                 when = pp.timers.heap[0][0] if pp.timers.heap else 0
                 look = min(when, now + slice_ns) if when else now + slice_ns
             else:
-                if pd.busy_since and now - pd.busy_since >= UNYIELDING_NS:
+                if pd.busy_since and now - pd.busy_since >= UNYIELDING_NS and \
+                        running is not False:
                     self.unyielding(pd, now)
                 if running is False:
                     # The M's thread used no CPU since the last look: blocked in C. The
@@ -406,15 +408,17 @@ class Sysmon:
         worst way such a program ended: a plain RLock held across a park, a long C
         callback, a tracer)."""
         s = self.s
-        if not s.debug.blockreport:
+        if not s.debug.blockreport or pd.reported_since == pd.busy_since:
             return
         frame = sys._current_frames().get(s.m0.tid)
         if frame is None:
             return
-        site = (frame.f_code, frame.f_lasti)
-        if site in self.reported:
+        # Once per slice, and once per function: a loop's instruction changes between two
+        # looks (two reports of one spin, adversarial F3), a callback's slices repeat.
+        pd.reported_since = pd.busy_since
+        if frame.f_code in self.reported_spins:
             return
-        self.reported.add(site)
+        self.reported_spins.add(frame.f_code)
         s.stats.blocked_reports += 1
         sys.stderr.write(unyielding_report(s, frame, now - pd.busy_since))
         sys.stderr.flush()
@@ -525,11 +529,8 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
         f"has been blocked in a call for {blocked_ns / 1e6:.1f}ms while {others}, since one "
         "thread runs every goroutine.",
         "Run blocking calls with gort.offload(fn, *args) (a worker thread runs fn, only the "
-        "caller waits), and use gort.sleep instead of time.sleep. If the call waits for a "
-        "plain threading.Lock made before gort was imported and reached through a call's "
-        "result (get_lock().acquire()), gort cannot tell it is a lock wait: make locks "
-        "after import gort (gort run imports it first) or use gort.sync. C code that "
-        "blocks holding a lock of its own cannot be preempted safely at all. This report is "
+        "caller waits), and use gort.sleep instead of time.sleep. C code that blocks "
+        "holding a lock of its own cannot be preempted safely at all. This report is "
         "printed once per call site; GODEBUG=blockreport=0 turns it off.")
 
 

@@ -655,6 +655,9 @@ _PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
     (threading, "Lock", Lock),
     (threading, "_allocate_lock", Lock),
     (threading, "_CRLock", RLock),
+    # threading's pure-Python RLock, owned by get_ident(): the thread's, shared by all its
+    # goroutines (adversarial F4: a second goroutine entered one made in a run).
+    (threading, "_PyRLock", RLock),
     (threading, "local", local),
     (queue, "SimpleQueue", getattr(queue, "_PySimpleQueue", queue.SimpleQueue)),
     (_bootstrap, "_thread", _ImportThread()),

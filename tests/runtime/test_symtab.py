@@ -1,0 +1,190 @@
+"""symtab's value-stack reader (issue 8): depths from the bytecode, callees and ``with``
+managers read from live frames, lock waits named whatever expression reached the lock."""
+
+from __future__ import annotations
+
+import dis
+import functools
+import importlib
+import sys
+import threading
+import time
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from gort.runtime import preempt, symtab, threadlock
+
+pytestmark = pytest.mark.skipif(not symtab._STACK, reason="value-stack layout not verified")
+
+
+def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            yield from _codes(c)
+
+
+@pytest.mark.parametrize("module", ["asyncio.base_events", "email.message", "logging",
+                                    "typing", "dataclasses", "argparse", "collections"])
+def test_depths_stay_within_the_compilers_stacksize(module: str) -> None:
+    path = importlib.import_module(module).__file__
+    assert path is not None
+    with open(path) as f:
+        top = compile(f.read(), path, "exec")
+    n = 0
+    for code in _codes(top):
+        depths = symtab.stack_depths(code)
+        assert depths, code
+        assert min(depths.values()) >= 0 and max(depths.values()) <= code.co_stacksize, code
+        # the instructions the body of every `with` runs keep its __exit__ on the stack
+        for ranges, depth, _ in symtab.with_blocks(code):
+            for off in depths:
+                if any(start <= off < end for start, end in ranges):
+                    assert symtab._live_depth(code, off) >= depth, (code, off)
+        n += 1
+    assert n > 50
+
+
+class Manager:
+    def __init__(self, log: list[Any]) -> None:
+        self.log = log
+
+    def __enter__(self) -> Manager:
+        self.log.append(symtab.entering_manager(sys._getframe(1), (Manager,)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _made(log: list[Any]) -> Manager:
+    return Manager(log)
+
+
+def test_callees_and_managers_read_from_the_stack_for_every_call_form() -> None:
+    seen: list[Any] = []
+    managers: list[list[Any]] = []
+
+    def probe(*args: Any, **kwargs: Any) -> int:
+        caller = sys._getframe(1)
+        seen.append(symtab.stack_callee(caller))
+        managers.append(symtab.with_managers(caller))
+        return 0
+
+    class Obj:
+        def method(self, *a: Any, **k: Any) -> int:
+            return probe()
+
+    obj = Obj()
+    first_log: list[Any] = []
+
+    def calls() -> None:
+        functools.reduce(probe, [1, 2], 0)  # plain callable, positional
+        sorted([2, 1], key=probe)  # keywords
+        (lambda: probe)()(1)  # a call's result
+        functools.partial(probe, 1)()  # a partial
+        probe(*[1, 2], **dict(k=3))  # star-args  # noqa: C408
+        with _made(first_log) as outer:  # noqa: SIM117 (two blocks, two managers)
+            with _made(first_log):
+                [2, 1].sort(key=probe)  # a method call: the descriptor
+        obj.method(1)
+        del outer
+
+    for _ in range(12):  # and once specialised
+        seen.clear()
+        managers.clear()
+        calls()
+    assert seen[:2] == [functools.reduce] * 2
+    assert seen[2:4] == [sorted] * 2
+    assert type(seen[4]) is types.FunctionType and seen[4] is probe  # the lambda's result
+    assert type(seen[5]) is functools.partial and seen[5].func is probe
+    assert seen[6] is probe
+    assert seen[7:9] == [list.__dict__["sort"]] * 2
+    assert [[type(m) for m in ms] for ms in managers[7:9]] == [[Manager, Manager]] * 2
+    assert all(not ms for ms in managers[:7])
+    assert seen[9] is probe  # called from Obj.method
+    assert [type(m) for m in first_log] == [Manager] * 24
+
+
+def _blocked_in(fn: Callable[[], Any], lk: Any) -> bool:
+    """Run fn in a thread while lk is held; answer lock_wait_at for its blocked frame."""
+    lk.acquire()
+    t = threading.Thread(target=fn)
+    t.start()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            frame = sys._current_frames().get(t.ident or 0)
+            while frame is not None and frame.f_code is not fn.__code__:
+                frame = frame.f_back
+            if frame is not None and dis.opname[symtab.op_at(
+                    frame.f_code, frame.f_lasti)] not in ("RESUME", "NOP"):
+                time.sleep(0.05)
+                frame = sys._current_frames().get(t.ident or 0)
+                while frame is not None and frame.f_code is not fn.__code__:
+                    frame = frame.f_back
+                assert frame is not None
+                return preempt.lock_wait_at(frame)
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        lk.release()
+        t.join(30)
+
+
+# CPython's own locks, as made before `import gort` (threading's factories are gort's now)
+_LOCKS = [threadlock._allocate_raw()]
+_RLOCKS = {"k": threadlock.RAW_RLOCK_KINDS[0]()}
+
+
+def _get_lock() -> Any:
+    return _LOCKS[0]
+
+
+@pytest.mark.parametrize("form", ["call-result", "partial", "with-call-result", "method",
+                                  "bound-alias", "type-enter", "rlock-call", "timeout-kw"])
+def test_lock_wait_is_named_whatever_expression_reaches_the_lock(form: str) -> None:
+    lk = _LOCKS[0]
+
+    def waiter() -> None:
+        if form == "call-result":
+            _get_lock().acquire()
+        elif form == "partial":
+            functools.partial(_get_lock().acquire)()
+        elif form == "with-call-result":
+            with _get_lock():
+                pass
+            return
+        elif form == "method":
+            lk.acquire()
+        elif form == "bound-alias":
+            acq = lk.acquire
+            acq()
+        elif form == "type-enter":
+            type(lk).__enter__(lk)
+        elif form == "rlock-call":
+            dict.get(_RLOCKS, "k").acquire()  # type: ignore[union-attr]
+            _RLOCKS["k"].release()
+            return
+        elif form == "timeout-kw":
+            _get_lock().acquire(timeout=60)
+        lk.release()
+
+    held = _RLOCKS["k"] if form == "rlock-call" else lk
+    assert _blocked_in(waiter, held)
+
+
+def test_other_blocking_calls_are_not_lock_waits() -> None:
+    ev = threading.Event()
+
+    def sleeper() -> None:
+        time.sleep(0.3)  # a C call that a signal would interrupt: never a lock wait
+
+    def waiter() -> None:
+        ev.wait(0.3)  # Python code (threading.Event): its frame is not the blocked one
+
+    assert not _blocked_in(sleeper, threadlock._allocate_raw())
+    assert not _blocked_in(waiter, threadlock._allocate_raw())
