@@ -30,7 +30,9 @@ Invariants:
   partial send was silently short); flags of the caller's that ask for no
   wait (MSG_DONTWAIT, MSG_ERRQUEUE) get the kernel's answer at once, and a
   connected stream socket's ``connect`` raises EISCONN (Go's connect loop
-  reads it as success). Not done: ``sendmsg``/``recvmsg`` keep one call.
+  reads it as success). The same for ``sendto``, ``sendmsg`` (ancillary data
+  with the first bytes, as the kernel) and the whole recv family
+  (``recvfrom``, ``recvmsg`` stop after ancillary data, as the kernel's).
 - Every blocking call first tries the C call once. Success costs that call
   and nothing else (no registration, no timer, no switch). Timeout 0.0
   re-raises what the C call raised (BlockingIOError, SSLWantReadError),
@@ -264,6 +266,8 @@ def _io_method(name: str, mode: int, at: int | None,
     op = getattr(_ss, name)
     required = -1 if at is None else at - len(fill)
     tail = (*fill, _DONTWAIT)  # the usual call: the required arguments only
+    sends = name.startswith("send")
+    lists = name in ("sendmsg", "recvmsg_into")  # their first argument: buffers
 
     def call(self: socket, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if len(args) == required and not kwargs:
@@ -287,15 +291,21 @@ def _io_method(name: str, mode: int, at: int | None,
                 # The caller asked for no wait (MSG_DONTWAIT), or for a queue the kernel
                 # answers at once (MSG_ERRQUEUE): the kernel's answer, as the stdlib's.
                 return op(self, *args, **kwargs)
+        rest = self._gort_timeout is None and self.type == _std.SOCK_STREAM and (
+            sends or uf & _WAITALL)
+        if rest and lists and args and not isinstance(args[0], list | tuple):
+            try:  # an iterator of buffers: the rest needs them again (the C call lists it)
+                args = (list(args[0]), *args[1:])
+            except TypeError:
+                pass  # not iterable: the C call's own error
         got = call(self, args, kwargs)
-        if self._gort_timeout is None and self.type == _std.SOCK_STREAM:
+        if rest:
             # A blocking stream socket: the kernel's blocking call would have waited for
-            # all of it (send), or for all asked with MSG_WAITALL (recv, recv_into); one
-            # MSG_DONTWAIT call does not, so the rest is waited for here.
-            if name == "send":
-                return _send_rest(self, call, args, uf, got)
-            if uf & _WAITALL and name in ("recv", "recv_into"):
-                return _recv_rest(self, call, name, args, kwargs, uf, got)
+            # all of it (send, sendmsg), or for all asked with MSG_WAITALL (the recv
+            # family); one MSG_DONTWAIT call does not, so the rest is waited for here.
+            if sends:
+                return _send_rest(self, call, name, args, uf, got)
+            return _recv_rest(self, call, name, args, kwargs, uf, got)
         return got
 
     method.__name__ = method.__qualname__ = name
@@ -305,44 +315,116 @@ def _io_method(name: str, mode: int, at: int | None,
 
 
 _NOWAIT: Final = _DONTWAIT | getattr(_std, "MSG_ERRQUEUE", 0)
+
+
+def _sendto(sock: Any, args: tuple[Any, ...], _kwargs: dict[str, Any]) -> Any:
+    """sendto(data[, flags], address) with MSG_DONTWAIT, and the wait (the call of
+    _send_rest)."""
+    if len(args) == 2:
+        args = (args[0], _DONTWAIT, args[1])
+    elif len(args) == 3 and isinstance(args[1], int):
+        args = (args[0], args[1] | _DONTWAIT, args[2])
+    try:
+        return _ss.sendto(sock, *args)
+    except BlockingIOError:
+        if sock._gort_timeout == 0.0:
+            raise
+    return sock._gort_call(WRITE, lambda: _ss.sendto(sock, *args))
 _WAITALL: Final = _std.MSG_WAITALL
 
 
-def _send_rest(sock: Any, call: Callable[..., Any], args: tuple[Any, ...], flags: int,
-               sent: int) -> int:
-    """send on a blocking stream socket: send what the first call left (a blocking
-    send() returns once all is queued)."""
-    if not args:
-        return sent
-    view = memoryview(args[0]).cast("B")
-    total = sent
-    while total < len(view):
-        total += call(sock, (view[total:], flags), {})
+def _views(buffers: Iterable[Any]) -> list[memoryview]:
+    """Byte views of buffers (a call that already took them: they are bytes-like)."""
+    return [memoryview(b).cast("B") for b in buffers]
+
+
+def _after(views: list[memoryview], n: int) -> list[memoryview]:
+    """views with their first n bytes dropped."""
+    for i, v in enumerate(views):
+        if n < len(v):
+            return [v[n:], *views[i + 1:]]
+        n -= len(v)
+    return []
+
+
+def _send_rest(sock: Any, call: Callable[..., Any], name: str, args: tuple[Any, ...],
+               flags: int, got: Any) -> Any:
+    """send, sendto, sendmsg on a blocking stream socket: send what the first call
+    left (the kernel's blocking call returns once all is queued). sendmsg's
+    ancillary data went with the first call (the kernel sends it with the first
+    bytes); the rest goes without."""
+    if name == "sendmsg":
+        views = _views(args[0])
+        tail = args[3:]  # the address, if one was given
+
+        def again(rest: list[memoryview]) -> tuple[Any, ...]:
+            return (rest, (), flags, *tail)
+    else:
+        views = [memoryview(args[0]).cast("B")]
+        tail = args[-1:] if name == "sendto" else ()
+
+        def again(rest: list[memoryview]) -> tuple[Any, ...]:
+            return (rest[0], flags, *tail)
+
+    total = got
+    rest = _after(views, got)
+    while rest:
+        n = call(sock, again(rest), {})
+        total += n
+        rest = _after(rest, n)
     return total
 
 
 def _recv_rest(sock: Any, call: Callable[..., Any], name: str, args: tuple[Any, ...],
                kwargs: dict[str, Any], flags: int, got: Any) -> Any:
-    """recv/recv_into with MSG_WAITALL on a blocking stream socket: wait for the rest
-    (the kernel's blocking call returns short only at EOF, an error or a signal)."""
+    """A recv-family call with MSG_WAITALL on a blocking stream socket: wait for the
+    rest (the kernel's blocking call returns short only at EOF, an error, a signal, or
+    after ancillary data: a message with descriptors ends it). The result has the
+    first call's shape: recvfrom's address is the first's, recvmsg's ancillary data
+    the list of all calls', its msg_flags or-ed."""
     flags &= ~_WAITALL
-    if name == "recv":
+    msg = name.startswith("recvmsg")
+    tup = not isinstance(got, bytes | int)  # recvfrom*, recvmsg*: (data or count, ...)
+    first = got[0] if tup else got
+    anc = list(got[1]) if msg else []
+    mflags = got[2] if msg else 0
+    ancsize = (args[1] if len(args) > 1 else 0) if msg else 0
+    into = name.endswith("_into")
+    views: list[memoryview] = []
+    if name == "recvmsg_into":
+        views = _views(args[0])
+        want = sum(map(len, views))
+    elif into:
+        buf = memoryview(args[0] if args else kwargs["buffer"]).cast("B")
+        nbytes = args[1] if len(args) > 1 else kwargs.get("nbytes", 0)
+        want = nbytes or len(buf)
+        views = [buf[:want]]
+    else:
         want = args[0] if args else kwargs.get("bufsize", 0)
-        parts = [got]
-        have = len(got)
-        while got and have < want:
-            got = call(sock, (want - have, flags), {})
-            parts.append(got)
-            have += len(got)
-        return b"".join(parts)
-    buf = memoryview(args[0] if args else kwargs["buffer"]).cast("B")
-    nbytes = args[1] if len(args) > 1 else kwargs.get("nbytes", 0)
-    want = nbytes or len(buf)
-    have = got
-    while got and have < want:
-        got = call(sock, (buf[have:want], want - have, flags), {})
-        have += got
-    return have
+    parts = [] if into else [first]
+    have = n = first if into else len(first)
+    while n and have < want and not anc:
+        more: tuple[Any, ...]
+        if name == "recvmsg_into":
+            more = (_after(views, have), ancsize, flags)
+        elif into:
+            more = (_after(views, have)[0], want - have, flags)
+        else:
+            more = (want - have, ancsize, flags) if msg else (want - have, flags)
+        r = call(sock, more, {})
+        if tup:
+            if msg:
+                anc.extend(r[1])
+                mflags |= r[2]
+            r = r[0]
+        n = r if into else len(r)
+        have += n
+        if not into:
+            parts.append(r)
+    data = have if into else b"".join(parts)
+    if not tup:
+        return data
+    return (data, anc, mflags, got[3]) if msg else (data, got[1])
 
 
 class socket(_std.socket):
@@ -520,16 +602,14 @@ class socket(_std.socket):
     def sendto(self, *args: Any) -> Any:
         """As socket.socket.sendto(data[, flags], address); waiting parks only the
         calling goroutine (gort)."""
-        if len(args) == 2:
-            args = (args[0], _DONTWAIT, args[1])
-        elif len(args) == 3 and isinstance(args[1], int):
-            args = (args[0], args[1] | _DONTWAIT, args[2])
-        try:
-            return _ss.sendto(self, *args)
-        except BlockingIOError:
-            if self._gort_timeout == 0.0:
-                raise
-        return self._gort_call(WRITE, lambda: _ss.sendto(self, *args))
+        uf = args[1] if len(args) == 3 and isinstance(args[1], int) else 0
+        if uf & _NOWAIT:
+            return _ss.sendto(self, *args)  # the caller asked for no wait
+        got = _sendto(self, args, {})
+        if self._gort_timeout is None and self.type == _std.SOCK_STREAM:
+            # (a connected stream socket ignores the address; the kernel sends all)
+            return _send_rest(self, _sendto, "sendto", args, uf, got)
+        return got
 
     def listen(self, *backlog: int) -> None:
         """As socket.socket.listen; a listening socket stays non-blocking for good
