@@ -726,6 +726,8 @@ class socket(_std.socket):
         return True
 
     def _real_close(self, _ss: type[_ss] = _ss) -> None:
+        if _watchers:
+            _evict(_ss.fileno(self))
         if not self._gort_release(True):
             _ss.close(self)
 
@@ -890,9 +892,51 @@ def _check_selector_timeout(cls: type, orig: Callable[..., Any], timeout: Any) -
     orig(probe, timeout)
 
 
-def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool:
+class _Watch:
+    """One parked select/poll/selector wait: its private epoll's PollDesc, and the
+    descriptors closed under it (by ``_evict``)."""
+
+    __slots__ = ("closed", "pd", "s")
+
+    def __init__(self, pd: Any, s: Sched) -> None:
+        self.pd = pd
+        self.s = s
+        self.closed: set[int] = set()
+
+
+# descriptor -> the parked multi-descriptor waits watching it (touched on the runtime's
+# thread only; a closer on another thread goes through cgocallback)
+_watchers: dict[int, list[_Watch]] = {}
+
+
+def _evict(fileno: int) -> None:
+    """fileno is about to be closed by a gort socket: wake the goroutines parked in
+    select/poll/selectors on it, telling them it was closed (Go: a close wakes the
+    pollDesc's waiters). Before this a waiter slept on until its timeout, and one woken
+    later by another descriptor looked at whatever the kernel reused the number for."""
+    watches = _watchers.get(fileno)
+    if not watches:
+        return
+    s = watches[0].s
+    if s.m0.tid == get_ident():
+        _evict_on_m(fileno)
+        return
+    try:
+        _rt.cgocallback(s, _evict_on_m, fileno)
+    except RuntimeError:  # the run is ending (its waits with it), or sysmon's thread
+        pass
+
+
+def _evict_on_m(fileno: int) -> None:
+    for w in _watchers.get(fileno, ()):
+        w.closed.add(fileno)
+        poll_unblock(w.pd)
+
+
+def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool | set[int]:
     """Park the goroutine until one of (fd, epoll events) is ready: True; or until the
-    deadline (monotonic seconds; None: none): False. See the module essay."""
+    deadline (monotonic seconds; None: none): False; or until a gort socket closes one
+    of the fds: the set of those closed (see the module essay)."""
     masks: dict[int, int] = {}
     for fd, ev in pairs:
         masks[fd] = masks.get(fd, 0) | ev
@@ -906,15 +950,26 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool:
         if ep.poll(0, 1):
             return True
         pd = poll_open(ep.fileno())
+        w = _Watch(pd, _rt.current_sched())
+        for fd in masks:
+            _watchers.setdefault(fd, []).append(w)
         try:
             if deadline is not None:
                 poll_set_deadline(pd, deadline_ns(deadline), (READ,))
             while True:
-                if poll_wait(pd, READ) == POLL_ERR_TIMEOUT:
+                got = poll_wait(pd, READ)
+                if w.closed:
+                    return w.closed
+                if got == POLL_ERR_TIMEOUT:
                     return False
                 if ep.poll(0, 1):
                     return True
         finally:
+            for fd in masks:
+                ws = _watchers[fd]
+                ws.remove(w)
+                if not ws:
+                    del _watchers[fd]
             poll_unblock(pd)
             poll_close(pd)
     finally:
@@ -924,7 +979,9 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool:
 def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
            /) -> tuple[list[Any], list[Any], list[Any]]:
     """As select.select (lists of ready objects; timeout in seconds, None: no limit);
-    on a goroutine a wait parks the goroutine only."""
+    on a goroutine a wait parks the goroutine only. A gort socket closed by another
+    goroutine wakes the wait with the stdlib's answer for a closed descriptor:
+    ValueError for an object whose fileno() is now -1, OSError(EBADF) for a number."""
     if timeout == 0 or not _on_goroutine():
         return _std_select(rlist, wlist, xlist, timeout)
     if timeout is not None:
@@ -935,8 +992,14 @@ def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
     deadline = None if timeout is None else monotonic() + timeout
     pairs = ([(_fileno(o), _EP_READ) for o in rlist] + [(_fileno(o), _EP_WRITE) for o in wlist]
              + [(_fileno(o), _select.EPOLLPRI) for o in xlist])
-    while _wait_fds(pairs, deadline):
-        ready = _std_select(rlist, wlist, xlist, 0)
+    while got := _wait_fds(pairs, deadline):
+        if got is not True:
+            # Closed under the wait: the number may be reused already; what is asked
+            # now is what the stdlib says for a closed descriptor.
+            now = {_fileno(o) for o in (*rlist, *wlist, *xlist)}
+            if now & got:
+                raise _ebadf()
+        ready = _std_select(rlist, wlist, xlist, 0)  # an object closed: its ValueError
         if ready[0] or ready[1] or ready[2]:
             return ready
     return [], [], []
@@ -990,8 +1053,14 @@ class poll:
             return ready
         deadline = None if timeout is None or timeout < 0 else monotonic() + timeout / 1000
         pairs = [(fd, ev & _EP_POLL_BITS) for fd, ev in self._fds.items()]
-        while _wait_fds(pairs, deadline):
+        while got := _wait_fds(pairs, deadline):
             ready = self._p.poll(0)
+            if got is not True:
+                # Closed under the wait: POLLNVAL, as poll(2) says for a closed
+                # descriptor, whatever the kernel has reused the number for since.
+                events = dict(ready)
+                return [(fd, _select.POLLNVAL if fd in got else events[fd])
+                        for fd in self._fds if fd in got or fd in events]
             if ready:
                 return ready
         return []
@@ -1012,13 +1081,20 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
         if ready:
             return ready  # type: ignore[no-any-return]
         deadline = None if timeout is None else monotonic() + timeout
+        gone: set[int] = set()  # closed under the wait (by a gort socket)
         while True:
             pairs = [(key.fd, (_EP_READ if key.events & _selectors.EVENT_READ else 0)
                       | (_EP_WRITE if key.events & _selectors.EVENT_WRITE else 0))
-                     for key in self.get_map().values()]
-            if not _wait_fds(pairs, deadline):
+                     for key in self.get_map().values() if key.fd not in gone]
+            got = _wait_fds(pairs, deadline)
+            if not got:
                 return []
-            ready = orig(self, 0)
+            if got is True:
+                ready = orig(self, 0)
+            else:
+                gone |= got
+                ready = _closed_keys(self, got) + [
+                    kv for kv in orig(self, 0) if kv[0].fd not in gone]
             if ready:
                 return ready  # type: ignore[no-any-return]
 
@@ -1026,6 +1102,21 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
     select.__qualname__ = getattr(orig, "__qualname__", "select")
     select._gort_original = orig  # type: ignore[attr-defined]
     return select
+
+
+def _closed_keys(sel: _selectors.BaseSelector,
+                 closed: set[int]) -> list[tuple[_selectors.SelectorKey, int]]:
+    """A selector's answer for its keys whose descriptors were closed under the wait,
+    without looking at the number (the kernel may have reused it): a SelectSelector
+    raises OSError(EBADF) as select(2) does for a closed descriptor, the others report
+    the key ready with all its events, as PollSelector does for poll(2)'s POLLNVAL. (The
+    stdlib's EpollSelector has the kernel forget the descriptor, and its waiter sleeps
+    to the timeout, for good without one; woken, the program's next call on the object
+    raises, as after a Go close.)"""
+    keys = [k for k in sel.get_map().values() if k.fd in closed]
+    if keys and isinstance(sel, _selectors.SelectSelector):
+        raise _ebadf()
+    return [(k, k.events) for k in keys]
 
 
 class _PollSelector(_selectors.PollSelector):

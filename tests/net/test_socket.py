@@ -6,6 +6,7 @@ import array
 import errno
 import os
 import select
+import selectors
 import socket as stdsocket
 import ssl
 import threading
@@ -832,3 +833,108 @@ def test_msg_and_from_calls_block_as_the_stdlib_s(on_goroutine: bool) -> None:
     assert want == [3_000_000, True, True, True, (b"1234567890", [], 0),
                     ((10, [], 0), b"1234567890"), b"1234567890",
                     (10, b"1234567890\0\0"), 3_000_000, True]
+
+
+def _wait_select(a: Any, fd: int) -> Any:
+    return gsocket.select([a], [], [], 5)
+
+
+def _wait_select_int(a: Any, fd: int) -> Any:
+    return gsocket.select([fd], [], [], 5)
+
+
+def _wait_poll(a: Any, fd: int) -> Any:
+    p = gsocket.poll()
+    p.register(fd, select.POLLIN)
+    return p.poll(5000)
+
+
+def _wait_selector(cls: Any) -> Callable[[Any, int], Any]:
+    def wait(a: Any, fd: int) -> Any:
+        sel = cls()
+        sel.register(fd, selectors.EVENT_READ)
+        sel.select = gsocket.selector_select_of(type(sel).select).__get__(sel)
+        try:
+            return [(k.fd == fd, ev) for k, ev in sel.select(5)]
+        finally:
+            sel.close()
+
+    return wait
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["closed", "reused"])
+@pytest.mark.parametrize(("wait", "want"), [
+    (_wait_select, "ValueError file descriptor cannot be a negative integer (-1)"),
+    (_wait_select_int, "OSError [Errno 9] Bad file descriptor"),
+    (_wait_poll, "nval"),
+    (_wait_selector(selectors.SelectSelector), "OSError [Errno 9] Bad file descriptor"),
+    (_wait_selector(selectors.PollSelector), [(True, selectors.EVENT_READ)]),
+    (_wait_selector(selectors.EpollSelector), [(True, selectors.EVENT_READ)]),
+], ids=["select", "select-int", "poll", "SelectSelector", "PollSelector", "EpollSelector"])
+def test_closing_a_socket_wakes_its_select_waiters(wait: Callable[[Any, int], Any],
+                                                   want: Any, reuse: bool) -> None:
+    # Go's close wakes the pollDesc's waiters; gort's select/poll/selectors slept on to
+    # their timeout (5 s here), and a waiter woken later looked at the reused number.
+    # Now: woken at once, with the stdlib's answer for a closed descriptor, never the
+    # reused one's readiness (a readable socket pair takes the number over).
+    def main() -> tuple[Any, bool, bool]:
+        a, b = gsocket.socketpair()
+        fd = a.fileno()
+        res: list[Any] = []
+
+        def waiter() -> None:
+            t = time.monotonic()
+            try:
+                res.append(wait(a, fd))
+            except (OSError, ValueError) as e:
+                res.append(f"{type(e).__name__} {e}")
+            res.append(time.monotonic() - t)
+
+        gort.go(waiter)
+        gort.sleep(0.05)
+        a.close()
+        reused = True
+        if reuse:
+            c, d = gsocket.socketpair()
+            d.send(b"x")
+            reused = fd in (c.fileno(), d.fileno())
+        for _ in range(200):
+            if len(res) == 2:
+                break
+            gort.sleep(0.01)
+        b.close()
+        if reuse:
+            c.close()
+            d.close()
+        got = res[0]
+        if got == [(fd, select.POLLNVAL)]:
+            got = "nval"
+        return got, res[1] < 1.0, reused
+
+    assert gort.run(main) == (want, True, True)
+
+
+def test_closing_from_another_thread_wakes_a_select_waiter() -> None:
+    def main() -> tuple[str, bool]:
+        a, b = gsocket.socketpair()
+        res: list[Any] = []
+
+        def waiter() -> None:
+            t = time.monotonic()
+            try:
+                res.append(gsocket.select([a.fileno()], [], [], 5))
+            except OSError as e:
+                res.append(str(e))
+            res.append(time.monotonic() - t)
+
+        gort.go(waiter)
+        gort.sleep(0.05)
+        threading.Thread(target=a.close).start()
+        for _ in range(200):
+            if len(res) == 2:
+                break
+            gort.sleep(0.01)
+        b.close()
+        return res[0], res[1] < 1.0
+
+    assert gort.run(main) == ("[Errno 9] Bad file descriptor", True)
