@@ -122,6 +122,7 @@ from __future__ import annotations
 
 import errno as _errno
 import math
+import operator
 import os
 import select as _select
 import selectors as _selectors
@@ -129,6 +130,7 @@ import socket as _std
 import ssl as _ssl
 import types
 from _socket import socket as _ss
+from _socket import socketpair as _c_socketpair
 from collections.abc import Callable, Iterable
 from threading import get_ident
 from time import monotonic
@@ -136,7 +138,7 @@ from typing import Any, Final
 
 from . import net as _net
 from . import runtime as _rt
-from .internal.poll import FD, ErrClosed, deadline_ns
+from .internal.poll import FD, ErrClosed, connect_failed, deadline_ns
 from .runtime.netpoll import READ, WRITE
 from .runtime.poll_runtime import (
     POLL_ERR_TIMEOUT,
@@ -172,6 +174,7 @@ _std_gethostbyname: Final = _std.gethostbyname
 _std_gethostbyname_ex: Final = _std.gethostbyname_ex
 _std_gethostbyaddr: Final = _std.gethostbyaddr
 
+_StdSocket: Final = _std.socket
 _DONTWAIT: Final = _std.MSG_DONTWAIT
 _WantRead: Final = _ssl.SSLWantReadError
 _WantWrite: Final = _ssl.SSLWantWriteError
@@ -562,7 +565,7 @@ class socket(_std.socket):
             if not tls:
                 return self._gort_within(fd, modes, what, fd._retry, want, op)
             return self._gort_within(fd, modes, what, fd.run_ssl, op,
-                                     modes[0] if len(modes) == 1 else None, ())
+                                     modes[0] if len(modes) == 1 else None, (), True)
         finally:
             for m in reversed(modes):
                 (fd._runlock if m == READ else fd._wunlock)()
@@ -650,39 +653,56 @@ class socket(_std.socket):
 
     def connect(self, address: Any) -> None:
         """As socket.socket.connect; a host name is resolved without holding the thread."""
+        self._gort_dial(address, _ss.connect)
+
+    def _gort_dial(self, address: Any, parse: Callable[[Any, Any], Any]) -> None:
+        """connect; parse (the C connect or connect_ex) names the address parser's errors
+        as the stdlib's call does ("connect_ex(): port must be 0-65535.")."""
         t = self._gort_timeout
         if self.type == _std.SOCK_STREAM and _connected(self):
             # Go's connect loop reads EISCONN as "connected"; the stdlib raises it.
             raise OSError(_errno.EISCONN, os.strerror(_errno.EISCONN))
-        if t == 0.0:
-            return _ss.connect(self, address)
+        if _on_goroutine():
+            address = self._gort_resolve(address)
+        if t == 0.0 or _ss.fileno(self) < 0:  # (closed: the stdlib's parse errors, EBADF)
+            _ss.connect(self, address)
+            return
         switched = self._gort_begin_nonblocking()  # connect has no MSG_DONTWAIT
         try:
-            if not _on_goroutine():
-                code = _ss.connect_ex(self, address)
-                if code in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EINTR):
-                    fileno = _ss.fileno(self)
-                    _wait_fd(fileno, WRITE, None if t is None else monotonic() + t,
-                             "timed out")
-                    code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
-                if code:
-                    raise OSError(code, os.strerror(code))
-                return None
-            address = self._gort_resolve(address)
-            fd = self._gort_pollfd()
-            self._gort_within(fd, (WRITE,), "timed out", fd.connect, address)
+            self._gort_connect(t, address)
+        except (TypeError, ValueError, OverflowError):
+            # The address parser's error, from the connect_ex below: raised again by the
+            # parser of the stdlib's call (no system call: the parse fails first).
+            parse(self, address)
+            raise
         finally:
             self._gort_end_nonblocking(switched)
-        return None
+
+    def _gort_connect(self, t: float | None, address: Any) -> None:
+        """connect's wait on a goroutine (the netpoller) or a thread (poll(2))."""
+        if not _on_goroutine():
+            code = _ss.connect_ex(self, address)
+            if code in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EINTR):
+                fileno = _ss.fileno(self)
+                _wait_fd(fileno, WRITE, None if t is None else monotonic() + t, "timed out")
+                code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
+                if code and t is None:
+                    connect_failed(_Raw(self), address)
+            if code:
+                raise OSError(code, os.strerror(code))
+            return
+        fd = self._gort_pollfd()
+        self._gort_within(fd, (WRITE,), "timed out", fd.connect, address, t is None)
 
     def connect_ex(self, address: Any) -> int:
         """As socket.socket.connect_ex: 0, or the errno (EAGAIN after the timeout)."""
         if self.type == _std.SOCK_STREAM and _connected(self):
             return _errno.EISCONN
-        if self._gort_timeout == 0.0:
-            return _ss.connect_ex(self, address)
+        if self._gort_timeout == 0.0 or _ss.fileno(self) < 0:  # (closed: EBADF's errno)
+            return _ss.connect_ex(self, self._gort_resolve(address) if _on_goroutine()
+                                  else address)
         try:
-            self.connect(address)
+            self._gort_dial(address, _ss.connect_ex)
         except _std.gaierror:
             raise
         except TimeoutError as e:
@@ -694,16 +714,42 @@ class socket(_std.socket):
         return 0
 
     def _gort_resolve(self, address: Any) -> Any:
-        """(host, port, ...) with a host name resolved through gort.net's resolver path."""
-        if (self.family in (_std.AF_INET, _std.AF_INET6) and isinstance(address, tuple)
-                and len(address) >= 2 and isinstance(address[0], str)):
-            host = address[0]
-            if host not in ("", "<broadcast>") and not _numeric(host):
-                infos = getaddrinfo(host, address[1], self.family, self.type, self.proto)
-                return infos[0][4]
-        return address
+        """address with a host name resolved through gort.net's resolver path, as the
+        stdlib's connect resolves it (in C, holding the thread): an ASCII name as it is,
+        another through the idna codec, the port and the rest of the
+        tuple unchanged. An address the stdlib's parser refuses (its shape, a port that
+        is not an int, a NUL in the host) is returned as it is, for the C call's own
+        error with the stdlib's text."""
+        if (self.family not in (_std.AF_INET, _std.AF_INET6) or type(address) is not tuple
+                or not 2 <= len(address) <= (2 if self.family == _std.AF_INET else 4)
+                or not isinstance(address[0], str)):
+            return address
+        host = address[0]
+        if host in ("", "<broadcast>") or "\0" in host or _numeric(host):
+            return address
+        try:
+            operator.index(address[1])
+        except TypeError:
+            return address
+        try:
+            name = host.encode("ascii") if host.isascii() else host.encode("idna")
+        except UnicodeError:
+            return address  # the C parser's "encoding of hostname failed"
+        infos = getaddrinfo(name, None, self.family)
+        return (infos[0][4][0], *address[1:])
 
     # -- closing ---------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        """The stdlib's repr, and its class name for gort's own classes (a patched program
+        prints what it printed before: ``<socket.socket fd=3, ...>``, ``<ssl.SSLSocket
+        ...>``); a subclass of the program's shows its own, as the stdlib's do."""
+        r = super().__repr__()
+        cls = type(self)
+        name = _STD_NAMES.get(cls)
+        if name is not None:
+            r = r.replace(f"<{cls.__module__}.{cls.__qualname__}", f"<{name}", 1)
+        return r
 
     def _gort_release(self, close: bool) -> bool:
         """Unregister from the netpoller (on its thread), closing the socket if close.
@@ -807,7 +853,40 @@ class SSLSocket(_ssl.SSLSocket, socket):
             want = READ
         except _WantWrite:
             want = WRITE
-        return self._gort_call(want, lambda: fn(*args), f"The {op} operation timed out", turns)
+        what = (_handshake_timeout() if op == "handshake" and self._gort_timeout is not None
+                else f"The {op} operation timed out")
+        return self._gort_call(want, lambda: fn(*args), what, turns)
+
+
+_STD_NAMES: Final[dict[type, str]] = {socket: "socket.socket", SSLSocket: "ssl.SSLSocket"}
+_handshake_text: list[str] = []
+
+
+def _handshake_timeout() -> str:
+    """The stdlib's text for a handshake timeout. CPython's names its source line
+    ("_ssl.c:989: The handshake operation timed out" on 3.11), which differs between
+    versions and builds: learnt once by timing out a stdlib handshake (a socket pair
+    whose peer never answers, a 1 ns timeout: about a millisecond)."""
+    if not _handshake_text:
+        ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = _ssl.CERT_NONE
+        ctx.sslsocket_class = _ssl.SSLSocket  # the stdlib's, patched or not
+        a, b = _c_socketpair()  # C socket objects: no gort socket in the probe
+        try:
+            t = ctx.wrap_socket(_StdSocket(fileno=a.detach()), do_handshake_on_connect=False)
+            try:
+                t.settimeout(1e-9)
+                t.do_handshake()
+            except TimeoutError as e:
+                _handshake_text.append(str(e))
+            finally:
+                t.close()
+        finally:
+            b.close()
+        if not _handshake_text:  # (it cannot complete: the peer never answers)
+            _handshake_text.append("The handshake operation timed out")
+    return _handshake_text[0]
 
 
 # ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import errno
 import os
+import re
 import select
 import selectors
 import socket as stdsocket
@@ -938,3 +939,86 @@ def test_closing_from_another_thread_wakes_a_select_waiter() -> None:
         return res[0], res[1] < 1.0
 
     assert gort.run(main) == ("[Errno 9] Bad file descriptor", True)
+
+
+_BAD_ADDRESSES: list[Any] = [
+    ("127.0.0.1",), ("127.0.0.1", 80, 1), (1, 80), (b"127.0.0.1", 80), ("127.0.0.1", 70000),
+    ("127.0.0.1", -1), "127.0.0.1:80", None, ("127.0.0.1", "80"), ("999.1.1.1", 80),
+    (None, 80), ("127.0.0.1\0x", 80), ("localhost\0", 80), ("\xe9" * 70, 80),
+    ("127.0.0.1", 1.5), [("127.0.0.1", 80)], ("localhost", 70000), ("localhost", "x"),
+]
+
+
+def _call_texts(mod: Any) -> list[Outcome]:
+    """connect/connect_ex on bad addresses and closed sockets, and reprs, with mod."""
+
+    def seen(fn: Callable[[], Any]) -> Outcome:
+        try:
+            return ("ok", fn())
+        except Exception as e:
+            return (type(e).__name__, getattr(e, "errno", None), str(e))
+
+    def norm(r: str) -> str:
+        return re.sub(r"fd=-?\d+", "fd=N", re.sub(r"\d{4,5}\)", "P)", r))
+
+    out: list[Outcome] = []
+    for addr in _BAD_ADDRESSES:
+        for timeout in (None, 2.0, 0.0):
+            s = mod.socket()
+            s.settimeout(timeout)
+            out.append((repr(addr), timeout, seen(lambda s=s, a=addr: s.connect(a)),
+                        seen(lambda s=s, a=addr: s.connect_ex(a))))
+            s.close()
+    s6 = mod.socket(stdsocket.AF_INET6)
+    out.append(seen(lambda: s6.connect(("127.0.0.1", 80, 0, 0, 1))))
+    s6.close()
+    out.append(("closed", seen(lambda: s.connect(("127.0.0.1", 9))),
+                seen(lambda: s.connect_ex(("127.0.0.1", 9))),
+                seen(lambda: s.connect(("127.0.0.1",))), norm(repr(s))))
+    ln = mod.socket()
+    ln.bind(("127.0.0.1", 0))
+    ln.listen()
+    c = mod.create_connection(ln.getsockname())
+    a, _ = ln.accept()
+
+    class Sub(mod.socket):  # type: ignore[name-defined,misc]
+        pass
+
+    sub = Sub()
+    out.append((norm(repr(ln)), norm(repr(c)), norm(repr(a)), norm(repr(sub))))
+    for x in (c, a, ln, sub):
+        x.close()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.sslsocket_class = mod.SSLSocket if mod is gsocket else ssl.SSLSocket
+    p, q = mod.socketpair()
+    p.settimeout(0.05)
+    out.append(seen(lambda: ctx.wrap_socket(p, server_hostname="x")))
+    p2, q2 = mod.socketpair()
+    p2.settimeout(0.05)
+    t = ctx.wrap_socket(p2, do_handshake_on_connect=False)
+    out.append((norm(repr(t)), seen(t.do_handshake), seen(lambda: t.recv(1)),
+                seen(lambda: t.send(b"x"))))
+    t.close()
+    out.append(norm(repr(t)))
+    for x in (p, q, q2):
+        x.close()
+    return out
+
+
+def test_error_texts_and_reprs_are_the_stdlib_s() -> None:
+    # Differential: the stdlib's socket.socket (no runtime) against gort.socket.socket on
+    # a goroutine, every exception's type, errno and text, every value. Before: connect's
+    # parse errors said "connect_ex(): ...", a NUL in the host was cut there and the
+    # connect made, a closed socket's connect raised ValueError, the handshake timeout
+    # lacked CPython's "_ssl.c:NNN: " prefix, gort's class showed in reprs, and a send
+    # on an SSLSocket whose handshake had not run waited for the peer for good.
+    want = _call_texts(stdsocket)
+    have = gort.run(_call_texts, gsocket)
+    assert len(have) == len(want)
+    for w, h in zip(want, have, strict=True):
+        assert h == w
+    assert want[-1] == "<ssl.SSLSocket [closed] fd=N, family=1, type=1, proto=0>"
+    assert want[-2][1][0] == "TimeoutError"
+    assert want[-2][1][2].endswith("The handshake operation timed out")
