@@ -45,6 +45,9 @@ Invariants:
   raises ``TimeoutError("timed out")`` (ssl: "The read operation timed
   out"), as the stdlib does; a socket closed under a waiting goroutine
   raises OSError(EBADF), as a call on a closed stdlib socket does.
+- Texts are the stdlib's: an argument the C call refuses is handed to it
+  (connect's address parser raises under its own call name), and repr shows
+  the stdlib's class names for gort's classes (``_STD_NAMES``).
 - On any other thread (no goroutine there, or no run at all) the wait is a
   ``poll(2)`` on the descriptor with the remaining time: the stdlib's
   blocking semantics, computed here because the C calls never wait.
@@ -93,7 +96,15 @@ a private epoll instance: the descriptors are registered in it,
 level-triggered, and its own descriptor (readable while any of them is
 ready) is registered in the run's netpoller for the wait. The answer is
 then computed by the stdlib call itself with timeout 0, so the result's
-shape and every error are the stdlib's. Cost: an epoll_create, one
+shape and every error are the stdlib's. A parked wait is listed under each
+of its descriptors (``_watchers``); a gort socket's close looks there first
+(``_evict``, one dict test when nobody waits) and wakes the waits on its
+descriptor, as Go's close wakes a pollDesc's waiters. The kernel would not:
+epoll forgets a closed descriptor silently, so the waiter slept to its
+timeout, and one woken later by another descriptor asked the stdlib about a
+number the kernel may have given to a new socket. The waiter answers for the
+closed descriptor without looking at the number (see ``select``, ``poll``,
+``_closed_keys``). Cost: an epoll_create, one
 epoll_ctl per descriptor and a close per wait that parks; a call that finds
 something ready at once costs the stdlib call only. Rejected: registering
 the descriptors in the run's epoll (edge-triggered and owned by the FD of
