@@ -222,6 +222,37 @@ def _wait_fd(fileno: int, mode: int, deadline: float | None, what: str) -> None:
         raise TimeoutError(what)
 
 
+class _TurnTimeout(Exception):
+    """A call's timeout passed while it waited for its turn on the descriptor."""
+
+
+def _take_turn(fd: FD, mode: int, deadline: float | None) -> None:
+    """Take mode's turn on fd (internal.poll.FD: one goroutine waits per direction),
+    waiting no later than deadline (monotonic seconds; None: none): _TurnTimeout after
+    it. Two threads blocked in recv on one stdlib socket each keep their own timeout;
+    a goroutine whose call had a timeout waited for the turn, held by a call with none,
+    for as long as that call lasted."""
+    lock = fd._rlock if mode == READ else fd._wlock
+    if deadline is None or not (fd.rbusy if mode == READ else fd.wbusy):
+        lock()
+        return
+    gp = _rt.getg()
+    t = _rt.start_timer(max(deadline - monotonic(), 0.0), 0, _turn_timed_out, (gp, fd))
+    try:
+        lock()
+    finally:
+        _rt.stop_timer(t)
+
+
+def _turn_timed_out(arg: tuple[Any, FD], _now: int) -> None:
+    """_take_turn's timer: a goroutine still waiting for the turn raises _TurnTimeout
+    (one already handed the turn keeps it: its wake-up is on the way)."""
+    gp, fd = arg
+    if gp.status is _rt.Gstatus.WAITING and gp.waiting is not None and gp.waiting in (
+            fd.rturn, fd.wturn):
+        _rt.goraise(gp, _TurnTimeout())
+
+
 def _keep_mode(flag: bool) -> None:
     """FD's setblocking(False) on registration: a no-op for gort sockets, whose
     descriptor's O_NONBLOCK is chosen by the socket (see the module essay)."""
@@ -570,29 +601,36 @@ class socket(_std.socket):
                     want = WRITE
         fd = self._gort_pollfd()
         modes = tls or (want,)
-        for m in modes:
-            (fd._rlock if m == READ else fd._wlock)()
+        deadline = None if t is None else monotonic() + t
+        taken: list[int] = []
         try:
+            for m in modes:
+                _take_turn(fd, m, deadline)
+                taken.append(m)
             if not tls:
-                return self._gort_within(fd, modes, what, fd._retry, want, op)
-            return self._gort_within(fd, modes, what, fd.run_ssl, op,
+                return self._gort_within(fd, modes, what, deadline, fd._retry, want, op)
+            return self._gort_within(fd, modes, what, deadline, fd.run_ssl, op,
                                      modes[0] if len(modes) == 1 else None, (), True)
+        except _TurnTimeout:
+            raise TimeoutError(what) from None
+        except ErrClosed:
+            raise _ebadf() from None
         finally:
-            for m in reversed(modes):
+            for m in reversed(taken):
                 (fd._runlock if m == READ else fd._wunlock)()
 
-    def _gort_within(self, fd: FD, modes: tuple[int, ...], what: str,
+    def _gort_within(self, fd: FD, modes: tuple[int, ...], what: str, deadline: float | None,
                      fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(*args), one of FD's parking calls, with the socket's timeout as the deadline
-        of modes; FD's errors as the stdlib's: TimeoutError(what), OSError(EBADF)."""
-        t = self._gort_timeout
+        """fn(*args), one of FD's parking calls, with deadline (monotonic seconds; None:
+        none) as the deadline of modes; FD's errors as the stdlib's: TimeoutError(what),
+        OSError(EBADF)."""
         try:
-            if t is not None:
-                fd.set_deadline(monotonic() + t, modes)
+            if deadline is not None:
+                fd.set_deadline(deadline, modes)
             try:
                 return fn(*args)
             finally:
-                if t is not None and not fd.pd.closing:
+                if deadline is not None and not fd.pd.closing:
                     fd.set_deadline(None, modes)
         except ErrClosed:
             raise _ebadf() from None
@@ -703,7 +741,8 @@ class socket(_std.socket):
                 raise OSError(code, os.strerror(code))
             return
         fd = self._gort_pollfd()
-        self._gort_within(fd, (WRITE,), "timed out", fd.connect, address, t is None)
+        self._gort_within(fd, (WRITE,), "timed out", None if t is None else monotonic() + t,
+                          fd.connect, address, t is None)
 
     def connect_ex(self, address: Any) -> int:
         """As socket.socket.connect_ex: 0, or the errno (EAGAIN after the timeout)."""

@@ -1022,3 +1022,42 @@ def test_error_texts_and_reprs_are_the_stdlib_s() -> None:
     assert want[-1] == "<ssl.SSLSocket [closed] fd=N, family=1, type=1, proto=0>"
     assert want[-2][1][0] == "TimeoutError"
     assert want[-2][1][2].endswith("The handshake operation timed out")
+
+
+def test_a_call_s_timeout_bounds_its_wait_for_a_busy_direction() -> None:
+    # Two threads blocked on one stdlib socket each keep their own timeout. A goroutine
+    # whose call had a timeout waited for the direction's turn, held by a call with
+    # none (recv; sendall to a peer that does not read), for as long as that call
+    # lasted (1.2 s here; forever for the sendall) instead of raising after 0.2 s.
+    def main() -> list[Any]:
+        out: list[Any] = []
+        for first, second in (
+                (lambda a: a.recv(1), lambda a: a.recv(1)),
+                (lambda a: a.sendall(b"x" * 5_000_000), lambda a: a.send(b"y"))):
+            a, b = gsocket.socketpair()
+            res: list[Any] = []
+
+            def run(tag: str, f: Callable[[Any], Any], a: Any = a,
+                    res: list[Any] = res) -> None:
+                t = time.monotonic()
+                try:
+                    r: Any = f(a)
+                except TimeoutError as e:
+                    r = str(e)
+                except OSError:  # the first call, when the socket closes under it
+                    return
+                res.append((tag, r, time.monotonic() - t < 0.8))
+
+            gort.go(run, "first", first)
+            gort.sleep(0.05)
+            a.settimeout(0.2)
+            gort.go(run, "second", second)
+            gort.sleep(1.0)
+            out.append(list(res))
+            b.send(b"z")
+            a.close()
+            b.close()
+            gort.sleep(0.05)
+        return out
+
+    assert gort.run(main) == [[("second", "timed out", True)], [("second", "timed out", True)]]
