@@ -149,7 +149,7 @@ from typing import Any, Final
 
 from . import net as _net
 from . import runtime as _rt
-from .internal.poll import FD, ErrClosed, connect_failed, deadline_ns
+from .internal.poll import FD, ErrClosed, connect_done, deadline_ns
 from .runtime.netpoll import READ, WRITE
 from .runtime.poll_runtime import (
     POLL_ERR_TIMEOUT,
@@ -708,12 +708,13 @@ class socket(_std.socket):
         """connect; parse (the C connect or connect_ex) names the address parser's errors
         as the stdlib's call does ("connect_ex(): port must be 0-65535.")."""
         t = self._gort_timeout
-        if self.type == _std.SOCK_STREAM and _connected(self):
-            # Go's connect loop reads EISCONN as "connected"; the stdlib raises it.
-            raise OSError(_errno.EISCONN, os.strerror(_errno.EISCONN))
         if _on_goroutine():
             address = self._gort_resolve(address)
-        if t == 0.0 or _ss.fileno(self) < 0:  # (closed: the stdlib's parse errors, EBADF)
+        if t == 0.0 or _ss.fileno(self) < 0 or (
+                self.type == _std.SOCK_STREAM and _connected(self)):
+            # Closed: the stdlib's parse errors, then EBADF. Connected: the kernel's
+            # answer, at once: EISCONN, or success for the first connect after an
+            # asynchronous one completed (Go's connect loop reads EISCONN as success).
             _ss.connect(self, address)
             return
         switched = self._gort_begin_nonblocking()  # connect has no MSG_DONTWAIT
@@ -735,8 +736,8 @@ class socket(_std.socket):
                 fileno = _ss.fileno(self)
                 _wait_fd(fileno, WRITE, None if t is None else monotonic() + t, "timed out")
                 code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
-                if code and t is None:
-                    connect_failed(_Raw(self), address)
+                if t is None:
+                    connect_done(_Raw(self), address)
             if code:
                 raise OSError(code, os.strerror(code))
             return
@@ -746,9 +747,8 @@ class socket(_std.socket):
 
     def connect_ex(self, address: Any) -> int:
         """As socket.socket.connect_ex: 0, or the errno (EAGAIN after the timeout)."""
-        if self.type == _std.SOCK_STREAM and _connected(self):
-            return _errno.EISCONN
-        if self._gort_timeout == 0.0 or _ss.fileno(self) < 0:  # (closed: EBADF's errno)
+        if self._gort_timeout == 0.0 or _ss.fileno(self) < 0 or (
+                self.type == _std.SOCK_STREAM and _connected(self)):  # (as in connect)
             return _ss.connect_ex(self, self._gort_resolve(address) if _on_goroutine()
                                   else address)
         try:

@@ -1061,3 +1061,45 @@ def test_a_call_s_timeout_bounds_its_wait_for_a_busy_direction() -> None:
         return out
 
     assert gort.run(main) == [[("second", "timed out", True)], [("second", "timed out", True)]]
+
+
+def _connect_again(mod: Any, sleep: Callable[[float], None]) -> list[Any]:
+    def code(f: Callable[[Any], Any], addr: Any) -> Any:
+        try:
+            return f(addr)
+        except OSError as e:
+            return errno.errorcode.get(e.errno or 0, e.errno)
+
+    out: list[Any] = []
+    for t in (None, 1.0, 0.0):
+        ln = mod.socket()
+        ln.bind(("127.0.0.1", 0))
+        ln.listen()
+        addr = ln.getsockname()
+        s = mod.socket()
+        s.settimeout(t)
+        s2 = mod.socket()
+        s2.settimeout(t)
+        row = [t, code(s.connect, addr)]
+        sleep(0.01)
+        row += [code(s.connect, addr), code(s.connect_ex, addr), code(s2.connect_ex, addr)]
+        sleep(0.01)
+        row += [code(s2.connect_ex, addr), code(s2.connect_ex, addr)]
+        out.append(row)
+        for x in (s, s2, ln):
+            x.close()
+    return out
+
+
+def test_connect_again_answers_as_the_stdlib_s() -> None:
+    # The kernel keeps an asynchronously connected socket "connecting" until a connect
+    # looks: the stdlib's blocking socket raises EISCONN on a second connect, its socket
+    # with a timeout (connected asynchronously by CPython) succeeds once more. gort
+    # raised EISCONN for both (and a failed blocking connect left ECONNABORTED behind).
+    want = _connect_again(stdsocket, time.sleep)
+    assert want == [[None, None, "EISCONN", errno.EISCONN, 0, errno.EISCONN, errno.EISCONN],
+                    [1.0, None, None, errno.EISCONN, 0, 0, errno.EISCONN],
+                    [0.0, "EINPROGRESS", None, errno.EISCONN, errno.EINPROGRESS, 0,
+                     errno.EISCONN]]
+    assert gort.run(_connect_again, gsocket, gort.sleep) == want
+    assert _connect_again(gsocket, time.sleep) == want

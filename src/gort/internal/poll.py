@@ -83,13 +83,15 @@ def deadline_ns(t: float | None) -> int:
     return max(1, int(t * 1e9)) if t < 9e9 else (1 << 63) - 1
 
 
-def connect_failed(sock: Any, addr: Any) -> None:
-    """After an asynchronous connect failed (its error read from SO_ERROR): leave the
-    socket as a failed blocking connect does. Linux keeps it "connecting" (SS_CONNECTING
-    with the connection closed), so its next connect failed with ECONNABORTED where the
-    stdlib's blocking socket gets a fresh attempt; one more connect, which cannot start
-    one now, returns ECONNABORTED and puts it back to unconnected. (The stdlib's socket
-    with a timeout connects asynchronously too, and is left connecting, as here.)"""
+def connect_done(sock: Any, addr: Any) -> None:
+    """After an asynchronous connect finished (its result read from SO_ERROR): leave
+    the socket as the kernel's blocking connect does. Linux keeps it "connecting"
+    (SS_CONNECTING) until a connect call looks: the next connect then succeeded where
+    the stdlib's blocking socket raises EISCONN, or, after a failure, failed with
+    ECONNABORTED where the stdlib's gets a fresh attempt. One more connect, which
+    cannot start one now, answers 0 (connected) or ECONNABORTED and moves it to
+    connected or unconnected. (The stdlib's socket with a timeout connects
+    asynchronously too, and is left connecting, as gort's with one.)"""
     if sock.type == socket.SOCK_STREAM:
         sock.connect_ex(addr)
 
@@ -372,8 +374,8 @@ class FD:
     def connect(self, addr: Any, blocking: bool = False) -> None:
         """Connect, parking until done (Go: netFD.connect: EINPROGRESS, wait writable, SO_ERROR).
 
-        ``blocking``: a failure leaves the socket as the kernel's blocking connect does
-        (``connect_failed``; gort.socket with no timeout)."""
+        ``blocking``: leave the socket as the kernel's blocking connect does
+        (``connect_done``; gort.socket with no timeout)."""
         self._wlock()
         try:
             pd = self.pd
@@ -392,9 +394,9 @@ class FD:
                 code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if code in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR):
                     continue
+                if blocking:
+                    connect_done(self.sock, addr)
                 if code:
-                    if blocking:
-                        connect_failed(self.sock, addr)
                     raise OSError(code, os.strerror(code))
                 return
         finally:
