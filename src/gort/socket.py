@@ -30,7 +30,9 @@ Invariants:
   partial send was silently short); flags of the caller's that ask for no
   wait (MSG_DONTWAIT, MSG_ERRQUEUE) get the kernel's answer at once, and a
   connected stream socket's ``connect`` raises EISCONN (Go's connect loop
-  reads it as success). Not done: ``sendmsg``/``recvmsg`` keep one call.
+  reads it as success). The same for ``sendto``, ``sendmsg`` (ancillary data
+  with the first bytes, as the kernel) and the whole recv family
+  (``recvfrom``, ``recvmsg`` stop after ancillary data, as the kernel's).
 - Every blocking call first tries the C call once. Success costs that call
   and nothing else (no registration, no timer, no switch). Timeout 0.0
   re-raises what the C call raised (BlockingIOError, SSLWantReadError),
@@ -43,6 +45,9 @@ Invariants:
   raises ``TimeoutError("timed out")`` (ssl: "The read operation timed
   out"), as the stdlib does; a socket closed under a waiting goroutine
   raises OSError(EBADF), as a call on a closed stdlib socket does.
+- Texts are the stdlib's: an argument the C call refuses is handed to it
+  (connect's address parser raises under its own call name), and repr shows
+  the stdlib's class names for gort's classes (``_STD_NAMES``).
 - On any other thread (no goroutine there, or no run at all) the wait is a
   ``poll(2)`` on the descriptor with the remaining time: the stdlib's
   blocking semantics, computed here because the C calls never wait.
@@ -91,7 +96,15 @@ a private epoll instance: the descriptors are registered in it,
 level-triggered, and its own descriptor (readable while any of them is
 ready) is registered in the run's netpoller for the wait. The answer is
 then computed by the stdlib call itself with timeout 0, so the result's
-shape and every error are the stdlib's. Cost: an epoll_create, one
+shape and every error are the stdlib's. A parked wait is listed under each
+of its descriptors (``_watchers``); a gort socket's close looks there first
+(``_evict``, one dict test when nobody waits) and wakes the waits on its
+descriptor, as Go's close wakes a pollDesc's waiters. The kernel would not:
+epoll forgets a closed descriptor silently, so the waiter slept to its
+timeout, and one woken later by another descriptor asked the stdlib about a
+number the kernel may have given to a new socket. The waiter answers for the
+closed descriptor without looking at the number (see ``select``, ``poll``,
+``_closed_keys``). Cost: an epoll_create, one
 epoll_ctl per descriptor and a close per wait that parks; a call that finds
 something ready at once costs the stdlib call only. Rejected: registering
 the descriptors in the run's epoll (edge-triggered and owned by the FD of
@@ -120,6 +133,7 @@ from __future__ import annotations
 
 import errno as _errno
 import math
+import operator
 import os
 import select as _select
 import selectors as _selectors
@@ -127,6 +141,7 @@ import socket as _std
 import ssl as _ssl
 import types
 from _socket import socket as _ss
+from _socket import socketpair as _c_socketpair
 from collections.abc import Callable, Iterable
 from threading import get_ident
 from time import monotonic
@@ -134,7 +149,7 @@ from typing import Any, Final
 
 from . import net as _net
 from . import runtime as _rt
-from .internal.poll import FD, ErrClosed, deadline_ns
+from .internal.poll import FD, ErrClosed, connect_done, deadline_ns
 from .runtime.netpoll import READ, WRITE
 from .runtime.poll_runtime import (
     POLL_ERR_TIMEOUT,
@@ -170,6 +185,7 @@ _std_gethostbyname: Final = _std.gethostbyname
 _std_gethostbyname_ex: Final = _std.gethostbyname_ex
 _std_gethostbyaddr: Final = _std.gethostbyaddr
 
+_StdSocket: Final = _std.socket
 _DONTWAIT: Final = _std.MSG_DONTWAIT
 _WantRead: Final = _ssl.SSLWantReadError
 _WantWrite: Final = _ssl.SSLWantWriteError
@@ -204,6 +220,37 @@ def _wait_fd(fileno: int, mode: int, deadline: float | None, what: str) -> None:
     left = deadline - monotonic()
     if left <= 0 or not p.poll(math.ceil(left * 1000)):
         raise TimeoutError(what)
+
+
+class _TurnTimeout(Exception):
+    """A call's timeout passed while it waited for its turn on the descriptor."""
+
+
+def _take_turn(fd: FD, mode: int, deadline: float | None) -> None:
+    """Take mode's turn on fd (internal.poll.FD: one goroutine waits per direction),
+    waiting no later than deadline (monotonic seconds; None: none): _TurnTimeout after
+    it. Two threads blocked in recv on one stdlib socket each keep their own timeout;
+    a goroutine whose call had a timeout waited for the turn, held by a call with none,
+    for as long as that call lasted."""
+    lock = fd._rlock if mode == READ else fd._wlock
+    if deadline is None or not (fd.rbusy if mode == READ else fd.wbusy):
+        lock()
+        return
+    gp = _rt.getg()
+    t = _rt.start_timer(max(deadline - monotonic(), 0.0), 0, _turn_timed_out, (gp, fd))
+    try:
+        lock()
+    finally:
+        _rt.stop_timer(t)
+
+
+def _turn_timed_out(arg: tuple[Any, FD], _now: int) -> None:
+    """_take_turn's timer: a goroutine still waiting for the turn raises _TurnTimeout
+    (one already handed the turn keeps it: its wake-up is on the way)."""
+    gp, fd = arg
+    if gp.status is _rt.Gstatus.WAITING and gp.waiting is not None and gp.waiting in (
+            fd.rturn, fd.wturn):
+        _rt.goraise(gp, _TurnTimeout())
 
 
 def _keep_mode(flag: bool) -> None:
@@ -264,6 +311,8 @@ def _io_method(name: str, mode: int, at: int | None,
     op = getattr(_ss, name)
     required = -1 if at is None else at - len(fill)
     tail = (*fill, _DONTWAIT)  # the usual call: the required arguments only
+    sends = name.startswith("send")
+    lists = name in ("sendmsg", "recvmsg_into")  # their first argument: buffers
 
     def call(self: socket, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if len(args) == required and not kwargs:
@@ -287,15 +336,21 @@ def _io_method(name: str, mode: int, at: int | None,
                 # The caller asked for no wait (MSG_DONTWAIT), or for a queue the kernel
                 # answers at once (MSG_ERRQUEUE): the kernel's answer, as the stdlib's.
                 return op(self, *args, **kwargs)
+        rest = self._gort_timeout is None and self.type == _std.SOCK_STREAM and (
+            sends or uf & _WAITALL)
+        if rest and lists and args and not isinstance(args[0], list | tuple):
+            try:  # an iterator of buffers: the rest needs them again (the C call lists it)
+                args = (list(args[0]), *args[1:])
+            except TypeError:
+                pass  # not iterable: the C call's own error
         got = call(self, args, kwargs)
-        if self._gort_timeout is None and self.type == _std.SOCK_STREAM:
+        if rest:
             # A blocking stream socket: the kernel's blocking call would have waited for
-            # all of it (send), or for all asked with MSG_WAITALL (recv, recv_into); one
-            # MSG_DONTWAIT call does not, so the rest is waited for here.
-            if name == "send":
-                return _send_rest(self, call, args, uf, got)
-            if uf & _WAITALL and name in ("recv", "recv_into"):
-                return _recv_rest(self, call, name, args, kwargs, uf, got)
+            # all of it (send, sendmsg), or for all asked with MSG_WAITALL (the recv
+            # family); one MSG_DONTWAIT call does not, so the rest is waited for here.
+            if sends:
+                return _send_rest(self, call, name, args, uf, got)
+            return _recv_rest(self, call, name, args, kwargs, uf, got)
         return got
 
     method.__name__ = method.__qualname__ = name
@@ -305,44 +360,116 @@ def _io_method(name: str, mode: int, at: int | None,
 
 
 _NOWAIT: Final = _DONTWAIT | getattr(_std, "MSG_ERRQUEUE", 0)
+
+
+def _sendto(sock: Any, args: tuple[Any, ...], _kwargs: dict[str, Any]) -> Any:
+    """sendto(data[, flags], address) with MSG_DONTWAIT, and the wait (the call of
+    _send_rest)."""
+    if len(args) == 2:
+        args = (args[0], _DONTWAIT, args[1])
+    elif len(args) == 3 and isinstance(args[1], int):
+        args = (args[0], args[1] | _DONTWAIT, args[2])
+    try:
+        return _ss.sendto(sock, *args)
+    except BlockingIOError:
+        if sock._gort_timeout == 0.0:
+            raise
+    return sock._gort_call(WRITE, lambda: _ss.sendto(sock, *args))
 _WAITALL: Final = _std.MSG_WAITALL
 
 
-def _send_rest(sock: Any, call: Callable[..., Any], args: tuple[Any, ...], flags: int,
-               sent: int) -> int:
-    """send on a blocking stream socket: send what the first call left (a blocking
-    send() returns once all is queued)."""
-    if not args:
-        return sent
-    view = memoryview(args[0]).cast("B")
-    total = sent
-    while total < len(view):
-        total += call(sock, (view[total:], flags), {})
+def _views(buffers: Iterable[Any]) -> list[memoryview]:
+    """Byte views of buffers (a call that already took them: they are bytes-like)."""
+    return [memoryview(b).cast("B") for b in buffers]
+
+
+def _after(views: list[memoryview], n: int) -> list[memoryview]:
+    """views with their first n bytes dropped."""
+    for i, v in enumerate(views):
+        if n < len(v):
+            return [v[n:], *views[i + 1:]]
+        n -= len(v)
+    return []
+
+
+def _send_rest(sock: Any, call: Callable[..., Any], name: str, args: tuple[Any, ...],
+               flags: int, got: Any) -> Any:
+    """send, sendto, sendmsg on a blocking stream socket: send what the first call
+    left (the kernel's blocking call returns once all is queued). sendmsg's
+    ancillary data went with the first call (the kernel sends it with the first
+    bytes); the rest goes without."""
+    if name == "sendmsg":
+        views = _views(args[0])
+        tail = args[3:]  # the address, if one was given
+
+        def again(rest: list[memoryview]) -> tuple[Any, ...]:
+            return (rest, (), flags, *tail)
+    else:
+        views = [memoryview(args[0]).cast("B")]
+        tail = args[-1:] if name == "sendto" else ()
+
+        def again(rest: list[memoryview]) -> tuple[Any, ...]:
+            return (rest[0], flags, *tail)
+
+    total = got
+    rest = _after(views, got)
+    while rest:
+        n = call(sock, again(rest), {})
+        total += n
+        rest = _after(rest, n)
     return total
 
 
 def _recv_rest(sock: Any, call: Callable[..., Any], name: str, args: tuple[Any, ...],
                kwargs: dict[str, Any], flags: int, got: Any) -> Any:
-    """recv/recv_into with MSG_WAITALL on a blocking stream socket: wait for the rest
-    (the kernel's blocking call returns short only at EOF, an error or a signal)."""
+    """A recv-family call with MSG_WAITALL on a blocking stream socket: wait for the
+    rest (the kernel's blocking call returns short only at EOF, an error, a signal, or
+    after ancillary data: a message with descriptors ends it). The result has the
+    first call's shape: recvfrom's address is the first's, recvmsg's ancillary data
+    the list of all calls', its msg_flags or-ed."""
     flags &= ~_WAITALL
-    if name == "recv":
+    msg = name.startswith("recvmsg")
+    tup = not isinstance(got, bytes | int)  # recvfrom*, recvmsg*: (data or count, ...)
+    first = got[0] if tup else got
+    anc = list(got[1]) if msg else []
+    mflags = got[2] if msg else 0
+    ancsize = (args[1] if len(args) > 1 else 0) if msg else 0
+    into = name.endswith("_into")
+    views: list[memoryview] = []
+    if name == "recvmsg_into":
+        views = _views(args[0])
+        want = sum(map(len, views))
+    elif into:
+        buf = memoryview(args[0] if args else kwargs["buffer"]).cast("B")
+        nbytes = args[1] if len(args) > 1 else kwargs.get("nbytes", 0)
+        want = nbytes or len(buf)
+        views = [buf[:want]]
+    else:
         want = args[0] if args else kwargs.get("bufsize", 0)
-        parts = [got]
-        have = len(got)
-        while got and have < want:
-            got = call(sock, (want - have, flags), {})
-            parts.append(got)
-            have += len(got)
-        return b"".join(parts)
-    buf = memoryview(args[0] if args else kwargs["buffer"]).cast("B")
-    nbytes = args[1] if len(args) > 1 else kwargs.get("nbytes", 0)
-    want = nbytes or len(buf)
-    have = got
-    while got and have < want:
-        got = call(sock, (buf[have:want], want - have, flags), {})
-        have += got
-    return have
+    parts = [] if into else [first]
+    have = n = first if into else len(first)
+    while n and have < want and not anc:
+        more: tuple[Any, ...]
+        if name == "recvmsg_into":
+            more = (_after(views, have), ancsize, flags)
+        elif into:
+            more = (_after(views, have)[0], want - have, flags)
+        else:
+            more = (want - have, ancsize, flags) if msg else (want - have, flags)
+        r = call(sock, more, {})
+        if tup:
+            if msg:
+                anc.extend(r[1])
+                mflags |= r[2]
+            r = r[0]
+        n = r if into else len(r)
+        have += n
+        if not into:
+            parts.append(r)
+    data = have if into else b"".join(parts)
+    if not tup:
+        return data
+    return (data, anc, mflags, got[3]) if msg else (data, got[1])
 
 
 class socket(_std.socket):
@@ -474,29 +601,36 @@ class socket(_std.socket):
                     want = WRITE
         fd = self._gort_pollfd()
         modes = tls or (want,)
-        for m in modes:
-            (fd._rlock if m == READ else fd._wlock)()
+        deadline = None if t is None else monotonic() + t
+        taken: list[int] = []
         try:
+            for m in modes:
+                _take_turn(fd, m, deadline)
+                taken.append(m)
             if not tls:
-                return self._gort_within(fd, modes, what, fd._retry, want, op)
-            return self._gort_within(fd, modes, what, fd.run_ssl, op,
-                                     modes[0] if len(modes) == 1 else None, ())
+                return self._gort_within(fd, modes, what, deadline, fd._retry, want, op)
+            return self._gort_within(fd, modes, what, deadline, fd.run_ssl, op,
+                                     modes[0] if len(modes) == 1 else None, (), True)
+        except _TurnTimeout:
+            raise TimeoutError(what) from None
+        except ErrClosed:
+            raise _ebadf() from None
         finally:
-            for m in reversed(modes):
+            for m in reversed(taken):
                 (fd._runlock if m == READ else fd._wunlock)()
 
-    def _gort_within(self, fd: FD, modes: tuple[int, ...], what: str,
+    def _gort_within(self, fd: FD, modes: tuple[int, ...], what: str, deadline: float | None,
                      fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(*args), one of FD's parking calls, with the socket's timeout as the deadline
-        of modes; FD's errors as the stdlib's: TimeoutError(what), OSError(EBADF)."""
-        t = self._gort_timeout
+        """fn(*args), one of FD's parking calls, with deadline (monotonic seconds; None:
+        none) as the deadline of modes; FD's errors as the stdlib's: TimeoutError(what),
+        OSError(EBADF)."""
         try:
-            if t is not None:
-                fd.set_deadline(monotonic() + t, modes)
+            if deadline is not None:
+                fd.set_deadline(deadline, modes)
             try:
                 return fn(*args)
             finally:
-                if t is not None and not fd.pd.closing:
+                if deadline is not None and not fd.pd.closing:
                     fd.set_deadline(None, modes)
         except ErrClosed:
             raise _ebadf() from None
@@ -520,16 +654,14 @@ class socket(_std.socket):
     def sendto(self, *args: Any) -> Any:
         """As socket.socket.sendto(data[, flags], address); waiting parks only the
         calling goroutine (gort)."""
-        if len(args) == 2:
-            args = (args[0], _DONTWAIT, args[1])
-        elif len(args) == 3 and isinstance(args[1], int):
-            args = (args[0], args[1] | _DONTWAIT, args[2])
-        try:
-            return _ss.sendto(self, *args)
-        except BlockingIOError:
-            if self._gort_timeout == 0.0:
-                raise
-        return self._gort_call(WRITE, lambda: _ss.sendto(self, *args))
+        uf = args[1] if len(args) == 3 and isinstance(args[1], int) else 0
+        if uf & _NOWAIT:
+            return _ss.sendto(self, *args)  # the caller asked for no wait
+        got = _sendto(self, args, {})
+        if self._gort_timeout is None and self.type == _std.SOCK_STREAM:
+            # (a connected stream socket ignores the address; the kernel sends all)
+            return _send_rest(self, _sendto, "sendto", args, uf, got)
+        return got
 
     def listen(self, *backlog: int) -> None:
         """As socket.socket.listen; a listening socket stays non-blocking for good
@@ -570,39 +702,57 @@ class socket(_std.socket):
 
     def connect(self, address: Any) -> None:
         """As socket.socket.connect; a host name is resolved without holding the thread."""
+        self._gort_dial(address, _ss.connect)
+
+    def _gort_dial(self, address: Any, parse: Callable[[Any, Any], Any]) -> None:
+        """connect; parse (the C connect or connect_ex) names the address parser's errors
+        as the stdlib's call does ("connect_ex(): port must be 0-65535.")."""
         t = self._gort_timeout
-        if self.type == _std.SOCK_STREAM and _connected(self):
-            # Go's connect loop reads EISCONN as "connected"; the stdlib raises it.
-            raise OSError(_errno.EISCONN, os.strerror(_errno.EISCONN))
-        if t == 0.0:
-            return _ss.connect(self, address)
+        if _on_goroutine():
+            address = self._gort_resolve(address)
+        if t == 0.0 or _ss.fileno(self) < 0 or (
+                self.type == _std.SOCK_STREAM and _connected(self)):
+            # Closed: the stdlib's parse errors, then EBADF. Connected: the kernel's
+            # answer, at once: EISCONN, or success for the first connect after an
+            # asynchronous one completed (Go's connect loop reads EISCONN as success).
+            _ss.connect(self, address)
+            return
         switched = self._gort_begin_nonblocking()  # connect has no MSG_DONTWAIT
         try:
-            if not _on_goroutine():
-                code = _ss.connect_ex(self, address)
-                if code in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EINTR):
-                    fileno = _ss.fileno(self)
-                    _wait_fd(fileno, WRITE, None if t is None else monotonic() + t,
-                             "timed out")
-                    code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
-                if code:
-                    raise OSError(code, os.strerror(code))
-                return None
-            address = self._gort_resolve(address)
-            fd = self._gort_pollfd()
-            self._gort_within(fd, (WRITE,), "timed out", fd.connect, address)
+            self._gort_connect(t, address)
+        except (TypeError, ValueError, OverflowError):
+            # The address parser's error, from the connect_ex below: raised again by the
+            # parser of the stdlib's call (no system call: the parse fails first).
+            parse(self, address)
+            raise
         finally:
             self._gort_end_nonblocking(switched)
-        return None
+
+    def _gort_connect(self, t: float | None, address: Any) -> None:
+        """connect's wait on a goroutine (the netpoller) or a thread (poll(2))."""
+        if not _on_goroutine():
+            code = _ss.connect_ex(self, address)
+            if code in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EINTR):
+                fileno = _ss.fileno(self)
+                _wait_fd(fileno, WRITE, None if t is None else monotonic() + t, "timed out")
+                code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
+                if t is None:
+                    connect_done(_Raw(self), address)
+            if code:
+                raise OSError(code, os.strerror(code))
+            return
+        fd = self._gort_pollfd()
+        self._gort_within(fd, (WRITE,), "timed out", None if t is None else monotonic() + t,
+                          fd.connect, address, t is None)
 
     def connect_ex(self, address: Any) -> int:
         """As socket.socket.connect_ex: 0, or the errno (EAGAIN after the timeout)."""
-        if self.type == _std.SOCK_STREAM and _connected(self):
-            return _errno.EISCONN
-        if self._gort_timeout == 0.0:
-            return _ss.connect_ex(self, address)
+        if self._gort_timeout == 0.0 or _ss.fileno(self) < 0 or (
+                self.type == _std.SOCK_STREAM and _connected(self)):  # (as in connect)
+            return _ss.connect_ex(self, self._gort_resolve(address) if _on_goroutine()
+                                  else address)
         try:
-            self.connect(address)
+            self._gort_dial(address, _ss.connect_ex)
         except _std.gaierror:
             raise
         except TimeoutError as e:
@@ -614,16 +764,42 @@ class socket(_std.socket):
         return 0
 
     def _gort_resolve(self, address: Any) -> Any:
-        """(host, port, ...) with a host name resolved through gort.net's resolver path."""
-        if (self.family in (_std.AF_INET, _std.AF_INET6) and isinstance(address, tuple)
-                and len(address) >= 2 and isinstance(address[0], str)):
-            host = address[0]
-            if host not in ("", "<broadcast>") and not _numeric(host):
-                infos = getaddrinfo(host, address[1], self.family, self.type, self.proto)
-                return infos[0][4]
-        return address
+        """address with a host name resolved through gort.net's resolver path, as the
+        stdlib's connect resolves it (in C, holding the thread): an ASCII name as it is,
+        another through the idna codec, the port and the rest of the
+        tuple unchanged. An address the stdlib's parser refuses (its shape, a port that
+        is not an int, a NUL in the host) is returned as it is, for the C call's own
+        error with the stdlib's text."""
+        if (self.family not in (_std.AF_INET, _std.AF_INET6) or type(address) is not tuple
+                or not 2 <= len(address) <= (2 if self.family == _std.AF_INET else 4)
+                or not isinstance(address[0], str)):
+            return address
+        host = address[0]
+        if host in ("", "<broadcast>") or "\0" in host or _numeric(host):
+            return address
+        try:
+            operator.index(address[1])
+        except TypeError:
+            return address
+        try:
+            name = host.encode("ascii") if host.isascii() else host.encode("idna")
+        except UnicodeError:
+            return address  # the C parser's "encoding of hostname failed"
+        infos = getaddrinfo(name, None, self.family)
+        return (infos[0][4][0], *address[1:])
 
     # -- closing ---------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        """The stdlib's repr, and its class name for gort's own classes (a patched program
+        prints what it printed before: ``<socket.socket fd=3, ...>``, ``<ssl.SSLSocket
+        ...>``); a subclass of the program's shows its own, as the stdlib's do."""
+        r = super().__repr__()
+        cls = type(self)
+        name = _STD_NAMES.get(cls)
+        if name is not None:
+            r = r.replace(f"<{cls.__module__}.{cls.__qualname__}", f"<{name}", 1)
+        return r
 
     def _gort_release(self, close: bool) -> bool:
         """Unregister from the netpoller (on its thread), closing the socket if close.
@@ -646,6 +822,8 @@ class socket(_std.socket):
         return True
 
     def _real_close(self, _ss: type[_ss] = _ss) -> None:
+        if _watchers:
+            _evict(_ss.fileno(self))
         if not self._gort_release(True):
             _ss.close(self)
 
@@ -725,7 +903,40 @@ class SSLSocket(_ssl.SSLSocket, socket):
             want = READ
         except _WantWrite:
             want = WRITE
-        return self._gort_call(want, lambda: fn(*args), f"The {op} operation timed out", turns)
+        what = (_handshake_timeout() if op == "handshake" and self._gort_timeout is not None
+                else f"The {op} operation timed out")
+        return self._gort_call(want, lambda: fn(*args), what, turns)
+
+
+_STD_NAMES: Final[dict[type, str]] = {socket: "socket.socket", SSLSocket: "ssl.SSLSocket"}
+_handshake_text: list[str] = []
+
+
+def _handshake_timeout() -> str:
+    """The stdlib's text for a handshake timeout. CPython's names its source line
+    ("_ssl.c:989: The handshake operation timed out" on 3.11), which differs between
+    versions and builds: learnt once by timing out a stdlib handshake (a socket pair
+    whose peer never answers, a 1 ns timeout: about a millisecond)."""
+    if not _handshake_text:
+        ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = _ssl.CERT_NONE
+        ctx.sslsocket_class = _ssl.SSLSocket  # the stdlib's, patched or not
+        a, b = _c_socketpair()  # C socket objects: no gort socket in the probe
+        try:
+            t = ctx.wrap_socket(_StdSocket(fileno=a.detach()), do_handshake_on_connect=False)
+            try:
+                t.settimeout(1e-9)
+                t.do_handshake()
+            except TimeoutError as e:
+                _handshake_text.append(str(e))
+            finally:
+                t.close()
+        finally:
+            b.close()
+        if not _handshake_text:  # (it cannot complete: the peer never answers)
+            _handshake_text.append("The handshake operation timed out")
+    return _handshake_text[0]
 
 
 # ---------------------------------------------------------------------------
@@ -810,9 +1021,51 @@ def _check_selector_timeout(cls: type, orig: Callable[..., Any], timeout: Any) -
     orig(probe, timeout)
 
 
-def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool:
+class _Watch:
+    """One parked select/poll/selector wait: its private epoll's PollDesc, and the
+    descriptors closed under it (by ``_evict``)."""
+
+    __slots__ = ("closed", "pd", "s")
+
+    def __init__(self, pd: Any, s: Sched) -> None:
+        self.pd = pd
+        self.s = s
+        self.closed: set[int] = set()
+
+
+# descriptor -> the parked multi-descriptor waits watching it (touched on the runtime's
+# thread only; a closer on another thread goes through cgocallback)
+_watchers: dict[int, list[_Watch]] = {}
+
+
+def _evict(fileno: int) -> None:
+    """fileno is about to be closed by a gort socket: wake the goroutines parked in
+    select/poll/selectors on it, telling them it was closed (Go: a close wakes the
+    pollDesc's waiters). Before this a waiter slept on until its timeout, and one woken
+    later by another descriptor looked at whatever the kernel reused the number for."""
+    watches = _watchers.get(fileno)
+    if not watches:
+        return
+    s = watches[0].s
+    if s.m0.tid == get_ident():
+        _evict_on_m(fileno)
+        return
+    try:
+        _rt.cgocallback(s, _evict_on_m, fileno)
+    except RuntimeError:  # the run is ending (its waits with it), or sysmon's thread
+        pass
+
+
+def _evict_on_m(fileno: int) -> None:
+    for w in _watchers.get(fileno, ()):
+        w.closed.add(fileno)
+        poll_unblock(w.pd)
+
+
+def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool | set[int]:
     """Park the goroutine until one of (fd, epoll events) is ready: True; or until the
-    deadline (monotonic seconds; None: none): False. See the module essay."""
+    deadline (monotonic seconds; None: none): False; or until a gort socket closes one
+    of the fds: the set of those closed (see the module essay)."""
     masks: dict[int, int] = {}
     for fd, ev in pairs:
         masks[fd] = masks.get(fd, 0) | ev
@@ -826,15 +1079,26 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool:
         if ep.poll(0, 1):
             return True
         pd = poll_open(ep.fileno())
+        w = _Watch(pd, _rt.current_sched())
+        for fd in masks:
+            _watchers.setdefault(fd, []).append(w)
         try:
             if deadline is not None:
                 poll_set_deadline(pd, deadline_ns(deadline), (READ,))
             while True:
-                if poll_wait(pd, READ) == POLL_ERR_TIMEOUT:
+                got = poll_wait(pd, READ)
+                if w.closed:
+                    return w.closed
+                if got == POLL_ERR_TIMEOUT:
                     return False
                 if ep.poll(0, 1):
                     return True
         finally:
+            for fd in masks:
+                ws = _watchers[fd]
+                ws.remove(w)
+                if not ws:
+                    del _watchers[fd]
             poll_unblock(pd)
             poll_close(pd)
     finally:
@@ -844,7 +1108,9 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool:
 def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
            /) -> tuple[list[Any], list[Any], list[Any]]:
     """As select.select (lists of ready objects; timeout in seconds, None: no limit);
-    on a goroutine a wait parks the goroutine only."""
+    on a goroutine a wait parks the goroutine only. A gort socket closed by another
+    goroutine wakes the wait with the stdlib's answer for a closed descriptor:
+    ValueError for an object whose fileno() is now -1, OSError(EBADF) for a number."""
     if timeout == 0 or not _on_goroutine():
         return _std_select(rlist, wlist, xlist, timeout)
     if timeout is not None:
@@ -855,8 +1121,14 @@ def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
     deadline = None if timeout is None else monotonic() + timeout
     pairs = ([(_fileno(o), _EP_READ) for o in rlist] + [(_fileno(o), _EP_WRITE) for o in wlist]
              + [(_fileno(o), _select.EPOLLPRI) for o in xlist])
-    while _wait_fds(pairs, deadline):
-        ready = _std_select(rlist, wlist, xlist, 0)
+    while got := _wait_fds(pairs, deadline):
+        if got is not True:
+            # Closed under the wait: the number may be reused already; what is asked
+            # now is what the stdlib says for a closed descriptor.
+            now = {_fileno(o) for o in (*rlist, *wlist, *xlist)}
+            if now & got:
+                raise _ebadf()
+        ready = _std_select(rlist, wlist, xlist, 0)  # an object closed: its ValueError
         if ready[0] or ready[1] or ready[2]:
             return ready
     return [], [], []
@@ -910,8 +1182,14 @@ class poll:
             return ready
         deadline = None if timeout is None or timeout < 0 else monotonic() + timeout / 1000
         pairs = [(fd, ev & _EP_POLL_BITS) for fd, ev in self._fds.items()]
-        while _wait_fds(pairs, deadline):
+        while got := _wait_fds(pairs, deadline):
             ready = self._p.poll(0)
+            if got is not True:
+                # Closed under the wait: POLLNVAL, as poll(2) says for a closed
+                # descriptor, whatever the kernel has reused the number for since.
+                events = dict(ready)
+                return [(fd, _select.POLLNVAL if fd in got else events[fd])
+                        for fd in self._fds if fd in got or fd in events]
             if ready:
                 return ready
         return []
@@ -932,13 +1210,20 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
         if ready:
             return ready  # type: ignore[no-any-return]
         deadline = None if timeout is None else monotonic() + timeout
+        gone: set[int] = set()  # closed under the wait (by a gort socket)
         while True:
             pairs = [(key.fd, (_EP_READ if key.events & _selectors.EVENT_READ else 0)
                       | (_EP_WRITE if key.events & _selectors.EVENT_WRITE else 0))
-                     for key in self.get_map().values()]
-            if not _wait_fds(pairs, deadline):
+                     for key in self.get_map().values() if key.fd not in gone]
+            got = _wait_fds(pairs, deadline)
+            if not got:
                 return []
-            ready = orig(self, 0)
+            if got is True:
+                ready = orig(self, 0)
+            else:
+                gone |= got
+                ready = _closed_keys(self, got) + [
+                    kv for kv in orig(self, 0) if kv[0].fd not in gone]
             if ready:
                 return ready  # type: ignore[no-any-return]
 
@@ -946,6 +1231,21 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
     select.__qualname__ = getattr(orig, "__qualname__", "select")
     select._gort_original = orig  # type: ignore[attr-defined]
     return select
+
+
+def _closed_keys(sel: _selectors.BaseSelector,
+                 closed: set[int]) -> list[tuple[_selectors.SelectorKey, int]]:
+    """A selector's answer for its keys whose descriptors were closed under the wait,
+    without looking at the number (the kernel may have reused it): a SelectSelector
+    raises OSError(EBADF) as select(2) does for a closed descriptor, the others report
+    the key ready with all its events, as PollSelector does for poll(2)'s POLLNVAL. (The
+    stdlib's EpollSelector has the kernel forget the descriptor, and its waiter sleeps
+    to the timeout, for good without one; woken, the program's next call on the object
+    raises, as after a Go close.)"""
+    keys = [k for k in sel.get_map().values() if k.fd in closed]
+    if keys and isinstance(sel, _selectors.SelectSelector):
+        raise _ebadf()
+    return [(k, k.events) for k in keys]
 
 
 class _PollSelector(_selectors.PollSelector):

@@ -424,3 +424,36 @@ def test_many_short_runs_print_nothing() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=120)
     assert (r.returncode, r.stdout, r.stderr) == (0, "done\n", "")
+
+
+def test_idle_p_starts_a_new_slice() -> None:
+    # A goroutine readied by its timer comes from runnext and inherits the slice; when the
+    # P idled in between, the slice must still start anew. Before, 3000 short select()
+    # parks moved the tick 0 times and sysmon reported "goroutine 1 has run for 2.2s
+    # without stopping" (issue 12 adversarial pass, falsereport5.py).
+    from gort.runtime import proc
+
+    idles = [0]
+    orig = proc.park_idle
+
+    def counting(*args: Any) -> Any:
+        idles[0] += 1
+        return orig(*args)
+
+    def main() -> tuple[int, int, int]:
+        s = rt.running()
+        assert s is not None and s.m0.p is not None
+        pp = s.m0.p
+        tick, when = pp.schedtick, pp.schedwhen
+        for _ in range(50):
+            gort.sleep(0.0005)
+        return idles[0], pp.schedtick - tick, pp.schedwhen - when
+
+    proc.park_idle = counting
+    try:
+        n, ticks, moved = gort.run(main)
+    finally:
+        proc.park_idle = orig
+    assert n >= 50, n  # each sleep idled the P (the only goroutine)
+    assert ticks >= n, (ticks, n)
+    assert moved > 0

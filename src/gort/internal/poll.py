@@ -83,6 +83,19 @@ def deadline_ns(t: float | None) -> int:
     return max(1, int(t * 1e9)) if t < 9e9 else (1 << 63) - 1
 
 
+def connect_done(sock: Any, addr: Any) -> None:
+    """After an asynchronous connect finished (its result read from SO_ERROR): leave
+    the socket as the kernel's blocking connect does. Linux keeps it "connecting"
+    (SS_CONNECTING) until a connect call looks: the next connect then succeeded where
+    the stdlib's blocking socket raises EISCONN, or, after a failure, failed with
+    ECONNABORTED where the stdlib's gets a fresh attempt. One more connect, which
+    cannot start one now, answers 0 (connected) or ECONNABORTED and moves it to
+    connected or unconnected. (The stdlib's socket with a timeout connects
+    asynchronously too, and is left connecting, as gort's with one.)"""
+    if sock.type == socket.SOCK_STREAM:
+        sock.connect_ex(addr)
+
+
 class FD:
     """A non-blocking socket registered with the netpoller (Go: internal/poll.FD)."""
 
@@ -358,8 +371,11 @@ class FD:
         finally:
             self._wunlock()
 
-    def connect(self, addr: Any) -> None:
-        """Connect, parking until done (Go: netFD.connect: EINPROGRESS, wait writable, SO_ERROR)."""
+    def connect(self, addr: Any, blocking: bool = False) -> None:
+        """Connect, parking until done (Go: netFD.connect: EINPROGRESS, wait writable, SO_ERROR).
+
+        ``blocking``: leave the socket as the kernel's blocking connect does
+        (``connect_done``; gort.socket with no timeout)."""
         self._wlock()
         try:
             pd = self.pd
@@ -378,6 +394,8 @@ class FD:
                 code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if code in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR):
                     continue
+                if blocking:
+                    connect_done(self.sock, addr)
                 if code:
                     raise OSError(code, os.strerror(code))
                 return
@@ -386,15 +404,22 @@ class FD:
 
     # -- TLS on the descriptor (gort.tls, gort.socket.SSLSocket) ---------------------
 
-    def run_ssl(self, fn: Any, mode: int | None, args: tuple[Any, ...]) -> Any:
+    def run_ssl(self, fn: Any, mode: int | None, args: tuple[Any, ...],
+                one_deadline: bool = False) -> Any:
         """fn(*args), an ``ssl.SSLSocket`` call on this non-blocking descriptor, until it
         stops wanting I/O; the caller holds mode's turn (None: both turns).
 
         ``SSLWantReadError`` parks on the read side, ``SSLWantWriteError`` on the
         write side. A read answering a key update takes the write turn (Go's order:
-        in, then out); a write wanting to read (TLS 1.2 renegotiation) parks on the
-        read side if no reader holds it, else looks again every millisecond (the
-        reader's progress is its progress). Raises poll_error's exceptions.
+        in, then out); a write wanting to read (TLS 1.2 renegotiation, or the
+        handshake of a socket written before its handshake) parks on the read side
+        if no reader holds it, else looks again every millisecond (the reader's
+        progress is its progress). Raises poll_error's exceptions.
+
+        A wait on the other side has that side's deadline (Go's net.Conn, gort.tls);
+        with ``one_deadline`` it has mode's instead, for the wait only (gort.socket:
+        the call's timeout bounds the whole call; a write on an SSLSocket whose
+        handshake had not run waited for the peer with no deadline at all).
         """
         pd = self.pd
         if pd.closing:
@@ -415,13 +440,13 @@ class FD:
             elif want == WRITE:  # a read answering a key update: take the write turn
                 self._wlock()
                 try:
-                    err = poll_wait(pd, WRITE)
+                    err = self._ssl_wait_other(mode, WRITE, one_deadline)
                 finally:
                     self._wunlock()
             elif not self.rbusy:  # a write wanting to read, no reader: wait for the edge
                 self.rbusy = True
                 try:
-                    err = poll_wait(pd, READ)
+                    err = self._ssl_wait_other(mode, READ, one_deadline)
                 finally:
                     self._runlock()
             else:  # the reader's progress is this write's: look again soon
@@ -430,6 +455,20 @@ class FD:
                        else POLL_ERR_TIMEOUT if pd.dl[WRITE] < 0 else 0)
             if err:
                 raise poll_error(err)
+
+    def _ssl_wait_other(self, mode: int, other: int, one_deadline: bool) -> int:
+        """run_ssl's wait on the other side (its turn held), under mode's deadline if
+        one_deadline, the other side's own one restored after."""
+        pd = self.pd
+        if not one_deadline:
+            return poll_wait(pd, other)
+        saved = pd.dl[other]
+        poll_set_deadline(pd, pd.dl[mode], (other,))
+        try:
+            return poll_wait(pd, other)
+        finally:
+            if not pd.closing:
+                poll_set_deadline(pd, saved, (other,))
 
     # -- control -------------------------------------------------------------------
 

@@ -370,7 +370,13 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
 def park_idle(s: Sched, pp: P, delay: float | None) -> list[G]:
     """Release pp and sleep in the netpoller (Go: stopm + netpoll(delay)).
 
-    Returns the goroutines whose sockets became ready, not yet readied.
+    Returns the goroutines whose sockets became ready, not yet readied. The
+    P comes back with a new time slice (``schedtick`` bumped, ``schedwhen``
+    stamped): the G it runs next has not been running, even if it inherits
+    the slice (a G readied by its timer comes from runnext). Without this a
+    goroutine that parked thousands of times in short waits, the P idle in
+    between, never moved the tick, and sysmon reported it as running for
+    seconds without yielding (and asked it to stop at once after each idle).
     """
     mp = s.m0
     prev = mp.curg
@@ -382,6 +388,9 @@ def park_idle(s: Sched, pp: P, delay: float | None) -> list[G]:
         return s.netpoll.poll(delay)
     finally:
         with s.lock:
+            # schedwhen first, as in execute: sysmon reads them racily.
+            pp.schedwhen = monotonic_ns()
+            pp.schedtick += 1
             pp.status = Pstatus.RUNNING
             s.npidle -= 1
             wake = s.sysmonwait
