@@ -476,8 +476,9 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
         # four calls fewer per channel hand-off. The ring's head (nothing queued that
         # find_runnable would take first: no finished offload, socket found by sysmon,
         # signal, global run queue, finalizer work, due timer), which starts a slice:
-        # every goroutine the netpoller readied comes this way (measured: 500 echo
-        # connections, -0.4 us of server CPU per round trip, docs/net.md).
+        # every goroutine the netpoller readied comes this way (measured with the
+        # inlined injectglist: 500 echo connections, 9.1 -> 8.0 us of server CPU per
+        # round trip, docs/net.md).
         gp = pp.runnext
         if gp is not None:
             if s.injectq or pp.timers.heap or not (pp.gcpoll or gcpoll(s, pp)):
