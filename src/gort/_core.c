@@ -21,9 +21,13 @@
            Chan.try_send/try_recv, as select.py calls them), default; else pass 2 (the
            shuffle, a select sudog per case enqueued in that order, the park) and
            pass 3 (the winner from gp.param, the other sudogs unlinked).
-   Parking is proc.gopark then proc.schedule: schedule's fast path (runnext, nothing
-   due) in C, its slow path by asking proc.find_runnable (Python: timers, the netpoller
-   and idle wait, offload completions, signals, deadlock reports) for the next G, whose
+     gopark: proc.gopark for the parks made in Python (poll_runtime.poll_wait's IO
+           wait: setup_park), a WAITING park of the running goroutine; the rest, pure.
+   Parking is proc.gopark then proc.schedule: schedule's fast paths (runnext, nothing
+   due; the local ring's head when nothing find_runnable takes first is pending, as
+   proc.schedule's ring path: ring_head) in C, its slow path by asking
+   proc.find_runnable (Python: timers, the netpoller and idle wait, offload
+   completions, signals, deadlock reports) for the next G, whose
    switch is made here through greenlet's C API, so no Python frame of gort stays on a
    parked goroutine's stack. Of the core's C frames only the operation's outermost one
    (its Park) stays across the switch: every step before and after is out of line
@@ -133,6 +137,10 @@ typedef struct {
        dict lookup, where PyObject_GetAttr cost a type lookup more (measured: ~250
        instructions per read, four reads per ping-pong round trip). */
     PyObject *run_dict;
+    /* gopark (setup_park): the ring's fast path reads these of the Sched and its poller */
+    PyTypeObject *Netpoll;
+    Py_ssize_t np_pending;
+    PyObject *str_sigq, *str_runq, *str_netpoll, *str_finq, *str_trash;
 } State;
 
 static State st;
@@ -587,6 +595,128 @@ switch_to(PyObject *target, PyObject *arg)
     return r;
 }
 
+/* Is the deque at key in the bound run's dict empty? 1 yes, 0 no or unreadable. */
+static inline int
+run_deque_empty(PyObject *key)
+{
+    PyObject *q = PyDict_GetItemWithError(st.run_dict, key);
+    if (q == NULL || Py_TYPE(q) != st.deque) {
+        PyErr_Clear();
+        return 0;
+    }
+    return Py_SIZE(q) == 0;
+}
+
+/* schedule's ring fast path (proc.schedule, in its order): the local ring's head when
+   nothing find_runnable would take first is pending (a finished offload, sockets sysmon
+   found, a signal, the global queue, a gcpoll-due collection, a due timer, finalizer
+   trash). 1: *pnxt is the head (a new reference), taken off the ring, gcpoll counted
+   down; 0: ask find_runnable (nothing changed but what proc.gcpoll itself sets); -1: an
+   exception. Out of line: its locals stay off a parked goroutine's stack. */
+static NOINLINE int
+ring_head(PyObject *s, PyObject *pp, PyObject *heap, PyObject **pnxt)
+{
+    PyObject *head = SLOT(pp, st.p_runqhead), *tail = SLOT(pp, st.p_runqtail);
+    PyObject *runq = SLOT(pp, st.p_runq);
+    if (st.Netpoll == NULL || head == NULL || tail == NULL || !PyLong_CheckExact(head) ||
+        !PyLong_CheckExact(tail) || runq == NULL || !PyList_CheckExact(runq) ||
+        PyList_GET_SIZE(runq) != st.runq_size) {
+        return 0;
+    }
+    Py_ssize_t h = PyLong_AsSsize_t(head), t = PyLong_AsSsize_t(tail);
+    if ((h == -1 || t == -1) && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (h == t || h < 0 || Py_SIZE(st.run_injectq) != 0) {
+        return 0;
+    }
+    PyObject *np = PyDict_GetItemWithError(st.run_dict, st.str_netpoll);
+    if (np == NULL || Py_TYPE(np) != st.Netpoll) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *pending = SLOT(np, st.np_pending);
+    if (pending == NULL || Py_TYPE(pending) != st.deque || Py_SIZE(pending) != 0 ||
+        !run_deque_empty(st.str_runq) || !run_deque_empty(st.str_sigq)) {
+        return 0;
+    }
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
+    Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
+    if (polls == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (polls == 0) {
+        PyObject *args[2] = {s, pp};
+        PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
+        if (r == NULL) {
+            return -1;
+        }
+        int ok = PyObject_IsTrue(r);
+        Py_DECREF(r);
+        if (ok <= 0) {
+            return ok;
+        }
+    }
+    /* A due timer (heap[0][0] <= now), or finalizer trash: find_runnable's. */
+    if (PyList_GET_SIZE(heap) != 0) {
+        PyObject *e = PyList_GET_ITEM(heap, 0);
+        if (!PyTuple_CheckExact(e) || PyTuple_GET_SIZE(e) < 1 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(e, 0))) {
+            return 0;
+        }
+        long long when = PyLong_AsLongLong(PyTuple_GET_ITEM(e, 0));
+        if (when == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (when <= (long long)now.tv_sec * 1000000000LL + now.tv_nsec) {
+            return 0;
+        }
+    }
+    PyObject *fq = PyDict_GetItemWithError(st.run_dict, st.str_finq);
+    if (fq == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (fq != Py_None) {
+        PyObject *trash = PyObject_GetAttr(fq, st.str_trash);
+        if (trash == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int empty = PyList_CheckExact(trash) && PyList_GET_SIZE(trash) == 0;
+        Py_DECREF(trash);
+        if (!empty) {
+            return 0;
+        }
+    }
+    Py_ssize_t i = h % st.runq_size;
+    PyObject *nxt = PyList_GET_ITEM(runq, i);
+    if (nxt == NULL || Py_TYPE(nxt) != st.G) {
+        return 0;
+    }
+    /* every allocation before the first write */
+    gcpoll = SLOT(pp, st.p_gcpoll);
+    PyObject *newpoll = PyNumber_Subtract(gcpoll, st.one);
+    PyObject *newhead = newpoll == NULL ? NULL : PyLong_FromSsize_t(h + 1);
+    if (newhead == NULL) {
+        Py_XDECREF(newpoll);
+        return -1;
+    }
+    PyList_SET_ITEM(runq, i, Py_NewRef(Py_None));  /* its reference moves to *pnxt */
+    Olds o = {.n = 0};
+    o.old[o.n++] = SLOT(pp, st.p_runqhead);
+    SLOT(pp, st.p_runqhead) = newhead;
+    o.old[o.n++] = SLOT(pp, st.p_gcpoll);
+    SLOT(pp, st.p_gcpoll) = newpoll;
+    release_olds(&o);
+    *pnxt = nxt;
+    return 1;
+}
+
 /* gopark(gp, reason, WAITING, sg) and schedule (proc.gopark, proc.schedule) with no
    Python frame on gp's stack at the switch: schedule's fast path (runnext, nothing
    due) in C; otherwise proc.find_runnable picks the next G and the switch is made
@@ -678,6 +808,12 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
         set_slot(&o, pp, st.p_runnext, Py_None);
         release_olds(&o);
         inherit = 1;
+    }
+    else if ((nxt == NULL || nxt == Py_None) && (fast = ring_head(s, pp, heap, &nxt)) != 0) {
+        if (fast < 0) {
+            return -1;
+        }
+        inherit = 0;  /* a new slice: execute_begin stamps it */
     }
     else {
         PyObject *args[3] = {s, mp, pp};
@@ -1051,6 +1187,49 @@ core_send(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kw
     case PK_WOKEN:
         return send_end(&pk);
     case PK_DONE:
+        Py_RETURN_NONE;
+    case PK_ERR:
+        return NULL;
+    default:
+        return fallback(callable, args, nargsf, kwnames);
+    }
+}
+
+/* -- gopark (proc.gopark, for the parks made in Python: the netpoller's IO wait) ----- */
+
+/* gopark(gp, reason, WAITING, waiting) up to the switch, out of line (Park): the running
+   G only, with the park's recursion budget and no preemption request; else PK_SLOW
+   (nothing changed: the pure gopark). */
+static NOINLINE int
+gopark_args(PyObject *const *args, size_t nargsf, PyObject *kwnames, Park *pk)
+{
+    PyObject *s, *mp, *gp;
+    if (PyVectorcall_NARGS(nargsf) != 4 || kwnames != NULL || args[2] != st.WAITING ||
+        args[3] == Py_None) {
+        return PK_SLOW;
+    }
+    gp = fast_getg(&s, &mp);
+    if (gp == NULL || gp != args[0] || budget_left() <= st.park_margin) {
+        return PK_SLOW;
+    }
+    pk->s = s;
+    pk->mp = mp;
+    pk->gp = gp;
+    pk->w = Py_NewRef(args[3]);
+    return park_begin(pk, args[1]);
+}
+
+static PyObject *
+core_gopark(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Park pk;
+    int r = gopark_args(args, nargsf, kwnames, &pk);
+    if (r == PK_SWITCH) {
+        r = PARK_SWITCH(&pk);
+    }
+    switch (r) {
+    case PK_WOKEN:
+        Py_CLEAR(pk.w);
         Py_RETURN_NONE;
     case PK_ERR:
         return NULL;
@@ -2122,16 +2301,55 @@ core_setup(PyObject *mod, PyObject *ns)
     return r;
 }
 
+PyDoc_STRVAR(setup_park_doc,
+"setup_park(ns) -> gopark\n\n"
+"Bind gopark's fast path (a dict: gopark, the pure proc.gopark; Netpoll, the\n"
+"poller's class). Returns the C gopark, which falls back to the pure one for\n"
+"everything but a WAITING park of the running goroutine with something to wait on.\n"
+"Called once, after setup (poll_runtime.py).");
+
+static PyObject *
+core_setup_park(PyObject *mod, PyObject *ns)
+{
+    if (!st.ready || !PyDict_Check(ns) || st.Netpoll != NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "gort._core.setup_park: expects a dict, once, after setup");
+        return NULL;
+    }
+    PyObject *pure = PyDict_GetItemString(ns, "gopark");
+    if (pure == NULL) {
+        PyErr_SetString(PyExc_KeyError, "gort._core.setup_park: gopark");
+        return NULL;
+    }
+    PyTypeObject *np = get_type(ns, "Netpoll");
+    if (np == NULL || offset_of(np, "pending", &st.np_pending)) {
+        Py_XDECREF(np);
+        return NULL;
+    }
+    st.str_sigq = PyUnicode_InternFromString("sigq");
+    st.str_runq = PyUnicode_InternFromString("runq");
+    st.str_netpoll = PyUnicode_InternFromString("netpoll");
+    st.str_finq = PyUnicode_InternFromString("finq");
+    st.str_trash = PyUnicode_InternFromString("trash");
+    if (!st.str_sigq || !st.str_runq || !st.str_netpoll || !st.str_finq || !st.str_trash) {
+        Py_DECREF(np);
+        return NULL;
+    }
+    st.Netpoll = np;  /* last: ring_head's "bound" test */
+    return make_method(core_gopark, pure);
+}
+
 static PyMethodDef core_methods[] = {
     {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
+    {"setup_park", (PyCFunction)core_setup_park, METH_O, setup_park_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef core_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "gort._core",
-    .m_doc = "C fast paths for gort's channel operations (see the comment in _core.c).",
+    .m_doc = "C fast paths for gort's channel operations and parks (see the comment in _core.c).",
     .m_size = -1,
     .m_methods = core_methods,
 };

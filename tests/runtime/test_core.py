@@ -369,3 +369,61 @@ def test_iteration_stops_for_good_and_an_iterator_in_its_own_channel_is_collecte
         return got
 
     assert gort.run(main) == [[1], [], "end", True]
+
+
+@pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
+def test_the_c_core_parks_for_the_network_without_the_pure_scheduler() -> None:
+    """Four echo connections over loopback: every IO wait parks through the C gopark
+    (its ring fast path included: the poller readies into the local ring), never the
+    pure gopark or schedule; find_runnable runs only when the ring has run dry."""
+    import cProfile
+    import pstats
+
+    import gort.net as net
+    from gort.runtime import poll_runtime, proc
+
+    assert poll_runtime._gopark.__wrapped__ is proc.gopark
+
+    def main() -> tuple[dict[str, int], int]:
+        ln = net.listen("tcp", "127.0.0.1:0")
+
+        def echo(c: net.Conn) -> None:
+            with c:
+                while data := c.read(100):
+                    c.write(data)
+
+        def accept() -> None:
+            for _ in range(4):
+                gort.go(echo, ln.accept())
+
+        gort.go(accept)
+        conns = [net.dial("tcp", str(ln.addr)) for _ in range(4)]
+        done = gort.sync.WaitGroup()
+        done.add(4)
+        got = []
+
+        def client(c: net.Conn) -> None:
+            for i in range(50):
+                c.write(b"%d" % i)
+                got.append(c.read(100) == b"%d" % i)
+            done.done()
+
+        prof = cProfile.Profile()
+        prof.enable()
+        for c in conns:
+            gort.go(client, c)
+        done.wait()
+        prof.disable()
+        for c in conns:
+            c.close()
+        ln.close()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        calls = {f"{fn}": n for (path, _line, fn), (n, *_rest) in stats.items()
+                 if path.endswith("proc.py")}
+        return calls, sum(got)
+
+    calls, ok = gort.run(main)
+    assert ok == 200
+    assert calls.get("gopark", 0) <= 2  # (a preemption request at a park falls back)
+    assert calls.get("schedule", 0) <= 2
+    assert 0 < calls.get("find_runnable", 0) < 200
