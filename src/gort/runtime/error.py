@@ -54,12 +54,13 @@ class NotInGoroutine(RuntimeError):
 
 
 class Finalizing(RuntimeError):
-    """A gort call made while the interpreter shuts down (a finalizer run at exit).
+    """A gort call made while the interpreter shuts down (a finalizer run at exit), or
+    on the runtime's thread while a run's teardown runs.
 
-    No runtime can run any more and every goroutine is gone (abandoned, never
-    resumed). The operations that complete without another goroutine catch it
-    and complete against the channel alone (``select`` with ``default``,
-    ``close``: select.select_at_exit); any other call lets it propagate.
+    No goroutine will run again (abandoned, never resumed). The operations that
+    complete without another goroutine catch it and complete against the channel
+    alone (``select`` with ``default``, ``close``: select.select_at_exit); any other
+    call lets it propagate.
     """
 
 

@@ -143,9 +143,14 @@ def _getg_slow(s: Sched | None) -> G:
             "goroutines with gort.offload."
         )
     if s.closing:
-        raise RuntimeError(
-            "gort: the run is ending (teardown is in progress); gort cannot be called "
-            "from a signal handler or finalizer at this point")
+        # As at interpreter exit: no goroutine will run again (a finalizer that the end
+        # of the run's references set off, a signal handler): the non-blocking
+        # operations complete against the object alone, the others raise this.
+        raise Finalizing(
+            "gort: the run is ending (teardown is in progress); a signal handler or "
+            "finalizer that runs now cannot start a goroutine or wait: only select with "
+            "gort.default, close, WaitGroup.add/done, Mutex.unlock/try_lock and "
+            "Timer/Ticker.stop work then")
     if s.m0.curg is not None:
         raise short_of_depth(s, RUNTIME_DEPTH)
     raise RuntimeError(

@@ -107,8 +107,11 @@ def stop_timer(t: Timer) -> bool:
         proc.getg()
     except NotInGoroutine as e:  # another thread: run it on the M
         return cgocallback(e.s, stop_timer, t)  # type: ignore[no-any-return]
-    except Finalizing:  # at interpreter exit: no runtime, the timer can never fire
-        was, t.active = t.active, False
+    except Finalizing:
+        s = proc.running()
+        if s is not None and s.m0.p is not None:
+            return s.m0.p.timers.delete(t)  # in a run's teardown: keep the heap's counts
+        was, t.active = t.active, False  # at interpreter exit: the timer can never fire
         return was
     return _timers().delete(t)
 
