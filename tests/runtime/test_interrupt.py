@@ -375,6 +375,14 @@ def test_greenlet_made_in_one_goroutine_finished_from_another(creator: str,
     assert got == want
 
 
+@pytest.mark.parametrize("module", [True, False], ids=["gort-run", "plain-python"])
+@pytest.mark.parametrize("creator", ["ended", "parked"])
+def test_run_ends_cleanly_after_a_greenlet_finished_across_goroutines(module: bool,
+                                                                       creator: str) -> None:
+    r = run_testprog("greenlet_cross_end.py", creator, module=module, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", "")
+
+
 @pytest.mark.parametrize("slice_ns", ["10000000", "50000"])
 def test_child_greenlet_stress_nothing_lost(slice_ns: str) -> None:
     prog = textwrap.dedent("""

@@ -145,7 +145,8 @@ def _get_lock() -> Any:
 
 
 @pytest.mark.parametrize("form", ["call-result", "partial", "with-call-result", "method",
-                                  "bound-alias", "type-enter", "rlock-call", "timeout-kw"])
+                                  "bound-alias", "type-enter", "rlock-call", "timeout-kw",
+                                  "dunder-call"])
 def test_lock_wait_is_named_whatever_expression_reaches_the_lock(form: str) -> None:
     lk = _LOCKS[0]
 
@@ -171,6 +172,9 @@ def test_lock_wait_is_named_whatever_expression_reaches_the_lock(form: str) -> N
             return
         elif form == "timeout-kw":
             _get_lock().acquire(timeout=60)
+        elif form == "dunder-call":
+            call = lk.acquire.__call__
+            call()
         lk.release()
 
     held = _RLOCKS["k"] if form == "rlock-call" else lk

@@ -580,9 +580,12 @@ def lock_wait_at(frame: FrameType) -> bool:
         return False
     fn = callee(frame)
     for _ in range(8):
-        if type(fn) is not functools.partial:
+        if type(fn) is functools.partial:
+            fn = fn.func
+        elif type(fn) is _METHOD_WRAPPER and fn.__name__ == "__call__":
+            fn = getattr(fn, "__self__", None)  # call = lk.acquire.__call__; call()
+        else:
             break
-        fn = fn.func
     if getattr(fn, "__name__", "") not in _ACQUIRES:
         return False
     owner = getattr(fn, "__self__", None)  # lk.acquire, or an alias of it
@@ -618,6 +621,7 @@ def _lock_types() -> tuple[type, ...]:
 _LOCK_TYPES: Final = _lock_types()
 _RAW_LOCK: Final = type(_allocate_raw())
 _ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
+_METHOD_WRAPPER: Final = type(object().__str__)
 
 
 def _is_thread_lock(obj: Any) -> bool:

@@ -630,17 +630,10 @@ def foreign_switch(s: Sched, mp: M, me: G, got: Any) -> None:
     goroutine's greenlet, where that goroutine switched from (issue 8 rule 6, adversarial
     F5: the value was lost, or the parked goroutine ran in the running one's place, and
     a false deadlock ended the program). me goes on waiting to be scheduled.
-    Teardown releasing me (abandon.reap's GreenletExit) is no such switch.
+    Teardown releasing me (abandon.reap's GreenletExit) is no such switch, whether it
+    comes first or while me waits in here.
     """
-    if abandon.reaping:
-        if isinstance(got, BaseException):
-            try:
-                raise got
-            finally:
-                del got  # else this frame and the traceback keep each other (and the
-                # unwound goroutine's frames) alive past the reaping: finalizers ran late
-        return
-    while mp.curg is not me:
+    while mp.curg is not me and not abandon.reaping:
         gp = mp.curg
         target = gp.resume or gp.gr if gp is not None else None
         if target is None or target.dead or target is getcurrent():
@@ -652,11 +645,12 @@ def foreign_switch(s: Sched, mp: M, me: G, got: Any) -> None:
             got = target.throw(got) if isinstance(got, BaseException) else target.switch(got)
         except BaseException as e:
             got = e
-        if mp.curg is me and isinstance(got, BaseException):
-            try:
-                raise got
-            finally:
-                del got
+    if isinstance(got, BaseException):
+        try:
+            raise got
+        finally:
+            del got  # else this frame and the traceback keep each other (and the unwound
+            # goroutine's frames) alive past the reaping: finalizers ran late
 
 
 def cannot_park(s: Sched, gp: G) -> NoReturn:

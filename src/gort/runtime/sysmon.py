@@ -411,8 +411,8 @@ class Sysmon:
         if not s.debug.blockreport or pd.reported_since == pd.busy_since:
             return
         frame = sys._current_frames().get(s.m0.tid)
-        if frame is None:
-            return
+        if frame is None or lock_wait_at(frame):
+            return  # (a lock wait has its own report: blocked)
         # Once per slice, and once per function: a loop's instruction changes between two
         # looks (two reports of one spin, adversarial F3), a callback's slices repeat.
         pd.reported_since = pd.busy_since
