@@ -729,8 +729,15 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
     }
     int inherit;
     if (fast) {
-        Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);  /* an exact int, read above */
-        PyObject *newpoll = PyLong_FromSsize_t(polls - 1);  /* a cached small int */
+        /* read again: proc.gcpoll may have just reset it */
+        PyObject *gcpoll2 = SLOT(pp, st.p_gcpoll);
+        Py_ssize_t polls = PyLong_CheckExact(gcpoll2) ? PyLong_AsSsize_t(gcpoll2) : 0;
+        if (polls == -1 && PyErr_Occurred()) {
+            PyErr_Clear();  /* a huge int: PyNumber_Subtract */
+        }
+        PyObject *newpoll = polls > 0 && polls <= 256 ?
+                            PyLong_FromSsize_t(polls - 1) :  /* a cached small int */
+                            PyNumber_Subtract(gcpoll2, st.one);
         if (newpoll == NULL) {
             return -1;
         }

@@ -369,3 +369,74 @@ def test_iteration_stops_for_good_and_an_iterator_in_its_own_channel_is_collecte
         return got
 
     assert gort.run(main) == [[1], [], "end", True]
+
+
+def test_the_collector_countdown_comes_round_on_every_path() -> None:
+    """P.gcpoll counts fast hand-offs down to proc.gcpoll's look and is reset to GCPOLL
+    there: it never leaves [0, GCPOLL] (the C core once kept counting below zero, and
+    never looked at the collector again)."""
+    from gort.runtime import proc
+
+    def main() -> tuple[int, int, int]:
+        a: gort.Chan[int] = gort.Chan()
+        b: gort.Chan[int] = gort.Chan()
+
+        def pong() -> None:
+            for v in a:
+                b.send(v)
+
+        gort.go(pong)
+        s = proc.running()
+        assert s is not None and s.m0.p is not None
+        pp = s.m0.p
+        seen = []
+        for i in range(6 * proc.GCPOLL):
+            a.send(i)
+            b.recv()
+            seen.append(pp.gcpoll)
+        a.close()
+        resets = sum(1 for x, y in zip(seen, seen[1:]) if y > x)
+        return min(seen), max(seen), resets
+
+    lo, hi, resets = gort.run(main)
+    assert 0 <= lo and hi <= proc.GCPOLL
+    assert resets >= 5  # two hand-offs a round trip: about 12 looks in 384 round trips
+
+
+def test_a_tracer_or_rlock_check_set_in_the_middle_of_a_run_is_seen_at_once(
+        tmp_path: Any) -> None:
+    """What the C core keeps from the run's dicts (sched.current, Sched.tracer,
+    Sched.park_rlocks) is dropped when they change: a trace started after thousands of
+    fast hand-offs records the next ones, and a run after it starts clean."""
+    import json
+
+    out = tmp_path / "t.json"
+
+    def main() -> int:
+        a: gort.Chan[int] = gort.Chan()
+        b: gort.Chan[int] = gort.Chan()
+
+        def pong() -> None:
+            for v in a:
+                b.send(v)
+
+        gort.go(pong)
+        for i in range(2000):
+            a.send(i)
+            b.recv()
+        gort.trace.start(str(out))
+        for i in range(5):
+            a.send(i)
+            b.recv()
+        gort.trace.stop()
+        for i in range(5):
+            a.send(i)
+            b.recv()
+        a.close()
+        return 1
+
+    assert gort.run(main) == 1
+    events = json.loads(out.read_text())["traceEvents"]
+    unblocks = [e for e in events if "unblock" in json.dumps(e).lower()]
+    assert len(unblocks) >= 10  # each round trip readies pong and main once
+    assert gort.run(main) == 1  # a new Sched in sched.current
