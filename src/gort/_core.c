@@ -85,7 +85,7 @@
 #include <time.h>
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
-#define MAXOLD 14
+#define MAXOLD 16
 #define NOINLINE __attribute__((noinline))
 
 typedef struct {
@@ -421,6 +421,8 @@ typedef struct {
     Py_ssize_t idx;
 } Ready;
 
+static int runnext_prepare(PyObject *mp, Ready *r);
+
 static int
 ready_prepare(PyObject *s, PyObject *mp, PyObject *rg, Ready *r)
 {
@@ -434,6 +436,14 @@ ready_prepare(PyObject *s, PyObject *mp, PyObject *rg, Ready *r)
     if (!(run_quiet() & QUIET_TRACER)) {
         return -1;  /* goready reports to the tracer */
     }
+    return runnext_prepare(mp, r);
+}
+
+/* runqput(s, pp, gp, next=True) prepared (the ring's new tail made): 0, or -1 (pure
+   path, nothing changed). ready_commit makes the writes. */
+static int
+runnext_prepare(PyObject *mp, Ready *r)
+{
     PyObject *pp = SLOT(mp, st.m_p);
     if (pp == NULL || Py_TYPE(pp) != st.P) {
         return -1;
@@ -1982,6 +1992,299 @@ core_select(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
     }
 }
 
+/* gort.go: proc.newproc in C ------------------------------------------------------
+   gort.go(fn, *args, **kwargs) for a plain function or a bound method of one, from a
+   goroutine (getg's fast case), tracer off: newproc's steps in its order, as writes
+   made only after every check and allocation (the new G, its arguments, context and
+   creator, the ints, the ring's new tail, the allgs entry): the G from the P's free
+   list (gfget) or a new one, copied from a G() made at setup (its slots hold None,
+   False, ints, enum members, () and an empty kwargs dict that newproc replaces: the
+   setup checks that, else G() is called); goid, fn, args, kwargs, a copy of the
+   creator's contextvars context, status RUNNABLE, m, gopc (traceback.creator_of's
+   walk: the first frame outside gort's files, from the caller's), gcount and
+   goroutines_created, then runqput(next=True) (the old runnext to the ring; a full
+   ring: proc.runqputslow, the one Python call, last as in the pure path). Everything
+   else (another callable, a coroutine function, another thread, a tracer, a
+   preemption request pending) is the pure gort.go. */
+static struct {
+    Py_ssize_t g_goid, g_system, g_fn, g_args, g_kwargs, g_ctx, g_m, g_gopc;
+    Py_ssize_t p_gfree, stats_created;
+    PyObject *template;        /* a G() whose slots new Gs copy; NULL: call G() */
+    PyObject *gortdir, *str_goidgen, *str_gcount, *str_stats, *str_allgs, *str_name;
+    PyObject *qmark, *gopreempt_m;
+    PyTypeObject *Stats;
+    int ready;
+} gs;
+
+/* traceback.creator_of(creator) from C: where gort.go was called from (the first frame
+   outside gort's own files): (code, f_lasti, module name, creator's goid) or None; a new
+   reference, NULL with an exception, or *slow set (the pure path decides: globals not
+   a dict). */
+static PyObject *
+creator_at(PyObject *creator, int *slow)
+{
+    PyFrameObject *f = PyEval_GetFrame();
+    Py_XINCREF(f);
+    while (f != NULL) {
+        PyCodeObject *code = PyFrame_GetCode(f);
+        int ours = PyUnicode_Tailmatch(code->co_filename, gs.gortdir, 0, PY_SSIZE_T_MAX, -1);
+        if (ours < 0) {
+            Py_DECREF(code);
+            Py_DECREF(f);
+            return NULL;
+        }
+        if (!ours) {
+            PyObject *globals = PyFrame_GetGlobals(f);
+            PyObject *res = NULL;
+            if (!PyDict_CheckExact(globals)) {
+                *slow = 1;  /* .get could run Python code: the pure path */
+            }
+            else {
+                PyObject *mod = PyDict_GetItemWithError(globals, gs.str_name);
+                if (mod != NULL || !PyErr_Occurred()) {
+                    res = Py_BuildValue("(OiOO)", code, PyFrame_GetLasti(f),
+                                        mod != NULL ? mod : gs.qmark,
+                                        SLOT(creator, gs.g_goid));
+                }
+            }
+            Py_DECREF(globals);
+            Py_DECREF(code);
+            Py_DECREF(f);
+            return res;
+        }
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_DECREF(code);
+        Py_DECREF(f);
+        f = back;
+    }
+    return Py_NewRef(Py_None);
+}
+
+/* A new G: a copy of the template's slots (see gs), or G(). */
+static PyObject *
+new_g(void)
+{
+    if (gs.template == NULL) {
+        return PyObject_CallNoArgs((PyObject *)st.G);
+    }
+    PyObject *gp = st.G->tp_alloc(st.G, 0);
+    if (gp == NULL) {
+        return NULL;
+    }
+    for (PyMemberDef *m = st.G->tp_members; m != NULL && m->name != NULL; m++) {
+        SLOT(gp, m->offset) = Py_XNewRef(SLOT(gs.template, m->offset));
+    }
+    return gp;
+}
+
+/* An int of the run's dict (Sched's attributes), borrowed; NULL (no error) if absent or
+   not an exact int. */
+static PyObject *
+run_int(PyObject *name)
+{
+    PyObject *v = PyDict_GetItemWithError(st.run_dict, name);
+    if (v == NULL || !PyLong_CheckExact(v)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return v;
+}
+
+static PyObject *
+core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (!gs.ready || nargs < 1) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *fn = args[0];
+    PyObject *func = PyMethod_Check(fn) ? PyMethod_GET_FUNCTION(fn) : fn;
+    if (!PyFunction_Check(func) ||
+        (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+        return fallback(callable, args, nargsf, kwnames);  /* the pure checks and errors */
+    }
+    PyObject *s, *mp;
+    PyObject *creator = fast_getg(&s, &mp);
+    if (creator == NULL || !(run_quiet() & QUIET_TRACER)) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *pp = SLOT(mp, st.m_p);
+    if (pp == NULL || Py_TYPE(pp) != st.P) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *gfree = SLOT(pp, gs.p_gfree);
+    PyObject *goidgen = run_int(gs.str_goidgen), *gcount = run_int(gs.str_gcount);
+    PyObject *stats = PyDict_GetItemWithError(st.run_dict, gs.str_stats);
+    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
+    if (gfree == NULL || !PyList_CheckExact(gfree) || goidgen == NULL || gcount == NULL ||
+        stats == NULL || Py_TYPE(stats) != gs.Stats || allgs == NULL ||
+        !PyDict_CheckExact(allgs) || SLOT(stats, gs.stats_created) == NULL ||
+        !PyLong_CheckExact(SLOT(stats, gs.stats_created))) {
+        PyErr_Clear();
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    /* Every allocation, before the first write. */
+    int slow = 0;
+    PyObject *gopc = creator_at(creator, &slow);
+    if (gopc == NULL) {
+        return slow ? fallback(callable, args, nargsf, kwnames) : NULL;
+    }
+    PyObject *ctx = PyContext_CopyCurrent();
+    PyObject *targs = PyTuple_New(nargs - 1);
+    PyObject *kw = PyDict_New();
+    PyObject *newgoid = PyNumber_Add(goidgen, st.one);
+    PyObject *newgcount = PyNumber_Add(gcount, st.one);
+    PyObject *newcreated = PyNumber_Add(SLOT(stats, gs.stats_created), st.one);
+    Py_ssize_t nfree = PyList_GET_SIZE(gfree);
+    PyObject *gp = nfree > 0 ? Py_NewRef(PyList_GET_ITEM(gfree, nfree - 1)) : new_g();
+    Ready r = {.newtail = NULL};
+    int err = ctx == NULL || targs == NULL || kw == NULL || newgoid == NULL ||
+              newgcount == NULL || newcreated == NULL || gp == NULL;
+    if (!err && targs != NULL) {
+        for (Py_ssize_t i = 1; i < nargs; i++) {
+            PyTuple_SET_ITEM(targs, i - 1, Py_NewRef(args[i]));
+        }
+        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nkw && !err; i++) {
+            err = PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0;
+        }
+    }
+    if (!err && Py_TYPE(gp) != st.G) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: the free list holds a non-G");
+        err = 1;
+    }
+    if (!err && runnext_prepare(mp, &r) < 0) {
+        slow = 1;
+    }
+    /* The last step that can fail: a new G joins allgs (a dict keyed by identity). */
+    if (!err && !slow && nfree == 0 && PyDict_SetItem(allgs, gp, Py_None) < 0) {
+        err = 1;
+    }
+    if (err || slow) {
+        Py_DECREF(gopc);
+        Py_XDECREF(ctx);
+        Py_XDECREF(targs);
+        Py_XDECREF(kw);
+        Py_XDECREF(newgoid);
+        Py_XDECREF(newgcount);
+        Py_XDECREF(newcreated);
+        Py_XDECREF(gp);
+        Py_XDECREF(r.newtail);
+        return err ? NULL : fallback(callable, args, nargsf, kwnames);
+    }
+    /* The writes: no Python code runs from here to the end (but runqputslow, last). */
+    if (nfree > 0) {
+        Py_SET_SIZE(gfree, nfree - 1);  /* gfree.pop(): its reference moves to gp below */
+        Py_DECREF(gp);
+    }
+    Olds o = {.n = 0};
+    set_slot(&o, gp, gs.g_goid, newgoid);
+    set_slot(&o, gp, gs.g_system, Py_False);
+    set_slot(&o, gp, gs.g_fn, fn);
+    set_slot(&o, gp, gs.g_args, targs);
+    set_slot(&o, gp, gs.g_kwargs, kw);
+    set_slot(&o, gp, gs.g_ctx, ctx);
+    set_slot(&o, gp, gs.g_m, mp);
+    set_slot(&o, gp, gs.g_gopc, gopc);
+    /* existing keys: replaced in place, no allocation */
+    PyDict_SetItem(st.run_dict, gs.str_goidgen, newgoid);
+    PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);
+    set_slot(&o, stats, gs.stats_created, newcreated);
+    Py_DECREF(newgoid);
+    Py_DECREF(targs);
+    Py_DECREF(kw);
+    Py_DECREF(ctx);
+    Py_DECREF(gopc);
+    Py_DECREF(newgcount);
+    Py_DECREF(newcreated);
+    if (nfree > 0) {
+        o.old[o.n++] = gp;  /* the free list's reference, released with the others */
+    }
+    else {
+        Py_DECREF(gp);  /* allgs holds it; runnext takes another below */
+    }
+    err = ready_commit(&o, s, gp, &r);  /* status RUNNABLE, runnext, the ring */
+    release_olds(&o);
+    if (err < 0) {
+        return NULL;
+    }
+    if (SLOT(creator, st.g_preempt) != Py_False) {  /* asked for while runqputslow ran */
+        return PyObject_CallFunctionObjArgs(gs.gopreempt_m, creator, Py_False, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(setup_go_doc,
+"setup_go(ns) -> go\n\n"
+"Bind gort.go's C path (after setup): ns holds go (the pure function), Stats,\n"
+"gopreempt_m and GORT_DIR (traceback's). Returns the C callable, which falls back\n"
+"to the pure go.");
+
+static PyObject *
+core_setup_go(PyObject *mod, PyObject *ns)
+{
+    if (!st.ready || !PyDict_Check(ns)) {
+        PyErr_SetString(PyExc_RuntimeError, "gort._core.setup_go: after setup, with a dict");
+        return NULL;
+    }
+    if (gs.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "gort._core.setup_go: called twice");
+        return NULL;
+    }
+    PyObject *pure = PyDict_GetItemString(ns, "go");
+    if (pure == NULL || !(gs.Stats = get_type(ns, "Stats")) ||
+        !(gs.gopreempt_m = get_obj(ns, "gopreempt_m")) || !(gs.gortdir = get_obj(ns, "GORT_DIR"))) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_KeyError, "gort._core.setup_go: go");
+        }
+        return NULL;
+    }
+    if (offset_of(st.G, "goid", &gs.g_goid) || offset_of(st.G, "system", &gs.g_system) ||
+        offset_of(st.G, "fn", &gs.g_fn) || offset_of(st.G, "args", &gs.g_args) ||
+        offset_of(st.G, "kwargs", &gs.g_kwargs) || offset_of(st.G, "ctx", &gs.g_ctx) ||
+        offset_of(st.G, "m", &gs.g_m) || offset_of(st.G, "gopc", &gs.g_gopc) ||
+        offset_of(st.P, "gfree", &gs.p_gfree) ||
+        offset_of(gs.Stats, "goroutines_created", &gs.stats_created)) {
+        return NULL;
+    }
+    gs.str_goidgen = PyUnicode_InternFromString("goidgen");
+    gs.str_gcount = PyUnicode_InternFromString("gcount");
+    gs.str_stats = PyUnicode_InternFromString("stats");
+    gs.str_allgs = PyUnicode_InternFromString("allgs");
+    gs.str_name = PyUnicode_InternFromString("__name__");
+    gs.qmark = PyUnicode_InternFromString("?");
+    if (!gs.str_goidgen || !gs.str_gcount || !gs.str_stats || !gs.str_allgs || !gs.str_name ||
+        !gs.qmark) {
+        return NULL;
+    }
+    /* The template: used only if every slot of a G() holds an immutable value (None,
+       a bool, an int, a status or wait-reason member, ()) or is kwargs (replaced). */
+    PyObject *t = PyObject_CallNoArgs((PyObject *)st.G);
+    if (t == NULL) {
+        return NULL;
+    }
+    int ok = st.G->tp_members != NULL;
+    for (PyMemberDef *m = st.G->tp_members; ok && m->name != NULL; m++) {
+        PyObject *v = SLOT(t, m->offset);
+        ok = m->type == T_OBJECT_EX && v != NULL &&
+             (m->offset == gs.g_kwargs || v == Py_None || PyBool_Check(v) ||
+              PyLong_CheckExact(v) || Py_TYPE(v) == Py_TYPE(st.RUNNING) ||
+              Py_TYPE(v) == Py_TYPE(st.NOREASON) ||
+              (PyTuple_CheckExact(v) && PyTuple_GET_SIZE(v) == 0));
+    }
+    if (ok) {
+        gs.template = t;
+    }
+    else {
+        Py_DECREF(t);
+    }
+    PyObject *m = make_method(core_go, pure);
+    if (m != NULL) {
+        gs.ready = 1;
+    }
+    return m;
+}
+
 PyDoc_STRVAR(setup_select_doc,
 "setup_select(ns) -> selectgo\n\n"
 "Bind select's fast path (a dict: selectgo, the pure function; SudogList; SELECT, the\n"
@@ -2176,6 +2479,7 @@ core_setup(PyObject *mod, PyObject *ns)
 static PyMethodDef core_methods[] = {
     {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
+    {"setup_go", (PyCFunction)core_setup_go, METH_O, setup_go_doc},
     {NULL, NULL, 0, NULL},
 };
 
