@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import inspect
+import itertools
 import os
 import subprocess
 import sys
@@ -395,11 +396,11 @@ def test_the_collector_countdown_comes_round_on_every_path() -> None:
             b.recv()
             seen.append(pp.gcpoll)
         a.close()
-        resets = sum(1 for x, y in zip(seen, seen[1:]) if y > x)
+        resets = sum(1 for x, y in itertools.pairwise(seen) if y > x)
         return min(seen), max(seen), resets
 
     lo, hi, resets = gort.run(main)
-    assert 0 <= lo and hi <= proc.GCPOLL
+    assert lo >= 0 and hi <= proc.GCPOLL
     assert resets >= 5  # two hand-offs a round trip: about 12 looks in 384 round trips
 
 
