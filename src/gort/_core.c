@@ -97,7 +97,7 @@ typedef struct {
     PyObject *CHAN_SEND, *CHAN_RECEIVE;  /* WaitReason members */
     PyObject *ClosedChannelError;
     PyObject *zero;
-    PyObject *RUNNING, *NOREASON, *CANCELLED;
+    PyObject *RUNNING, *NOREASON, *CANCELLED, *DEAD;
     PyObject *raise_pending;   /* proc.raise_pending(gp) */
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *getcurrent, *str_switch, *greenlet_type;
@@ -567,8 +567,9 @@ select_won(Olds *o, PyObject *sg)
 
 /* proc.execute(s, mp, pp, nxt, inherit, prev=gp) for gp parked: the bookkeeping, then
    where the switch goes (to where nxt resumes, to its greenlet, or to g0 to start it):
-   0 and *ptarget, *parg (new references; parg may be NULL) for switch_to; 1: nxt is gp,
-   no switch; -1 an exception. Out of line: its locals stay off the parked stack. */
+   0 and *ptarget, *parg (new references; parg may be NULL) for switch_to; 1: no switch
+   (nxt is gp; or gp is dead on this greenlet and nxt, which never ran, took it over);
+   -1 an exception. Out of line: its locals stay off the parked stack. */
 static NOINLINE int
 execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *gp,
               PyObject **ptarget, PyObject **parg)
@@ -612,20 +613,30 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
     if (cur != SLOT(gp, st.g_gr)) {
         set_slot(po, gp, st.g_resume, cur);  /* stopped inside a child greenlet of its own */
     }
-    Py_DECREF(cur);
     PyObject *target, *arg = NULL;
     PyObject *resume = SLOT(nxt, st.g_resume);
+    int never_ran = SLOT(nxt, st.g_gr) == NULL || SLOT(nxt, st.g_gr) == Py_None;
     if (resume != NULL && resume != Py_None) {
         target = Py_NewRef(resume);
         set_slot(po, nxt, st.g_resume, Py_None);
     }
-    else if (SLOT(nxt, st.g_gr) == NULL || SLOT(nxt, st.g_gr) == Py_None) {
+    else if (never_ran && SLOT(gp, st.g_status) == st.DEAD && SLOT(gp, st.g_gr) == cur) {
+        /* gp just finished on this greenlet (goexit): nxt, which never ran, takes it
+           over, with no switch (proc.execute) */
+        set_slot(po, nxt, st.g_gr, cur);
+        set_slot(po, gp, st.g_gr, Py_None);
+        release_olds(po);
+        Py_DECREF(cur);
+        return 1;
+    }
+    else if (never_ran) {
         target = Py_XNewRef(SLOT(mp, st.m_g0));  /* g0 starts it on a greenlet */
         arg = nxt;
     }
     else {
         target = Py_NewRef(SLOT(nxt, st.g_gr));
     }
+    Py_DECREF(cur);
     Py_XINCREF(arg);
     release_olds(po);
     if (target == NULL) {
@@ -675,6 +686,10 @@ switch_to(PyObject *target, PyObject *arg)
    held (a signal handler on gp's stack), a tracing callback running, or a recursion
    budget too short (park's caller checked).
    Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
+static NOINLINE int sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq,
+                                PyObject *heap, PyObject *gcpoll, PyObject **pnxt,
+                                int *pinherit, PyObject **ppp);
+
 static NOINLINE int
 gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject *sg,
              PyObject **pnxt, int *pinherit, PyObject **ppp)
@@ -713,6 +728,17 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
     set_slot(&o, gp, st.g_waiting, sg);
     set_slot(&o, gp, st.g_waitsince, schedwhen);
     release_olds(&o);
+    return sched_pick(s, mp, pp, injectq, heap, gcpoll, pnxt, pinherit, ppp);
+}
+
+/* schedule(s, mp, gp)'s choice of the next G, once gp is parked or dead: its fast path
+   (runnext, nothing due, proc.gcpoll's countdown) in C, else proc.find_runnable. 1 with
+   *pnxt (a new reference), *pinherit, *ppp; -1 an exception. */
+static NOINLINE int
+sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject *heap,
+           PyObject *gcpoll, PyObject **pnxt, int *pinherit, PyObject **ppp)
+{
+    Olds o;
     /* schedule(s, mp, gp): the fast path's test, in its order. */
     PyObject *nxt = SLOT(pp, st.p_runnext);
     int fast = 0;
@@ -2008,7 +2034,8 @@ core_select(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
    preemption request pending) is the pure gort.go. */
 static struct {
     Py_ssize_t g_goid, g_system, g_fn, g_args, g_kwargs, g_ctx, g_m, g_gopc;
-    Py_ssize_t p_gfree, stats_created;
+    Py_ssize_t p_gfree, stats_created, g_onexit, gfree_max;
+    PyObject *empty;           /* () */
     PyObject *template;        /* a G() whose slots new Gs copy; NULL: call G() */
     PyObject *gortdir, *str_goidgen, *str_gcount, *str_stats, *str_allgs, *str_name;
     PyObject *qmark, *gopreempt_m;
@@ -2214,11 +2241,109 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     Py_RETURN_NONE;
 }
 
+/* proc.gmain's goexit (proc.goexit_core): drop gp's references (fn, args, kwargs,
+   param) while it still runs, then, if nothing calls for the pure code (a tracer, exit
+   hooks, a full free list, a preemption hook armed, m.locks held, a preemption request,
+   another run: all checked after the finalizers the drop may run), goexit0 (status
+   DEAD, gcount, the free list) and schedule: the next G from schedule's fast path or
+   proc.find_runnable, and execute; a G that never ran takes this greenlet over with no
+   switch. Returns the G that runs on this greenlet next (mp.curg, once something
+   switches back here), or None having only dropped the references (gmain does the
+   rest in Python). */
+static PyObject *
+core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "gort._core.goexit(s, mp, gp, me)");
+        return NULL;
+    }
+    PyObject *s = args[0], *mp = args[1], *gp = args[2], *me = args[3];
+    if (!gs.ready || Py_TYPE(gp) != st.G) {
+        Py_RETURN_NONE;
+    }
+    PyObject *kw = PyDict_New();
+    if (kw == NULL) {
+        return NULL;
+    }
+    Olds o = {.n = 0};
+    set_slot(&o, gp, gs.g_fn, Py_None);
+    set_slot(&o, gp, gs.g_args, gs.empty);
+    set_slot(&o, gp, gs.g_kwargs, kw);
+    set_slot(&o, gp, st.g_param, Py_None);
+    Py_DECREF(kw);
+    release_olds(&o);  /* finalizers run here, in gp, as in the pure code */
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    /* The checks, now that no more Python code runs before the switch (but
+       proc.gcpoll and proc.find_runnable, as in the pure path). */
+    PyObject *s2, *mp2;
+    if (fast_getg(&s2, &mp2) != gp || s2 != s || mp2 != mp || !(run_quiet() & QUIET_TRACER) ||
+        SLOT(mp, st.m_armed) != Py_None || SLOT(mp, st.m_locks) != st.zero ||
+        SLOT(gp, gs.g_onexit) != Py_None || SLOT(gp, st.g_gr) != me) {
+        Py_RETURN_NONE;
+    }
+    PyObject *pp = SLOT(mp, st.m_p);
+    if (pp == NULL || Py_TYPE(pp) != st.P) {
+        Py_RETURN_NONE;
+    }
+    PyObject *gfree = SLOT(pp, gs.p_gfree);
+    PyObject *timers = SLOT(pp, st.p_timers);
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
+    PyObject *system = SLOT(gp, gs.g_system);
+    PyObject *gcount = run_int(gs.str_gcount);
+    if (gfree == NULL || !PyList_CheckExact(gfree) || PyList_GET_SIZE(gfree) >= gs.gfree_max ||
+        timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
+        !PyLong_CheckExact(gcpoll) || gcount == NULL || (system != Py_False && system != Py_True)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *heap = SLOT(timers, st.t_heap);
+    if (heap == NULL || !PyList_CheckExact(heap) || st.run_injectq == NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *newgcount = system == Py_False ? PyNumber_Subtract(gcount, st.one) : NULL;
+    if (system == Py_False && newgcount == NULL) {
+        return NULL;
+    }
+    /* goexit0 */
+    o.n = 0;
+    set_slot(&o, gp, st.g_status, st.DEAD);
+    if (newgcount != NULL) {
+        PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);  /* an existing key */
+        Py_DECREF(newgcount);
+    }
+    int err = PyList_Append(gfree, gp);
+    release_olds(&o);
+    if (err < 0) {
+        return NULL;
+    }
+    PyObject *nxt, *target, *arg;
+    int inherit;
+    if (sched_pick(s, mp, pp, st.run_injectq, heap, gcpoll, &nxt, &inherit, &pp) < 0) {
+        return NULL;
+    }
+    int r = execute_begin(mp, pp, nxt, inherit, gp, &target, &arg);
+    Py_DECREF(nxt);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 0 && switch_to(target, arg) < 0) {
+        return NULL;
+    }
+    /* gp again (newproc reused it and this greenlet), or a G that took it over */
+    PyObject *curg = SLOT(mp, st.m_curg);
+    if (curg == NULL || Py_TYPE(curg) != st.G) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: goexit resumed with no current G");
+        return NULL;
+    }
+    return Py_NewRef(curg);
+}
+
 PyDoc_STRVAR(setup_go_doc,
 "setup_go(ns) -> go\n\n"
-"Bind gort.go's C path (after setup): ns holds go (the pure function), Stats,\n"
-"gopreempt_m and GORT_DIR (traceback's). Returns the C callable, which falls back\n"
-"to the pure go.");
+"Bind gort.go's C path and goexit (after setup): ns holds go (the pure function),\n"
+"Stats, gopreempt_m, GORT_DIR (traceback's), GFREE_MAX and DEAD. Returns the C\n"
+"callable, which falls back to the pure go.");
 
 static PyObject *
 core_setup_go(PyObject *mod, PyObject *ns)
@@ -2243,8 +2368,16 @@ core_setup_go(PyObject *mod, PyObject *ns)
         offset_of(st.G, "fn", &gs.g_fn) || offset_of(st.G, "args", &gs.g_args) ||
         offset_of(st.G, "kwargs", &gs.g_kwargs) || offset_of(st.G, "ctx", &gs.g_ctx) ||
         offset_of(st.G, "m", &gs.g_m) || offset_of(st.G, "gopc", &gs.g_gopc) ||
-        offset_of(st.P, "gfree", &gs.p_gfree) ||
+        offset_of(st.P, "gfree", &gs.p_gfree) || offset_of(st.G, "onexit", &gs.g_onexit) ||
         offset_of(gs.Stats, "goroutines_created", &gs.stats_created)) {
+        return NULL;
+    }
+    PyObject *gm = PyDict_GetItemString(ns, "GFREE_MAX");
+    if (gm == NULL || (gs.gfree_max = PyLong_AsSsize_t(gm)) < 0 ||
+        !(st.DEAD = get_obj(ns, "DEAD")) || !(gs.empty = PyTuple_New(0))) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_KeyError, "gort._core.setup_go: GFREE_MAX, DEAD");
+        }
         return NULL;
     }
     gs.str_goidgen = PyUnicode_InternFromString("goidgen");
@@ -2480,6 +2613,8 @@ static PyMethodDef core_methods[] = {
     {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
     {"setup_go", (PyCFunction)core_setup_go, METH_O, setup_go_doc},
+    {"goexit", (PyCFunction)(void (*)(void))core_goexit, METH_FASTCALL,
+     "goexit(s, mp, gp, me): proc.gmain's goexit in C (proc.goexit_core)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -425,7 +425,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def core_go(pure: _F) -> _F:
     """gort.go's C path (``gort._core.setup_go``: newproc in C, falling back to ``pure``
-    for everything it does not do), or ``pure`` itself on the pure path."""
+    for everything it does not do), or ``pure`` itself on the pure path. Loads
+    ``proc.goexit_core`` with it (gmain's exit path in C)."""
     if CORE != "C":
         return pure
     from .. import _core  # type: ignore[attr-defined]
@@ -433,7 +434,9 @@ def core_go(pure: _F) -> _F:
     from .traceback import _GORT_DIR
 
     m = _core.setup_go({"go": pure, "Stats": Stats, "gopreempt_m": proc.gopreempt_m,
-                        "GORT_DIR": _GORT_DIR})
+                        "GORT_DIR": _GORT_DIR, "GFREE_MAX": proc._GFREE_MAX,
+                        "DEAD": Gstatus.DEAD})
+    proc.goexit_core = _core.goexit
     for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
         setattr(m, attr, getattr(pure, attr))
     m.__wrapped__ = pure

@@ -820,6 +820,13 @@ def newproc_system(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...]) -> G
     return newproc(s, fn, args, {}, None, True)
 
 
+goexit_core: Callable[[Sched, M, G, greenlet], G | None] | None = None
+"""The C core's goexit (chan.py loads it): the rest of gmain's loop body below, from
+"Drop the goroutine's references" to the next G on this greenlet, or None when it
+declines (a tracer on, exit hooks, a full free list, a preemption hook or m.locks):
+then only gp's references are dropped, and the code below does the rest."""
+
+
 def gmain(s: Sched, gp: G) -> G | None:
     """The body of every goroutine greenlet: run fn, then wait on the free list for reuse.
 
@@ -863,6 +870,13 @@ def gmain(s: Sched, gp: G) -> G | None:
         if gp.is_main:
             gp.result = result
             main_return(s, gp)
+        if goexit_core is not None:
+            del fn, args, result  # gp's slots may hold the last references: goexit_core
+            nxt = goexit_core(s, mp, gp, me)
+            if nxt is not None:
+                gp = nxt
+                continue
+            fn = args = result = None  # it declined (after dropping gp's references)
         # Drop the goroutine's references while it is still RUNNING and the current G:
         # a finalizer they trigger runs in this goroutine, with the runtime consistent
         # (it may even block). After the status changes it would run mid-exit.
