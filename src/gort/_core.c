@@ -147,6 +147,34 @@ typedef struct {
 
 static State st;
 
+/* gort.go: proc.newproc in C ------------------------------------------------------
+   gort.go(fn, *args, **kwargs) for a plain function or a bound method of one, from a
+   goroutine (getg's fast case), tracer off: newproc's steps in its order, as writes
+   made only after every check and allocation (the new G, its arguments, context and
+   creator, the ints, the ring's new tail, the allgs entry): the G from the P's free
+   list (gfget) or a new one, copied from a G() made at setup (its slots hold None,
+   False, ints, enum members, () and an empty kwargs dict that newproc replaces: the
+   setup checks that, else G() is called); goid, fn, args, kwargs, a copy of the
+   creator's contextvars context, status RUNNABLE, m, gopc (traceback.creator_of's
+   walk: the first frame outside gort's files, from the caller's), gcount and
+   goroutines_created, then runqput(next=True) (the old runnext to the ring; a full
+   ring: proc.runqputslow, the one Python call, last as in the pure path). Everything
+   else (another callable, a coroutine function, another thread, a tracer, a
+   preemption request pending) is the pure gort.go. */
+static struct {
+    Py_ssize_t g_goid, g_system, g_fn, g_args, g_kwargs, g_ctx, g_m, g_gopc;
+    Py_ssize_t p_gfree, stats_created, g_onexit, gfree_max;
+    PyObject *empty;           /* () */
+    PyObject *template;        /* a G() whose slots new Gs copy; NULL: call G() */
+    PyObject *gortdir, *str_goidgen, *str_gcount, *str_stats, *str_allgs, *str_name;
+    PyObject *qmark, *gopreempt_m, *gc_get_count;
+    PyObject *str_sigq, *str_netpoll, *str_finq, *str_runq, *str_trash, *str_gctrigger;
+    Py_ssize_t np_pending;
+    PyTypeObject *Stats, *Netpoll, *Finq;
+    int ready;
+} gs;
+
+
 /* greenlet's C API (the capsule greenlet._C_API): getcurrent() and g.switch(*args)
    without the Python-level method call (measured: ~200 instructions a switch). The
    indexes are greenlet.h's (PyGreenlet_GetCurrent_NUM, PyGreenlet_Switch_NUM, "It does
@@ -686,6 +714,8 @@ switch_to(PyObject *target, PyObject *arg)
    held (a signal handler on gp's stack), a tracing callback running, or a recursion
    budget too short (park's caller checked).
    Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
+static NOINLINE int ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap,
+                               PyObject **pnxt);
 static NOINLINE int sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq,
                                 PyObject *heap, PyObject *gcpoll, PyObject **pnxt,
                                 int *pinherit, PyObject **ppp);
@@ -729,6 +759,92 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
     set_slot(&o, gp, st.g_waitsince, schedwhen);
     release_olds(&o);
     return sched_pick(s, mp, pp, injectq, heap, gcpoll, pnxt, pinherit, ppp);
+}
+
+/* proc.find_runnable's answer where it is the local ring's head: no runnext, no signal
+   handler waiting (s.sigq), no finished offload (injectq), no socket sysmon found ready
+   (netpoll.pending), no timer at all, no collection due nor trash for the finalizer
+   goroutine (s.finq), and not the 61st tick with the global queue non-empty. 1 with
+   *pnxt (runqget's, a new reference; it does not inherit the slice), 0 (nothing
+   changed: ask find_runnable), -1 an exception. Reads the run's dict (s bound). */
+static NOINLINE int
+ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
+{
+    if (!gs.ready || SLOT(pp, st.p_runnext) != Py_None || Py_SIZE(injectq) != 0 ||
+        PyList_GET_SIZE(heap) != 0) {
+        return 0;
+    }
+    PyObject *h = SLOT(pp, st.p_runqhead), *t = SLOT(pp, st.p_runqtail);
+    PyObject *runq = SLOT(pp, st.p_runq), *tick = SLOT(pp, st.p_schedtick);
+    if (h == NULL || t == NULL || !PyLong_CheckExact(h) || !PyLong_CheckExact(t) ||
+        runq == NULL || !PyList_CheckExact(runq) || PyList_GET_SIZE(runq) != st.runq_size ||
+        tick == NULL || !PyLong_CheckExact(tick)) {
+        return 0;
+    }
+    Py_ssize_t hv = PyLong_AsSsize_t(h), tv = PyLong_AsSsize_t(t);
+    long tk = PyLong_AsLong(tick);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (hv == tv) {
+        return 0;  /* the ring is empty: the global queue, stealing, the netpoller */
+    }
+    PyObject *d = st.run_dict;
+    PyObject *sigq = PyDict_GetItemWithError(d, gs.str_sigq);
+    PyObject *np = sigq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_netpoll);
+    PyObject *fq = np == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_finq);
+    PyObject *grunq = fq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_runq);
+    if (grunq == NULL || Py_TYPE(sigq) != st.deque || Py_SIZE(sigq) != 0 ||
+        Py_TYPE(np) != gs.Netpoll || Py_TYPE(grunq) != st.deque) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *pending = SLOT(np, gs.np_pending);
+    if (pending == NULL || Py_TYPE(pending) != st.deque || Py_SIZE(pending) != 0) {
+        return 0;
+    }
+    if (Py_SIZE(grunq) != 0 && tk % 61 == 0) {
+        return 0;  /* fairness: the global queue's turn */
+    }
+    if (fq != Py_None) {
+        /* fq.trash or gc.get_count()[0] > s.gctrigger: find_runnable wakes it */
+        if (Py_TYPE(fq) != gs.Finq) {
+            return 0;
+        }
+        PyObject *trash = PyObject_GetAttr(fq, gs.str_trash);
+        int empty = trash != NULL && PyList_CheckExact(trash) && PyList_GET_SIZE(trash) == 0;
+        Py_XDECREF(trash);
+        PyObject *trigger = empty ? PyDict_GetItemWithError(d, gs.str_gctrigger) : NULL;
+        if (trigger == NULL || !PyLong_CheckExact(trigger)) {
+            PyErr_Clear();
+            return 0;
+        }
+        PyObject *count = PyObject_CallNoArgs(gs.gc_get_count);
+        if (count == NULL) {
+            return -1;
+        }
+        int due = PyTuple_CheckExact(count) && PyTuple_GET_SIZE(count) > 0 &&
+                  PyLong_CheckExact(PyTuple_GET_ITEM(count, 0)) ?
+                  PyObject_RichCompareBool(PyTuple_GET_ITEM(count, 0), trigger, Py_GT) : 1;
+        Py_DECREF(count);
+        if (due != 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    /* runqget(pp): the ring's head */
+    PyObject *newhead = PyLong_FromSsize_t(hv + 1);
+    if (newhead == NULL) {
+        return -1;
+    }
+    Py_ssize_t i = hv % st.runq_size;
+    PyObject *gp = PyList_GET_ITEM(runq, i);  /* its reference moves to *pnxt */
+    PyList_SET_ITEM(runq, i, Py_NewRef(Py_None));
+    SLOT(pp, st.p_runqhead) = newhead;
+    Py_DECREF(h);
+    *pnxt = gp;
+    return 1;
 }
 
 /* schedule(s, mp, gp)'s choice of the next G, once gp is parked or dead: its fast path
@@ -784,6 +900,12 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
         set_slot(&o, pp, st.p_runnext, Py_None);
         release_olds(&o);
         inherit = 1;
+    }
+    else if ((fast = ring_pick(pp, injectq, heap, &nxt)) != 0) {
+        if (fast < 0) {
+            return -1;
+        }
+        inherit = 0;
     }
     else {
         PyObject *args[3] = {s, mp, pp};
@@ -2018,30 +2140,7 @@ core_select(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
     }
 }
 
-/* gort.go: proc.newproc in C ------------------------------------------------------
-   gort.go(fn, *args, **kwargs) for a plain function or a bound method of one, from a
-   goroutine (getg's fast case), tracer off: newproc's steps in its order, as writes
-   made only after every check and allocation (the new G, its arguments, context and
-   creator, the ints, the ring's new tail, the allgs entry): the G from the P's free
-   list (gfget) or a new one, copied from a G() made at setup (its slots hold None,
-   False, ints, enum members, () and an empty kwargs dict that newproc replaces: the
-   setup checks that, else G() is called); goid, fn, args, kwargs, a copy of the
-   creator's contextvars context, status RUNNABLE, m, gopc (traceback.creator_of's
-   walk: the first frame outside gort's files, from the caller's), gcount and
-   goroutines_created, then runqput(next=True) (the old runnext to the ring; a full
-   ring: proc.runqputslow, the one Python call, last as in the pure path). Everything
-   else (another callable, a coroutine function, another thread, a tracer, a
-   preemption request pending) is the pure gort.go. */
-static struct {
-    Py_ssize_t g_goid, g_system, g_fn, g_args, g_kwargs, g_ctx, g_m, g_gopc;
-    Py_ssize_t p_gfree, stats_created, g_onexit, gfree_max;
-    PyObject *empty;           /* () */
-    PyObject *template;        /* a G() whose slots new Gs copy; NULL: call G() */
-    PyObject *gortdir, *str_goidgen, *str_gcount, *str_stats, *str_allgs, *str_name;
-    PyObject *qmark, *gopreempt_m;
-    PyTypeObject *Stats;
-    int ready;
-} gs;
+
 
 /* traceback.creator_of(creator) from C: where gort.go was called from (the first frame
    outside gort's own files): (code, f_lasti, module name, creator's goid) or None; a new
@@ -2243,13 +2342,14 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
 
 /* proc.gmain's goexit (proc.goexit_core): drop gp's references (fn, args, kwargs,
    param) while it still runs, then, if nothing calls for the pure code (a tracer, exit
-   hooks, a full free list, a preemption hook armed, m.locks held, a preemption request,
-   another run: all checked after the finalizers the drop may run), goexit0 (status
-   DEAD, gcount, the free list) and schedule: the next G from schedule's fast path or
-   proc.find_runnable, and execute; a G that never ran takes this greenlet over with no
-   switch. Returns the G that runs on this greenlet next (mp.curg, once something
-   switches back here), or None having only dropped the references (gmain does the
-   rest in Python). */
+   hooks, a preemption hook armed, m.locks held, a preemption request, another run: all
+   checked after the finalizers the drop may run), goexit0 (status DEAD, gcount, the
+   free list, or with the list full out of allgs) and schedule: the next G from
+   schedule's fast path or proc.find_runnable, and execute; a G that never ran takes
+   this greenlet over with no switch. Returns the G that runs on this greenlet next
+   (mp.curg, once something switches back here; its gr is me), or, the list full, a G
+   with a greenlet of its own (gmain returns it: this greenlet ends and g0 switches to
+   it), or None having only dropped the references (gmain does the rest in Python). */
 static PyObject *
 core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2292,8 +2392,12 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
     PyObject *system = SLOT(gp, gs.g_system);
     PyObject *gcount = run_int(gs.str_gcount);
-    if (gfree == NULL || !PyList_CheckExact(gfree) || PyList_GET_SIZE(gfree) >= gs.gfree_max ||
-        timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
+    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
+    if (allgs == NULL || !PyDict_CheckExact(allgs)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (gfree == NULL || !PyList_CheckExact(gfree) || timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
         !PyLong_CheckExact(gcpoll) || gcount == NULL || (system != Py_False && system != Py_True)) {
         Py_RETURN_NONE;
     }
@@ -2312,7 +2416,19 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);  /* an existing key */
         Py_DECREF(newgcount);
     }
-    int err = PyList_Append(gfree, gp);
+    int drop = PyList_GET_SIZE(gfree) >= gs.gfree_max;
+    int err;
+    if (drop) {
+        /* The free list is full: the G is dropped. Its greenlet goes to the next G if
+           that one never ran, else it ends (gmain returns the next G to g0). */
+        err = PyDict_DelItem(allgs, gp);  /* a G hashes by identity: no Python code */
+        if (err == 0) {
+            set_slot(&o, gp, st.g_gr, Py_None);
+        }
+    }
+    else {
+        err = PyList_Append(gfree, gp);
+    }
     release_olds(&o);
     if (err < 0) {
         return NULL;
@@ -2321,6 +2437,22 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     int inherit;
     if (sched_pick(s, mp, pp, st.run_injectq, heap, gcpoll, &nxt, &inherit, &pp) < 0) {
         return NULL;
+    }
+    if (drop) {
+        /* execute's bookkeeping only (prev=nxt: no switch), then nxt takes this greenlet
+           if it never ran; gmain returns any other for g0 to switch to */
+        int r = execute_begin(mp, pp, nxt, inherit, nxt, &target, &arg);
+        if (r >= 0 && (SLOT(nxt, st.g_gr) == Py_None || SLOT(nxt, st.g_gr) == NULL) &&
+            (SLOT(nxt, st.g_resume) == Py_None || SLOT(nxt, st.g_resume) == NULL)) {
+            o.n = 0;
+            set_slot(&o, nxt, st.g_gr, me);
+            release_olds(&o);
+        }
+        if (r < 0) {
+            Py_DECREF(nxt);
+            return NULL;
+        }
+        return nxt;
     }
     int r = execute_begin(mp, pp, nxt, inherit, gp, &target, &arg);
     Py_DECREF(nxt);
@@ -2378,6 +2510,21 @@ core_setup_go(PyObject *mod, PyObject *ns)
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_KeyError, "gort._core.setup_go: GFREE_MAX, DEAD");
         }
+        return NULL;
+    }
+    if (!(gs.Netpoll = get_type(ns, "Netpoll")) || !(gs.Finq = get_type(ns, "Finq")) ||
+        !(gs.gc_get_count = get_obj(ns, "gc_get_count")) ||
+        offset_of(gs.Netpoll, "pending", &gs.np_pending)) {
+        return NULL;
+    }
+    gs.str_sigq = PyUnicode_InternFromString("sigq");
+    gs.str_netpoll = PyUnicode_InternFromString("netpoll");
+    gs.str_finq = PyUnicode_InternFromString("finq");
+    gs.str_runq = PyUnicode_InternFromString("runq");
+    gs.str_trash = PyUnicode_InternFromString("trash");
+    gs.str_gctrigger = PyUnicode_InternFromString("gctrigger");
+    if (!gs.str_sigq || !gs.str_netpoll || !gs.str_finq || !gs.str_runq || !gs.str_trash ||
+        !gs.str_gctrigger) {
         return NULL;
     }
     gs.str_goidgen = PyUnicode_InternFromString("goidgen");

@@ -25,6 +25,7 @@ plus one running M is the lock. When Ps run on several Ms, hchan gains Go's
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import sys
@@ -430,12 +431,15 @@ def core_go(pure: _F) -> _F:
     if CORE != "C":
         return pure
     from .. import _core  # type: ignore[attr-defined]
+    from .mfinal import Finq
+    from .netpoll import Netpoll
     from .sched import Stats
     from .traceback import _GORT_DIR
 
     m = _core.setup_go({"go": pure, "Stats": Stats, "gopreempt_m": proc.gopreempt_m,
                         "GORT_DIR": _GORT_DIR, "GFREE_MAX": proc._GFREE_MAX,
-                        "DEAD": Gstatus.DEAD})
+                        "DEAD": Gstatus.DEAD, "Netpoll": Netpoll, "Finq": Finq,
+                        "gc_get_count": gc.get_count})
     proc.goexit_core = _core.goexit
     for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
         setattr(m, attr, getattr(pure, attr))

@@ -822,9 +822,10 @@ def newproc_system(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...]) -> G
 
 goexit_core: Callable[[Sched, M, G, greenlet], G | None] | None = None
 """The C core's goexit (chan.py loads it): the rest of gmain's loop body below, from
-"Drop the goroutine's references" to the next G on this greenlet, or None when it
-declines (a tracer on, exit hooks, a full free list, a preemption hook or m.locks):
-then only gp's references are dropped, and the code below does the rest."""
+"Drop the goroutine's references" to the next G on this greenlet (or, the free list
+full, the G for g0 to switch to), or None when it declines (a tracer on, exit hooks, a
+preemption hook or m.locks): then only gp's references are dropped, and the code below
+does the rest."""
 
 
 def gmain(s: Sched, gp: G) -> G | None:
@@ -874,6 +875,8 @@ def gmain(s: Sched, gp: G) -> G | None:
             del fn, args, result  # gp's slots may hold the last references: goexit_core
             nxt = goexit_core(s, mp, gp, me)
             if nxt is not None:
+                if nxt.gr is not me:
+                    return nxt  # the free list was full: g0 (the parent) switches to nxt
                 gp = nxt
                 continue
             fn = args = result = None  # it declined (after dropping gp's references)
