@@ -879,7 +879,8 @@ def gmain(s: Sched, gp: G) -> G | None:
                     return nxt  # the free list was full: g0 (the parent) switches to nxt
                 gp = nxt
                 continue
-            fn = args = result = None  # it declined (after dropping gp's references)
+            fn = result = None  # it declined (after dropping gp's references)
+            args = ()
         # Drop the goroutine's references while it is still RUNNING and the current G:
         # a finalizer they trigger runs in this goroutine, with the runtime consistent
         # (it may even block). After the status changes it would run mid-exit.
