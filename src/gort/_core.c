@@ -2167,10 +2167,12 @@ creator_at(PyObject *creator, int *slow)
             }
             else {
                 PyObject *mod = PyDict_GetItemWithError(globals, gs.str_name);
-                if (mod != NULL || !PyErr_Occurred()) {
-                    res = Py_BuildValue("(OiOO)", code, PyFrame_GetLasti(f),
-                                        mod != NULL ? mod : gs.qmark,
-                                        SLOT(creator, gs.g_goid));
+                PyObject *lasti = mod != NULL || !PyErr_Occurred() ?
+                                  PyLong_FromLong(PyFrame_GetLasti(f)) : NULL;
+                if (lasti != NULL) {
+                    res = PyTuple_Pack(4, code, lasti, mod != NULL ? mod : gs.qmark,
+                                       SLOT(creator, gs.g_goid));
+                    Py_DECREF(lasti);
                 }
             }
             Py_DECREF(globals);
