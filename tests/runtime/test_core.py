@@ -441,3 +441,147 @@ def test_a_tracer_or_rlock_check_set_in_the_middle_of_a_run_is_seen_at_once(
     unblocks = [e for e in events if "unblock" in json.dumps(e).lower()]
     assert len(unblocks) >= 10  # each round trip readies pong and main once
     assert gort.run(main) == 1  # a new Sched in sched.current
+
+
+@pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
+def test_the_c_core_spawns_and_exits_without_the_pure_functions() -> None:
+    """gort.go and a goroutine's exit call no pure newproc, go, creator_of or
+    find_runnable (a silent fallback would)."""
+    import cProfile
+    import pstats
+
+    from gort.sync import WaitGroup
+
+    def main() -> set[str]:
+        wg = WaitGroup()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(3):
+            wg.add(100)
+            for _ in range(100):
+                gort.go(wg.done)
+            wg.wait()
+        prof.disable()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        return {fn for (path, _line, fn) in stats if "gort" in path}
+
+    called = gort.run(main)
+    assert not called & {"go", "newproc", "creator_of", "find_runnable"}, called
+
+
+def test_go_hands_over_arguments_context_and_creator() -> None:
+    """Positional and keyword arguments (one named fn), the creator's contextvars (a
+    copy), and where the goroutine was created, as the pure gort.go records them."""
+    import contextvars
+
+    from gort.runtime import proc
+    from gort.runtime.traceback import created_by
+
+    cv: contextvars.ContextVar[int] = contextvars.ContextVar("cv", default=0)
+
+    def main() -> list[Any]:
+        got: list[Any] = []
+
+        def f(a: int, *rest: int, **kw: int) -> None:
+            got.append((a, rest, kw, cv.get()))
+            cv.set(99)  # its own copy
+
+        cv.set(5)
+        gort.go(f, 1, 2, 3, fn=4, b=5)
+        line = sys._getframe().f_lineno - 1  # the first go; the last one made is 2 below
+        gort.go(f, 6)
+        s = proc.running()
+        assert s is not None and s.m0.p is not None
+        gp = s.m0.p.runnext  # the last one made
+        assert gp is not None and gp.gopc is not None
+        code, _lasti, mod, creator = gp.gopc
+        where = created_by(gp).splitlines()[-1]
+        gort.sleep(0)
+        return [*got, cv.get(), code is main.__code__, mod, creator,
+                where.endswith(f"test_core.py:{line + 2}")]
+
+    assert gort.run(main) == [(6, (), {}, 5), (1, (2, 3), {"fn": 4, "b": 5}, 5), 5, True,
+                              __name__, 1, True]
+
+
+def test_go_rejects_what_the_pure_go_rejects() -> None:
+    class A:
+        async def m(self) -> None:
+            pass
+
+    async def coro() -> None:
+        pass
+
+    def main() -> list[str]:
+        errs = []
+        for bad in (42, coro, A().m):
+            try:
+                gort.go(bad)  # type: ignore[arg-type]
+            except TypeError as e:
+                errs.append(str(e).split(";")[0])
+        return errs
+
+    errs = gort.run(main)
+    assert len(errs) == 3
+    assert errs[0] == "gort.go: 42 is not callable"
+    assert all("async" in e or "coroutine" in e for e in errs[1:]), errs
+
+
+def test_spawning_leaves_no_reference_and_counts_every_goroutine() -> None:
+    """Arguments given to 6,000 goroutines are released when they finish, and the free
+    list's limit (its drop path) leaves the counts right."""
+    from gort.runtime import proc
+    from gort.sync import WaitGroup
+
+    v = object()
+    before = sys.getrefcount(v)
+
+    def main() -> tuple[int, int, int, int]:
+        wg = WaitGroup()
+        created = gort.stats()["goroutines_created"]
+        for n in (5000, 1000):  # the first fills the free list (and drops 904)
+            wg.add(n)
+            for _ in range(n):
+                gort.go(lambda x: wg.done(), v)
+            wg.wait()
+        gort.sleep(0)
+        s = proc.running()
+        assert s is not None and s.m0.p is not None
+        return (gort.stats()["goroutines_created"] - created, gort.num_goroutine(),
+                len(s.m0.p.gfree), sys.getrefcount(v) - before)
+
+    created, alive, free, refs = gort.run(main)
+    assert (created, alive, refs) == (6000, 1, 0)
+    assert free == proc._GFREE_MAX  # full: the rest were dropped
+
+
+def test_exit_hooks_and_a_tracer_take_the_pure_exit() -> None:
+    """A goroutine with exit hooks (threadlock.local's) and spawns under a trace go
+    through the pure code: the hooks run once, the trace has every GoCreate."""
+    import io
+    import json
+
+    from gort.runtime import proc
+
+    def main() -> tuple[list[int], int]:
+        ran: list[int] = []
+
+        def f(i: int) -> None:
+            gp = proc.getg()
+            gp.onexit = [lambda: ran.append(i)]
+
+        for i in range(3):
+            gort.go(f, i)
+        gort.sleep(0)
+        out = io.StringIO()
+        gort.trace.start(out)
+        for i in range(5):
+            gort.go(f, 10 + i)
+        gort.sleep(0)
+        gort.trace.stop()
+        events = json.loads(out.getvalue())["traceEvents"]
+        return ran, sum(1 for e in events if e.get("name") == "GoCreate")
+
+    ran, creates = gort.run(main)
+    assert sorted(ran) == [0, 1, 2, 10, 11, 12, 13, 14]
+    assert creates == 5
