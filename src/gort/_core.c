@@ -325,7 +325,10 @@ bind_run(PyObject *s)
 static PyObject *
 fast_getg(PyObject **ps, PyObject **pmp)
 {
-    if (!st.ready) {
+    if (!st.ready || PyGC_IsEnabled()) {
+        /* The program turned automatic collection back on (gc.enable(), mfinal.py): an
+           allocation here could run finalizers, Python code of any kind, in the middle
+           of an operation. The pure path, whose steps are Python instructions, takes it. */
         return NULL;
     }
     PyObject *s, *mp;
