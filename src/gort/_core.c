@@ -1230,7 +1230,7 @@ send_begin(PyObject *const *args, size_t nargsf, PyObject *kwnames, Park *pk)
     if (buf == NULL || Py_TYPE(buf) != st.deque || size == NULL || !PyLong_CheckExact(size)) {
         goto slow;
     }
-    Py_ssize_t cap = PyLong_AsSsize_t(size);
+    Py_ssize_t cap = size == st.zero ? 0 : PyLong_AsSsize_t(size);  /* 0: the small int */
     if (cap == -1 && PyErr_Occurred()) {
         PyErr_Clear();
         goto slow;
@@ -1310,7 +1310,7 @@ recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObj
     if (size == NULL || !PyLong_CheckExact(size)) {
         return 0;
     }
-    Py_ssize_t cap = PyLong_AsSsize_t(size);
+    Py_ssize_t cap = size == st.zero ? 0 : PyLong_AsSsize_t(size);  /* 0: the small int */
     if (cap == -1 && PyErr_Occurred()) {
         PyErr_Clear();
         return 0;
@@ -1759,7 +1759,7 @@ case_ready(Case *c)
         if (size == NULL || !PyLong_CheckExact(size)) {
             return -1;
         }
-        Py_ssize_t cap = PyLong_AsSsize_t(size);
+        Py_ssize_t cap = size == st.zero ? 0 : PyLong_AsSsize_t(size);  /* 0: the small int */
         if (cap == -1 && PyErr_Occurred()) {
             PyErr_Clear();
             return -1;
