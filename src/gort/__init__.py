@@ -85,6 +85,9 @@ def go(fn: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
         _rt.gopreempt_m(gp, False)
 
 
+go = _chan.core_go(go)  # the C core's newproc, where it runs (falls back to the above)
+
+
 def gosched() -> None:
     """Yield the processor: the caller goes to the global run queue, others run."""
     _rt.gosched(_rt.getg())

@@ -1,8 +1,9 @@
-/* gort._core: the channel operations and select in C (issue 13).
+/* gort._core: the channel operations, select, gort.go and a goroutine's exit in C
+   (issue 13).
 
    What is here: Chan.send, Chan.recv, Chan.recv_ok and Chan.__iter__ (CoreMethod
-   objects put on Chan by chan._load_core), and select.selectgo (select._load_core),
-   each named and documented as the pure function it replaces, which it keeps as
+   objects put on Chan by chan._load_core), select.selectgo (select._load_core) and
+   gort.go (chan.core_go), each named and documented as the pure function it replaces, which it keeps as
    __wrapped__ and calls for everything it does not do itself:
      send: a receiver at the head of recvq that WaitQ.dequeue would take (a plain one,
            or a select's whose select is not done: it is marked done, and the sudog
@@ -20,14 +21,21 @@
            hand-off (as above; where that cannot be made here, the pure
            Chan.try_send/try_recv, as select.py calls them), default; else pass 2 (the
            shuffle, a select sudog per case enqueued in that order, the park) and
-           pass 3 (the winner from gp.param, the other sudogs unlinked).
+           pass 3 (the winner from gp.param, the other sudogs unlinked);
+     go:   proc.newproc for a plain function or a bound method from a goroutine (see
+           core_go): the G from the P's free list or a copy of a template G, the
+           creator's frame walk and context copy, runqput(next=True);
      gopark: proc.gopark for the parks made in Python (poll_runtime.poll_wait's IO
-           wait: setup_park), a WAITING park of the running goroutine; the rest, pure.
-   Parking is proc.gopark then proc.schedule: schedule's fast paths (runnext, nothing
-   due; the local ring's head when nothing find_runnable takes first is pending, as
-   proc.schedule's ring path: ring_head) in C, its slow path by asking
-   proc.find_runnable (Python: timers, the netpoller and idle wait, offload
-   completions, signals, deadlock reports) for the next G, whose
+           wait: setup_park), a WAITING park of the running goroutine; the rest, pure;
+   and proc.goexit_core, which gmain's loop calls when a goroutine's function returns
+   (core_goexit: goexit0, the free list or the drop past its limit, schedule, a G
+   that never ran taking the greenlet over without a switch), declining (None) to the
+   pure code for a tracer, exit hooks, a preemption hook or m.locks.
+   Parking is proc.gopark then proc.schedule: schedule's fast path (runnext, nothing
+   due) in C, and find_runnable's answer where it is the local ring's head (ring_pick:
+   nothing else due, checked as find_runnable checks it) also in C; otherwise by asking
+   proc.find_runnable (Python: timers, the netpoller
+   and idle wait, offload completions, signals, deadlock reports) for the next G, whose
    switch is made here through greenlet's C API, so no Python frame of gort stays on a
    parked goroutine's stack. Of the core's C frames only the operation's outermost one
    (its Park) stays across the switch: every step before and after is out of line
@@ -60,12 +68,18 @@
      recursion_remaining; 3.12+: py_recursion_remaining, the field stack.py
      finds), the tracing counter likewise (tracing), and near a limit the pure
      path decides.
-   Preemption: the SIGURG handler runs only at a Python instruction. No Python
-   code runs inside an operation here except gort's runtime functions named
-   above, which the preemption frame walk treats as the runtime (never a safe
-   point), so the handler cannot stop an operation half done; an explicit
-   "inside the runtime" count (Go's m.locks) was not needed for what is here
-   (automatic collection is off while a run runs: mfinal.py).
+   Preemption ("inside the runtime", Go's m.locks): the SIGURG handler, and any
+   Python signal handler, runs only at a Python instruction. No Python code runs
+   inside an operation here except gort's runtime functions named above, which the
+   preemption frame walk treats as the runtime (never a safe point), so no handler
+   can stop an operation half done. What could otherwise run Python code in the
+   middle is a collection started by an allocation (finalizers, weakref callbacks):
+   automatic collection is off while a run runs (mfinal.py), and where the program
+   turns it back on (gc.enable()) fast_getg refuses (PyGC_IsEnabled) and every
+   operation takes the pure path, whose steps are Python instructions. (goexit's
+   first step drops the goroutine's references on purpose while it still runs, as the
+   pure gmain does: their finalizers run there, before any state is read.) An explicit
+   count was therefore not needed for what is here.
    The synchronous safe point (gp.preempt at entry) falls back to the pure
    function, which calls proc.gopreempt_m.
 
@@ -76,10 +90,16 @@
    from its instance dict (one lookup; PyObject_GetAttr cost ~250 instructions more a
    read); its m0, injectq and dict, which never change during a run, are found once per
    run (bind_run) and borrowed while a weak reference says the run is alive (a strong
-   reference kept the last run's M, P and what they queue alive after the run). Calling
+   reference kept the last run's M, P and what they queue alive after the run). What
+   every operation looked up in a dict (sched.current; the run's tracer and
+   park_rlocks) is kept while the dict's version tag is unchanged (3.11-3.13; measured:
+   ping-pong 10,372 -> 9,172 instructions a round trip). Calling
    proc.gopark from C to park (the first version): its Python frames stayed on every
    parked stack (+1 KiB per parked goroutine) and cost a C-to-Python call per park.
-   Not here (pure Python): close, newproc/goexit, timers.
+   Rejected: gmain itself in C. The preemption frame walk (preempt.py) stops at
+   gmain's Python frame, a goroutine's base; with a C gmain the goroutine's function
+   would have no gort frame below it. Only the exit path after fn returns is here.
+   Not here (pure Python): close, timers, gmain's loop, system goroutines' newproc.
    One module state (single-phase init): not for subinterpreters.
 */
 
@@ -89,7 +109,7 @@
 #include <time.h>
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
-#define MAXOLD 14
+#define MAXOLD 16
 #define NOINLINE __attribute__((noinline))
 
 typedef struct {
@@ -101,7 +121,7 @@ typedef struct {
     PyObject *CHAN_SEND, *CHAN_RECEIVE;  /* WaitReason members */
     PyObject *ClosedChannelError;
     PyObject *zero;
-    PyObject *RUNNING, *NOREASON, *CANCELLED;
+    PyObject *RUNNING, *NOREASON, *CANCELLED, *DEAD;
     PyObject *raise_pending;   /* proc.raise_pending(gp) */
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *foreign_switch;  /* proc.foreign_switch(s, mp, gp, got) */
@@ -137,13 +157,50 @@ typedef struct {
        dict lookup, where PyObject_GetAttr cost a type lookup more (measured: ~250
        instructions per read, four reads per ping-pong round trip). */
     PyObject *run_dict;
-    /* gopark (setup_park): the ring's fast path reads these of the Sched and its poller */
+    /* setup_park's poller class (bound once) */
     PyTypeObject *Netpoll;
-    Py_ssize_t np_pending;
-    PyObject *str_sigq, *str_runq, *str_netpoll, *str_finq, *str_trash;
+    /* What the dict lookups on every operation found, kept while the dict's version tag
+       (CPython 3.11-3.13: a new globally unique value at each change) says nothing in it
+       changed (measured: ten lookups per ping-pong round trip, ~1,300 instructions).
+       cur_s: sched.current (borrowed: the unchanged dict holds it) when it is the bound
+       run; quiet: run_quiet's answer for the bound run. */
+    uint64_t cur_version, quiet_version;
+    PyObject *cur_s;
+    int quiet_valid, quiet;
+    /* The bound run's M.tid as a C number, while the slot holds this object (kept). */
+    PyObject *tid_obj;
+    unsigned long tid;
 } State;
 
 static State st;
+
+/* gort.go: proc.newproc in C ------------------------------------------------------
+   gort.go(fn, *args, **kwargs) for a plain function or a bound method of one, from a
+   goroutine (getg's fast case), tracer off: newproc's steps in its order, as writes
+   made only after every check and allocation (the new G, its arguments, context and
+   creator, the ints, the ring's new tail, the allgs entry): the G from the P's free
+   list (gfget) or a new one, copied from a G() made at setup (its slots hold None,
+   False, ints, enum members, () and an empty kwargs dict that newproc replaces: the
+   setup checks that, else G() is called); goid, fn, args, kwargs, a copy of the
+   creator's contextvars context, status RUNNABLE, m, gopc (traceback.creator_of's
+   walk: the first frame outside gort's files, from the caller's), gcount and
+   goroutines_created, then runqput(next=True) (the old runnext to the ring; a full
+   ring: proc.runqputslow, the one Python call, last as in the pure path). Everything
+   else (another callable, a coroutine function, another thread, a tracer, a
+   preemption request pending) is the pure gort.go. */
+static struct {
+    Py_ssize_t g_goid, g_system, g_fn, g_args, g_kwargs, g_ctx, g_m, g_gopc;
+    Py_ssize_t p_gfree, stats_created, g_onexit, gfree_max;
+    PyObject *empty;           /* () */
+    PyObject *template;        /* a G() whose slots new Gs copy; NULL: call G() */
+    PyObject *gortdir, *str_goidgen, *str_gcount, *str_stats, *str_allgs, *str_name;
+    PyObject *qmark, *gopreempt_m, *gc_get_count;
+    PyObject *str_sigq, *str_netpoll, *str_finq, *str_runq, *str_trash, *str_gctrigger;
+    Py_ssize_t np_pending;
+    PyTypeObject *Stats, *Netpoll, *Finq;
+    int ready;
+} gs;
+
 
 /* greenlet's C API (the capsule greenlet._C_API): getcurrent() and g.switch(*args)
    without the Python-level method call (measured: ~200 instructions a switch). The
@@ -213,6 +270,20 @@ budget_left(void)
 #endif
 }
 
+/* A dict's version tag (see State): CPython 3.11-3.13 give every dict a new, globally
+   unique one at each change. 3.14 dropped it: there every lookup is made. */
+#if PY_VERSION_HEX < 0x030E0000
+#define HAVE_DICT_VERSION 1
+static inline uint64_t
+dict_version(PyObject *d)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    return ((PyDictObject *)d)->ma_version_tag;
+#pragma GCC diagnostic pop
+}
+#endif
+
 /* Is s the run bound last (and alive)? */
 static inline int
 run_alive(PyObject *s)
@@ -272,6 +343,7 @@ bind_run(PyObject *s)
     st.run_m0 = mp;
     st.run_injectq = injectq;
     st.run_dict = dict;
+    st.quiet_valid = 0;
     return mp;
 }
 
@@ -280,31 +352,52 @@ bind_run(PyObject *s)
 static PyObject *
 fast_getg(PyObject **ps, PyObject **pmp)
 {
-    if (!st.ready) {
+    if (!st.ready || PyGC_IsEnabled()) {
+        /* The program turned automatic collection back on (gc.enable(), mfinal.py): an
+           allocation here could run finalizers, Python code of any kind, in the middle
+           of an operation. The pure path, whose steps are Python instructions, takes it. */
         return NULL;
     }
-    PyObject *s = PyDict_GetItemWithError(st.sched_dict, st.str_current);
-    if (s == NULL || s == Py_None) {
-        PyErr_Clear();
-        return NULL;
-    }
-    PyObject *mp;
-    if (st.run_ref != NULL && run_alive(s)) {
+    PyObject *s, *mp;
+#ifdef HAVE_DICT_VERSION
+    if (st.cur_s != NULL && dict_version(st.sched_dict) == st.cur_version) {
+        s = st.cur_s;  /* still sched.current, and the bound run */
         mp = st.run_m0;
     }
-    else if ((mp = bind_run(s)) == NULL) {
-        return NULL;
+    else
+#endif
+    {
+        st.cur_s = NULL;
+        s = PyDict_GetItemWithError(st.sched_dict, st.str_current);
+        if (s == NULL || s == Py_None) {
+            PyErr_Clear();
+            return NULL;
+        }
+        if (st.run_ref != NULL && run_alive(s)) {
+            mp = st.run_m0;
+        }
+        else if ((mp = bind_run(s)) == NULL) {
+            return NULL;
+        }
+#ifdef HAVE_DICT_VERSION
+        st.cur_s = s;
+        st.cur_version = dict_version(st.sched_dict);
+#endif
     }
     PyObject *tid = SLOT(mp, st.m_tid);
-    if (tid == NULL || !PyLong_CheckExact(tid)) {
-        return NULL;
+    if (tid != st.tid_obj) {
+        if (tid == NULL || !PyLong_CheckExact(tid)) {
+            return NULL;
+        }
+        unsigned long t = PyLong_AsUnsignedLong(tid);
+        if (t == (unsigned long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return NULL;
+        }
+        Py_XSETREF(st.tid_obj, Py_NewRef(tid));
+        st.tid = t;
     }
-    unsigned long t = PyLong_AsUnsignedLong(tid);
-    if (t == (unsigned long)-1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return NULL;
-    }
-    if (t != PyThread_get_thread_ident()) {
+    if (st.tid != PyThread_get_thread_ident()) {
         return NULL;
     }
     PyObject *gp = SLOT(mp, st.m_curg);
@@ -322,16 +415,39 @@ fast_getg(PyObject **ps, PyObject **pmp)
     return gp;
 }
 
-/* The bound run's Sched.tracer is None (s bound by fast_getg); 0 also if unreadable. */
-static inline int
-tracer_off(void)
+/* How quiet the bound run (s bound by fast_getg) is: QUIET_TRACER, its Sched.tracer is
+   None (goready and gopark report nothing); QUIET_RLOCKS, its park_rlocks is () (gopark
+   asks about no plain RLock made before gort was imported, threadlock.rlock_park_check;
+   none under `gort run`). 0 also if unreadable. */
+enum { QUIET_TRACER = 1, QUIET_RLOCKS = 2 };
+static NOINLINE int
+run_quiet_lookup(void)
 {
     PyObject *t = PyDict_GetItemWithError(st.run_dict, st.str_tracer);
-    if (t == NULL) {
+    PyObject *prl = t == NULL ? NULL : PyDict_GetItemWithError(st.run_dict, st.str_park_rlocks);
+    if (prl == NULL) {
         PyErr_Clear();
         return 0;
     }
-    return t == Py_None;
+    int quiet = (t == Py_None ? QUIET_TRACER : 0) |
+                (PyTuple_Check(prl) && PyTuple_GET_SIZE(prl) == 0 ? QUIET_RLOCKS : 0);
+#ifdef HAVE_DICT_VERSION
+    st.quiet = quiet;
+    st.quiet_version = dict_version(st.run_dict);
+    st.quiet_valid = 1;
+#endif
+    return quiet;
+}
+
+static inline int
+run_quiet(void)
+{
+#ifdef HAVE_DICT_VERSION
+    if (st.quiet_valid && dict_version(st.run_dict) == st.quiet_version) {
+        return st.quiet;
+    }
+#endif
+    return run_quiet_lookup();
 }
 
 typedef struct {
@@ -363,6 +479,8 @@ typedef struct {
     Py_ssize_t idx;
 } Ready;
 
+static int runnext_prepare(PyObject *mp, Ready *r);
+
 static int
 ready_prepare(PyObject *s, PyObject *mp, PyObject *rg, Ready *r)
 {
@@ -373,9 +491,17 @@ ready_prepare(PyObject *s, PyObject *mp, PyObject *rg, Ready *r)
     if (status != st.WAITING && status != st.SYSCALL) {
         return -1;  /* goready throws */
     }
-    if (!tracer_off()) {
+    if (!(run_quiet() & QUIET_TRACER)) {
         return -1;  /* goready reports to the tracer */
     }
+    return runnext_prepare(mp, r);
+}
+
+/* runqput(s, pp, gp, next=True) prepared (the ring's new tail made): 0, or -1 (pure
+   path, nothing changed). ready_commit makes the writes. */
+static int
+runnext_prepare(PyObject *mp, Ready *r)
+{
     PyObject *pp = SLOT(mp, st.m_p);
     if (pp == NULL || Py_TYPE(pp) != st.P) {
         return -1;
@@ -499,8 +625,9 @@ select_won(Olds *o, PyObject *sg)
 
 /* proc.execute(s, mp, pp, nxt, inherit, prev=gp) for gp parked: the bookkeeping, then
    where the switch goes (to where nxt resumes, to its greenlet, or to g0 to start it):
-   0 and *ptarget, *parg (new references; parg may be NULL) for switch_to; 1: nxt is gp,
-   no switch; -1 an exception. Out of line: its locals stay off the parked stack. */
+   0 and *ptarget, *parg (new references; parg may be NULL) for switch_to; 1: no switch
+   (nxt is gp; or gp is dead on this greenlet and nxt, which never ran, took it over);
+   -1 an exception. Out of line: its locals stay off the parked stack. */
 static NOINLINE int
 execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *gp,
               PyObject **ptarget, PyObject **parg)
@@ -544,20 +671,30 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
     if (cur != SLOT(gp, st.g_gr)) {
         set_slot(po, gp, st.g_resume, cur);  /* stopped inside a child greenlet of its own */
     }
-    Py_DECREF(cur);
     PyObject *target, *arg = NULL;
     PyObject *resume = SLOT(nxt, st.g_resume);
+    int never_ran = SLOT(nxt, st.g_gr) == NULL || SLOT(nxt, st.g_gr) == Py_None;
     if (resume != NULL && resume != Py_None) {
         target = Py_NewRef(resume);
         set_slot(po, nxt, st.g_resume, Py_None);
     }
-    else if (SLOT(nxt, st.g_gr) == NULL || SLOT(nxt, st.g_gr) == Py_None) {
+    else if (never_ran && SLOT(gp, st.g_status) == st.DEAD && SLOT(gp, st.g_gr) == cur) {
+        /* gp just finished on this greenlet (goexit): nxt, which never ran, takes it
+           over, with no switch (proc.execute) */
+        set_slot(po, nxt, st.g_gr, cur);
+        set_slot(po, gp, st.g_gr, Py_None);
+        release_olds(po);
+        Py_DECREF(cur);
+        return 1;
+    }
+    else if (never_ran) {
         target = Py_XNewRef(SLOT(mp, st.m_g0));  /* g0 starts it on a greenlet */
         arg = nxt;
     }
     else {
         target = Py_NewRef(SLOT(nxt, st.g_gr));
     }
+    Py_DECREF(cur);
     Py_XINCREF(arg);
     release_olds(po);
     if (target == NULL) {
@@ -595,128 +732,6 @@ switch_to(PyObject *target, PyObject *arg)
     return r;
 }
 
-/* Is the deque at key in the bound run's dict empty? 1 yes, 0 no or unreadable. */
-static inline int
-run_deque_empty(PyObject *key)
-{
-    PyObject *q = PyDict_GetItemWithError(st.run_dict, key);
-    if (q == NULL || Py_TYPE(q) != st.deque) {
-        PyErr_Clear();
-        return 0;
-    }
-    return Py_SIZE(q) == 0;
-}
-
-/* schedule's ring fast path (proc.schedule, in its order): the local ring's head when
-   nothing find_runnable would take first is pending (a finished offload, sockets sysmon
-   found, a signal, the global queue, a gcpoll-due collection, a due timer, finalizer
-   trash). 1: *pnxt is the head (a new reference), taken off the ring, gcpoll counted
-   down; 0: ask find_runnable (nothing changed but what proc.gcpoll itself sets); -1: an
-   exception. Out of line: its locals stay off a parked goroutine's stack. */
-static NOINLINE int
-ring_head(PyObject *s, PyObject *pp, PyObject *heap, PyObject **pnxt)
-{
-    PyObject *head = SLOT(pp, st.p_runqhead), *tail = SLOT(pp, st.p_runqtail);
-    PyObject *runq = SLOT(pp, st.p_runq);
-    if (st.Netpoll == NULL || head == NULL || tail == NULL || !PyLong_CheckExact(head) ||
-        !PyLong_CheckExact(tail) || runq == NULL || !PyList_CheckExact(runq) ||
-        PyList_GET_SIZE(runq) != st.runq_size) {
-        return 0;
-    }
-    Py_ssize_t h = PyLong_AsSsize_t(head), t = PyLong_AsSsize_t(tail);
-    if ((h == -1 || t == -1) && PyErr_Occurred()) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (h == t || h < 0 || Py_SIZE(st.run_injectq) != 0) {
-        return 0;
-    }
-    PyObject *np = PyDict_GetItemWithError(st.run_dict, st.str_netpoll);
-    if (np == NULL || Py_TYPE(np) != st.Netpoll) {
-        PyErr_Clear();
-        return 0;
-    }
-    PyObject *pending = SLOT(np, st.np_pending);
-    if (pending == NULL || Py_TYPE(pending) != st.deque || Py_SIZE(pending) != 0 ||
-        !run_deque_empty(st.str_runq) || !run_deque_empty(st.str_sigq)) {
-        return 0;
-    }
-    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
-    Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
-    if (polls == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (polls == 0) {
-        PyObject *args[2] = {s, pp};
-        PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
-        if (r == NULL) {
-            return -1;
-        }
-        int ok = PyObject_IsTrue(r);
-        Py_DECREF(r);
-        if (ok <= 0) {
-            return ok;
-        }
-    }
-    /* A due timer (heap[0][0] <= now), or finalizer trash: find_runnable's. */
-    if (PyList_GET_SIZE(heap) != 0) {
-        PyObject *e = PyList_GET_ITEM(heap, 0);
-        if (!PyTuple_CheckExact(e) || PyTuple_GET_SIZE(e) < 1 ||
-            !PyLong_CheckExact(PyTuple_GET_ITEM(e, 0))) {
-            return 0;
-        }
-        long long when = PyLong_AsLongLong(PyTuple_GET_ITEM(e, 0));
-        if (when == -1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return 0;
-        }
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (when <= (long long)now.tv_sec * 1000000000LL + now.tv_nsec) {
-            return 0;
-        }
-    }
-    PyObject *fq = PyDict_GetItemWithError(st.run_dict, st.str_finq);
-    if (fq == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (fq != Py_None) {
-        PyObject *trash = PyObject_GetAttr(fq, st.str_trash);
-        if (trash == NULL) {
-            PyErr_Clear();
-            return 0;
-        }
-        int empty = PyList_CheckExact(trash) && PyList_GET_SIZE(trash) == 0;
-        Py_DECREF(trash);
-        if (!empty) {
-            return 0;
-        }
-    }
-    Py_ssize_t i = h % st.runq_size;
-    PyObject *nxt = PyList_GET_ITEM(runq, i);
-    if (nxt == NULL || Py_TYPE(nxt) != st.G) {
-        return 0;
-    }
-    /* every allocation before the first write */
-    gcpoll = SLOT(pp, st.p_gcpoll);
-    PyObject *newpoll = PyNumber_Subtract(gcpoll, st.one);
-    PyObject *newhead = newpoll == NULL ? NULL : PyLong_FromSsize_t(h + 1);
-    if (newhead == NULL) {
-        Py_XDECREF(newpoll);
-        return -1;
-    }
-    PyList_SET_ITEM(runq, i, Py_NewRef(Py_None));  /* its reference moves to *pnxt */
-    Olds o = {.n = 0};
-    o.old[o.n++] = SLOT(pp, st.p_runqhead);
-    SLOT(pp, st.p_runqhead) = newhead;
-    o.old[o.n++] = SLOT(pp, st.p_gcpoll);
-    SLOT(pp, st.p_gcpoll) = newpoll;
-    release_olds(&o);
-    *pnxt = nxt;
-    return 1;
-}
-
 /* gopark(gp, reason, WAITING, sg) and schedule (proc.gopark, proc.schedule) with no
    Python frame on gp's stack at the switch: schedule's fast path (runnext, nothing
    due) in C; otherwise proc.find_runnable picks the next G and the switch is made
@@ -725,6 +740,12 @@ ring_head(PyObject *s, PyObject *pp, PyObject *heap, PyObject **pnxt)
    held (a signal handler on gp's stack), a tracing callback running, or a recursion
    budget too short (park's caller checked).
    Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
+static NOINLINE int ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap,
+                               PyObject **pnxt);
+static NOINLINE int sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq,
+                                PyObject *heap, PyObject *gcpoll, PyObject **pnxt,
+                                int *pinherit, PyObject **ppp);
+
 static NOINLINE int
 gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject *sg,
              PyObject **pnxt, int *pinherit, PyObject **ppp)
@@ -752,15 +773,8 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
         return 0;
     }
     PyObject *injectq = st.run_injectq;  /* s's: fast_getg bound s before */
-    if (!tracer_off() || injectq == NULL) {
-        return 0;
-    }
-    /* Plain RLocks made before gort was imported: gopark asks whether the thread owns
-       one (threadlock.rlock_park_check); none under `gort run`. */
-    PyObject *prl = PyDict_GetItemWithError(st.run_dict, st.str_park_rlocks);
-    if (prl == NULL || !PyTuple_Check(prl) || PyTuple_GET_SIZE(prl) != 0) {
-        PyErr_Clear();
-        return 0;
+    if (run_quiet() != (QUIET_TRACER | QUIET_RLOCKS) || injectq == NULL) {
+        return 0;  /* a tracer, or plain RLocks to ask about: proc.gopark */
     }
     /* gopark's writes. One Olds for every step: a parked G's saved C stack holds this
        frame, so it is kept small (measured: 1 KiB per parked goroutine before). */
@@ -770,6 +784,103 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
     set_slot(&o, gp, st.g_waiting, sg);
     set_slot(&o, gp, st.g_waitsince, schedwhen);
     release_olds(&o);
+    return sched_pick(s, mp, pp, injectq, heap, gcpoll, pnxt, pinherit, ppp);
+}
+
+/* proc.find_runnable's answer where it is the local ring's head: no runnext, no signal
+   handler waiting (s.sigq), no finished offload (injectq), no socket sysmon found ready
+   (netpoll.pending), no timer at all, no collection due nor trash for the finalizer
+   goroutine (s.finq), and not the 61st tick with the global queue non-empty. 1 with
+   *pnxt (runqget's, a new reference; it does not inherit the slice), 0 (nothing
+   changed: ask find_runnable), -1 an exception. Reads the run's dict (s bound). */
+static NOINLINE int
+ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
+{
+    if (!gs.ready || SLOT(pp, st.p_runnext) != Py_None || Py_SIZE(injectq) != 0 ||
+        PyList_GET_SIZE(heap) != 0) {
+        return 0;
+    }
+    PyObject *h = SLOT(pp, st.p_runqhead), *t = SLOT(pp, st.p_runqtail);
+    PyObject *runq = SLOT(pp, st.p_runq), *tick = SLOT(pp, st.p_schedtick);
+    if (h == NULL || t == NULL || !PyLong_CheckExact(h) || !PyLong_CheckExact(t) ||
+        runq == NULL || !PyList_CheckExact(runq) || PyList_GET_SIZE(runq) != st.runq_size ||
+        tick == NULL || !PyLong_CheckExact(tick)) {
+        return 0;
+    }
+    Py_ssize_t hv = PyLong_AsSsize_t(h), tv = PyLong_AsSsize_t(t);
+    long tk = PyLong_AsLong(tick);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (hv == tv) {
+        return 0;  /* the ring is empty: the global queue, stealing, the netpoller */
+    }
+    PyObject *d = st.run_dict;
+    PyObject *sigq = PyDict_GetItemWithError(d, gs.str_sigq);
+    PyObject *np = sigq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_netpoll);
+    PyObject *fq = np == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_finq);
+    PyObject *grunq = fq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_runq);
+    if (grunq == NULL || Py_TYPE(sigq) != st.deque || Py_SIZE(sigq) != 0 ||
+        Py_TYPE(np) != gs.Netpoll || Py_TYPE(grunq) != st.deque) {
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *pending = SLOT(np, gs.np_pending);
+    if (pending == NULL || Py_TYPE(pending) != st.deque || Py_SIZE(pending) != 0) {
+        return 0;
+    }
+    if (Py_SIZE(grunq) != 0 && tk % 61 == 0) {
+        return 0;  /* fairness: the global queue's turn */
+    }
+    if (fq != Py_None) {
+        /* fq.trash or gc.get_count()[0] > s.gctrigger: find_runnable wakes it */
+        if (Py_TYPE(fq) != gs.Finq) {
+            return 0;
+        }
+        PyObject *trash = PyObject_GetAttr(fq, gs.str_trash);
+        int empty = trash != NULL && PyList_CheckExact(trash) && PyList_GET_SIZE(trash) == 0;
+        Py_XDECREF(trash);
+        PyObject *trigger = empty ? PyDict_GetItemWithError(d, gs.str_gctrigger) : NULL;
+        if (trigger == NULL || !PyLong_CheckExact(trigger)) {
+            PyErr_Clear();
+            return 0;
+        }
+        PyObject *count = PyObject_CallNoArgs(gs.gc_get_count);
+        if (count == NULL) {
+            return -1;
+        }
+        int due = PyTuple_CheckExact(count) && PyTuple_GET_SIZE(count) > 0 &&
+                  PyLong_CheckExact(PyTuple_GET_ITEM(count, 0)) ?
+                  PyObject_RichCompareBool(PyTuple_GET_ITEM(count, 0), trigger, Py_GT) : 1;
+        Py_DECREF(count);
+        if (due != 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    /* runqget(pp): the ring's head */
+    PyObject *newhead = PyLong_FromSsize_t(hv + 1);
+    if (newhead == NULL) {
+        return -1;
+    }
+    Py_ssize_t i = hv % st.runq_size;
+    PyObject *gp = PyList_GET_ITEM(runq, i);  /* its reference moves to *pnxt */
+    PyList_SET_ITEM(runq, i, Py_NewRef(Py_None));
+    SLOT(pp, st.p_runqhead) = newhead;
+    Py_DECREF(h);
+    *pnxt = gp;
+    return 1;
+}
+
+/* schedule(s, mp, gp)'s choice of the next G, once gp is parked or dead: its fast path
+   (runnext, nothing due, proc.gcpoll's countdown) in C, else proc.find_runnable. 1 with
+   *pnxt (a new reference), *pinherit, *ppp; -1 an exception. */
+static NOINLINE int
+sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject *heap,
+           PyObject *gcpoll, PyObject **pnxt, int *pinherit, PyObject **ppp)
+{
+    Olds o;
     /* schedule(s, mp, gp): the fast path's test, in its order. */
     PyObject *nxt = SLOT(pp, st.p_runnext);
     int fast = 0;
@@ -796,8 +907,15 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
     }
     int inherit;
     if (fast) {
-        PyObject *gp2 = SLOT(pp, st.p_gcpoll);
-        PyObject *newpoll = PyNumber_Subtract(gp2, st.one);
+        /* read again: proc.gcpoll may have just reset it */
+        PyObject *gcpoll2 = SLOT(pp, st.p_gcpoll);
+        Py_ssize_t polls = PyLong_CheckExact(gcpoll2) ? PyLong_AsSsize_t(gcpoll2) : 0;
+        if (polls == -1 && PyErr_Occurred()) {
+            PyErr_Clear();  /* a huge int: PyNumber_Subtract */
+        }
+        PyObject *newpoll = polls > 0 && polls <= 256 ?
+                            PyLong_FromSsize_t(polls - 1) :  /* a cached small int */
+                            PyNumber_Subtract(gcpoll2, st.one);
         if (newpoll == NULL) {
             return -1;
         }
@@ -809,11 +927,11 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
         release_olds(&o);
         inherit = 1;
     }
-    else if ((nxt == NULL || nxt == Py_None) && (fast = ring_head(s, pp, heap, &nxt)) != 0) {
+    else if ((fast = ring_pick(pp, injectq, heap, &nxt)) != 0) {
         if (fast < 0) {
             return -1;
         }
-        inherit = 0;  /* a new slice: execute_begin stamps it */
+        inherit = 0;
     }
     else {
         PyObject *args[3] = {s, mp, pp};
@@ -976,6 +1094,30 @@ typedef struct {
 
 enum { PK_ERR = -1, PK_SLOW = 0, PK_DONE = 1, PK_SWITCH = 2, PK_WOKEN = 3 };
 
+/* After a switch back to gp's greenlet that did not come from the scheduler (the M
+   runs another G: a greenlet gp made finished, or raised, in another goroutine):
+   proc.foreign_switch passes on what came (r, or the exception raised when r is NULL)
+   and returns once gp is scheduled. Consumes r; returns the switch's value or NULL. */
+static NOINLINE PyObject *
+foreign_switch(PyObject *s, PyObject *mp, PyObject *gp, PyObject *r)
+{
+    PyObject *got = r;
+    if (got == NULL) {
+        PyObject *t, *tb;
+        PyErr_Fetch(&t, &got, &tb);
+        PyErr_NormalizeException(&t, &got, &tb);
+        if (got != NULL && tb != NULL) {
+            PyException_SetTraceback(got, tb);
+        }
+        Py_XDECREF(t);
+        Py_XDECREF(tb);
+    }
+    PyObject *args[4] = {s, mp, gp, got != NULL ? got : Py_None};
+    PyObject *res = PyObject_Vectorcall(st.foreign_switch, args, 4, NULL);
+    Py_XDECREF(got);
+    return res;
+}
+
 /* After the switch (r: what it returned, NULL if it raised): gopark's tail. PK_WOKEN,
    or PK_ERR with pk->w released. */
 static NOINLINE int
@@ -984,23 +1126,7 @@ park_end(Park *pk, PyObject *r)
     Py_CLEAR(pk->target);
     Py_CLEAR(pk->args);
     if (SLOT(pk->mp, st.m_curg) != pk->gp) {
-        /* The program switched to gp's greenlet, not the scheduler (a greenlet gp made
-           finished in another goroutine): proc.foreign_switch passes on what came and
-           returns once gp is scheduled. */
-        PyObject *got = r;
-        if (got == NULL) {
-            PyObject *t, *tb;
-            PyErr_Fetch(&t, &got, &tb);
-            PyErr_NormalizeException(&t, &got, &tb);
-            if (got != NULL && tb != NULL) {
-                PyException_SetTraceback(got, tb);
-            }
-            Py_XDECREF(t);
-            Py_XDECREF(tb);
-        }
-        PyObject *args[4] = {pk->s, pk->mp, pk->gp, got != NULL ? got : Py_None};
-        r = PyObject_Vectorcall(st.foreign_switch, args, 4, NULL);
-        Py_XDECREF(got);
+        r = foreign_switch(pk->s, pk->mp, pk->gp, r);
     }
     if (r == NULL) {
         Py_CLEAR(pk->w);
@@ -1131,7 +1257,7 @@ send_begin(PyObject *const *args, size_t nargsf, PyObject *kwnames, Park *pk)
     if (buf == NULL || Py_TYPE(buf) != st.deque || size == NULL || !PyLong_CheckExact(size)) {
         goto slow;
     }
-    Py_ssize_t cap = PyLong_AsSsize_t(size);
+    Py_ssize_t cap = size == st.zero ? 0 : PyLong_AsSsize_t(size);  /* 0: the small int */
     if (cap == -1 && PyErr_Occurred()) {
         PyErr_Clear();
         goto slow;
@@ -1254,7 +1380,7 @@ recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObj
     if (size == NULL || !PyLong_CheckExact(size)) {
         return 0;
     }
-    Py_ssize_t cap = PyLong_AsSsize_t(size);
+    Py_ssize_t cap = size == st.zero ? 0 : PyLong_AsSsize_t(size);  /* 0: the small int */
     if (cap == -1 && PyErr_Occurred()) {
         PyErr_Clear();
         return 0;
@@ -1703,7 +1829,7 @@ case_ready(Case *c)
         if (size == NULL || !PyLong_CheckExact(size)) {
             return -1;
         }
-        Py_ssize_t cap = PyLong_AsSsize_t(size);
+        Py_ssize_t cap = size == st.zero ? 0 : PyLong_AsSsize_t(size);  /* 0: the small int */
         if (cap == -1 && PyErr_Occurred()) {
             PyErr_Clear();
             return -1;
@@ -2109,6 +2235,441 @@ core_select(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
     }
 }
 
+
+
+/* traceback.creator_of(creator) from C: where gort.go was called from (the first frame
+   outside gort's own files): (code, f_lasti, module name, creator's goid) or None; a new
+   reference, NULL with an exception, or *slow set (the pure path decides: globals not
+   a dict). */
+static PyObject *
+creator_at(PyObject *creator, int *slow)
+{
+    PyFrameObject *f = PyEval_GetFrame();
+    Py_XINCREF(f);
+    while (f != NULL) {
+        PyCodeObject *code = PyFrame_GetCode(f);
+        int ours = PyUnicode_Tailmatch(code->co_filename, gs.gortdir, 0, PY_SSIZE_T_MAX, -1);
+        if (ours < 0) {
+            Py_DECREF(code);
+            Py_DECREF(f);
+            return NULL;
+        }
+        if (!ours) {
+            PyObject *globals = PyFrame_GetGlobals(f);
+            PyObject *res = NULL;
+            if (!PyDict_CheckExact(globals)) {
+                *slow = 1;  /* .get could run Python code: the pure path */
+            }
+            else {
+                PyObject *mod = PyDict_GetItemWithError(globals, gs.str_name);
+                PyObject *lasti = mod != NULL || !PyErr_Occurred() ?
+                                  PyLong_FromLong(PyFrame_GetLasti(f)) : NULL;
+                if (lasti != NULL) {
+                    res = PyTuple_Pack(4, code, lasti, mod != NULL ? mod : gs.qmark,
+                                       SLOT(creator, gs.g_goid));
+                    Py_DECREF(lasti);
+                }
+            }
+            Py_DECREF(globals);
+            Py_DECREF(code);
+            Py_DECREF(f);
+            return res;
+        }
+        PyFrameObject *back = PyFrame_GetBack(f);
+        Py_DECREF(code);
+        Py_DECREF(f);
+        f = back;
+    }
+    return Py_NewRef(Py_None);
+}
+
+/* A new G: a copy of the template's slots (see gs), or G(). */
+static PyObject *
+new_g(void)
+{
+    if (gs.template == NULL) {
+        return PyObject_CallNoArgs((PyObject *)st.G);
+    }
+    PyObject *gp = st.G->tp_alloc(st.G, 0);
+    if (gp == NULL) {
+        return NULL;
+    }
+    for (PyMemberDef *m = st.G->tp_members; m != NULL && m->name != NULL; m++) {
+        SLOT(gp, m->offset) = Py_XNewRef(SLOT(gs.template, m->offset));
+    }
+    return gp;
+}
+
+/* An int of the run's dict (Sched's attributes), borrowed; NULL (no error) if absent or
+   not an exact int. */
+static PyObject *
+run_int(PyObject *name)
+{
+    PyObject *v = PyDict_GetItemWithError(st.run_dict, name);
+    if (v == NULL || !PyLong_CheckExact(v)) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return v;
+}
+
+static PyObject *
+core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (!gs.ready || nargs < 1) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *fn = args[0];
+    PyObject *func = PyMethod_Check(fn) ? PyMethod_GET_FUNCTION(fn) : fn;
+    if (!PyFunction_Check(func) ||
+        (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+        return fallback(callable, args, nargsf, kwnames);  /* the pure checks and errors */
+    }
+    PyObject *s, *mp;
+    PyObject *creator = fast_getg(&s, &mp);
+    if (creator == NULL || !(run_quiet() & QUIET_TRACER)) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *pp = SLOT(mp, st.m_p);
+    if (pp == NULL || Py_TYPE(pp) != st.P) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *gfree = SLOT(pp, gs.p_gfree);
+    PyObject *goidgen = run_int(gs.str_goidgen), *gcount = run_int(gs.str_gcount);
+    PyObject *stats = PyDict_GetItemWithError(st.run_dict, gs.str_stats);
+    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
+    if (gfree == NULL || !PyList_CheckExact(gfree) || goidgen == NULL || gcount == NULL ||
+        stats == NULL || Py_TYPE(stats) != gs.Stats || allgs == NULL ||
+        !PyDict_CheckExact(allgs) || SLOT(stats, gs.stats_created) == NULL ||
+        !PyLong_CheckExact(SLOT(stats, gs.stats_created))) {
+        PyErr_Clear();
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    /* Every allocation, before the first write. */
+    int slow = 0;
+    PyObject *gopc = creator_at(creator, &slow);
+    if (gopc == NULL) {
+        return slow ? fallback(callable, args, nargsf, kwnames) : NULL;
+    }
+    PyObject *ctx = PyContext_CopyCurrent();
+    PyObject *targs = PyTuple_New(nargs - 1);
+    PyObject *kw = PyDict_New();
+    PyObject *newgoid = PyNumber_Add(goidgen, st.one);
+    PyObject *newgcount = PyNumber_Add(gcount, st.one);
+    PyObject *newcreated = PyNumber_Add(SLOT(stats, gs.stats_created), st.one);
+    Py_ssize_t nfree = PyList_GET_SIZE(gfree);
+    PyObject *gp = nfree > 0 ? Py_NewRef(PyList_GET_ITEM(gfree, nfree - 1)) : new_g();
+    Ready r = {.newtail = NULL};
+    int err = ctx == NULL || targs == NULL || kw == NULL || newgoid == NULL ||
+              newgcount == NULL || newcreated == NULL || gp == NULL;
+    if (!err && targs != NULL) {
+        for (Py_ssize_t i = 1; i < nargs; i++) {
+            PyTuple_SET_ITEM(targs, i - 1, Py_NewRef(args[i]));
+        }
+        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nkw && !err; i++) {
+            err = PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0;
+        }
+    }
+    if (!err && Py_TYPE(gp) != st.G) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: the free list holds a non-G");
+        err = 1;
+    }
+    if (!err && runnext_prepare(mp, &r) < 0) {
+        slow = 1;
+    }
+    /* The last step that can fail: a new G joins allgs (a dict keyed by identity). */
+    if (!err && !slow && nfree == 0 && PyDict_SetItem(allgs, gp, Py_None) < 0) {
+        err = 1;
+    }
+    if (err || slow) {
+        Py_DECREF(gopc);
+        Py_XDECREF(ctx);
+        Py_XDECREF(targs);
+        Py_XDECREF(kw);
+        Py_XDECREF(newgoid);
+        Py_XDECREF(newgcount);
+        Py_XDECREF(newcreated);
+        Py_XDECREF(gp);
+        Py_XDECREF(r.newtail);
+        return err ? NULL : fallback(callable, args, nargsf, kwnames);
+    }
+    /* The writes: no Python code runs from here to the end (but runqputslow, last). */
+    if (nfree > 0) {
+        Py_SET_SIZE(gfree, nfree - 1);  /* gfree.pop(): its reference moves to gp below */
+        Py_DECREF(gp);
+    }
+    Olds o = {.n = 0};
+    set_slot(&o, gp, gs.g_goid, newgoid);
+    set_slot(&o, gp, gs.g_system, Py_False);
+    set_slot(&o, gp, gs.g_fn, fn);
+    set_slot(&o, gp, gs.g_args, targs);
+    set_slot(&o, gp, gs.g_kwargs, kw);
+    set_slot(&o, gp, gs.g_ctx, ctx);
+    set_slot(&o, gp, gs.g_m, mp);
+    set_slot(&o, gp, gs.g_gopc, gopc);
+    /* existing keys: replaced in place, no allocation */
+    PyDict_SetItem(st.run_dict, gs.str_goidgen, newgoid);
+    PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);
+    set_slot(&o, stats, gs.stats_created, newcreated);
+    Py_DECREF(newgoid);
+    Py_DECREF(targs);
+    Py_DECREF(kw);
+    Py_DECREF(ctx);
+    Py_DECREF(gopc);
+    Py_DECREF(newgcount);
+    Py_DECREF(newcreated);
+    if (nfree > 0) {
+        o.old[o.n++] = gp;  /* the free list's reference, released with the others */
+    }
+    else {
+        Py_DECREF(gp);  /* allgs holds it; runnext takes another below */
+    }
+    err = ready_commit(&o, s, gp, &r);  /* status RUNNABLE, runnext, the ring */
+    release_olds(&o);
+    if (err < 0) {
+        return NULL;
+    }
+    if (SLOT(creator, st.g_preempt) != Py_False) {  /* asked for while runqputslow ran */
+        return PyObject_CallFunctionObjArgs(gs.gopreempt_m, creator, Py_False, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
+/* proc.gmain's goexit (proc.goexit_core): drop gp's references (fn, args, kwargs,
+   param) while it still runs, then, if nothing calls for the pure code (a tracer, exit
+   hooks, a preemption hook armed, m.locks held, a preemption request, another run: all
+   checked after the finalizers the drop may run), goexit0 (status DEAD, gcount, the
+   free list, or with the list full out of allgs) and schedule: the next G from
+   schedule's fast path or proc.find_runnable, and execute; a G that never ran takes
+   this greenlet over with no switch. Returns the G that runs on this greenlet next
+   (mp.curg, once something switches back here; its gr is me), or, the list full, a G
+   with a greenlet of its own (gmain returns it: this greenlet ends and g0 switches to
+   it), or None having only dropped the references (gmain does the rest in Python). */
+static PyObject *
+core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "gort._core.goexit(s, mp, gp, me)");
+        return NULL;
+    }
+    PyObject *s = args[0], *mp = args[1], *gp = args[2], *me = args[3];
+    if (!gs.ready || Py_TYPE(gp) != st.G) {
+        Py_RETURN_NONE;
+    }
+    PyObject *kw = PyDict_New();
+    if (kw == NULL) {
+        return NULL;
+    }
+    Olds o = {.n = 0};
+    set_slot(&o, gp, gs.g_fn, Py_None);
+    set_slot(&o, gp, gs.g_args, gs.empty);
+    set_slot(&o, gp, gs.g_kwargs, kw);
+    set_slot(&o, gp, st.g_param, Py_None);
+    Py_DECREF(kw);
+    release_olds(&o);  /* finalizers run here, in gp, as in the pure code */
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    /* The checks, now that no more Python code runs before the switch (but
+       proc.gcpoll and proc.find_runnable, as in the pure path). */
+    PyObject *s2, *mp2;
+    if (fast_getg(&s2, &mp2) != gp || s2 != s || mp2 != mp || !(run_quiet() & QUIET_TRACER) ||
+        SLOT(mp, st.m_armed) != Py_None || SLOT(mp, st.m_locks) != st.zero ||
+        SLOT(gp, gs.g_onexit) != Py_None || SLOT(gp, st.g_gr) != me) {
+        Py_RETURN_NONE;
+    }
+    PyObject *pp = SLOT(mp, st.m_p);
+    if (pp == NULL || Py_TYPE(pp) != st.P) {
+        Py_RETURN_NONE;
+    }
+    PyObject *gfree = SLOT(pp, gs.p_gfree);
+    PyObject *timers = SLOT(pp, st.p_timers);
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
+    PyObject *system = SLOT(gp, gs.g_system);
+    PyObject *gcount = run_int(gs.str_gcount);
+    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
+    if (allgs == NULL || !PyDict_CheckExact(allgs)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (gfree == NULL || !PyList_CheckExact(gfree) || timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
+        !PyLong_CheckExact(gcpoll) || gcount == NULL || (system != Py_False && system != Py_True)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *heap = SLOT(timers, st.t_heap);
+    if (heap == NULL || !PyList_CheckExact(heap) || st.run_injectq == NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *newgcount = system == Py_False ? PyNumber_Subtract(gcount, st.one) : NULL;
+    if (system == Py_False && newgcount == NULL) {
+        return NULL;
+    }
+    /* goexit0 */
+    o.n = 0;
+    set_slot(&o, gp, st.g_status, st.DEAD);
+    if (newgcount != NULL) {
+        PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);  /* an existing key */
+        Py_DECREF(newgcount);
+    }
+    int drop = PyList_GET_SIZE(gfree) >= gs.gfree_max;
+    int err;
+    if (drop) {
+        /* The free list is full: the G is dropped. Its greenlet goes to the next G if
+           that one never ran, else it ends (gmain returns the next G to g0). */
+        err = PyDict_DelItem(allgs, gp);  /* a G hashes by identity: no Python code */
+        if (err == 0) {
+            set_slot(&o, gp, st.g_gr, Py_None);
+        }
+    }
+    else {
+        err = PyList_Append(gfree, gp);
+    }
+    release_olds(&o);
+    if (err < 0) {
+        return NULL;
+    }
+    PyObject *nxt, *target, *arg;
+    int inherit;
+    if (sched_pick(s, mp, pp, st.run_injectq, heap, gcpoll, &nxt, &inherit, &pp) < 0) {
+        return NULL;
+    }
+    if (drop) {
+        /* execute's bookkeeping only (prev=nxt: no switch), then nxt takes this greenlet
+           if it never ran; gmain returns any other for g0 to switch to */
+        int r = execute_begin(mp, pp, nxt, inherit, nxt, &target, &arg);
+        if (r >= 0 && (SLOT(nxt, st.g_gr) == Py_None || SLOT(nxt, st.g_gr) == NULL) &&
+            (SLOT(nxt, st.g_resume) == Py_None || SLOT(nxt, st.g_resume) == NULL)) {
+            o.n = 0;
+            set_slot(&o, nxt, st.g_gr, me);
+            release_olds(&o);
+        }
+        if (r < 0) {
+            Py_DECREF(nxt);
+            return NULL;
+        }
+        return nxt;
+    }
+    int r = execute_begin(mp, pp, nxt, inherit, gp, &target, &arg);
+    Py_DECREF(nxt);
+    if (r < 0) {
+        return NULL;
+    }
+    if (r == 0) {
+        PyObject *res = switch_to(target, arg);
+        PyObject *back = SLOT(mp, st.m_curg);
+        if (back != gp && (back == NULL || SLOT(back, st.g_gr) != me)) {
+            res = foreign_switch(s, mp, gp, res);
+        }
+        if (res == NULL) {
+            return NULL;  /* the reaper's GreenletExit (abandon.reap) */
+        }
+        Py_DECREF(res);
+    }
+    /* gp again (newproc reused it and this greenlet), or a G that took it over */
+    PyObject *curg = SLOT(mp, st.m_curg);
+    if (curg == NULL || Py_TYPE(curg) != st.G) {
+        PyErr_SetString(PyExc_SystemError, "gort._core: goexit resumed with no current G");
+        return NULL;
+    }
+    return Py_NewRef(curg);
+}
+
+PyDoc_STRVAR(setup_go_doc,
+"setup_go(ns) -> go\n\n"
+"Bind gort.go's C path and goexit (after setup): ns holds go (the pure function),\n"
+"Stats, gopreempt_m, GORT_DIR (traceback's), GFREE_MAX and DEAD. Returns the C\n"
+"callable, which falls back to the pure go.");
+
+static PyObject *
+core_setup_go(PyObject *mod, PyObject *ns)
+{
+    if (!st.ready || !PyDict_Check(ns)) {
+        PyErr_SetString(PyExc_RuntimeError, "gort._core.setup_go: after setup, with a dict");
+        return NULL;
+    }
+    if (gs.ready) {
+        PyErr_SetString(PyExc_RuntimeError, "gort._core.setup_go: called twice");
+        return NULL;
+    }
+    PyObject *pure = PyDict_GetItemString(ns, "go");
+    if (pure == NULL || !(gs.Stats = get_type(ns, "Stats")) ||
+        !(gs.gopreempt_m = get_obj(ns, "gopreempt_m")) || !(gs.gortdir = get_obj(ns, "GORT_DIR"))) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_KeyError, "gort._core.setup_go: go");
+        }
+        return NULL;
+    }
+    if (offset_of(st.G, "goid", &gs.g_goid) || offset_of(st.G, "system", &gs.g_system) ||
+        offset_of(st.G, "fn", &gs.g_fn) || offset_of(st.G, "args", &gs.g_args) ||
+        offset_of(st.G, "kwargs", &gs.g_kwargs) || offset_of(st.G, "ctx", &gs.g_ctx) ||
+        offset_of(st.G, "m", &gs.g_m) || offset_of(st.G, "gopc", &gs.g_gopc) ||
+        offset_of(st.P, "gfree", &gs.p_gfree) || offset_of(st.G, "onexit", &gs.g_onexit) ||
+        offset_of(gs.Stats, "goroutines_created", &gs.stats_created)) {
+        return NULL;
+    }
+    PyObject *gm = PyDict_GetItemString(ns, "GFREE_MAX");
+    if (gm == NULL || (gs.gfree_max = PyLong_AsSsize_t(gm)) < 0 ||
+        !(st.DEAD = get_obj(ns, "DEAD")) || !(gs.empty = PyTuple_New(0))) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_KeyError, "gort._core.setup_go: GFREE_MAX, DEAD");
+        }
+        return NULL;
+    }
+    if (!(gs.Netpoll = get_type(ns, "Netpoll")) || !(gs.Finq = get_type(ns, "Finq")) ||
+        !(gs.gc_get_count = get_obj(ns, "gc_get_count")) ||
+        offset_of(gs.Netpoll, "pending", &gs.np_pending)) {
+        return NULL;
+    }
+    gs.str_sigq = PyUnicode_InternFromString("sigq");
+    gs.str_netpoll = PyUnicode_InternFromString("netpoll");
+    gs.str_finq = PyUnicode_InternFromString("finq");
+    gs.str_runq = PyUnicode_InternFromString("runq");
+    gs.str_trash = PyUnicode_InternFromString("trash");
+    gs.str_gctrigger = PyUnicode_InternFromString("gctrigger");
+    if (!gs.str_sigq || !gs.str_netpoll || !gs.str_finq || !gs.str_runq || !gs.str_trash ||
+        !gs.str_gctrigger) {
+        return NULL;
+    }
+    gs.str_goidgen = PyUnicode_InternFromString("goidgen");
+    gs.str_gcount = PyUnicode_InternFromString("gcount");
+    gs.str_stats = PyUnicode_InternFromString("stats");
+    gs.str_allgs = PyUnicode_InternFromString("allgs");
+    gs.str_name = PyUnicode_InternFromString("__name__");
+    gs.qmark = PyUnicode_InternFromString("?");
+    if (!gs.str_goidgen || !gs.str_gcount || !gs.str_stats || !gs.str_allgs || !gs.str_name ||
+        !gs.qmark) {
+        return NULL;
+    }
+    /* The template: used only if every slot of a G() holds an immutable value (None,
+       a bool, an int, a status or wait-reason member, ()) or is kwargs (replaced). */
+    PyObject *t = PyObject_CallNoArgs((PyObject *)st.G);
+    if (t == NULL) {
+        return NULL;
+    }
+    int ok = st.G->tp_members != NULL;
+    for (PyMemberDef *m = st.G->tp_members; ok && m->name != NULL; m++) {
+        PyObject *v = SLOT(t, m->offset);
+        ok = m->type == T_OBJECT_EX && v != NULL &&
+             (m->offset == gs.g_kwargs || v == Py_None || PyBool_Check(v) ||
+              PyLong_CheckExact(v) || Py_TYPE(v) == Py_TYPE(st.RUNNING) ||
+              Py_TYPE(v) == Py_TYPE(st.NOREASON) ||
+              (PyTuple_CheckExact(v) && PyTuple_GET_SIZE(v) == 0));
+    }
+    if (ok) {
+        gs.template = t;
+    }
+    else {
+        Py_DECREF(t);
+    }
+    PyObject *m = make_method(core_go, pure);
+    if (m != NULL) {
+        gs.ready = 1;
+    }
+    return m;
+}
+
 PyDoc_STRVAR(setup_select_doc,
 "setup_select(ns) -> selectgo\n\n"
 "Bind select's fast path (a dict: selectgo, the pure function; SudogList; SELECT, the\n"
@@ -2322,20 +2883,10 @@ core_setup_park(PyObject *mod, PyObject *ns)
         return NULL;
     }
     PyTypeObject *np = get_type(ns, "Netpoll");
-    if (np == NULL || offset_of(np, "pending", &st.np_pending)) {
-        Py_XDECREF(np);
+    if (np == NULL) {
         return NULL;
     }
-    st.str_sigq = PyUnicode_InternFromString("sigq");
-    st.str_runq = PyUnicode_InternFromString("runq");
-    st.str_netpoll = PyUnicode_InternFromString("netpoll");
-    st.str_finq = PyUnicode_InternFromString("finq");
-    st.str_trash = PyUnicode_InternFromString("trash");
-    if (!st.str_sigq || !st.str_runq || !st.str_netpoll || !st.str_finq || !st.str_trash) {
-        Py_DECREF(np);
-        return NULL;
-    }
-    st.Netpoll = np;  /* last: ring_head's "bound" test */
+    st.Netpoll = np;  /* last: setup_park's "once" test */
     return make_method(core_gopark, pure);
 }
 
@@ -2343,6 +2894,9 @@ static PyMethodDef core_methods[] = {
     {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
     {"setup_park", (PyCFunction)core_setup_park, METH_O, setup_park_doc},
+    {"setup_go", (PyCFunction)core_setup_go, METH_O, setup_go_doc},
+    {"goexit", (PyCFunction)(void (*)(void))core_goexit, METH_FASTCALL,
+     "goexit(s, mp, gp, me): proc.gmain's goexit in C (proc.goexit_core)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import inspect
+import itertools
 import os
 import subprocess
 import sys
@@ -244,8 +245,12 @@ def test_rss_stays_flat_over_a_million_buffered_items() -> None:
 
 
 @pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
-def test_the_c_core_does_the_common_operations_without_the_pure_methods() -> None:
+def test_the_c_core_does_the_common_operations_without_the_pure_methods(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Ping-pong and a buffered stream call no pure method (a silent fallback would)."""
+    # No time slices: a preemption request (sysmon, under valgrind's slowness) makes the
+    # next operation take the pure path, as it should.
+    monkeypatch.setenv("GORT_PREEMPT_NS", str(10**12))
     import cProfile
     import pstats
 
@@ -319,8 +324,12 @@ def test_a_select_never_compares_or_hashes_values() -> None:
 
 
 @pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
-def test_the_c_core_does_a_select_without_the_pure_functions() -> None:
+def test_the_c_core_does_a_select_without_the_pure_functions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Select over 4 channels fed by 4 producers calls nothing in select.py or chan.py."""
+    # No time slices: a preemption request (sysmon, under valgrind's slowness) makes the
+    # next operation take the pure path, as it should.
+    monkeypatch.setenv("GORT_PREEMPT_NS", str(10**12))
     import cProfile
     import pstats
 
@@ -369,6 +378,268 @@ def test_iteration_stops_for_good_and_an_iterator_in_its_own_channel_is_collecte
         return got
 
     assert gort.run(main) == [[1], [], "end", True]
+
+
+def test_the_collector_countdown_comes_round_on_every_path() -> None:
+    """P.gcpoll counts fast hand-offs down to proc.gcpoll's look and is reset to GCPOLL
+    there: it never leaves [0, GCPOLL] (the C core once kept counting below zero, and
+    never looked at the collector again)."""
+    from gort.runtime import proc
+
+    def main() -> tuple[int, int, int]:
+        a: gort.Chan[int] = gort.Chan()
+        b: gort.Chan[int] = gort.Chan()
+
+        def pong() -> None:
+            for v in a:
+                b.send(v)
+
+        gort.go(pong)
+        s = proc.running()
+        assert s is not None and s.m0.p is not None
+        pp = s.m0.p
+        seen = []
+        for i in range(6 * proc.GCPOLL):
+            a.send(i)
+            b.recv()
+            seen.append(pp.gcpoll)
+        a.close()
+        resets = sum(1 for x, y in itertools.pairwise(seen) if y > x)
+        return min(seen), max(seen), resets
+
+    lo, hi, resets = gort.run(main)
+    assert lo >= 0 and hi <= proc.GCPOLL
+    assert resets >= 5  # two hand-offs a round trip: about 12 looks in 384 round trips
+
+
+def test_a_tracer_or_rlock_check_set_in_the_middle_of_a_run_is_seen_at_once(
+        tmp_path: Any) -> None:
+    """What the C core keeps from the run's dicts (sched.current, Sched.tracer,
+    Sched.park_rlocks) is dropped when they change: a trace started after thousands of
+    fast hand-offs records the next ones, and a run after it starts clean."""
+    import json
+
+    out = tmp_path / "t.json"
+
+    def main() -> int:
+        a: gort.Chan[int] = gort.Chan()
+        b: gort.Chan[int] = gort.Chan()
+
+        def pong() -> None:
+            for v in a:
+                b.send(v)
+
+        gort.go(pong)
+        for i in range(2000):
+            a.send(i)
+            b.recv()
+        gort.trace.start(str(out))
+        for i in range(5):
+            a.send(i)
+            b.recv()
+        gort.trace.stop()
+        for i in range(5):
+            a.send(i)
+            b.recv()
+        a.close()
+        return 1
+
+    assert gort.run(main) == 1
+    events = json.loads(out.read_text())["traceEvents"]
+    unblocks = [e for e in events if "unblock" in json.dumps(e).lower()]
+    assert len(unblocks) >= 10  # each round trip readies pong and main once
+    assert gort.run(main) == 1  # a new Sched in sched.current
+
+
+@pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
+def test_the_c_core_spawns_and_exits_without_the_pure_functions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """gort.go and a goroutine's exit call no pure newproc, go, creator_of or
+    find_runnable (a silent fallback would)."""
+    # No time slices: a preemption request (sysmon, under valgrind's slowness) makes the
+    # next operation take the pure path, as it should.
+    monkeypatch.setenv("GORT_PREEMPT_NS", str(10**12))
+    import cProfile
+    import pstats
+
+    from gort.sync import WaitGroup
+
+    def main() -> dict[str, int]:
+        wg = WaitGroup()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(3):
+            wg.add(100)
+            for _ in range(100):
+                gort.go(wg.done)
+            wg.wait()
+        prof.disable()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        return {fn: calls for (path, _line, fn), (calls, *_rest) in stats.items()
+                if "gort" in path}
+
+    called = gort.run(main)
+    # A collection coming due starts the finalizer goroutine (newproc_system, pure) and
+    # sends a round through find_runnable: a few calls, not one per goroutine.
+    assert "go" not in called, called
+    for fn in ("newproc", "creator_of", "find_runnable"):
+        assert called.get(fn, 0) <= 3, called
+
+
+def test_go_hands_over_arguments_context_and_creator() -> None:
+    """Positional and keyword arguments (one named fn), the creator's contextvars (a
+    copy), and where the goroutine was created, as the pure gort.go records them."""
+    import contextvars
+
+    from gort.runtime import proc
+    from gort.runtime.traceback import created_by
+
+    cv: contextvars.ContextVar[int] = contextvars.ContextVar("cv", default=0)
+
+    def main() -> list[Any]:
+        got: list[Any] = []
+
+        def f(a: int, *rest: int, **kw: int) -> None:
+            got.append((a, rest, kw, cv.get()))
+            cv.set(99)  # its own copy
+
+        cv.set(5)
+        gort.go(f, 1, 2, 3, fn=4, b=5)
+        line = sys._getframe().f_lineno - 1  # the first go; the last one made is 2 below
+        gort.go(f, 6)
+        s = proc.running()
+        assert s is not None and s.m0.p is not None
+        gp = s.m0.p.runnext  # the last one made
+        assert gp is not None and gp.gopc is not None
+        code, _lasti, mod, creator = gp.gopc
+        where = created_by(gp).splitlines()[-1]
+        gort.sleep(0)
+        return [*sorted(got), cv.get(), code is main.__code__, mod, creator,
+                where.endswith(f"test_core.py:{line + 2}")]
+
+    assert gort.run(main) == [(1, (2, 3), {"fn": 4, "b": 5}, 5), (6, (), {}, 5), 5, True,
+                              __name__, 1, True]
+
+
+def test_go_rejects_what_the_pure_go_rejects() -> None:
+    class A:
+        async def m(self) -> None:
+            pass
+
+    async def coro() -> None:
+        pass
+
+    def main() -> list[str]:
+        errs = []
+        for bad in (42, coro, A().m):
+            try:
+                gort.go(bad)  # type: ignore[arg-type]
+            except TypeError as e:
+                errs.append(str(e).split(";")[0])
+        return errs
+
+    errs = gort.run(main)
+    assert len(errs) == 3
+    assert errs[0] == "gort.go: 42 is not callable"
+    assert all("async" in e or "coroutine" in e for e in errs[1:]), errs
+
+
+def test_spawning_leaves_no_reference_and_counts_every_goroutine(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arguments given to 6,000 goroutines are released when they finish, and the free
+    list's limit (its drop path) leaves the counts right."""
+    # No time slices: main must make all 5,000 before any runs (and returns its G).
+    monkeypatch.setenv("GORT_PREEMPT_NS", str(10**12))
+    from gort.runtime import proc
+    from gort.sync import WaitGroup
+
+    v = object()
+    before = sys.getrefcount(v)
+
+    def main() -> tuple[int, int, int, int]:
+        wg = WaitGroup()
+        created = gort.stats()["goroutines_created"]
+        for n in (5000, 1000):  # the first fills the free list (and drops 904)
+            wg.add(n)
+            for _ in range(n):
+                gort.go(lambda x: wg.done(), v)
+            wg.wait()
+        gort.sleep(0)
+        s = proc.running()
+        assert s is not None and s.m0.p is not None
+        return (gort.stats()["goroutines_created"] - created, gort.num_goroutine(),
+                len(s.m0.p.gfree), sys.getrefcount(v) - before)
+
+    created, alive, free, refs = gort.run(main)
+    assert (created, alive, refs) == (6000, 1, 0)
+    assert free == proc._GFREE_MAX  # full: the rest were dropped
+
+
+def test_exit_hooks_and_a_tracer_take_the_pure_exit() -> None:
+    """A goroutine with exit hooks (threadlock.local's) and spawns under a trace go
+    through the pure code: the hooks run once, the trace has every GoCreate."""
+    import io
+    import json
+
+    from gort.runtime import proc
+
+    def main() -> tuple[list[int], int]:
+        ran: list[int] = []
+
+        def f(i: int) -> None:
+            gp = proc.getg()
+            gp.onexit = [lambda: ran.append(i)]
+
+        for i in range(3):
+            gort.go(f, i)
+        gort.sleep(0)
+        out = io.StringIO()
+        gort.trace.start(out)
+        for i in range(5):
+            gort.go(f, 10 + i)
+        gort.sleep(0)
+        gort.trace.stop()
+        events = json.loads(out.getvalue())["traceEvents"]
+        return ran, sum(1 for e in events if e.get("name") == "GoCreate")
+
+    ran, creates = gort.run(main)
+    assert sorted(ran) == [0, 1, 2, 10, 11, 12, 13, 14]
+    assert creates == 5
+
+
+@pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")
+def test_with_automatic_collection_back_on_the_pure_path_runs() -> None:
+    """gc.enable() in a run: a collection could then start at any allocation inside a C
+    operation and run finalizers (Python code) half-way through it. The C core leaves
+    every operation to the pure path then, whose steps are Python instructions."""
+    import cProfile
+    import pstats
+
+    def main() -> tuple[list[int], set[str]]:
+        a: gort.Chan[int] = gort.Chan()
+        b: gort.Chan[int] = gort.Chan()
+
+        def pong() -> None:
+            for v in a:
+                b.send(v * 2)
+
+        gc.enable()
+        prof = cProfile.Profile()
+        prof.enable()
+        gort.go(pong)
+        got = []
+        for i in range(5):
+            a.send(i)
+            got.append(b.recv())
+        a.close()
+        prof.disable()
+        gc.disable()
+        stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+        return got, {fn for (path, _line, fn) in stats if "gort" in path}
+
+    got, called = gort.run(main)
+    assert got == [0, 2, 4, 6, 8]
+    assert {"newproc", "send", "recv"} <= called, called
 
 
 @pytest.mark.skipif(chan.CORE != "C", reason="the C core is not loaded (pure run)")

@@ -25,11 +25,12 @@ plus one running M is the lock. When Ps run on several Ms, hchan gains Go's
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, TypeVar
 
 from . import proc
@@ -420,3 +421,28 @@ def _load_core() -> str:
 
 CORE: Final = _load_core()
 """Which runtime path runs: "C" (gort._core's fast paths), or "pure Python (why)"."""
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def core_go(pure: _F) -> _F:
+    """gort.go's C path (``gort._core.setup_go``: newproc in C, falling back to ``pure``
+    for everything it does not do), or ``pure`` itself on the pure path. Loads
+    ``proc.goexit_core`` with it (gmain's exit path in C)."""
+    if CORE != "C":
+        return pure
+    from .. import _core  # type: ignore[attr-defined]
+    from .mfinal import Finq
+    from .netpoll import Netpoll
+    from .sched import Stats
+    from .traceback import _GORT_DIR
+
+    m = _core.setup_go({"go": pure, "Stats": Stats, "gopreempt_m": proc.gopreempt_m,
+                        "GORT_DIR": _GORT_DIR, "GFREE_MAX": proc._GFREE_MAX,
+                        "DEAD": Gstatus.DEAD, "Netpoll": Netpoll, "Finq": Finq,
+                        "gc_get_count": gc.get_count})
+    proc.goexit_core = _core.goexit
+    for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
+        setattr(m, attr, getattr(pure, attr))
+    m.__wrapped__ = pure
+    return m  # type: ignore[no-any-return]

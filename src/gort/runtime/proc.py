@@ -23,7 +23,10 @@ greenlet still alive in ``gmain``'s loop, and are reused by ``newproc``
 greenlet. When the G that runs next after a goroutine finishes has never
 run, it takes the finished one's greenlet over instead (``execute``) and
 the finished G goes to the free list without one: no greenlet is made and
-no switch happens (spawn+finish, measured: 8.0 -> 2.7 us).
+no switch happens (spawn+finish, measured: 8.0 -> 2.7 us). With the C core
+loaded, gort.go's newproc and the exit path after a goroutine's function returns
+(``goexit_core``) run in C (gort._core); gmain's loop stays here, its frame the
+base that the preemption walk stops at.
 
 Time slices: ``execute`` bumps ``pp.schedtick`` and stamps ``pp.schedwhen``
 unless the G inherits the slice (it came from ``runnext``), as Go does, so
@@ -922,6 +925,14 @@ def newproc_system(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...]) -> G
     return newproc(s, fn, args, {}, None, True)
 
 
+goexit_core: Callable[[Sched, M, G, greenlet], G | None] | None = None
+"""The C core's goexit (chan.py loads it): the rest of gmain's loop body below, from
+"Drop the goroutine's references" to the next G on this greenlet (or, the free list
+full, the G for g0 to switch to), or None when it declines (a tracer on, exit hooks, a
+preemption hook or m.locks): then only gp's references are dropped, and the code below
+does the rest."""
+
+
 def gmain(s: Sched, gp: G) -> G | None:
     """The body of every goroutine greenlet: run fn, then wait on the free list for reuse.
 
@@ -965,6 +976,16 @@ def gmain(s: Sched, gp: G) -> G | None:
         if gp.is_main:
             gp.result = result
             main_return(s, gp)
+        if goexit_core is not None:
+            del fn, args, result  # gp's slots may hold the last references: goexit_core
+            nxt = goexit_core(s, mp, gp, me)
+            if nxt is not None:
+                if nxt.gr is not me:
+                    return nxt  # the free list was full: g0 (the parent) switches to nxt
+                gp = nxt
+                continue
+            fn = result = None  # it declined (after dropping gp's references)
+            args = ()
         # Drop the goroutine's references while it is still RUNNING and the current G:
         # a finalizer they trigger runs in this goroutine, with the runtime consistent
         # (it may even block). After the status changes it would run mid-exit.
