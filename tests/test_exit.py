@@ -70,7 +70,8 @@ def test_process_exits_promptly_with_100000_abandoned_goroutines(module: bool) -
     assert delay < 0.5, delay  # measured 0.07 s
 
 
-@pytest.mark.parametrize("shape", ["plain", "try", "with", "child"])
+@pytest.mark.parametrize("shape", ["plain", "try", "with", "child", "cm", "nestedcm", "gen",
+                                   "next", "send", "local", "iter"])
 def test_rss_stays_flat_over_repeated_runs(shape: str) -> None:
     # Without the thorough consistency check: its gc.get_objects() passes each run shift
     # when the collector's full collection comes due (measured: RSS flat from run 14

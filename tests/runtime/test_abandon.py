@@ -205,6 +205,77 @@ def test_handler_ranges_match_dis() -> None:
     assert with_handlers > 50
 
 
+def test_stack_depths_are_consistent_and_within_the_compilers_bound() -> None:
+    codes = _codes()
+    known = 0
+    for code in codes:
+        depths = symtab.stack_depths(code)
+        assert depths is not None, code  # every path agrees on every join
+        assert set(depths) == {i.offset for i in dis.get_instructions(code)
+                               if i.offset in depths}
+        assert max(depths.values()) <= code.co_stacksize, code
+        known += len(depths)
+    assert known > 5000
+
+    def loop(it: Any, ch: Any) -> None:
+        for _ in it:
+            with ch:
+                ch.recv()
+
+    code = loop.__code__
+    instrs = list(dis.get_instructions(code))
+    at = next(k for k, i in enumerate(instrs) if i.argval == "recv")
+    recv = next(i.offset for i in instrs[at:] if i.opname == "CALL")
+    # the loop's iterator, the with statement's bound __exit__, then recv's callable/self
+    # (3.11 counts its arguments out at PRECALL)
+    assert symtab.live_depth(code, recv) >= 2
+    assert symtab.handler_depth(code, recv) == 2
+
+
+def test_generators_an_abandoned_goroutine_alone_holds_close_running_no_handler() -> None:
+    ran: list[str] = []
+    shared: list[Any] = []
+
+    @contextlib.contextmanager
+    def managed() -> Any:
+        try:
+            yield
+        finally:
+            ran.append("contextmanager finally")
+
+    def gen(tag: str) -> Any:
+        try:
+            yield 1
+            yield 2
+        finally:
+            ran.append(tag)
+
+    def worker(ch: gort.Chan[int]) -> None:
+        mine = gen("local finally")
+        next(mine)
+        other = gen("shared finally")
+        next(other)
+        shared.append(other)  # held elsewhere too: not the goroutine's alone
+        for _ in gen("iterated finally"):
+            with managed():
+                ch.recv()
+
+    def main() -> None:
+        ch: gort.Chan[int] = gort.Chan()
+        for _ in range(20):
+            gort.go(worker, ch)
+        gort.sleep(0.001)
+
+    kept = abandon.kept()
+    gort.run(main)
+    gort.run(lambda: None)
+    gc.collect()
+    assert ran == [] and abandon.kept() == kept
+    assert [next(g) for g in shared] == [2] * 20  # the shared ones still work
+    shared.clear()
+    assert ran == ["shared finally"] * 20  # and still run their handlers
+
+
 @pytest.mark.parametrize("pattern", ["plain", "for", "listcomp", "select", "waitgroup",
                                      "with"])
 def test_common_parking_patterns_are_released_not_kept(pattern: str) -> None:

@@ -473,6 +473,115 @@ def loud_handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
     return tuple(loud)
 
 
+def handler_depth(code: CodeType, lasti: int) -> int:
+    """Stack items a frame of code at instruction ``lasti`` certainly holds: the depth the
+    handler covering it unwinds to (what was pushed before its try or with block began:
+    a with statement's bound ``__exit__``, a loop's iterator), 0 if no handler covers it.
+
+    The compiler's own number: exact even where the frame's stack pointer is not (a
+    frame calling C keeps it in a C local on 3.11-3.13)."""
+    lasti = instr_start(code, lasti)
+    for start, end, _target, depth, _lasti in _table_entries_full(code):
+        if start <= lasti < end:
+            return depth
+    return 0
+
+
+_ENDS: Final = frozenset(("RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE",
+                          "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+                          "JUMP", "JUMP_NO_INTERRUPT"))
+_JUMPS: Final = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+_depth_cache: dict[CodeType, dict[int, int] | None] = {}
+
+
+def stack_depths(code: CodeType) -> dict[int, int] | None:
+    """The value stack's depth before each instruction of code (offset -> items), as the
+    compiler computed it (its stackdepth pass, replayed with dis.stack_effect along every
+    jump and from every handler); None if the replay is inconsistent anywhere (a join
+    reached at two depths, a depth below 0 or above co_stacksize): then nothing is known.
+
+    Before an instruction that calls out (a CALL, a FOR_ITER resuming a generator), every
+    item counted is still referenced: by the stack, or by the C local of the instruction
+    that popped it and has not returned yet."""
+    if code in _depth_cache:
+        return _depth_cache[code]
+    got: dict[int, int] | None = {}
+    assert got is not None
+    instrs = list(dis.get_instructions(code))
+    at = {ins.offset: k for k, ins in enumerate(instrs)}
+    work = [(0, 0)] + [(target, depth + lasti + 1)
+                       for _s, _e, target, depth, lasti in _table_entries_full(code)]
+    limit = code.co_stacksize
+    while work:
+        off, depth = work.pop()
+        while True:
+            seen = got.get(off)
+            if seen is not None:
+                if seen != depth:
+                    got = None
+                break
+            k = at.get(off)
+            if k is None or not 0 <= depth <= limit:
+                got = None
+                break
+            got[off] = depth
+            ins = instrs[k]
+            arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
+            try:
+                if ins.opcode in _JUMPS and isinstance(ins.argval, int):
+                    work.append((ins.argval, depth + dis.stack_effect(ins.opcode, arg,
+                                                                      jump=True)))
+                if ins.opname in _ENDS or k + 1 == len(instrs):
+                    break
+                # RETURN_GENERATOR is inserted after the compiler's pass; at run time it
+                # leaves the value the generator is first sent, which POP_TOP drops.
+                depth += 1 if ins.opname == "RETURN_GENERATOR" else \
+                    dis.stack_effect(ins.opcode, arg, jump=False)
+            except ValueError:  # an opcode stack_effect does not know
+                got = None
+                break
+            off = instrs[k + 1].offset
+        if got is None:
+            break
+    if len(_depth_cache) > 4096:
+        _depth_cache.clear()
+    _depth_cache[code] = got
+    return got
+
+
+def live_depth(code: CodeType, lasti: int) -> int:
+    """Stack items a frame of code suspended at ``lasti`` (in a call, or resuming a
+    generator) certainly holds: ``stack_depths`` there if known, else ``handler_depth``."""
+    depths = stack_depths(code)
+    start = instr_start(code, lasti)
+    if depths is not None and start in depths:
+        return max(depths[start], handler_depth(code, lasti))
+    return handler_depth(code, lasti)
+
+
+def slot_objects(frame: FrameType, count: int) -> list[Any]:
+    """The objects in the first ``count`` slots of a live frame's localsplus array (its
+    local, cell and free variables, then its value stack), NULL slots left out; [] where
+    the layout check failed. A cell is returned as the cell, not its contents."""
+    if not _DIRECT:
+        return []
+    fi = ctypes.c_void_p.from_address(id(frame) + _F_FRAME).value
+    if not fi:
+        return []
+    got = []
+    for i in range(count):
+        p = ctypes.c_void_p.from_address(fi + _LOCALSPLUS + 8 * i).value
+        if p:
+            got.append(ctypes.cast(p, ctypes.py_object).value)
+    return got
+
+
+def nlocalsplus(code: CodeType) -> int:
+    """Slots of code's localsplus array before its value stack."""
+    slots = _slots(code)
+    return max(slots.values()) + 1 if slots else 0
+
+
 def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
     """The [start, end) byte offsets covered by exception handlers in code."""
     return tuple((start, end) for start, end, _ in exception_table(code))
@@ -485,6 +594,18 @@ def exception_table(code: CodeType) -> tuple[tuple[int, int, int], ...]:
     four varints (start, length and target in code units, then depth and lasti),
     6 bits a byte, bit 6 meaning "more bytes follow".
     """
+    return tuple((start, end, target) for start, end, target, _, _ in _table_entries_full(code))
+
+
+_table_cache: dict[CodeType, tuple[tuple[int, int, int, int, int], ...]] = {}
+
+
+def _table_entries_full(code: CodeType) -> tuple[tuple[int, int, int, int, int], ...]:
+    """(start, end, handler, depth, lasti) of each entry of code's exception table
+    (lasti: 1 if the offset of the raising instruction is pushed too)."""
+    got = _table_cache.get(code)
+    if got is not None:
+        return got
     table = code.co_exceptiontable
     entries = []
     i = 0
@@ -505,6 +626,9 @@ def exception_table(code: CodeType) -> tuple[tuple[int, int, int], ...]:
         start = varint() * 2
         length = varint() * 2
         target = varint() * 2
-        varint()  # depth and lasti
-        entries.append((start, start + length, target))
-    return tuple(entries)
+        dl = varint()  # the depth, and in the low bit: push lasti too
+        entries.append((start, start + length, target, dl >> 1, dl & 1))
+    if len(_table_cache) > 4096:
+        _table_cache.clear()
+    got = _table_cache[code] = tuple(entries)
+    return got
