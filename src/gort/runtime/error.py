@@ -54,7 +54,9 @@ class NotInGoroutine(RuntimeError):
 
 
 class Finalizing(RuntimeError):
-    """A gort call made while the interpreter shuts down (a finalizer run at exit).
+    """A gort call made while the interpreter shuts down (a finalizer run at exit), or
+    from a finalizer or signal handler run while a run ends (its teardown, or the release
+    of the goroutines it abandoned: abandon.reap).
 
     No runtime can run any more and every goroutine is gone (abandoned, never
     resumed). The operations that complete without another goroutine catch it

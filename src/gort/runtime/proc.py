@@ -112,6 +112,11 @@ def getg() -> G:
     return _getg_slow(s)
 
 
+_NON_BLOCKING = ("only select with gort.default, close, WaitGroup.add/done, "
+                 "Mutex/RWMutex.unlock, try_lock, Once.done, Cond.signal/broadcast, "
+                 "Semaphore.release, Timer/Ticker.stop and context cancels work then")
+
+
 def _getg_slow(s: Sched | None) -> G:
     if s is None:
         if sys.is_finalizing():
@@ -119,9 +124,14 @@ def _getg_slow(s: Sched | None) -> G:
             # non-blocking operations catch this and finish without one (select.py).
             raise Finalizing(
                 "gort: the interpreter is shutting down; a finalizer that runs at exit "
-                "cannot start a runtime, a goroutine or wait (no goroutine is left): only "
-                "select with gort.default, close, WaitGroup.add/done, Mutex.unlock/try_lock "
-                "and Timer/Ticker.stop work then")
+                "cannot start a runtime, a goroutine or wait (no goroutine is left): "
+                + _NON_BLOCKING)
+        if abandon.reaping:
+            # A finalizer run by releasing what an ended run abandoned: the same.
+            raise Finalizing(
+                "gort: called from a finalizer while gort releases the goroutines an "
+                "earlier run abandoned; no runtime is running there and no goroutine is "
+                "left to wait for: " + _NON_BLOCKING)
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError(
                 "gort: no runtime is running on this thread; start one with "
@@ -143,9 +153,11 @@ def _getg_slow(s: Sched | None) -> G:
             "goroutines with gort.offload."
         )
     if s.closing:
-        raise RuntimeError(
-            "gort: the run is ending (teardown is in progress); gort cannot be called "
-            "from a signal handler or finalizer at this point")
+        # Every goroutine is abandoned already: as at interpreter exit.
+        raise Finalizing(
+            "gort: the run is ending (teardown is in progress); a signal handler or "
+            "finalizer running now cannot start a goroutine or wait (no goroutine is "
+            "left): " + _NON_BLOCKING)
     if s.m0.curg is not None:
         raise short_of_depth(s, RUNTIME_DEPTH)
     raise RuntimeError(
@@ -1201,7 +1213,8 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
                 check_failed = e
         gs = list(s.allgs)
         s.allgs = {}
-        abandon.bury(gs, s.m0.g0, keep, s.m0.tid)
+        fq = s.finq
+        abandon.bury(gs, s.m0.g0, keep, s.m0.tid, fq.g if fq is not None else None)
     finally:
         try:
             s.netpoll.close()

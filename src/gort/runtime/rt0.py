@@ -186,10 +186,6 @@ def run_hosted(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
 
 def implicit_start() -> G:
     """Start a runtime with the calling code as goroutine 1 (main thread only)."""
-    if abandon.reaping:
-        raise RuntimeError(
-            "gort: called from a finalizer while gort releases the goroutines an earlier "
-            "run abandoned; no runtime is running there")
     abandon.reap()
     s = proc.schedinit(None)
     gp = G()
