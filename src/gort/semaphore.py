@@ -121,9 +121,9 @@ class Weighted:
     @_rt.on_m  # non-blocking: callable from any thread
     def try_acquire(self, n: int = 1) -> bool:
         """Take n tokens if they are free and nobody waits; never blocks (Go: TryAcquire)."""
-        _rt.getg()
+        alone = _rt.no_goroutine_left()  # then the waiters are abandoned: none counts
         _check_n(n, "try_acquire")
-        if self._size - self._cur >= n and not self._waiters:
+        if self._size - self._cur >= n and (alone or not self._waiters):
             self._cur += n
             return True
         return False
@@ -134,13 +134,14 @@ class Weighted:
 
         RuntimeError if that would release more than is held (Go panics).
         """
-        _rt.getg()
+        alone = _rt.no_goroutine_left()  # then the waiters are abandoned: none is served
         _check_n(n, "release")
         if n > self._cur:
             raise RuntimeError(f"semaphore: released more than held: release({n}) with "
                                f"{self._cur} held; release exactly what acquire took")
         self._cur -= n
-        self._notify()
+        if not alone:
+            self._notify()
 
     def _notify(self) -> None:
         """Grant the waiters at the head while each one's request fits (Go: notifyWaiters)."""

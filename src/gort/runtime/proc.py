@@ -164,6 +164,18 @@ def _getg_slow(s: Sched | None) -> G:
         "gort: called outside any goroutine (from the scheduler or a signal handler)")
 
 
+def no_goroutine_left() -> bool:
+    """getg's checks, for a non-blocking operation: True if no goroutine is left to wake
+    (error.Finalizing: a finalizer at interpreter exit, during a run's teardown or while
+    its abandoned goroutines are released), False from a goroutine; raises what getg
+    raises otherwise."""
+    try:
+        getg()
+    except Finalizing:
+        return True
+    return False
+
+
 def short_of_depth(s: Sched, need: int) -> RecursionError:
     """The error for a gort call made too close to the recursion limit (see RUNTIME_DEPTH)."""
     return RecursionError(
