@@ -84,8 +84,11 @@ instead is resume them only where that runs none of the program's code:
 - ``reap`` runs for a bounded batch when gort.run returns, and for the rest
   when the next runtime starts on the thread: 10^5 goroutines take about a
   second to release (a munmap of each greenlet's frame stack dominates),
-  which gort.run's return must not pay. The implicit runtime ends with the
-  process and reaps nothing.
+  which gort.run's return must not pay. The implicit runtime reaps the same
+  bound when the script's top level ends (its atexit teardown), so that the
+  abandoned frames stop holding the script's globals, whose objects are then
+  finalized at exit as under ``gort run``; an ending by another goroutine
+  (``exit_process``) finalizes nothing and reaps nothing.
 - At process exit the interpreter's final cyclic collections walk every
   buried goroutine's greenlet and frames: 0.54 s for 10^5 (median of 3,
   tests/testprog/abandon_many.py), ten times Go's exit. With at least

@@ -26,6 +26,7 @@ import contextvars
 import functools
 import os
 import runpy
+import signal
 import sys
 import threading
 import traceback
@@ -226,12 +227,33 @@ def implicit_start() -> G:
 
 
 def _atexit_teardown(s: Sched) -> None:
+    """The script's top level ended (returned, or raised to sys.excepthook): end the run
+    as gort.run's return does, before the interpreter finalizes."""
     if _sched.current is s:
         assert s.main_g is not None
         proc.teardown(s, keep=(s.main_g.gr,))
+        # As gort.run's return: release what fits in its bound, so that the abandoned
+        # goroutines' frames stop holding the script's globals (whose objects then get
+        # their finalizers at exit, as under `gort run`; before, none ran).
+        abandon.reap(abandon.REAP_AT_RETURN)
         mon = s.sysmon
         if mon is not None and mon.failure is not None:
             print(f"gort: sysmon failed: {mon.failure!r}", file=sys.stderr)
+    if isinstance(getattr(sys, "last_value", None), KeyboardInterrupt):
+        # Ctrl-C ended the script (its hook, or ours, reported it): CPython finalizes,
+        # then exits by SIGINT (status -2); `gort run` exits 130.
+        exit_130_after_finalizing()
+
+
+def exit_130_after_finalizing() -> None:
+    """Make the interpreter's exit after an uncaught KeyboardInterrupt status 130 (Go's,
+    and `gort run`'s) instead of death by SIGINT, finalizing as usual: CPython's
+    exit_sigint kills the process with SIGINT and returns 128 + SIGINT when that did not
+    end it (Modules/main.c), so SIGINT is blocked in this (the main) thread."""
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (OSError, ValueError, AttributeError):  # no signal masks here: Python's way
+        pass
 
 
 implicit_exits = True
@@ -274,13 +296,19 @@ def _implicit_excepthook(s: Sched, prev: Callable[..., Any], tp: type[BaseExcept
         return
     main_g = s.main_g
     if (_sched.current is s and not s.closing and main_g is not None and implicit_exits
-            and not isinstance(value, KeyboardInterrupt)  # sigqueue's hook ends those
             and getcurrent() is main_g.gr and not sys.flags.interactive
             and not hasattr(sys, "ps1")):
         if sys.excepthook is not _implicit_hook:
             # The program's hook replaced this one, ran, and chained here: the report
             # is gort's, and report_exit must not call that hook again.
             _hooked = value
+        if isinstance(value, KeyboardInterrupt):
+            # Ctrl-C: the top level has unwound already; report as `gort run` does (the
+            # program's hook, or "signal: interrupt"), then let the interpreter finalize
+            # (the atexit teardown ends the run) and exit 130.
+            report_exit(value)
+            exit_130_after_finalizing()
+            return
         proc.fatal(s, main_g, value)
     prev(tp, value, tb)
 
@@ -339,14 +367,12 @@ if sys.excepthook is sys.__excepthook__:
 
 def program_excepthook() -> Callable[..., Any] | None:
     """The sys.excepthook the program installed, or None if it is a default one
-    (CPython's, gort's report_hook, the implicit runtime's and sigqueue's wrappers,
-    which stand for the hook they wrapped)."""
+    (CPython's, gort's report_hook, the implicit runtime's wrapper, which stands for
+    the hook it wrapped)."""
     hook: Any = sys.excepthook
     for _ in range(8):  # unwrap gort's own wrappers (at most two, nested)
         if isinstance(hook, functools.partial) and hook.func is _implicit_excepthook:
             hook = hook.args[1]
-        elif getattr(hook, "__func__", None) is SigQueue._excepthook:
-            hook = hook.__self__._old_excepthook
         else:
             break
     if hook is None or hook is sys.__excepthook__ or hook is report_hook:
