@@ -1136,6 +1136,19 @@ def _schedinit_locked(host: greenlet | None) -> Sched:
     return s
 
 
+def claimed_here(host: greenlet | None) -> Sched | None:
+    """The runtime registered on this thread for ``host`` (schedinit's argument), if any.
+
+    For a caller whose schedinit was interrupted by an asynchronous exception (Ctrl-C
+    lands when the call returns, before its result is stored) while no runtime ran
+    before it: the runtime is registered, and that caller must tear it down, or every
+    later gort.run on the thread fails ("a runtime is already running")."""
+    cur = _sched.current
+    if cur is None or cur.m0.tid != _get_ident() or cur.host is not host or cur.closing:
+        return None
+    return cur
+
+
 def procresize(s: Sched, nprocs: int) -> int:
     """Change the number of Ps; return the old number (Go: procresize)."""
     old = len(s.allp)

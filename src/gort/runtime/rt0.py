@@ -149,16 +149,22 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             and cur.m0.curg is cur.main_g):
         return run_hosted(cur, main, args, kwargs)
     abandon.reap()  # what earlier runs on this thread abandoned
-    s = proc.schedinit(getcurrent())
-    s.script = script
-    s.contain = contain
+    host = getcurrent()
+    free = proc.running() is None
+    s: Sched | None = None
     try:
+        s = proc.schedinit(host)
+        s.script = script
+        s.contain = contain
         start_services(s)
         kind, value = proc.start_main(s, main, args, kwargs)
     finally:
-        mon = s.sysmon
-        proc.teardown(s)
-        abandon.reap(abandon.REAP_AT_RETURN)
+        if s is None and free:
+            s = proc.claimed_here(host)  # interrupted as schedinit returned
+        mon = s.sysmon if s is not None else None
+        if s is not None:
+            proc.teardown(s)
+            abandon.reap(abandon.REAP_AT_RETURN)
     if mon is not None and mon.failure is not None:
         raise mon.failure
     if kind == "raise":
@@ -188,12 +194,28 @@ def run_hosted(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
 def implicit_start() -> G:
     """Start a runtime with the calling code as goroutine 1 (main thread only)."""
     abandon.reap()
-    s = proc.schedinit(None)
     gp = G()
+    gp.gr = getcurrent()
+    free = proc.running() is None
+    s: Sched | None = None
+    try:
+        s = proc.schedinit(None)
+        _implicit_setup(s, gp)
+    except BaseException:
+        # Ctrl-C may land anywhere here, even as schedinit returns: a runtime left
+        # registered half-built failed every later gort call ("outside any goroutine").
+        if s is None and free:
+            s = proc.claimed_here(None)
+        if s is not None:
+            proc.teardown(s, keep=(gp.gr,))
+        raise
+    return gp
+
+
+def _implicit_setup(s: Sched, gp: G) -> None:
     s.allgs[gp] = None
     s.goidgen = 1
     gp.goid = 1
-    gp.gr = getcurrent()
     gp.is_main = True
     gp.m = s.m0
     gp.status = Gstatus.RUNNING
@@ -206,24 +228,19 @@ def implicit_start() -> G:
     assert pp is not None
     pp.schedtick += 1
     pp.schedwhen = monotonic_ns()
-    try:
-        start_services(s)
-    except BaseException:
-        proc.teardown(s, keep=(gp.gr,))
-        raise
-    atexit.register(_atexit_teardown, s)
     s.closers.insert(0, lambda: atexit.unregister(_atexit_teardown))
+    atexit.register(_atexit_teardown, s)
     global _implicit_hook
     prev_hook = sys.excepthook
     hook = functools.partial(_implicit_excepthook, s, prev_hook)
-    sys.excepthook = _implicit_hook = hook
 
     def restore_hook() -> None:
         if sys.excepthook is hook:
             sys.excepthook = prev_hook
 
     s.closers.insert(0, restore_hook)
-    return gp
+    sys.excepthook = _implicit_hook = hook
+    start_services(s)
 
 
 def _atexit_teardown(s: Sched) -> None:
