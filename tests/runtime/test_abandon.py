@@ -417,3 +417,29 @@ def test_stripped_handlers_stay_with_the_abandoned_frame_only() -> None:
     assert abandon.kept() == kept
     assert guarded(None) == "caught"
     assert gort.run(lambda: guarded(None)) == "caught"
+
+
+def test_gort_run_from_a_finalizer_while_reaping_raises_finalizing() -> None:
+    # Before: the nested run reaped the same graves, and the outer release failed with
+    # "ValueError: list.remove(x): x not in list" out of gort.run.
+    errors: list[str] = []
+
+    class StartsARun:
+        def __del__(self) -> None:
+            try:
+                gort.run(lambda: None)
+            except rt.Finalizing as e:
+                errors.append(str(e))
+
+    def main() -> str:
+        def worker(obj: StartsARun) -> None:
+            gort.Chan[int]().recv()
+
+        for _ in range(3):
+            gort.go(worker, StartsARun())
+        gort.sleep(0.001)
+        return "main returned"
+
+    assert gort.run(main) == "main returned"
+    assert len(errors) == 3 and all("gort.run called from a finalizer" in e for e in errors)
+    assert gort.run(lambda: "again") == "again"

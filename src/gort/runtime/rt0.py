@@ -40,7 +40,7 @@ from greenlet import getcurrent, greenlet
 
 from . import abandon, fork, proc, schedcheck, threadlock
 from . import sched as _sched
-from .error import Deadlock
+from .error import Deadlock, Finalizing
 from .g import G, Gstatus
 from .mfinal import Finq
 from .preempt import Preempter
@@ -148,6 +148,13 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             and cur.m0.tid == threading.get_ident() and cur.main_g is not None
             and cur.m0.curg is cur.main_g):
         return run_hosted(cur, main, args, kwargs)
+    if abandon.reaping:
+        # reap is not reentrant (its lists would be walked twice), and the run's host
+        # would be a goroutine being unwound.
+        raise Finalizing(
+            "gort: gort.run called from a finalizer while gort releases the goroutines an "
+            "earlier run abandoned; a run cannot start there. Start it after gort.run "
+            "returns (or hand the finalizer's work to a channel another run receives from)")
     abandon.reap()  # what earlier runs on this thread abandoned
     host = getcurrent()
     free = proc.running() is None
