@@ -443,3 +443,56 @@ def test_gort_run_from_a_finalizer_while_reaping_raises_finalizing() -> None:
     assert gort.run(main) == "main returned"
     assert len(errors) == 3 and all("gort.run called from a finalizer" in e for e in errors)
     assert gort.run(lambda: "again") == "again"
+
+
+@pytest.mark.parametrize("n", [1, abandon.REAP_AT_RETURN + 500])
+def test_objects_outliving_a_run_forget_its_abandoned_waiters(n: int) -> None:
+    # Run 1 ends with goroutines parked on objects run 2 uses. Before: run 2's unlock
+    # handed the mutex to an abandoned waiter for good, a select's send went to an
+    # abandoned receiver (lost), the RWMutex let an abandoned reader in, the semaphore
+    # granted an abandoned waiter its tokens, and a waiter whose greenlet was released
+    # already was scheduled: gort.run crashed (ValueError from start_main).
+    from gort import context, semaphore
+
+    mu = gort.sync.Mutex()
+    rw = gort.sync.RWMutex()
+    cond = gort.sync.Cond(gort.sync.Mutex())
+    ch: gort.Chan[int] = gort.Chan()
+    sem = semaphore.Weighted(1)
+    resumed: list[str] = []
+
+    def waiter(what: str) -> None:
+        if what == "mutex":
+            mu.lock()
+        elif what == "rw":
+            rw.rlock()
+        elif what == "chan":
+            gort.select(ch.recv, ch.recv_ok)
+        elif what == "cond":
+            with cond.L:
+                cond.wait()
+        else:
+            sem.acquire(context.background(), 1)
+        resumed.append(what)
+
+    def run1() -> None:
+        mu.lock()
+        rw.lock()
+        sem.acquire(context.background(), 1)
+        for i in range(n):
+            gort.go(waiter, ("mutex", "rw", "chan", "cond", "sem")[i % 5])
+        gort.sleep(0.01)
+
+    def run2() -> tuple[bool, ...]:
+        mu.unlock()
+        rw.unlock()
+        sem.release(1)
+        with cond.L:
+            cond.broadcast()
+        sent = gort.select((ch.send, 1), gort.default)[0] == 0
+        gort.sleep(0.01)  # anything wrongly readied would run now
+        return mu.try_lock(), rw.try_lock(), sem.try_acquire(1), sent
+
+    gort.run(run1)
+    assert gort.run(run2) == (True, True, True, False)
+    assert resumed == []

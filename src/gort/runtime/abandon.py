@@ -153,7 +153,7 @@ from typing import Any, Final
 from greenlet import GreenletExit, getcurrent, greenlet
 from greenlet import error as greenlet_error
 
-from .g import G
+from .g import G, Gstatus
 from .stack import FrameLayout, frame_layout
 from .symtab import (
     call_machinery_only,
@@ -273,6 +273,7 @@ def reap(limit: int | None = None) -> int:
                     return done
                 gp = grave.gs.pop()
                 done += 1
+                _forget_wait(gp)
                 _release(gp.gr, gp.resume, grave.keep, me, tables)
                 # What it was started with goes now, while reaping is set (finalizers).
                 gp.fn = None
@@ -307,6 +308,19 @@ def reap(limit: int | None = None) -> int:
             # An unwinding that passed through a 3.11 trace hook made CPython drop the
             # thread's trace function; give the program's back.
             sys.settrace(trace)
+
+
+def _forget_wait(gp: G) -> None:
+    """Take gp off what outlives its run (a channel's queue, a gort.sync object's FIFO:
+    objects with an ``abandon(gp)``): a later run must never hand the abandoned G a
+    value or a lock, which would be lost with it (before: a mutex unlocked in the next
+    run went to an abandoned waiter for good, a send was received by nobody, and a
+    waiter whose greenlet was already released was scheduled: the run crashed)."""
+    w, gp.waiting = gp.waiting, None
+    gp.status = Gstatus.DEAD
+    forget = getattr(w, "abandon", None)
+    if forget is not None:
+        forget(gp)
 
 
 def _quiet_unraisable(hook: Any, args: Any) -> None:
