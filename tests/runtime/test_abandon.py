@@ -258,13 +258,17 @@ def test_generators_an_abandoned_goroutine_alone_holds_close_running_no_handler(
         shared.append(other)  # held elsewhere too: not the goroutine's alone
         for _ in gen("iterated finally"):
             with managed():
+                parked.append(1)
                 ch.recv()
+
+    parked: list[int] = []
 
     def main() -> None:
         ch: gort.Chan[int] = gort.Chan()
         for _ in range(20):
             gort.go(worker, ch)
-        gort.sleep(0.001)
+        while len(parked) < 20:  # a loaded machine may take a while to run them all
+            gort.sleep(0.001)
 
     kept = abandon.kept()
     gort.run(main)
