@@ -70,7 +70,8 @@ def test_process_exits_promptly_with_100000_abandoned_goroutines(module: bool) -
     assert delay < 0.5, delay  # measured 0.07 s
 
 
-@pytest.mark.parametrize("shape", ["plain", "try", "with", "child"])
+@pytest.mark.parametrize("shape", ["plain", "try", "with", "child", "cm", "nestedcm", "gen",
+                                   "next", "send", "local", "iter"])
 def test_rss_stays_flat_over_repeated_runs(shape: str) -> None:
     # Without the thorough consistency check: its gc.get_objects() passes each run shift
     # when the collector's full collection comes due (measured: RSS flat from run 14
@@ -212,3 +213,37 @@ def test_program_excepthook_deadlock_chain_raising_and_early(module: bool) -> No
     # Installed before gort was imported: the hook the implicit runtime wrapped.
     r = run_testprog("excepthook.py", "goroutine", "early", module=module, timeout=60)
     assert (r.returncode, r.stderr) == (2, "hook: ValueError: in goroutine tb=True\n")
+
+
+@pytest.mark.parametrize("module", MODES)
+@pytest.mark.parametrize(("how", "hook", "status", "err"), [
+    ("return", False, 0, ""),
+    ("int", False, 130, "signal: interrupt\n"),
+    ("int", True, 130, "hook KeyboardInterrupt\n"),
+    ("exit", False, 5, ""),
+])
+def test_exit_runs_the_programs_finalizers_and_hook_with_a_goroutine_parked(
+        module: bool, how: str, hook: bool, status: int, err: str) -> None:
+    # Plain python ends as `gort run` does. Before, with a goroutine parked, plain python
+    # ran no finalizer of the script's globals at exit (the abandoned goroutine's frame
+    # kept them alive: "del ran" missing) and, on Ctrl-C, printed "signal: interrupt"
+    # instead of calling the program's sys.excepthook.
+    r = run_testprog("exit_finalizers.py", how, *(["hook"] if hook else []), module=module)
+    assert (r.returncode, r.stderr) == (status, err)
+    assert r.stdout.splitlines() == [
+        *(["main done"] if how == "return" else []), "atexit ran", "weakref.finalize ran",
+        # the script's globals, finalized (a hook function keeps them alive)
+        *(["del ran"] if how in ("return", "int") and not hook else [])]
+
+
+@pytest.mark.parametrize("module", MODES)
+def test_every_non_blocking_sync_operation_works_from_a_finalizer_at_exit(module: bool) -> None:
+    # Before: RWMutex.unlock/runlock, Cond.signal/broadcast, Weighted.release and every
+    # context cancel raised Finalizing; a waiter (abandoned) was granted tokens.
+    r = run_testprog("fin_exit_sync.py", module=module)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout.splitlines() == [
+        "main done",
+        "fin [('unlock', True), ('runlock', True, False), 'relock: Finalizing', "
+        "'held: Finalizing', 'once ran', ('sem', True, False), ('ctx', 'Canceled', "
+        "'Canceled'), ('timeout ctx', 'Canceled'), ('after_func', False, 'Canceled')]"]

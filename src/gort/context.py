@@ -331,11 +331,12 @@ class _AfterFuncCtx(_CancelCtx):
             f, self._f = self._f, None
             assert f is not None
             s = _rt.running()
-            assert s is not None
+            if s is None:  # cancelled with no goroutine left (exit): f would never run
+                return
             _rt.newproc(s, f, self._args, {}, None)
 
     def _stop(self) -> bool:
-        _rt.getg()
+        _rt.no_goroutine_left()
         if self._started:
             return False
         self._started = True
@@ -437,7 +438,7 @@ def with_cancel(parent: Context) -> tuple[Context, Callable[[], None]]:
 
     @_rt.on_m  # a cancel function may be called from any thread
     def cancel() -> None:
-        _rt.getg()
+        _rt.no_goroutine_left()  # then done is only closed, and nothing started
         c._cancel(True, Canceled(), None)
 
     return c, cancel
@@ -455,7 +456,7 @@ def with_cancel_cause(
 
     @_rt.on_m  # a cancel function may be called from any thread
     def cancel(cause_: BaseException | None) -> None:
-        _rt.getg()
+        _rt.no_goroutine_left()
         if cause_ is not None and not isinstance(cause_, BaseException):
             raise TypeError(f"gort.context: a cancel cause is an exception or None, "
                             f"got {cause_!r}")
@@ -486,7 +487,7 @@ def _with_deadline(parent: Context, d: float, cause_: BaseException | None,
 
     @_rt.on_m  # a cancel function may be called from any thread
     def cancel() -> None:
-        _rt.getg()
+        _rt.no_goroutine_left()
         c._cancel(True, Canceled(), None)
 
     return c, cancel

@@ -35,11 +35,22 @@ __all__ = ["Weighted"]
 
 
 class _Waiter:
-    __slots__ = ("n", "ready")
+    __slots__ = ("g", "n", "ready")
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, gp: _rt.G) -> None:
         self.n = n
         self.ready: Chan[None] = Chan()
+        self.g = gp  # DEAD once its run ended and abandon.reap released it
+
+
+def _drop_abandoned(waiters: dict[_Waiter, None]) -> None:
+    """Forget the waiters at the head whose goroutine an ended run abandoned (they are
+    the oldest, so at the head): granted tokens, one would keep them for good."""
+    while waiters:
+        w = next(iter(waiters))
+        if w.g.status is not _rt.Gstatus.DEAD:
+            return
+        del waiters[w]
 
 
 def _check_n(n: object, who: str) -> int:
@@ -84,6 +95,7 @@ class Weighted:
         if gp.preempt:
             _rt.gopreempt_m(gp, False)
         _context._raise_err(ctx)
+        _drop_abandoned(self._waiters)
         if self._size - self._cur >= n and not self._waiters:
             self._cur += n
             return
@@ -92,7 +104,7 @@ class Weighted:
             _rt.selectgo((done.recv,))
             _context._raise_err(ctx)
             raise AssertionError("semaphore: a done context has no error")
-        w = _Waiter(n)
+        w = _Waiter(n, gp)
         self._waiters[w] = None
         try:
             i, _ = _rt.selectgo((w.ready.recv, done.recv))
@@ -121,9 +133,10 @@ class Weighted:
     @_rt.on_m  # non-blocking: callable from any thread
     def try_acquire(self, n: int = 1) -> bool:
         """Take n tokens if they are free and nobody waits; never blocks (Go: TryAcquire)."""
-        _rt.getg()
+        alone = _rt.no_goroutine_left()  # then the waiters are abandoned: none counts
         _check_n(n, "try_acquire")
-        if self._size - self._cur >= n and not self._waiters:
+        _drop_abandoned(self._waiters)
+        if self._size - self._cur >= n and (alone or not self._waiters):
             self._cur += n
             return True
         return False
@@ -134,17 +147,19 @@ class Weighted:
 
         RuntimeError if that would release more than is held (Go panics).
         """
-        _rt.getg()
+        alone = _rt.no_goroutine_left()  # then the waiters are abandoned: none is served
         _check_n(n, "release")
         if n > self._cur:
             raise RuntimeError(f"semaphore: released more than held: release({n}) with "
                                f"{self._cur} held; release exactly what acquire took")
         self._cur -= n
-        self._notify()
+        if not alone:
+            self._notify()
 
     def _notify(self) -> None:
         """Grant the waiters at the head while each one's request fits (Go: notifyWaiters)."""
         waiters = self._waiters
+        _drop_abandoned(waiters)
         while waiters:
             w = next(iter(waiters))
             if self._size - self._cur < w.n:

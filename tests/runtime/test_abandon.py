@@ -205,6 +205,81 @@ def test_handler_ranges_match_dis() -> None:
     assert with_handlers > 50
 
 
+def test_stack_depths_are_consistent_and_within_the_compilers_bound() -> None:
+    codes = _codes()
+    known = 0
+    for code in codes:
+        depths = symtab.stack_depths(code)
+        assert depths is not None, code  # every path agrees on every join
+        assert set(depths) == {i.offset for i in dis.get_instructions(code)
+                               if i.offset in depths}
+        assert max(depths.values()) <= code.co_stacksize, code
+        known += len(depths)
+    assert known > 5000
+
+    def loop(it: Any, ch: Any) -> None:
+        for _ in it:
+            with ch:
+                ch.recv()
+
+    code = loop.__code__
+    instrs = list(dis.get_instructions(code))
+    at = next(k for k, i in enumerate(instrs) if i.argval == "recv")
+    recv = next(i.offset for i in instrs[at:] if i.opname == "CALL")
+    # the loop's iterator, the with statement's bound __exit__, then recv's callable/self
+    # (3.11 counts its arguments out at PRECALL)
+    assert symtab.live_depth(code, recv) >= 2
+    assert symtab.handler_depth(code, recv) == 2
+
+
+def test_generators_an_abandoned_goroutine_alone_holds_close_running_no_handler() -> None:
+    ran: list[str] = []
+    shared: list[Any] = []
+
+    @contextlib.contextmanager
+    def managed() -> Any:
+        try:
+            yield
+        finally:
+            ran.append("contextmanager finally")
+
+    def gen(tag: str) -> Any:
+        try:
+            yield 1
+            yield 2
+        finally:
+            ran.append(tag)
+
+    def worker(ch: gort.Chan[int]) -> None:
+        mine = gen("local finally")
+        next(mine)
+        other = gen("shared finally")
+        next(other)
+        shared.append(other)  # held elsewhere too: not the goroutine's alone
+        for _ in gen("iterated finally"):
+            with managed():
+                parked.append(1)
+                ch.recv()
+
+    parked: list[int] = []
+
+    def main() -> None:
+        ch: gort.Chan[int] = gort.Chan()
+        for _ in range(20):
+            gort.go(worker, ch)
+        while len(parked) < 20:  # a loaded machine may take a while to run them all
+            gort.sleep(0.001)
+
+    kept = abandon.kept()
+    gort.run(main)
+    gort.run(lambda: None)
+    gc.collect()
+    assert ran == [] and abandon.kept() == kept
+    assert [next(g) for g in shared] == [2] * 20  # the shared ones still work
+    shared.clear()
+    assert ran == ["shared finally"] * 20  # and still run their handlers
+
+
 @pytest.mark.parametrize("pattern", ["plain", "for", "listcomp", "select", "waitgroup",
                                      "with"])
 def test_common_parking_patterns_are_released_not_kept(pattern: str) -> None:
@@ -346,3 +421,82 @@ def test_stripped_handlers_stay_with_the_abandoned_frame_only() -> None:
     assert abandon.kept() == kept
     assert guarded(None) == "caught"
     assert gort.run(lambda: guarded(None)) == "caught"
+
+
+def test_gort_run_from_a_finalizer_while_reaping_raises_finalizing() -> None:
+    # Before: the nested run reaped the same graves, and the outer release failed with
+    # "ValueError: list.remove(x): x not in list" out of gort.run.
+    errors: list[str] = []
+
+    class StartsARun:
+        def __del__(self) -> None:
+            try:
+                gort.run(lambda: None)
+            except rt.Finalizing as e:
+                errors.append(str(e))
+
+    def main() -> str:
+        def worker(obj: StartsARun) -> None:
+            gort.Chan[int]().recv()
+
+        for _ in range(3):
+            gort.go(worker, StartsARun())
+        gort.sleep(0.001)
+        return "main returned"
+
+    assert gort.run(main) == "main returned"
+    assert len(errors) == 3 and all("gort.run called from a finalizer" in e for e in errors)
+    assert gort.run(lambda: "again") == "again"
+
+
+@pytest.mark.parametrize("n", [1, abandon.REAP_AT_RETURN + 500])
+def test_objects_outliving_a_run_forget_its_abandoned_waiters(n: int) -> None:
+    # Run 1 ends with goroutines parked on objects run 2 uses. Before: run 2's unlock
+    # handed the mutex to an abandoned waiter for good, a select's send went to an
+    # abandoned receiver (lost), the RWMutex let an abandoned reader in, the semaphore
+    # granted an abandoned waiter its tokens, and a waiter whose greenlet was released
+    # already was scheduled: gort.run crashed (ValueError from start_main).
+    from gort import context, semaphore
+
+    mu = gort.sync.Mutex()
+    rw = gort.sync.RWMutex()
+    cond = gort.sync.Cond(gort.sync.Mutex())
+    ch: gort.Chan[int] = gort.Chan()
+    sem = semaphore.Weighted(1)
+    resumed: list[str] = []
+
+    def waiter(what: str) -> None:
+        if what == "mutex":
+            mu.lock()
+        elif what == "rw":
+            rw.rlock()
+        elif what == "chan":
+            gort.select(ch.recv, ch.recv_ok)
+        elif what == "cond":
+            with cond.L:
+                cond.wait()
+        else:
+            sem.acquire(context.background(), 1)
+        resumed.append(what)
+
+    def run1() -> None:
+        mu.lock()
+        rw.lock()
+        sem.acquire(context.background(), 1)
+        for i in range(n):
+            gort.go(waiter, ("mutex", "rw", "chan", "cond", "sem")[i % 5])
+        gort.sleep(0.01)
+
+    def run2() -> tuple[bool, ...]:
+        mu.unlock()
+        rw.unlock()
+        sem.release(1)
+        with cond.L:
+            cond.broadcast()
+        sent = gort.select((ch.send, 1), gort.default)[0] == 0
+        gort.sleep(0.01)  # anything wrongly readied would run now
+        return mu.try_lock(), rw.try_lock(), sem.try_acquire(1), sent
+
+    gort.run(run1)
+    assert gort.run(run2) == (True, True, True, False)
+    assert resumed == []

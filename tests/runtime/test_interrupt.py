@@ -708,3 +708,14 @@ def test_second_preemption_signal_while_hooked_never_chains_the_hook_to_itself(
     r = run_testprog("preempt_rearm.py", timeout=60, module=module)
     assert (r.returncode, r.stderr) == (0, ""), r.stderr[-3000:]
     assert r.stdout == "other ran after again 1 2\n", r.stdout
+
+
+def test_ctrl_c_as_the_runtime_registers_is_undone() -> None:
+    # KeyboardInterrupt right after schedinit registered the runtime (where CPython can
+    # raise a handler's exception: as the call returns). Before: the runtime stayed
+    # registered, and every later gort.run failed ("already running"); the implicit
+    # runtime's every later call failed ("called outside any goroutine").
+    r = run_testprog("ki_at_start.py", module=False)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout.splitlines() == ["gort.run interrupted", "gort.run again: ok",
+                                     "implicit interrupted", "implicit again: ok"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 
 import gort
+
+from ..conftest import run_testprog
 
 
 def test_offload_returns_value_and_others_keep_running() -> None:
@@ -140,3 +143,20 @@ def test_many_concurrent_offloads_each_get_a_thread_and_idle_ones_are_reused() -
     got, new_threads = gort.run(main2)
     assert got == list(range(20))
     assert new_threads == 0
+
+
+@pytest.mark.parametrize("module", [True, False], ids=["gort-run", "plain-python"])
+@pytest.mark.parametrize("how", ["monitoring", "settrace_all", "setprofile_all", "settrace"])
+def test_sysmon_survives_a_programs_raising_global_callbacks(how: str,
+                                                                 module: bool) -> None:
+    # Before, on 3.13: the monitoring tool's PY_START callback raised on sysmon's first
+    # frame (sysmon dead, no preemption for the rest of the run). Now sysmon is muted
+    # from its first frame (m.newosproc).
+    if how != "settrace" and sys.version_info < (3, 12):
+        pytest.skip("sys.monitoring and threading.*_all_threads are 3.12+")
+    r = run_testprog("monitoring_raise.py", how, module=module, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Sysmon._main" not in r.stderr, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "sysmon alive: True", r.stdout
+    assert not any("gort/runtime" in line for line in lines[1:]), r.stdout

@@ -7,6 +7,7 @@ try). Prints the RSS (KiB) after each run, then the goroutines kept for the
 process's life (abandon.kept()). No handler of an abandoned goroutine ever runs
 ("resumed" or "handler" would be printed).
 """
+import contextlib
 import os
 import sys
 
@@ -34,8 +35,93 @@ class Ctx:
         print("handler: __exit__")
 
 
+@contextlib.contextmanager
+def managed(ch):
+    try:
+        yield
+    finally:
+        print("handler: contextmanager finally")
+
+
+@contextlib.contextmanager
+def nested(ch):
+    with managed(ch):
+        try:
+            yield
+        except BaseException:
+            print("handler: contextmanager except")
+
+
+def gen(ch):
+    try:
+        yield ch.recv()
+    finally:
+        print("handler: generator finally")
+
+
+def outer_gen(ch):
+    try:
+        yield from gen(ch)
+    finally:
+        print("handler: outer generator finally")
+
+
+def suspended(ch):
+    try:
+        yield 1
+        yield 2
+    finally:
+        print("handler: suspended generator finally")
+
+
+async def coro(ch):
+    try:
+        ch.recv()
+    finally:
+        print("handler: coroutine finally")
+
+
+async def outer_coro(ch):
+    try:
+        await coro(ch)
+    except BaseException:
+        print("handler: outer coroutine except")
+
+
+async def agen(ch):
+    try:
+        yield 1
+    finally:
+        print("handler: async generator finally")
+
+
 def park(ch, data):
-    if SHAPE == "try":
+    if SHAPE == "cm":
+        with managed(ch):
+            ch.recv()
+    elif SHAPE == "nestedcm":
+        with nested(ch):
+            ch.recv()
+    elif SHAPE == "gen":
+        for _ in gen(ch):
+            pass
+    elif SHAPE == "next":
+        next(outer_gen(ch))
+    elif SHAPE == "send":
+        outer_coro(ch).send(None)
+    elif SHAPE == "local":
+        it = suspended(ch)
+        next(it)
+        a = agen(ch)
+        try:
+            a.asend(None).send(None)
+        except StopIteration:
+            pass  # the async generator yielded: suspended inside its try
+        ch.recv()
+    elif SHAPE == "iter":
+        for _ in suspended(ch):
+            ch.recv()
+    elif SHAPE == "try":
         try:
             try:
                 ch.recv()

@@ -52,6 +52,7 @@ from .proc import (
     goready,
     gosched,
     newproc,
+    no_goroutine_left,
     procresize,
     running,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "goroutine_dump",
     "gosched",
     "newproc",
+    "no_goroutine_left",
     "offload",
     "on_m",
     "panic_block",

@@ -67,6 +67,10 @@ class Sudog:
         if self.queued:
             self.q.remove(self)  # type: ignore[union-attr]
 
+    # abandon.reap: the channel outlives the run; a later run must not hand the
+    # abandoned G a value (lost: it is never resumed) or count it as a waiter.
+    abandon = cancel
+
 
 class SudogList(list["Sudog"]):
     """A blocked select's sudogs, one per case: what its G waits on."""
@@ -78,6 +82,8 @@ class SudogList(list["Sudog"]):
         gp.selectdone = True
         for sg in self:
             sg.cancel(gp)
+
+    abandon = cancel  # abandon.reap (see Sudog.abandon)
 
 
 class WaitQ:

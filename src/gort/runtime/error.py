@@ -55,7 +55,8 @@ class NotInGoroutine(RuntimeError):
 
 class Finalizing(RuntimeError):
     """A gort call made while the interpreter shuts down (a finalizer run at exit), or
-    on the runtime's thread while a run's teardown runs.
+    from a finalizer or signal handler run while a run ends (its teardown, or the release
+    of the goroutines it abandoned: abandon.reap).
 
     No goroutine will run again (abandoned, never resumed). The operations that
     complete without another goroutine catch it and complete against the channel

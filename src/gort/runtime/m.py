@@ -6,13 +6,33 @@ another thread, so a G stays on the M whose thread first ran it.
 
 Fields written by sysmon (another thread) are marked; everything else is
 written only on the M's own thread.
+
+sysmon's thread (``newosproc``) runs no callback of the program: a global
+``sys.monitoring`` tool (3.12+), or a trace or profile function set on every
+thread (``threading.settrace_all_threads``), would otherwise be fed gort's
+frames there, and one that raises kills the thread (sysmon died at the
+PY_START of its first frame). Such a thread enters CPython's "tracing" state
+(``PyThreadState_EnterTracing``, which mutes every callback on the thread)
+before its first Python frame starts: the thread's bootstrap is C only (a deque
+draining a chain of maps over ctypes calls; no Python frame, so no event).
+Rejected: leaving and entering the state from Python (each call is an
+instrumented instruction whose callback could raise with the state
+half-restored). Not yet: gort.offload's workers, which run the program's
+functions (muting them and lifting the state with ``sys.call_tracing`` for the
+call crashed CPython 3.13 in the offload tests: stop 19).
 """
 
 from __future__ import annotations
 
+import _thread
+import collections
+import ctypes
+import functools
+import itertools
+import operator
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from greenlet import greenlet
@@ -53,3 +73,23 @@ class M:
         self.preempt_gen = 0
         # Disarms the one-shot preemption hook armed on this M's running G (preempt.py).
         self.armed: Callable[[], None] | None = None
+
+
+_api = ctypes.pythonapi
+_tstate_get = _api.PyThreadState_Get
+_tstate_get.restype = ctypes.c_void_p
+_tstate_get.argtypes = []
+_enter_tracing = _api.PyThreadState_EnterTracing
+_enter_tracing.restype = None
+_enter_tracing.argtypes = [ctypes.c_void_p]
+
+
+def newosproc(fn: Callable[..., Any], *args: Any) -> int:
+    """Start a bare thread running ``fn(*args)`` where no callback of the program runs
+    (see the essay); return its ident (Go: newosproc). Not a threading.Thread:
+    threading.enumerate() does not list it, threading.settrace's hooks never run on it."""
+    mute = map(_enter_tracing, map(operator.call, [_tstate_get]))
+    run = map(operator.call, [functools.partial(fn, *args)])
+    boot: functools.partial[Any] = functools.partial(collections.deque,
+                                                     itertools.chain(mute, run), 0)
+    return _thread.start_new_thread(boot, ())

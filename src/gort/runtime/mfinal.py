@@ -65,6 +65,15 @@ Limits (documented in docs/design.md):
   another goroutine then frees would unlink itself from a list head that is
   not where it was. Non-blocking finalizers (the resource-pool pattern) are
   unaffected: the goroutine does not switch during a collection.
+- A run that ends while a finalizer blocks: the finalizer goroutine is
+  abandoned like any other (abandon.py), but it is released first, when
+  gort.run returns: its collection must finish (CPython runs one collection
+  at a time, so one suspended for good would stop every later one, and the
+  saved C stack holds its list heads). The blocked finalizer is unwound
+  running none of its handlers, quietly; the collection's other finalizers
+  then run, outside any runtime: their non-blocking gort calls work, the
+  blocking ones raise error.Finalizing. The implicit runtime ends with the
+  process and leaves it suspended.
 - Threads other than the runtime's allocate without collecting while every
   goroutine is blocked; their collection comes with the next scheduling round
   (an offload finishing wakes the M; a plain thread can call ``gc.collect()``,
@@ -176,8 +185,8 @@ class Finq:
         while True:
             self.run()
             if self.s.closing:
-                # Teardown unwound a blocked finalizer (CPython reports the GreenletExit
-                # as unraisable and finishes the collection): end here, never park again.
+                # abandon.reap unwound a blocked finalizer (the GreenletExit swallowed by
+                # the collection, which then finished): end here, never park again.
                 raise GreenletExit
             self.parked = True
             proc.gopark(gp, WaitReason.FINALIZER_WAIT, Gstatus.WAITING, self)

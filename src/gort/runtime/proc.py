@@ -115,6 +115,11 @@ def getg() -> G:
     return _getg_slow(s)
 
 
+_NON_BLOCKING = ("only select with gort.default, close, WaitGroup.add/done, "
+                 "Mutex/RWMutex.unlock, try_lock, Once.done, Cond.signal/broadcast, "
+                 "Semaphore.release, Timer/Ticker.stop and context cancels work then")
+
+
 def _getg_slow(s: Sched | None) -> G:
     if s is None:
         if sys.is_finalizing():
@@ -122,9 +127,14 @@ def _getg_slow(s: Sched | None) -> G:
             # non-blocking operations catch this and finish without one (select.py).
             raise Finalizing(
                 "gort: the interpreter is shutting down; a finalizer that runs at exit "
-                "cannot start a runtime, a goroutine or wait (no goroutine is left): only "
-                "select with gort.default, close, WaitGroup.add/done, Mutex.unlock/try_lock "
-                "and Timer/Ticker.stop work then")
+                "cannot start a runtime, a goroutine or wait (no goroutine is left): "
+                + _NON_BLOCKING)
+        if abandon.reaping:
+            # A finalizer run by releasing what an ended run abandoned: the same.
+            raise Finalizing(
+                "gort: called from a finalizer while gort releases the goroutines an "
+                "earlier run abandoned; no runtime is running there and no goroutine is "
+                "left to wait for: " + _NON_BLOCKING)
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError(
                 "gort: no runtime is running on this thread; start one with "
@@ -146,18 +156,27 @@ def _getg_slow(s: Sched | None) -> G:
             "goroutines with gort.offload."
         )
     if s.closing:
-        # As at interpreter exit: no goroutine will run again (a finalizer that the end
-        # of the run's references set off, a signal handler): the non-blocking
-        # operations complete against the object alone, the others raise this.
+        # Every goroutine is abandoned already: as at interpreter exit.
         raise Finalizing(
             "gort: the run is ending (teardown is in progress); a signal handler or "
-            "finalizer that runs now cannot start a goroutine or wait: only select with "
-            "gort.default, close, WaitGroup.add/done, Mutex.unlock/try_lock and "
-            "Timer/Ticker.stop work then")
+            "finalizer running now cannot start a goroutine or wait (no goroutine is "
+            "left): " + _NON_BLOCKING)
     if s.m0.curg is not None:
         raise short_of_depth(s, RUNTIME_DEPTH)
     raise RuntimeError(
         "gort: called outside any goroutine (from the scheduler or a signal handler)")
+
+
+def no_goroutine_left() -> bool:
+    """getg's checks, for a non-blocking operation: True if no goroutine is left to wake
+    (error.Finalizing: a finalizer at interpreter exit, during a run's teardown or while
+    its abandoned goroutines are released), False from a goroutine; raises what getg
+    raises otherwise."""
+    try:
+        getg()
+    except Finalizing:
+        return True
+    return False
 
 
 def short_of_depth(s: Sched, need: int) -> RecursionError:
@@ -1235,6 +1254,19 @@ def _schedinit_locked(host: greenlet | None) -> Sched:
     return s
 
 
+def claimed_here(host: greenlet | None) -> Sched | None:
+    """The runtime registered on this thread for ``host`` (schedinit's argument), if any.
+
+    For a caller whose schedinit was interrupted by an asynchronous exception (Ctrl-C
+    lands when the call returns, before its result is stored) while no runtime ran
+    before it: the runtime is registered, and that caller must tear it down, or every
+    later gort.run on the thread fails ("a runtime is already running")."""
+    cur = _sched.current
+    if cur is None or cur.m0.tid != _get_ident() or cur.host is not host or cur.closing:
+        return None
+    return cur
+
+
 def procresize(s: Sched, nprocs: int) -> int:
     """Change the number of Ps; return the old number (Go: procresize)."""
     old = len(s.allp)
@@ -1324,7 +1356,8 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
                 check_failed = e
         gs = list(s.allgs)
         s.allgs = {}
-        abandon.bury(gs, s.m0.g0, keep, s.m0.tid)
+        fq = s.finq
+        abandon.bury(gs, s.m0.g0, keep, s.m0.tid, fq.g if fq is not None else None)
     finally:
         try:
             s.netpoll.close()

@@ -26,6 +26,7 @@ import contextvars
 import functools
 import os
 import runpy
+import signal
 import sys
 import threading
 import traceback
@@ -39,7 +40,7 @@ from greenlet import getcurrent, greenlet
 
 from . import abandon, fork, proc, schedcheck, threadlock
 from . import sched as _sched
-from .error import Deadlock
+from .error import Deadlock, Finalizing
 from .g import G, Gstatus
 from .mfinal import Finq
 from .preempt import Preempter
@@ -147,17 +148,30 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             and cur.m0.tid == threading.get_ident() and cur.main_g is not None
             and cur.m0.curg is cur.main_g):
         return run_hosted(cur, main, args, kwargs)
+    if abandon.reaping:
+        # reap is not reentrant (its lists would be walked twice), and the run's host
+        # would be a goroutine being unwound.
+        raise Finalizing(
+            "gort: gort.run called from a finalizer while gort releases the goroutines an "
+            "earlier run abandoned; a run cannot start there. Start it after gort.run "
+            "returns (or hand the finalizer's work to a channel another run receives from)")
     abandon.reap()  # what earlier runs on this thread abandoned
-    s = proc.schedinit(getcurrent())
-    s.script = script
-    s.contain = contain
+    host = getcurrent()
+    free = proc.running() is None
+    s: Sched | None = None
     try:
+        s = proc.schedinit(host)
+        s.script = script
+        s.contain = contain
         start_services(s)
         kind, value = proc.start_main(s, main, args, kwargs)
     finally:
-        mon = s.sysmon
-        proc.teardown(s)
-        abandon.reap(abandon.REAP_AT_RETURN)
+        if s is None and free:
+            s = proc.claimed_here(host)  # interrupted as schedinit returned
+        mon = s.sysmon if s is not None else None
+        if s is not None:
+            proc.teardown(s)
+            abandon.reap(abandon.REAP_AT_RETURN)
     if mon is not None and mon.failure is not None:
         raise mon.failure
     if kind == "raise":
@@ -186,17 +200,29 @@ def run_hosted(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
 
 def implicit_start() -> G:
     """Start a runtime with the calling code as goroutine 1 (main thread only)."""
-    if abandon.reaping:
-        raise RuntimeError(
-            "gort: called from a finalizer while gort releases the goroutines an earlier "
-            "run abandoned; no runtime is running there")
     abandon.reap()
-    s = proc.schedinit(None)
     gp = G()
+    gp.gr = getcurrent()
+    free = proc.running() is None
+    s: Sched | None = None
+    try:
+        s = proc.schedinit(None)
+        _implicit_setup(s, gp)
+    except BaseException:
+        # Ctrl-C may land anywhere here, even as schedinit returns: a runtime left
+        # registered half-built failed every later gort call ("outside any goroutine").
+        if s is None and free:
+            s = proc.claimed_here(None)
+        if s is not None:
+            proc.teardown(s, keep=(gp.gr,))
+        raise
+    return gp
+
+
+def _implicit_setup(s: Sched, gp: G) -> None:
     s.allgs[gp] = None
     s.goidgen = 1
     gp.goid = 1
-    gp.gr = getcurrent()
     gp.is_main = True
     gp.m = s.m0
     gp.status = Gstatus.RUNNING
@@ -209,33 +235,49 @@ def implicit_start() -> G:
     assert pp is not None
     pp.schedtick += 1
     pp.schedwhen = monotonic_ns()
-    try:
-        start_services(s)
-    except BaseException:
-        proc.teardown(s, keep=(gp.gr,))
-        raise
-    atexit.register(_atexit_teardown, s)
     s.closers.insert(0, lambda: atexit.unregister(_atexit_teardown))
+    atexit.register(_atexit_teardown, s)
     global _implicit_hook
     prev_hook = sys.excepthook
     hook = functools.partial(_implicit_excepthook, s, prev_hook)
-    sys.excepthook = _implicit_hook = hook
 
     def restore_hook() -> None:
         if sys.excepthook is hook:
             sys.excepthook = prev_hook
 
     s.closers.insert(0, restore_hook)
-    return gp
+    sys.excepthook = _implicit_hook = hook
+    start_services(s)
 
 
 def _atexit_teardown(s: Sched) -> None:
+    """The script's top level ended (returned, or raised to sys.excepthook): end the run
+    as gort.run's return does, before the interpreter finalizes."""
     if _sched.current is s:
         assert s.main_g is not None
         proc.teardown(s, keep=(s.main_g.gr,))
+        # As gort.run's return: release what fits in its bound, so that the abandoned
+        # goroutines' frames stop holding the script's globals (whose objects then get
+        # their finalizers at exit, as under `gort run`; before, none ran).
+        abandon.reap(abandon.REAP_AT_RETURN)
         mon = s.sysmon
         if mon is not None and mon.failure is not None:
             print(f"gort: sysmon failed: {mon.failure!r}", file=sys.stderr)
+    if isinstance(getattr(sys, "last_value", None), KeyboardInterrupt):
+        # Ctrl-C ended the script (its hook, or ours, reported it): CPython finalizes,
+        # then exits by SIGINT (status -2); `gort run` exits 130.
+        exit_130_after_finalizing()
+
+
+def exit_130_after_finalizing() -> None:
+    """Make the interpreter's exit after an uncaught KeyboardInterrupt status 130 (Go's,
+    and `gort run`'s) instead of death by SIGINT, finalizing as usual: CPython's
+    exit_sigint kills the process with SIGINT and returns 128 + SIGINT when that did not
+    end it (Modules/main.c), so SIGINT is blocked in this (the main) thread."""
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (OSError, ValueError, AttributeError):  # no signal masks here: Python's way
+        pass
 
 
 implicit_exits = True
@@ -278,13 +320,19 @@ def _implicit_excepthook(s: Sched, prev: Callable[..., Any], tp: type[BaseExcept
         return
     main_g = s.main_g
     if (_sched.current is s and not s.closing and main_g is not None and implicit_exits
-            and not isinstance(value, KeyboardInterrupt)  # sigqueue's hook ends those
             and getcurrent() is main_g.gr and not sys.flags.interactive
             and not hasattr(sys, "ps1")):
         if sys.excepthook is not _implicit_hook:
             # The program's hook replaced this one, ran, and chained here: the report
             # is gort's, and report_exit must not call that hook again.
             _hooked = value
+        if isinstance(value, KeyboardInterrupt):
+            # Ctrl-C: the top level has unwound already; report as `gort run` does (the
+            # program's hook, or "signal: interrupt"), then let the interpreter finalize
+            # (the atexit teardown ends the run) and exit 130.
+            report_exit(value)
+            exit_130_after_finalizing()
+            return
         proc.fatal(s, main_g, value)
     prev(tp, value, tb)
 
@@ -343,14 +391,12 @@ if sys.excepthook is sys.__excepthook__:
 
 def program_excepthook() -> Callable[..., Any] | None:
     """The sys.excepthook the program installed, or None if it is a default one
-    (CPython's, gort's report_hook, the implicit runtime's and sigqueue's wrappers,
-    which stand for the hook they wrapped)."""
+    (CPython's, gort's report_hook, the implicit runtime's wrapper, which stands for
+    the hook it wrapped)."""
     hook: Any = sys.excepthook
     for _ in range(8):  # unwrap gort's own wrappers (at most two, nested)
         if isinstance(hook, functools.partial) and hook.func is _implicit_excepthook:
             hook = hook.args[1]
-        elif getattr(hook, "__func__", None) is SigQueue._excepthook:
-            hook = hook.__self__._old_excepthook
         else:
             break
     if hook is None or hook is sys.__excepthook__ or hook is report_hook:

@@ -18,10 +18,13 @@ from .g import G, Gstatus, WaitReason
 class Sema:
     """A FIFO of goroutines parked on one synchronisation object."""
 
-    __slots__ = ("waiters",)
+    __slots__ = ("stale", "waiters")
 
     def __init__(self) -> None:
         self.waiters: deque[G] = deque()
+        # Some waiter belongs to an ended run (abandon.reap marked it DEAD): dropped
+        # before the next release or count, all at once (one pass, not one per waiter).
+        self.stale = False
 
     def acquire(self, gp: G, reason: WaitReason) -> None:
         """Park gp (the running G) until a release picks it."""
@@ -32,8 +35,20 @@ class Sema:
         """gp stops waiting (proc.goraise): take it out of the FIFO."""
         self.waiters.remove(gp)
 
+    def abandon(self, gp: G) -> None:
+        """gp's run ended with gp parked here (abandon.reap, which marked it DEAD): the
+        gort.sync object outlives the run, and a later run's release must not hand an
+        abandoned goroutine the lock or tokens (never resumed, it would keep them)."""
+        self.stale = True
+
+    def _drop_stale(self) -> None:
+        self.waiters = deque(g for g in self.waiters if g.status is not Gstatus.DEAD)
+        self.stale = False
+
     def release_one(self) -> bool:
         """Ready the longest waiter; False if there is none."""
+        if self.stale:
+            self._drop_stale()
         if not self.waiters:
             return False
         proc.goready(self.waiters.popleft())
@@ -41,10 +56,14 @@ class Sema:
 
     def release_all(self) -> int:
         """Ready every waiter, in FIFO order; return how many."""
+        if self.stale:
+            self._drop_stale()
         n = len(self.waiters)
         while self.waiters:
             proc.goready(self.waiters.popleft())
         return n
 
     def __len__(self) -> int:
+        if self.stale:
+            self._drop_stale()
         return len(self.waiters)

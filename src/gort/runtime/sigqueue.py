@@ -50,8 +50,9 @@ signal and hands them to os/signal:
   on main in user code, otherwise delivered with ``proc.goraise``, which
   takes a parked main off its wait. A worker's ``except:`` never sees it.
   Uncaught in the implicit runtime (the script's top level is main), a
-  KeyboardInterrupt reaches ``sys.excepthook``: gort's prints ``signal:
-  interrupt``, runs the atexit handlers and exits 130, as ``gort run`` does.
+  KeyboardInterrupt reaches ``sys.excepthook``: the program ends as under
+  ``gort run`` (rt0's implicit excepthook: the program's hook or ``signal:
+  interrupt``, finalization, status 130).
 - os/signal (``gort.signal``): ``notify`` registers channels per signal,
   delivered by the same path with a non-blocking send; a full channel drops
   the signal (Go's semantics) and counts it (``Stats.signal_dropped``).
@@ -182,7 +183,6 @@ class SigQueue:
         # that woke someone, by any other signal, by a call from another thread.
         self.alarm_idle_since: float | None = None
         self._saved: dict[str, Any] = {}
-        self._old_excepthook: Any = None
 
     # -- start and end -------------------------------------------------------------
 
@@ -206,11 +206,6 @@ class SigQueue:
         signal.getsignal = self.patched_getsignal
         signal.set_wakeup_fd = self.patched_set_wakeup_fd
         s.sigstart = self.start_runner
-        if s.host is None:
-            # The implicit runtime: the script's top level is the main goroutine, so an
-            # uncaught KeyboardInterrupt reaches sys.excepthook; end as `gort run` does.
-            self._old_excepthook = sys.excepthook
-            sys.excepthook = self._excepthook
         self.installed = True
         return True
 
@@ -225,8 +220,6 @@ class SigQueue:
         for name, fn in self._saved.items():
             if getattr(signal, name) == getattr(self, "patched_" + name):
                 setattr(signal, name, fn)
-        if sys.excepthook == self._excepthook:
-            sys.excepthook = self._old_excepthook
         fd = self.wakeup_fd
         try:
             _real_set_wakeup_fd(fd, warn_on_full_buffer=self.wakeup_warn)
@@ -488,28 +481,6 @@ class SigQueue:
             self.ignored.discard(sig)
             self._apply(sig, self.prog[sig])
         self.s.siginuse = any(self.notify.values())
-
-    # -- the implicit runtime's Ctrl-C -----------------------------------------------
-
-    def _excepthook(self, tp: type[BaseException], value: BaseException, tb: Any) -> None:
-        if not issubclass(tp, KeyboardInterrupt):
-            self._old_excepthook(tp, value, tb)
-            return
-        # Go's (and `gort run`'s) ending: no traceback, status 130. Python would end the
-        # process by SIGINT after finalizing; atexit handlers (gort's teardown among
-        # them) run here instead, then the process exits.
-        try:
-            sys.stdout.flush()
-        except Exception:  # a closed or broken stdout must not hide the message
-            pass
-        sys.stderr.write("signal: interrupt\n")
-        sys.stderr.flush()
-        atexit._run_exitfuncs()
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(130)
 
 
 def _stop_interval_timers() -> None:

@@ -55,7 +55,6 @@ import ctypes
 import dis
 import functools
 import inspect
-import itertools
 import sys
 from collections import defaultdict
 from types import (
@@ -386,58 +385,13 @@ def frame_values(frame: FrameType) -> list[Any]:
 # dereferenced only when the lowest one proves the call is still running: NULL (3.11
 # and 3.12 push NULL below a plain callable, and the result replaces it).
 
-_JUMPS: Final = frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(
-    getattr(dis, "hasjump", ()))
-_NO_FALLTHROUGH: Final = frozenset(dis.opmap[name] for name in (
-    "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "RETURN_VALUE",
-    "RETURN_CONST", "RAISE_VARARGS", "RERAISE") if name in dis.opmap)
-# 3.11's RETURN_GENERATOR is said to leave the depth alone; the frame resumes after it
-# with the first value sent on its stack (3.12+ count that push).
-_GEN_START: Final = dis.opmap["RETURN_GENERATOR"] if sys.version_info < (3, 12) else -1
-_depth_cache: dict[CodeType, dict[int, int]] = {}
-
-
-def stack_depths(code: CodeType) -> dict[int, int]:
-    """Offset of each reachable instruction -> the value stack's depth before it runs."""
-    got = _depth_cache.get(code)
-    if got is not None:
-        return got
-    instrs = instructions(code)
-    order = sorted(instrs)
-    following = dict(itertools.pairwise(order))
-    got = {}
-    # A handler starts with the table's depth, then lasti (if pushed), then the exception.
-    work = [(order[0], 0)] + [(target, depth + lasti + 1)
-                              for _, _, target, depth, lasti in exception_entries(code)]
-    while work:
-        off: int | None
-        off, depth = work.pop()
-        while off is not None and off not in got:
-            got[off] = depth
-            ins = instrs[off]
-            arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
-            if ins.opcode in _JUMPS:
-                work.append((ins.argval, depth + dis.stack_effect(ins.opcode, arg, jump=True)))
-                if ins.opcode in _NO_FALLTHROUGH:
-                    break
-                depth += dis.stack_effect(ins.opcode, arg, jump=False)
-            elif ins.opcode in _NO_FALLTHROUGH:
-                break
-            else:
-                depth += dis.stack_effect(ins.opcode, arg) + (ins.opcode == _GEN_START)
-            off = following.get(off)
-    if len(_depth_cache) > 4096:
-        _depth_cache.clear()
-    _depth_cache[code] = got
-    return got
-
-
-def _live_depth(code: CodeType, lasti: int) -> int:
+def _kept_depth(code: CodeType, lasti: int) -> int:
     """How deep the value stack is sure to be while the instruction at lasti runs or has
     just run: its depth before, less what it pops. 0 if unknown."""
     lasti = instr_start(code, lasti)
     ins = instructions(code).get(lasti)
-    depth = stack_depths(code).get(lasti)
+    depths = stack_depths(code)
+    depth = None if depths is None else depths.get(lasti)
     if ins is None or depth is None:
         return 0
     arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
@@ -477,7 +431,8 @@ def stack_callee(frame: FrameType) -> Any:
     ins = instructions(code).get(lasti)
     if ins is None or ins.opcode not in _CALLS or ins.arg is None:
         return None
-    depth = stack_depths(code).get(lasti)
+    depths = stack_depths(code)
+    depth = None if depths is None else depths.get(lasti)
     if depth is None:
         return None
     name = ins.opname
@@ -493,7 +448,7 @@ def stack_callee(frame: FrameType) -> Any:
         return None  # CALL_INTRINSIC_*: not a call of anything on the stack
     if low < 0:
         return None
-    base = len(_slots(code)) + low
+    base = nlocalsplus(code) + low
     p0 = _raw_slot(frame, base)
     if p0:  # 3.13's callable, 3.11/3.12's method; or the result, after the call
         return _obj(p0)
@@ -626,8 +581,8 @@ def _stack_managers(frame: FrameType) -> list[Any]:
         # The bound __exit__ is read only while the current instruction keeps it on the
         # stack, whatever the instruction has already popped.
         if any(start <= lasti < end for start, end in ranges) and \
-                depth <= _live_depth(code, lasti):
-            p = _raw_slot(frame, len(_slots(code)) + depth - 1)
+                depth <= _kept_depth(code, lasti):
+            p = _raw_slot(frame, nlocalsplus(code) + depth - 1)
             exit_: Any = _obj(p) if p else None
             if type(exit_) in _BOUND:
                 got.append(exit_.__self__)
@@ -650,10 +605,11 @@ def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
     if not _STACK:
         cm = resolve(frame, manager_expr(code, lasti))
         return cm if type(cm) in kinds else None
-    depth = stack_depths(code).get(lasti)
+    depths = stack_depths(code)
+    depth = None if depths is None else depths.get(lasti)
     if not depth:
         return None
-    p = _raw_slot(frame, len(_slots(code)) + depth - 1)
+    p = _raw_slot(frame, nlocalsplus(code) + depth - 1)
     if not p:
         return None
     if _EXIT_REPLACES_MANAGER:
@@ -740,6 +696,116 @@ def loud_handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:
         if not quiet:
             loud.append((start, end))
     return tuple(loud)
+
+
+def handler_depth(code: CodeType, lasti: int) -> int:
+    """Stack items a frame of code at instruction ``lasti`` certainly holds: the depth the
+    handler covering it unwinds to (what was pushed before its try or with block began:
+    a with statement's bound ``__exit__``, a loop's iterator), 0 if no handler covers it.
+
+    The compiler's own number: exact even where the frame's stack pointer is not (a
+    frame calling C keeps it in a C local on 3.11-3.13)."""
+    lasti = instr_start(code, lasti)
+    for start, end, _target, depth, _lasti in exception_entries(code):
+        if start <= lasti < end:
+            return depth
+    return 0
+
+
+_ENDS: Final = frozenset(("RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE",
+                          "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+                          "JUMP", "JUMP_NO_INTERRUPT"))
+_JUMPS: Final = frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(
+    getattr(dis, "hasjump", ()))
+_depth_cache: dict[CodeType, dict[int, int] | None] = {}
+
+
+def stack_depths(code: CodeType) -> dict[int, int] | None:
+    """The value stack's depth before each instruction of code (offset -> items), as the
+    compiler computed it (its stackdepth pass, replayed with dis.stack_effect along every
+    jump and from every handler); None if the replay is inconsistent anywhere (a join
+    reached at two depths, a depth below 0 or above co_stacksize): then nothing is known.
+
+    Before an instruction that calls out (a CALL, a FOR_ITER resuming a generator), every
+    item counted is still referenced: by the stack, or by the C local of the instruction
+    that popped it and has not returned yet."""
+    if code in _depth_cache:
+        return _depth_cache[code]
+    got: dict[int, int] | None = {}
+    assert got is not None
+    instrs = list(dis.get_instructions(code))
+    at = {ins.offset: k for k, ins in enumerate(instrs)}
+    work = [(0, 0)] + [(target, depth + lasti + 1)
+                       for _s, _e, target, depth, lasti in exception_entries(code)]
+    limit = code.co_stacksize
+    while work:
+        off, depth = work.pop()
+        while True:
+            seen = got.get(off)
+            if seen is not None:
+                if seen != depth:
+                    got = None
+                break
+            k = at.get(off)
+            if k is None or not 0 <= depth <= limit:
+                got = None
+                break
+            got[off] = depth
+            ins = instrs[k]
+            arg = ins.arg if ins.opcode >= dis.HAVE_ARGUMENT else None
+            try:
+                if ins.opcode in _JUMPS and isinstance(ins.argval, int):
+                    work.append((ins.argval, depth + dis.stack_effect(ins.opcode, arg,
+                                                                      jump=True)))
+                if ins.opname in _ENDS or k + 1 == len(instrs):
+                    break
+                # RETURN_GENERATOR is inserted after the compiler's pass; at run time it
+                # leaves the value the generator is first sent, which POP_TOP drops.
+                depth += 1 if ins.opname == "RETURN_GENERATOR" else \
+                    dis.stack_effect(ins.opcode, arg, jump=False)
+            except ValueError:  # an opcode stack_effect does not know
+                got = None
+                break
+            off = instrs[k + 1].offset
+        if got is None:
+            break
+    if len(_depth_cache) > 4096:
+        _depth_cache.clear()
+    _depth_cache[code] = got
+    return got
+
+
+def live_depth(code: CodeType, lasti: int) -> int:
+    """Stack items a frame of code suspended at ``lasti`` (in a call, or resuming a
+    generator) certainly holds: ``stack_depths`` there if known, else ``handler_depth``."""
+    depths = stack_depths(code)
+    start = instr_start(code, lasti)
+    if depths is not None and start in depths:
+        return max(depths[start], handler_depth(code, lasti))
+    return handler_depth(code, lasti)
+
+
+def slot_objects(frame: FrameType, count: int) -> list[Any]:
+    """The objects in the first ``count`` slots of a live frame's localsplus array (its
+    local, cell and free variables, then its value stack), NULL slots left out; [] where
+    the layout check failed. A cell is returned as the cell, not its contents."""
+    if not _DIRECT:
+        return []
+    fi = ctypes.c_void_p.from_address(id(frame) + _F_FRAME).value
+    if not fi:
+        return []
+    got = []
+    for i in range(count):
+        p = ctypes.c_void_p.from_address(fi + _LOCALSPLUS + 8 * i).value
+        if p:
+            got.append(ctypes.cast(p, ctypes.py_object).value)
+    return got
+
+
+def nlocalsplus(code: CodeType) -> int:
+    """Slots of code's localsplus array before its value stack."""
+    slots = _slots(code)
+    return max(slots.values()) + 1 if slots else 0
 
 
 def handler_ranges(code: CodeType) -> tuple[tuple[int, int], ...]:

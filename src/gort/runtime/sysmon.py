@@ -48,7 +48,6 @@ exception in sysmon is a gort bug: it is recorded and re-raised by ``run``
 
 from __future__ import annotations
 
-import _thread
 import sys
 import threading
 import time as time_mod
@@ -57,6 +56,7 @@ from types import CodeType, FrameType
 from typing import Final
 
 from .g import G, Gstatus
+from .m import newosproc
 from .p import P, Pstatus, SysmonTick
 from .preempt import lock_wait_at, tracing_api
 from .proc import PARK_DEPTH
@@ -137,9 +137,11 @@ class Sysmon:
         # A bare _thread, not a threading.Thread: threading.settrace/setprofile hooks
         # run on every threading.Thread before its first line (Thread._bootstrap_inner),
         # and a hook that raised there killed sysmon before it started. Go's sysmon is
-        # no user thread either; threading.enumerate() does not list it.
+        # no user thread either; threading.enumerate() does not list it. Muted from its
+        # first frame on (m.newosproc): a global sys.monitoring callback that raised at
+        # the PY_START of _main killed it before _main could mute the thread.
         self.done.acquire()
-        self.ident = _thread.start_new_thread(self._main, ())
+        self.ident = newosproc(self._main)
 
     def forget_in_child(self) -> None:
         """After os.fork() from another thread than the M's: the run is torn down in the

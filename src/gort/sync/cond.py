@@ -54,6 +54,8 @@ class Cond:
         except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
             _rt.cgocallback(e.s, self.signal)
             return
+        except _rt.Finalizing:  # no goroutine left: its waiters are abandoned, never woken
+            return
         self._sema.release_one()
 
     def broadcast(self) -> None:
@@ -62,5 +64,7 @@ class Cond:
             _rt.getg()
         except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
             _rt.cgocallback(e.s, self.broadcast)
+            return
+        except _rt.Finalizing:  # no goroutine left: its waiters are abandoned, never woken
             return
         self._sema.release_all()

@@ -23,8 +23,17 @@ class Mutex:
         self._sema = _rt.Sema()
 
     def lock(self) -> None:
-        """Lock; if it is held, park until it is handed to this goroutine."""
-        gp = _rt.getg()
+        """Lock; if it is held, park until it is handed to this goroutine.
+
+        Finalizing (a finalizer at interpreter exit or at a run's end) if it is held.
+        """
+        try:
+            gp = _rt.getg()
+        except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
+            if self._locked:
+                raise
+            self._locked = True
+            return
         if gp.preempt:
             _rt.gopreempt_m(gp, False)
         if not self._locked:

@@ -29,8 +29,16 @@ class RWMutex:
         self._wsema = _rt.Sema()  # writers waiting
 
     def rlock(self) -> None:
-        """Lock for reading; waits while a writer holds or is waiting for the lock."""
-        gp = _rt.getg()
+        """Lock for reading; waits while a writer holds or is waiting for the lock.
+
+        Finalizing (a finalizer at interpreter exit or at a run's end) if it would wait.
+        """
+        try:
+            gp = _rt.getg()
+        except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
+            if not self.try_rlock():
+                raise
+            return
         if gp.preempt:
             _rt.gopreempt_m(gp, False)
         if self._writer or len(self._wsema):
@@ -41,16 +49,18 @@ class RWMutex:
     @_rt.on_m  # non-blocking: callable from any thread
     def try_rlock(self) -> bool:
         """Lock for reading if that needs no wait; True if it did (Go: TryRLock)."""
-        _rt.getg()
-        if self._writer or len(self._wsema):
+        # With no goroutine left (Finalizing), a queued writer is abandoned: not waiting.
+        alone = _rt.no_goroutine_left()
+        if self._writer or (len(self._wsema) and not alone):
             return False
         self._readers += 1
         return True
 
     def try_lock(self) -> bool:
         """Lock for writing if the lock is free; True if it did (Go: TryLock)."""
-        _rt.getg()
-        if self._writer or self._readers or len(self._wsema):
+        # With no goroutine left (Finalizing), a queued writer is abandoned: not waiting.
+        alone = _rt.no_goroutine_left()
+        if self._writer or self._readers or (len(self._wsema) and not alone):
             return False
         self._writer = True
         return True
@@ -74,17 +84,29 @@ class RWMutex:
         except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
             _rt.cgocallback(e.s, self.runlock)
             return
+        except _rt.Finalizing:  # no goroutine left: the waiters are gone, just count
+            alone = True
+        else:
+            alone = False
         if self._readers <= 0:
             raise RuntimeError("sync: RUnlock of unlocked RWMutex; every runlock must "
                                "follow an rlock")
         self._readers -= 1
-        if self._readers == 0 and len(self._wsema):
+        if self._readers == 0 and len(self._wsema) and not alone:
             self._writer = True
             self._wsema.release_one()
 
     def lock(self) -> None:
-        """Lock for writing; waits for the readers and any writer to leave."""
-        gp = _rt.getg()
+        """Lock for writing; waits for the readers and any writer to leave.
+
+        Finalizing (a finalizer at interpreter exit or at a run's end) if it would wait.
+        """
+        try:
+            gp = _rt.getg()
+        except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
+            if not self.try_lock():
+                raise
+            return
         if gp.preempt:
             _rt.gopreempt_m(gp, False)
         if self._writer or self._readers or len(self._wsema):
@@ -99,10 +121,16 @@ class RWMutex:
         except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
             _rt.cgocallback(e.s, self.unlock)
             return
+        except _rt.Finalizing:  # no goroutine left: the waiters are gone, just unlock
+            alone = True
+        else:
+            alone = False
         if not self._writer:
             raise RuntimeError("sync: Unlock of unlocked RWMutex; every unlock must "
                                "follow a lock")
         self._writer = False
+        if alone:
+            return
         if len(self._rsema):
             self._readers += self._rsema.release_all()
         elif len(self._wsema):

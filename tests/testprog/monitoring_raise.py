@@ -1,0 +1,51 @@
+"""A program's global callbacks that raise on every thread but the main one (issue 9).
+
+argv[1]: monitoring (a sys.monitoring tool, 3.12+, PY_START and CALL events),
+settrace_all / setprofile_all (threading.*_all_threads, 3.12+), settrace
+(threading.settrace). sysmon must survive and feed the callbacks none of gort's
+frames. Before, on 3.13, the monitoring tool killed sysmon at its first frame.
+(gort.offload's workers are not muted yet: such a callback kills the worker with
+its call; see the closing note of stop 19.)
+"""
+
+import sys
+import threading
+
+import gort
+from gort.runtime import sysmon
+
+mode = sys.argv[1]
+if mode in ("settrace_all", "setprofile_all"):
+    mode += "_threads"
+main_tid = threading.get_ident()
+seen: set[str] = set()
+
+
+def bad(code_name: str, filename: str) -> None:
+    if threading.get_ident() != main_tid:
+        where = filename.rsplit("/", 2)
+        seen.add(f"gort/{where[-2]}/{where[-1]}" if "/gort/" in filename else code_name)
+        raise RuntimeError("callback raised off the main thread")
+
+
+if mode == "monitoring":
+    mon = sys.monitoring
+    mon.use_tool_id(2, "raises")
+    mon.register_callback(2, mon.events.PY_START,
+                          lambda code, off: bad(code.co_name, code.co_filename))
+    mon.register_callback(2, mon.events.CALL,
+                          lambda code, off, c, a: bad(code.co_name, code.co_filename))
+    mon.set_events(2, mon.events.PY_START | mon.events.CALL)
+else:
+    def hook(frame, event, arg):  # type: ignore[no-untyped-def]
+        bad(frame.f_code.co_name, frame.f_code.co_filename)
+    getattr(threading, mode)(hook)
+
+
+def main() -> None:
+    gort.sleep(0.05)
+    print("sysmon alive:", sysmon.live_threads() == 1)
+
+
+gort.run(main)
+print("seen:", sorted(seen))
