@@ -114,18 +114,21 @@ def _blocked_in(fn: Callable[[], Any], lk: Any) -> bool:
     lk.acquire()
     t = threading.Thread(target=fn)
     t.start()
+
+    def fn_frame() -> Any:
+        frame = sys._current_frames().get(t.ident or 0)
+        while frame is not None and frame.f_code is not fn.__code__:
+            frame = frame.f_back
+        return frame
+
     try:
         deadline = time.monotonic() + 30
         while True:
-            frame = sys._current_frames().get(t.ident or 0)
-            while frame is not None and frame.f_code is not fn.__code__:
-                frame = frame.f_back
+            frame = fn_frame()
             if frame is not None and dis.opname[symtab.op_at(
                     frame.f_code, frame.f_lasti)] not in ("RESUME", "NOP"):
                 time.sleep(0.05)
-                frame = sys._current_frames().get(t.ident or 0)
-                while frame is not None and frame.f_code is not fn.__code__:
-                    frame = frame.f_back
+                frame = fn_frame()
                 assert frame is not None
                 return preempt.lock_wait_at(frame)
             assert time.monotonic() < deadline
