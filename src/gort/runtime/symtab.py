@@ -54,6 +54,7 @@ from __future__ import annotations
 import ctypes
 import dis
 import functools
+import gc
 import inspect
 import sys
 from collections import defaultdict
@@ -300,19 +301,118 @@ def _slots(code: CodeType) -> dict[str, int]:
     return got
 
 
+# A frame of another thread (sysmon reading an M's goroutine) changes whenever that
+# thread holds the GIL, and CPython hands the GIL over only at eval-breaker checks (a
+# call's end, a backward jump, a function's start) or when C code releases it. So a slot
+# is read and its object taken (INCREF'd) in one stretch of bytecode without a call or
+# a backward jump: the ctypes views below are made first, then the check that the frame
+# is still at the instruction the slot's meaning was computed for, then attribute and
+# subscript reads only, whose C getters read the pointer and take the reference. A read
+# split in two (the pointer, then a cast after a call) took an object the thread had
+# freed in between: sysmon crashed (stop 19's CI, c_sleep_eintr.py on a loaded machine).
+# Allocating the views may run a collection on 3.11, and its finalizers could let the
+# other thread run: while automatic collection is on (outside a run, or a program's
+# gc.enable()) the value stack of a frame not on this thread's stack is not read.
+
+_VIEW_SLOTS: Final = 1 << 20  # the views' length; only indexes below a frame's size are read
+
+
+class _ObjHead(ctypes.Structure):
+    _fields_ = (("refcnt", ctypes.c_ssize_t), ("type", ctypes.c_void_p))
+
+
+class _IFrame(ctypes.Structure):
+    """A _PyInterpreterFrame up to its localsplus array, three views of the array."""
+
+    _fields_ = (("head", ctypes.c_byte * _LOCALSPLUS),
+                ("objs", ctypes.py_object * _VIEW_SLOTS))
+
+
+class _IFrameRaw(ctypes.Structure):
+    _fields_ = (("head", ctypes.c_byte * _LOCALSPLUS),
+                ("raw", ctypes.c_void_p * _VIEW_SLOTS))
+
+
+class _IFrameHeads(ctypes.Structure):
+    _fields_ = (("head", ctypes.c_byte * _LOCALSPLUS),
+                ("heads", ctypes.POINTER(_ObjHead) * _VIEW_SLOTS))
+
+
+_IFRAME: Final = ctypes.POINTER(_IFrame)
+_IFRAME_RAW: Final = ctypes.POINTER(_IFrameRaw)
+_IFRAME_HEADS: Final = ctypes.POINTER(_IFrameHeads)
+_UNREAD: Final = object()  # the frame moved on, or its stack cannot be read safely now
+_ALLOC_COLLECTS: Final = sys.version_info < (3, 12)  # 3.12+ collects at an eval breaker
+
+
+def _unsafe_now(frame: FrameType) -> bool:
+    """Allocating a view could run finalizers that let frame's thread run (see above)."""
+    if not (_ALLOC_COLLECTS and gc.isenabled()):
+        return False
+    f: FrameType | None = sys._getframe(2)
+    while f is not None:  # frame is below us on this thread: nothing else runs it
+        if f is frame:
+            return False
+        f = f.f_back
+    return True
+
+
+def _read_index(frame: FrameType, index: int) -> Any:
+    """The object in a live frame's localsplus[index] (a local, cell or free variable:
+    always a reference the frame owns), taken atomically; _MISSING if NULL."""
+    view = _IFRAME.from_address(id(frame) + _F_FRAME)
+    try:  # no call from here to the read (see above)
+        return view.contents.objs[index]
+    except ValueError:  # a NULL f_frame or slot
+        return _MISSING
+
+
+def _stack_slot(frame: FrameType, f_lasti: int, index: int) -> Any:
+    """The object in a live frame's localsplus[index] (a value-stack slot), taken
+    atomically if the frame is still at f_lasti (its ``f_lasti`` as the caller read it
+    when it computed index); None for a NULL slot; _UNREAD if the frame moved on or
+    collection is automatic."""
+    if _unsafe_now(frame):
+        return _UNREAD
+    view = _IFRAME.from_address(id(frame) + _F_FRAME)
+    # From here to the read: no call, no backward jump (see above).
+    if frame.f_lasti != f_lasti:
+        return _UNREAD
+    try:
+        return view.contents.objs[index]
+    except ValueError:
+        return None
+
+
+def _stack_slot_typed(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[int]
+                      ) -> Any:
+    """_stack_slot for a slot whose reference may already be dropped (3.12+'s manager
+    under BEFORE_WITH): the object's type is read first and the object taken only if it
+    is one of kind_ids (``id`` of the types), else None."""
+    if _unsafe_now(frame):
+        return None
+    raw = _IFRAME_RAW.from_address(id(frame) + _F_FRAME)
+    heads = _IFRAME_HEADS.from_address(id(frame) + _F_FRAME)
+    view = _IFRAME.from_address(id(frame) + _F_FRAME)
+    # From here to the read: no call, no backward jump (see above).
+    if frame.f_lasti != f_lasti:
+        return None
+    try:
+        if not raw.contents.raw[index] or heads.contents.heads[index].contents.type \
+                not in kind_ids:
+            return None
+        return view.contents.objs[index]
+    except ValueError:
+        return None
+
+
 def _read_slot(frame: FrameType, name: str) -> Any:
     """The value of local (or cell/free variable) ``name`` of a live frame, read from its
     localsplus; _MISSING if unbound or unknown."""
     i = _slots(frame.f_code).get(name)
     if i is None:
         return _MISSING
-    fi = ctypes.c_void_p.from_address(id(frame) + _F_FRAME).value
-    if not fi:
-        return _MISSING
-    p = ctypes.c_void_p.from_address(fi + _LOCALSPLUS + 8 * i).value
-    if not p:
-        return _MISSING
-    value = ctypes.cast(p, ctypes.py_object).value
+    value = _read_index(frame, i)
     if type(value) is CellType and (name in frame.f_code.co_cellvars
                                     or name in frame.f_code.co_freevars):
         try:
@@ -402,18 +502,6 @@ def _kept_depth(code: CodeType, lasti: int) -> int:
     return depth + min(0, effect)
 
 
-def _raw_slot(frame: FrameType, index: int) -> int:
-    """The pointer in frame's localsplus[index] (0 for NULL)."""
-    fi = ctypes.c_void_p.from_address(id(frame) + _F_FRAME).value
-    if not fi:
-        return 0
-    return ctypes.c_void_p.from_address(fi + _LOCALSPLUS + 8 * index).value or 0
-
-
-def _obj(p: int) -> Any:
-    return ctypes.cast(p, ctypes.py_object).value
-
-
 _PRECALL_POPS: Final = "PRECALL" in dis.opmap  # 3.11
 
 
@@ -427,7 +515,8 @@ def stack_callee(frame: FrameType) -> Any:
     that case as the safe point it is.
     """
     code = frame.f_code
-    lasti = instr_start(code, frame.f_lasti)
+    f_lasti = frame.f_lasti
+    lasti = instr_start(code, f_lasti)
     ins = instructions(code).get(lasti)
     if ins is None or ins.opcode not in _CALLS or ins.arg is None:
         return None
@@ -449,13 +538,13 @@ def stack_callee(frame: FrameType) -> Any:
     if low < 0:
         return None
     base = nlocalsplus(code) + low
-    p0 = _raw_slot(frame, base)
-    if p0:  # 3.13's callable, 3.11/3.12's method; or the result, after the call
-        return _obj(p0)
+    low_obj = _stack_slot(frame, f_lasti, base)
+    if low_obj is not None:  # 3.13's callable, 3.11/3.12's method; or the result, after
+        return None if low_obj is _UNREAD else low_obj  # the call; or unknown
     # 3.11/3.12's NULL below a plain callable: the call is still running (its result
     # would have replaced the NULL), so the callable above it is alive.
-    p1 = _raw_slot(frame, base + 1)
-    return _obj(p1) if p1 else None
+    got = _stack_slot(frame, f_lasti, base + 1)
+    return None if got is _UNREAD else got
 
 
 def _probe_stack() -> bool:
@@ -582,8 +671,7 @@ def _stack_managers(frame: FrameType) -> list[Any]:
         # stack, whatever the instruction has already popped.
         if any(start <= lasti < end for start, end in ranges) and \
                 depth <= _kept_depth(code, lasti):
-            p = _raw_slot(frame, nlocalsplus(code) + depth - 1)
-            exit_: Any = _obj(p) if p else None
+            exit_ = _stack_slot(frame, lasti, nlocalsplus(code) + depth - 1)
             if type(exit_) in _BOUND:
                 got.append(exit_.__self__)
     return got
@@ -599,7 +687,8 @@ def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
     pointer is used: a manager of those kinds is kept alive by its bound method.
     """
     code = frame.f_code
-    lasti = instr_start(code, frame.f_lasti)
+    f_lasti = frame.f_lasti
+    lasti = instr_start(code, f_lasti)
     if lasti < 0 or code.co_code[lasti] not in _BEFORE_WITH_OPS:
         return None
     if not _STACK:
@@ -609,15 +698,12 @@ def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
     depth = None if depths is None else depths.get(lasti)
     if not depth:
         return None
-    p = _raw_slot(frame, nlocalsplus(code) + depth - 1)
-    if not p:
-        return None
+    index = nlocalsplus(code) + depth - 1
     if _EXIT_REPLACES_MANAGER:
-        exit_ = _obj(p)
+        exit_ = _stack_slot(frame, f_lasti, index)
         cm = exit_.__self__ if type(exit_) in _BOUND else None
         return cm if type(cm) in kinds else None
-    kind = ctypes.c_void_p.from_address(p + 8).value  # ob_type, after ob_refcnt
-    return _obj(p) if any(kind == id(k) for k in kinds) else None
+    return _stack_slot_typed(frame, f_lasti, index, frozenset(id(k) for k in kinds))
 
 
 _WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
@@ -791,15 +877,8 @@ def slot_objects(frame: FrameType, count: int) -> list[Any]:
     the layout check failed. A cell is returned as the cell, not its contents."""
     if not _DIRECT:
         return []
-    fi = ctypes.c_void_p.from_address(id(frame) + _F_FRAME).value
-    if not fi:
-        return []
-    got = []
-    for i in range(count):
-        p = ctypes.c_void_p.from_address(fi + _LOCALSPLUS + 8 * i).value
-        if p:
-            got.append(ctypes.cast(p, ctypes.py_object).value)
-    return got
+    got = (_read_index(frame, i) for i in range(count))
+    return [v for v in got if v is not _MISSING]
 
 
 def nlocalsplus(code: CodeType) -> int:
