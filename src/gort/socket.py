@@ -1075,7 +1075,10 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool 
             try:
                 ep.register(fd, ev)
             except PermissionError:
-                return True  # a regular file: always ready, as select and poll say
+                # Not pollable (a regular file, /dev/null, a directory): the callers'
+                # zero-timeout select/poll answer it (ready for read and write, never
+                # for POLLPRI); its other events never come, so wait on the rest.
+                pass
         if ep.poll(0, 1):
             return True
         pd = poll_open(ep.fileno())
