@@ -1025,12 +1025,13 @@ class _Watch:
     """One parked select/poll/selector wait: its private epoll's PollDesc, and the
     descriptors closed under it (by ``_evict``)."""
 
-    __slots__ = ("closed", "pd", "s")
+    __slots__ = ("changed", "closed", "pd", "s")
 
     def __init__(self, pd: Any, s: Sched) -> None:
         self.pd = pd
         self.s = s
         self.closed: set[int] = set()
+        self.changed = False  # its selector's keys changed under it (selector_changed)
 
 
 # descriptor -> the parked multi-descriptor waits watching it (touched on the runtime's
@@ -1062,10 +1063,54 @@ def _evict_on_m(fileno: int) -> None:
         poll_unblock(w.pd)
 
 
-def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool | set[int]:
+def selector_changed(sel: object) -> None:
+    """sel's keys were registered, modified or unregistered: wake the goroutine parked in
+    its select so it looks again, as the kernel shows an epoll waiter a change at once
+    (the stdlib's EpollSelector). Used by gort.patch for the epoll-based selectors."""
+    watches = _sel_waits.get(id(sel))
+    if not watches:
+        return
+    s = watches[0].s
+    if s.m0.tid == get_ident():
+        _changed_on_m(id(sel))
+        return
+    try:
+        _rt.cgocallback(s, _changed_on_m, id(sel))
+    except RuntimeError:  # the run is ending (its waits with it), or sysmon's thread
+        pass
+
+
+def _changed_on_m(key: int) -> None:
+    for w in _sel_waits.get(key, ()):
+        w.changed = True
+        poll_unblock(w.pd)
+
+
+def selector_kicking(orig: Callable[..., Any]) -> Callable[..., Any]:
+    """A selector method (register, modify, unregister) that wakes the selector's parked
+    select after orig (see selector_changed)."""
+
+    def method(self: _selectors.BaseSelector, *args: Any, **kwargs: Any) -> Any:
+        r = orig(self, *args, **kwargs)
+        selector_changed(self)
+        return r
+
+    method.__doc__ = orig.__doc__
+    method.__name__ = orig.__name__
+    method.__qualname__ = getattr(orig, "__qualname__", orig.__name__)
+    return method
+
+
+# id(selector) -> the parked waits in its select (the selector is alive while they are)
+_sel_waits: dict[int, list[_Watch]] = {}
+
+
+def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None,
+              sel: object = None) -> bool | set[int]:
     """Park the goroutine until one of (fd, epoll events) is ready: True; or until the
     deadline (monotonic seconds; None: none): False; or until a gort socket closes one
-    of the fds: the set of those closed (see the module essay)."""
+    of the fds: the set of those closed (see the module essay); or, for a wait in
+    selector sel's select, until its keys change (selector_changed): True."""
     masks: dict[int, int] = {}
     for fd, ev in pairs:
         masks[fd] = masks.get(fd, 0) | ev
@@ -1085,6 +1130,8 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool 
         w = _Watch(pd, _rt.current_sched())
         for fd in masks:
             _watchers.setdefault(fd, []).append(w)
+        if sel is not None:
+            _sel_waits.setdefault(id(sel), []).append(w)
         try:
             if deadline is not None:
                 poll_set_deadline(pd, deadline_ns(deadline), (READ,))
@@ -1092,6 +1139,8 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool 
                 got = poll_wait(pd, READ)
                 if w.closed:
                     return w.closed
+                if w.changed:
+                    return True
                 if got == POLL_ERR_TIMEOUT:
                     return False
                 if ep.poll(0, 1):
@@ -1102,6 +1151,11 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool 
                 ws.remove(w)
                 if not ws:
                     del _watchers[fd]
+            if sel is not None:
+                ws = _sel_waits[id(sel)]
+                ws.remove(w)
+                if not ws:
+                    del _sel_waits[id(sel)]
             poll_unblock(pd)
             poll_close(pd)
     finally:
@@ -1218,7 +1272,7 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
             pairs = [(key.fd, (_EP_READ if key.events & _selectors.EVENT_READ else 0)
                       | (_EP_WRITE if key.events & _selectors.EVENT_WRITE else 0))
                      for key in self.get_map().values() if key.fd not in gone]
-            got = _wait_fds(pairs, deadline)
+            got = _wait_fds(pairs, deadline, self)
             if not got:
                 return []
             if got is True:
