@@ -150,7 +150,7 @@ from typing import Any, Final
 from . import net as _net
 from . import runtime as _rt
 from .internal.poll import FD, ErrClosed, connect_done, deadline_ns
-from .runtime.netpoll import READ, WRITE
+from .runtime.netpoll import READ, WRITE, netpollunblock
 from .runtime.poll_runtime import (
     POLL_ERR_TIMEOUT,
     poll_close,
@@ -821,6 +821,26 @@ class socket(_std.socket):
             return False
         return True
 
+    def shutdown(self, how: int, /) -> None:
+        """As socket.socket.shutdown (SHUT_RD, SHUT_WR, SHUT_RDWR); the goroutines
+        parked on this socket in the shut direction(s) wake and retry, getting the
+        kernel's answer (a sendall after SHUT_WR: BrokenPipeError), as Go's poller
+        wakes its waiters; the kernel does not always signal the socket's own shutdown
+        (AF_UNIX's SHUT_WR: no EPOLLOUT), and a waiter slept on."""
+        _ss.shutdown(self, how)
+        fd = self._gort_fd
+        s = self._gort_s
+        if fd is None or fd.closed or s is None or s is not _rt.running():
+            return
+        modes = {_std.SHUT_RD: (READ,), _std.SHUT_WR: (WRITE,)}.get(how, (READ, WRITE))
+        if s.m0.tid == get_ident():
+            _wake_modes(s, fd, modes)
+            return
+        try:
+            _rt.cgocallback(s, _wake_modes, s, fd, modes)
+        except RuntimeError:  # the run is ending (its waits with it), or sysmon's thread
+            pass
+
     def _real_close(self, _ss: type[_ss] = _ss) -> None:
         if _watchers:
             _evict(_ss.fileno(self))
@@ -1037,6 +1057,17 @@ class _Watch:
 # descriptor -> the parked multi-descriptor waits watching it (touched on the runtime's
 # thread only; a closer on another thread goes through cgocallback)
 _watchers: dict[int, list[_Watch]] = {}
+
+
+def _wake_modes(s: Sched, fd: FD, modes: tuple[int, ...]) -> None:
+    """Ready fd's waiters in modes as if the descriptor were ready (they retry their
+    call); on s's M."""
+    if fd.closed or fd.pd.closing:
+        return
+    for mode in modes:
+        gp = netpollunblock(s.netpoll, fd.pd, mode, True)
+        if gp is not None:
+            _rt.goready(gp)
 
 
 def _evict(fileno: int) -> None:

@@ -1150,3 +1150,37 @@ def test_select_and_poll_on_unpollable_fds_wait_out_their_timeout() -> None:
     assert 0.2 <= out[2] < 5  # each waited out its 0.1 s
     assert out[3] == 5  # the goroutine parked, the ticker kept time
     assert out[4:] == [True, True, True]
+
+
+@pytest.mark.timeout(60)
+def test_own_shutdown_wakes_the_waiters_in_its_direction() -> None:
+    # AF_UNIX: the kernel shows no EPOLLOUT for the socket's own SHUT_WR, so a sendall
+    # parked on a full buffer slept on; the stdlib's gets EPIPE at once.
+    def main() -> list[Any]:
+        out: list[Any] = []
+        for how in (stdsocket.SHUT_WR, stdsocket.SHUT_RDWR, stdsocket.SHUT_RD):
+            a, b = gsocket.socketpair()
+            done: gort.Chan[Any] = gort.Chan(1)
+
+            def io(a: Any = a, how: int = how, done: Any = done) -> None:
+                try:
+                    if how == stdsocket.SHUT_RD:
+                        done.send(("ok", a.recv(10)))
+                    else:
+                        a.sendall(b"y" * 20_000_000)
+                        done.send(("ok",))
+                except OSError as e:
+                    done.send((type(e).__name__,))
+
+            gort.go(io)
+            gort.sleep(0.05)
+            a.shutdown(how)
+            t = gort.Timer(10)
+            i, v = gort.select(done.recv, t.c.recv)
+            t.stop()
+            out.append(v if i == 0 else "still blocked")
+            a.close()
+            b.close()
+        return out
+
+    assert gort.run(main) == [("BrokenPipeError",), ("BrokenPipeError",), ("ok", b"")]
