@@ -16,7 +16,9 @@
 ``select.select``, ``select.poll`` ``gort.socket.select``, ``gort.socket.poll``
 ``selectors.*Selector.select``     patched in place on each class, so selectors
                                    made before the patch (socketserver's, one
-                                   held by a library) park too
+                                   held by a library) park too; the epoll
+                                   ones' register/modify/unregister wake
+                                   their waiter, as the kernel's epoll does
 ``time.sleep``                     ``gort.sleep`` on a goroutine
 ``os.waitpid``                     ``gort.os.waitpid``: waiting for one child parks
                                    the goroutine on a pidfd (CGIHTTPRequestHandler)
@@ -139,6 +141,11 @@ def net() -> None:
     ssl.SSLContext.sslsocket_class = _gs.SSLSocket
     for cls in _selector_classes():
         cls.select = _gs.selector_select_of(cls.__dict__["select"])  # type: ignore[method-assign]
+    for cls in _epoll_like_selector_classes():
+        # The kernel shows an epoll waiter a register/modify at once; select and poll
+        # take their lists at the call (Select/PollSelector's waiters see no change).
+        for name in ("register", "modify", "unregister"):
+            setattr(cls, name, _gs.selector_kicking(getattr(cls, name)))
     _patched = True
     if late:
         shown = late[:8] + ([f"... {len(late) - 8} more"] if len(late) > 8 else [])
@@ -154,6 +161,12 @@ def _selector_classes() -> list[type[selectors.BaseSelector]]:
     return [obj for obj in vars(selectors).values()
             if isinstance(obj, type) and issubclass(obj, selectors.BaseSelector)
             and obj is not selectors.BaseSelector and "select" in obj.__dict__]
+
+
+def _epoll_like_selector_classes() -> list[type[selectors.BaseSelector]]:
+    """The selectors classes over a kernel queue a waiter sees changes of at once."""
+    return [getattr(selectors, n) for n in ("EpollSelector", "DevpollSelector",
+                                            "KqueueSelector") if hasattr(selectors, n)]
 
 
 def _existing_sockets() -> list[str]:

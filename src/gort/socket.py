@@ -150,7 +150,7 @@ from typing import Any, Final
 from . import net as _net
 from . import runtime as _rt
 from .internal.poll import FD, ErrClosed, connect_done, deadline_ns
-from .runtime.netpoll import READ, WRITE
+from .runtime.netpoll import READ, WRITE, netpollunblock
 from .runtime.poll_runtime import (
     POLL_ERR_TIMEOUT,
     poll_close,
@@ -821,6 +821,26 @@ class socket(_std.socket):
             return False
         return True
 
+    def shutdown(self, how: int, /) -> None:
+        """As socket.socket.shutdown (SHUT_RD, SHUT_WR, SHUT_RDWR); the goroutines
+        parked on this socket in the shut direction(s) wake and retry, getting the
+        kernel's answer (a sendall after SHUT_WR: BrokenPipeError), as Go's poller
+        wakes its waiters; the kernel does not always signal the socket's own shutdown
+        (AF_UNIX's SHUT_WR: no EPOLLOUT), and a waiter slept on."""
+        _ss.shutdown(self, how)
+        fd = self._gort_fd
+        s = self._gort_s
+        if fd is None or fd.closed or s is None or s is not _rt.running():
+            return
+        modes = {_std.SHUT_RD: (READ,), _std.SHUT_WR: (WRITE,)}.get(how, (READ, WRITE))
+        if s.m0.tid == get_ident():
+            _wake_modes(s, fd, modes)
+            return
+        try:
+            _rt.cgocallback(s, _wake_modes, s, fd, modes)
+        except RuntimeError:  # the run is ending (its waits with it), or sysmon's thread
+            pass
+
     def _real_close(self, _ss: type[_ss] = _ss) -> None:
         if _watchers:
             _evict(_ss.fileno(self))
@@ -1025,17 +1045,29 @@ class _Watch:
     """One parked select/poll/selector wait: its private epoll's PollDesc, and the
     descriptors closed under it (by ``_evict``)."""
 
-    __slots__ = ("closed", "pd", "s")
+    __slots__ = ("changed", "closed", "pd", "s")
 
     def __init__(self, pd: Any, s: Sched) -> None:
         self.pd = pd
         self.s = s
         self.closed: set[int] = set()
+        self.changed = False  # its selector's keys changed under it (selector_changed)
 
 
 # descriptor -> the parked multi-descriptor waits watching it (touched on the runtime's
 # thread only; a closer on another thread goes through cgocallback)
 _watchers: dict[int, list[_Watch]] = {}
+
+
+def _wake_modes(s: Sched, fd: FD, modes: tuple[int, ...]) -> None:
+    """Ready fd's waiters in modes as if the descriptor were ready (they retry their
+    call); on s's M."""
+    if fd.closed or fd.pd.closing:
+        return
+    for mode in modes:
+        gp = netpollunblock(s.netpoll, fd.pd, mode, True)
+        if gp is not None:
+            _rt.goready(gp)
 
 
 def _evict(fileno: int) -> None:
@@ -1062,10 +1094,54 @@ def _evict_on_m(fileno: int) -> None:
         poll_unblock(w.pd)
 
 
-def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool | set[int]:
+def selector_changed(sel: object) -> None:
+    """sel's keys were registered, modified or unregistered: wake the goroutine parked in
+    its select so it looks again, as the kernel shows an epoll waiter a change at once
+    (the stdlib's EpollSelector). Used by gort.patch for the epoll-based selectors."""
+    watches = _sel_waits.get(id(sel))
+    if not watches:
+        return
+    s = watches[0].s
+    if s.m0.tid == get_ident():
+        _changed_on_m(id(sel))
+        return
+    try:
+        _rt.cgocallback(s, _changed_on_m, id(sel))
+    except RuntimeError:  # the run is ending (its waits with it), or sysmon's thread
+        pass
+
+
+def _changed_on_m(key: int) -> None:
+    for w in _sel_waits.get(key, ()):
+        w.changed = True
+        poll_unblock(w.pd)
+
+
+def selector_kicking(orig: Callable[..., Any]) -> Callable[..., Any]:
+    """A selector method (register, modify, unregister) that wakes the selector's parked
+    select after orig (see selector_changed)."""
+
+    def method(self: _selectors.BaseSelector, *args: Any, **kwargs: Any) -> Any:
+        r = orig(self, *args, **kwargs)
+        selector_changed(self)
+        return r
+
+    method.__doc__ = orig.__doc__
+    method.__name__ = orig.__name__
+    method.__qualname__ = getattr(orig, "__qualname__", orig.__name__)
+    return method
+
+
+# id(selector) -> the parked waits in its select (the selector is alive while they are)
+_sel_waits: dict[int, list[_Watch]] = {}
+
+
+def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None,
+              sel: object = None) -> bool | set[int]:
     """Park the goroutine until one of (fd, epoll events) is ready: True; or until the
     deadline (monotonic seconds; None: none): False; or until a gort socket closes one
-    of the fds: the set of those closed (see the module essay)."""
+    of the fds: the set of those closed (see the module essay); or, for a wait in
+    selector sel's select, until its keys change (selector_changed): True."""
     masks: dict[int, int] = {}
     for fd, ev in pairs:
         masks[fd] = masks.get(fd, 0) | ev
@@ -1075,13 +1151,18 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool 
             try:
                 ep.register(fd, ev)
             except PermissionError:
-                return True  # a regular file: always ready, as select and poll say
+                # Not pollable (a regular file, /dev/null, a directory): the callers'
+                # zero-timeout select/poll answer it (ready for read and write, never
+                # for POLLPRI); its other events never come, so wait on the rest.
+                pass
         if ep.poll(0, 1):
             return True
         pd = poll_open(ep.fileno())
         w = _Watch(pd, _rt.current_sched())
         for fd in masks:
             _watchers.setdefault(fd, []).append(w)
+        if sel is not None:
+            _sel_waits.setdefault(id(sel), []).append(w)
         try:
             if deadline is not None:
                 poll_set_deadline(pd, deadline_ns(deadline), (READ,))
@@ -1089,6 +1170,8 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool 
                 got = poll_wait(pd, READ)
                 if w.closed:
                     return w.closed
+                if w.changed:
+                    return True
                 if got == POLL_ERR_TIMEOUT:
                     return False
                 if ep.poll(0, 1):
@@ -1099,6 +1182,11 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None) -> bool 
                 ws.remove(w)
                 if not ws:
                     del _watchers[fd]
+            if sel is not None:
+                ws = _sel_waits[id(sel)]
+                ws.remove(w)
+                if not ws:
+                    del _sel_waits[id(sel)]
             poll_unblock(pd)
             poll_close(pd)
     finally:
@@ -1215,7 +1303,7 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
             pairs = [(key.fd, (_EP_READ if key.events & _selectors.EVENT_READ else 0)
                       | (_EP_WRITE if key.events & _selectors.EVENT_WRITE else 0))
                      for key in self.get_map().values() if key.fd not in gone]
-            got = _wait_fds(pairs, deadline)
+            got = _wait_fds(pairs, deadline, self)
             if not got:
                 return []
             if got is True:

@@ -1103,3 +1103,84 @@ def test_connect_again_answers_as_the_stdlib_s() -> None:
                      errno.EISCONN]]
     assert gort.run(_connect_again, gsocket, gort.sleep) == want
     assert _connect_again(gsocket, time.sleep) == want
+
+
+@pytest.mark.timeout(60)
+def test_select_and_poll_on_unpollable_fds_wait_out_their_timeout() -> None:
+    # epoll refuses regular files, /dev/null and directories (EPERM): they are always
+    # ready for read and write, never for POLLPRI, as select(2)/poll(2) say; a wait for
+    # what they never have waits on the pollable rest (it used to spin for good).
+    import tempfile
+
+    def main() -> list[Any]:
+        tf = tempfile.TemporaryFile()  # noqa: SIM115
+        null = open(os.devnull)  # noqa: SIM115
+        dirfd = os.open(tempfile.gettempdir(), os.O_RDONLY)
+        a, b = gsocket.socketpair()
+        ticks = [0]
+
+        def tick() -> None:
+            for _ in range(5):
+                gort.sleep(0.01)
+                ticks[0] += 1
+
+        gort.go(tick)
+        out: list[Any] = []
+        t0 = time.monotonic()
+        out.append(gsocket.select([], [], [tf, null], 0.1))
+        p = gsocket.poll()
+        p.register(tf, select.POLLPRI)
+        p.register(dirfd, 0)
+        out.append(p.poll(100))
+        out.append(time.monotonic() - t0)
+        out.append(ticks[0])
+        out.append(gsocket.select([tf], [null], [], 5) == ([tf], [null], []))
+        gort.after_func(0.02, b.send, b"x")
+        out.append(gsocket.select([a], [], [tf], 5) == ([a], [], []))
+        p.register(a, select.POLLIN)
+        out.append(p.poll(5000) == [(a.fileno(), select.POLLIN)])
+        for f in (tf, null, a, b):
+            f.close()
+        os.close(dirfd)
+        return out
+
+    out = gort.run(main)
+    assert out[0] == ([], [], [])
+    assert out[1] == []
+    assert 0.2 <= out[2] < 5  # each waited out its 0.1 s
+    assert out[3] == 5  # the goroutine parked, the ticker kept time
+    assert out[4:] == [True, True, True]
+
+
+@pytest.mark.timeout(60)
+def test_own_shutdown_wakes_the_waiters_in_its_direction() -> None:
+    # AF_UNIX: the kernel shows no EPOLLOUT for the socket's own SHUT_WR, so a sendall
+    # parked on a full buffer slept on; the stdlib's gets EPIPE at once.
+    def main() -> list[Any]:
+        out: list[Any] = []
+        for how in (stdsocket.SHUT_WR, stdsocket.SHUT_RDWR, stdsocket.SHUT_RD):
+            a, b = gsocket.socketpair()
+            done: gort.Chan[Any] = gort.Chan(1)
+
+            def io(a: Any = a, how: int = how, done: Any = done) -> None:
+                try:
+                    if how == stdsocket.SHUT_RD:
+                        done.send(("ok", a.recv(10)))
+                    else:
+                        a.sendall(b"y" * 20_000_000)
+                        done.send(("ok",))
+                except OSError as e:
+                    done.send((type(e).__name__,))
+
+            gort.go(io)
+            gort.sleep(0.05)
+            a.shutdown(how)
+            t = gort.Timer(10)
+            i, v = gort.select(done.recv, t.c.recv)
+            t.stop()
+            out.append(v if i == 0 else "still blocked")
+            a.close()
+            b.close()
+        return out
+
+    assert gort.run(main) == [("BrokenPipeError",), ("BrokenPipeError",), ("ok", b"")]

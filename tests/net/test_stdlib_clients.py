@@ -165,3 +165,12 @@ def test_subprocess_from_goroutines_waits_in_parallel_and_reads_sockets_whole() 
     assert r["codes"] == sorted(i % 3 for i in range(20)), r
     assert r["elapsed"] < 2.0, r  # 20 x 0.2 s: 4 s when each wait held the thread
     assert (r["wc"], r["wc_status"], r["wc_err"]) == ("50000", 0, ""), r
+
+
+def test_epoll_selectors_waiter_sees_register_and_modify_at_once() -> None:
+    (r,), _ = run_net("net_selector_changes.py")
+    want = {f"{name}-{how}": [[ev], True] if name in ("DefaultSelector", "EpollSelector")
+            else [[], False]  # select(2)/poll(2) take their lists at the call
+            for name in ("DefaultSelector", "EpollSelector", "PollSelector", "SelectSelector")
+            for how, ev in (("register", 1), ("modify", 2), ("thread", 1))}
+    assert r == want, r
