@@ -3,9 +3,11 @@ managers read from live frames, lock waits named whatever expression reached the
 
 from __future__ import annotations
 
+import _thread
 import dis
 import functools
 import importlib
+import signal
 import sys
 import threading
 import time
@@ -208,3 +210,20 @@ def test_reading_a_running_threads_stack_never_takes_a_freed_object() -> None:
         r = run_testprog("stack_read_race.py", "2", gc_mode, timeout=120, module=False)
         assert (r.returncode, r.stdout, r.stderr) == (0, "reads True\n", ""), gc_mode
 
+
+
+def test_a_call_that_returned_none_names_no_callee() -> None:
+    # Right after a call returns, at the eval breaker where signal handlers run, the
+    # call's first slot holds its result (None here) and the slot above it was released:
+    # None is not the NULL of a running call (the read above it took a freed callable).
+    got: list[Any] = []
+
+    def handler(signum: int, frame: types.FrameType | None) -> None:
+        got.append(symtab.stack_callee(frame) if frame is not None else "no frame")
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    try:
+        _thread.interrupt_main(signal.SIGUSR1)  # pending: runs after the call returns
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+    assert got == [None]

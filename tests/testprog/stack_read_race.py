@@ -39,6 +39,7 @@ def work(stop: threading.Event) -> None:
     while not stop.is_set():
         make()(object(), [n])
         (lambda x: x)([n] * 3)
+        (lambda *a: None)(object())  # None replaces the NULL below the callable
         with Manager():
             str([n]).upper()
         "-".join([str(n), str(n)]).split("-")

@@ -320,6 +320,7 @@ def _slots(code: CodeType) -> dict[str, int]:
 _OBJ_PTR: Final = ctypes.POINTER(ctypes.py_object)
 _ADDR_PTR: Final = ctypes.POINTER(ctypes.c_void_p)
 _UNREAD: Final = object()  # the frame moved on from the instruction
+_NULL: Final = object()  # a NULL slot (never None: that is an object, a call's result)
 
 
 class _Aim:
@@ -355,11 +356,11 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
         frozenset())) -> Any:
     """The object in a live frame's localsplus[index] (a value-stack slot), taken
     atomically if the frame is still at f_lasti (its ``f_lasti`` as the caller read it
-    when it computed index); None for a NULL slot; _UNREAD if the frame moved on.
+    when it computed index); _NULL for a NULL slot; _UNREAD if the frame moved on.
 
     With kind_ids (``id`` of types), for a slot whose reference may already be dropped
     (3.12+'s manager under BEFORE_WITH): the object's type is read first, and the object
-    taken only if it is one of them, else None.
+    taken only if it is one of them, else _UNREAD.
     """
     aim = _Aim(frame)
     # From here to the read: no call, no backward jump, no tracked allocation.
@@ -373,15 +374,15 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
         aim.addr_at.value = slot
         p = aim.addr[0]
         if not p:
-            return None
+            return _NULL
         aim.addr_at.value = p + 8  # ob_type, after ob_refcnt
         if aim.addr[0] not in kind_ids:
-            return None
+            return _UNREAD
     aim.obj_at.value = slot
     try:
         return aim.obj[0]
     except ValueError:  # NULL
-        return None
+        return _NULL
 
 
 def _read_slot(frame: FrameType, name: str) -> Any:
@@ -516,13 +517,13 @@ def stack_callee(frame: FrameType) -> Any:
     if low < 0:
         return None
     base = nlocalsplus(code) + low
-    low_obj = _stack_slot(frame, f_lasti, base)
-    if low_obj is not None:  # 3.13's callable, 3.11/3.12's method; or the result, after
-        return None if low_obj is _UNREAD else low_obj  # the call; or unknown
+    first = _stack_slot(frame, f_lasti, base)
+    if first is not _NULL:  # 3.13's callable, 3.11/3.12's method; or the result (None
+        return None if first is _UNREAD else first  # too), after the call; or unknown
     # 3.11/3.12's NULL below a plain callable: the call is still running (its result
     # would have replaced the NULL), so the callable above it is alive.
     got = _stack_slot(frame, f_lasti, base + 1)
-    return None if got is _UNREAD else got
+    return None if got is _UNREAD or got is _NULL else got
 
 
 def _probe_stack() -> bool:
@@ -682,7 +683,7 @@ def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
         cm = exit_.__self__ if type(exit_) in _BOUND else None
         return cm if type(cm) in kinds else None
     got = _stack_slot(frame, f_lasti, index, frozenset(id(k) for k in kinds))
-    return None if got is _UNREAD else got
+    return None if got is _UNREAD or got is _NULL else got
 
 
 _WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
