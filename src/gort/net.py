@@ -956,13 +956,14 @@ def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD
 class Listener:
     """A stream listener (Go: net.Listener): ``accept`` returns Conns."""
 
-    __slots__ = ("__weakref__", "_addr", "_fd", "_net", "_unlink")
+    __slots__ = ("__weakref__", "_addr", "_fd", "_net")
 
     def __init__(self, fd: FD, network: str, addr: Addr, unlink: str | None) -> None:
         self._fd = fd
         self._net = network
         self._addr = addr
-        self._unlink = unlink
+        if unlink is not None:  # closed by close() or by the run's end (internal/poll.FD)
+            fd.unlink = (unlink, os.getpid())
 
     def accept(self) -> Conn:
         """Wait for the next connection (Go: Listener.Accept).
@@ -989,16 +990,10 @@ class Listener:
     def close(self) -> None:
         """Stop listening; a goroutine blocked in accept raises ErrClosed. Idempotent.
 
-        A unix listener removes its socket file (as Go's does).
+        A unix listener removes its socket file (as Go's does), also when its run
+        ends with it open; not in a forked child, whose listener is the parent's.
         """
-        if self._fd.closed:
-            return
         self._fd.close()
-        if self._unlink is not None:
-            try:
-                os.unlink(self._unlink)
-            except OSError:
-                pass
 
     def set_deadline(self, t: float | None) -> None:
         """Deadline for accept: an absolute time.monotonic() value, or None."""

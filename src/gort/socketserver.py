@@ -22,7 +22,11 @@ thread), and one a handler raises itself goes to main too and ends the
 program unless main catches it (under ThreadingMixIn it would end that
 thread with a traceback).
 ``server_close`` waits for the running handlers when ``block_on_close`` is
-true (the default, as ThreadingMixIn's), from a goroutine.
+true (the default, as ThreadingMixIn's), from a goroutine; GoroutineHTTPServer's is
+false, as ThreadingHTTPServer's daemon threads are not waited for.
+``serve_forever`` called on a plain thread while no runtime runs (a server in a
+background thread) runs its loop under a runtime of that thread: every request was
+dropped there before (``go`` had no runtime; handle_error closed each connection).
 """
 
 from __future__ import annotations
@@ -55,10 +59,25 @@ class GoroutineMixIn:
     _gort_handler_ids: set[int] | None = None  # goroutines running a request right now
 
     # The stdlib's loops, with a selector that parks the goroutine instead of the thread.
-    serve_forever = _gs.rebase(socketserver.BaseServer.serve_forever,
-                               _ServerSelector=_gs._PollSelector)
-    handle_request = _gs.rebase(socketserver.BaseServer.handle_request,
+    _serve_forever = _gs.rebase(socketserver.BaseServer.serve_forever,
                                 _ServerSelector=_gs._PollSelector)
+    _handle_request = _gs.rebase(socketserver.BaseServer.handle_request,
+                                 _ServerSelector=_gs._PollSelector)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """The stdlib's loop, its waits parking the goroutine; handlers in goroutines.
+
+        Called on a thread that runs no goroutine while no runtime runs (the common
+        ``threading.Thread(target=server.serve_forever).start()``), it runs the loop as
+        the main goroutine of a runtime on that thread, for as long as it serves.
+        RuntimeError where a runtime runs on another thread (one runtime per process):
+        start the loop with ``gort.go(server.serve_forever)`` there instead.
+        """
+        _on_runtime(self._serve_forever, poll_interval)
+
+    def handle_request(self) -> None:
+        """The stdlib's handle_request, as serve_forever runs its loop."""
+        _on_runtime(self._handle_request)
 
     def server_bind(self) -> None:
         """Make the listening socket a gort.socket.socket, then bind as the server does."""
@@ -116,9 +135,28 @@ class GoroutineMixIn:
             wg.wait()
 
 
+def _on_runtime(loop: Any, *args: Any) -> None:
+    if _gs._on_goroutine():
+        loop(*args)
+    elif _rt.running() is None:
+        _rt.run(loop, args, {})
+    else:
+        raise RuntimeError(
+            "gort.socketserver: serve_forever/handle_request on a thread while gort runs on "
+            "another one: the handlers' goroutines need that runtime. Start the loop as a "
+            "goroutine (gort.go(server.serve_forever)), or use socketserver.ThreadingMixIn")
+
+
 class GoroutineTCPServer(GoroutineMixIn, socketserver.TCPServer):
     """socketserver.TCPServer with a goroutine per request."""
 
 
 class GoroutineHTTPServer(GoroutineMixIn, http.server.HTTPServer):
-    """http.server.HTTPServer with a goroutine per request (ThreadingHTTPServer's analogue)."""
+    """http.server.HTTPServer with a goroutine per request (ThreadingHTTPServer's analogue).
+
+    As ThreadingHTTPServer (daemon threads), ``server_close`` does not wait for the
+    handlers: an HTTP/1.1 client's idle keep-alive connection would hold it (and a
+    Ctrl-C around ``with server: server.serve_forever()``) for as long as it stays open.
+    """
+
+    block_on_close = False

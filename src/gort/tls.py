@@ -579,7 +579,7 @@ class Listener(net.Listener):
 
     def __init__(self, inner: net.Listener, ctx: ssl.SSLContext) -> None:
         _check_ctx(ctx)
-        super().__init__(inner._fd, inner._net, inner._addr, inner._unlink)
+        super().__init__(inner._fd, inner._net, inner._addr, None)  # the FD unlinks
         self._ctx = ctx
 
     def accept(self) -> Conn:

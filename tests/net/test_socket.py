@@ -1184,3 +1184,13 @@ def test_own_shutdown_wakes_the_waiters_in_its_direction() -> None:
         return out
 
     assert gort.run(main) == [("BrokenPipeError",), ("BrokenPipeError",), ("ok", b"")]
+
+
+def test_mixin_server_in_a_background_thread_and_server_close_with_idle_clients() -> None:
+    from ..conftest import run_testprog
+
+    r = run_testprog("net_mixin_thread.py", "thread", module=False, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "got " + str([b"ok"] * 5) + "\n", "")
+    r = run_testprog("net_mixin_thread.py", "idle", timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "resp b'ok'\nserver_close waited False\n", "")
