@@ -593,3 +593,12 @@ def test_a_handler_raising_during_teardown_leaves_nothing_behind() -> None:
     r = run_testprog("teardown_alarm.py", timeout=120, module=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "wakeup fds left 0 fds grew 0\n", (r.stdout, r.stderr[-2000:])
+
+
+@pytest.mark.parametrize("module", [True, False])
+def test_a_handler_run_in_the_handlers_goroutine_may_block(module: bool) -> None:
+    r = run_testprog("sig_handler_blocks.py", "shutdown", module=module, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "serve_forever ended: True\nshutdown returned\n", "")
+    r = run_testprog("sig_handler_blocks.py", "parked-at-end", module=module, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "handler parks\nmain done\n", "")
