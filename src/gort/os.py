@@ -512,16 +512,21 @@ def _on_goroutine() -> bool:
 
 
 def waitpid(pid: int, options: int, /) -> tuple[int, int]:
-    """As ``os.waitpid`` (``(pid, status)``, its errors); on a goroutine, waiting for one
-    child (pid > 0, options 0) parks the goroutine on a pidfd in the netpoller instead of
-    holding the thread. gort.patch.net() installs it as ``os.waitpid`` (so
+    """As ``os.waitpid`` (``(pid, status)``, its errors); on a goroutine, a wait parks
+    the goroutine instead of holding the thread: for one child (pid > 0, options 0) on a
+    pidfd in the netpoller; for any child or a process group (pid <= 0, as
+    ``socketserver.ForkingMixIn`` waits once ``max_children`` are busy) or with
+    WUNTRACED/WCONTINUED, by asking with WNOHANG between sleeps of 1 ms doubling to
+    20 ms (no descriptor says "some child changed state"; also for one child where
+    pidfds are missing). gort.patch.net() installs it as ``os.waitpid`` (so
     ``http.server.CGIHTTPRequestHandler``'s wait for its CGI child parks only the
-    handler). Other calls (a process group, WNOHANG, WUNTRACED; no pidfd; off a
-    goroutine) are the stdlib's call. Go has no waitpid: its os.Process.Wait is
-    gort.os.Process.wait."""
-    if (pid.__class__ is not int or options.__class__ is not int or pid <= 0 or options
-            or not PIDFD or not _on_goroutine()):
+    handler). WNOHANG, or off a goroutine: the stdlib's call. Go has no waitpid: its
+    os.Process.Wait is gort.os.Process.wait."""
+    if (pid.__class__ is not int or options.__class__ is not int or options & os.WNOHANG
+            or not _on_goroutine()):
         return _std_waitpid(pid, options)
+    if pid <= 0 or options or not PIDFD:
+        return _waitpid_polling(pid, options)
     pidfd = _pidfd_open(pid)
     if pidfd < 0:  # reaped already, not a process, or refused: the stdlib's answer
         return _std_waitpid(pid, options)
@@ -543,6 +548,16 @@ def waitpid(pid: int, options: int, /) -> tuple[int, int]:
             poll_close(pd)
     finally:
         os.close(pidfd)
+
+
+def _waitpid_polling(pid: int, options: int) -> tuple[int, int]:
+    pause = 0.001
+    while True:
+        got = _std_waitpid(pid, options | os.WNOHANG)  # ChildProcessError: none to wait for
+        if got[0]:
+            return got
+        _rt.time_sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 class Process:
