@@ -13,6 +13,8 @@ import gort
 import gort.net
 import gort.os as gos
 
+from .conftest import tick_counter
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -238,14 +240,7 @@ def test_waitpid_for_a_group_or_with_options_parks_the_goroutine(how: str) -> No
     # deadlocked with its clients in the same process.
     def main() -> tuple[int, int, int, bool]:
         pid = os.posix_spawn("/bin/sleep", ["sleep", "0.3"], os.environ, setpgroup=0)
-        ticks = [0]
-
-        def tick() -> None:
-            for _ in range(1000):
-                gort.sleep(0.01)
-                ticks[0] += 1
-
-        gort.go(tick)
+        ticks = tick_counter(0.01)
         got, status = gos.waitpid(-pid, 0) if how == "group" else \
             gos.waitpid(pid, os.WUNTRACED)
         return got - pid, os.waitstatus_to_exitcode(status), ticks[0], \
