@@ -556,7 +556,9 @@ class Conn(Deadlines):
         return f"<gort.net.Conn {self._net} {self._laddr}->{self._raddr}{state}>"
 
     def _error(self, op: str, e: OSError) -> BaseException:
-        return _op_error(op, self._net, self._laddr, self._raddr, e)
+        # Go names the system call too: "read tcp A->B: read: connection reset by peer"
+        return _op_error(op, self._net, self._laddr, self._raddr, e,
+                         op if op in ("read", "write") else "")
 
 
 class _RawConn(io.RawIOBase):
@@ -974,7 +976,7 @@ class Listener:
         try:
             sock, sa = self._fd.accept()
         except OSError as e:
-            raise _op_error("accept", self._net, self._addr, None, e) from None
+            raise _op_error("accept", self._net, self._addr, None, e, "accept4") from None
         try:
             if self._net not in _UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -1052,7 +1054,7 @@ class PacketConn(Deadlines):
         try:
             data, sa = self._fd.recvfrom(n)
         except OSError as e:
-            raise _op_error("read", self._net, self._addr, None, e) from None
+            raise _op_error("read", self._net, self._addr, None, e, "recvfrom") from None
         except (TypeError, ValueError, OverflowError):
             bad = _size_error(_where("read", self._net, self._addr, None), n)
             if bad is None:
@@ -1084,7 +1086,7 @@ class PacketConn(Deadlines):
                                   0)[0][1]
             return self._fd.sendto(data, sa)
         except OSError as e:
-            raise _op_error("write", self._net, self._addr, str(addr), e) from None
+            raise _op_error("write", self._net, self._addr, str(addr), e, "sendto") from None
         except ValueError as e:
             raise ValueError(f"{_where('write', self._net, self._addr, str(addr))}: "
                              f"{e}") from None
