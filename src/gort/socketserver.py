@@ -32,7 +32,9 @@ dropped there before (``go`` had no runtime; handle_error closed each connection
 from __future__ import annotations
 
 import http.server
+import socket
 import socketserver
+import ssl
 from typing import Any
 
 from . import current_id, go
@@ -88,6 +90,30 @@ class GoroutineMixIn:
             new.settimeout(timeout)
             setattr(self, "socket", new)  # noqa: B010
         super().server_bind()  # type: ignore[misc]
+
+    def get_request(self) -> tuple[Any, Any]:
+        """Accept as the server does. A listener the program wrapped after binding with
+        a stdlib context (``server.socket = ctx.wrap_socket(server.socket,
+        server_side=True)``, as http.server's docs show) hands out gort TLS sockets
+        anyway (gort.socket.SSLSocket, with the listener's handshake settings): the
+        stdlib's would block the thread in every TLS read of every handler, without
+        gort.patch.net()."""
+        sock: Any = getattr(self, "socket")  # noqa: B009
+        if type(sock) is not ssl.SSLSocket:
+            return super().get_request()  # type: ignore[misc,no-any-return]
+        conn, addr = socket.socket.accept(sock)  # the plain connection, not yet wrapped
+        timeout = conn.gettimeout()
+        plain = _gs.socket(conn.family, conn.type, conn.proto, fileno=conn.detach())
+        plain.settimeout(timeout)
+        try:
+            tls = _gs.SSLSocket._create(  # type: ignore[attr-defined]
+                sock=plain, server_side=True, context=sock.context,
+                do_handshake_on_connect=getattr(sock, "do_handshake_on_connect", True),
+                suppress_ragged_eofs=getattr(sock, "suppress_ragged_eofs", True))
+        except BaseException:
+            plain.close()
+            raise
+        return tls, addr
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Start the request's goroutine (process_request_goroutine) and return."""

@@ -1181,3 +1181,12 @@ def test_mixin_server_in_a_background_thread_and_server_close_with_idle_clients(
     r = run_testprog("net_mixin_thread.py", "idle", timeout=60)
     assert (r.returncode, r.stdout, r.stderr) == (
         0, "resp b'ok'\nserver_close waited False\n", "")
+
+
+def test_mixin_tls_listener_wrapped_without_the_patch_parks_handlers() -> None:
+    from ..conftest import run_testprog
+
+    pytest.importorskip("trustme")
+    r = run_testprog("net_mixin_tls_nopatch.py", env={"GODEBUG": "blockreport=0"}, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "[('fast', True), ('normal', b'ok'), ('slow', True)] ssl\n"
