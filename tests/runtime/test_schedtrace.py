@@ -246,7 +246,7 @@ def test_html_timeline_renders_in_headless_chromium(tmp_path: Path) -> None:
     trace = tmp_path / "busy.json"
     page = tmp_path / "busy.html"
     r = subprocess.run([sys.executable, "-m", "gort", "run", "--trace", str(trace),
-                        str(TESTPROG / "spinners_progress.py"), "60"],
+                        str(TESTPROG / "spinners_progress.py"), "300"],
                        capture_output=True, text=True, timeout=30, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     r = subprocess.run([sys.executable, "-m", "gort", "trace", str(trace), "-o", str(page)],
