@@ -3,7 +3,7 @@ acquired by C code): it names the wait and shows the holder's real stack."""
 
 from __future__ import annotations
 
-import platform
+import os
 import re
 import sys
 
@@ -12,7 +12,7 @@ import pytest
 from ..conftest import TESTPROG, run_testprog
 
 SLICES = [{}, {"GORT_PREEMPT_NS": "50000"}]
-FUTEX = sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64")
+FUTEX = sys.platform == "linux" and os.uname().machine in ("x86_64", "aarch64")
 
 
 @pytest.mark.parametrize("env", SLICES, ids=["default", "50us"])

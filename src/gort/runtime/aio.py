@@ -120,6 +120,7 @@ class LoopState:
         s = self.s
         set_turn_hook(s.m0, "aio", None)
         assert _orig_get is not None
+        assert _orig_set is not None
         base: Base = s.aio
         self.loop = _orig_get()
         self.hooks = tuple(_get_hooks())  # type: ignore[assignment]
@@ -130,7 +131,10 @@ class LoopState:
             and self.hooks[0] is base.hooks[0] and self.hooks[1] is base.hooks[1])
         if done and gp.aio is self:
             gp.aio = None  # no loop left: an owner no more
-        base.put()
+        _orig_set(base.loop)
+        _set_hooks(*base.hooks)
+        if self.depth != base.depth:
+            _set_depth(base.depth)
 
     def enter(self) -> None:
         """gp runs again (proc.schedule, after its switch back): its state on the thread."""
@@ -141,7 +145,8 @@ class LoopState:
         assert _orig_set is not None
         _orig_set(self.loop)
         _set_hooks(*self.hooks)
-        _set_depth(self.depth)
+        if self.depth != s.aio.depth:  # (debug mode's origin tracking; usually the base)
+            _set_depth(self.depth)
         set_turn_hook(s.m0, "aio", self.leave)
 
 
@@ -149,7 +154,7 @@ def set_running_loop(loop: Any) -> None:
     """asyncio.events._set_running_loop under gort: the running goroutine's (see the essay)."""
     assert _orig_set is not None
     s = _sched.current
-    if s is None or s.closing or s.m0.tid != _get_ident():
+    if s is None or s.closing or s.aio is None or s.m0.tid != _get_ident():
         if not abandon.reaping:  # an abandoned goroutine's unwinding: not the thread's
             _orig_set(loop)
         return

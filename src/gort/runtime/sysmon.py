@@ -48,7 +48,7 @@ exception in sysmon is a gort bug: it is recorded and re-raised by ``run``
 
 from __future__ import annotations
 
-import platform
+import os
 import sys
 import threading
 import time as time_mod
@@ -502,7 +502,10 @@ def _cpu_clock(tid: int) -> int | None:
 
 
 # The futex system call's number as /proc/<tid>/syscall prints it (x86-64, arm64).
-_FUTEX_NR: Final = {"x86_64": "202", "aarch64": "98"}.get(platform.machine())
+# (os.uname, not platform.machine: importing platform during gort's import makes a
+# cached_property, whose 3.11 RLock, made before threadlock's patch, then sent every
+# park down the pure path: 2.5x the instructions per ping-pong.)
+_FUTEX_NR: Final = {"x86_64": "202", "aarch64": "98"}.get(os.uname().machine)
 
 
 def _syscall_file() -> str | None:
@@ -578,9 +581,10 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int, lock: str = "") 
             f"has waited {blocked_ns / 1e9:.1f}s for a thread lock while {others}, since "
             "one thread runs every goroutine. A plain lock (made before gort was "
             "imported) may be held by a goroutine this thread stopped, which cannot run "
-            "to release it (the stopped goroutines are below); gort switches such a waiter out inside its wait, "
-            "but not here (C code sits between its frames, a sorted key or a C callback, "
-            "or it runs inside a profile, trace or monitoring callback).",
+            "to release it (the stopped goroutines are below); gort switches such a "
+            "waiter out inside its wait, but not here (C code sits between its frames, a "
+            "sorted key or a C callback, or it runs inside a profile, trace or monitoring "
+            "callback).",
             "Make the lock after import gort (gort run imports gort before the program) or "
             "use gort.sync.Mutex; do not wait for a lock inside a callback that C code "
             "calls. This report is printed once per call site; GODEBUG=blockreport=0 "
