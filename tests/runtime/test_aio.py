@@ -21,7 +21,7 @@ MODES = [((), True), (("early",), False)]
 AFTER = ["after run: loop False hooks (None, None)", "after run: asyncio.run ok", "done"]
 EXPECTED = {
     "interleave": ["result 0 20", "result 1 20", "result 2 20", "errors 0",
-                   "main sees loop False"],
+                   "watcher saw a loop 0 looked True", "main sees loop False"],
     "parked": ["finished ['a', 'b']", "b get_running_loop: RuntimeError",
                "b _get_running_loop: None", "b asyncgen hooks: (None, None)",
                "b agen: 1 b run: 7", "a own loop again: True own hooks: True",

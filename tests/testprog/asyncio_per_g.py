@@ -5,7 +5,8 @@ patched at ``import gort``), else after (patched when asyncio.events is imported
 Prints one line per check, then "done".
 
 - interleave: three goroutines each asyncio.run() a workload that spins under an
-  asyncio.Lock; preemption interleaves them. Prints each result and the error count.
+  asyncio.Lock; preemption interleaves them, and a fourth, loop-less, looks for a running
+  loop meanwhile. Prints each result, the error count and what the fourth saw.
 - parked: goroutine A parks inside its loop (a gort channel receive in a coroutine);
   meanwhile B sees no running loop (get_running_loop raises, _get_running_loop is None,
   base async generator hooks), runs asyncio.run() of its own, and makes an async
@@ -66,13 +67,25 @@ def interleave() -> None:
         except Exception as e:
             errs.append(repr(e))
 
+    looks = [0, 0]  # a loop-less goroutine's looks while the others' loops run, and how
+    # many of them saw a loop (a preempted owner's, before)
+
+    def watcher() -> None:
+        while len(outs) + len(errs) < 3:
+            looks[0] += 1
+            if running() is not None or sys.get_asyncgen_hooks().firstiter is not None:
+                looks[1] += 1
+            spin(2000)
+
     wg = gort.sync.WaitGroup()
     for k in range(3):
         wg.go(g, k)
+    wg.go(watcher)
     wg.wait()
     for o in sorted(outs):
         print("result", *o)
     print("errors", len(errs), *errs[:1])
+    print("watcher saw a loop", looks[1], "looked", looks[0] > 0)
     print("main sees loop", running() is not None)
 
 
