@@ -37,9 +37,8 @@ way) and the slow path (the C core's park declines while ``M.armed`` is set); me
 with callgrind, a channel round trip with an owner costs 40,516 instructions against
 23,091 between two plain goroutines (docs/design.md). Rejected: a test of the G
 on every switch (pure and C paths: a load and a branch on the hottest path for a
-rare case);
-``greenlet.settrace`` while any loop runs (a Python call on every switch of
-every goroutine meanwhile, about 0.5 us); patching the Python getters only
+rare case); ``greenlet.settrace`` while any loop runs (a Python call on every
+switch of every goroutine meanwhile); patching the Python getters only
 (``_asyncio``'s C functions read the thread state directly: a loop-less
 ``Future()`` or ``asyncio.current_task()`` would still see the wrong loop);
 keeping the running loop in a ContextVar (greenlet swaps contexts for free,
