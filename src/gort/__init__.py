@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 from . import context, errgroup, semaphore, signal, sync, trace
 from . import runtime as _rt
 from .runtime import Chan, ClosedChannelError, Deadlock, default
+from .runtime import aio as _aio
 from .runtime import chan as _chan
 from .runtime import threadlock as _threadlock
 from .time import Ticker, Timer, after, after_func, sleep
@@ -22,6 +23,8 @@ from .time import Ticker, Timer, after, after_func, sleep
 # Thread locks become goroutine-aware now, before the program makes its own (gevent's
 # order); the runtime's own locks were made from CPython's factories (lock_futex.py).
 _threadlock.patch()
+# asyncio's running loop becomes per goroutine (now, or when asyncio is first imported).
+_aio.patch()
 
 P = ParamSpec("P")
 _MAX_GOMAXPROCS = 1024  # Go's _MaxGomaxprocs

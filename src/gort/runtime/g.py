@@ -81,6 +81,7 @@ class G:
     """One goroutine. ``gr`` is created lazily by the M's g0 (see proc.g0_main)."""
 
     __slots__ = (
+        "aio",
         "args",
         "ctx",
         "fn",
@@ -145,6 +146,10 @@ class G:
         # before the G goes to the free list: threadlock.local drops its per-goroutine
         # dicts this way. None when nothing is registered (the usual case).
         self.onexit: list[Callable[[], None]] | None = None
+        # The G's asyncio thread state (aio.LoopState: running loop, async generator
+        # hooks) while it runs an event loop; None for a G that never did (the usual case:
+        # then none of it costs the G anything).
+        self.aio: Any = None
 
     def __repr__(self) -> str:
         return f"<G goid={self.goid} {self.status.name.lower()} {self.waitreason!s}>"

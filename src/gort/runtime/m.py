@@ -55,6 +55,7 @@ class M:
         "preempt_gen",
         "signal_pending",
         "tid",
+        "turnend",
     )
 
     def __init__(self, mid: int) -> None:
@@ -71,8 +72,37 @@ class M:
         self.signal_pending = False
         # Go's mp.preemptGen: count of preemption requests the handler has answered.
         self.preempt_gen = 0
-        # Disarms the one-shot preemption hook armed on this M's running G (preempt.py).
+        # What runs when the running G's turn ends (proc.schedule's slow path): None, or
+        # the one hook in ``turnend``, or a call of each (``set_turn_hook``). Every fast
+        # path (proc.schedule's, the C core's park and goexit) is taken only while it is
+        # None, so a hook costs nothing to the goroutines that never set one.
         self.armed: Callable[[], None] | None = None
+        # The hooks by owner: "preempt", the one-shot preemption hook's disarm
+        # (preempt.py); "aio", asyncio's running loop put away (aio.py). Each removes
+        # itself when it runs.
+        self.turnend: dict[str, Callable[[], None]] = {}
+
+
+def set_turn_hook(mp: M, key: str, fn: Callable[[], None] | None) -> None:
+    """Set (fn) or remove (None) ``key``'s hook for the end of the running G's turn on mp,
+    and recompute ``mp.armed`` (see M). Each hook must remove itself when it runs (it
+    belongs to one turn; the owner sets it again when its G runs again)."""
+    hooks = mp.turnend
+    if fn is None:
+        hooks.pop(key, None)
+    else:
+        hooks[key] = fn
+    if not hooks:
+        mp.armed = None
+    elif len(hooks) == 1:
+        mp.armed = next(iter(hooks.values()))
+    else:
+        mp.armed = functools.partial(_run_turn_hooks, tuple(hooks.values()))
+
+
+def _run_turn_hooks(hooks: tuple[Callable[[], None], ...]) -> None:
+    for fn in hooks:
+        fn()
 
 
 _api = ctypes.pythonapi

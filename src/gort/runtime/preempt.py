@@ -85,6 +85,7 @@ from typing import Any, Final, TypeVar
 
 from . import proc
 from .g import G, Gstatus
+from .m import set_turn_hook
 from .sched import Sched
 from .stack import Stack
 from .symtab import (
@@ -360,7 +361,7 @@ class Preempter:
             s.stats.preempt_lock_wait += 1
             proc.gopreempt_m(gp, True)
             return
-        if mp.armed is not None:
+        if self.armed_frame is not None:
             if self._armed_on_stack(frame) and self._hook_in_place():
                 return  # a hook is already waiting for this G's next instruction
             # Its frame returned without running another instruction (hooked at a
@@ -429,7 +430,7 @@ class Preempter:
             return True
         if not reason or reason not in (C_BETWEEN, TRACING):
             return False
-        if self.s.m0.armed is not None:
+        if self.armed_frame is not None:
             return True
         hooked = below is not None and self.started and self.arm(gp, below)
         self._deferred(f"sync: {reason}: {'hooked' if hooked else 'no hook'}")
@@ -474,7 +475,7 @@ class Preempter:
             return False
         self.armed_frame = frame
         self.armed_g = gp
-        self.s.m0.armed = self.disarm
+        set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
 
     def disarm(self) -> None:
@@ -484,7 +485,7 @@ class Preempter:
             return
         self.armed_frame = None
         self.armed_g = None
-        self.s.m0.armed = None
+        set_turn_hook(self.s.m0, "preempt", None)
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
         else:

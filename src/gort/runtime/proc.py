@@ -571,11 +571,16 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
     if tr is not None:
         tr.go_stop(pp, prev, monotonic_ns(), why)
     if mp.armed is not None:
-        mp.armed()  # a one-shot preemption hook must not outlive the G's turn
+        mp.armed()  # the turn-end hooks (m.py): the preemption hook's disarm, aio.py's
     gp, inherit = find_runnable(s, mp, pp)
     if tr is not None:
         tr.go_start(pp, gp, monotonic_ns())
-    execute(s, mp, pp, gp, inherit, prev)
+    try:
+        execute(s, mp, pp, gp, inherit, prev)
+    finally:
+        st = prev.aio
+        if st is not None:
+            st.enter()  # prev runs an asyncio loop: its running loop back on the thread
 
 
 def gcpoll(s: Sched, pp: P) -> bool:

@@ -38,7 +38,7 @@ from typing import Any, NoReturn
 
 from greenlet import getcurrent, greenlet
 
-from . import abandon, fork, proc, schedcheck, threadlock
+from . import abandon, aio, fork, proc, schedcheck, threadlock
 from . import sched as _sched
 from .error import Deadlock, Finalizing
 from .g import G, Gstatus
@@ -128,6 +128,7 @@ def start_services(s: Sched) -> None:
     mon.start()
     s.closers.append(mon.stop)
     threadlock.install(s)
+    aio.install(s)
 
 
 def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],

@@ -187,6 +187,8 @@ class Sched:
         self.schedcheck: Callable[[Sched, G | None], None] | None = None
         # cgocall.Callback objects queued or running for other threads; lock.
         self.callbacks: set[Any] = set()
+        # aio.Base: the thread's asyncio state at the run's start (aio.install).
+        self.aio: Any = None
 
 
 current: Sched | None = None

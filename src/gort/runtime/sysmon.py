@@ -48,6 +48,7 @@ exception in sysmon is a gort bug: it is recorded and re-raised by ``run``
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time as time_mod
@@ -64,7 +65,7 @@ from .sched import Sched
 from .schedtrace import schedtrace
 from .signal_unix import Signals
 from .threadlock import _allocate_raw, _get_ident
-from .traceback import created_by, goroutine_block, stack_lines
+from .traceback import created_by, goroutine_block, stack_lines, stack_lines_of
 
 SWITCH_INTERVAL_S: Final = 0.0005
 _DELAY_MIN_NS: Final = 20_000
@@ -128,6 +129,8 @@ class Sysmon:
         self.syscall_file = _syscall_file()
         self.reported: set[tuple[CodeType, int]] = set()  # call sites reported blocking
         self.reported_spins: set[CodeType] = set()  # functions reported unyielding
+        # The lock wait seen last, (schedtick, code, instruction), and when it began.
+        self.lock_wait: tuple[tuple[int, CodeType, int] | None, int] = (None, 0)
 
     def start(self) -> None:
         sys.setswitchinterval(min(self.old_switch, SWITCH_INTERVAL_S))
@@ -308,7 +311,11 @@ class Sysmon:
                 look = min(when, now + slice_ns) if when else now + slice_ns
             else:
                 if pd.busy_since and now - pd.busy_since >= UNYIELDING_NS and \
-                        running is not False:
+                        running is not False and now - pd.last_run < REPORT_MIN_NS:
+                    # (running is None after a look too long ago to say; a thread that
+                    # used no CPU for REPORT_MIN_NS is blocked in C, not running: the
+                    # blocked report's case. It said "has run for 1.0s without stopping"
+                    # of a goroutine blocked in a lock's acquire.)
                     self.unyielding(pd, now)
                 if running is False:
                     # The M's thread used no CPU since the last look: blocked in C. The
@@ -370,6 +377,19 @@ class Sysmon:
             return True
         return state != "R"
 
+    def in_futex(self) -> bool:
+        """Is the M's thread in a futex wait now (a thread lock, condition or semaphore
+        wait in C)? Linux /proc, x86-64 and arm64; False where unknown."""
+        path = self.syscall_file
+        if path is None or _FUTEX_NR is None:
+            return False
+        try:
+            with open(path) as f:
+                head = f.read(16).split(" ", 1)[0]
+        except OSError:
+            return False
+        return head == _FUTEX_NR
+
     def blocked(self, pd: SysmonTick, now: int, resend: int) -> None:
         """The M is blocked in a C call while another G could run.
 
@@ -392,8 +412,16 @@ class Sysmon:
                 if self.signals.preempt_m(mp, lock_wait=True):
                     s.stats.signals_lock_wait += 1
                 pd.last_signal = now
-            if blocked_ns < LOCK_REPORT_NS:
+            # The wait's length, from the first look that found it (same turn, same
+            # place): the handler each signal runs moves the CPU clock, so blocked_ns
+            # restarts at every signal, and a waiter the handler cannot switch out (C
+            # between its frames) was never reported (a silent hang).
+            key = (pd.schedtick, frame.f_code, frame.f_lasti)
+            if self.lock_wait[0] != key:
+                self.lock_wait = (key, now - blocked_ns)
+            if now - self.lock_wait[1] < LOCK_REPORT_NS:
                 return
+            blocked_ns = now - self.lock_wait[1]
         elif blocked_ns < max(s.debug.preempt_ns, REPORT_MIN_NS) or not self.in_syscall():
             return
         site = (frame.f_code, frame.f_lasti)
@@ -401,7 +429,8 @@ class Sysmon:
             return
         self.reported.add(site)
         s.stats.blocked_reports += 1
-        sys.stderr.write(blocked_report(s, frame, blocked_ns))
+        lock = LOCK_WAIT if lock_wait_at(frame) else FUTEX_WAIT if self.in_futex() else ""
+        sys.stderr.write(blocked_report(s, frame, blocked_ns, lock))
         sys.stderr.flush()
 
     def unyielding(self, pd: SysmonTick, now: int) -> None:
@@ -472,6 +501,13 @@ def _cpu_clock(tid: int) -> int | None:
     return clock
 
 
+# The futex system call's number as /proc/<tid>/syscall prints it (x86-64, arm64).
+# (os.uname, not platform.machine: importing platform during gort's import makes a
+# cached_property, whose 3.11 RLock, made before threadlock's patch, then sent every
+# park down the pure path: 2.5x the instructions per ping-pong.)
+_FUTEX_NR: Final = {"x86_64": "202", "aarch64": "98"}.get(os.uname().machine)
+
+
 def _syscall_file() -> str | None:
     """The calling thread's /proc syscall file (Linux), or None."""
     path = f"/proc/self/task/{threading.get_native_id()}/syscall"
@@ -514,8 +550,21 @@ def unyielding_report(s: Sched, frame: FrameType, ran_ns: int) -> str:
         "is printed once per place; GODEBUG=blockreport=0 turns it off.")
 
 
-def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
-    """Go-style report of the M's goroutine blocked in a call while others wait."""
+LOCK_WAIT: Final = "lock"
+"""blocked_report's ``lock``: the call is a thread lock's acquire (preempt.lock_wait_at)."""
+FUTEX_WAIT: Final = "futex"
+"""blocked_report's ``lock``: a call sysmon cannot name waits on a futex (sysmon.in_futex)."""
+
+# Stopped goroutines shown as the possible holders of a lock the M waits for.
+_HOLDERS_SHOWN: Final = 4
+
+
+def blocked_report(s: Sched, frame: FrameType, blocked_ns: int, lock: str = "") -> str:
+    """Go-style report of the M's goroutine blocked in a call while others wait.
+
+    ``lock`` (LOCK_WAIT, FUTEX_WAIT) says the call waits for a thread lock, or looks like
+    it: then the report shows the goroutines that stopped part-way (preempted first, then
+    parked), one of which holds it, instead of the first runnable one."""
     now = monotonic_ns()
     _, nrunnable = _first_runnable(s)
     # Timers due (a sleeper to wake, a ticker to send): the heaps are read racily, as
@@ -526,6 +575,36 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
     others = (f"{nrunnable} goroutine{'' if nrunnable == 1 else 's'} could run{timers}; all "
               "of them wait for it" if nrunnable else
               f"{ndue or 'no'} timer{'' if ndue == 1 else 's'} or wake-ups wait for it")
+    if lock == LOCK_WAIT:
+        return _report(
+            s, frame, "running, in a call",
+            f"has waited {blocked_ns / 1e9:.1f}s for a thread lock while {others}, since "
+            "one thread runs every goroutine. A plain lock (made before gort was "
+            "imported) may be held by a goroutine this thread stopped, which cannot run "
+            "to release it (the stopped goroutines are below); gort switches such a "
+            "waiter out inside its wait, but not here (C code sits between its frames, a "
+            "sorted key or a C callback, or it runs inside a profile, trace or monitoring "
+            "callback).",
+            "Make the lock after import gort (gort run imports gort before the program) or "
+            "use gort.sync.Mutex; do not wait for a lock inside a callback that C code "
+            "calls. This report is printed once per call site; GODEBUG=blockreport=0 "
+            "turns it off.", holders=True)
+    if lock == FUTEX_WAIT:
+        return _report(
+            s, frame, "running, in a call",
+            f"has been blocked for {blocked_ns / 1e6:.1f}ms in a call that waits on a "
+            f"futex (a thread lock, condition or semaphore) while {others}, since one "
+            "thread runs every goroutine. If it waits for a Lock made before gort was "
+            "imported, acquired by C code on the program's behalf "
+            "(operator.methodcaller('acquire'), map() over locks, lock.acquire.__call__, "
+            "a sorted key), gort cannot see the wait and cannot switch the waiter out: "
+            "the goroutine holding the lock is one of those stopped below, and it can "
+            "never run to release it (the program hangs).",
+            "Make such locks after import gort (gort run imports gort before the "
+            "program: then every lock is goroutine-aware) or use gort.sync.Mutex; call "
+            "lock.acquire() from Python code. Other blocking calls: gort.offload(fn, "
+            "*args). This report is printed once per call site; GODEBUG=blockreport=0 "
+            "turns it off.", holders=True)
     return _report(
         s, frame, "running, in a call",
         f"has been blocked in a call for {blocked_ns / 1e6:.1f}ms while {others}, since one "
@@ -536,19 +615,50 @@ def blocked_report(s: Sched, frame: FrameType, blocked_ns: int) -> str:
         "printed once per call site; GODEBUG=blockreport=0 turns it off.")
 
 
-def _report(s: Sched, frame: FrameType, state: str, what: str, advice: str) -> str:
-    """sysmon's reports: the headline, the M's goroutine (at frame), the first runnable one."""
+def _stopped_midway(s: Sched, now: int) -> list[str]:
+    """The goroutines that ran and stopped part-way, as dump blocks: the preempted
+    (runnable) ones first, then the parked ones; never-started ones and gort's own left
+    out. One of them holds the lock a blocked M waits for (blocked_report)."""
+    cur = s.m0.curg
+    gs = sorted((gp for gp in list(s.allgs)
+                 if gp is not cur and not gp.system
+                 and gp.status in (Gstatus.RUNNABLE, Gstatus.WAITING)),
+                key=lambda gp: (gp.status is not Gstatus.RUNNABLE, gp.goid))
+    blocks: list[str] = []
+    more = 0
+    for gp in gs:
+        if not stack_lines_of(gp):
+            continue  # never ran (or reused and not yet started): holds nothing
+        if len(blocks) < _HOLDERS_SHOWN:
+            blocks.append(goroutine_block(gp, now))
+        else:
+            more += 1
+    if more:
+        blocks.append(f"... and {more} more stopped goroutine{'' if more == 1 else 's'} "
+                      "(SIGQUIT prints every goroutine)")
+    return blocks
+
+
+def _report(s: Sched, frame: FrameType, state: str, what: str, advice: str,
+            holders: bool = False) -> str:
+    """sysmon's reports: the headline, the M's goroutine (at frame), then the first
+    runnable one, or (``holders``) the goroutines stopped part-way (_stopped_midway)."""
     now = monotonic_ns()
     gp = s.m0.curg
-    waiting, _ = _first_runnable(s)
     goid = gp.goid if gp is not None else 0
     parts = [f"gort: goroutine {goid} {what}\n", f"goroutine {goid} [{state}]:",
              *stack_lines(frame)]
     if gp is not None and gp.gopc is not None:
         parts.append(created_by(gp))
     parts.append("")
-    if waiting is not None:
-        parts.append(goroutine_block(waiting, now))
-        parts.append("")
+    if holders:
+        for block in _stopped_midway(s, now):
+            parts.append(block)
+            parts.append("")
+    else:
+        waiting, _ = _first_runnable(s)
+        if waiting is not None:
+            parts.append(goroutine_block(waiting, now))
+            parts.append("")
     parts.append(advice + "\n\n")
     return "\n".join(parts)

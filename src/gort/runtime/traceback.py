@@ -134,6 +134,20 @@ def stack_lines(frame: FrameType | None) -> list[str]:
     return lines
 
 
+def stack_lines_of(gp: G) -> list[str]:
+    """gp's stack as stack_lines. A G stopped inside a child greenlet of its own
+    (``G.resume``: a library built on greenlet) shows the child's frames first, then its
+    own greenlet's from where it switched into the child (before, only the latter: a
+    goroutine preempted in there showed as its function's entry, ``_run(...)``)."""
+    lines: list[str] = []
+    res = gp.resume
+    if res is not None and res is not gp.gr and not res.dead:
+        lines = stack_lines(res.gr_frame)
+    if gp.gr is not None:
+        lines.extend(stack_lines(frame_of(gp)))
+    return lines
+
+
 def goroutine_header(gp: G, now: int | None = None) -> str:
     """``goroutine 7 [chan receive]:``"""
     return f"goroutine {gp.goid} [{state_of(gp, monotonic_ns() if now is None else now)}]:"
@@ -142,7 +156,7 @@ def goroutine_header(gp: G, now: int | None = None) -> str:
 def goroutine_block(gp: G, now: int) -> str:
     """One goroutine: header, stack, creator."""
     parts = [goroutine_header(gp, now)]
-    lines = [] if gp.gr is None else stack_lines(frame_of(gp))
+    lines = stack_lines_of(gp)
     if not lines and gp.fn is not None:
         # never run, or blocked right inside the runtime: name the function it runs
         fn = gp.fn
