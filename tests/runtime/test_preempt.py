@@ -613,3 +613,10 @@ def test_runtime_first_started_inside_a_tracing_callback_preempts(how: str) -> N
         pytest.skip("sys.monitoring is 3.12+")
     r = run_testprog("start_in_callback.py", how, timeout=60, module=False)
     assert (r.returncode, r.stdout, r.stderr) == (0, "OK True\n", "")
+
+
+@pytest.mark.parametrize("how", ["exec", "eval", "any", "sum", "list", "join"])
+def test_a_spin_under_a_builtin_that_holds_nothing_is_preempted(how: str) -> None:
+    for env in ({}, FAST):
+        r = run_testprog("spin_in_consumer.py", how, env=env, timeout=60)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", ""), how

@@ -319,12 +319,16 @@ class Preempter:
             return False  # never read a runtime frame's locals (they are mid-update)
         if with_statement_call(f, back):
             return True
-        if layout.is_generator(f) and _resumes_generator(callee(back)):
+        fn = callee(back)
+        if layout.is_generator(f) and (_resumes_generator(fn) or fn in _GEN_CONSUMERS):
             # next(gen), gen.send(v) (contextlib's context managers): only builtin_next
             # and gen_send_ex between, as under FOR_ITER. A second goroutine resuming
             # the same generator meanwhile gets "generator already executing", as a
-            # second thread would.
+            # second thread would. A builtin consuming it whole (any(g), sum(g),
+            # list(g)...) holds nothing either: the object it builds is its own.
             return True
+        if fn is exec or fn is eval:
+            return True  # the code it runs, straight from the eval loop: holds nothing
         return call_machinery_only(f, back)
 
     def runtime_frame(self, frame: FrameType) -> bool:
@@ -596,6 +600,13 @@ def lock_wait_at(frame: FrameType) -> bool:
         owner = getattr(fn, "__objclass__", None)
         return owner in _LOCK_TYPES
     return _is_thread_lock(owner)
+
+
+# Builtins that consume a generator whole and hold nothing while it runs (the list,
+# set or sum they build is theirs alone): a generator they resume is not C between.
+_GEN_CONSUMERS: Final = frozenset((any, all, sum, min, max, sorted, list, tuple, set,
+                                   frozenset, dict, str.__dict__["join"],
+                                   bytes.__dict__["join"]))
 
 
 def _resumes_generator(fn: Any) -> bool:
