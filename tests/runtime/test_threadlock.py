@@ -937,3 +937,11 @@ def test_rlock_of_an_ended_run_goes_to_the_next_acquirer() -> None:
         return rl.acquire(timeout=5) and rl._is_owned()
 
     assert gort.run(again)
+
+
+@pytest.mark.parametrize("how", ["get", "get-timeout"])
+def test_c_simplequeue_made_before_import_never_blocks_the_thread(how: str) -> None:
+    for env in ({}, FAST):
+        r = run_testprog("tl_pre_simplequeue.py", how, env={**env, "GODEBUG": "blockreport=0"},
+                         module=False, timeout=60)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", ""), how

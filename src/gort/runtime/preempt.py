@@ -568,7 +568,8 @@ def _in_raw_rlock_with(frame: FrameType) -> bool:
 def lock_wait_at(frame: FrameType) -> bool:
     """frame waits at a thread lock's acquire: ``with lk:`` or ``lk.acquire(...)`` (or an
     alias or ``functools.partial`` of either), where ``lk`` is a ``_thread`` lock or RLock
-    or a ``multiprocessing`` SemLock, whatever expression names it: the callee is read
+    or a ``multiprocessing`` SemLock, or at a C ``queue.SimpleQueue``'s ``get``,
+    whatever expression names it: the callee is read
     from the frame's value stack (symtab.py), no code of the program runs.
 
     Those three retry their wait after running signal handlers (PEP 475), which is where
@@ -591,7 +592,15 @@ def lock_wait_at(frame: FrameType) -> bool:
             fn = getattr(fn, "__self__", None)  # call = lk.acquire.__call__; call()
         else:
             break
-    if getattr(fn, "__name__", "") not in _ACQUIRES:
+    name = getattr(fn, "__name__", "")
+    if name == "get" and _SIMPLE_QUEUE is not None:
+        # queue.SimpleQueue (C) made before gort: its get waits on a lock of its own,
+        # retried after the handlers run (Modules/_queuemodule.c), as a lock's acquire.
+        owner = getattr(fn, "__self__", None)
+        if owner is None or isinstance(owner, type):
+            return getattr(fn, "__objclass__", None) is _SIMPLE_QUEUE
+        return type(owner) is _SIMPLE_QUEUE
+    if name not in _ACQUIRES:
         return False
     owner = getattr(fn, "__self__", None)  # lk.acquire, or an alias of it
     if owner is None or isinstance(owner, type):
@@ -633,6 +642,7 @@ def _lock_types() -> tuple[type, ...]:
 _LOCK_TYPES: Final = _lock_types()
 _RAW_LOCK: Final = type(_allocate_raw())
 _ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
+_SIMPLE_QUEUE: Final = getattr(importlib.import_module("_queue"), "SimpleQueue", None)
 _METHOD_WRAPPER: Final = type(object().__str__)
 
 
