@@ -56,6 +56,10 @@ instead is resume them only where that runs none of the program's code:
   ``g.send()``, ``coro.send()``, ``list(g)``) passes the exception on (C
   iteration does, StopIteration aside): such stacks are released, not kept
   (+1.27 MB a run before for 1000 goroutines).
+- runpy's ``exec`` of a script (``gort run``'s main goroutine, ``python -m``) is C
+  between ``_run_code`` and the script's frame that passes every exception on: counted
+  as propagating (before, the script's goroutine was kept for good, and its globals
+  with it: a finalizer in a reference cycle never ran at exit).
 - A goroutine stopped inside a ``try``/``with`` block would run program code
   when unwound. Each such frame (outside gort's runtime) is first pointed at
   a copy of its code with an empty exception table (``_strip_handlers``:
@@ -88,7 +92,8 @@ instead is resume them only where that runs none of the program's code:
   bound when the script's top level ends (its atexit teardown), so that the
   abandoned frames stop holding the script's globals, whose objects are then
   finalized at exit as under ``gort run``; an ending by another goroutine
-  (``exit_process``) finalizes nothing and reaps nothing.
+  reaps the same bound and unwinds the script itself quietly (``quiet_unwind``,
+  rt0.implicit_end), then exits as the interpreter does, finalizing it too.
 - At process exit the interpreter's final cyclic collections walk every
   buried goroutine's greenlet and frames: 0.54 s for 10^5 (median of 3,
   tests/testprog/abandon_many.py), ten times Go's exit. With at least
@@ -135,6 +140,7 @@ import ctypes
 import dis
 import functools
 import gc
+import runpy
 import sys
 import threading
 import warnings
@@ -381,6 +387,22 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
                 _stripped_releases[0] += 1
 
 
+def quiet_unwind(gr: greenlet, child: greenlet | None) -> bool:
+    """Prepare gr, a greenlet suspended in a switch (a thread's main greenlet too), for an
+    exception thrown into it to unwind its whole stack without running any of the
+    program's handlers, as ``reap`` releases a goroutine: the frames inside try/with
+    blocks and the generators its frames alone keep run handler-free copies of their
+    code. False if that cannot be done (gr stopped inside a child greenlet, C code
+    between two frames that would swallow the exception, a frame layout not probed);
+    frames stripped by then stay so (gr must not be resumed normally after a False)."""
+    if child is not None or gr.dead or not _propagates_all(gr):
+        return False
+    tables: dict[CodeType, tuple[tuple[int, int], ...]] = {}
+    stripped: list[CodeType] = []  # their frames' references: the process is ending
+    doomed = _doomed_generators([gr])
+    return _strip_handlers(gr, tables, stripped) and _strip_generators(doomed, tables, stripped)
+
+
 def _propagates_all(gr: greenlet) -> bool:
     """The exception thrown into gr reaches every frame of its stack: no C code between
     two of them that could swallow it (a finalizer's caller, CPython's dealloc, reports
@@ -608,6 +630,8 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     machinery only (symtab.call_machinery_only)."""
     if f.f_code.co_name == "__del__":
         return False  # a finalizer: its caller is CPython's dealloc, which swallows
+    if back.f_code is _RUN_CODE:
+        return True  # runpy's exec(code, globals) of a script (`gort run`, python -m)
     if op_at(back.f_code, back.f_lasti) not in _ENTRY_OPS:
         return False  # entered at an instruction that calls nothing: a decref's callback
     if with_statement_call(f, back):
@@ -620,6 +644,8 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     return layout.resumed_by_eval_loop(f) or call_machinery_only(f, back) \
         or (layout.is_generator(f) and op_at(back.f_code, back.f_lasti) in _CALL_OPS)
 
+
+_RUN_CODE: Final = runpy._run_code.__code__  # type: ignore[attr-defined]
 
 # Calls: a generator or coroutine frame entered from one was resumed by a C function of
 # the call (next(), send(), throw(), list(), sum(), str.join...): these pass on whatever
