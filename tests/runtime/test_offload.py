@@ -160,3 +160,9 @@ def test_sysmon_survives_a_programs_raising_global_callbacks(how: str,
     lines = r.stdout.splitlines()
     assert lines[0] == "sysmon alive: True", r.stdout
     assert not any("gort/runtime" in line for line in lines[1:]), r.stdout
+
+
+def test_a_goroutine_abandoned_in_offload_is_released_safely() -> None:
+    # 3.13 segfaulted: the release read freed stack slots of gort.offload's frame.
+    r = run_testprog("offload_abandoned.py", module=False, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]

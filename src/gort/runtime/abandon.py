@@ -169,6 +169,9 @@ from .g import G, Gstatus
 from .stack import FrameLayout, frame_layout
 from .symtab import (
     call_machinery_only,
+    handler_depth,
+    instr_start,
+    instructions,
     live_depth,
     loud_handler_ranges,
     nlocalsplus,
@@ -486,8 +489,7 @@ def _doomed_generators(chain: list[greenlet]) -> list[Any]:
         while f is not None:
             if not is_runtime_file(f.f_code.co_filename):
                 code = f.f_code
-                _count(refs, todo, slot_objects(
-                    f, nlocalsplus(code) + live_depth(code, max(f.f_lasti, 0))))
+                _count(refs, todo, slot_objects(f, nlocalsplus(code) + _held(code, f.f_lasti)))
             f = f.f_back
     edges: dict[int, list[int]] = {}  # examined -> what it refers to (counted)
     shared: list[int] = []  # had uncounted references when first looked at
@@ -518,6 +520,35 @@ def _doomed_generators(chain: list[greenlet]) -> list[Any]:
              and isinstance(refs[i][0], _GENERATORS) and _suspended(refs[i][0])]
     more = [d for x in found for d in _delegates(x)]
     return found + more
+
+
+def _held(code: CodeType, lasti: int) -> int:
+    """The value-stack items a frame of code suspended at ``lasti`` still owns: the live
+    depth there (symtab.live_depth) less the operands of the call it is suspended in.
+
+    A call takes its operands off the caller's stack: an inlined Python-to-Python call
+    (3.11+) moves the callable and the arguments into the callee's frame, which may drop
+    them, and 3.13's CALL_FUNCTION_EX frees its argument tuple and keyword dict at once;
+    the caller's slots keep the dead pointers (the stack pointer was lowered). Reading
+    them counted and referenced freed objects: a goroutine released while parked in
+    ``gort.offload(fn, *args)`` corrupted the collector's lists on 3.13 (a segfault
+    at a later collection). A C function borrows its arguments from the slots instead;
+    not counting them only keeps what they hold alive (never a wrong release)."""
+    lasti = max(lasti, 0)
+    depth = live_depth(code, lasti)
+    ins = instructions(code).get(instr_start(code, lasti))
+    if ins is None or ins.arg is None:
+        return depth
+    name = ins.opname
+    if name == "CALL_FUNCTION_EX":
+        took = 3 + (ins.arg & 1)  # the callable, NULL or self, the tuple, the dict
+    elif name == "CALL_KW":
+        took = ins.arg + 3  # the callable, NULL or self, the arguments, the names
+    elif name == "CALL":
+        took = ins.arg + 2  # the callable, NULL or self, the arguments
+    else:
+        return depth
+    return max(depth - took, handler_depth(code, lasti))
 
 
 def _count(refs: dict[int, list[Any]], todo: list[int], objs: list[Any]) -> list[int]:
