@@ -24,6 +24,7 @@ Needs h11 (``pip install -e '.[examples]'``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import time
@@ -108,7 +109,8 @@ def handle(c: net.Conn) -> None:
                 h.start_next_cycle()
         except h11.RemoteProtocolError as e:
             if h.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                send(c, h, e.error_status_hint, f"bad request: {e}\n".encode(), False)
+                with contextlib.suppress(OSError):  # the client may be gone already
+                    send(c, h, e.error_status_hint, f"bad request: {e}\n".encode(), False)
         except (OSError, UnicodeDecodeError):
             return  # timeouts, resets: nothing to answer
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import gort
 import gort.runtime as rt
 from gort.runtime import schedcheck, sysmon
 
@@ -67,6 +68,20 @@ def run_testprog(name: str, *args: str, env: dict[str, str] | None = None,
           [sys.executable, prog, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env,
                           cwd=ROOT)
+
+
+def tick_counter(period: float, count: int = 1000) -> list[int]:
+    """Start a goroutine that sleeps ``period`` seconds ``count`` times, counting in the
+    returned list's only item: other goroutines kept running while something waited."""
+    ticks = [0]
+
+    def tick() -> None:
+        for _ in range(count):
+            gort.sleep(period)
+            ticks[0] += 1
+
+    gort.go(tick)
+    return ticks
 
 
 def settle() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from .conftest import ROOT, TESTPROG, run_testprog
 
 
@@ -101,6 +103,21 @@ def test_run_dash_m_runs_a_module_as_main() -> None:
     assert r.returncode == 2
     assert r.stderr == "gort: cannot run -m no_such_module_zz: no module named " \
                        "'no_such_module_zz'\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["-m", "runpkg.mod", "--bind", "127.0.0.1", "-h"],
+    ["--net", "-m", "runpkg.mod", "--bind", "127.0.0.1", "-h"],
+    ["-mrunpkg.mod", "--bind", "127.0.0.1", "-h"],
+    ["-m", "runpkg.mod", "--", "--x"],
+])
+def test_run_dash_m_leaves_every_argument_after_the_module_to_it(argv: list[str]) -> None:
+    # As python -m MODULE ARGS: gort's parser took --bind (an error) or -h (gort's help).
+    r = subprocess.run([sys.executable, "-m", "gort", "run", *argv], capture_output=True,
+                       text=True, timeout=30, cwd=TESTPROG)
+    want = argv[argv.index("runpkg.mod") + 1:] if "runpkg.mod" in argv else argv[1:]
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == f"(1, '__main__', {want!r})\n"
 
 
 def test_run_without_a_program_says_one_is_required() -> None:

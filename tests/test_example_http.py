@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -75,6 +77,30 @@ def test_light_requests_are_served_while_a_handler_computes() -> None:
         out, err = p.communicate(timeout=15)
         assert p.returncode == 0, err
         assert out == "got SIGTERM, stopped\n", out
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_clients_that_send_garbage_and_reset_do_not_stop_the_server() -> None:
+    # The 400 answer to a malformed request raised out of the handler when the client
+    # had reset already (ConnectionResetError, uncaught: the whole server exited).
+    p = subprocess.Popen([sys.executable, SERVER, "--addr", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert p.stdout is not None
+        port = int(p.stdout.readline().rsplit(":", 1)[1])
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            s.close()
+            time.sleep(0.02)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as r:
+            assert (r.status, r.read()) == (200, b"hello\n")
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=15)
+        assert (p.returncode, out, err) == (0, "got SIGTERM, stopped\n", "")
     finally:
         p.kill()
         p.wait()

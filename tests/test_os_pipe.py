@@ -13,6 +13,8 @@ import gort
 import gort.net
 import gort.os as gos
 
+from .conftest import tick_counter
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -229,3 +231,21 @@ def test_a_file_read_abandoned_at_the_end_of_a_run_is_usable_in_the_next() -> No
 
     gort.run(first)
     assert gort.run(second) == [b"next run", (-1, -1)]
+
+
+@pytest.mark.parametrize("how", ["group", "untraced"])
+def test_waitpid_for_a_group_or_with_options_parks_the_goroutine(how: str) -> None:
+    # os.waitpid(-1, 0) (socketserver.ForkingMixIn once max_children are busy) and the
+    # WUNTRACED form held the thread until a child exited: the server froze, or
+    # deadlocked with its clients in the same process.
+    def main() -> tuple[int, int, int, bool]:
+        pid = os.posix_spawn("/bin/sleep", ["sleep", "0.3"], os.environ, setpgroup=0)
+        ticks = tick_counter(0.01)
+        got, status = gos.waitpid(-pid, 0) if how == "group" else \
+            gos.waitpid(pid, os.WUNTRACED)
+        return got - pid, os.waitstatus_to_exitcode(status), ticks[0], \
+            os.WIFEXITED(status)
+
+    same, code, ticks, exited = gort.run(main)
+    assert (same, code, exited) == (0, 0, True)
+    assert ticks >= 5  # 30 were due while the child slept

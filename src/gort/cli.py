@@ -149,9 +149,34 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
     return status
 
 
+def _module_args(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """Split ``run [OPTIONS] -m MODULE ARGS...`` after MODULE: the rest is the module's,
+    options included, as ``python -m MODULE ARGS`` has it (argparse took ``--bind`` or
+    ``--help`` after the module for gort's own). (argv, None) without ``-m``."""
+    if not argv or argv[0] != "run":
+        return argv, None
+    i = 1
+    while i < len(argv):
+        a = argv[i]
+        if a == "-m" and i + 1 < len(argv):
+            return argv[:i + 2], argv[i + 2:]
+        if a.startswith("-m") and not a.startswith("--"):
+            return argv[:i + 1], argv[i + 1:]
+        if a == "--trace":
+            i += 2
+        elif a.startswith("-"):
+            i += 1
+        else:
+            return argv, None  # PROG.py: its arguments are REMAINDER already
+    return argv, None
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Entry point of the ``gort`` command."""
+    argv, module_args = _module_args(sys.argv[1:] if argv is None else list(argv))
     ns = _parser().parse_args(argv)
+    if module_args is not None:
+        ns.args = module_args
     if ns.version:
         from .runtime.chan import CORE
 

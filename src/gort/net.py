@@ -556,7 +556,9 @@ class Conn(Deadlines):
         return f"<gort.net.Conn {self._net} {self._laddr}->{self._raddr}{state}>"
 
     def _error(self, op: str, e: OSError) -> BaseException:
-        return _op_error(op, self._net, self._laddr, self._raddr, e)
+        # Go names the system call too: "read tcp A->B: read: connection reset by peer"
+        return _op_error(op, self._net, self._laddr, self._raddr, e,
+                         op if op in ("read", "write") else "")
 
 
 class _RawConn(io.RawIOBase):
@@ -956,13 +958,14 @@ def _bind_socket(op: str, network: str, address: str, socktype: int) -> tuple[FD
 class Listener:
     """A stream listener (Go: net.Listener): ``accept`` returns Conns."""
 
-    __slots__ = ("__weakref__", "_addr", "_fd", "_net", "_unlink")
+    __slots__ = ("__weakref__", "_addr", "_fd", "_net")
 
     def __init__(self, fd: FD, network: str, addr: Addr, unlink: str | None) -> None:
         self._fd = fd
         self._net = network
         self._addr = addr
-        self._unlink = unlink
+        if unlink is not None:  # closed by close() or by the run's end (internal/poll.FD)
+            fd.unlink = (unlink, os.getpid())
 
     def accept(self) -> Conn:
         """Wait for the next connection (Go: Listener.Accept).
@@ -973,7 +976,7 @@ class Listener:
         try:
             sock, sa = self._fd.accept()
         except OSError as e:
-            raise _op_error("accept", self._net, self._addr, None, e) from None
+            raise _op_error("accept", self._net, self._addr, None, e, "accept4") from None
         try:
             if self._net not in _UNIX:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -989,16 +992,10 @@ class Listener:
     def close(self) -> None:
         """Stop listening; a goroutine blocked in accept raises ErrClosed. Idempotent.
 
-        A unix listener removes its socket file (as Go's does).
+        A unix listener removes its socket file (as Go's does), also when its run
+        ends with it open; not in a forked child, whose listener is the parent's.
         """
-        if self._fd.closed:
-            return
         self._fd.close()
-        if self._unlink is not None:
-            try:
-                os.unlink(self._unlink)
-            except OSError:
-                pass
 
     def set_deadline(self, t: float | None) -> None:
         """Deadline for accept: an absolute time.monotonic() value, or None."""
@@ -1057,7 +1054,7 @@ class PacketConn(Deadlines):
         try:
             data, sa = self._fd.recvfrom(n)
         except OSError as e:
-            raise _op_error("read", self._net, self._addr, None, e) from None
+            raise _op_error("read", self._net, self._addr, None, e, "recvfrom") from None
         except (TypeError, ValueError, OverflowError):
             bad = _size_error(_where("read", self._net, self._addr, None), n)
             if bad is None:
@@ -1089,7 +1086,7 @@ class PacketConn(Deadlines):
                                   0)[0][1]
             return self._fd.sendto(data, sa)
         except OSError as e:
-            raise _op_error("write", self._net, self._addr, str(addr), e) from None
+            raise _op_error("write", self._net, self._addr, str(addr), e, "sendto") from None
         except ValueError as e:
             raise ValueError(f"{_where('write', self._net, self._addr, str(addr))}: "
                              f"{e}") from None

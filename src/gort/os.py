@@ -126,19 +126,22 @@ def _path_error(op: str, name: str, e: OSError) -> OSError:
 class _Sys:
     """The system calls internal.poll.FD makes on its socket, made on a file descriptor.
 
-    ``type`` tells FD whether a short read means the descriptor is empty
-    (SOCK_STREAM: pipes, FIFOs, sockets; FD then parks until the next edge
-    without a read that fails) or not (a terminal returns one line per read
-    with more queued: SOCK_DGRAM, always try). ``blocking``: the File was
+    ``drains`` tells FD whether a short read means the descriptor is empty
+    (TCP sockets; FD then parks until the next edge without a read that
+    fails) or not (a terminal returns one line per read with more queued, a
+    packet-mode pipe one write, a unix socket stops at a message with
+    descriptors: always try); ``type`` is SOCK_STREAM for pipes,
+    FIFOs and sockets, which are pollable. ``blocking``: the File was
     handed to a child after use (see the module essay); a call then goes
     through offload instead of blocking the M.
     """
 
-    __slots__ = ("blocking", "fd", "type")
+    __slots__ = ("blocking", "drains", "fd", "type")
 
-    def __init__(self, fd: int, stream: bool) -> None:
+    def __init__(self, fd: int, stream: bool, drains: bool) -> None:
         self.fd = fd
         self.type = socket.SOCK_STREAM if stream else socket.SOCK_DGRAM
+        self.drains = drains  # a short read means empty (internal/poll._drains)
         self.blocking = False
 
     def setblocking(self, flag: bool) -> None:
@@ -164,6 +167,23 @@ class _Sys:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+def _drains(fd: int, mode: int) -> bool:
+    """A short read of fd means it is empty: a TCP socket. Not a pipe or FIFO (one in
+    packet mode, O_DIRECT, returns one write per read, and its read end cannot tell), a
+    datagram or unix socket, a terminal (a line per read)."""
+    if not stat.S_ISSOCK(mode):
+        return False
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return False
+    try:
+        return sock.type == socket.SOCK_STREAM and sock.family in (socket.AF_INET,
+                                                                   socket.AF_INET6)
+    finally:
+        sock.detach()
 
 
 def _write_all(fd: int, data: Any) -> int:
@@ -201,7 +221,7 @@ class File(Deadlines):
         except OSError as e:
             raise _path_error("newfile", name, e) from None
         stream = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-        self._sys = _Sys(fd, stream)
+        self._sys = _Sys(fd, stream, _drains(fd, mode))
         self._sys.blocking = not (pollable and (stream or stat.S_ISCHR(mode)))
         self._fd: FD | None = None  # registered with the poller on first use
 
@@ -492,16 +512,21 @@ def _on_goroutine() -> bool:
 
 
 def waitpid(pid: int, options: int, /) -> tuple[int, int]:
-    """As ``os.waitpid`` (``(pid, status)``, its errors); on a goroutine, waiting for one
-    child (pid > 0, options 0) parks the goroutine on a pidfd in the netpoller instead of
-    holding the thread. gort.patch.net() installs it as ``os.waitpid`` (so
+    """As ``os.waitpid`` (``(pid, status)``, its errors); on a goroutine, a wait parks
+    the goroutine instead of holding the thread: for one child (pid > 0, options 0) on a
+    pidfd in the netpoller; for any child or a process group (pid <= 0, as
+    ``socketserver.ForkingMixIn`` waits once ``max_children`` are busy) or with
+    WUNTRACED/WCONTINUED, by asking with WNOHANG between sleeps of 1 ms doubling to
+    20 ms (no descriptor says "some child changed state"; also for one child where
+    pidfds are missing). gort.patch.net() installs it as ``os.waitpid`` (so
     ``http.server.CGIHTTPRequestHandler``'s wait for its CGI child parks only the
-    handler). Other calls (a process group, WNOHANG, WUNTRACED; no pidfd; off a
-    goroutine) are the stdlib's call. Go has no waitpid: its os.Process.Wait is
-    gort.os.Process.wait."""
-    if (pid.__class__ is not int or options.__class__ is not int or pid <= 0 or options
-            or not PIDFD or not _on_goroutine()):
+    handler). WNOHANG, or off a goroutine: the stdlib's call. Go has no waitpid: its
+    os.Process.Wait is gort.os.Process.wait."""
+    if (pid.__class__ is not int or options.__class__ is not int or options & os.WNOHANG
+            or not _on_goroutine()):
         return _std_waitpid(pid, options)
+    if pid <= 0 or options or not PIDFD:
+        return _waitpid_polling(pid, options)
     pidfd = _pidfd_open(pid)
     if pidfd < 0:  # reaped already, not a process, or refused: the stdlib's answer
         return _std_waitpid(pid, options)
@@ -523,6 +548,16 @@ def waitpid(pid: int, options: int, /) -> tuple[int, int]:
             poll_close(pd)
     finally:
         os.close(pidfd)
+
+
+def _waitpid_polling(pid: int, options: int) -> tuple[int, int]:
+    pause = 0.001
+    while True:
+        got = _std_waitpid(pid, options | os.WNOHANG)  # ChildProcessError: none to wait for
+        if got[0]:
+            return got
+        _rt.time_sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 class Process:

@@ -22,13 +22,19 @@ thread), and one a handler raises itself goes to main too and ends the
 program unless main catches it (under ThreadingMixIn it would end that
 thread with a traceback).
 ``server_close`` waits for the running handlers when ``block_on_close`` is
-true (the default, as ThreadingMixIn's), from a goroutine.
+true (the default, as ThreadingMixIn's), from a goroutine; GoroutineHTTPServer's is
+false, as ThreadingHTTPServer's daemon threads are not waited for.
+``serve_forever`` called on a plain thread while no runtime runs (a server in a
+background thread) runs its loop under a runtime of that thread: every request was
+dropped there before (``go`` had no runtime; handle_error closed each connection).
 """
 
 from __future__ import annotations
 
 import http.server
+import socket
 import socketserver
+import ssl
 from typing import Any
 
 from . import current_id, go
@@ -55,10 +61,25 @@ class GoroutineMixIn:
     _gort_handler_ids: set[int] | None = None  # goroutines running a request right now
 
     # The stdlib's loops, with a selector that parks the goroutine instead of the thread.
-    serve_forever = _gs.rebase(socketserver.BaseServer.serve_forever,
-                               _ServerSelector=_gs._PollSelector)
-    handle_request = _gs.rebase(socketserver.BaseServer.handle_request,
+    _serve_forever = _gs.rebase(socketserver.BaseServer.serve_forever,
                                 _ServerSelector=_gs._PollSelector)
+    _handle_request = _gs.rebase(socketserver.BaseServer.handle_request,
+                                 _ServerSelector=_gs._PollSelector)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """The stdlib's loop, its waits parking the goroutine; handlers in goroutines.
+
+        Called on a thread that runs no goroutine while no runtime runs (the common
+        ``threading.Thread(target=server.serve_forever).start()``), it runs the loop as
+        the main goroutine of a runtime on that thread, for as long as it serves.
+        RuntimeError where a runtime runs on another thread (one runtime per process):
+        start the loop with ``gort.go(server.serve_forever)`` there instead.
+        """
+        _on_runtime(self._serve_forever, poll_interval)
+
+    def handle_request(self) -> None:
+        """The stdlib's handle_request, as serve_forever runs its loop."""
+        _on_runtime(self._handle_request)
 
     def server_bind(self) -> None:
         """Make the listening socket a gort.socket.socket, then bind as the server does."""
@@ -69,6 +90,30 @@ class GoroutineMixIn:
             new.settimeout(timeout)
             setattr(self, "socket", new)  # noqa: B010
         super().server_bind()  # type: ignore[misc]
+
+    def get_request(self) -> tuple[Any, Any]:
+        """Accept as the server does. A listener the program wrapped after binding with
+        a stdlib context (``server.socket = ctx.wrap_socket(server.socket,
+        server_side=True)``, as http.server's docs show) hands out gort TLS sockets
+        anyway (gort.socket.SSLSocket, with the listener's handshake settings): the
+        stdlib's would block the thread in every TLS read of every handler, without
+        gort.patch.net()."""
+        sock: Any = getattr(self, "socket")  # noqa: B009
+        if type(sock) is not ssl.SSLSocket:
+            return super().get_request()  # type: ignore[misc,no-any-return]
+        conn, addr = socket.socket.accept(sock)  # the plain connection, not yet wrapped
+        timeout = conn.gettimeout()
+        plain = _gs.socket(conn.family, conn.type, conn.proto, fileno=conn.detach())
+        plain.settimeout(timeout)
+        try:
+            tls = _gs.SSLSocket._create(  # type: ignore[attr-defined]
+                sock=plain, server_side=True, context=sock.context,
+                do_handshake_on_connect=getattr(sock, "do_handshake_on_connect", True),
+                suppress_ragged_eofs=getattr(sock, "suppress_ragged_eofs", True))
+        except BaseException:
+            plain.close()
+            raise
+        return tls, addr
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Start the request's goroutine (process_request_goroutine) and return."""
@@ -116,9 +161,28 @@ class GoroutineMixIn:
             wg.wait()
 
 
+def _on_runtime(loop: Any, *args: Any) -> None:
+    if _gs._on_goroutine():
+        loop(*args)
+    elif _rt.running() is None:
+        _rt.run(loop, args, {})
+    else:
+        raise RuntimeError(
+            "gort.socketserver: serve_forever/handle_request on a thread while gort runs on "
+            "another one: the handlers' goroutines need that runtime. Start the loop as a "
+            "goroutine (gort.go(server.serve_forever)), or use socketserver.ThreadingMixIn")
+
+
 class GoroutineTCPServer(GoroutineMixIn, socketserver.TCPServer):
     """socketserver.TCPServer with a goroutine per request."""
 
 
 class GoroutineHTTPServer(GoroutineMixIn, http.server.HTTPServer):
-    """http.server.HTTPServer with a goroutine per request (ThreadingHTTPServer's analogue)."""
+    """http.server.HTTPServer with a goroutine per request (ThreadingHTTPServer's analogue).
+
+    As ThreadingHTTPServer (daemon threads), ``server_close`` does not wait for the
+    handlers: an HTTP/1.1 client's idle keep-alive connection would hold it (and a
+    Ctrl-C around ``with server: server.serve_forever()``) for as long as it stays open.
+    """
+
+    block_on_close = False

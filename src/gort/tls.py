@@ -356,7 +356,8 @@ class Conn(net.Conn):
             return e  # the pipe's own errors already say "read pipe: ..."
         if isinstance(e, ssl.SSLError):
             return _ssl_error(f"{op} {self._net} {self._laddr}->{self._raddr}", e)
-        return net._op_error(op, self._net, self._laddr, self._raddr, e)
+        return net._op_error(op, self._net, self._laddr, self._raddr, e,
+                             op if op in ("read", "write") else "")
 
     def _sock_read(self, n: int, buf: Any = None) -> Any:
         """SSLSocket.recv/recv_into, with close_notify as b"" / 0 also after our own: CPython
@@ -579,7 +580,7 @@ class Listener(net.Listener):
 
     def __init__(self, inner: net.Listener, ctx: ssl.SSLContext) -> None:
         _check_ctx(ctx)
-        super().__init__(inner._fd, inner._net, inner._addr, inner._unlink)
+        super().__init__(inner._fd, inner._net, inner._addr, None)  # the FD unlinks
         self._ctx = ctx
 
     def accept(self) -> Conn:

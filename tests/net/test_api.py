@@ -507,7 +507,7 @@ def test_remote_address_of_a_connection_reset_before_accept() -> None:
     got, want, err = gort.run(main)
     assert got == want
     assert err.startswith("[Errno 104] read tcp 127.0.0.1:"), err
-    assert err.endswith(f"->{want}: connection reset by peer"), err
+    assert err.endswith(f"->{want}: read: connection reset by peer"), err
 
 
 @pytest.mark.skipif(not socket.has_ipv6, reason="needs IPv6")

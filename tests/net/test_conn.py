@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import socket
 import time
@@ -781,3 +782,59 @@ def test_sockets_of_abandoned_goroutines_are_closed_when_the_run_ends() -> None:
     assert lines[2:4] == ["fileno -1 -1", "peer reads b''"], r.stdout
     assert lines[4].startswith("old conn: read tcp 127.0.0.1:"), r.stdout
     assert lines[4].endswith(": use of closed network connection"), r.stdout
+
+
+def test_deadline_extremes_and_a_wall_clock_value() -> None:
+    # -inf overflowed (a bare OverflowError); time.time() + 5 silently meant 54 years.
+    def main() -> list[str]:
+        c, s = conn_pair()
+        out = []
+        for t in (-math.inf, -1e300, math.inf, 1e300, time.time() + 5):
+            try:
+                c.set_read_deadline(t)
+                c.read(1) if t < 0 else None
+                out.append("set")
+            except TimeoutError:
+                out.append("TimeoutError")
+            except ValueError as e:
+                out.append("ValueError: " + str(e).split(": ", 1)[1].split(";")[0])
+        c.close()
+        s.close()
+        return out
+
+    got = gort.run(main)
+    assert got[:4] == ["TimeoutError", "TimeoutError", "set", "set"], got
+    assert got[4].startswith("ValueError: the deadline ") and \
+        got[4].endswith(" looks like a time.time() value"), got
+
+
+def test_unix_listener_file_goes_at_run_end_and_stays_for_a_forked_childs_close(
+        tmp_path: Any) -> None:
+    path = str(tmp_path / "ln.sock")
+
+    kept: list[Any] = []
+
+    def left_open() -> None:
+        kept.append(net.listen("unix", path))  # never closed: the run's end closes it
+
+    for _ in range(2):  # the second run listens on the same path again
+        gort.run(left_open)
+        assert not os.path.exists(path)
+
+    def prefork() -> str:
+        ln = net.listen("unix", path)
+        pid = os.fork()
+        if pid == 0:
+            ln.close()  # the child stops serving: the parent's file stays
+            os._exit(0)
+        _, status = gort.offload(os.waitpid, pid, 0)
+        assert status == 0
+        c = net.dial("unix", path, timeout=10)
+        got = ln.accept()
+        c.write(b"hi")
+        data = got.read(2)
+        for x in (c, got, ln):
+            x.close()
+        return data.decode() + (" gone" if not os.path.exists(path) else " left")
+
+    assert gort.run(prefork) == "hi gone"

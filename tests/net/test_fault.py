@@ -48,7 +48,8 @@ def test_peer_reset_raises_connection_reset_with_gos_message() -> None:
 
     msg, code = gort.run(main)
     assert code == errno.ECONNRESET
-    assert msg.startswith("read tcp 127.0.0.1:") and msg.endswith(": connection reset by peer")
+    assert msg.startswith("read tcp 127.0.0.1:")
+    assert msg.endswith(": read: connection reset by peer")
 
 
 def test_half_closed_peer_reads_eof_and_still_receives() -> None:

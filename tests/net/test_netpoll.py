@@ -3,6 +3,7 @@ dumps, deadlock detection, the interrupt protocol, close, idle cost, sysmon's po
 
 from __future__ import annotations
 
+import array
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 import gort
 import gort.net as net
+import gort.os as gos
 import gort.runtime as rt
 from gort.runtime.netpoll import Netpoll
 
@@ -391,3 +393,160 @@ def test_next_run_gets_errclosed_not_a_wait_for_an_abandoned_turn() -> None:
     assert gort.run(second) == ["use of closed network connection"] * 2
     for k in ("c", "s", "ln"):
         keep[k].close()
+
+
+def test_a_goroutine_readied_then_closed_on_never_touches_the_reused_number() -> None:
+    # Two readers parked on two pipes, both readied by one poll; the first to run closes
+    # the other's File and makes a pipe that takes the freed number. The second must
+    # get ErrClosed: it read the new pipe's bytes (and a writer wrote into a new file).
+    def main() -> list[Any]:
+        gort.gomaxprocs(1)
+        ra, wa = gos.pipe()
+        rb, wb = gos.pipe()
+        out: list[Any] = []
+        fds: list[int] = []
+
+        def closer() -> None:
+            ra.read(10)
+            old = rb.fileno()
+            rb.close()
+            r, w = os.pipe()  # the lowest free numbers: rb's
+            os.write(w, b"SECRET")
+            fds.extend((old, r, w))
+
+        def reader() -> None:
+            try:
+                out.append(("data", rb.read(100)))
+            except gos.ErrClosed:
+                out.append("ErrClosed")
+
+        gort.go(closer)
+        gort.go(reader)
+        gort.sleep(0.01)
+        wa.write(b"a")
+        wb.write(b"b")
+        time.sleep(0.005)  # both edges come in one poll
+        gort.sleep(0.05)
+        for fd in fds[1:]:
+            os.close(fd)
+        wa.close()
+        wb.close()
+        ra.close()
+        return [fds[0] == fds[1], out]
+
+    reused, out = gort.run(main)
+    assert out in (["ErrClosed"], [("data", b"b")]), out
+    assert reused or out == [("data", b"b")]
+
+
+def test_an_accept_readied_then_closed_on_raises_errclosed() -> None:
+    # Graceful shutdown: the shutdown goroutine and a new connection readied by one poll;
+    # shutdown closes the listener first: accept raised EBADF, not net.ErrClosed.
+    def main() -> list[str]:
+        gort.gomaxprocs(1)
+        ctl_ln = net.listen("tcp", "127.0.0.1:0")
+        ln = net.listen("tcp", "127.0.0.1:0")
+        rc = socket.socket()
+        rc.setblocking(False)
+        rc.connect_ex(("127.0.0.1", ctl_ln.addr.port))
+        ctl = ctl_ln.accept()
+        out: list[str] = []
+
+        def shutdown() -> None:
+            ctl.read(10)
+            ln.close()
+
+        def server() -> None:
+            try:
+                while True:
+                    ln.accept().close()
+                    out.append("accepted")
+            except net.ErrClosed:
+                out.append("ErrClosed")
+            except OSError as e:
+                out.append(f"{type(e).__name__}: {e}")
+
+        gort.go(shutdown)
+        gort.go(server)
+        gort.sleep(0.01)
+        rc.send(b"stop")
+        cl = socket.socket()
+        cl.setblocking(False)
+        cl.connect_ex(("127.0.0.1", ln.addr.port))
+        time.sleep(0.005)
+        gort.sleep(0.05)
+        for s in (rc, cl):
+            s.close()
+        ctl.close()
+        ctl_ln.close()
+        return out
+
+    out = gort.run(main)
+    assert out in (["ErrClosed"], ["accepted", "ErrClosed"]), out
+
+
+@pytest.mark.parametrize("how", ["tcp-urgent", "unix-scm-rights", "packet-pipe", "unix-dgram"])
+def test_a_read_cut_short_with_more_queued_does_not_park(how: str) -> None:
+    # A short read meant "empty, park until the next edge"; the kernel also cuts reads at
+    # TCP urgent data, at a unix message carrying descriptors, per write of a packet-mode
+    # pipe and per datagram: the second read parked with "world" queued (to its deadline).
+    def main() -> list[bytes]:
+        closers: list[Any] = []
+        reader: Any
+        if how == "tcp-urgent":
+            ln = net.listen("tcp", "127.0.0.1:0")
+            peer = socket.create_connection(("127.0.0.1", ln.addr.port))
+            reader = ln.accept()
+            closers += [ln, peer, reader]
+
+            def feed() -> None:
+                peer.send(b"hello")
+                peer.send(b"!", socket.MSG_OOB)
+                peer.send(b"world")
+        elif how == "unix-scm-rights":
+            a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            a.setblocking(False)
+            reader = gos.new_file(a.detach(), "unix")
+            r, w = os.pipe()
+            closers += [b, reader]
+
+            def feed() -> None:
+                b.sendmsg([b"hello"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                        array.array("i", [r]))])
+                b.send(b"world")
+                os.close(r)
+                os.close(w)
+        elif how == "packet-pipe":
+            r, w = os.pipe2(os.O_DIRECT | os.O_NONBLOCK)
+            reader = gos.new_file(r, "|direct")
+            closers.append(reader)
+
+            def feed() -> None:
+                os.write(w, b"hello")
+                os.write(w, b"world")
+                os.close(w)
+        else:
+            a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+            a.setblocking(False)
+            reader = gos.new_file(a.detach(), "dgram")
+            closers += [b, reader]
+
+            def feed() -> None:
+                b.send(b"hello")
+                b.send(b"world")
+
+        def sender() -> None:
+            gort.sleep(0.05)  # the reader is parked by then
+            feed()
+            time.sleep(0.01)  # all of it before the next poll
+
+        gort.go(sender)
+        got = []
+        for _ in range(2):
+            reader.set_read_deadline(time.monotonic() + 10)
+            got.append(reader.read(100))
+        for c in closers:
+            c.close()
+        return got
+
+    assert gort.run(main) == [b"hello", b"world"]

@@ -20,6 +20,7 @@ import pytest
 import gort
 from gort import socket as gsocket
 
+from ..conftest import tick_counter
 from .helpers import free_port
 
 Outcome = tuple[Any, ...]
@@ -120,14 +121,7 @@ def test_timeout_semantics_are_the_stdlibs_from_a_goroutine_and_a_thread() -> No
 def test_a_waiting_goroutine_parks_and_its_timeout_is_kept() -> None:
     def main() -> tuple[int, float, bytes]:
         a, b = gsocket.socketpair()
-        ticks = [0]
-
-        def tick() -> None:
-            for _ in range(100):
-                gort.sleep(0.01)
-                ticks[0] += 1
-
-        gort.go(tick)
+        ticks = tick_counter(0.01, 100)
         a.settimeout(0.3)
         t0 = time.monotonic()
         with pytest.raises(TimeoutError, match=r"^timed out$"):
@@ -1117,14 +1111,7 @@ def test_select_and_poll_on_unpollable_fds_wait_out_their_timeout() -> None:
         null = open(os.devnull)  # noqa: SIM115
         dirfd = os.open(tempfile.gettempdir(), os.O_RDONLY)
         a, b = gsocket.socketpair()
-        ticks = [0]
-
-        def tick() -> None:
-            for _ in range(5):
-                gort.sleep(0.01)
-                ticks[0] += 1
-
-        gort.go(tick)
+        ticks = tick_counter(0.01, 5)
         out: list[Any] = []
         t0 = time.monotonic()
         out.append(gsocket.select([], [], [tf, null], 0.1))
@@ -1184,3 +1171,22 @@ def test_own_shutdown_wakes_the_waiters_in_its_direction() -> None:
         return out
 
     assert gort.run(main) == [("BrokenPipeError",), ("BrokenPipeError",), ("ok", b"")]
+
+
+def test_mixin_server_in_a_background_thread_and_server_close_with_idle_clients() -> None:
+    from ..conftest import run_testprog
+
+    r = run_testprog("net_mixin_thread.py", "thread", module=False, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "got " + str([b"ok"] * 5) + "\n", "")
+    r = run_testprog("net_mixin_thread.py", "idle", timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "resp b'ok'\nserver_close waited False\n", "")
+
+
+def test_mixin_tls_listener_wrapped_without_the_patch_parks_handlers() -> None:
+    from ..conftest import run_testprog
+
+    pytest.importorskip("trustme")
+    r = run_testprog("net_mixin_tls_nopatch.py", env={"GODEBUG": "blockreport=0"}, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "[('fast', True), ('normal', b'ok'), ('slow', True)] ssl\n"

@@ -605,3 +605,12 @@ def test_a_handler_calling_gort_while_the_runtime_starts(how: str, where: str) -
     r = run_testprog("start_reentry.py", how, where, module=False, timeout=30)
     assert (r.returncode, r.stdout, r.stderr) == (
         0, "['send case 0', 'Finalizing: True'] tick\nends\n", ""), r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("module", [True, False])
+def test_a_handler_run_in_the_handlers_goroutine_may_block(module: bool) -> None:
+    r = run_testprog("sig_handler_blocks.py", "shutdown", module=module, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "serve_forever ended: True\nshutdown returned\n", "")
+    r = run_testprog("sig_handler_blocks.py", "parked-at-end", module=module, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "handler parks\nmain done\n", "")

@@ -4,7 +4,9 @@ A worker thread calls temporaries in a loop (their callables and arguments freed
 each call returns) and enters ``with`` blocks, while this thread reads the worker's
 frame as sysmon does, with a tiny switch interval so the GIL changes hands between
 any two of the reader's calls. A read split from its reference-taking crashed here
-(stop 19's CI). argv[1]: seconds to run (default 3); prints the reads made.
+(stop 19's CI). argv[1]: seconds to run (default 3); argv[2]: "on" leaves automatic
+collection on (a collection's finalizers, run inside an allocation on 3.11, may let the
+worker run), "off" (default) turns it off as a run does. Prints whether reads were made.
 """
 import gc
 import sys
@@ -15,6 +17,12 @@ from gort.runtime import preempt, symtab
 
 
 class Manager:
+    def __init__(self) -> None:
+        self.cycle = self  # garbage for the collector, with a finalizer
+
+    def __del__(self) -> None:
+        pass
+
     def __enter__(self) -> "Manager":
         return self
 
@@ -31,6 +39,7 @@ def work(stop: threading.Event) -> None:
     while not stop.is_set():
         make()(object(), [n])
         (lambda x: x)([n] * 3)
+        (lambda *a: None)(object())  # None replaces the NULL below the callable
         with Manager():
             str([n]).upper()
         "-".join([str(n), str(n)]).split("-")
@@ -39,7 +48,8 @@ def work(stop: threading.Event) -> None:
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
-    gc.disable()  # as during a run
+    if (sys.argv[2] if len(sys.argv) > 2 else "off") == "off":
+        gc.disable()  # as during a run
     sys.setswitchinterval(1e-6)
     stop = threading.Event()
     t = threading.Thread(target=work, args=(stop,))

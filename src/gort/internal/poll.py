@@ -37,6 +37,7 @@ import os
 import socket
 import ssl
 import sys
+import time
 import weakref
 from typing import Any, Final
 
@@ -71,6 +72,9 @@ def poll_error(code: int) -> OSError:
     return TimeoutError("i/o timeout")
 
 
+_YEAR: Final = 366 * 86400.0
+
+
 def deadline_ns(t: float | None) -> int:
     """A deadline (absolute ``time.monotonic()`` seconds, or None) in the poller's ns (0: none)."""
     if t is None:
@@ -80,6 +84,12 @@ def deadline_ns(t: float | None) -> int:
                         f"seconds, or None for none; got {t!r}")
     if t != t:
         raise ValueError("gort.net: a deadline of NaN; pass a time.monotonic() value or None")
+    if t > 1e9 and abs(t - time.time()) < _YEAR:  # monotonic() is uptime: not 31 years
+        raise ValueError(f"gort.net: the deadline {t!r} looks like a time.time() value; a "
+                         f"deadline is an absolute time.monotonic() value (time.monotonic() + "
+                         f"seconds), or None for none")
+    if t <= 0:
+        return 1  # in the past (even -inf)
     return max(1, int(t * 1e9)) if t < 9e9 else (1 << 63) - 1
 
 
@@ -96,11 +106,27 @@ def connect_done(sock: Any, addr: Any) -> None:
         sock.connect_ex(addr)
 
 
+_INET: Final = (socket.AF_INET, socket.AF_INET6)
+
+
+def _drains(sock: Any) -> bool:
+    """A read of sock that returns less than it asked for leaves it empty: TCP (whose
+    reads the kernel also cuts at urgent data, which the netpoller reports as EPOLLPRI
+    and marks ``hup``: recv then tries before it parks), or what says so (gort.os's
+    files). Not a datagram (one per read), a unix stream socket (a read ends at a
+    message carrying descriptors or credentials, more queued), a pipe (in packet mode,
+    one write per read)."""
+    drains = getattr(sock, "drains", None)
+    if drains is not None:
+        return bool(drains)
+    return sock.type == socket.SOCK_STREAM and getattr(sock, "family", None) in _INET
+
+
 class FD:
     """A non-blocking socket registered with the netpoller (Go: internal/poll.FD)."""
 
     __slots__ = ("__weakref__", "closed", "drained", "forks", "pd", "rbusy", "rturn", "sock",
-                 "stream", "wbusy", "wturn")
+                 "stream", "unlink", "wbusy", "wturn")
 
     def __init__(self, sock: socket.socket, run_owned: bool = False) -> None:
         """``run_owned``: the socket is closed when the run ends (gort.net's: no later
@@ -109,11 +135,14 @@ class FD:
         sock.setblocking(False)
         self.sock = sock
         self.closed = False
-        # The last read of a stream socket took less than it asked for: the socket was
-        # empty then, and every byte that arrives after it comes with an edge (see
-        # recv). Not for datagrams: a short datagram says nothing about the next one.
-        self.stream = sock.type == socket.SOCK_STREAM
+        # The last read took less than it asked for: the socket was empty then, and
+        # every byte that arrives after it comes with an edge (see recv). Only where a
+        # short read means empty (_drains).
+        self.stream = _drains(sock)
         self.drained = False
+        # A unix listener's socket file, removed when the FD closes (or its run ends) in
+        # the process that made it: (path, pid); a forked child's close leaves it.
+        self.unlink: tuple[str, int] | None = None
         # One goroutine at a time per direction (see the module essay): busy while a
         # call runs its loop; the others wait their turn on the Sema (made on need).
         self.rbusy = False
@@ -520,6 +549,7 @@ class FD:
             self.sock.close()
         except OSError:
             pass  # (closed behind gort's back)
+        self._unlink()
 
     def close(self) -> None:
         """Wake every waiter (they raise ErrClosed), unregister, then close the socket."""
@@ -527,6 +557,15 @@ class FD:
             return
         self.release()
         self.sock.close()
+        self._unlink()
+
+    def _unlink(self) -> None:
+        if self.unlink is not None and self.unlink[1] == os.getpid():
+            try:
+                os.unlink(self.unlink[0])
+            except OSError:
+                pass  # removed already
+        self.unlink = None
 
 
 class Deadlines:

@@ -72,11 +72,15 @@ _EPOLLIN: Final = select.EPOLLIN
 _EPOLLOUT: Final = select.EPOLLOUT
 _EPOLLET: Final = select.EPOLLET
 _EPOLLRDHUP: Final = select.EPOLLRDHUP
-_READ_EVENTS: Final = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
-_HANGUPS: Final = select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
+_READ_EVENTS: Final = (select.EPOLLIN | select.EPOLLPRI | select.EPOLLRDHUP | select.EPOLLHUP
+                       | select.EPOLLERR)
+# After these a reader must try before it parks (PollDesc.hup); EPOLLPRI: TCP urgent
+# data, where the kernel cuts a read short with more queued.
+_HANGUPS: Final = select.EPOLLPRI | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
 _WRITE_EVENTS: Final = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 
-SOCKET_EVENTS: Final = _EPOLLIN | _EPOLLOUT | _EPOLLRDHUP | _EPOLLET  # registered once per fd
+SOCKET_EVENTS: Final = (_EPOLLIN | select.EPOLLPRI | _EPOLLOUT | _EPOLLRDHUP
+                        | _EPOLLET)  # registered once per fd
 
 READ: Final = 0
 WRITE: Final = 1
@@ -93,6 +97,7 @@ class PollDesc:
         self.closing = False
         # The peer hung up (EPOLLRDHUP/HUP/ERR seen): no edge will come after the data
         # already queued, so a reader must try before parking (internal/poll.FD.recv).
+        # Urgent data (EPOLLPRI) too: a read stops at its mark with more queued.
         self.hup = False
         self.g: list[G | None] = [None, None]
         self.ready = [False, False]

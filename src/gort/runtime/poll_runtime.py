@@ -23,7 +23,12 @@ Closing (``poll_unblock``, then ``Netpoll.close_pd``, then the caller closes
 the fd): waiters wake and raise, the fd is unregistered, and only then
 closed, so no event and no read can reach a descriptor number the kernel has
 reused. One M runs every goroutine, so no goroutine can be inside a read of
-the fd while it closes (Go needs fdMutex reference counts for that).
+the fd while it closes (Go needs fdMutex reference counts for that). A goroutine
+the poller readied but that has not run yet is the exception: its close wakes no
+one, and it would go on to its system call on whatever the number names next
+(another goroutine's new pipe: its data read, or written into). So a woken
+``poll_wait`` looks at ``closing`` before the edge (Go's fdMutex makes the close
+wait for the reader instead; here the reader gets ErrClosed, as if it came later).
 """
 
 from __future__ import annotations
@@ -116,11 +121,12 @@ def poll_wait(pd: PollDesc, mode: int) -> int:
         assert s is not None
         s.netpoll.nwait += 1
         _gopark(gp, _IO_WAIT, _WAITING, pd.waits[mode])
-        if pd.ready[mode]:
+        if pd.ready[mode] and not pd.closing:
             pd.ready[mode] = False
             return POLL_OK
         # Woken with no edge: a deadline or a close (checked above), or a deadline
-        # that fired and was moved again before this goroutine ran (wait on).
+        # that fired and was moved again before this goroutine ran (wait on); or
+        # readied by an edge, then closed before it ran (see above).
 
 
 def _load_core(pure: Any) -> Any:

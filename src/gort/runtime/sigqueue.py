@@ -39,11 +39,15 @@ signal and hands them to os/signal:
   ``select``, whichever thread the kernel delivered the signal to. sysmon
   counts a non-empty queue as work waiting, so a goroutine that spins in
   user code is preempted and the queue runs within a time slice.
-- Handlers run with ``m.locks`` raised (both contexts): a gort call in them
+- Handlers run at once run with ``m.locks`` raised: a gort call in them
   never switches the goroutine out, and a blocking one raises a clear error
   (``proc.cannot_park``) instead of parking a goroutine that is in the
   middle of something else. Non-blocking calls work: a select with
-  ``default``, ``close``, ``go``, ``Timer.stop``.
+  ``default``, ``close``, ``go``, ``Timer.stop``. Handlers run later, in the
+  short-lived goroutine, may block: it is in the middle of nothing, and the
+  threads-era ``signal.signal(SIGTERM, lambda *a: server.shutdown())`` (which
+  waits for serve_forever to stop) works there, as in a thread. The queue's
+  later handlers wait for a blocked one, as CPython's wait on the main thread.
 - An exception a handler raises (KeyboardInterrupt from
   ``default_int_handler`` included) belongs to the main goroutine, as
   CPython's belong to the main thread: raised at once when the handler ran
@@ -108,7 +112,9 @@ from time import monotonic
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
-from . import proc
+from greenlet import GreenletExit
+
+from . import abandon, proc
 from .chan import Chan
 from .error import ClosedChannelError
 from .g import G, Gstatus
@@ -296,17 +302,20 @@ class SigQueue:
             _report_unraisable(e, "Exception ignored when trying to write to the signal "
                                   "wakeup fd")
 
-    def run_queued_here(self, on_main: bool) -> None:
-        """Run the queued handlers now, in the running goroutine, with switching off.
+    def run_queued_here(self, on_main: bool, own_goroutine: bool = False) -> None:
+        """Run the queued handlers now, in the running goroutine, with switching off
+        unless the goroutine is the handlers' own (``run_queued``): it may park.
 
         on_main: the running goroutine is main, so a handler's exception is
         raised here (the rest of the queue waits for the next round); otherwise it
-        goes to main (proc.goraise).
+        goes to main (proc.goraise), but for the GreenletExit that releases the
+        handlers' goroutine when its run ends parked in a handler (abandon.py).
         """
         s = self.s
         mp = s.m0
         q = self.q
-        mp.locks += 1
+        locks = 0 if own_goroutine else 1
+        mp.locks += locks
         outer, self.running_on = self.running_on, mp.curg
         try:
             while q:
@@ -318,10 +327,12 @@ class SigQueue:
                         if q and mp.curg is not None:
                             mp.curg.preempt = True  # the rest at the next safe point
                         raise
+                    if abandon.reaping and isinstance(e, GreenletExit):
+                        raise  # the run ended with this goroutine parked in a handler
                     proc.idle_raise(s, e)  # to main: wakes it if parked
         finally:
             self.running_on = outer
-            mp.locks -= 1
+            mp.locks -= locks
 
     def dispatch(self, signum: int, frame: FrameType | None) -> None:
         """One signal: its notify channels, then the program's handler."""
@@ -371,7 +382,7 @@ class SigQueue:
     def run_queued(self) -> None:
         """The handler goroutine: run what is queued, then exit."""
         try:
-            self.run_queued_here(False)
+            self.run_queued_here(False, own_goroutine=True)
         finally:
             self.runner_live = False
 

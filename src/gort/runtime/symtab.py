@@ -54,7 +54,6 @@ from __future__ import annotations
 import ctypes
 import dis
 import functools
-import gc
 import inspect
 import sys
 from collections import defaultdict
@@ -304,106 +303,86 @@ def _slots(code: CodeType) -> dict[str, int]:
 # A frame of another thread (sysmon reading an M's goroutine) changes whenever that
 # thread holds the GIL, and CPython hands the GIL over only at eval-breaker checks (a
 # call's end, a backward jump, a function's start) or when C code releases it. So a slot
-# is read and its object taken (INCREF'd) in one stretch of bytecode without a call or
-# a backward jump: the ctypes views below are made first, then the check that the frame
-# is still at the instruction the slot's meaning was computed for, then attribute and
-# subscript reads only, whose C getters read the pointer and take the reference. A read
-# split in two (the pointer, then a cast after a call) took an object the thread had
-# freed in between: sysmon crashed (stop 19's CI, c_sleep_eintr.py on a loaded machine).
-# Allocating the views may run a collection on 3.11, and its finalizers could let the
-# other thread run: while automatic collection is on (outside a run, or a program's
-# gc.enable()) the value stack of a frame not on this thread's stack is not read.
+# is read and its object taken (INCREF'd) in one stretch of bytecode without a call or a
+# backward jump: ctypes pointers are made first, then the check that the frame is still
+# at the instruction the slot's meaning was computed for, then the frame's current
+# ``f_frame`` is read, a pointer aimed at the slot and subscripted, whose C getter reads
+# the slot and takes the reference. Nothing in that stretch allocates an object the
+# collector tracks (ints only), so no collection (3.11 collects inside an allocation)
+# runs a finalizer there that could let the other thread run. A read split in two (the
+# pointer, then a cast after a call) took an object the thread had freed in between:
+# sysmon crashed (stop 19's CI, c_sleep_eintr.py on a loaded machine).
+# Left open: a call's cleanup drops the callable before the arguments, so while an
+# argument's deallocation blocks with the GIL released (a file closed on a slow disk),
+# the callable's slot may name freed memory if nothing else held the callable (a
+# temporary: ``make()(open(p))``). Nothing in the frame tells that moment from the call.
 
-_VIEW_SLOTS: Final = 1 << 20  # the views' length; only indexes below a frame's size are read
-
-
-class _ObjHead(ctypes.Structure):
-    _fields_ = (("refcnt", ctypes.c_ssize_t), ("type", ctypes.c_void_p))
-
-
-class _IFrame(ctypes.Structure):
-    """A _PyInterpreterFrame up to its localsplus array, three views of the array."""
-
-    _fields_ = (("head", ctypes.c_byte * _LOCALSPLUS),
-                ("objs", ctypes.py_object * _VIEW_SLOTS))
+_OBJ_PTR: Final = ctypes.POINTER(ctypes.py_object)
+_ADDR_PTR: Final = ctypes.POINTER(ctypes.c_void_p)
+_UNREAD: Final = object()  # the frame moved on from the instruction
+_NULL: Final = object()  # a NULL slot (never None: that is an object, a call's result)
 
 
-class _IFrameRaw(ctypes.Structure):
-    _fields_ = (("head", ctypes.c_byte * _LOCALSPLUS),
-                ("raw", ctypes.c_void_p * _VIEW_SLOTS))
+class _Aim:
+    """A pointer (``obj``: to a PyObject* slot; ``addr``: to any pointer) and a view of
+    its own value to aim it, made before the stretch that reads (see above)."""
 
+    __slots__ = ("addr", "addr_at", "f_frame", "obj", "obj_at")
 
-class _IFrameHeads(ctypes.Structure):
-    _fields_ = (("head", ctypes.c_byte * _LOCALSPLUS),
-                ("heads", ctypes.POINTER(_ObjHead) * _VIEW_SLOTS))
-
-
-_IFRAME: Final = ctypes.POINTER(_IFrame)
-_IFRAME_RAW: Final = ctypes.POINTER(_IFrameRaw)
-_IFRAME_HEADS: Final = ctypes.POINTER(_IFrameHeads)
-_UNREAD: Final = object()  # the frame moved on, or its stack cannot be read safely now
-_ALLOC_COLLECTS: Final = sys.version_info < (3, 12)  # 3.12+ collects at an eval breaker
-
-
-def _unsafe_now(frame: FrameType) -> bool:
-    """Allocating a view could run finalizers that let frame's thread run (see above)."""
-    if not (_ALLOC_COLLECTS and gc.isenabled()):
-        return False
-    f: FrameType | None = sys._getframe(2)
-    while f is not None:  # frame is below us on this thread: nothing else runs it
-        if f is frame:
-            return False
-        f = f.f_back
-    return True
+    def __init__(self, frame: FrameType) -> None:
+        self.f_frame = ctypes.c_void_p.from_address(id(frame) + _F_FRAME)
+        self.obj = _OBJ_PTR()
+        self.obj_at = ctypes.c_void_p.from_buffer(self.obj)
+        self.addr = _ADDR_PTR()
+        self.addr_at = ctypes.c_void_p.from_buffer(self.addr)
 
 
 def _read_index(frame: FrameType, index: int) -> Any:
     """The object in a live frame's localsplus[index] (a local, cell or free variable:
     always a reference the frame owns), taken atomically; _MISSING if NULL."""
-    view = _IFRAME.from_address(id(frame) + _F_FRAME)
-    try:  # no call from here to the read (see above)
-        return view.contents.objs[index]
-    except ValueError:  # a NULL f_frame or slot
+    aim = _Aim(frame)
+    # From here to the read: no call, no backward jump, no tracked allocation.
+    fi = aim.f_frame.value
+    if not fi:
+        return _MISSING
+    aim.obj_at.value = fi + _LOCALSPLUS + 8 * index
+    try:
+        return aim.obj[0]
+    except ValueError:  # NULL
         return _MISSING
 
 
-def _stack_slot(frame: FrameType, f_lasti: int, index: int) -> Any:
+def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[int] = (
+        frozenset())) -> Any:
     """The object in a live frame's localsplus[index] (a value-stack slot), taken
     atomically if the frame is still at f_lasti (its ``f_lasti`` as the caller read it
-    when it computed index); None for a NULL slot; _UNREAD if the frame moved on or
-    collection is automatic."""
-    if _unsafe_now(frame):
-        return _UNREAD
-    view = _IFRAME.from_address(id(frame) + _F_FRAME)
-    # From here to the read: no call, no backward jump (see above).
+    when it computed index); _NULL for a NULL slot; _UNREAD if the frame moved on.
+
+    With kind_ids (``id`` of types), for a slot whose reference may already be dropped
+    (3.12+'s manager under BEFORE_WITH): the object's type is read first, and the object
+    taken only if it is one of them, else _UNREAD.
+    """
+    aim = _Aim(frame)
+    # From here to the read: no call, no backward jump, no tracked allocation.
     if frame.f_lasti != f_lasti:
         return _UNREAD
+    fi = aim.f_frame.value
+    if not fi:
+        return _UNREAD
+    slot = fi + _LOCALSPLUS + 8 * index
+    if kind_ids:
+        aim.addr_at.value = slot
+        p = aim.addr[0]
+        if not p:
+            return _NULL
+        aim.addr_at.value = p + 8  # ob_type, after ob_refcnt
+        if aim.addr[0] not in kind_ids:
+            return _UNREAD
+    aim.obj_at.value = slot
     try:
-        return view.contents.objs[index]
-    except ValueError:
-        return None
-
-
-def _stack_slot_typed(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[int]
-                      ) -> Any:
-    """_stack_slot for a slot whose reference may already be dropped (3.12+'s manager
-    under BEFORE_WITH): the object's type is read first and the object taken only if it
-    is one of kind_ids (``id`` of the types), else None."""
-    if _unsafe_now(frame):
-        return None
-    raw = _IFRAME_RAW.from_address(id(frame) + _F_FRAME)
-    heads = _IFRAME_HEADS.from_address(id(frame) + _F_FRAME)
-    view = _IFRAME.from_address(id(frame) + _F_FRAME)
-    # From here to the read: no call, no backward jump (see above).
-    if frame.f_lasti != f_lasti:
-        return None
-    try:
-        if not raw.contents.raw[index] or heads.contents.heads[index].contents.type \
-                not in kind_ids:
-            return None
-        return view.contents.objs[index]
-    except ValueError:
-        return None
+        return aim.obj[0]
+    except ValueError:  # NULL
+        return _NULL
 
 
 def _read_slot(frame: FrameType, name: str) -> Any:
@@ -538,13 +517,13 @@ def stack_callee(frame: FrameType) -> Any:
     if low < 0:
         return None
     base = nlocalsplus(code) + low
-    low_obj = _stack_slot(frame, f_lasti, base)
-    if low_obj is not None:  # 3.13's callable, 3.11/3.12's method; or the result, after
-        return None if low_obj is _UNREAD else low_obj  # the call; or unknown
+    first = _stack_slot(frame, f_lasti, base)
+    if first is not _NULL:  # 3.13's callable, 3.11/3.12's method; or the result (None
+        return None if first is _UNREAD else first  # too), after the call; or unknown
     # 3.11/3.12's NULL below a plain callable: the call is still running (its result
     # would have replaced the NULL), so the callable above it is alive.
     got = _stack_slot(frame, f_lasti, base + 1)
-    return None if got is _UNREAD else got
+    return None if got is _UNREAD or got is _NULL else got
 
 
 def _probe_stack() -> bool:
@@ -703,7 +682,8 @@ def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
         exit_ = _stack_slot(frame, f_lasti, index)
         cm = exit_.__self__ if type(exit_) in _BOUND else None
         return cm if type(cm) in kinds else None
-    return _stack_slot_typed(frame, f_lasti, index, frozenset(id(k) for k in kinds))
+    got = _stack_slot(frame, f_lasti, index, frozenset(id(k) for k in kinds))
+    return None if got is _UNREAD or got is _NULL else got
 
 
 _WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
