@@ -280,6 +280,75 @@ def test_generators_an_abandoned_goroutine_alone_holds_close_running_no_handler(
     assert ran == ["shared finally"] * 20  # and still run their handlers
 
 
+def test_generators_in_cycles_an_abandoned_goroutine_alone_keeps_close_running_no_handler(
+) -> None:
+    # Before: the non-cyclic ones closed quietly, but a generator in a reference cycle (it
+    # holds an object that holds it) ran its finally/except when the collector found the
+    # cycle after the release.
+    ran: list[str] = []
+    shared: list[Any] = []
+
+    class Holder:
+        gen: Any = None
+
+    def gen(tag: str, holder: Holder) -> Any:
+        try:
+            yield 1
+            yield 2
+        except GeneratorExit:
+            ran.append(tag + " except")
+            raise
+        finally:
+            ran.append(tag + " finally")
+
+    class Suspend:
+        def __await__(self) -> Any:
+            yield
+
+    async def coro(tag: str, holder: Holder) -> None:
+        try:
+            await Suspend()
+        finally:
+            ran.append(tag)
+
+    def worker(ch: gort.Chan[int]) -> None:
+        h = Holder()
+        h.gen = gen("cyclic", h)  # h -> generator -> its frame's local h
+        next(h.gen)
+        ring = [Holder(), Holder()]  # a longer cycle: a -> b -> a, the generator on it
+        ring[0].gen, ring[1].gen = ring[1], ring[0]
+        ring[1].other = gen("ring", ring[0])  # type: ignore[attr-defined]
+        next(ring[1].other)  # type: ignore[attr-defined]
+        c = Holder()
+        c.gen = coro("coroutine", c)
+        c.gen.send(None)  # suspended in the await
+        s = Holder()
+        s.gen = gen("shared", s)
+        next(s.gen)
+        shared.append(s)  # held elsewhere too: not the goroutine's alone
+        parked.append(1)
+        ch.recv()
+
+    parked: list[int] = []
+
+    def main() -> None:
+        ch: gort.Chan[int] = gort.Chan()
+        for _ in range(10):
+            gort.go(worker, ch)
+        while len(parked) < 10:
+            gort.sleep(0.001)
+
+    kept = abandon.kept()
+    gort.run(main)
+    gort.run(lambda: None)
+    gc.collect()
+    assert ran == [] and abandon.kept() == kept
+    assert [next(h.gen) for h in shared] == [2] * 10  # the shared ones still work
+    shared.clear()
+    gc.collect()
+    assert ran == ["shared except", "shared finally"] * 10  # and still run their handlers
+
+
 @pytest.mark.parametrize("pattern", ["plain", "for", "listcomp", "select", "waitgroup",
                                      "with"])
 def test_common_parking_patterns_are_released_not_kept(pattern: str) -> None:

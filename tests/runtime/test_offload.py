@@ -159,4 +159,17 @@ def test_sysmon_survives_a_programs_raising_global_callbacks(how: str,
     assert "Sysmon._main" not in r.stderr, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "sysmon alive: True", r.stdout
+    # The offloaded function is the program's: a global monitoring tool sees it (and its
+    # exception is the call's); threading's hooks reach threading.Threads and the threads
+    # alive when set, not gort's raw workers. Either way the worker survives.
+    got = "offload raised: callback raised off the main thread" if how == "monitoring" \
+        else "offload: 42"
+    assert lines[1:3] == [got, got], r.stdout
+    assert lines[3] == ("seen: ['work']" if how == "monitoring" else "seen: []"), r.stdout
     assert not any("gort/runtime" in line for line in lines[1:]), r.stdout
+
+
+def test_a_goroutine_abandoned_in_offload_is_released_safely() -> None:
+    # 3.13 segfaulted: the release read freed stack slots of gort.offload's frame.
+    r = run_testprog("offload_abandoned.py", module=False, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]

@@ -595,6 +595,18 @@ def test_a_handler_raising_during_teardown_leaves_nothing_behind() -> None:
     assert r.stdout == "wakeup fds left 0 fds grew 0\n", (r.stdout, r.stderr[-2000:])
 
 
+@pytest.mark.parametrize("where", ["schedinit", "services"])
+@pytest.mark.parametrize("how", ["implicit", "run"])
+def test_a_handler_calling_gort_while_the_runtime_starts(how: str, where: str) -> None:
+    # Before: re-entering the implicit start deadlocked on its lock (schedinit), parked the
+    # half-started main goroutine (a false deadlock), or failed the start ("called
+    # outside any goroutine"). Now a non-blocking send completes against the buffer and
+    # a blocking call gets error.Finalizing, whose message says the runtime is starting.
+    r = run_testprog("start_reentry.py", how, where, module=False, timeout=30)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        0, "['send case 0', 'Finalizing: True'] tick\nends\n", ""), r.stderr[-2000:]
+
+
 @pytest.mark.parametrize("module", [True, False])
 def test_a_handler_run_in_the_handlers_goroutine_may_block(module: bool) -> None:
     r = run_testprog("sig_handler_blocks.py", "shutdown", module=module, timeout=60)

@@ -16,7 +16,7 @@ import pytest
 
 import gort
 import gort.runtime as rt
-from gort.runtime import threadlock
+from gort.runtime import abandon, threadlock
 from gort.runtime.threadlock import Lock, RLock
 
 from ..conftest import run_testprog, settle
@@ -945,3 +945,125 @@ def test_c_simplequeue_made_before_import_never_blocks_the_thread(how: str) -> N
         r = run_testprog("tl_pre_simplequeue.py", how, env={**env, "GODEBUG": "blockreport=0"},
                          module=False, timeout=60)
         assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", ""), how
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+def test_waiters_abandoned_in_acquire_are_forgotten_at_the_runs_end(
+        kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A goroutine parked in acquire when the run ends is never resumed: its waiter must
+    # not stay queued until its goroutine is released (after 1000 goroutines, at the
+    # next run's start: here, none at the return).
+    monkeypatch.setattr(abandon, "REAP_AT_RETURN", 0)
+    lk = Lock() if kind == "Lock" else RLock()
+    block = lk if isinstance(lk, Lock) else lk._block
+    lk.acquire()  # by this thread, before the run
+
+    def main() -> int:
+        for _ in range(3):
+            gort.go(lk.acquire)
+        settle()
+        s = rt.running()
+        assert s is not None
+        return len(s.lockwaits)
+
+    assert gort.run(main) == 3
+    assert not block._waiters  # forgotten at teardown
+    lk.release()
+    assert not lk.locked()
+    assert lk.acquire(timeout=5)
+    lk.release()
+    assert gort.run(lambda: lk.acquire(timeout=5) and not lk.release())
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+def test_lock_handed_to_a_waiter_that_never_runs_again_is_passed_on(
+        kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(abandon, "REAP_AT_RETURN", 0)
+    # main releases to a parked waiter (readied, the lock now its) and returns at once:
+    # the waiter never runs, so its run's end passes the lock on (it stayed locked).
+    lk = Lock() if kind == "Lock" else RLock()
+    block = lk if isinstance(lk, Lock) else lk._block
+
+    def main() -> bool:
+        lk.acquire()
+        gort.go(lk.acquire)
+        settle()
+        lk.release()
+        return block.locked()
+
+    assert gort.run(main) is True  # handed over, not unlocked
+    assert not block.locked()
+    assert lk.acquire(False)
+    lk.release()
+
+
+def test_a_thread_blocked_behind_an_abandoned_waiter_gets_the_lock(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(abandon, "REAP_AT_RETURN", 0)
+    lk = Lock()
+    got: list[bool] = []
+    t = threading.Thread(target=lambda: got.append(lk.acquire(timeout=10)))
+
+    def main() -> None:
+        lk.acquire()
+        gort.go(lk.acquire)
+        settle()
+        t.start()  # blocks on the raw lock, behind the goroutine
+        time.sleep(0.05)
+        lk.release()  # handed to the goroutine, which never runs again
+
+    gort.run(main)
+    t.join(10)
+    assert got == [True]
+    lk.release()
+
+
+def test_condition_waiters_abandoned_by_a_run_take_no_notification() -> None:
+    # threading.Condition keeps a waiter lock per wait: an abandoned goroutine's stayed in
+    # the list, and a later notify() woke it (never resumed) instead of a live waiter.
+    cond = threading.Condition()
+
+    def main() -> int:
+        def waiter() -> None:
+            with cond:
+                cond.wait()
+
+        for _ in range(2):
+            gort.go(waiter)
+        settle()
+        return len(cond._waiters)  # type: ignore[attr-defined]
+
+    assert gort.run(main) == 2
+    assert len(cond._waiters) == 0  # type: ignore[attr-defined]
+    woken: list[bool] = []
+
+    def thread_waiter() -> None:
+        with cond:
+            woken.append(cond.wait(timeout=10))
+
+    t = threading.Thread(target=thread_waiter)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not cond._waiters and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.005)
+    with cond:
+        cond.notify()
+    t.join(10)
+    assert woken == [True]
+
+
+def test_queue_get_abandoned_by_a_run_does_not_eat_a_later_put() -> None:
+    q: queue.Queue[int] = queue.Queue()
+
+    def main() -> None:
+        gort.go(q.get)
+        settle()
+
+    gort.run(main)
+    got: list[int] = []
+    t = threading.Thread(target=lambda: got.append(q.get(timeout=10)))
+    t.start()
+    time.sleep(0.02)
+    q.put(7)
+    t.join(10)
+    assert got == [7]

@@ -2,10 +2,10 @@
 
 argv[1]: monitoring (a sys.monitoring tool, 3.12+, PY_START and CALL events),
 settrace_all / setprofile_all (threading.*_all_threads, 3.12+), settrace
-(threading.settrace). sysmon must survive and feed the callbacks none of gort's
-frames. Before, on 3.13, the monitoring tool killed sysmon at its first frame.
-(gort.offload's workers are not muted yet: such a callback kills the worker with
-its call; see the closing note of stop 19.)
+(threading.settrace). sysmon and gort.offload's workers must survive and feed the
+callbacks none of gort's frames; the callbacks do see the offloaded function (the
+monitoring tool's exception is the call's). Before, on 3.13, the monitoring tool killed
+sysmon at its first frame, and a worker (its goroutine then waited for good).
 """
 
 import sys
@@ -42,9 +42,18 @@ else:
     getattr(threading, mode)(hook)
 
 
+def work(x: int) -> int:
+    return x * 2
+
+
 def main() -> None:
     gort.sleep(0.05)
     print("sysmon alive:", sysmon.live_threads() == 1)
+    for _ in range(2):  # the second reuses the first's worker: it survived
+        try:
+            print("offload:", gort.offload(work, 21))
+        except RuntimeError as e:
+            print("offload raised:", e)
 
 
 gort.run(main)

@@ -43,19 +43,29 @@ instead is resume them only where that runs none of the program's code:
   ``except``/``finally`` (a ``@contextmanager``'s ``finally`` is the with
   block's exit). Those the goroutine's frames alone keep alive (its locals,
   the stack items its frames hold: a with statement's bound ``__exit__``, a
-  loop's iterator; objects kept the same way; counted against reference
-  counts, ``_doomed_generators``) and their ``yield from``/``await``
-  delegates get the same handler-free copy of their code first, so their
-  close runs nothing. One held from anywhere else, or in a cycle, is not
+  loop's iterator; objects kept the same way, reference cycles included: a
+  generator holding the object that holds it; counted against reference
+  counts as the collector's trial deletion does, ``_doomed_generators``)
+  and their ``yield from``/``await`` delegates get the same handler-free
+  copy of their code first, so their close (at the release, or when the
+  collector finds the cycle) runs nothing. One held from anywhere else is not
   the goroutine's: it is closed as usual when the program drops it. Stack
   items are read up to the depth the compiler's stack-depth pass gives at
   the frame's instruction (symtab.stack_depths), never through the stack
   pointer (stale in a frame calling C). About 4 us a goroutine (12 -> 16 us
-  each, 20 000 goroutines in try/finally, measured around abandon.reap()).
+  each, 20 000 goroutines in try/finally, measured around abandon.reap());
+  the cycle search adds about 4 us more (22.8 -> 26.7 us each, median of 3,
+  20 000 goroutines in try/finally holding a list of shared state, loaded
+  machine): objects with few references from elsewhere (``CYCLE_EXCESS``)
+  are walked, 64 at most; a channel or lock many goroutines share is not.
 - A generator or coroutine resumed by a C function of a call (``next(g)``,
   ``g.send()``, ``coro.send()``, ``list(g)``) passes the exception on (C
   iteration does, StopIteration aside): such stacks are released, not kept
   (+1.27 MB a run before for 1000 goroutines).
+- runpy's ``exec`` of a script (``gort run``'s main goroutine, ``python -m``) is C
+  between ``_run_code`` and the script's frame that passes every exception on: counted
+  as propagating (before, the script's goroutine was kept for good, and its globals
+  with it: a finalizer in a reference cycle never ran at exit).
 - A goroutine stopped inside a ``try``/``with`` block would run program code
   when unwound. Each such frame (outside gort's runtime) is first pointed at
   a copy of its code with an empty exception table (``_strip_handlers``:
@@ -88,7 +98,8 @@ instead is resume them only where that runs none of the program's code:
   bound when the script's top level ends (its atexit teardown), so that the
   abandoned frames stop holding the script's globals, whose objects are then
   finalized at exit as under ``gort run``; an ending by another goroutine
-  (``exit_process``) finalizes nothing and reaps nothing.
+  reaps the same bound and unwinds the script itself quietly (``quiet_unwind``,
+  rt0.implicit_end), then exits as the interpreter does, finalizing it too.
 - At process exit the interpreter's final cyclic collections walk every
   buried goroutine's greenlet and frames: 0.54 s for 10^5 (median of 3,
   tests/testprog/abandon_many.py), ten times Go's exit. With at least
@@ -135,6 +146,7 @@ import ctypes
 import dis
 import functools
 import gc
+import runpy
 import sys
 import threading
 import warnings
@@ -157,6 +169,9 @@ from .g import G, Gstatus
 from .stack import FrameLayout, frame_layout
 from .symtab import (
     call_machinery_only,
+    handler_depth,
+    instr_start,
+    instructions,
     live_depth,
     loud_handler_ranges,
     nlocalsplus,
@@ -381,6 +396,22 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
                 _stripped_releases[0] += 1
 
 
+def quiet_unwind(gr: greenlet, child: greenlet | None) -> bool:
+    """Prepare gr, a greenlet suspended in a switch (a thread's main greenlet too), for an
+    exception thrown into it to unwind its whole stack without running any of the
+    program's handlers, as ``reap`` releases a goroutine: the frames inside try/with
+    blocks and the generators its frames alone keep run handler-free copies of their
+    code. False if that cannot be done (gr stopped inside a child greenlet, C code
+    between two frames that would swallow the exception, a frame layout not probed);
+    frames stripped by then stay so (gr must not be resumed normally after a False)."""
+    if child is not None or gr.dead or not _propagates_all(gr):
+        return False
+    tables: dict[CodeType, tuple[tuple[int, int], ...]] = {}
+    stripped: list[CodeType] = []  # their frames' references: the process is ending
+    doomed = _doomed_generators([gr])
+    return _strip_handlers(gr, tables, stripped) and _strip_generators(doomed, tables, stripped)
+
+
 def _propagates_all(gr: greenlet) -> bool:
     """The exception thrown into gr reaches every frame of its stack: no C code between
     two of them that could swallow it (a finalizer's caller, CPython's dealloc, reports
@@ -422,44 +453,106 @@ _SCALARS: Final = frozenset((int, float, str, bytes, bool, type(None), complex))
 DOOMED_SEARCH_LIMIT = 2000
 """Objects examined per goroutine when looking for the generators its frames alone keep."""
 
+CYCLE_SEARCH_LIMIT = 64
+"""Objects examined per goroutine that something else refers to too, for cycles."""
+
+CYCLE_EXCESS = 4
+"""References from elsewhere beyond which an object is taken as shared, not as the member
+of a cycle the goroutine alone keeps (a channel or lock shared by many goroutines)."""
+
+_BIG: Final = 64  # a container with more items is not searched for cycles
+
 
 def _doomed_generators(chain: list[greenlet]) -> list[Any]:
     """The suspended generators, coroutines and async generators that the program frames of
     the greenlets in chain alone keep alive, directly or through objects kept the same way
     (a ``@contextmanager``'s generator, held by its manager, held by the bound ``__exit__``
-    a with statement keeps on the stack; a generator in a local), and their ``yield from``
-    and ``await`` delegates (closing a generator closes those too).
+    a with statement keeps on the stack; a generator in a local; a generator in a
+    reference cycle with an object of a local), and their ``yield from`` and ``await``
+    delegates (closing a generator closes those too).
 
     Releasing the frames finalizes them: closing a suspended generator runs its ``except``
-    and ``finally`` blocks. "Alone" is counted: an object is kept alone when its reference
-    count equals the references from the frames and from objects kept alone (a cycle, or
-    a reference from anywhere else, keeps it out: it is not released with the goroutine).
-    The frames' slots are read as the interpreter holds them: every local, and the stack
-    items below the depth of the handler covering the frame's instruction (exact; the
-    stack pointer of a frame calling C is not)."""
-    refs: dict[int, list[Any]] = {}  # id -> [object, references from frames/kept objects]
+    and ``finally`` blocks (those in a cycle when the collector finds it). "Alone" is
+    counted, as the collector does: the objects reachable from the frames are examined
+    (``DOOMED_SEARCH_LIMIT``), with the references among them counted; one whose every
+    reference is counted dies with the frames unless an object that does not (held from
+    elsewhere: alive after the release) reaches it. An object with uncounted references
+    is examined further only when it has few of them (``CYCLE_EXCESS``: the other members
+    of a cycle), within ``CYCLE_SEARCH_LIMIT``; objects shared by many (a channel, a
+    module's state) are not walked. The frames' slots are read as the interpreter holds
+    them: every local, and the stack items below the depth of the handler covering the
+    frame's instruction (exact; the stack pointer of a frame calling C is not)."""
+    refs: dict[int, list[Any]] = {}  # id -> [object, references from examined ones]
     todo: list[int] = []
     for x in chain:
         f = x.gr_frame
         while f is not None:
             if not is_runtime_file(f.f_code.co_filename):
                 code = f.f_code
-                _count(refs, todo, slot_objects(
-                    f, nlocalsplus(code) + live_depth(code, max(f.f_lasti, 0))))
+                _count(refs, todo, slot_objects(f, nlocalsplus(code) + _held(code, f.f_lasti)))
             f = f.f_back
-    found: list[Any] = []
-    expanded: set[int] = set()
-    while todo and len(expanded) < DOOMED_SEARCH_LIMIT:
+    edges: dict[int, list[int]] = {}  # examined -> what it refers to (counted)
+    shared: list[int] = []  # had uncounted references when first looked at
+    while todo and len(edges) < DOOMED_SEARCH_LIMIT:
         i = todo.pop()
-        if i in expanded or not _alone(refs[i]):
+        if i in edges:
             continue
-        expanded.add(i)
-        _expand(refs, todo, refs[i][0], found)
+        if not _alone(refs[i]):
+            shared.append(i)
+            continue
+        edges[i] = _expand(refs, todo, refs[i][0], False)
+    budget = CYCLE_SEARCH_LIMIT
+    while (todo or shared) and budget > 0 and len(edges) < DOOMED_SEARCH_LIMIT:
+        i = todo.pop() if todo else shared.pop()
+        if i in edges or _excess(refs[i]) > CYCLE_EXCESS:
+            continue
+        budget -= 1
+        edges[i] = _expand(refs, todo, refs[i][0], True)
+    # Trial deletion: whatever an object with uncounted references reaches stays alive.
+    live = {i for i in refs if i not in edges or not _alone(refs[i])}
+    stack = [i for i in live if i in edges]
+    while stack:
+        for j in edges[stack.pop()]:
+            if j not in live:
+                live.add(j)
+                stack.append(j)
+    found = [refs[i][0] for i in edges if i not in live
+             and isinstance(refs[i][0], _GENERATORS) and _suspended(refs[i][0])]
     more = [d for x in found for d in _delegates(x)]
     return found + more
 
 
-def _count(refs: dict[int, list[Any]], todo: list[int], objs: list[Any]) -> None:
+def _held(code: CodeType, lasti: int) -> int:
+    """The value-stack items a frame of code suspended at ``lasti`` still owns: the live
+    depth there (symtab.live_depth) less the operands of the call it is suspended in.
+
+    A call takes its operands off the caller's stack: an inlined Python-to-Python call
+    (3.11+) moves the callable and the arguments into the callee's frame, which may drop
+    them, and 3.13's CALL_FUNCTION_EX frees its argument tuple and keyword dict at once;
+    the caller's slots keep the dead pointers (the stack pointer was lowered). Reading
+    them counted and referenced freed objects: a goroutine released while parked in
+    ``gort.offload(fn, *args)`` corrupted the collector's lists on 3.13 (a segfault
+    at a later collection). A C function borrows its arguments from the slots instead;
+    not counting them only keeps what they hold alive (never a wrong release)."""
+    lasti = max(lasti, 0)
+    depth = live_depth(code, lasti)
+    ins = instructions(code).get(instr_start(code, lasti))
+    if ins is None or ins.arg is None:
+        return depth
+    name = ins.opname
+    if name == "CALL_FUNCTION_EX":
+        took = 3 + (ins.arg & 1)  # the callable, NULL or self, the tuple, the dict
+    elif name == "CALL_KW":
+        took = ins.arg + 3  # the callable, NULL or self, the arguments, the names
+    elif name == "CALL":
+        took = ins.arg + 2  # the callable, NULL or self, the arguments
+    else:
+        return depth
+    return max(depth - took, handler_depth(code, lasti))
+
+
+def _count(refs: dict[int, list[Any]], todo: list[int], objs: list[Any]) -> list[int]:
+    counted = []
     for x in objs:
         if type(x) in _SCALARS:
             continue
@@ -469,6 +562,8 @@ def _count(refs: dict[int, list[Any]], todo: list[int], objs: list[Any]) -> None
         else:
             e[1] += 1
         todo.append(id(x))
+        counted.append(id(x))
+    return counted
 
 
 def _alone(e: list[Any]) -> bool:
@@ -476,15 +571,23 @@ def _alone(e: list[Any]) -> bool:
     return bool(sys.getrefcount(e[0]) - 2 == e[1])
 
 
-def _expand(refs: dict[int, list[Any]], todo: list[int], x: Any, found: list[Any]) -> None:
+def _excess(e: list[Any]) -> int:
+    """References to e's object not counted (from objects not examined)."""
+    return sys.getrefcount(e[0]) - 2 - int(e[1])
+
+
+def _expand(refs: dict[int, list[Any]], todo: list[int], x: Any, small: bool) -> list[int]:
+    """Count what x refers to; return their ids ([] for objects not walked into: a type, a
+    module, a function or code object, which reach everything, a generator running or
+    not started, and with ``small`` a container of more than ``_BIG`` items)."""
     if isinstance(x, _GENERATORS):
-        if _suspended(x):
-            found.append(x)
-        elif _frame_of(x) is not None:
-            return  # running (a frame of the chain, unwound itself) or not started
+        if not _suspended(x) and _frame_of(x) is not None:
+            return []  # running (a frame of the chain, unwound itself) or not started
     elif isinstance(x, (type, ModuleType, FunctionType, CodeType)):
-        return  # not a holder of a goroutine's generators (and a module holds everything)
-    _count(refs, todo, gc.get_referents(x))
+        return []  # not a holder of a goroutine's generators (and a module holds everything)
+    elif small and isinstance(x, (dict, list, tuple, set, frozenset)) and len(x) > _BIG:
+        return []
+    return _count(refs, todo, gc.get_referents(x))
 
 
 def _frame_of(x: Any) -> FrameType | None:
@@ -608,6 +711,8 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     machinery only (symtab.call_machinery_only)."""
     if f.f_code.co_name == "__del__":
         return False  # a finalizer: its caller is CPython's dealloc, which swallows
+    if back.f_code is _RUN_CODE:
+        return True  # runpy's exec(code, globals) of a script (`gort run`, python -m)
     if op_at(back.f_code, back.f_lasti) not in _ENTRY_OPS:
         return False  # entered at an instruction that calls nothing: a decref's callback
     if with_statement_call(f, back):
@@ -620,6 +725,8 @@ def _propagates(f: FrameType, back: FrameType) -> bool:
     return layout.resumed_by_eval_loop(f) or call_machinery_only(f, back) \
         or (layout.is_generator(f) and op_at(back.f_code, back.f_lasti) in _CALL_OPS)
 
+
+_RUN_CODE: Final = runpy._run_code.__code__  # type: ignore[attr-defined]
 
 # Calls: a generator or coroutine frame entered from one was resumed by a C function of
 # the call (next(), send(), throw(), list(), sum(), str.join...): these pass on whatever

@@ -56,11 +56,12 @@ class NotInGoroutine(RuntimeError):
 class Finalizing(RuntimeError):
     """A gort call made while the interpreter shuts down (a finalizer run at exit), or
     from a finalizer or signal handler run while a run ends (its teardown, or the release
-    of the goroutines it abandoned: abandon.reap).
+    of the goroutines it abandoned: abandon.reap) or while a runtime starts on the
+    thread (before its main goroutine runs: proc.starting).
 
-    No goroutine will run again (abandoned, never resumed). The operations that
-    complete without another goroutine catch it and complete against the channel
-    alone (``select`` with ``default``, ``close``: select.select_at_exit); any other
+    No goroutine will run again (abandoned, never resumed), or none runs yet. The
+    operations that complete without another goroutine catch it and complete against
+    the channel alone (``select`` with ``default``, ``close``: select.select_at_exit); any other
     call lets it propagate.
     """
 

@@ -17,9 +17,14 @@ before its first Python frame starts: the thread's bootstrap is C only (a deque
 draining a chain of maps over ctypes calls; no Python frame, so no event).
 Rejected: leaving and entering the state from Python (each call is an
 instrumented instruction whose callback could raise with the state
-half-restored). Not yet: gort.offload's workers, which run the program's
-functions (muting them and lifting the state with ``sys.call_tracing`` for the
-call crashed CPython 3.13 in the offload tests: stop 19).
+half-restored). gort.offload's workers start the same way and lift the state
+for the program's own function only (``sys.call_tracing``, which restores it
+even when the function raises): the program's callbacks see what it offloads,
+nothing of gort's bookkeeping. (The 3.13 crash blamed on this in stop 19 was
+abandon.py reading freed stack slots of the offloading goroutine: _held.)
+stack.py's probe thread is not muted: it needs its own profile callback to run
+(a raising global ``sys.monitoring`` callback there fails the probe after 5 s:
+asynchronous preemption off, with a warning; never a hang).
 """
 
 from __future__ import annotations

@@ -115,12 +115,27 @@ def getg() -> G:
     return _getg_slow(s)
 
 
+starting: set[int] = set()
+"""The threads starting a runtime (the implicit start, gort.run's until main runs): a gort
+call from a signal handler or finalizer run there gets error.Finalizing (``_getg_slow``)."""
+
 _NON_BLOCKING = ("only select with gort.default, close, WaitGroup.add/done, "
                  "Mutex/RWMutex.unlock, try_lock, Once.done, Cond.signal/broadcast, "
                  "Semaphore.release, Timer/Ticker.stop and context cancels work then")
 
 
 def _getg_slow(s: Sched | None) -> G:
+    if starting and _get_ident() in starting:
+        # A signal handler or finalizer run between two bytecodes of a start on this
+        # thread (CPython runs them wherever the main thread is). Starting again
+        # re-entered the start (a self-deadlock on _start_lock, or a second runtime
+        # half-built inside the first); a half-built runtime has no goroutine to wait
+        # in or wake yet, so the non-blocking operations complete against the channel
+        # alone, as at exit.
+        raise Finalizing(
+            "gort: called from a signal handler or finalizer while the runtime is "
+            "starting on this thread; no goroutine runs yet to wait in or to wake: "
+            + _NON_BLOCKING)
     if s is None:
         if sys.is_finalizing():
             # A finalizer at interpreter exit: no runtime can start any more. The
@@ -142,7 +157,12 @@ def _getg_slow(s: Sched | None) -> G:
             )
         from .rt0 import implicit_start  # the one upward reference: bootstrap (Go: rt0)
 
-        return implicit_start()
+        me = _get_ident()
+        starting.add(me)
+        try:
+            return implicit_start()
+        finally:
+            starting.discard(me)
     if s.m0.tid != _get_ident():
         # Non-blocking operations catch this and run on the M instead (cgocall.py).
         raise NotInGoroutine(

@@ -11,12 +11,28 @@ run`` prints and returns what it says, and the implicit runtime does the same
 when any goroutine ends the program (``implicit_end``, the implicit run's
 ``host``): a panic, a deadlock, ``sys.exit`` or Ctrl-C in a goroutine, or an
 uncaught exception at the script's top level (``sys.excepthook``). The
-implicit main goroutine is the interpreter's own main greenlet: ending the
-process by unwinding it would run the script's handlers (and a ``try:``
-could stop the exit), so ``exit_process`` does what the interpreter's exit
-does (wait for non-daemon threads, atexit callbacks, flush stdio) and then
-``os._exit``, as Go's exit does, without resuming any goroutine. Objects are
-not finalized then (Go has no finalizers at exit either).
+implicit main goroutine is the interpreter's own main greenlet, where the
+script's top level runs. ``implicit_end`` reports, releases the abandoned
+goroutines as gort.run's return does, and then ends the process the way
+``gort run``'s does: by the interpreter's own exit, a ``SystemExit(status)``
+raised in the main greenlet. Unwound as it is, the script would run its
+handlers (a ``try:`` could even stop the exit), so it is first made to unwind
+as reap releases an abandoned goroutine (``abandon.quiet_unwind``: every frame
+inside a try/with block, and every generator its frames alone keep, runs a
+handler-free copy of its code): no handler of the script runs, then CPython
+joins the non-daemon threads, runs the atexit callbacks, flushes stdio and
+finalizes the script's objects, exactly as after `gort run` (whose script
+goroutine is released the same way). The exception is raised out of the
+ender greenlet, which dies: a ``throw()`` into main held it (and through its
+traceback the script's globals) in the ender's suspended call, and nothing
+was finalized. When main cannot unwind so (C code that would swallow the
+exception between two of its frames, a child greenlet) ``exit_process``
+does what the interpreter's exit does (threads, atexit, stdio) and then
+``os._exit``, finalizing nothing. An exception at the script's top level
+reaches ``sys.excepthook``, which raises ``SystemExit(2)`` after the report:
+CPython then exits from inside its hook call, with the exception still held,
+so the script's globals are not finalized there (CPython's own behaviour for
+a hook that exits; `gort run` finalizes them).
 """
 
 from __future__ import annotations
@@ -160,11 +176,16 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
     host = getcurrent()
     free = proc.running() is None
     s: Sched | None = None
+    me = threading.get_ident()
     try:
-        s = proc.schedinit(host)
-        s.script = script
-        s.contain = contain
-        start_services(s)
+        proc.starting.add(me)
+        try:
+            s = proc.schedinit(host)
+            s.script = script
+            s.contain = contain
+            start_services(s)
+        finally:
+            proc.starting.discard(me)
         kind, value = proc.start_main(s, main, args, kwargs)
     finally:
         if s is None and free:
@@ -230,7 +251,6 @@ def _implicit_setup(s: Sched, gp: G) -> None:
     s.gcount = 1
     s.stats.goroutines_created = 1
     s.main_g = gp
-    s.m0.curg = gp
     s.ender = greenlet(functools.partial(implicit_end, s), parent=gp.gr)
     pp = s.m0.p
     assert pp is not None
@@ -249,6 +269,9 @@ def _implicit_setup(s: Sched, gp: G) -> None:
     s.closers.insert(0, restore_hook)
     sys.excepthook = _implicit_hook = hook
     start_services(s)
+    # Last: from here on gort calls see a running goroutine (before, a signal handler run
+    # inside start_services parked the half-started main goroutine: proc.starting).
+    s.m0.curg = gp
 
 
 def _atexit_teardown(s: Sched) -> None:
@@ -303,7 +326,28 @@ def implicit_end(s: Sched, how: tuple[str, Any]) -> NoReturn:
     status = report_exit(value if kind == "raise" else None)
     if kind == "raise":
         crash_if_asked(value)
-    exit_process(status)
+    # As gort.run's return: release what fits in its bound (their frames then stop
+    # holding the script's objects, finalized at exit as under `gort run`).
+    abandon.reap(abandon.REAP_AT_RETURN)
+    if abandon.quiet_unwind(main_g.gr, main_g.resume):
+        # The interpreter's own exit, as `gort run`'s SystemExit: the script unwinds
+        # running none of its handlers (they are stripped, as reap strips an abandoned
+        # goroutine's), then CPython joins the threads, runs atexit, finalizes, exits.
+        # While it unwinds, this is teardown releasing an abandoned goroutine (a
+        # finalizer's gort call gets Finalizing, the scheduler's switch lets it through),
+        # as reap releases the script's goroutine under `gort run`; over at exit.
+        abandon.reaping = True
+        atexit.register(_unwound)  # runs first: callbacks run last registered first
+        # Raised out of this greenlet, which dies: greenlet raises it in the parent, the
+        # main greenlet, where it waits. (A throw() into main held the exception, so its
+        # traceback's frames and the script's globals, from this greenlet's suspended
+        # call for good: nothing of the script was finalized at exit.)
+        raise SystemExit(status)
+    exit_process(status)  # main cannot unwind quietly (C code that swallows between frames)
+
+
+def _unwound() -> None:
+    abandon.reaping = False
 
 
 def _implicit_excepthook(s: Sched, prev: Callable[..., Any], tp: type[BaseException],

@@ -273,12 +273,15 @@ def _tracing_offset(ts: _ThreadState) -> int:
 
     Found on the calling thread, which may itself be inside a profile, trace or
     monitoring callback (a runtime first started from one): then the counter is raised
-    now, which is the check. Otherwise the check runs on a bare thread of its own,
-    whose profile slot is free (the caller's may hold the program's profiler, and a C
-    one, ``python -m cProfile``'s, cannot be put back with ``sys.setprofile``: its object
-    is not callable, a TypeError ended every run). A program's global monitoring
-    callback runs on that thread too (3.12+); one that kills it leaves the check
-    failed after 5 s, never a hang.
+    now, which is the check. Otherwise the check runs there too when the thread has no
+    profile function, else on a bare thread of its own, whose profile slot is free (the
+    caller's holds the program's profiler, and a C one, ``python -m cProfile``'s, cannot
+    be put back with ``sys.setprofile``: its object is not callable, a TypeError ended
+    every run). On the calling thread a program's global ``sys.monitoring`` callback
+    (3.12+) sees the check's two calls as it sees the program's own code; on a thread of
+    gort's it would run too, and one that raises there (as a callback meant for the
+    program's threads may) failed the check: asynchronous preemption off for the run.
+    On that thread, one that kills it leaves the check failed after 5 s, never a hang.
     """
     off = ts.find_tracing() if ts.addr else -1
     if off < 0:
@@ -302,8 +305,11 @@ def _tracing_offset(ts: _ThreadState) -> int:
         finally:
             done.release()
 
-    _thread.start_new_thread(probe, ())
-    done.acquire(True, 5)
+    if sys.getprofile() is None:
+        probe()
+    else:
+        _thread.start_new_thread(probe, ())
+        done.acquire(True, 5)
     return off if result == [True] else -2
 
 

@@ -18,7 +18,8 @@ exits after ``IDLE_EXIT_S``. Only
 
 from __future__ import annotations
 
-from _thread import start_new_thread as _start_new_thread
+import functools
+import sys
 from collections.abc import Callable
 from time import monotonic_ns
 from typing import Any, Final, TypeVar
@@ -26,6 +27,7 @@ from typing import Any, Final, TypeVar
 from . import proc
 from .g import G, Gstatus, WaitReason
 from .lock_futex import mutex
+from .m import newosproc
 from .sched import Sched
 
 T = TypeVar("T")
@@ -108,8 +110,9 @@ class Offloader:
         # Event that is goroutine-aware while a run lasts, so the goroutine would park
         # there, where an exception (goraise) could leave the call started but not
         # counted. start_new_thread returns at once; the thread is not listed by
-        # threading.enumerate (checkdead does not count it as a program thread).
-        _start_new_thread(self._worker, (Worker(call),))
+        # threading.enumerate (checkdead does not count it as a program thread). Muted
+        # (m.newosproc): the program's callbacks see only the calls it offloads.
+        newosproc(self._worker, Worker(call))
 
     def _worker(self, w: Worker) -> None:
         s = self.s
@@ -119,7 +122,10 @@ class Offloader:
             assert call is not None
             start = monotonic_ns()
             try:
-                call.value = call.fn(*call.args, **call.kwargs)
+                fn = call.fn if not call.kwargs else functools.partial(call.fn, **call.kwargs)
+                # The program's code, with the program's trace/profile/monitoring callbacks
+                # (muted for the rest of this thread: m.newosproc); restored even if it raises.
+                call.value = sys.call_tracing(fn, call.args)
             except BaseException as e:  # delivered to the goroutine, never dropped
                 call.exc = e
             tracer = s.tracer

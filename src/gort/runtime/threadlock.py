@@ -188,15 +188,19 @@ def _check_args(blocking: Any, timeout: Any) -> None:
 
 
 class _Waiter:
-    """A goroutine waiting for a Lock: what it parks on (``G.waiting``)."""
+    """A goroutine waiting for a Lock: what it parks on (``G.waiting``), and its entry in
+    ``Sched.lockwaits`` (with the lock or RLock it waits for, ``on``)."""
 
-    __slots__ = ("cancelled", "g", "q", "timed_out")
+    __slots__ = ("cancelled", "g", "handed", "lock", "on", "q", "timed_out")
 
-    def __init__(self, gp: G, q: deque[_Waiter]) -> None:
+    def __init__(self, gp: G, lock: Lock, on: Lock | RLock, q: deque[_Waiter]) -> None:
         self.g = gp
+        self.lock = lock  # the Lock whose queue q is (an RLock's block)
+        self.on = on  # what the goroutine asked for (checkdead, the goroutine dump)
         self.q = q
         self.timed_out = False
         self.cancelled = False
+        self.handed = False  # a release readied the goroutine, handing it the lock
 
     def cancel(self, gp: G) -> None:
         """proc.goraise: leave the queue, unless a release already handed the lock over
@@ -206,6 +210,10 @@ class _Waiter:
         except ValueError:
             return
         self.cancelled = True
+
+    def releasable_by_thread(self) -> bool:
+        """For checkdead: whether a thread could release what the goroutine waits for."""
+        return self.on.releasable_by_thread()
 
 
 def _timeout(arg: tuple[deque[_Waiter], _Waiter], _now: int) -> None:
@@ -256,7 +264,7 @@ class Lock:
         q = self._waiters
         if q is None:
             q = self._waiters = deque()
-        w = _Waiter(gp, q)
+        w = _Waiter(gp, self, waited_on, q)
         q.append(w)
         if self._raw.acquire(False):  # released between the first try and the enqueue
             q.remove(w)
@@ -264,7 +272,7 @@ class Lock:
         t: Timer | None = None
         if timeout > 0:
             t = start_timer(timeout, 0, _timeout, (q, w))
-        s.lockwaits[gp] = waited_on
+        s.lockwaits[gp] = w
         try:
             proc.gopark(gp, reason, Gstatus.WAITING, w)
         except BaseException:
@@ -360,17 +368,87 @@ class Lock:
 def _wake(w: _Waiter) -> bool:
     """Ready w's goroutine, handed the Lock, from wherever the release runs.
 
-    False if its run is over (the lock then goes to the next waiter or is unlocked).
+    False if its run is over or ending (the lock then goes to the next waiter or
+    is unlocked). The decision is taken once: on the M (its teardown runs there
+    too), or under ``Sched.lock`` from another thread, where teardown's
+    ``forget_waits`` looks at ``w.handed`` under the same lock after the run is
+    marked closing: a waiter handed the lock before then has it passed on by
+    forget_waits, one popped after then is passed on by this release.
     """
     gp = w.g
     s = _sched.current
     if s is None or gp.m is not s.m0:
         return False
     if s.m0.tid == _get_ident():
+        if s.closing:
+            return False
+        w.handed = True
         proc.goready(gp)
-    else:
-        proc.ready_foreign(s, gp, w)
+        return True
+    with s.lock:
+        if s.closing:
+            return False
+        w.handed = True
+        s.injectq.append((gp, w))  # proc.ready_foreign, under the lock already held
+    s.netpoll.brk()
     return True
+
+
+def forget_waits(s: Sched) -> None:
+    """At s's teardown (a closer): take the goroutines parked on thread locks off them.
+
+    They are abandoned, never resumed (abandon.py), while the locks outlive the run
+    and are used by threads and later runs: a waiter left queued would be handed
+    the lock by the next release (kept by a goroutine that never runs again: every
+    later acquire hung), and a ``threading.Condition`` waiter left in the
+    condition's list would take a ``notify`` meant for a live waiter. A waiter a
+    release had already handed the lock to (readied, but its goroutine never ran
+    again) passes it on here, as its own exception path would have.
+    """
+    handed: list[_Waiter] = []
+    with s.lock:  # after s.closing: no _wake from another thread decides meanwhile
+        waiters = list(s.lockwaits.values())
+        s.lockwaits.clear()
+        for w in waiters:
+            if w.cancelled or w.timed_out:
+                continue  # off the queue, and the lock was never its
+            try:
+                w.q.remove(w)
+            except ValueError:
+                if w.handed:
+                    handed.append(w)
+            w.cancelled = True
+    for w in waiters:
+        _forget_condition_wait(w)
+    for w in handed:
+        w.lock.release()
+
+
+_CONDITION_WAIT: Final = threading.Condition.wait.__code__
+
+
+def _forget_condition_wait(w: _Waiter) -> None:
+    """If w's goroutine waits in ``threading.Condition.wait`` (on its private waiter
+    lock, w.lock), take that lock off the condition's waiter list, as the wait's own
+    ``finally`` would have (an abandoned goroutine never runs it)."""
+    gr = w.g.gr
+    f = gr.gr_frame if gr is not None else None
+    for _ in range(16):  # the wait's frame is a few runtime frames above the park
+        if f is None:
+            return
+        if f.f_code is _CONDITION_WAIT:
+            break
+        f = f.f_back
+    else:
+        return
+    loc = f.f_locals
+    cond, waiter = loc.get("self"), loc.get("waiter")
+    waiters = getattr(cond, "_waiters", None)
+    if waiter is w.lock and waiters is not None:
+        try:
+            waiters.remove(waiter)
+        except ValueError:
+            pass  # notified already (then w was handed its lock, passed on above)
 
 
 def _abandoned_owner(owner: int | None) -> bool:
@@ -888,6 +966,7 @@ def install(s: Sched) -> None:
     own = {id(v) for v in vars(threading).values()}
     s.park_rlocks = tuple(lk for lk in s.raw_rlocks if id(lk) not in own)
     s.on_rlock_park = rlock_park_check
+    s.closers.append(functools.partial(forget_waits, s))
 
 
 def rlock_park_check(s: Sched, gp: G, reason: Any) -> None:
