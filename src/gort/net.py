@@ -44,6 +44,7 @@ import operator
 import os
 import socket
 import sys
+import threading
 import weakref
 from collections.abc import Callable
 from time import monotonic
@@ -604,6 +605,44 @@ class _RawConn(io.RawIOBase):
             raise
 
 
+def _turns(cls: type, names: tuple[str, ...]) -> type:
+    """cls with each of names taken in turns by goroutines (Go's Conn is safe for
+    concurrent use; io's buffered objects lock by thread).
+
+    The C buffered objects hold a lock of their own, owned by the thread, while their
+    raw stream's read or write runs, and that parks the goroutine here: a second
+    goroutine of the thread entering got "reentrant call inside <_io.BufferedWriter>"
+    and its bytes were lost, where a second thread waits. A goroutine-aware RLock
+    (threading's, from gort's import on) taken first makes it wait as that thread
+    would; reentrant, for close calling flush."""
+
+    def turn(name: str) -> Callable[..., Any]:
+        method = getattr(cls, name)
+
+        def guarded(self: Any, *args: Any) -> Any:
+            with self._gort_turn:
+                return method(self, *args)
+
+        guarded.__name__ = guarded.__qualname__ = name
+        guarded.__doc__ = method.__doc__
+        return guarded
+
+    def __init__(self: Any, *args: Any) -> None:
+        cls.__init__(self, *args)  # type: ignore[misc]
+        self._gort_turn = threading.RLock()
+
+    ns: dict[str, Any] = {name: turn(name) for name in names}
+    ns["__init__"] = __init__
+    return type(cls.__name__, (cls,), ns)
+
+
+_READS: Final = ("read", "read1", "readinto", "readinto1", "readline", "readlines", "peek")
+_WRITES: Final = ("write", "flush")
+_Reader: Final = _turns(io.BufferedReader, (*_READS, "close"))
+_Writer: Final = _turns(io.BufferedWriter, (*_WRITES, "close"))
+_RWPair: Final = _turns(io.BufferedRWPair, (*_READS, *_WRITES, "close"))
+
+
 def _makefile(conn: Conn, mode: str, buffering: int | None, encoding: str | None,
               errors: str | None, newline: str | None) -> IO[Any]:
     if not set(mode) <= {"r", "w", "b"} or not ("r" in mode or "w" in mode):
@@ -620,11 +659,11 @@ def _makefile(conn: Conn, mode: str, buffering: int | None, encoding: str | None
         return raw  # type: ignore[return-value]
     buf: Any
     if "r" in mode and "w" in mode:
-        buf = io.BufferedRWPair(raw, raw, buffering)
+        buf = _RWPair(raw, raw, buffering)
     elif "r" in mode:
-        buf = io.BufferedReader(raw, buffering)
+        buf = _Reader(raw, buffering)
     else:
-        buf = io.BufferedWriter(raw, buffering)
+        buf = _Writer(raw, buffering)
     if "b" in mode:
         return buf  # type: ignore[no-any-return]
     text = io.TextIOWrapper(buf, encoding, errors, newline)

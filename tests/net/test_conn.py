@@ -838,3 +838,51 @@ def test_unix_listener_file_goes_at_run_end_and_stays_for_a_forked_childs_close(
         return data.decode() + (" gone" if not os.path.exists(path) else " left")
 
     assert gort.run(prefork) == "hi gone"
+
+
+@pytest.mark.parametrize("mode", ["wb", "rwb", "w"])
+def test_makefile_shared_by_goroutines_takes_turns(mode: str) -> None:
+    # The C BufferedWriter keeps its thread-owned lock while the raw write parks: a
+    # second goroutine got "reentrant call inside <_io.BufferedWriter>" and half the
+    # bytes were lost (two threads wait for each other instead). Chunks stay whole.
+    chunk, n = 64 * 1024, 120
+
+    def main() -> tuple[list[str], int, set[bytes]]:
+        ln = net.listen("tcp", "127.0.0.1:0")
+        got: list[bytes] = []
+        errs: list[str] = []
+
+        def reader() -> None:
+            c = ln.accept()
+            while (b := c.read(65536)):
+                got.append(b)
+                gort.sleep(0.001)  # slow: the writers fill the socket and park
+            c.close()
+
+        rd = gort.sync.WaitGroup()
+        rd.go(reader)
+        conn = net.dial("tcp", str(ln.addr))
+        f = conn.makefile(mode)
+
+        def writer(ch: str) -> None:
+            try:
+                for _ in range(n):
+                    f.write(ch * chunk if "b" not in mode else ch.encode() * chunk)
+                f.flush()
+            except Exception as e:
+                errs.append(repr(e)[:120])
+
+        wg = gort.sync.WaitGroup()
+        wg.go(writer, "a")
+        wg.go(writer, "b")
+        wg.wait()
+        f.close()
+        conn.close()
+        rd.wait()
+        ln.close()
+        data = b"".join(got)
+        return errs, len(data), {data[i:i + chunk] for i in range(0, len(data), chunk)}
+
+    errs, total, pieces = gort.run(main)
+    assert (errs, total) == ([], 2 * n * chunk)
+    assert pieces == {b"a" * chunk, b"b" * chunk}  # each write whole, none interleaved
