@@ -76,9 +76,16 @@ def test_a_late_patch_names_what_it_cannot_reach() -> None:
     p = run_testprog("net_patch_late.py", module=False)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == {"early_plain": True, "late_gort": True,
-                                    "sleep_still_std": True, "patched": True}
+                                    "sleep_still_std": True, "patched": True,
+                                    "early_class_plain": True, "late_class_gort": True}
     assert p.stderr.count("PatchWarning") == 1, p.stderr
     assert "socket object <socket.socket fd=" in p.stderr
+    # Classes defined before the patch keep the stdlib's base (the warning missed them).
+    assert ("class __main__.EarlySock (a subclass of socket.socket: its objects stay "
+            "plain)") in p.stderr
+    assert ("class __main__.EarlyTLS (a subclass of ssl.SSLSocket: its objects stay "
+            "plain)") in p.stderr
+    assert "LateSock" not in p.stderr and "class ssl.SSLSocket" not in p.stderr
     assert "__main__.sleep (bound to time.sleep)" in p.stderr
     assert "gort run --net PROG.py" in p.stderr
 
