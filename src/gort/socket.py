@@ -93,11 +93,15 @@ and an accepted socket saves the ioctl that made it non-blocking.
 
 Waiting for several descriptors (``select``, ``poll``, selectors) parks on
 a private epoll instance: the descriptors are registered in it,
-level-triggered, and its own descriptor (readable while any of them is
-ready) is registered in the run's netpoller for the wait. The answer is
-then computed by the stdlib call itself with timeout 0, so the result's
-shape and every error are the stdlib's. A parked wait is listed under each
-of its descriptors (``_watchers``); a gort socket's close looks there first
+edge-triggered, and its own descriptor (readable when one of them reports)
+is registered in the run's netpoller for the wait. The answer is then
+computed by the stdlib call itself with timeout 0, so the result's shape and
+every error are the stdlib's; an empty answer (epoll reports what select
+does not count: EPOLLHUP in a write or exception set, EPOLLPRI in a read
+set, a reused number) parks again until something new happens, where
+level-triggered registrations woke the waiter again at once, for ever.
+A parked wait is listed under each of its descriptors (``_watchers``); a gort
+socket's close looks there first
 (``_evict``, one dict test when nobody waits) and wakes the waits on its
 descriptor, as Go's close wakes a pollDesc's waiters. The kernel would not:
 epoll forgets a closed descriptor silently, so the waiter slept to its
