@@ -7,7 +7,10 @@ main goroutine and returns its value, so programs written for
 
 Exit status, as a Go program's: 0 when main returns; 2 after an uncaught
 exception in any goroutine (Go-style report on stderr) or a deadlock; 130 on
-Ctrl-C; ``sys.exit(n)`` from any goroutine exits with n.
+Ctrl-C; ``sys.exit(n)`` from any goroutine exits with n. Ended by another
+goroutine while main is still in the script's top level, the process exits
+as the implicit runtime's does (``exit_process``: no finalization), so ``gort
+run PROG.py`` and ``python PROG.py`` end alike.
 """
 
 from __future__ import annotations
