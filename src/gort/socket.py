@@ -479,6 +479,26 @@ def _recv_rest(sock: Any, call: Callable[..., Any], name: str, args: tuple[Any, 
     return (data, anc, mflags, got[3]) if msg else (data, got[1])
 
 
+def _pending_error_first(sock: Any, op: Callable[[], Any]) -> Callable[[], Any]:
+    """op, an AF_UNIX send tried again after a wait, answering as the kernel's blocked
+    send: woken by the peer's close, that reads the socket's pending error first
+    (ECONNRESET: the peer closed with data unread), where a new MSG_DONTWAIT send
+    answers EPIPE and leaves the error pending (a sendall blocked on a full buffer got
+    BrokenPipeError, the stdlib's ConnectionResetError). TCP's send reads it first
+    either way."""
+
+    def again() -> Any:
+        try:
+            return op()
+        except BrokenPipeError:
+            code = _ss.getsockopt(sock, _std.SOL_SOCKET, _std.SO_ERROR)
+            if not code:
+                raise
+        raise OSError(code, os.strerror(code))  # (out of the handler: no __context__)
+
+    return again
+
+
 class socket(_std.socket):
     """A ``socket.socket`` whose blocking calls park the calling goroutine, not the thread.
 
@@ -593,6 +613,8 @@ class socket(_std.socket):
         TimeoutError(what) after it. The caller tried op once. ``tls``: the turns a
         TLS call holds (its direction; both for a handshake)."""
         t = self._gort_timeout
+        if want == WRITE and not tls and self.family == _std.AF_UNIX:
+            op = _pending_error_first(self, op)
         if not _on_goroutine():
             deadline = None if t is None else monotonic() + t
             fileno = _ss.fileno(self)

@@ -1427,3 +1427,51 @@ def test_errors_carry_the_stdlibs_chain() -> None:
     assert want[-1][0][0] == "gaierror"
     assert gort.run(_chains, gsocket, gsocket.SSLSocket) == want
     assert _chains(gsocket, gsocket.SSLSocket) == want
+
+
+def _send_blocked_then_peer_closes(mod: Any, spawn: Callable[[Callable[[], None]], None],
+                                   sleep: Callable[[float], None]) -> list[Any]:
+    """A sendall blocked on a full AF_UNIX socket whose peer closes with data unread, and
+    a send after that (mod's sockets; the blocked call in spawn's thread of control)."""
+    a, b = mod.socketpair()
+    a.setblocking(False)
+    try:
+        while True:
+            a.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    a.setblocking(True)
+    out: list[Any] = []
+
+    def blocked() -> None:
+        try:
+            a.sendall(b"y" * 1_000_000)
+        except OSError as e:
+            out.append((type(e).__name__, e.__context__))
+
+    spawn(blocked)
+    sleep(0.1)
+    b.close()
+    for _ in range(100):
+        if out:
+            break
+        sleep(0.02)
+    try:
+        a.send(b"z")
+    except OSError as e:
+        out.append(type(e).__name__)
+    a.close()
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_a_blocked_unix_send_wakes_to_the_peers_reset_as_the_stdlibs() -> None:
+    # The kernel's blocked send reads the pending ECONNRESET first; gort's retry after
+    # the wait (MSG_DONTWAIT) got EPIPE, and the error stayed pending.
+    def thread(fn: Callable[[], None]) -> None:
+        threading.Thread(target=fn, daemon=True).start()
+
+    want = _send_blocked_then_peer_closes(stdsocket, thread, time.sleep)
+    assert want == [("ConnectionResetError", None), "BrokenPipeError"]
+    assert gort.run(_send_blocked_then_peer_closes, gsocket, gort.go, gort.sleep) == want
+    assert _send_blocked_then_peer_closes(gsocket, thread, time.sleep) == want
