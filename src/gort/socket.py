@@ -1078,33 +1078,39 @@ def _fileno(obj: Any) -> int:
     return obj if isinstance(obj, int) else int(obj.fileno())
 
 
-_probe_pipe: list[int] = []
-
-
-def _probe_fd() -> int:
-    """A descriptor always ready for writing (a pipe nobody writes to). A stdlib wait
-    given it returns at once, after checking its timeout argument as it always does: so
-    the parking versions below raise the stdlib's own errors for a bad timeout (inf,
-    NaN, a str) instead of parking forever or failing inside gort."""
-    if not _probe_pipe:
-        _probe_pipe.extend(os.pipe())
-    return _probe_pipe[1]
-
-
+# A descriptor always ready for writing (a pipe nobody writes to). A stdlib wait given
+# it returns at once, after checking its timeout argument as it always does: so the
+# parking versions below raise the stdlib's own errors for a bad timeout (inf, NaN, a
+# str) instead of parking forever or failing inside gort. Made at import, as the probes
+# below: made at a wait's first call, they took the lowest free numbers, a descriptor
+# the program had just closed while registered among them, and the stdlib's answer for
+# the closed number (EBADF, POLLNVAL) became the probe's (nothing ready).
+_PROBE_READ, _PROBE_FD = os.pipe()  # (the read end stays open: else EPIPE)
+_PROBE_POLL: Final = _std_poll()
+_PROBE_POLL.register(_PROBE_FD, _select.POLLOUT)
 _probe_selectors: dict[type, Any] = {}
 
 
-def _check_selector_timeout(cls: type, orig: Callable[..., Any], timeout: Any) -> None:
-    """orig (a selector class's own select) on a probe instance of cls, for its errors."""
+def _probe_selector(cls: type) -> Any:
+    """A probe instance of selector class cls (None if it cannot be made)."""
     probe = _probe_selectors.get(cls)
     if probe is None:
         try:
             probe = cls()
-            probe.register(_probe_fd(), _selectors.EVENT_WRITE)
+            probe.register(_PROBE_FD, _selectors.EVENT_WRITE)
         except Exception:  # a subclass that needs arguments: no check, as before
-            return
+            return None
         _probe_selectors[cls] = probe
-    orig(probe, timeout)
+    return probe
+
+
+def _check_selector_timeout(cls: type, orig: Callable[..., Any], timeout: Any) -> None:
+    """orig (a selector class's own select) on a probe instance of cls, for its errors.
+    The stdlib's classes have theirs from import on; a subclass of the program's gets
+    one at its first wait."""
+    probe = _probe_selector(cls)
+    if probe is not None:
+        orig(probe, timeout)
 
 
 class _Watch:
@@ -1293,7 +1299,7 @@ def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
     if timeout == 0 or not _on_goroutine():
         return _std_select(rlist, wlist, xlist, timeout)
     if timeout is not None:
-        _std_select([], [_probe_fd()], [], timeout)  # the timeout's checks come first
+        _std_select([], [_PROBE_FD], [], timeout)  # the timeout's checks come first
     ready = _std_select(rlist, wlist, xlist, 0)  # the stdlib's argument checks and errors
     if ready[0] or ready[1] or ready[2]:
         return ready
@@ -1319,17 +1325,6 @@ def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
         ready = answer()
         if ready is not None:
             return ready  # type: ignore[no-any-return]
-
-
-def _probe_poll() -> Any:
-    if not _probe_polls:
-        p = _std_poll()
-        p.register(_probe_fd(), _select.POLLOUT)
-        _probe_polls.append(p)
-    return _probe_polls[0]
-
-
-_probe_polls: list[Any] = []
 
 
 class poll:
@@ -1363,7 +1358,7 @@ class poll:
         if timeout == 0 or not _on_goroutine():
             return self._p.poll(timeout)
         if timeout is not None:
-            _probe_poll().poll(timeout)  # the stdlib's checks of the timeout
+            _PROBE_POLL.poll(timeout)  # the stdlib's checks of the timeout
         ready = self._p.poll(0)
         if ready:
             return ready
@@ -1445,6 +1440,13 @@ class _PollSelector(_selectors.PollSelector):
     """selectors.PollSelector whose select parks the goroutine (patched or not)."""
 
     select = selector_select_of(_selectors.PollSelector.select)
+
+
+for _cls in (_selectors.SelectSelector, _selectors.PollSelector,
+             getattr(_selectors, "EpollSelector", None), _PollSelector):
+    if _cls is not None:
+        _probe_selector(_cls)
+del _cls
 
 
 # ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import errno
+import json
 import os
 import re
 import select
@@ -20,7 +21,7 @@ import pytest
 import gort
 from gort import socket as gsocket
 
-from ..conftest import tick_counter
+from ..conftest import run_testprog, tick_counter
 from .helpers import free_port
 
 Outcome = tuple[Any, ...]
@@ -1475,3 +1476,17 @@ def test_a_blocked_unix_send_wakes_to_the_peers_reset_as_the_stdlibs() -> None:
     assert want == [("ConnectionResetError", None), "BrokenPipeError"]
     assert gort.run(_send_blocked_then_peer_closes, gsocket, gort.go, gort.sleep) == want
     assert _send_blocked_then_peer_closes(gsocket, thread, time.sleep) == want
+
+
+@pytest.mark.parametrize("which", ["select", "poll", "selector"])
+def test_a_first_wait_answers_for_a_closed_number_as_the_stdlib(which: str) -> None:
+    # gort's probe descriptors (the timeout's checks) were made at a process's first
+    # wait and took the number just freed: nothing ready after the timeout, where the
+    # stdlib answers for the closed descriptor at once.
+    want = {"select": [["OSError", errno.EBADF], True],
+            "poll": [[[True, select.POLLNVAL]], True],
+            "selector": [["OSError", errno.EBADF], True]}[which]
+    for mode in ("std", "gort"):
+        r = run_testprog("net_probe_fds.py", mode, which, module=False)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == [want], (mode, r.stdout)
