@@ -51,8 +51,11 @@ by the stdlib and the libraries built on it (``socket.socket``,
 ``select.poll()``, a selector class's method, the SSL hook on the class), so
 it is not order-sensitive at all. What a patch cannot reach is reported: a
 ``PatchWarning`` names the socket objects that already exist (they stay
-plain, their calls block the thread) and each module global bound to a
-replaced function before the patch (``mymod.sleep`` still the stdlib's).
+plain, their calls block the thread), the program's subclasses of
+``socket.socket`` and ``ssl.SSLSocket`` defined before the patch (their base
+stays the stdlib's class, so their objects, made before or after, stay
+plain), and each module global bound to a replaced function before the
+patch (``mymod.sleep`` still the stdlib's).
 Rejected: rewriting those globals behind the module's back (gevent's
 ``patch_item`` per module): it fixes the names it knows and silently misses
 the rest (a default argument, a closure, a class attribute).
@@ -83,8 +86,9 @@ _patched = False
 
 
 class PatchWarning(RuntimeWarning):
-    """gort.patch.net() found what it cannot patch: sockets that already exist, module
-    globals bound to a replaced function before the patch."""
+    """gort.patch.net() found what it cannot patch: sockets that already exist, subclasses
+    of socket.socket or ssl.SSLSocket defined already, module globals bound to a
+    replaced function before the patch."""
 
 
 _MAX_SLEEP_S: Final = 9_223_372_036
@@ -128,14 +132,15 @@ def net() -> None:
 
     Idempotent; process-wide, for the rest of the process (nothing to undo:
     every replacement is the original off goroutines). Warns with a
-    ``PatchWarning`` naming the socket objects that exist already and the
+    ``PatchWarning`` naming the socket objects that exist already, the
+    subclasses of ``socket.socket``/``ssl.SSLSocket`` defined already, and the
     module globals bound to a replaced function: those keep blocking the
     thread. ``gort run --net PROG.py`` calls this before PROG imports anything.
     """
     global _patched
     if _patched:
         return
-    late = _existing_sockets() + _bound_early()
+    late = _existing_sockets() + _early_subclasses() + _bound_early()
     for mod, name, new in _SURFACE:
         setattr(mod, name, new)
     ssl.SSLContext.sslsocket_class = _gs.SSLSocket
@@ -179,6 +184,30 @@ def _existing_sockets() -> list[str]:
             except Exception:  # a half-made object
                 continue
             found.append(f"socket object {obj!r}")
+    return found
+
+
+def _early_subclasses() -> list[str]:
+    """The program's subclasses of socket.socket and ssl.SSLSocket made before the patch
+    (depth first from socket.socket): their base is still the stdlib's class, so their objects,
+    made before or after, keep blocking the thread. A class made after the patch
+    subclasses gort's and is not named; ssl.SSLSocket itself goes through the
+    sslsocket_class hook."""
+    found: list[str] = []
+    seen: set[Any] = set()
+
+    def walk(cls: Any) -> None:
+        for sub in cls.__subclasses__():
+            if sub in seen or issubclass(sub, _gs.socket):
+                continue
+            seen.add(sub)
+            if sub is not ssl.SSLSocket:
+                base = "ssl.SSLSocket" if issubclass(sub, ssl.SSLSocket) else "socket.socket"
+                found.append(f"class {sub.__module__}.{sub.__qualname__} (a subclass of "
+                             f"{base}: its objects stay plain)")
+            walk(sub)
+
+    walk(socket.socket)
     return found
 
 

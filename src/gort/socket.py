@@ -93,11 +93,15 @@ and an accepted socket saves the ioctl that made it non-blocking.
 
 Waiting for several descriptors (``select``, ``poll``, selectors) parks on
 a private epoll instance: the descriptors are registered in it,
-level-triggered, and its own descriptor (readable while any of them is
-ready) is registered in the run's netpoller for the wait. The answer is
-then computed by the stdlib call itself with timeout 0, so the result's
-shape and every error are the stdlib's. A parked wait is listed under each
-of its descriptors (``_watchers``); a gort socket's close looks there first
+edge-triggered, and its own descriptor (readable when one of them reports)
+is registered in the run's netpoller for the wait. The answer is then
+computed by the stdlib call itself with timeout 0, so the result's shape and
+every error are the stdlib's; an empty answer (epoll reports what select
+does not count: EPOLLHUP in a write or exception set, EPOLLPRI in a read
+set, a reused number) parks again until something new happens, where
+level-triggered registrations woke the waiter again at once, for ever.
+A parked wait is listed under each of its descriptors (``_watchers``); a gort
+socket's close looks there first
 (``_evict``, one dict test when nobody waits) and wakes the waits on its
 descriptor, as Go's close wakes a pollDesc's waiters. The kernel would not:
 epoll forgets a closed descriptor silently, so the waiter slept to its
@@ -145,6 +149,7 @@ from _socket import socketpair as _c_socketpair
 from collections.abc import Callable, Iterable
 from threading import get_ident
 from time import monotonic
+from time import sleep as _thread_sleep
 from typing import Any, Final
 
 from . import net as _net
@@ -197,6 +202,8 @@ _EP_POLL_BITS: Final = (_select.EPOLLIN | _select.EPOLLPRI | _select.EPOLLOUT
                         | _select.EPOLLWRBAND | _select.EPOLLRDHUP)
 _POLL_MODE: Final = (_select.POLLIN, _select.POLLOUT)
 _BOTH: Final = (READ, WRITE)  # the turns a TLS handshake holds
+_QUEUE_FULL_PAUSE: Final = 0.001  # a blocking connect's retry for a full AF_UNIX queue
+_QUEUE_FULL_PAUSE_MAX: Final = 0.05
 
 
 def _on_goroutine() -> bool:
@@ -472,6 +479,26 @@ def _recv_rest(sock: Any, call: Callable[..., Any], name: str, args: tuple[Any, 
     return (data, anc, mflags, got[3]) if msg else (data, got[1])
 
 
+def _pending_error_first(sock: Any, op: Callable[[], Any]) -> Callable[[], Any]:
+    """op, an AF_UNIX send tried again after a wait, answering as the kernel's blocked
+    send: woken by the peer's close, that reads the socket's pending error first
+    (ECONNRESET: the peer closed with data unread), where a new MSG_DONTWAIT send
+    answers EPIPE and leaves the error pending (a sendall blocked on a full buffer got
+    BrokenPipeError, the stdlib's ConnectionResetError). TCP's send reads it first
+    either way."""
+
+    def again() -> Any:
+        try:
+            return op()
+        except BrokenPipeError:
+            code = _ss.getsockopt(sock, _std.SOL_SOCKET, _std.SO_ERROR)
+            if not code:
+                raise
+        raise OSError(code, os.strerror(code))  # (out of the handler: no __context__)
+
+    return again
+
+
 class socket(_std.socket):
     """A ``socket.socket`` whose blocking calls park the calling goroutine, not the thread.
 
@@ -586,6 +613,8 @@ class socket(_std.socket):
         TimeoutError(what) after it. The caller tried op once. ``tls``: the turns a
         TLS call holds (its direction; both for a handshake)."""
         t = self._gort_timeout
+        if want == WRITE and not tls and self.family == _std.AF_UNIX:
+            op = _pending_error_first(self, op)
         if not _on_goroutine():
             deadline = None if t is None else monotonic() + t
             fileno = _ss.fileno(self)
@@ -603,6 +632,7 @@ class socket(_std.socket):
         modes = tls or (want,)
         deadline = None if t is None else monotonic() + t
         taken: list[int] = []
+        failed: OSError
         try:
             for m in modes:
                 _take_turn(fd, m, deadline)
@@ -612,18 +642,20 @@ class socket(_std.socket):
             return self._gort_within(fd, modes, what, deadline, fd.run_ssl, op,
                                      modes[0] if len(modes) == 1 else None, (), True)
         except _TurnTimeout:
-            raise TimeoutError(what) from None
+            failed = TimeoutError(what)
         except ErrClosed:
-            raise _ebadf() from None
+            failed = _ebadf()
         finally:
             for m in reversed(taken):
                 (fd._runlock if m == READ else fd._wunlock)()
+        raise failed  # (out of the handler: no __context__, see _gort_within)
 
     def _gort_within(self, fd: FD, modes: tuple[int, ...], what: str, deadline: float | None,
                      fn: Callable[..., Any], *args: Any) -> Any:
         """fn(*args), one of FD's parking calls, with deadline (monotonic seconds; None:
         none) as the deadline of modes; FD's errors as the stdlib's: TimeoutError(what),
         OSError(EBADF)."""
+        failed: OSError
         try:
             if deadline is not None:
                 fd.set_deadline(deadline, modes)
@@ -633,11 +665,15 @@ class socket(_std.socket):
                 if deadline is not None and not fd.pd.closing:
                     fd.set_deadline(None, modes)
         except ErrClosed:
-            raise _ebadf() from None
+            failed = _ebadf()
         except TimeoutError as e:
             if e.errno is not None:
                 raise
-            raise TimeoutError(what) from None
+            failed = TimeoutError(what)
+        # Raised out of the handler, as the stdlib's own: with no __context__ (``from
+        # None`` only hides it: the poller's error stayed in __context__, and a program
+        # or logger walking the chain found it).
+        raise failed
 
     # -- the blocking calls ----------------------------------------------------------
 
@@ -710,29 +746,60 @@ class socket(_std.socket):
         t = self._gort_timeout
         if _on_goroutine():
             address = self._gort_resolve(address)
-        if t == 0.0 or _ss.fileno(self) < 0 or (
-                self.type == _std.SOCK_STREAM and _connected(self)):
-            # Closed: the stdlib's parse errors, then EBADF. Connected: the kernel's
-            # answer, at once: EISCONN, or success for the first connect after an
-            # asynchronous one completed (Go's connect loop reads EISCONN as success).
+        if t == 0.0 or _ss.fileno(self) < 0:
+            # Closed: the stdlib's parse errors, then EBADF.
             _ss.connect(self, address)
             return
         switched = self._gort_begin_nonblocking()  # connect has no MSG_DONTWAIT
         try:
             self._gort_connect(t, address)
-        except (TypeError, ValueError, OverflowError):
-            # The address parser's error, from the connect_ex below: raised again by the
-            # parser of the stdlib's call (no system call: the parse fails first).
-            parse(self, address)
-            raise
+            return
+        except (TypeError, ValueError, OverflowError) as e:
+            refused = e
         finally:
             self._gort_end_nonblocking(switched)
+        # The address parser's error, from the connect_ex below: raised again by the
+        # parser of the stdlib's call (no system call: the parse fails first), out of
+        # the handler (the stdlib's has no __context__).
+        parse(self, address)
+        raise refused
 
     def _gort_connect(self, t: float | None, address: Any) -> None:
-        """connect's wait on a goroutine (the netpoller) or a thread (poll(2))."""
+        """connect's wait on a goroutine (the netpoller) or a thread (poll(2)), as the
+        stdlib's: with a timeout, CPython waits for EINPROGRESS (and EINTR) only, and
+        any other answer of the kernel's (EALREADY: still connecting; EAGAIN: an AF_UNIX
+        listener's queue is full) is the call's; with none, the kernel's blocking
+        connect waits for a connect in progress (EALREADY) and for room in a full
+        AF_UNIX queue, which no event announces: tried again after a sleep (1 ms,
+        doubling to 50 ms). (Both waited for writable, and a full queue's socket was
+        then reported connected, unconnected.)"""
+        pause = _QUEUE_FULL_PAUSE
+        while True:
+            try:
+                self._gort_connect_once(t, address)
+                return
+            except BlockingIOError as e:
+                if t is not None or e.errno != _errno.EAGAIN:
+                    raise
+            if _on_goroutine():
+                _rt.time_sleep(pause)
+            else:
+                _thread_sleep(pause)
+            pause = min(pause * 2, _QUEUE_FULL_PAUSE_MAX)
+
+    def _gort_connect_once(self, t: float | None, address: Any) -> None:
+        if self.type == _std.SOCK_STREAM and _connected(self):
+            # Connected: the kernel's answer, at once: EISCONN, or success for the first
+            # connect after an asynchronous one completed (Go's connect loop reads
+            # EISCONN as success), or EAGAIN while an AF_UNIX listener's queue is full
+            # (checked first: the stdlib's blocking socket sleeps there, and so did the
+            # thread of a goroutine here).
+            _ss.connect(self, address)
+            return
         if not _on_goroutine():
             code = _ss.connect_ex(self, address)
-            if code in (_errno.EINPROGRESS, _errno.EAGAIN, _errno.EINTR):
+            if code in ((_errno.EINPROGRESS, _errno.EINTR, _errno.EALREADY) if t is None
+                        else (_errno.EINPROGRESS, _errno.EINTR)):
                 fileno = _ss.fileno(self)
                 _wait_fd(fileno, WRITE, None if t is None else monotonic() + t, "timed out")
                 code = _ss.getsockopt(self, _std.SOL_SOCKET, _std.SO_ERROR)
@@ -743,12 +810,11 @@ class socket(_std.socket):
             return
         fd = self._gort_pollfd()
         self._gort_within(fd, (WRITE,), "timed out", None if t is None else monotonic() + t,
-                          fd.connect, address, t is None)
+                          fd.connect, address, t is None, t is None)
 
     def connect_ex(self, address: Any) -> int:
         """As socket.socket.connect_ex: 0, or the errno (EAGAIN after the timeout)."""
-        if self._gort_timeout == 0.0 or _ss.fileno(self) < 0 or (
-                self.type == _std.SOCK_STREAM and _connected(self)):  # (as in connect)
+        if self._gort_timeout == 0.0 or _ss.fileno(self) < 0:  # (as in connect)
             return _ss.connect_ex(self, self._gort_resolve(address) if _on_goroutine()
                                   else address)
         try:
@@ -911,7 +977,7 @@ class SSLSocket(_ssl.SSLSocket, socket):
         except TimeoutError as e:
             if e.errno is not None or wanted[0] == READ:
                 raise
-            raise TimeoutError("The write operation timed out") from None
+        raise TimeoutError("The write operation timed out")  # (no __context__)
 
     def _gort_ssl(self, turns: tuple[int, ...], fn: Any, args: tuple[Any, ...],
                   op: str) -> Any:
@@ -1012,33 +1078,39 @@ def _fileno(obj: Any) -> int:
     return obj if isinstance(obj, int) else int(obj.fileno())
 
 
-_probe_pipe: list[int] = []
-
-
-def _probe_fd() -> int:
-    """A descriptor always ready for writing (a pipe nobody writes to). A stdlib wait
-    given it returns at once, after checking its timeout argument as it always does: so
-    the parking versions below raise the stdlib's own errors for a bad timeout (inf,
-    NaN, a str) instead of parking forever or failing inside gort."""
-    if not _probe_pipe:
-        _probe_pipe.extend(os.pipe())
-    return _probe_pipe[1]
-
-
+# A descriptor always ready for writing (a pipe nobody writes to). A stdlib wait given
+# it returns at once, after checking its timeout argument as it always does: so the
+# parking versions below raise the stdlib's own errors for a bad timeout (inf, NaN, a
+# str) instead of parking forever or failing inside gort. Made at import, as the probes
+# below: made at a wait's first call, they took the lowest free numbers, a descriptor
+# the program had just closed while registered among them, and the stdlib's answer for
+# the closed number (EBADF, POLLNVAL) became the probe's (nothing ready).
+_PROBE_READ, _PROBE_FD = os.pipe()  # (the read end stays open: else EPIPE)
+_PROBE_POLL: Final = _std_poll()
+_PROBE_POLL.register(_PROBE_FD, _select.POLLOUT)
 _probe_selectors: dict[type, Any] = {}
 
 
-def _check_selector_timeout(cls: type, orig: Callable[..., Any], timeout: Any) -> None:
-    """orig (a selector class's own select) on a probe instance of cls, for its errors."""
+def _probe_selector(cls: type) -> Any:
+    """A probe instance of selector class cls (None if it cannot be made)."""
     probe = _probe_selectors.get(cls)
     if probe is None:
         try:
             probe = cls()
-            probe.register(_probe_fd(), _selectors.EVENT_WRITE)
+            probe.register(_PROBE_FD, _selectors.EVENT_WRITE)
         except Exception:  # a subclass that needs arguments: no check, as before
-            return
+            return None
         _probe_selectors[cls] = probe
-    orig(probe, timeout)
+    return probe
+
+
+def _check_selector_timeout(cls: type, orig: Callable[..., Any], timeout: Any) -> None:
+    """orig (a selector class's own select) on a probe instance of cls, for its errors.
+    The stdlib's classes have theirs from import on; a subclass of the program's gets
+    one at its first wait."""
+    probe = _probe_selector(cls)
+    if probe is not None:
+        orig(probe, timeout)
 
 
 class _Watch:
@@ -1136,27 +1208,50 @@ def selector_kicking(orig: Callable[..., Any]) -> Callable[..., Any]:
 _sel_waits: dict[int, list[_Watch]] = {}
 
 
+_READY: Final = 0  # _wait_fds's answers: the stdlib's answer says something is ready
+_TIMEOUT: Final = 1  # the deadline passed
+_CLOSED: Final = 2  # a gort socket closed some of the descriptors (their set)
+_CHANGED: Final = 3  # the selector's keys changed
+
+
 def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None,
-              sel: object = None) -> bool | set[int]:
-    """Park the goroutine until one of (fd, epoll events) is ready: True; or until the
-    deadline (monotonic seconds; None: none): False; or until a gort socket closes one
-    of the fds: the set of those closed (see the module essay); or, for a wait in
-    selector sel's select, until its keys change (selector_changed): True."""
+              answer: Callable[[], Any], sel: object = None) -> tuple[int, Any]:
+    """Park the goroutine until answer() (the stdlib's call with timeout 0; None: nothing
+    ready) has an answer: (_READY, it); or until the deadline (monotonic seconds; None:
+    none): (_TIMEOUT, None); or until a gort socket closes one of the fds: (_CLOSED, the
+    set of those closed; see the module essay); or, for a wait in selector sel's select,
+    until its keys change (selector_changed): (_CHANGED, None).
+
+    answer is asked each time the private epoll reports a descriptor: the epoll can say
+    more than the stdlib's call counts (EPOLLHUP and EPOLLERR always, which select's
+    write and exception sets ignore; EPOLLPRI for a read set; a closed descriptor's
+    number reused by a ready file the stdlib's epoll forgot), and the wait then goes on
+    as the stdlib's does. The descriptors are edge-triggered in the private epoll, so a
+    state answer() does not count is reported once, not again until something new
+    happens on the descriptor (level-triggered, the waiter was woken again at once and
+    spun to its deadline, and for ever without one: the caller's loop never parked)."""
     masks: dict[int, int] = {}
     for fd, ev in pairs:
         masks[fd] = masks.get(fd, 0) | ev
     ep = _std_epoll()
     try:
         for fd, ev in masks.items():
+            if fd == ep.fileno():
+                continue  # closed, its number taken by this epoll: as EBADF below
             try:
-                ep.register(fd, ev)
-            except PermissionError:
-                # Not pollable (a regular file, /dev/null, a directory): the callers'
-                # zero-timeout select/poll answer it (ready for read and write, never
-                # for POLLPRI); its other events never come, so wait on the rest.
-                pass
-        if ep.poll(0, 1):
-            return True
+                ep.register(fd, ev | _select.EPOLLET)
+            except OSError as e:
+                # EBADF: closed (the stdlib's epoll forgets a closed descriptor; select
+                # and poll said so at their call). EPERM: not pollable (a regular file,
+                # /dev/null, a directory): the callers' zero-timeout select/poll answer
+                # it (ready for read and write, never for POLLPRI); its other events
+                # never come. Wait on the rest.
+                if e.errno not in (_errno.EBADF, _errno.EPERM):
+                    raise
+        if ep.poll(0):
+            r = answer()
+            if r is not None:
+                return _READY, r
         pd = poll_open(ep.fileno())
         w = _Watch(pd, _rt.current_sched())
         for fd in masks:
@@ -1169,13 +1264,15 @@ def _wait_fds(pairs: Iterable[tuple[int, int]], deadline: float | None,
             while True:
                 got = poll_wait(pd, READ)
                 if w.closed:
-                    return w.closed
+                    return _CLOSED, w.closed
                 if w.changed:
-                    return True
+                    return _CHANGED, None
                 if got == POLL_ERR_TIMEOUT:
-                    return False
-                if ep.poll(0, 1):
-                    return True
+                    return _TIMEOUT, None
+                if ep.poll(0):  # (all of them: an edge is reported once)
+                    r = answer()
+                    if r is not None:
+                        return _READY, r
         finally:
             for fd in masks:
                 ws = _watchers[fd]
@@ -1202,35 +1299,32 @@ def select(rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None,
     if timeout == 0 or not _on_goroutine():
         return _std_select(rlist, wlist, xlist, timeout)
     if timeout is not None:
-        _std_select([], [_probe_fd()], [], timeout)  # the timeout's checks come first
+        _std_select([], [_PROBE_FD], [], timeout)  # the timeout's checks come first
     ready = _std_select(rlist, wlist, xlist, 0)  # the stdlib's argument checks and errors
     if ready[0] or ready[1] or ready[2]:
         return ready
     deadline = None if timeout is None else monotonic() + timeout
     pairs = ([(_fileno(o), _EP_READ) for o in rlist] + [(_fileno(o), _EP_WRITE) for o in wlist]
              + [(_fileno(o), _select.EPOLLPRI) for o in xlist])
-    while got := _wait_fds(pairs, deadline):
-        if got is not True:
-            # Closed under the wait: the number may be reused already; what is asked
-            # now is what the stdlib says for a closed descriptor.
-            now = {_fileno(o) for o in (*rlist, *wlist, *xlist)}
-            if now & got:
-                raise _ebadf()
+
+    def answer() -> Any:
         ready = _std_select(rlist, wlist, xlist, 0)  # an object closed: its ValueError
-        if ready[0] or ready[1] or ready[2]:
-            return ready
-    return [], [], []
+        return ready if ready[0] or ready[1] or ready[2] else None
 
-
-def _probe_poll() -> Any:
-    if not _probe_polls:
-        p = _std_poll()
-        p.register(_probe_fd(), _select.POLLOUT)
-        _probe_polls.append(p)
-    return _probe_polls[0]
-
-
-_probe_polls: list[Any] = []
+    while True:
+        kind, got = _wait_fds(pairs, deadline, answer)
+        if kind == _READY:
+            return got  # type: ignore[no-any-return]
+        if kind == _TIMEOUT:
+            return [], [], []
+        # Closed under the wait: the number may be reused already; what is asked
+        # now is what the stdlib says for a closed descriptor.
+        now = {_fileno(o) for o in (*rlist, *wlist, *xlist)}
+        if now & got:
+            raise _ebadf()
+        ready = answer()
+        if ready is not None:
+            return ready  # type: ignore[no-any-return]
 
 
 class poll:
@@ -1264,23 +1358,22 @@ class poll:
         if timeout == 0 or not _on_goroutine():
             return self._p.poll(timeout)
         if timeout is not None:
-            _probe_poll().poll(timeout)  # the stdlib's checks of the timeout
+            _PROBE_POLL.poll(timeout)  # the stdlib's checks of the timeout
         ready = self._p.poll(0)
         if ready:
             return ready
         deadline = None if timeout is None or timeout < 0 else monotonic() + timeout / 1000
         pairs = [(fd, ev & _EP_POLL_BITS) for fd, ev in self._fds.items()]
-        while got := _wait_fds(pairs, deadline):
-            ready = self._p.poll(0)
-            if got is not True:
-                # Closed under the wait: POLLNVAL, as poll(2) says for a closed
-                # descriptor, whatever the kernel has reused the number for since.
-                events = dict(ready)
-                return [(fd, _select.POLLNVAL if fd in got else events[fd])
-                        for fd in self._fds if fd in got or fd in events]
-            if ready:
-                return ready
-        return []
+        kind, got = _wait_fds(pairs, deadline, lambda: self._p.poll(0) or None)
+        if kind == _READY:
+            return got  # type: ignore[no-any-return]
+        if kind == _TIMEOUT:
+            return []
+        # Closed under the wait: POLLNVAL, as poll(2) says for a closed descriptor,
+        # whatever the kernel has reused the number for since.
+        events = dict(self._p.poll(0))
+        return [(fd, _select.POLLNVAL if fd in got else events[fd])
+                for fd in self._fds if fd in got or fd in events]
 
 
 def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
@@ -1299,19 +1392,26 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
             return ready  # type: ignore[no-any-return]
         deadline = None if timeout is None else monotonic() + timeout
         gone: set[int] = set()  # closed under the wait (by a gort socket)
+
+        def answer() -> Any:
+            return [kv for kv in orig(self, 0) if kv[0].fd not in gone] or None
+
         while True:
+            # A closed selector (its map None) has no keys: the stdlib's answer is []
+            # whatever it still polls, at its timeout.
             pairs = [(key.fd, (_EP_READ if key.events & _selectors.EVENT_READ else 0)
                       | (_EP_WRITE if key.events & _selectors.EVENT_WRITE else 0))
-                     for key in self.get_map().values() if key.fd not in gone]
-            got = _wait_fds(pairs, deadline, self)
-            if not got:
+                     for key in (self.get_map() or {}).values() if key.fd not in gone]
+            kind, got = _wait_fds(pairs, deadline, answer, self)
+            if kind == _READY:
+                return got  # type: ignore[no-any-return]
+            if kind == _TIMEOUT:
                 return []
-            if got is True:
-                ready = orig(self, 0)
-            else:
+            if kind == _CLOSED:
                 gone |= got
-                ready = _closed_keys(self, got) + [
-                    kv for kv in orig(self, 0) if kv[0].fd not in gone]
+                ready = _closed_keys(self, got) + (answer() or [])
+            else:  # _CHANGED: look again
+                ready = answer() or []
             if ready:
                 return ready  # type: ignore[no-any-return]
 
@@ -1330,7 +1430,7 @@ def _closed_keys(sel: _selectors.BaseSelector,
     stdlib's EpollSelector has the kernel forget the descriptor, and its waiter sleeps
     to the timeout, for good without one; woken, the program's next call on the object
     raises, as after a Go close.)"""
-    keys = [k for k in sel.get_map().values() if k.fd in closed]
+    keys = [k for k in (sel.get_map() or {}).values() if k.fd in closed]
     if keys and isinstance(sel, _selectors.SelectSelector):
         raise _ebadf()
     return [(k, k.events) for k in keys]
@@ -1340,6 +1440,13 @@ class _PollSelector(_selectors.PollSelector):
     """selectors.PollSelector whose select parks the goroutine (patched or not)."""
 
     select = selector_select_of(_selectors.PollSelector.select)
+
+
+for _cls in (_selectors.SelectSelector, _selectors.PollSelector,
+             getattr(_selectors, "EpollSelector", None), _PollSelector):
+    if _cls is not None:
+        _probe_selector(_cls)
+del _cls
 
 
 # ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import errno
+import json
 import os
 import re
 import select
@@ -20,7 +21,7 @@ import pytest
 import gort
 from gort import socket as gsocket
 
-from ..conftest import tick_counter
+from ..conftest import run_testprog, tick_counter
 from .helpers import free_port
 
 Outcome = tuple[Any, ...]
@@ -1190,3 +1191,302 @@ def test_mixin_tls_listener_wrapped_without_the_patch_parks_handlers() -> None:
     r = run_testprog("net_mixin_tls_nopatch.py", env={"GODEBUG": "blockreport=0"}, timeout=60)
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == "[('fast', True), ('normal', b'ok'), ('slow', True)] ssl\n"
+
+
+def _parking(cls: Any) -> Any:
+    return type("Parking" + cls.__name__, (cls,),
+                {"select": gsocket.selector_select_of(cls.select)})
+
+
+def _quiet_waits(mod: Any, sel_fn: Callable[..., Any], parking: Callable[[Any], Any]
+                 ) -> list[Any]:
+    """Waits on descriptors in a state the stdlib's answer does not count (the epoll
+    below reports it): each sleeps to its timeout and answers nothing. (result, slept
+    the timeout) per case."""
+    out: list[Any] = []
+
+    def timed(fn: Callable[[], Any]) -> None:
+        t0 = time.monotonic()
+        r = fn()
+        out.append((r, time.monotonic() - t0 >= 0.1))
+
+    # An epoll selector forgets a descriptor closed while registered, even when its
+    # number is taken again by a file that is ready.
+    sel = parking(selectors.EpollSelector)()
+    c, d = mod.socketpair()
+    sel.register(c, selectors.EVENT_READ)
+    n = c.fileno()
+    c.close()
+    r, w = os.pipe()
+    os.write(w, b"x")
+    out.append(r == n)
+    timed(lambda: sel.select(0.1))
+    sel.close()
+    # The peer closed (EPOLLHUP): not exceptional for select; a pipe's read end whose
+    # writer closed (EPOLLHUP): never writable.
+    os.close(w)
+    timed(lambda: sel_fn([], [], [d], 0.1))
+    timed(lambda: sel_fn([], [r], [], 0.1))
+    for cls in (selectors.SelectSelector, selectors.PollSelector):
+        sel = parking(cls)()
+        if cls is selectors.SelectSelector:
+            sel.register(r, selectors.EVENT_WRITE)
+            timed(lambda s=sel: s.select(0.1))
+        # A closed selector has no keys: [] at its timeout (its map is None).
+        sel.close()
+        timed(lambda s=sel: s.select(0.1))
+    os.close(r)
+    d.close()
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_waits_on_what_the_stdlib_does_not_count_sleep_as_the_stdlibs() -> None:
+    # The private epoll reported these states over and over, the stdlib's answer was
+    # empty every time: the goroutine spun for ever, past any timeout.
+    want = [True, ([], True), (([], [], []), True), (([], [], []), True), ([], True),
+            ([], True), ([], True)]
+    assert _quiet_waits(stdsocket, select.select, lambda cls: cls) == want
+    assert gort.run(_quiet_waits, gsocket, gsocket.select, _parking) == want
+
+
+def _connect_unanswered(mod: Any, sleep: Callable[[float], None]) -> list[Any]:
+    """connect and connect_ex again while a connect is still in progress (a TCP listener
+    whose queue is full drops the SYN), and into a full AF_UNIX queue, with mod."""
+    def code(f: Callable[[Any], Any], addr: Any) -> Any:
+        try:
+            return f(addr)
+        except TimeoutError as e:
+            return ("timeout", str(e))
+        except OSError as e:
+            return errno.errorcode.get(e.errno or 0, e.errno)
+
+    out: list[Any] = []
+    ln = stdsocket.socket()
+    ln.bind(("127.0.0.1", 0))
+    ln.listen(0)
+    addr = ln.getsockname()
+    fill = [stdsocket.socket() for _ in range(3)]
+    for f in fill:
+        f.setblocking(False)
+        f.connect_ex(addr)
+    sleep(0.05)
+    for t in (0.1, 0.0):
+        for first in ("connect", "connect_ex"):
+            s = mod.socket()
+            s.settimeout(t)
+            out.append([t, code(getattr(s, first), addr), code(s.connect_ex, addr),
+                        code(s.connect, addr)])
+            s.close()
+    for f in (*fill, ln):
+        f.close()
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"gort-h12-{os.getpid()}")
+    ln = stdsocket.socket(stdsocket.AF_UNIX)
+    ln.bind(path)
+    ln.listen(0)
+    fill = [stdsocket.socket(stdsocket.AF_UNIX) for _ in range(2)]
+    for f in fill:
+        f.setblocking(False)
+        f.connect_ex(path)
+    for t in (0.1, 0.0, None) if mod is gsocket else (0.1, 0.0):
+        # (None: the stdlib's blocking connect sleeps on after an accept made room; the
+        # kernel wakes it on the listener's close only. gort's tries again.)
+        s = mod.socket(stdsocket.AF_UNIX)
+        s.settimeout(t)
+        room = threading.Timer(0.1, lambda: ln.accept()[0].close())
+        if t is None:
+            room.start()
+        row = [t, code(s.connect_ex, path)]
+        if t is None:
+            room.join()
+            ln.accept()[0].close()  # s's connection: room again (else connect waits too)
+        row.append(code(s.connect, path))
+        try:
+            row.append(s.getpeername() == path)
+        except OSError as e:
+            row.append(errno.errorcode.get(e.errno or 0))
+        out.append(row)
+        s.close()
+    for f in (*fill, ln):
+        f.close()
+    os.unlink(path)
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_connect_unanswered_answers_as_the_stdlib_s() -> None:
+    # With a timeout, CPython waits for EINPROGRESS only: a connect still in progress
+    # answers EALREADY at once, a full AF_UNIX queue EAGAIN. On a goroutine the second
+    # connect waited for its timeout again; a full AF_UNIX queue was waited for as
+    # writable and the socket reported connected, unconnected (ENOTCONN next).
+    want = _connect_unanswered(stdsocket, time.sleep)
+    assert want == [
+        [0.1, ("timeout", "timed out"), errno.EALREADY, "EALREADY"],
+        [0.1, errno.EAGAIN, errno.EALREADY, "EALREADY"],
+        [0.0, "EINPROGRESS", errno.EALREADY, "EALREADY"],
+        [0.0, errno.EINPROGRESS, errno.EALREADY, "EALREADY"],
+        [0.1, errno.EAGAIN, "EAGAIN", "ENOTCONN"],
+        [0.0, errno.EAGAIN, "EAGAIN", "ENOTCONN"]]
+    want.append([None, 0, "EISCONN", True])  # connected once the accept made room
+    assert gort.run(_connect_unanswered, gsocket, gort.sleep) == want
+    assert _connect_unanswered(gsocket, time.sleep) == want
+
+
+def _chains(mod: Any, tls_class: Any) -> list[Any]:
+    """Each blocking call's error with its chain (__context__, __cause__, suppressed), with
+    mod's sockets, raised bare and inside a handler of the program's (the stdlib's
+    error has the program's exception as context, and nothing else)."""
+    import tempfile
+
+    def chain(fn: Callable[[], Any]) -> Any:
+        try:
+            fn()
+        except Exception as e:
+            c, k = e.__context__, e.__cause__
+            return (type(e).__name__, str(e), e.__suppress_context__,
+                    type(c).__name__ if c else None, type(k).__name__ if k else None)
+        return "no error"
+
+    def both(fn: Callable[[], Any]) -> list[Any]:
+        def handled() -> None:
+            try:
+                raise KeyError("the program's")
+            except KeyError:
+                fn()
+
+        return [chain(fn), chain(handled)]
+
+    def fill(s: Any) -> None:
+        while True:
+            s.send(b"x" * 65536)
+
+    def fill_msg(s: Any) -> None:
+        while True:
+            s.sendmsg([b"x" * 65536])
+
+    a, b = mod.socketpair()
+    a.settimeout(0.02)
+    out = [both(lambda: a.recv(1)), both(lambda: a.recv_into(bytearray(1))),
+           both(lambda: a.recvfrom(1)), both(lambda: a.recvmsg(1)),
+           both(lambda: a.recv(9, stdsocket.MSG_WAITALL))]
+    f = a.makefile("rb")
+    out.append(both(lambda: f.read(1)))
+    f.close()
+    out += [both(lambda: a.sendall(b"x" * 8_000_000)), both(lambda: fill(a)),
+            both(lambda: fill_msg(a))]
+    with tempfile.TemporaryFile() as tf:
+        tf.write(b"x" * 8_000_000)
+        tf.flush()
+        out.append(both(lambda: (tf.seek(0), a.sendfile(tf))))
+    a.close()
+    out.append(both(lambda: a.recv(1)))
+    b.close()
+    ln = mod.socket()
+    ln.bind(("127.0.0.1", 0))
+    ln.listen(0)
+    ln.settimeout(0.02)
+    out.append(both(ln.accept))
+    full = [stdsocket.socket() for _ in range(3)]
+    for s in full:
+        s.setblocking(False)
+        s.connect_ex(ln.getsockname())
+    c = mod.socket()
+    c.settimeout(0.02)
+    out += [both(lambda: c.connect(ln.getsockname())),
+            both(lambda: c.connect(("127.0.0.1", 70000)))]
+    for s in (*full, c, ln):
+        s.close()
+    # A TLS handshake whose peer never answers.
+    a, b = mod.socketpair()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.sslsocket_class = tls_class
+    t = ctx.wrap_socket(a, do_handshake_on_connect=False)
+    t.settimeout(0.02)
+    out.append(both(t.do_handshake))
+    for s in (t, b):
+        s.close()
+    # The waits for several descriptors, and a lookup (on a goroutine: offloaded).
+    sel_fn = gsocket.select if mod is gsocket else select.select
+    out.append(both(lambda: sel_fn([t], [], [], 0.02)))
+    out.append(both(lambda: sel_fn([], [], [], "1")))
+    out.append(both(lambda: mod.getaddrinfo("localhost", "no-such-service-gort")))
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_errors_carry_the_stdlibs_chain() -> None:
+    # A timeout or EBADF of a parked call was raised `from None` inside the handler of
+    # the poller's error: __context__ held gort's TimeoutError("i/o timeout") or
+    # ErrClosed (__suppress_context__ True), where the stdlib's has none (or the
+    # program's own exception); a connect's parse error had the connect_ex's as context.
+    want = _chains(stdsocket, ssl.SSLSocket)
+    assert want[0] == [("TimeoutError", "timed out", False, None, None),
+                       ("TimeoutError", "timed out", False, "KeyError", None)]
+    assert want[-4][0][1].endswith("The handshake operation timed out")
+    assert want[-1][0][0] == "gaierror"
+    assert gort.run(_chains, gsocket, gsocket.SSLSocket) == want
+    assert _chains(gsocket, gsocket.SSLSocket) == want
+
+
+def _send_blocked_then_peer_closes(mod: Any, spawn: Callable[[Callable[[], None]], None],
+                                   sleep: Callable[[float], None]) -> list[Any]:
+    """A sendall blocked on a full AF_UNIX socket whose peer closes with data unread, and
+    a send after that (mod's sockets; the blocked call in spawn's thread of control)."""
+    a, b = mod.socketpair()
+    a.setblocking(False)
+    try:
+        while True:
+            a.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    a.setblocking(True)
+    out: list[Any] = []
+
+    def blocked() -> None:
+        try:
+            a.sendall(b"y" * 1_000_000)
+        except OSError as e:
+            out.append((type(e).__name__, e.__context__))
+
+    spawn(blocked)
+    sleep(0.1)
+    b.close()
+    for _ in range(100):
+        if out:
+            break
+        sleep(0.02)
+    try:
+        a.send(b"z")
+    except OSError as e:
+        out.append(type(e).__name__)
+    a.close()
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_a_blocked_unix_send_wakes_to_the_peers_reset_as_the_stdlibs() -> None:
+    # The kernel's blocked send reads the pending ECONNRESET first; gort's retry after
+    # the wait (MSG_DONTWAIT) got EPIPE, and the error stayed pending.
+    def thread(fn: Callable[[], None]) -> None:
+        threading.Thread(target=fn, daemon=True).start()
+
+    want = _send_blocked_then_peer_closes(stdsocket, thread, time.sleep)
+    assert want == [("ConnectionResetError", None), "BrokenPipeError"]
+    assert gort.run(_send_blocked_then_peer_closes, gsocket, gort.go, gort.sleep) == want
+    assert _send_blocked_then_peer_closes(gsocket, thread, time.sleep) == want
+
+
+@pytest.mark.parametrize("which", ["select", "poll", "selector"])
+def test_a_first_wait_answers_for_a_closed_number_as_the_stdlib(which: str) -> None:
+    # gort's probe descriptors (the timeout's checks) were made at a process's first
+    # wait and took the number just freed: nothing ready after the timeout, where the
+    # stdlib answers for the closed descriptor at once.
+    want = {"select": [["OSError", errno.EBADF], True],
+            "poll": [[[True, select.POLLNVAL]], True],
+            "selector": [["OSError", errno.EBADF], True]}[which]
+    for mode in ("std", "gort"):
+        r = run_testprog("net_probe_fds.py", mode, which, module=False)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == [want], (mode, r.stdout)

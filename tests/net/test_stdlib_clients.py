@@ -76,11 +76,41 @@ def test_a_late_patch_names_what_it_cannot_reach() -> None:
     p = run_testprog("net_patch_late.py", module=False)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == {"early_plain": True, "late_gort": True,
-                                    "sleep_still_std": True, "patched": True}
+                                    "sleep_still_std": True, "patched": True,
+                                    "early_class_plain": True, "late_class_gort": True}
     assert p.stderr.count("PatchWarning") == 1, p.stderr
     assert "socket object <socket.socket fd=" in p.stderr
+    # Classes defined before the patch keep the stdlib's base (the warning missed them).
+    assert ("class __main__.EarlySock (a subclass of socket.socket: its objects stay "
+            "plain)") in p.stderr
+    assert ("class __main__.EarlyTLS (a subclass of ssl.SSLSocket: its objects stay "
+            "plain)") in p.stderr
+    assert "LateSock" not in p.stderr and "class ssl.SSLSocket" not in p.stderr
     assert "__main__.sleep (bound to time.sleep)" in p.stderr
     assert "gort run --net PROG.py" in p.stderr
+
+
+@pytest.mark.parametrize(("mode", "status", "err"), [
+    ("panic", 2, "panic: ValueError: boom\n\ngoroutine 2 [running]:\n"),
+    ("exit", 5, ""),
+    ("dead", 2, "fatal error: all goroutines are asleep - deadlock!\n"),
+])
+def test_an_ending_by_another_goroutine_finalizes_nothing_as_plain_python(
+        mode: str, status: int, err: str) -> None:
+    # The main goroutine parked in the script's top level, which holds an un-waited
+    # Popen and an object whose __del__ takes a threading.Lock: `gort run` kept the
+    # script's module registered and alive into the interpreter's last phase, and both
+    # __del__ ran on cleared modules ("Exception ignored in: <function Popen.__del__
+    # ...>", a TypeError from the goroutine-aware lock).
+    plain = run_testprog("exit_abandoned_main.py", mode, module=False)
+    got = [run_testprog("exit_abandoned_main.py", mode), subprocess.run(
+        [os.sys.executable, "-m", "gort", "run", "--net",  # type: ignore[attr-defined]
+         str(Path(__file__).parent.parent / "testprog" / "exit_abandoned_main.py"), mode],
+        capture_output=True, text=True, timeout=30)]
+    assert (plain.returncode, plain.stdout) == (status, "atexit ran\n"), plain.stderr
+    assert plain.stderr.startswith(err) and "Exception ignored" not in plain.stderr
+    for r in got:
+        assert (r.returncode, r.stdout, r.stderr) == (status, plain.stdout, plain.stderr)
 
 
 # ---------------------------------------------------------------------------

@@ -416,11 +416,16 @@ class FD:
         finally:
             self._wunlock()
 
-    def connect(self, addr: Any, blocking: bool = False) -> None:
+    def connect(self, addr: Any, blocking: bool = False, already: bool = True) -> None:
         """Connect, parking until done (Go: netFD.connect: EINPROGRESS, wait writable, SO_ERROR).
 
         ``blocking``: leave the socket as the kernel's blocking connect does
-        (``connect_done``; gort.socket with no timeout)."""
+        (``connect_done``; gort.socket with no timeout). ``already``: EALREADY (a
+        connect still in progress) waits for it, as Go and the kernel's blocking
+        connect; False: it is the answer, as the stdlib's socket with a timeout,
+        which waits for EINPROGRESS only. EAGAIN (an AF_UNIX listener's queue is
+        full) is the answer, as Go's: no event says when the queue has room (waiting
+        for writable, the socket was reported connected, unconnected)."""
         self._wlock()
         try:
             pd = self.pd
@@ -431,7 +436,8 @@ class FD:
             while True:
                 if code == 0 or code == errno.EISCONN:
                     return
-                if code not in (errno.EINPROGRESS, errno.EALREADY, errno.EINTR, errno.EAGAIN):
+                if code not in (errno.EINPROGRESS, errno.EINTR) and not (
+                        already and code == errno.EALREADY):
                     raise OSError(code, os.strerror(code))
                 err = poll_wait(pd, WRITE)
                 if err:

@@ -59,6 +59,7 @@ from .proc import (
 from .rt0 import (
     PreemptionWarning,
     crash_if_asked,
+    exit_process,
     exit_report,
     report_exit,
     report_hook,
@@ -90,6 +91,7 @@ __all__ = [
     "crash_if_asked",
     "current_sched",
     "default",
+    "exit_process",
     "exit_report",
     "getg",
     "gopark",
