@@ -7,10 +7,7 @@ main goroutine and returns its value, so programs written for
 
 Exit status, as a Go program's: 0 when main returns; 2 after an uncaught
 exception in any goroutine (Go-style report on stderr) or a deadlock; 130 on
-Ctrl-C; ``sys.exit(n)`` from any goroutine exits with n. Ended by another
-goroutine while main is still in the script's top level, the process exits
-as the implicit runtime's does (``exit_process``: no finalization), so ``gort
-run PROG.py`` and ``python PROG.py`` end alike.
+Ctrl-C; ``sys.exit(n)`` from any goroutine exits with n.
 """
 
 from __future__ import annotations
@@ -141,7 +138,6 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
         else:
             _rt.run_path(prog)
 
-    outer_main = sys.modules.get("__main__")
     try:
         _rt.run(main_goroutine, (), {}, script=True)
         ended: BaseException | None = None
@@ -150,16 +146,6 @@ def run_script(prog: str, args: list[str], trace: str | None = None,
     status = _rt.report_exit(ended)
     if ended is not None:
         _rt.crash_if_asked(ended)
-    if sys.modules.get("__main__") is not outer_main:
-        # Another goroutine ended the program (a panic, sys.exit, a deadlock) while the
-        # main goroutine was still in the script's top level: runpy never put the real
-        # __main__ back, and the abandoned goroutine keeps the script's module alive
-        # into the interpreter's last phase, which clears the modules' globals first:
-        # a global's __del__ then ran on cleared modules (an un-waited Popen's printed
-        # "Exception ignored ... TypeError" from the goroutine-aware lock it takes).
-        # Exit as the implicit runtime does then (Go's exit): threads joined, atexit
-        # callbacks, stdio flushed, no finalization.
-        _rt.exit_process(status)
     return status
 
 

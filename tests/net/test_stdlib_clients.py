@@ -95,19 +95,21 @@ def test_a_late_patch_names_what_it_cannot_reach() -> None:
     ("exit", 5, ""),
     ("dead", 2, "fatal error: all goroutines are asleep - deadlock!\n"),
 ])
-def test_an_ending_by_another_goroutine_finalizes_nothing_as_plain_python(
+def test_an_ending_by_another_goroutine_ends_as_plain_python(
         mode: str, status: int, err: str) -> None:
     # The main goroutine parked in the script's top level, which holds an un-waited
     # Popen and an object whose __del__ takes a threading.Lock: `gort run` kept the
     # script's module registered and alive into the interpreter's last phase, and both
     # __del__ ran on cleared modules ("Exception ignored in: <function Popen.__del__
-    # ...>", a TypeError from the goroutine-aware lock).
+    # ...>", a TypeError from the goroutine-aware lock). Both modes now release the
+    # script's goroutine and finalize its globals before that phase (runtime/rt0.py).
     plain = run_testprog("exit_abandoned_main.py", mode, module=False)
     got = [run_testprog("exit_abandoned_main.py", mode), subprocess.run(
         [os.sys.executable, "-m", "gort", "run", "--net",  # type: ignore[attr-defined]
          str(Path(__file__).parent.parent / "testprog" / "exit_abandoned_main.py"), mode],
         capture_output=True, text=True, timeout=30)]
-    assert (plain.returncode, plain.stdout) == (status, "atexit ran\n"), plain.stderr
+    assert (plain.returncode, plain.stdout) == (status, "atexit ran\ndel ran\n"), \
+        plain.stderr
     assert plain.stderr.startswith(err) and "Exception ignored" not in plain.stderr
     for r in got:
         assert (r.returncode, r.stdout, r.stderr) == (status, plain.stdout, plain.stderr)

@@ -5,7 +5,8 @@ the script's module stayed registered and alive into the interpreter's last phas
 which clears the modules' globals first: both __del__ then ran on cleared modules
 ("Exception ignored in: <function Popen.__del__ ...> TypeError: 'NoneType' object is
 not callable", from the goroutine-aware lock). Plain python and `gort run` must end
-alike: the report, its status, the atexit callback; nothing else."""
+alike: the report, its status, the atexit callback, then the globals' finalizers run
+cleanly; nothing else."""
 
 import atexit
 import os

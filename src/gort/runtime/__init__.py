@@ -59,7 +59,6 @@ from .proc import (
 from .rt0 import (
     PreemptionWarning,
     crash_if_asked,
-    exit_process,
     exit_report,
     report_exit,
     report_hook,
@@ -91,7 +90,6 @@ __all__ = [
     "crash_if_asked",
     "current_sched",
     "default",
-    "exit_process",
     "exit_report",
     "getg",
     "gopark",
