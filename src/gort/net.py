@@ -161,6 +161,8 @@ def _addr(network: str, sa: Any) -> Addr:
         if host.startswith("::ffff:") and "." in host:
             # An IPv4 peer of a dual-stack socket: Go prints the IPv4 address (IP.String).
             host = host[7:]
+        elif len(sa) == 4 and sa[3] and "%" not in host:
+            host = f"{host}%{_zone(sa[3])}"  # a scoped IPv6 address: Go's IPAddr.Zone
         return Addr(network, host, int(sa[1]))
     if sa is None:  # an unbound unix socket (a unixgram sender)
         return Addr(network, "", 0)
@@ -169,6 +171,14 @@ def _addr(network: str, sa: Any) -> Addr:
     if sa.startswith("\0"):
         sa = "@" + sa[1:]
     return Addr(network, sa, 0)
+
+
+def _zone(scope_id: int) -> str:
+    """An IPv6 scope id as Go prints it: the interface's name, else the number."""
+    try:
+        return socket.if_indextoname(scope_id)
+    except OSError:
+        return str(scope_id)
 
 
 def _unix_path(address: str) -> str:

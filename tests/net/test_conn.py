@@ -886,3 +886,16 @@ def test_makefile_shared_by_goroutines_takes_turns(mode: str) -> None:
     errs, total, pieces = gort.run(main)
     assert (errs, total) == ([], 2 * n * chunk)
     assert pieces == {b"a" * chunk, b"b" * chunk}  # each write whole, none interleaved
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
+def test_a_scoped_ipv6_address_keeps_its_zone_in_messages() -> None:
+    def main() -> str:
+        try:
+            net.dial("tcp", "[fe80::1%lo]:9", timeout=10).close()
+        except OSError as e:
+            return str(e)
+        return "connected"
+
+    got = gort.run(main)
+    assert "dial tcp [fe80::1%lo]:9: " in got, got
