@@ -1394,14 +1394,21 @@ def selector_select_of(orig: Callable[..., Any]) -> Callable[..., Any]:
         gone: set[int] = set()  # closed under the wait (by a gort socket)
 
         def answer() -> Any:
+            if self.get_map() is None:
+                return []  # closed under the wait: nothing to report (and no epoll to ask)
             return [kv for kv in orig(self, 0) if kv[0].fd not in gone] or None
 
+        pairs: list[tuple[int, int]] = []
         while True:
             # A closed selector (its map None) has no keys: the stdlib's answer is []
-            # whatever it still polls, at its timeout.
-            pairs = [(key.fd, (_EP_READ if key.events & _selectors.EVENT_READ else 0)
-                      | (_EP_WRITE if key.events & _selectors.EVENT_WRITE else 0))
-                     for key in (self.get_map() or {}).values() if key.fd not in gone]
+            # whatever it still polls, at its timeout; closed under the wait, the kernel's
+            # wait goes on over what it had, and a descriptor coming ready ends it with
+            # [] (so the pairs of the last look stay).
+            keys = self.get_map()
+            if keys is not None:
+                pairs = [(key.fd, (_EP_READ if key.events & _selectors.EVENT_READ else 0)
+                          | (_EP_WRITE if key.events & _selectors.EVENT_WRITE else 0))
+                         for key in keys.values() if key.fd not in gone]
             kind, got = _wait_fds(pairs, deadline, answer, self)
             if kind == _READY:
                 return got  # type: ignore[no-any-return]

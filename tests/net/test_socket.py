@@ -1490,3 +1490,35 @@ def test_a_first_wait_answers_for_a_closed_number_as_the_stdlib(which: str) -> N
         r = run_testprog("net_probe_fds.py", mode, which, module=False)
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout) == [want], (mode, r.stdout)
+
+
+@pytest.mark.parametrize("cls", [selectors.EpollSelector, selectors.PollSelector,
+                                 selectors.SelectSelector])
+def test_a_selector_closed_under_a_wait_answers_as_the_stdlibs(cls: type) -> None:
+    # The stdlib's wait goes on in the kernel over what it had and answers [] when one
+    # of those descriptors comes ready: gort's raised ValueError (a closed epoll asked)
+    # or waited out the whole timeout.
+    def main() -> tuple[Any, bool]:
+        sel = cls()
+        sel.select = gsocket.selector_select_of(cls.select).__get__(sel)  # type: ignore[method-assign]
+        a, b = gsocket.socketpair()
+        sel.register(a, selectors.EVENT_READ)
+        out: list[Any] = []
+
+        def waiter() -> None:
+            t0 = time.monotonic()
+            out.append(sel.select(20.0))
+            out.append(time.monotonic() - t0 < 10)
+
+        wg = gort.sync.WaitGroup()
+        wg.go(waiter)
+        gort.sleep(0.05)
+        sel.close()
+        gort.sleep(0.05)
+        b.sendall(b"x")
+        wg.wait()
+        a.close()
+        b.close()
+        return out[0], out[1]
+
+    assert gort.run(main) == ([], True)
