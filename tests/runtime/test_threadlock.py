@@ -1067,3 +1067,11 @@ def test_queue_get_abandoned_by_a_run_does_not_eat_a_later_put() -> None:
     q.put(7)
     t.join(10)
     assert got == [7]
+
+
+def test_joining_a_thread_that_calls_gort_lets_the_m_go() -> None:
+    for env in ({}, FAST):
+        r = run_testprog("join_thread_calling_gort.py", env={**env, "GODEBUG": "blockreport=0"},
+                         timeout=60)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            0, "goroutine from a thread\nOK\n", ""), r.stderr

@@ -72,6 +72,7 @@ and 3.13). Hence handler switch where it is safe, hook where it is not.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import dis
 import functools
@@ -568,8 +569,9 @@ def _in_raw_rlock_with(frame: FrameType) -> bool:
 def lock_wait_at(frame: FrameType) -> bool:
     """frame waits at a thread lock's acquire: ``with lk:`` or ``lk.acquire(...)`` (or an
     alias or ``functools.partial`` of either), where ``lk`` is a ``_thread`` lock or RLock
-    or a ``multiprocessing`` SemLock, or at a C ``queue.SimpleQueue``'s ``get``,
-    whatever expression names it: the callee is read
+    or a ``multiprocessing`` SemLock, or at another C wait that retries after the
+    handlers (a C SimpleQueue's get, 3.13's thread join), whatever
+    expression names it: the callee is read
     from the frame's value stack (symtab.py), no code of the program runs.
 
     Those three retry their wait after running signal handlers (PEP 475), which is where
@@ -593,13 +595,14 @@ def lock_wait_at(frame: FrameType) -> bool:
         else:
             break
     name = getattr(fn, "__name__", "")
-    if name == "get" and _SIMPLE_QUEUE is not None:
-        # queue.SimpleQueue (C) made before gort: its get waits on a lock of its own,
-        # retried after the handlers run (Modules/_queuemodule.c), as a lock's acquire.
+    kind = _SIMPLE_QUEUE if name == "get" else _THREAD_HANDLE if name == "join" else None
+    if kind is not None:
+        # A C wait of its own that runs the handlers on EINTR and waits again, as a
+        # lock's acquire (see _SIMPLE_QUEUE).
         owner = getattr(fn, "__self__", None)
         if owner is None or isinstance(owner, type):
-            return getattr(fn, "__objclass__", None) is _SIMPLE_QUEUE
-        return type(owner) is _SIMPLE_QUEUE
+            return getattr(fn, "__objclass__", None) is kind
+        return type(owner) is kind
     if name not in _ACQUIRES:
         return False
     owner = getattr(fn, "__self__", None)  # lk.acquire, or an alias of it
@@ -642,7 +645,17 @@ def _lock_types() -> tuple[type, ...]:
 _LOCK_TYPES: Final = _lock_types()
 _RAW_LOCK: Final = type(_allocate_raw())
 _ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
+
+
+# C waits other than a lock's acquire that run the signal handlers on EINTR and wait
+# again, by method name: a C queue.SimpleQueue's get (made before gort:
+# Modules/_queuemodule.c's wait loop), and 3.13's Thread.join, which waits in
+# _thread._ThreadHandle.join (ThreadHandle_join: Py_MakePendingCalls, then again; 3.11's
+# join waits on a lock's acquire). A goroutine joining a thread that needs the M (a gort
+# call from it) blocked the M for good there. Module globals, not a dict: threadlock's
+# rebinding pass replaces the C SimpleQueue wherever else it is referenced.
 _SIMPLE_QUEUE: Final = getattr(importlib.import_module("_queue"), "SimpleQueue", None)
+_THREAD_HANDLE: Final = getattr(_thread, "_ThreadHandle", None)
 _METHOD_WRAPPER: Final = type(object().__str__)
 
 
