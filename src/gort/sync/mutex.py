@@ -8,9 +8,22 @@ in it because with one M a barging locker would almost always win.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from .. import runtime as _rt
+
+
+def goroutine_or_take(take: Callable[[], bool]) -> _rt.G | None:
+    """The calling goroutine, for a lock that may wait; None where no goroutine is left
+    (a finalizer at interpreter exit or at a run's end) and ``take`` (the lock's try)
+    took the lock without a wait. Finalizing if it would have to wait there."""
+    try:
+        return _rt.getg()
+    except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
+        if not take():
+            raise
+        return None
 
 
 class Mutex:
@@ -27,12 +40,8 @@ class Mutex:
 
         Finalizing (a finalizer at interpreter exit or at a run's end) if it is held.
         """
-        try:
-            gp = _rt.getg()
-        except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
-            if self._locked:
-                raise
-            self._locked = True
+        gp = goroutine_or_take(self.try_lock)
+        if gp is None:
             return
         if gp.preempt:
             _rt.gopreempt_m(gp, False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from .. import runtime as _rt
+from .mutex import goroutine_or_take
 
 
 class RWMutex:
@@ -33,11 +34,8 @@ class RWMutex:
 
         Finalizing (a finalizer at interpreter exit or at a run's end) if it would wait.
         """
-        try:
-            gp = _rt.getg()
-        except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
-            if not self.try_rlock():
-                raise
+        gp = goroutine_or_take(self.try_rlock)
+        if gp is None:
             return
         if gp.preempt:
             _rt.gopreempt_m(gp, False)
@@ -101,11 +99,8 @@ class RWMutex:
 
         Finalizing (a finalizer at interpreter exit or at a run's end) if it would wait.
         """
-        try:
-            gp = _rt.getg()
-        except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
-            if not self.try_lock():
-                raise
+        gp = goroutine_or_take(self.try_lock)
+        if gp is None:
             return
         if gp.preempt:
             _rt.gopreempt_m(gp, False)
