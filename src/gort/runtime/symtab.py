@@ -320,7 +320,6 @@ def _slots(code: CodeType) -> dict[str, int]:
 _OBJ_PTR: Final = ctypes.POINTER(ctypes.py_object)
 _ADDR_PTR: Final = ctypes.POINTER(ctypes.c_void_p)
 _UNREAD: Final = object()  # the frame moved on from the instruction
-_NULL: Final = object()  # a NULL slot (never None: that is an object, a call's result)
 
 
 class _Aim:
@@ -356,7 +355,8 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
         frozenset())) -> Any:
     """The object in a live frame's localsplus[index] (a value-stack slot), taken
     atomically if the frame is still at f_lasti (its ``f_lasti`` as the caller read it
-    when it computed index); _NULL for a NULL slot; _UNREAD if the frame moved on.
+    when it computed index); _MISSING for a NULL slot (never None: that is an object,
+    a call's result); _UNREAD if the frame moved on.
 
     With kind_ids (``id`` of types), for a slot whose reference may already be dropped
     (3.12+'s manager under BEFORE_WITH): the object's type is read first, and the object
@@ -374,7 +374,7 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
         aim.addr_at.value = slot
         p = aim.addr[0]
         if not p:
-            return _NULL
+            return _MISSING
         aim.addr_at.value = p + 8  # ob_type, after ob_refcnt
         if aim.addr[0] not in kind_ids:
             return _UNREAD
@@ -382,7 +382,7 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
     try:
         return aim.obj[0]
     except ValueError:  # NULL
-        return _NULL
+        return _MISSING
 
 
 def _read_slot(frame: FrameType, name: str) -> Any:
@@ -518,12 +518,12 @@ def stack_callee(frame: FrameType) -> Any:
         return None
     base = nlocalsplus(code) + low
     first = _stack_slot(frame, f_lasti, base)
-    if first is not _NULL:  # 3.13's callable, 3.11/3.12's method; or the result (None
+    if first is not _MISSING:  # 3.13's callable, 3.11/3.12's method; or the result (None
         return None if first is _UNREAD else first  # too), after the call; or unknown
     # 3.11/3.12's NULL below a plain callable: the call is still running (its result
     # would have replaced the NULL), so the callable above it is alive.
     got = _stack_slot(frame, f_lasti, base + 1)
-    return None if got is _UNREAD or got is _NULL else got
+    return None if got is _UNREAD or got is _MISSING else got
 
 
 def _probe_stack() -> bool:
@@ -683,7 +683,7 @@ def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
         cm = exit_.__self__ if type(exit_) in _BOUND else None
         return cm if type(cm) in kinds else None
     got = _stack_slot(frame, f_lasti, index, frozenset(id(k) for k in kinds))
-    return None if got is _UNREAD or got is _NULL else got
+    return None if got is _UNREAD or got is _MISSING else got
 
 
 _WITH_CALLS: Final = frozenset(op for name, op in dis.opmap.items()
