@@ -323,32 +323,32 @@ _UNREAD: Final = object()  # the frame moved on from the instruction
 
 
 class _Aim:
-    """A pointer (``obj``: to a PyObject* slot; ``addr``: to any pointer) and a view of
-    its own value to aim it, made before the stretch that reads (see above)."""
+    """A pointer (``obj``: to a PyObject* slot; with ``typed``, ``addr``: to any pointer)
+    and a view of its own value to aim it, made before the stretch that reads (see
+    above); one per frame, for as many reads of it as wanted."""
 
     __slots__ = ("addr", "addr_at", "f_frame", "obj", "obj_at")
 
-    def __init__(self, frame: FrameType) -> None:
+    def __init__(self, frame: FrameType, typed: bool = False) -> None:
         self.f_frame = ctypes.c_void_p.from_address(id(frame) + _F_FRAME)
         self.obj = _OBJ_PTR()
         self.obj_at = ctypes.c_void_p.from_buffer(self.obj)
-        self.addr = _ADDR_PTR()
-        self.addr_at = ctypes.c_void_p.from_buffer(self.addr)
+        if typed:
+            self.addr = _ADDR_PTR()
+            self.addr_at = ctypes.c_void_p.from_buffer(self.addr)
 
-
-def _read_index(frame: FrameType, index: int) -> Any:
-    """The object in a live frame's localsplus[index] (a local, cell or free variable:
-    always a reference the frame owns), taken atomically; _MISSING if NULL."""
-    aim = _Aim(frame)
-    # From here to the read: no call, no backward jump, no tracked allocation.
-    fi = aim.f_frame.value
-    if not fi:
-        return _MISSING
-    aim.obj_at.value = fi + _LOCALSPLUS + 8 * index
-    try:
-        return aim.obj[0]
-    except ValueError:  # NULL
-        return _MISSING
+    def local(self, index: int) -> Any:
+        """The object in the frame's localsplus[index] (a local, cell or free variable:
+        always a reference the frame owns), taken atomically; _MISSING if NULL."""
+        # From here to the read: no call, no backward jump, no tracked allocation.
+        fi = self.f_frame.value
+        if not fi:
+            return _MISSING
+        self.obj_at.value = fi + _LOCALSPLUS + 8 * index
+        try:
+            return self.obj[0]
+        except ValueError:  # NULL
+            return _MISSING
 
 
 def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[int] = (
@@ -362,7 +362,7 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
     (3.12+'s manager under BEFORE_WITH): the object's type is read first, and the object
     taken only if it is one of them, else _UNREAD.
     """
-    aim = _Aim(frame)
+    aim = _Aim(frame, bool(kind_ids))
     # From here to the read: no call, no backward jump, no tracked allocation.
     if frame.f_lasti != f_lasti:
         return _UNREAD
@@ -385,13 +385,13 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
         return _MISSING
 
 
-def _read_slot(frame: FrameType, name: str) -> Any:
+def _read_slot(frame: FrameType, name: str, aim: _Aim | None = None) -> Any:
     """The value of local (or cell/free variable) ``name`` of a live frame, read from its
-    localsplus; _MISSING if unbound or unknown."""
+    localsplus (through aim, the frame's, if given); _MISSING if unbound or unknown."""
     i = _slots(frame.f_code).get(name)
     if i is None:
         return _MISSING
-    value = _read_index(frame, i)
+    value = (aim or _Aim(frame)).local(i)
     if type(value) is CellType and (name in frame.f_code.co_cellvars
                                     or name in frame.f_code.co_freevars):
         try:
@@ -445,7 +445,8 @@ def frame_values(frame: FrameType) -> list[Any]:
     """The bound locals (and cell and free variables) of a live frame, as frame_local reads."""
     if not _DIRECT:
         return list(frame.f_locals.values())
-    got = (_read_slot(frame, name) for name in _slots(frame.f_code))
+    aim = _Aim(frame)
+    got = (_read_slot(frame, name, aim) for name in _slots(frame.f_code))
     return [v for v in got if v is not _MISSING]
 
 
@@ -857,7 +858,8 @@ def slot_objects(frame: FrameType, count: int) -> list[Any]:
     the layout check failed. A cell is returned as the cell, not its contents."""
     if not _DIRECT:
         return []
-    got = (_read_index(frame, i) for i in range(count))
+    aim = _Aim(frame)
+    got = (aim.local(i) for i in range(count))
     return [v for v in got if v is not _MISSING]
 
 
