@@ -34,7 +34,7 @@ def test_light_requests_are_served_while_a_handler_computes() -> None:
 
         def compute() -> None:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            c.request("GET", "/compute?s=1.5")
+            c.request("GET", "/compute?s=3")
             r = c.getresponse()
             heavy["status"], heavy["body"] = r.status, r.read()
             heavy["done"] = time.monotonic()
@@ -66,12 +66,15 @@ def test_light_requests_are_served_while_a_handler_computes() -> None:
         th.join(30)
         assert heavy["status"] == 200, heavy
         body = heavy["body"]
-        assert isinstance(body, bytes) and body.startswith(b"computed for 1.5 s: "), body
+        assert isinstance(body, bytes) and body.startswith(b"computed for 3 s: "), body
         # Every light request was answered while the handler computed, each quickly.
         assert light_done < heavy["done"], (light_done - t0, heavy["done"] - t0)  # type: ignore[operator]
         lat.sort()
         assert len(lat) == 20
-        assert lat[-1] < 0.5, lat  # p99 of 20 is the slowest; the computation takes 1.5 s
+        # p99 of 20 is the slowest. Expected ~20 ms each; the computation takes 3 s (a
+        # server that stops serving while it computes gives ~3 s). The margins are for a
+        # loaded machine, where the client's own process can lose its CPU for a while.
+        assert lat[-1] < 1.0, lat
 
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=15)

@@ -281,11 +281,12 @@ def test_light_requests_are_served_while_a_handler_computes() -> None:
     """The issue's case: one handler spins 2 s; the light connections' p99 stays low.
 
     Expected about 20-35 ms (every Python event loop: 2 000 ms). The bound is
-    200 ms in one of two runs: on a machine loaded by other work one run can
-    lose its CPU for longer; a scheduler that stops serving fails both.
+    200 ms in one of three runs: on a machine loaded by other work (load 5 on two
+    CPUs gave 226-328 ms) a run can lose its CPU for longer; a scheduler that stops
+    serving fails all three.
     """
     outs = []
-    for _ in range(2):
+    for _ in range(3):
         r = run_testprog("net_compute.py", timeout=60)
         assert r.returncode == 0, r.stderr + r.stdout
         fields = dict(line.split("=", 1) for line in r.stdout.split() if "=" in line)
@@ -294,7 +295,7 @@ def test_light_requests_are_served_while_a_handler_computes() -> None:
         outs.append(r.stdout)
         if float(fields["p99_ms"]) < 200:
             return
-    raise AssertionError(f"p99 of light requests >= 200 ms in both runs: {outs}")
+    raise AssertionError(f"p99 of light requests >= 200 ms in all three runs: {outs}")
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
@@ -39,16 +40,38 @@ def test_sleep_zero_or_negative_only_yields() -> None:
 
 
 def test_sleepers_wake_in_deadline_order() -> None:
-    def main() -> list[int]:
-        out: list[int] = []
+    """Sleepers wake in deadline order, never early.
+
+    Each sleeper aims at base + i * 5 ms. Two sleepers may wake out of deadline order
+    only if both were due when the first woke (a loaded machine can stall the process
+    past several deadlines; the expired timers then run together, as in Go, where
+    goready puts each in runnext). A sleeper that woke before an earlier-deadline one
+    was due is the failure this test catches.
+    """
+
+    def main() -> list[tuple[int, float, float]]:
+        out: list[tuple[int, float, float]] = []
         done: gort.Chan[None] = gort.Chan(5)
+        base = time.monotonic() + 0.05  # every sleeper parks well before the first deadline
+
+        def sleeper(i: int) -> None:
+            deadline = base + i * 0.005
+            gort.sleep(deadline - time.monotonic())
+            out.append((i, deadline, time.monotonic()))
+            done.send(None)
+
         for i in (3, 1, 4, 2, 5):
-            gort.go(lambda i=i: (gort.sleep(i * 0.005), out.append(i), done.send(None)))
+            gort.go(sleeper, i)
         for _ in range(5):
             done.recv()
         return out
 
-    assert gort.run(main) == [1, 2, 3, 4, 5]
+    out = gort.run(main)
+    assert sorted(i for i, _, _ in out) == [1, 2, 3, 4, 5]
+    for i, deadline, woke in out:
+        assert woke >= deadline, (i, woke - deadline)
+    for (a, _, woke_a), (b, deadline_b, _) in itertools.pairwise(out):
+        assert a < b or woke_a >= deadline_b, out
 
 
 def test_after_sends_monotonic_time_once() -> None:
