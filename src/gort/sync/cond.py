@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import runtime as _rt
-from .mutex import Mutex
+from .mutex import Mutex, waker_alone
 from .rwmutex import RWMutex
 
 
@@ -49,22 +49,12 @@ class Cond:
 
     def signal(self) -> None:
         """Wake the goroutine that has waited longest, if any."""
-        try:
-            _rt.getg()
-        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
-            _rt.cgocallback(e.s, self.signal)
-            return
-        except _rt.Finalizing:  # no goroutine left: its waiters are abandoned, never woken
+        if waker_alone(self.signal) is not False:  # run on the M, or no goroutine left
             return
         self._sema.release_one()
 
     def broadcast(self) -> None:
         """Wake every waiting goroutine."""
-        try:
-            _rt.getg()
-        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
-            _rt.cgocallback(e.s, self.broadcast)
-            return
-        except _rt.Finalizing:  # no goroutine left: its waiters are abandoned, never woken
+        if waker_alone(self.broadcast) is not False:  # run on the M, or no goroutine left
             return
         self._sema.release_all()

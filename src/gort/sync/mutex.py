@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from .. import runtime as _rt
 
@@ -17,13 +18,35 @@ from .. import runtime as _rt
 def goroutine_or_take(take: Callable[[], bool]) -> _rt.G | None:
     """The calling goroutine, for a lock that may wait; None where no goroutine is left
     (a finalizer at interpreter exit or at a run's end) and ``take`` (the lock's try)
-    took the lock without a wait. Finalizing if it would have to wait there."""
+    took the lock without a wait. Finalizing if it would have to wait there. A goroutine
+    asked to stop (``gp.preempt``) yields here first: a lock's entry is a safe point."""
     try:
-        return _rt.getg()
+        gp = _rt.getg()
     except _rt.Finalizing:  # no goroutine left: only a lock that needs no wait
         if not take():
             raise
         return None
+    if gp.preempt:
+        _rt.gopreempt_m(gp, False)
+    return gp
+
+
+def waker_alone(retry: Callable[..., None], *args: Any) -> bool | None:
+    """Where a release or wake-up (unlock, signal, done) runs, before it touches the lock.
+
+    None: the caller is a thread with no goroutine; ``retry(*args)`` was run on the M
+    instead (cgocall) and the caller returns. True: no goroutine is left (a finalizer at
+    interpreter exit or at a run's end): the waiters are gone and never woken, so the
+    caller only updates its state. False: a goroutine, the ordinary case.
+    """
+    try:
+        _rt.getg()
+    except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
+        _rt.cgocallback(e.s, retry, *args)
+        return None
+    except _rt.Finalizing:
+        return True
+    return False
 
 
 class Mutex:
@@ -43,8 +66,6 @@ class Mutex:
         gp = goroutine_or_take(self.try_lock)
         if gp is None:
             return
-        if gp.preempt:
-            _rt.gopreempt_m(gp, False)
         if not self._locked:
             self._locked = True
             return
@@ -65,15 +86,9 @@ class Mutex:
 
     def unlock(self) -> None:
         """Unlock, handing the lock to the longest waiter if there is one."""
-        try:
-            _rt.getg()
-        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
-            _rt.cgocallback(e.s, self.unlock)
+        alone = waker_alone(self.unlock)
+        if alone is None:
             return
-        except _rt.Finalizing:  # at interpreter exit: the waiters are gone, just unlock
-            alone = True
-        else:
-            alone = False
         if not self._locked:
             raise RuntimeError("sync: unlock of unlocked mutex; every unlock must follow a lock")
         if alone or not self._sema.release_one():

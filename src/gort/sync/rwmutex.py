@@ -12,7 +12,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from .. import runtime as _rt
-from .mutex import goroutine_or_take
+from .mutex import goroutine_or_take, waker_alone
 
 
 class RWMutex:
@@ -37,8 +37,6 @@ class RWMutex:
         gp = goroutine_or_take(self.try_rlock)
         if gp is None:
             return
-        if gp.preempt:
-            _rt.gopreempt_m(gp, False)
         if self._writer or len(self._wsema):
             self._rsema.acquire(gp, _rt.WaitReason.SYNC_RWMUTEX_RLOCK)  # woken as a reader
             return
@@ -77,15 +75,9 @@ class RWMutex:
 
     def runlock(self) -> None:
         """Undo one rlock; the last reader out lets a waiting writer in."""
-        try:
-            _rt.getg()
-        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
-            _rt.cgocallback(e.s, self.runlock)
+        alone = waker_alone(self.runlock)
+        if alone is None:
             return
-        except _rt.Finalizing:  # no goroutine left: the waiters are gone, just count
-            alone = True
-        else:
-            alone = False
         if self._readers <= 0:
             raise RuntimeError("sync: RUnlock of unlocked RWMutex; every runlock must "
                                "follow an rlock")
@@ -102,8 +94,6 @@ class RWMutex:
         gp = goroutine_or_take(self.try_lock)
         if gp is None:
             return
-        if gp.preempt:
-            _rt.gopreempt_m(gp, False)
         if self._writer or self._readers or len(self._wsema):
             self._wsema.acquire(gp, _rt.WaitReason.SYNC_RWMUTEX_LOCK)  # woken as the writer
             return
@@ -111,15 +101,9 @@ class RWMutex:
 
     def unlock(self) -> None:
         """Undo lock; queued readers go first, then the next writer."""
-        try:
-            _rt.getg()
-        except _rt.NotInGoroutine as e:  # another thread: run it on the M (cgocall)
-            _rt.cgocallback(e.s, self.unlock)
+        alone = waker_alone(self.unlock)
+        if alone is None:
             return
-        except _rt.Finalizing:  # no goroutine left: the waiters are gone, just unlock
-            alone = True
-        else:
-            alone = False
         if not self._writer:
             raise RuntimeError("sync: Unlock of unlocked RWMutex; every unlock must "
                                "follow a lock")
