@@ -25,6 +25,17 @@ import gort.sync
 from gort.runtime import abandon, symtab
 
 
+def run_then_reap(main: Any) -> tuple[Any, int]:
+    """gort.run(main), then a second run, whose start reaps the first's abandoned
+    goroutines, and a collection: main's result and how many goroutines abandon keeps
+    now that it did not keep before."""
+    kept = abandon.kept()
+    result = gort.run(main)
+    gort.run(lambda: None)
+    gc.collect()
+    return result, abandon.kept() - kept
+
+
 def test_stubborn_goroutines_never_run_again_and_run_returns_at_once() -> None:
     ran: list[str] = []
 
@@ -108,12 +119,8 @@ def test_goroutine_in_with_block_is_released_and_its_exit_never_runs() -> None:
         gort.go(worker)
         gort.sleep(0.001)
 
-    kept = abandon.kept()
-    gort.run(main)
-    gort.run(lambda: None)
-    gc.collect()
+    assert run_then_reap(main)[1] == 0
     assert exits == []
-    assert abandon.kept() == kept
 
 
 def test_goroutine_parked_inside_a_finalizer_is_kept_not_resumed() -> None:
@@ -136,12 +143,8 @@ def test_goroutine_parked_inside_a_finalizer_is_kept_not_resumed() -> None:
         gort.sleep(0.001)
         return "main returned"
 
-    kept = abandon.kept()
-    assert gort.run(main) == "main returned"
-    assert gort.run(lambda: "again") == "again"
-    gc.collect()
+    assert run_then_reap(main) == ("main returned", 1)
     assert ran == []
-    assert abandon.kept() == kept + 1
 
 
 def test_finalizer_calling_gort_while_reaping_gets_a_clear_error() -> None:
@@ -273,11 +276,8 @@ def test_generators_an_abandoned_goroutine_alone_holds_close_running_no_handler(
         while len(parked) < 20:  # a loaded machine may take a while to run them all
             gort.sleep(0.001)
 
-    kept = abandon.kept()
-    gort.run(main)
-    gort.run(lambda: None)
-    gc.collect()
-    assert ran == [] and abandon.kept() == kept
+    assert run_then_reap(main)[1] == 0
+    assert ran == []
     assert [next(g) for g in shared] == [2] * 20  # the shared ones still work
     shared.clear()
     assert ran == ["shared finally"] * 20  # and still run their handlers
@@ -341,11 +341,8 @@ def test_generators_in_cycles_an_abandoned_goroutine_alone_keeps_close_running_n
         while len(parked) < 10:
             gort.sleep(0.001)
 
-    kept = abandon.kept()
-    gort.run(main)
-    gort.run(lambda: None)
-    gc.collect()
-    assert ran == [] and abandon.kept() == kept
+    assert run_then_reap(main)[1] == 0
+    assert ran == []
     assert [next(h.gen) for h in shared] == [2] * 10  # the shared ones still work
     shared.clear()
     gc.collect()
@@ -428,12 +425,8 @@ def test_nested_handlers_of_an_abandoned_goroutine_never_run(shape: str) -> None
         gort.sleep(0.01)
         return "r1"
 
-    kept = abandon.kept()
-    assert gort.run(main) == "r1"
-    assert gort.run(lambda: "r2") == "r2"
-    gc.collect()
+    assert run_then_reap(main) == ("r1", 0)
     assert ran == []
-    assert abandon.kept() == kept
 
 
 def test_goroutine_stopped_in_a_child_greenlet_is_released_running_nothing() -> None:
@@ -462,12 +455,8 @@ def test_goroutine_stopped_in_a_child_greenlet_is_released_running_nothing() -> 
         gort.go(worker)
         gort.sleep(0.01)
 
-    kept = abandon.kept()
-    gort.run(main)
-    gort.run(lambda: None)
-    gc.collect()
+    assert run_then_reap(main)[1] == 0
     assert ran == []
-    assert abandon.kept() == kept
     assert len(refs) == 2 and all(r() is None or r().dead for r in refs)
 
 
