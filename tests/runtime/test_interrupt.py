@@ -561,6 +561,34 @@ def test_ctrl_c_during_teardown_still_ends_the_run_completely() -> None:
     assert gort.run(lambda: "again") == "again"
 
 
+def test_ctrl_c_between_teardown_steps_is_finished_by_the_next_run() -> None:
+    """KeyboardInterrupt between two steps of teardown (outside their try: at its entry,
+    or, as here, while the calls from other threads are dropped) cuts it short; the
+    thread's next gort.run finishes it and starts. It used to leave the runtime
+    registered: "a runtime is already running on this thread" from then on."""
+    import gc
+    import signal
+
+    class Interrupting:
+        def abandon(self) -> None:
+            raise KeyboardInterrupt
+
+    def main() -> None:
+        rt.current_sched().callbacks.add(Interrupting())
+
+    was = gc.isenabled()
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        gort.run(main)
+    s = rt.running()
+    assert s is not None and s.closing and not s.torn_down  # cut short
+    assert gort.run(lambda: "again") == "again"
+    assert s.torn_down and rt.running() is None
+    assert gc.isenabled() == was
+    assert sysmon.live_threads() == 0
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
 # -- RecursionError: a gort call made near the recursion limit ----------------------------
 
 

@@ -1279,6 +1279,15 @@ def _schedinit_locked(host: greenlet | None) -> Sched:
     return s
 
 
+def finish_teardown() -> None:
+    """Finish this thread's last teardown if an exception cut it short (rt0.run calls
+    it first: until then the thread's runtime is registered and no run can start)."""
+    s = _sched.current
+    if s is not None and (s.ending or s.closing) and not s.torn_down \
+            and s.m0.tid == _get_ident():
+        teardown(s)
+
+
 def claimed_here(host: greenlet | None) -> Sched | None:
     """The runtime registered on this thread for ``host`` (schedinit's argument), if any.
 
@@ -1342,12 +1351,20 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
     later without running their code. ``keep``: greenlets that are not the
     run's to release (the implicit runtime's main goroutine).
     """
-    if s.closing:
+    if s.torn_down:
         return
+    if not s.closing:
+        # No call between these stores: no eval-breaker check, so no signal handler's
+        # exception, can fall between them.
+        s.closing = True
+        s.teardown_keep = keep
+        s.teardown_curg = s.m0.curg
+        s.m0.curg = None  # from here on getg takes its slow path, which sees closing
+    # Else a teardown an exception cut short: this call finishes it. Every step below
+    # can run twice (each takes its work out of the Sched before doing it, or checks).
+    keep = s.teardown_keep
+    curg = s.teardown_curg
     check_failed: BaseException | None = None
-    curg = s.m0.curg
-    s.closing = True
-    s.m0.curg = None  # from here on getg takes its slow path, which sees closing
     with s.lock:
         callbacks = list(s.callbacks)  # calls from other threads still waiting for the M
         s.callbacks.clear()
@@ -1356,6 +1373,8 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
     # Every step runs even if one before it raised (Ctrl-C lands anywhere, teardown
     # included): the first exception is raised once the runtime is gone, so that the
     # thread can start another run, the collector is back on and sysmon has stopped.
+    # An exception landing between two steps (outside their try) cuts teardown short:
+    # the thread's next gort.run finishes it (finish_teardown).
     failed: BaseException | None = None
     try:
         tracer, s.tracer = s.tracer, None
@@ -1363,12 +1382,12 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
             tracer.write()
     except BaseException as e:
         failed = e
-    closers, s.closers = list(s.closers), []
-    for closer in reversed(closers):
+    while s.closers:  # the last started first; popped once called, so none is skipped
         try:
-            closer()
+            s.closers[-1]()
         except BaseException as e:
             failed = failed or e
+        s.closers.pop()
     try:
         if _sched.current is s:
             _sched.current = None  # first: whatever interrupts what follows, no run is left
@@ -1393,6 +1412,7 @@ def teardown(s: Sched, keep: tuple[greenlet | None, ...] = ()) -> None:
                     sigs.restore_handlers()
                 except BaseException as e:
                     failed = failed or e
+    s.torn_down = True
     if failed is not None:
         raise failed
     if check_failed is not None:

@@ -172,6 +172,7 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             "gort: gort.run called from a finalizer while gort releases the goroutines an "
             "earlier run abandoned; a run cannot start there. Start it after gort.run "
             "returns (or hand the finalizer's work to a channel another run receives from)")
+    proc.finish_teardown()
     abandon.reap()  # what earlier runs on this thread abandoned
     host = getcurrent()
     free = proc.running() is None
@@ -192,6 +193,7 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             s = proc.claimed_here(host)  # interrupted as schedinit returned
         mon = s.sysmon if s is not None else None
         if s is not None:
+            s.ending = True  # no call since the finally began: see proc.finish_teardown
             proc.teardown(s)
             abandon.reap(abandon.REAP_AT_RETURN)
     if mon is not None and mon.failure is not None:

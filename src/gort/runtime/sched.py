@@ -138,7 +138,15 @@ class Sched:
         # A contained run (gort's pytest plugin): a goroutine's panic is handed to this
         # instead of ending the run, and a deadlock is raised in the main goroutine.
         self.contain: Callable[[BaseException], None] | None = None
+        # gort.run's host is leaving (ending: set before teardown is called), teardown
+        # began (closing) and ran to its end (torn_down). A teardown an exception cut
+        # short, even at its first bytecode (a signal handler's exception lands at any
+        # call), is finished by the thread's next run: teardown's arguments are kept.
+        self.ending = False
         self.closing = False
+        self.torn_down = False
+        self.teardown_keep: tuple[greenlet | None, ...] = ()
+        self.teardown_curg: G | None = None
         self.start_ns = 0
         # threadlock.goroutine_ident is identbase - goid: negative (thread idents never
         # are), unique per goroutine life and, by the start time, per run.
