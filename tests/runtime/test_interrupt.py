@@ -589,6 +589,15 @@ def test_ctrl_c_between_teardown_steps_is_finished_by_the_next_run() -> None:
     assert signal.getsignal(signal.SIGINT) is handler
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_runs_under_a_raising_signal_storm_leave_nothing_behind(seed: int) -> None:
+    for _ in range(2):
+        r = run_testprog("signal_storm_runs.py", str(seed), module=False, timeout=120)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert r.stdout.split("\n")[:2] == [
+            "storm True", "after [7, 7, 7] profiled True finally ran 0"], r.stdout
+
+
 # -- RecursionError: a gort call made near the recursion limit ----------------------------
 
 

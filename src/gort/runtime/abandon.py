@@ -259,70 +259,74 @@ def reap(limit: int | None = None) -> int:
     if not _graves:
         return 0
     trace = sys.gettrace()
-    reaping = True
     unraisable = sys.unraisablehook
-    # The GreenletExit thrown into a goroutine stopped in a finalizer (the finalizer
-    # goroutine's collection, a weakref callback) is reported by the C code that called
-    # it ("Exception ignored in ...") and swallowed: the release, not the program's error.
-    sys.unraisablehook = functools.partial(_quiet_unraisable, unraisable)
-    quiet = warnings.catch_warnings()
-    quiet.__enter__()
-    # The goroutines' resources (a socket, a file) are closed by their finalizers as
-    # the frames go: the runtime abandoned them, not the program, so no ResourceWarning
-    # ("unclosed socket"), as none is given for what a process holds when it exits.
-    warnings.simplefilter("ignore", ResourceWarning)
     stripped_before = _stripped_releases[0]
-    try:
-        for grave in list(_graves):
-            if grave.tid != tid:
-                if grave.g0 is not None and grave.g0.dead:
-                    # Its thread is gone: greenlet has freed them in place without running
-                    # anything (reading .dead does it), so dropping them is safe.
-                    for gp in grave.gs:
-                        if gp.gr is not None:
-                            gp.gr.dead  # noqa: B018 (frees it: see above)
-                    _graves.remove(grave)
-                continue
-            while grave.gs:
-                if limit is not None and done >= limit:
-                    return done
-                gp = grave.gs.pop()
-                done += 1
-                _forget_wait(gp)
-                _release(gp.gr, gp.resume, grave.keep, me, tables)
-                # What it was started with goes now, while reaping is set (finalizers).
-                gp.fn = None
-                gp.args = ()
-                gp.kwargs = {}
-                del gp
-            if grave.g0 is not None:
-                g0, grave.g0 = grave.g0, None
-                _release(g0, None, grave.keep, me, tables)
-            _graves.remove(grave)
-        return done
-    finally:
+    # Every change below is made inside the with and the try, and undone by their ends:
+    # an exception a signal handler raises between two of them (the program's handlers
+    # run raw at a run's start and end) left reaping set, and every later gort.run
+    # refused to start ("called from a finalizer while gort releases ...").
+    with warnings.catch_warnings():
         try:
-            if _stripped_releases[0] != stripped_before:
-                # Frames that ran inside try/with blocks often hold their resources in
-                # cycles (an exception's traceback, a connection and its reader): found
-                # now, in the quiet window, not by a later collection that would warn.
-                # The young generations only: a full collection took 160 ms on a
-                # 200 000-object heap (gort.run's return: 3-32 ms this way, loaded); what
-                # a long run promoted to the oldest one may still warn when collected later.
-                from . import mfinal  # a module above this one (it imports proc)
-
-                c0 = gc.get_count()[0]
-                mfinal.young_collected(c0, gc.collect(1))
+            reaping = True
+            # The GreenletExit thrown into a goroutine stopped in a finalizer (the
+            # finalizer goroutine's collection, a weakref callback) is reported by the C
+            # code that called it ("Exception ignored in ...") and swallowed: the
+            # release, not the program's error.
+            sys.unraisablehook = functools.partial(_quiet_unraisable, unraisable)
+            # The goroutines' resources (a socket, a file) are closed by their finalizers
+            # as the frames go: the runtime abandoned them, not the program, so no
+            # ResourceWarning ("unclosed socket"), as none is given for what a process
+            # holds when it exits.
+            warnings.simplefilter("ignore", ResourceWarning)
+            for grave in list(_graves):
+                if grave.tid != tid:
+                    if grave.g0 is not None and grave.g0.dead:
+                        # Its thread is gone: greenlet has freed them in place without running
+                        # anything (reading .dead does it), so dropping them is safe.
+                        for gp in grave.gs:
+                            if gp.gr is not None:
+                                gp.gr.dead  # noqa: B018 (frees it: see above)
+                        _graves.remove(grave)
+                    continue
+                while grave.gs:
+                    if limit is not None and done >= limit:
+                        return done
+                    gp = grave.gs.pop()
+                    done += 1
+                    _forget_wait(gp)
+                    _release(gp.gr, gp.resume, grave.keep, me, tables)
+                    # What it was started with goes now, while reaping is set (finalizers).
+                    gp.fn = None
+                    gp.args = ()
+                    gp.kwargs = {}
+                    del gp
+                if grave.g0 is not None:
+                    g0, grave.g0 = grave.g0, None
+                    _release(g0, None, grave.keep, me, tables)
+                _graves.remove(grave)
+            return done
         finally:
-            reaping = False
-            quiet.__exit__(None, None, None)
-            if isinstance(sys.unraisablehook, functools.partial) \
-                    and sys.unraisablehook.func is _quiet_unraisable:
-                sys.unraisablehook = unraisable
-        if sys.gettrace() is not trace:
-            # An unwinding that passed through a 3.11 trace hook made CPython drop the
-            # thread's trace function; give the program's back.
-            sys.settrace(trace)
+            try:
+                if _stripped_releases[0] != stripped_before:
+                    # Frames that ran inside try/with blocks often hold their resources in
+                    # cycles (an exception's traceback, a connection and its reader): found
+                    # now, in the quiet window, not by a later collection that would warn.
+                    # The young generations only: a full collection took 160 ms on a
+                    # 200 000-object heap (gort.run's return: 3-32 ms this way, loaded); what
+                    # a long run promoted to the oldest one may still warn when collected later.
+                    from . import mfinal  # a module above this one (it imports proc)
+
+                    c0 = gc.get_count()[0]
+                    mfinal.young_collected(c0, gc.collect(1))
+            finally:
+                reaping = False
+                if isinstance(sys.unraisablehook, functools.partial) \
+                        and sys.unraisablehook.func is _quiet_unraisable:
+                    sys.unraisablehook = unraisable
+            if sys.gettrace() is not trace:
+                # An unwinding that passed through a 3.11 trace hook made CPython drop the
+                # thread's trace function; give the program's back.
+                sys.settrace(trace)
 
 
 def _forget_wait(gp: G) -> None:

@@ -179,8 +179,8 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
     s: Sched | None = None
     me = threading.get_ident()
     try:
-        proc.starting.add(me)
         try:
+            proc.starting.add(me)  # inside: an exception as add returns still discards
             s = proc.schedinit(host)
             s.script = script
             s.contain = contain

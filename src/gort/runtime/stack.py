@@ -164,9 +164,14 @@ class _ThreadState:
         n = 128  # ints: the counter sits in the first 100 bytes on 3.11-3.13
         view = (ctypes.c_int * n).from_address(self.addr)
         before = view[:]
-        self.enter(self.addr)
-        during = view[:]
-        self.leave(self.addr)
+        try:
+            # Inside the try: an exception that a signal handler raises as enter returns
+            # (the program's own handlers run raw while a run starts) must not leave the
+            # counter raised, which mutes every trace and profile function for good.
+            self.enter(self.addr)
+            during = view[:]
+        finally:
+            self.leave(self.addr)
         after = view[:]
         hits = [i for i in range(n)
                 if during[i] == before[i] + 1 and after[i] == before[i]]
