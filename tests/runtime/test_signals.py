@@ -614,3 +614,17 @@ def test_a_handler_run_in_the_handlers_goroutine_may_block(module: bool) -> None
         0, "serve_forever ended: True\nshutdown returned\n", "")
     r = run_testprog("sig_handler_blocks.py", "parked-at-end", module=module, timeout=60)
     assert (r.returncode, r.stdout, r.stderr) == (0, "handler parks\nmain done\n", "")
+
+
+@pytest.mark.parametrize("mode", ["gort-run", "plain-python"])
+def test_a_handler_raising_while_the_end_releases_goroutines_keeps_the_panic(mode: str) -> None:
+    """The handler runs after the release, not inside the goroutine being released, and
+    its exception is reported beside main's panic, not in its place (brk9 F3)."""
+    r = run_testprog("late_handler_raise.py", "raise", module=mode == "gort-run")
+    assert r.returncode == 2, r.stderr
+    assert "panic: ValueError: the panic\n\ngoroutine 1 [running]:" in r.stderr, r.stderr
+    assert "Exception ignored" in r.stderr and "Late: from the handler" in r.stderr, r.stderr
+    assert "Error in sys.excepthook" not in r.stderr and "goroutine ?" not in r.stderr
+    assert "handler inside the release: False" in r.stderr, r.stderr
+    r = run_testprog("late_handler_raise.py", "return")
+    assert r.returncode == 2 and "panic: Late: from the handler" in r.stderr, r.stderr

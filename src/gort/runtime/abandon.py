@@ -147,10 +147,12 @@ import dis
 import functools
 import gc
 import runpy
+import signal
 import sys
 import threading
 import warnings
 import weakref
+from collections import deque
 from types import (
     AsyncGeneratorType,
     CodeType,
@@ -183,6 +185,10 @@ from .traceback import is_runtime_file
 
 REAP_AT_RETURN = 1000
 """Goroutines released when gort.run returns (about 10 ms); the rest wait for the next start."""
+_SIGURG: Final = getattr(signal, "SIGURG", -1)
+# signal's own functions: sigqueue patches the module's names while a run lasts.
+_getsignal: Final = signal.getsignal
+_setsignal: Final = signal.signal
 
 EXIT_FREEZE_AT = 5000
 """Buried goroutines from which process exit skips the final collection of old objects."""
@@ -265,9 +271,12 @@ def reap(limit: int | None = None) -> int:
     # an exception a signal handler raises between two of them (the program's handlers
     # run raw at a run's start and end) left reaping set, and every later gort.run
     # refused to start ("called from a finalizer while gort releases ...").
+    held: list[tuple[int, FrameType | None]] = []
+    handlers: dict[int, Any] = {}
     with warnings.catch_warnings():
         try:
             reaping = True
+            _hold_signals(handlers, held)
             # The GreenletExit thrown into a goroutine stopped in a finalizer (the
             # finalizer goroutine's collection, a weakref callback) is reported by the C
             # code that called it ("Exception ignored in ...") and swallowed: the
@@ -323,10 +332,64 @@ def reap(limit: int | None = None) -> int:
                 if isinstance(sys.unraisablehook, functools.partial) \
                         and sys.unraisablehook.func is _quiet_unraisable:
                     sys.unraisablehook = unraisable
-            if sys.gettrace() is not trace:
-                # An unwinding that passed through a 3.11 trace hook made CPython drop the
-                # thread's trace function; give the program's back.
-                sys.settrace(trace)
+                if sys.gettrace() is not trace:
+                    # An unwinding that passed through a 3.11 trace hook made CPython
+                    # drop the thread's trace function; give the program's back.
+                    sys.settrace(trace)
+                run_held_signals(handlers, held)
+
+
+def _hold_signals(handlers: dict[int, Any], held: list[tuple[int, FrameType | None]]) -> None:
+    """Hold off the program's Python-level signal handlers while reap releases goroutines
+    (main thread only: only it has them). CPython runs a handler at the next check of
+    whatever runs, and that is an abandoned goroutine's code once reap throws into it:
+    the program's handler ran inside a goroutine being released, its exception went
+    into that unwinding. Each signal is recorded in ``held`` instead (run_held_signals
+    runs them); ``handlers`` gets each replaced handler before it is replaced (an
+    exception between two replacements leaves nothing to restore unrecorded)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    hold = _held_signal(held)
+    for sig in signal.valid_signals():
+        h = _getsignal(sig)
+        if callable(h) and sig != _SIGURG:  # gort's preemption, when a run hosts reap
+            handlers[sig] = h
+            _setsignal(sig, hold)
+
+
+def _held_signal(held: list[tuple[int, FrameType | None]]) -> Any:
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append((signum, None))  # its frame is a released goroutine's
+
+    return hold
+
+
+def run_held_signals(handlers: dict[int, Any],
+                     held: list[tuple[int, FrameType | None]] | deque[tuple[int, FrameType | None]],
+                     ) -> None:
+    """Give every signal in ``handlers`` its handler back, then run the handlers of the
+    signals ``held`` meanwhile (emptied; read once every handler is back, so none that
+    comes in between is missed). The first exception a handler raises is raised once
+    every handler is back and every held one has run (reap's hold; sigqueue's end)."""
+    pending: BaseException | None = None
+    for sig, h in handlers.items():
+        for _ in range(2):  # once more if a handler's exception came with the call
+            try:
+                _setsignal(sig, h)
+                break
+            except BaseException as e:
+                pending = pending or e
+    late = list(held)
+    held.clear()
+    for signum, frame in late:
+        h = handlers.get(signum)
+        if callable(h):
+            try:
+                h(signum, frame)
+            except BaseException as e:
+                pending = pending or e
+    if pending is not None:
+        raise pending
 
 
 def _forget_wait(gp: G) -> None:

@@ -62,7 +62,7 @@ from .mfinal import Finq
 from .preempt import Preempter
 from .sched import Sched
 from .signal_unix import QuitDump, Signals
-from .sigqueue import SigQueue
+from .sigqueue import SigQueue, report_unraisable
 from .stack import Stack
 from .sysmon import Sysmon
 from .traceback import deadlock_report, panic_report
@@ -178,6 +178,7 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
     free = proc.running() is None
     s: Sched | None = None
     me = threading.get_ident()
+    kind, value = "", None
     try:
         try:
             proc.starting.add(me)  # inside: an exception as add returns still discards
@@ -194,8 +195,17 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
         mon = s.sysmon if s is not None else None
         if s is not None:
             s.ending = True  # no call since the finally began: see proc.finish_teardown
-            proc.teardown(s)
-            abandon.reap(abandon.REAP_AT_RETURN)
+            try:
+                proc.teardown(s)
+                abandon.reap(abandon.REAP_AT_RETURN)
+            except BaseException as e:
+                # A signal handler's exception (Ctrl-C) as the run ends. After a return
+                # it is what the program gets; after the run's own exception it must not
+                # take that one's place (the panic's report was lost): reported instead.
+                if kind == "return":
+                    raise
+                report_unraisable(e, "Exception ignored in gort.run's end (the run had "
+                                  "already ended with an exception, raised now)")
     if mon is not None and mon.failure is not None:
         raise mon.failure
     if kind == "raise":
@@ -322,7 +332,14 @@ def implicit_end(s: Sched, how: tuple[str, Any]) -> NoReturn:
     main_g = s.main_g
     assert main_g is not None
     assert main_g.gr is not None
-    proc.teardown(s, keep=(main_g.gr,))
+    try:
+        proc.teardown(s, keep=(main_g.gr,))
+    except BaseException as e:  # a signal handler's (Ctrl-C), as gort.run's end treats it
+        if kind == "return":
+            kind, value = "raise", e
+        else:
+            report_unraisable(e, "Exception ignored at the program's end (it had already "
+                              "ended with an exception, reported below)")
     if not implicit_exits:
         main_g.gr.throw(value if kind == "raise" else SystemExit(0))
     status = report_exit(value if kind == "raise" else None)
@@ -330,7 +347,10 @@ def implicit_end(s: Sched, how: tuple[str, Any]) -> NoReturn:
         crash_if_asked(value)
     # As gort.run's return: release what fits in its bound (their frames then stop
     # holding the script's objects, finalized at exit as under `gort run`).
-    abandon.reap(abandon.REAP_AT_RETURN)
+    try:
+        abandon.reap(abandon.REAP_AT_RETURN)
+    except BaseException as e:  # a held signal's handler raised: the status is decided
+        report_unraisable(e, "Exception ignored at the program's end (after its report)")
     if abandon.quiet_unwind(main_g.gr, main_g.resume):
         # The interpreter's own exit, as `gort run`'s SystemExit: the script unwinds
         # running none of its handlers (they are stripped, as reap strips an abandoned

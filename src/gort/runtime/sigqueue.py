@@ -139,7 +139,7 @@ _SYNCHRONOUS: Final = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, s
 _unraisable_type: Any = None
 
 
-def _report_unraisable(exc: BaseException, msg: str) -> None:
+def report_unraisable(exc: BaseException, msg: str) -> None:
     """sys.unraisablehook(exc) with msg, as CPython's C code reports (PyErr_WriteUnraisable)."""
     global _unraisable_type
     if _unraisable_type is None:
@@ -245,26 +245,8 @@ class SigQueue:
         the program's handlers for the signals that came during teardown (gort's handler
         only queued them). The first exception a handler raises is raised after the last
         handler is back."""
-        pending: BaseException | None = None
         prog, self.prog = self.prog, {}
-        for sig, h in prog.items():
-            for _ in range(2):  # once more if the handler's exception came with the call
-                try:
-                    real_signal(sig, h)
-                    break
-                except BaseException as e:
-                    pending = pending or e
-        late = list(self.q)
-        self.q.clear()
-        for signum, frame in late:
-            h = prog.get(signum)
-            if callable(h):
-                try:
-                    h(signum, frame)
-                except BaseException as e:
-                    pending = pending or e
-        if pending is not None:
-            raise pending
+        abandon.run_held_signals(prog, self.q)
 
     def _gort_owned(self, sig: int) -> bool:
         """SIGURG (preemption) and SIGQUIT (the dump) while gort's handlers hold them."""
@@ -299,7 +281,7 @@ class SigQueue:
         except OSError as e:
             if isinstance(e, BlockingIOError) and not self.wakeup_warn:
                 return
-            _report_unraisable(e, "Exception ignored when trying to write to the signal "
+            report_unraisable(e, "Exception ignored when trying to write to the signal "
                                   "wakeup fd")
 
     def run_queued_here(self, on_main: bool, own_goroutine: bool = False) -> None:
