@@ -551,13 +551,12 @@ def waitpid(pid: int, options: int, /) -> tuple[int, int]:
 
 
 def _waitpid_polling(pid: int, options: int) -> tuple[int, int]:
-    pause = 0.001
+    backoff = _rt.Backoff(0.001, 0.02)
     while True:
         got = _std_waitpid(pid, options | os.WNOHANG)  # ChildProcessError: none to wait for
         if got[0]:
             return got
-        _rt.time_sleep(pause)
-        pause = min(pause * 2, 0.02)
+        backoff.sleep()
 
 
 class Process:

@@ -69,11 +69,12 @@ from .rt0 import (
 from .select import default, selectgo
 from .sema import Sema
 from .syscall import offload
-from .time import reset_timer, start_timer, stop_timer, time_sleep, to_ns
+from .time import Backoff, reset_timer, start_timer, stop_timer, time_sleep, to_ns
 from .timers import Timer
 from .traceback import goroutine_dump, panic_block, panic_lines
 
 __all__ = [
+    "Backoff",
     "Chan",
     "ClosedChannelError",
     "Deadlock",
