@@ -45,7 +45,6 @@ import os
 import socket
 import sys
 import threading
-import weakref
 from collections.abc import Callable
 from time import monotonic
 from types import TracebackType
@@ -234,9 +233,6 @@ def _numeric(host: str) -> tuple[int, str] | None:
 # Name resolution
 
 
-_lookup_slots: weakref.WeakKeyDictionary[Sched, _rt.Chan[None]] = weakref.WeakKeyDictionary()
-
-
 def _getaddrinfo(host: str, port: int, family: int, socktype: int,
                  deadline: int) -> list[tuple[int, Any]]:
     """(family, sockaddr) for host, in the resolver's order; ``deadline`` ns (0: none)."""
@@ -268,19 +264,14 @@ def _getaddrinfo(host: str, port: int, family: int, socktype: int,
     return out
 
 
+_lookups: Final = _rt.OffloadLimit(MAX_LOOKUPS)
+
+
 def _resolver_call(fn: Callable[..., T], /, *args: Any) -> T:
     """fn(*args), a resolver call (getaddrinfo, gethostbyname ...), on an offload thread,
     at most ``MAX_LOOKUPS`` at a time per run; its result or its exception, unchanged.
     (gort.socket's getaddrinfo and gethostbyname family come through here too.)"""
-    s = _rt.current_sched()
-    slots = _lookup_slots.get(s)
-    if slots is None:
-        slots = _lookup_slots[s] = _rt.Chan(MAX_LOOKUPS)
-    slots.send(None)
-    try:
-        return _rt.offload(fn, *args)
-    finally:
-        slots.recv()
+    return _lookups.offload(fn, *args)
 
 
 def _lookup(host: str, port: int, family: int, socktype: int) -> list[Any]:

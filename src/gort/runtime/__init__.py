@@ -68,7 +68,7 @@ from .rt0 import (
 )
 from .select import default, selectgo
 from .sema import Sema
-from .syscall import offload
+from .syscall import OffloadLimit, offload
 from .time import Backoff, reset_timer, start_timer, stop_timer, time_sleep, to_ns
 from .timers import Timer
 from .traceback import goroutine_dump, panic_block, panic_lines
@@ -83,6 +83,7 @@ __all__ = [
     "GortInternalError",
     "Gstatus",
     "NotInGoroutine",
+    "OffloadLimit",
     "PreemptionWarning",
     "Sema",
     "Timer",
