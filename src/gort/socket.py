@@ -154,6 +154,7 @@ from typing import Any, Final
 
 from . import net as _net
 from . import runtime as _rt
+from .internal import hosts as _hosts
 from .internal.poll import (
     FD,
     SENDTO_PAUSE_MAX_S,
@@ -1059,9 +1060,13 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0,  # noqa: A
                 proto: int = 0, flags: int = 0) -> list[tuple[Any, ...]]:
     """As socket.getaddrinfo (same results and errors: socket.gaierror); on a goroutine a
     name is looked up on gort's offload threads (at most gort.net.MAX_LOOKUPS at once),
-    a numeric host in place."""
+    a numeric host in place, and a name the hosts file answers (``localhost``) from
+    the file, as glibc would (gort.internal.hosts)."""
     if _numeric(host) or flags & _std.AI_NUMERICHOST or not _on_goroutine():
         return _std_getaddrinfo(host, port, family, type, proto, flags)
+    got = _hosts.getaddrinfo(host, port, family, type, proto, flags)
+    if got is not None:
+        return got
     return _net._resolver_call(_std_getaddrinfo, host, port, family, type, proto, flags)
 
 
@@ -1069,6 +1074,9 @@ def gethostbyname(hostname: str) -> str:
     """As socket.gethostbyname: the IPv4 address of hostname (str); resolved as getaddrinfo."""
     if _numeric(hostname) or not _on_goroutine():
         return _std_gethostbyname(hostname)
+    got = _hosts.gethostbyname_ex(hostname)
+    if got is not None:
+        return got[2][0]
     return _net._resolver_call(_std_gethostbyname, hostname)
 
 
@@ -1076,14 +1084,16 @@ def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
     """As socket.gethostbyname_ex: (name, aliases, IPv4 addresses); resolved as getaddrinfo."""
     if not _on_goroutine():
         return _std_gethostbyname_ex(hostname)
-    return _net._resolver_call(_std_gethostbyname_ex, hostname)
+    return _hosts.gethostbyname_ex(hostname) or _net._resolver_call(
+        _std_gethostbyname_ex, hostname)
 
 
 def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
     """As socket.gethostbyaddr: (name, aliases, addresses) of an address (reverse lookup)."""
     if not _on_goroutine():
         return _std_gethostbyaddr(ip_address)
-    return _net._resolver_call(_std_gethostbyaddr, ip_address)
+    return _hosts.gethostbyaddr(ip_address) or _net._resolver_call(
+        _std_gethostbyaddr, ip_address)
 
 
 # ---------------------------------------------------------------------------
