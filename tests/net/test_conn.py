@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 import gort
-from gort.internal import hosts
 import gort.net as net
+from gort.internal import hosts
 
 from ..conftest import run_testprog
 from .helpers import conn_pair, echo_server, free_port, serve, write_until_error
@@ -512,7 +512,7 @@ def test_lookup_numeric_needs_no_thread_and_names_resolve_offloaded() -> None:
         c.close()
         ln.close()
         local_no_thread = s.offloader is None
-        with pytest.raises(socket.gaierror, match="lookup no-such-name.invalid"):
+        with pytest.raises(socket.gaierror, match=r"lookup no-such-name\.invalid"):
             net.lookup_host("no-such-name.invalid")
         return num, no_thread, names, local_no_thread, s.offloader is not None
 
