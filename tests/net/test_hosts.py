@@ -49,7 +49,7 @@ def test_every_answer_is_the_c_librarys() -> None:
         want = real(socket.getaddrinfo, *args)
         assert mine == want, args
         assert [list(map(type, r)) for r in mine] == [list(map(type, r)) for r in want], args
-    for name in [*file_names(), "127.0.0.1", "::1"]:
+    for name in [*file_names(), "127.0.0.1", "::1", b"localhost", bytearray(b"localhost")]:
         for mine, fn in ((hosts.gethostbyname_ex(name), socket.gethostbyname_ex),
                          (hosts.gethostbyaddr(name), socket.gethostbyaddr)):
             if mine is not None:
@@ -193,5 +193,6 @@ def test_shapes_it_leaves_to_the_system(files: Path) -> None:
                  ("localhost", 80, 0, 0, 0, socket.AI_ADDRCONFIG),
                  ("localhost", 80, socket.AF_UNIX, 0, 0, 0),
                  ("l\u00f6calhost", 80, 0, 0, 0, 0), ("localhost\0x", 80, 0, 0, 0, 0),
-                 (None, 80, 0, 0, 0, 0), ("", 80, 0, 0, 0, 0), (5, 80, 0, 0, 0, 0)]:
+                 (None, 80, 0, 0, 0, 0), ("", 80, 0, 0, 0, 0), (5, 80, 0, 0, 0, 0),
+                 (bytearray(b"localhost"), 80, 0, 0, 0, 0)]:  # (the stdlib: TypeError)
         assert hosts.getaddrinfo(*args) is None, args

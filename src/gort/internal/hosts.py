@@ -225,8 +225,9 @@ def _port(port: Any) -> int | None:
 
 
 def _name(host: Any) -> str | None:
-    if isinstance(host, bytes | bytearray):
-        host = bytes(host).decode("ascii", "replace")
+    """host as the C calls take it (str or bytes; not a bytearray: their TypeError)."""
+    if type(host) is bytes:
+        host = host.decode("ascii", "replace")
     return host if type(host) is str and host else None
 
 
