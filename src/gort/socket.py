@@ -1074,10 +1074,8 @@ def gethostbyname(hostname: str) -> str:
     """As socket.gethostbyname: the IPv4 address of hostname (str); resolved as getaddrinfo."""
     if _numeric(hostname) or not _on_goroutine():
         return _std_gethostbyname(hostname)
-    got = _hosts.gethostbyname_ex(hostname)
-    if got is not None:
-        return got[2][0]
-    return _net._resolver_call(_std_gethostbyname, hostname)
+    return _hosts.gethostbyname(hostname) or _net._resolver_call(_std_gethostbyname,
+                                                                 hostname)
 
 
 def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:

@@ -74,17 +74,21 @@ def test_localhost_is_answered_where_the_file_is_final() -> None:
 def test_goroutines_get_the_files_answers_without_a_thread() -> None:
     # Through gort.socket and gort.net on a goroutine: the same answers as the stdlib's,
     # and no offload worker started (through the resolver path, each lookup used one).
+    # (gethostbyname_ex where the file answers it: not Debian's two localhost lines.)
     if hosts.lookup("localhost", socket.AF_INET) is None:
         pytest.skip("this machine's hosts file does not answer localhost")
+    ex = hosts.gethostbyname_ex("localhost") is not None
     want = [socket.getaddrinfo("localhost", 80, socket.AF_INET, socket.SOCK_STREAM),
-            socket.gethostbyname("localhost"), socket.gethostbyname_ex("localhost"),
-            socket.gethostbyaddr("127.0.0.1")]
+            socket.getaddrinfo("localhost", "80", 0, 0, 0, socket.AI_CANONNAME),
+            socket.gethostbyname("localhost"), socket.gethostbyaddr("127.0.0.1"),
+            ex and socket.gethostbyname_ex("localhost")]
 
     def main() -> tuple[list[Any], list[str], int, int]:
         before = len(os.listdir("/proc/self/task"))
         got = [gsocket.getaddrinfo("localhost", 80, socket.AF_INET, socket.SOCK_STREAM),
-               gsocket.gethostbyname("localhost"), gsocket.gethostbyname_ex("localhost"),
-               gsocket.gethostbyaddr("127.0.0.1")]
+               gsocket.getaddrinfo("localhost", "80", 0, 0, 0, socket.AI_CANONNAME),
+               gsocket.gethostbyname("localhost"), gsocket.gethostbyaddr("127.0.0.1"),
+               ex and gsocket.gethostbyname_ex("localhost")]
         lk = gort.net.lookup_host("localhost")
         return got, lk, before, len(os.listdir("/proc/self/task"))
 
@@ -138,6 +142,7 @@ def test_the_file_as_go_and_glibc_read_it(files: Path) -> None:
         assert answer(unsure) is None, unsure  # glibc may read these lines otherwise
     assert answer("other") == [("10.0.0.9", ("odd", "other"))]
     assert answer("six") == [("2001:db8::1", ("six",))]  # inet_ntop's text
+    assert answer("six", socket.AF_INET) is None  # (glibc skips the line for AF_INET)
     assert answer("localhost.") is None and answer("nowhere") is None
     assert hosts.getaddrinfo("web", 80, 0, socket.SOCK_STREAM, 0, F) == [
         (socket.AF_INET, socket.SOCK_STREAM, 6, "Web", ("10.0.0.1", 80))]
@@ -175,11 +180,24 @@ def test_the_loopback_pair_in_rfc_6724s_order(files: Path) -> None:
     except OSError:
         usable = False
     assert answer("localhost") == ([v6, v4] if usable else [v4, v6])
-    assert answer("localhost", socket.AF_INET) == [v4]
+    # glibc's files source reads ::1 as 127.0.0.1 for AF_INET: the address twice
+    assert answer("localhost", socket.AF_INET) == [v4, ("127.0.0.1", v6[1])]
+    assert answer("ip6-localhost", socket.AF_INET) == [("127.0.0.1", v6[1])]
     assert answer("localhost", socket.AF_INET6) == [v6]
+    assert hosts.gethostbyname("localhost") == "127.0.0.1"
+    assert hosts.gethostbyname_ex("localhost") is None  # glibc merges the two lines' names
+    assert hosts.gethostbyname_ex("ip6-localhost") == ("localhost", ["ip6-localhost"],
+                                                       ["127.0.0.1"])
+    assert hosts.gethostbyaddr("127.0.0.1") == ("localhost", [], ["127.0.0.1"])
+    assert hosts.gethostbyaddr("::1") == ("localhost", ["ip6-localhost"], ["::1"])
+    assert hosts.gethostbyaddr("localhost") == (  # (first resolved as AF_UNSPEC)
+        ("localhost", ["ip6-localhost"], ["::1"]) if usable
+        else ("localhost", [], ["127.0.0.1"]))
     write(files / "gai.conf", "precedence ::ffff:0:0/96 100\n")  # the admin's own order
     assert answer("localhost") is None
-    assert answer("localhost", socket.AF_INET) == [v4]
+    assert answer("localhost", socket.AF_INET) == [v4, ("127.0.0.1", v6[1])]
+    write(files / "hosts", "::1 localhost\n127.0.0.1 localhost\n")
+    assert hosts.gethostbyaddr("127.0.0.1") is None  # the ::1 line may come first: the system
 
 
 def test_shapes_it_leaves_to_the_system(files: Path) -> None:

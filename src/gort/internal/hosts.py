@@ -18,18 +18,22 @@ found name go on to the next source, is the file's answer the final one (a
 missing nsswitch.conf means glibc's default, DNS first: the system is asked).
 A name is answered here when it is on exactly one line of the family asked
 (AF_INET, AF_INET6; for AF_UNSPEC, on exactly one line of either), so no
-ordering question arises. The one two-line case answered is the classic
-Debian pair, a name on an IPv4 loopback line and on the ``::1`` line, asked
-for AF_UNSPEC: glibc sorts by RFC 6724 (addrselect), and with no rules of
-the administrator's in gai.conf, ``::1`` (precedence 50) comes before an
-IPv4 address (35) when it is usable, which glibc learns by connecting a UDP
-socket to it (rule 1: no source address, the destination goes last); the
-same probe is made here, per lookup (a socket, a connect, a close: no
-packet is sent). Everything else goes to the system: two lines of one
-family (rule 9 orders them by the source address's prefix), a name also on a
-line whose address is not one inet_pton reads (glibc may read it otherwise:
-``127.1``, a scope ``fe80::1%lo``, an IPv4-mapped IPv6 address that AF_INET
-answers as IPv4), a name that is not plain ASCII (IDNA) or ends with a dot.
+ordering question arises. Read for AF_INET, glibc takes a ``::1`` line for
+``127.0.0.1`` and skips other IPv6 lines (files-hosts.c), so Debian's
+``localhost`` (on the ``127.0.0.1`` and the ``::1`` line) is 127.0.0.1 twice
+for AF_INET: lines of one address are answered, all of them. The other
+two-line case answered is the classic Debian pair, a name on an IPv4 loopback
+line and on the ``::1`` line, asked for AF_UNSPEC: glibc sorts by RFC 6724
+(addrselect), and with no rules of the administrator's in gai.conf, ``::1``
+(precedence 50) comes before an IPv4 address (35) when it is usable, which
+glibc learns by connecting a UDP socket to it (rule 1: no source address, the
+destination goes last); the same probe is made here, per lookup (a socket, a
+connect, a close: no packet is sent). Everything else goes to the system: two
+lines of one family (rule 9 orders them by the source address's prefix), a
+name also on a line whose address is not one inet_pton reads (glibc may read
+it otherwise: ``127.1``, a scope ``fe80::1%lo``, an IPv4-mapped IPv6 address
+that AF_INET answers as IPv4), a name that is not plain ASCII (IDNA) or ends
+with a dot.
 getaddrinfo's arguments are answered here only in the shapes whose answer is
 plain: a numeric port (or None), type 0 (the stream, datagram and raw
 triple), SOCK_STREAM or SOCK_DGRAM with their protocol or 0, flags among
@@ -80,7 +84,8 @@ class Line(NamedTuple):
 class _Table(NamedTuple):
     key: tuple[Any, ...]
     by_name: dict[str, list[Line]]  # lower-cased name -> its lines, in file order
-    by_addr: dict[bytes, Line]  # packed address -> the first line with it
+    by_addr: dict[bytes, Line | None]  # packed address -> the first line with it (None:
+    # the system's answer)
     unsure: frozenset[str]  # names also on a line this module does not read as glibc
     files_final: bool  # nsswitch.conf: the file's answer is the final one
     gai_default: bool  # gai.conf has no rules: RFC 6724's default precedences
@@ -117,9 +122,14 @@ def _files_final(text: str | None) -> bool:
     return False
 
 
-def _parse(text: str) -> tuple[dict[str, list[Line]], dict[bytes, Line], frozenset[str]]:
+_LOOP4: Final = socket.inet_pton(socket.AF_INET, "127.0.0.1")
+_LOOP6: Final = socket.inet_pton(socket.AF_INET6, "::1")
+
+
+def _parse(text: str) -> tuple[dict[str, list[Line]], dict[bytes, Line | None],
+                                frozenset[str]]:
     by_name: dict[str, list[Line]] = {}
-    by_addr: dict[bytes, Line] = {}
+    by_addr: dict[bytes, Line | None] = {}
     unsure: set[str] = set()
     for raw in text.splitlines():
         fields = raw.split("#", 1)[0].split()
@@ -139,6 +149,10 @@ def _parse(text: str) -> tuple[dict[str, list[Line]], dict[bytes, Line], frozens
             unsure.update(n.lower() for n in names)
             continue
         by_addr.setdefault(line.packed, line)
+        if line.packed == _LOOP6:
+            # Read for AF_INET, glibc's files source takes ::1 for 127.0.0.1: a reverse
+            # lookup of 127.0.0.1 may find this line first (not learnt here: the system's).
+            by_addr.setdefault(_LOOP4, None)
         for n in names:
             by_name.setdefault(n.lower(), []).append(line)
     return by_name, by_addr, frozenset(unsure)
@@ -180,14 +194,25 @@ def lookup(host: str, family: int) -> list[Line] | None:
     name = host.lower()
     if not t.files_final or name in t.unsure:
         return None
-    lines = [ln for ln in t.by_name.get(name, ()) if family in (socket.AF_UNSPEC, ln.family)]
+    lines = t.by_name.get(name, [])
+    if family == socket.AF_INET:
+        # glibc's files source reads ::1 as 127.0.0.1 for AF_INET, and skips every other
+        # IPv6 line; the same address twice is answered twice.
+        lines = [ln if ln.family == socket.AF_INET else
+                 Line(socket.AF_INET, "127.0.0.1", _LOOP4, ln.names)
+                 for ln in lines if ln.family == socket.AF_INET or ln.packed == _LOOP6]
+        if lines and all(ln.packed == lines[0].packed for ln in lines):
+            return lines
+        return None
+    if family == socket.AF_INET6:
+        lines = [ln for ln in lines if ln.family == socket.AF_INET6]
     if len(lines) == 1:
         return lines
-    if len(lines) != 2 or not t.gai_default:
+    if len(lines) != 2 or family != socket.AF_UNSPEC or not t.gai_default:
         return None
     v4, v6 = sorted(lines)  # (AF_INET < AF_INET6)
-    if (v4.family != socket.AF_INET or v6.packed != socket.inet_pton(socket.AF_INET6, "::1")
-            or v4.packed[0] != 127 or v4.names[0] != v6.names[0]):
+    if (v4.family != socket.AF_INET or v6.packed != _LOOP6 or v4.packed[0] != 127
+            or v4.names[0] != v6.names[0]):
         return None
     return [v6, v4] if _usable(v6) else [v4, v6]
 
@@ -257,11 +282,19 @@ def getaddrinfo(host: Any, port: Any, family: Any, socktype: Any, proto: Any,
     return out
 
 
-def gethostbyname_ex(host: Any) -> tuple[str, list[str], list[str]] | None:
-    """socket.gethostbyname_ex's answer from the hosts file, or None: ask the system."""
+def gethostbyname(host: Any) -> str | None:
+    """socket.gethostbyname's answer from the hosts file, or None: ask the system."""
     name = _name(host)
     lines = None if name is None else lookup(name, socket.AF_INET)
-    if lines is None:
+    return None if lines is None else lines[0].addr
+
+
+def gethostbyname_ex(host: Any) -> tuple[str, list[str], list[str]] | None:
+    """socket.gethostbyname_ex's answer from the hosts file (a name on one line: glibc
+    merges the names of several), or None: ask the system."""
+    name = _name(host)
+    lines = None if name is None else lookup(name, socket.AF_INET)
+    if lines is None or len(lines) != 1:
         return None
     ln = lines[0]
     return (ln.names[0], list(ln.names[1:]), [ln.addr])
