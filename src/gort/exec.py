@@ -33,9 +33,13 @@ child, restores SIGPIPE to default there, and reports an exec failure as
 the parent's OSError). Measured on this machine (2 cores, Linux 6.18,
 CPython 3.11): a Popen() call for /bin/true takes 85 us (median of 200,
 p90 95 us); spawn and wait 1.1 ms, against 1.3 ms with os.posix_spawn.
-So the M is held 85 us per start, and start() runs Popen on the M rather
-than offloading it (an offload round trip costs tens of us and a thread;
-Go's forkExec holds its M too). Rejected: a fork of our own (async-signal
+The start itself (fork, exec, the wait for the exec) runs on an offload
+thread (gort.os.execute_child, at most gort.os.MAX_STARTS at once): on the
+M, a start holds every goroutine until the child has exec'd, which on a
+loaded machine is tens of ms per child (30 python children started at once
+stalled a 10 ms ticker 0.5-1.2 s; offloaded, 0.06-0.3 s, about what the
+children's own CPU load costs a process that starts none). Go's forkExec
+holds its M too, but the P is handed off. Rejected: a fork of our own (async-signal
 safety in the child, closing descriptors, error reporting: what
 _posixsubprocess already does right); os.posix_spawn (slower here, has no
 working-directory action on 3.11-3.13, and closes other descriptors only
@@ -77,7 +81,7 @@ from typing import Any, Final, NamedTuple
 from . import context as _context
 from . import go as _go
 from . import runtime as _rt
-from .os import ErrProcessDone, File, Process, ProcessState, pipe
+from .os import ErrProcessDone, File, Process, ProcessState, execute_child, pipe
 from .time import Timer
 
 __all__ = [
@@ -262,6 +266,13 @@ class _CtxResult(NamedTuple):
 
 
 _Closer = File | int  # what start closes after the child has its copies
+
+
+class _Popen(subprocess.Popen[bytes]):
+    """Popen whose start runs on an offload thread from a goroutine (gort.os.execute_child):
+    the other goroutines run on while the child starts."""
+
+    _execute_child = execute_child
 
 
 class Cmd:
@@ -534,9 +545,9 @@ class Cmd:
             else self._child_writer(self.stderr, "stderr")
         env = self._env()
         path = self.path if "/" in self.path else "./" + self.path  # execve: no $PATH
-        popen = subprocess.Popen(self.args or [self.path], executable=path, stdin=stdin,
-                                 stdout=stdout, stderr=stderr, env=env, cwd=self.dir,
-                                 close_fds=True, restore_signals=True)
+        popen = _Popen(self.args or [self.path], executable=path, stdin=stdin,
+                       stdout=stdout, stderr=stderr, env=env, cwd=self.dir,
+                       close_fds=True, restore_signals=True)
         self.process = Process(popen)
         goroutines, self._goroutines = self._goroutines, []
         if goroutines:

@@ -29,7 +29,9 @@ Shapes follow Go's ``net`` where Python has no better habit:
   lookup ``socket.gaierror``; their ``errno`` is kept.
 - Names are resolved on gort's offload threads, at most ``MAX_LOOKUPS`` at a
   time per run (Go bounds its cgo resolver alike); numeric addresses never
-  leave the goroutine (no thread for ``127.0.0.1:80``).
+  leave the goroutine (no thread for ``127.0.0.1:80``), nor do names the
+  hosts file answers as glibc would (``localhost``; gort.internal.hosts,
+  Go's hosts.go).
 - ``TCP_NODELAY`` is on for every TCP connection, as in Go.
 
 TLS is gort.tls. Not here (yet): CloseRead on pipes, multicast, ``unixpacket``.
@@ -45,13 +47,13 @@ import os
 import socket
 import sys
 import threading
-import weakref
 from collections.abc import Callable
 from time import monotonic
 from types import TracebackType
 from typing import IO, Any, Final, NamedTuple, TypeVar
 
 from . import runtime as _rt
+from .internal import hosts as _hosts
 from .internal.poll import FD, Deadlines, ErrClosed, deadline_ns
 from .runtime.netpoll import READ, WRITE
 from .runtime.poll_runtime import poll_set_deadline
@@ -234,9 +236,6 @@ def _numeric(host: str) -> tuple[int, str] | None:
 # Name resolution
 
 
-_lookup_slots: weakref.WeakKeyDictionary[Sched, _rt.Chan[None]] = weakref.WeakKeyDictionary()
-
-
 def _getaddrinfo(host: str, port: int, family: int, socktype: int,
                  deadline: int) -> list[tuple[int, Any]]:
     """(family, sockaddr) for host, in the resolver's order; ``deadline`` ns (0: none)."""
@@ -268,22 +267,20 @@ def _getaddrinfo(host: str, port: int, family: int, socktype: int,
     return out
 
 
+_lookups: Final = _rt.OffloadLimit(MAX_LOOKUPS)
+
+
 def _resolver_call(fn: Callable[..., T], /, *args: Any) -> T:
     """fn(*args), a resolver call (getaddrinfo, gethostbyname ...), on an offload thread,
     at most ``MAX_LOOKUPS`` at a time per run; its result or its exception, unchanged.
     (gort.socket's getaddrinfo and gethostbyname family come through here too.)"""
-    s = _rt.current_sched()
-    slots = _lookup_slots.get(s)
-    if slots is None:
-        slots = _lookup_slots[s] = _rt.Chan(MAX_LOOKUPS)
-    slots.send(None)
-    try:
-        return _rt.offload(fn, *args)
-    finally:
-        slots.recv()
+    return _lookups.offload(fn, *args)
 
 
 def _lookup(host: str, port: int, family: int, socktype: int) -> list[Any]:
+    got = _hosts.getaddrinfo(host, port, family, socktype, 0, 0)
+    if got is not None:
+        return got  # the hosts file's answer, without a thread (Go: hosts.go)
     try:
         return _resolver_call(socket.getaddrinfo, host, port, family, socktype)
     except socket.gaierror as e:
@@ -327,7 +324,8 @@ def _with_deadline(deadline: int, fn: Callable[..., T], *args: Any) -> T:
 def lookup_host(host: str) -> list[str]:
     """The addresses of host, as strings, in the resolver's order (Go: net.LookupHost).
 
-    Runs getaddrinfo on an offload thread (an IP literal is returned as is).
+    Runs getaddrinfo on an offload thread (an IP literal is returned as is, a name
+    the hosts file answers, such as ``localhost``, is read from it).
     Raises socket.gaierror ("lookup HOST: no such host") if there are none.
     """
     if not isinstance(host, str):

@@ -154,7 +154,16 @@ from typing import Any, Final
 
 from . import net as _net
 from . import runtime as _rt
-from .internal.poll import FD, ErrClosed, connect_done, deadline_ns
+from .internal import hosts as _hosts
+from .internal.poll import (
+    FD,
+    SENDTO_PAUSE_MAX_S,
+    SENDTO_PAUSE_S,
+    ErrClosed,
+    connect_done,
+    deadline_ns,
+    is_unix_dgram,
+)
 from .runtime.netpoll import READ, WRITE, netpollunblock
 from .runtime.poll_runtime import (
     POLL_ERR_TIMEOUT,
@@ -268,12 +277,13 @@ def _keep_mode(flag: bool) -> None:
 class _Raw:
     """The C calls FD makes on its socket (FD must not reach the overriding methods)."""
 
-    __slots__ = ("close", "connect_ex", "fileno", "getsockopt", "setblocking", "shutdown",
-                 "type")
+    __slots__ = ("close", "connect_ex", "family", "fileno", "getsockopt", "setblocking",
+                 "shutdown", "type")
 
     def __init__(self, s: _ss) -> None:
         self.close = _ss.close.__get__(s)
         self.connect_ex = _ss.connect_ex.__get__(s)
+        self.family = _ss.family.__get__(s)
         self.fileno = _ss.fileno.__get__(s)
         self.getsockopt = _ss.getsockopt.__get__(s)
         self.setblocking = _keep_mode  # the socket chooses its descriptor's mode
@@ -618,12 +628,20 @@ class socket(_std.socket):
         if not _on_goroutine():
             deadline = None if t is None else monotonic() + t
             fileno = _ss.fileno(self)
+            backoff = None
             while True:
-                _wait_fd(fileno, want, deadline, what)
+                if backoff is None:
+                    _wait_fd(fileno, want, deadline, what)
+                else:  # internal.poll.FD._retry's pause, on this thread
+                    _thread_sleep(backoff.next(None if deadline is None
+                                               else max(deadline - monotonic(), 0.0)))
+                    if deadline is not None and monotonic() >= deadline:
+                        raise TimeoutError(what)
                 try:
                     return op()
                 except BlockingIOError:
-                    pass
+                    if want == WRITE and not tls and is_unix_dgram(self):
+                        backoff = backoff or _rt.Backoff(SENDTO_PAUSE_S, SENDTO_PAUSE_MAX_S)
                 except _WantRead:
                     want = READ
                 except _WantWrite:
@@ -773,7 +791,7 @@ class socket(_std.socket):
         AF_UNIX queue, which no event announces: tried again after a sleep (1 ms,
         doubling to 50 ms). (Both waited for writable, and a full queue's socket was
         then reported connected, unconnected.)"""
-        pause = _QUEUE_FULL_PAUSE
+        backoff = _rt.Backoff(_QUEUE_FULL_PAUSE, _QUEUE_FULL_PAUSE_MAX)
         while True:
             try:
                 self._gort_connect_once(t, address)
@@ -782,10 +800,9 @@ class socket(_std.socket):
                 if t is not None or e.errno != _errno.EAGAIN:
                     raise
             if _on_goroutine():
-                _rt.time_sleep(pause)
+                backoff.sleep()
             else:
-                _thread_sleep(pause)
-            pause = min(pause * 2, _QUEUE_FULL_PAUSE_MAX)
+                _thread_sleep(backoff.next())
 
     def _gort_connect_once(self, t: float | None, address: Any) -> None:
         if self.type == _std.SOCK_STREAM and _connected(self):
@@ -1043,9 +1060,13 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0,  # noqa: A
                 proto: int = 0, flags: int = 0) -> list[tuple[Any, ...]]:
     """As socket.getaddrinfo (same results and errors: socket.gaierror); on a goroutine a
     name is looked up on gort's offload threads (at most gort.net.MAX_LOOKUPS at once),
-    a numeric host in place."""
+    a numeric host in place, and a name the hosts file answers (``localhost``) from
+    the file, as glibc would (gort.internal.hosts)."""
     if _numeric(host) or flags & _std.AI_NUMERICHOST or not _on_goroutine():
         return _std_getaddrinfo(host, port, family, type, proto, flags)
+    got = _hosts.getaddrinfo(host, port, family, type, proto, flags)
+    if got is not None:
+        return got
     return _net._resolver_call(_std_getaddrinfo, host, port, family, type, proto, flags)
 
 
@@ -1053,21 +1074,24 @@ def gethostbyname(hostname: str) -> str:
     """As socket.gethostbyname: the IPv4 address of hostname (str); resolved as getaddrinfo."""
     if _numeric(hostname) or not _on_goroutine():
         return _std_gethostbyname(hostname)
-    return _net._resolver_call(_std_gethostbyname, hostname)
+    return _hosts.gethostbyname(hostname) or _net._resolver_call(_std_gethostbyname,
+                                                                 hostname)
 
 
 def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
     """As socket.gethostbyname_ex: (name, aliases, IPv4 addresses); resolved as getaddrinfo."""
     if not _on_goroutine():
         return _std_gethostbyname_ex(hostname)
-    return _net._resolver_call(_std_gethostbyname_ex, hostname)
+    return _hosts.gethostbyname_ex(hostname) or _net._resolver_call(
+        _std_gethostbyname_ex, hostname)
 
 
 def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
     """As socket.gethostbyaddr: (name, aliases, addresses) of an address (reverse lookup)."""
     if not _on_goroutine():
         return _std_gethostbyaddr(ip_address)
-    return _net._resolver_call(_std_gethostbyaddr, ip_address)
+    return _hosts.gethostbyaddr(ip_address) or _net._resolver_call(
+        _std_gethostbyaddr, ip_address)
 
 
 # ---------------------------------------------------------------------------

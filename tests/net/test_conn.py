@@ -15,6 +15,7 @@ import pytest
 
 import gort
 import gort.net as net
+from gort.internal import hosts
 
 from ..conftest import run_testprog
 from .helpers import conn_pair, echo_server, free_port, serve, write_until_error
@@ -493,7 +494,11 @@ def test_split_and_join_host_port() -> None:
 
 
 def test_lookup_numeric_needs_no_thread_and_names_resolve_offloaded() -> None:
-    def main() -> tuple[list[str], bool, list[str], bool]:
+    # Numeric hosts and names the hosts file answers (localhost, where the file is
+    # glibc's final answer) need no thread; other names go to an offload thread.
+    from_file = hosts.lookup("localhost", socket.AF_UNSPEC) is not None
+
+    def main() -> tuple[list[str], bool, list[str], bool, bool]:
         s = gort.runtime.current_sched()
         num = net.lookup_host("127.0.0.1")
         ln = echo_server()
@@ -506,12 +511,16 @@ def test_lookup_numeric_needs_no_thread_and_names_resolve_offloaded() -> None:
         c = net.dial("tcp", f"localhost:{ln.addr.port}", timeout=10)
         c.close()
         ln.close()
-        return num, no_thread, names, s.offloader is not None
+        local_no_thread = s.offloader is None
+        with pytest.raises(socket.gaierror, match=r"lookup no-such-name\.invalid"):
+            net.lookup_host("no-such-name.invalid")
+        return num, no_thread, names, local_no_thread, s.offloader is not None
 
-    num, no_thread, names, used = gort.run(main)
+    num, no_thread, names, local_no_thread, used = gort.run(main)
     assert num == ["127.0.0.1"]
     assert no_thread
     assert "127.0.0.1" in names
+    assert local_no_thread == from_file
     assert used
 
 

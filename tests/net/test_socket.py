@@ -1522,3 +1522,85 @@ def test_a_selector_closed_under_a_wait_answers_as_the_stdlibs(cls: type) -> Non
         return out[0], out[1]
 
     assert gort.run(main) == ([], True)
+
+
+
+def _parked_sendto(how: str, tmp: str) -> list[Any]:
+    """A blocking unconnected sendto to an AF_UNIX receiver whose queue is full, parked
+    0.5 s (how: a gort.socket on a goroutine, gort.net's write_to on a goroutine, a
+    gort.socket on a plain thread); then the receiver reads one datagram, and a send
+    with a 0.3 s timeout follows (the queue is full again). Returns the process's CPU
+    seconds over the parked 0.5 s, whether the first send completed after the read,
+    and the timed send's outcome."""
+    path = os.path.join(tmp, "r")
+    r = stdsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+    r.bind(path)
+    r.setblocking(False)
+    fill = stdsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+    fill.setblocking(False)
+    try:
+        while True:
+            fill.sendto(b"fill", path)
+    except BlockingIOError:
+        pass
+    fill.close()
+    out: list[Any] = []
+
+    def sender() -> None:
+        if how == "net":
+            pc = gort.net.listen_packet("unixgram", os.path.join(tmp, "s"))
+            pc.write_to(b"first", path)
+            out.append("sent")
+            pc.set_write_deadline(time.monotonic() + 0.3)
+            send: Callable[[], Any] = lambda: pc.write_to(b"late", path)  # noqa: E731
+            closer: Any = pc
+        else:
+            s = closer = gsocket.socket(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+            s.sendto(b"first", path)
+            out.append("sent")
+            s.settimeout(0.3)
+            send = lambda: s.sendto(b"late", path)  # noqa: E731
+        t0 = time.monotonic()
+        try:
+            send()
+        except TimeoutError as e:
+            out.append(("timeout", 0.29 <= time.monotonic() - t0 < 3.0,
+                        str(e).endswith("i/o timeout" if how == "net" else "timed out")))
+        finally:
+            closer.close()
+
+    def main(sleep: Callable[[float], None]) -> list[Any]:
+        c0 = time.process_time()
+        sleep(0.5)
+        cpu = time.process_time() - c0
+        parked = list(out)
+        r.recv(100)  # room for one
+        for _ in range(500):
+            if len(out) == 2:
+                break
+            sleep(0.01)
+        return [cpu, parked, out]
+
+    try:
+        if how == "thread":
+            t = threading.Thread(target=sender, daemon=True)
+            t.start()
+            got = main(time.sleep)
+            t.join(10)
+            return got
+        return gort.run(lambda: (gort.go(sender), main(gort.sleep))[1])
+    finally:
+        r.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("how", ["socket", "net", "thread"])
+def test_a_sendto_parked_on_a_full_unix_receiver_does_not_spin(how: str, tmp_path: Any) -> None:
+    # Linux's poll calls an unconnected AF_UNIX datagram sender writable (its own
+    # buffer has room) while sendto answers EAGAIN (the receiver's queue is full), and
+    # each failed send wakes the poller again: the parked sender spun, about 0.4 s of
+    # CPU in this 0.5 s wait (the stdlib's blocking sendto sleeps in the kernel).
+    cpu, parked, after = _parked_sendto(how, str(tmp_path))
+    assert parked == []
+    assert after == ["sent", ("timeout", True, True)]
+    assert cpu < 0.15, cpu

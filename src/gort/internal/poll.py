@@ -41,11 +41,12 @@ import time
 import weakref
 from typing import Any, Final
 
-from ..runtime import Sema, WaitReason, getg, on_m, time_sleep
+from ..runtime import Backoff, Sema, WaitReason, getg, on_m, time_sleep
 from ..runtime.netpoll import READ, WRITE
 from ..runtime.poll_runtime import (
     POLL_ERR_CLOSING,
     POLL_ERR_TIMEOUT,
+    POLL_OK,
     poll_close,
     poll_open,
     poll_reset,
@@ -57,6 +58,10 @@ from ..runtime.poll_runtime import (
 _SEMACQUIRE: Final = WaitReason.SEMACQUIRE
 _MAXSIZE: Final = sys.maxsize  # recv raises OverflowError above
 _SSL_RETRY_S: Final = 0.001  # a TLS write waiting for a reader's progress (renegotiation)
+SENDTO_PAUSE_S: Final = 0.001
+"""The first pause of an AF_UNIX datagram send to a full receiver (FD._retry), seconds."""
+SENDTO_PAUSE_MAX_S: Final = 0.004
+"""Its longest pause (the doubling stops there), seconds."""
 _WantRead = ssl.SSLWantReadError
 _WantWrite = ssl.SSLWantWriteError
 
@@ -122,11 +127,37 @@ def _drains(sock: Any) -> bool:
     return sock.type == socket.SOCK_STREAM and getattr(sock, "family", None) in _INET
 
 
+def is_unix_dgram(sock: Any) -> bool:
+    """sock is an AF_UNIX datagram socket (FD._retry's writes back off on it)."""
+    return sock.type == socket.SOCK_DGRAM and getattr(sock, "family", None) == socket.AF_UNIX
+
+
+def _pause(pd: Any, mode: int, backoff: Backoff) -> int:
+    """Sleep backoff's next pause, cut at mode's deadline; then poll_wait's answer
+    without the edge: POLL_ERR_CLOSING, POLL_ERR_TIMEOUT (the deadline passed), or
+    POLL_OK (try again). A close during the pause is seen when it ends (at most
+    SENDTO_PAUSE_MAX_S later)."""
+    dl = pd.dl[mode]
+    limit = None
+    if dl > 0:
+        left = dl - time.monotonic_ns()
+        if left <= 0:
+            return POLL_ERR_TIMEOUT
+        limit = left / 1e9
+    backoff.sleep(limit)
+    if pd.closing:
+        return POLL_ERR_CLOSING
+    dl = pd.dl[mode]
+    if dl < 0 or 0 < dl <= time.monotonic_ns():
+        return POLL_ERR_TIMEOUT
+    return POLL_OK
+
+
 class FD:
     """A non-blocking socket registered with the netpoller (Go: internal/poll.FD)."""
 
     __slots__ = ("__weakref__", "closed", "drained", "forks", "pd", "rbusy", "rturn", "sock",
-                 "stream", "unlink", "wbusy", "wturn")
+                 "stream", "unix_dgram", "unlink", "wbusy", "wturn")
 
     def __init__(self, sock: socket.socket, run_owned: bool = False) -> None:
         """``run_owned``: the socket is closed when the run ends (gort.net's: no later
@@ -140,6 +171,9 @@ class FD:
         # short read means empty (_drains).
         self.stream = _drains(sock)
         self.drained = False
+        # An AF_UNIX datagram socket: a write that got EAGAIN although the poller had
+        # just called the socket writable backs off on a timer (see _retry).
+        self.unix_dgram = is_unix_dgram(sock)
         # A unix listener's socket file, removed when the FD closes (or its run ends) in
         # the process that made it: (path, pid); a forked child's close leaves it.
         self.unlink: tuple[str, int] | None = None
@@ -323,12 +357,28 @@ class FD:
         err = poll_reset(pd, mode)
         if err:
             raise poll_error(err)
+        woken = False
+        backoff: Backoff | None = None
         while True:
             try:
                 return op(*args)
             except BlockingIOError:
                 pass
-            err = poll_wait(pd, mode)
+            if woken and mode == WRITE and self.unix_dgram:
+                # The poller said writable, the send said EAGAIN: an unconnected AF_UNIX
+                # datagram sender whose receiver's queue is full. Linux's unix_dgram_poll
+                # looks at the queue of the connected peer only, and each failed send
+                # frees its buffer, which wakes the poller again: waiting for writable
+                # went round at once, for ever (a parked sender burnt its CPU). The
+                # kernel's blocking sendto sleeps until the receiver reads; no event
+                # says so, so look again after a pause (SENDTO_PAUSE_S doubling to
+                # SENDTO_PAUSE_MAX_S), within the deadline.
+                if backoff is None:
+                    backoff = Backoff(SENDTO_PAUSE_S, SENDTO_PAUSE_MAX_S)
+                err = _pause(pd, mode, backoff)
+            else:
+                err = poll_wait(pd, mode)
+                woken = True
             if err:
                 raise poll_error(err)
 

@@ -68,12 +68,13 @@ from .rt0 import (
 )
 from .select import default, selectgo
 from .sema import Sema
-from .syscall import offload
-from .time import reset_timer, start_timer, stop_timer, time_sleep, to_ns
+from .syscall import OffloadLimit, offload
+from .time import Backoff, reset_timer, start_timer, stop_timer, time_sleep, to_ns
 from .timers import Timer
 from .traceback import goroutine_dump, panic_block, panic_lines
 
 __all__ = [
+    "Backoff",
     "Chan",
     "ClosedChannelError",
     "Deadlock",
@@ -82,6 +83,7 @@ __all__ = [
     "GortInternalError",
     "Gstatus",
     "NotInGoroutine",
+    "OffloadLimit",
     "PreemptionWarning",
     "Sema",
     "Timer",

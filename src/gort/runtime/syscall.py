@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import functools
 import sys
+import weakref
 from collections.abc import Callable
 from time import monotonic_ns
 from typing import Any, Final, TypeVar
 
 from . import proc
+from .chan import Chan
 from .g import G, Gstatus, WaitReason
 from .lock_futex import mutex
 from .m import newosproc
@@ -192,3 +194,32 @@ def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if call.exc is not None:
         raise call.exc
     return call.value  # type: ignore[no-any-return]
+
+
+class OffloadLimit:
+    """``offload`` for one kind of call, at most ``n`` of them in flight per run; more
+    park, in FIFO order, until one returns (Go bounds its cgo resolver alike:
+    net/cgo_unix.go's acquireThread). For calls that come in bursts, so that a burst
+    of fifty starts ``n`` threads, not fifty: name lookups (gort.net.MAX_LOOKUPS),
+    child starts (gort.os.MAX_STARTS)."""
+
+    __slots__ = ("_slots", "n")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._slots: weakref.WeakKeyDictionary[Sched, Chan[None]] = \
+            weakref.WeakKeyDictionary()
+
+    def offload(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """offload(fn, *args, **kwargs) once fewer than n such calls are in flight."""
+        s = proc.current_sched()
+        slots = self._slots.get(s)
+        if slots is None:
+            slots = self._slots[s] = Chan(self.n)
+        slots.send(None)
+        try:
+            return offload(fn, *args, **kwargs)
+        finally:
+            # (never waits: this call's slot is there. A goroutine abandoned at exit
+            # runs this in the teardown, where only non-blocking operations work.)
+            slots.try_recv()

@@ -44,6 +44,32 @@ def time_sleep(seconds: float) -> None:
     proc.gopark(gp, WaitReason.SLEEP, Gstatus.WAITING, _Sleep(t))
 
 
+class Backoff:
+    """The pauses of a retry that no event announces: ``first`` seconds, doubling up to
+    ``cap`` (seconds) each time. For conditions the kernel reports to a blocking call
+    but not to a poller: an AF_UNIX listener's full queue (gort.socket's connect), a
+    full AF_UNIX datagram receiver addressed by an unconnected sender
+    (internal.poll.FD's writes), a state change of "any child" (gort.os.waitpid).
+    Go has no such wait (its blocking calls hold an M); the runtime timer is what
+    parks the goroutine meanwhile."""
+
+    __slots__ = ("cap", "pause")
+
+    def __init__(self, first: float, cap: float) -> None:
+        self.pause = first
+        self.cap = cap
+
+    def next(self, limit: float | None = None) -> float:
+        """The next pause (seconds), at most ``limit`` (seconds; None: no limit)."""
+        p = self.pause
+        self.pause = min(p * 2, self.cap)
+        return p if limit is None else min(p, limit)
+
+    def sleep(self, limit: float | None = None) -> None:
+        """Park the running G for the next pause (time_sleep), at most ``limit``."""
+        time_sleep(self.next(limit))
+
+
 class _Sleep:
     """What a sleeping G waits on: its timer, stopped if the sleep is cancelled."""
 
