@@ -1101,10 +1101,12 @@ def test_a_tracing_callback_taking_the_programs_rlock_20_of_20(how: str,
     _twenty_plain(f"OK {how != 'log'}\n", env, "tl_tracer_rlock.py", "run", how)
 
 
-def _twenty_plain(want: str, env: dict[str, str], prog: str, *args: str) -> None:
-    """Run tests/testprog/prog with plain python 20 times, 2 at once: each prints want."""
+def _twenty_plain(want: str, env: dict[str, str], prog: str, *args: str,
+                  module: bool = False) -> None:
+    """Run tests/testprog/prog 20 times, 2 at once (plain python, or gort run if module):
+    each prints want."""
     def once(_i: int) -> tuple[int, str]:
-        p = run_testprog(prog, *args, env=env, timeout=60, module=False)
+        p = run_testprog(prog, *args, env=env, timeout=60, module=module)
         return p.returncode, p.stdout + p.stderr[-2000:]
 
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
@@ -1249,3 +1251,79 @@ def test_copy_and_pickle_refuse_as_cpython_does(make: Any) -> None:
     for fn in (copy.copy, copy.deepcopy, pickle.dumps):
         with pytest.raises(TypeError, match=f"^cannot pickle '{name}' object$"):
             fn(make())
+
+
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+def test_ctypes_errno_is_kept_across_a_preemption_20_of_20(env: dict[str, str]) -> None:
+    # Before: 54 and 118 of 600 reads wrong at 50 us (another goroutine's errno).
+    _twenty_plain("OK\n", env, "ctypes_errno.py", module=True)
+
+
+def test_python_repr_recursion_guards_are_per_goroutine() -> None:
+    # dataclasses' and reprlib.recursive_repr's guards keyed by the thread's ident: a
+    # goroutine parked in a field's repr made the others' repr "..." (adversarial F2).
+    # (The C reprs of list/dict/set keep their guard in the thread state: docs/api.md.)
+    import dataclasses
+    import reprlib
+
+    lk = threading.Lock()
+
+    class Elem:
+        def __repr__(self) -> str:
+            with lk:  # contended: parks inside the container's repr
+                gort.sleep(0.001)
+                return "E"
+
+    @dataclasses.dataclass
+    class DC:
+        e: Elem
+
+    class Box:
+        def __init__(self) -> None:
+            self.e = Elem()
+
+        @reprlib.recursive_repr()
+        def __repr__(self) -> str:
+            return f"Box({self.e!r})"
+
+    def main() -> list[str]:
+        out: list[str] = []
+        dc, box = DC(Elem()), Box()
+
+        def w() -> None:
+            for _ in range(3):
+                out.append(repr(dc))
+                out.append(repr(box))
+
+        wg = gort.sync.WaitGroup()
+        for _ in range(3):
+            wg.go(w)
+        wg.wait()
+        return out
+
+    out = gort.run(main)
+    assert sorted({r.rpartition(".")[2] for r in out}) == ["Box(E)", "DC(e=E)"]
+    assert len(out) == 18
+
+
+def test_the_pure_python_local_is_per_goroutine_too() -> None:
+    import _threading_local
+
+    assert _threading_local.local is threadlock.local
+    loc = _threading_local.local()
+
+    def main() -> list[tuple[int, int]]:
+        got: list[tuple[int, int]] = []
+
+        def w(i: int) -> None:
+            loc.v = i
+            gort.sleep(0.001)  # the others set theirs meanwhile
+            got.append((i, loc.v))
+
+        wg = gort.sync.WaitGroup()
+        for i in range(3):
+            wg.go(w, i)
+        wg.wait()
+        return got
+
+    assert sorted(gort.run(main)) == [(0, 0), (1, 1), (2, 2)]

@@ -125,6 +125,7 @@ import gc
 import importlib
 import os
 import queue
+import reprlib
 import sys
 import threading
 import time
@@ -987,6 +988,13 @@ def patch_mp_rlock(sync: types.ModuleType) -> None:
     setattr(sync, "RLock", GatedRLock)  # noqa: B010 - a module typeshed types fully
 
 
+def _patch_pylocal(mod: types.ModuleType) -> None:
+    """``_threading_local.local`` (CPython's pure-Python local, keyed by the thread: one
+    namespace for all goroutines of a thread, adversarial F8) is this module's ``local``,
+    as ``threading.local`` is."""
+    setattr(mod, "local", local)  # noqa: B010 - typeshed types the module's own class
+
+
 _PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
     (_thread, "allocate_lock", Lock),
     (_thread, "RLock", RLock),
@@ -1000,6 +1008,10 @@ _PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
     (threading, "local", local),
     (queue, "SimpleQueue", getattr(queue, "_PySimpleQueue", queue.SimpleQueue)),
     (_bootstrap, "_thread", _ImportThread()),
+    # dataclasses' __repr__ recursion guard (3.11: keyed by _thread.get_ident()): per
+    # goroutine, so one goroutine parked in a field's repr does not make the others'
+    # repr of the same object "..." (adversarial F2).
+    *(((dataclasses, "_thread", _ImportThread()),) if hasattr(dataclasses, "_thread") else ()),
 )
 
 # Modules whose own names are left alone by ``patch``'s rebinding pass: gort's (the
@@ -1041,11 +1053,16 @@ def patch() -> int:
             olds.append(old)
         setattr(obj, name, new)
     n = _rebind(olds, replaced)
-    mp_sync = sys.modules.get("multiprocessing.synchronize")
-    if mp_sync is not None:
-        patch_mp_rlock(mp_sync)
-    else:
-        after_import("multiprocessing.synchronize", patch_mp_rlock)
+    # reprlib.recursive_repr's guard (collections, 3.12+ dataclasses), keyed the same way;
+    # set apart from _PATCHES so that no other reference to get_ident is rebound.
+    reprlib.get_ident = goroutine_ident  # type: ignore[attr-defined]
+    for name, then in (("multiprocessing.synchronize", patch_mp_rlock),
+                       ("_threading_local", _patch_pylocal)):
+        mod = sys.modules.get(name)
+        if mod is not None:
+            then(mod)
+        else:
+            after_import(name, then)
     _pre_import_rlocks = [weakref.ref(lk) for lk in gc.get_referrers(*RAW_RLOCK_KINDS)
                           if type(lk) in RAW_RLOCK_KINDS]
     return n
