@@ -62,3 +62,12 @@ def test_monitoring_callback_asking_current_id_spares_sysmon(env: dict[str, str]
     r = run_testprog("monitoring_current_id.py", env=env, timeout=60, module=False)
     assert (r.returncode, r.stdout, r.stderr) == (
         0, "main events >= 20: True sysmon ok: True\n", ""), r.stderr
+
+
+def test_unyielding_report_counts_cpu_time_not_wall_time() -> None:
+    # A deferral of 1.5 s wall time on a CPU shared with a busy process: about 0.75 s of
+    # CPU. Before: "has run for 1.0s without stopping" (wall time; adversarial F5).
+    r = run_testprog("unyielding_loaded.py", timeout=60, module=False)
+    if r.stdout.startswith("SKIP"):
+        pytest.skip(f"the CPU was not shared: {r.stdout.strip()}")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", ""), r.stderr[-2000:]

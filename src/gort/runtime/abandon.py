@@ -153,6 +153,7 @@ import threading
 import warnings
 import weakref
 from collections import deque
+from collections.abc import Callable
 from types import (
     AsyncGeneratorType,
     CodeType,
@@ -217,6 +218,11 @@ for _immortal in (_graves, _kept):
 
 reaping = False
 """True while ``reap`` releases goroutines (a finalizer calling gort then gets an error)."""
+
+before_unwind: Callable[[G, FrameType], None] | None = None
+"""Set by threadlock: called, as ``reap`` releases a goroutine, for each of its program
+frames that is inside a handler's range (a ``with`` block's body among them), before
+anything of it is stripped: the thread locks its ``with`` blocks hold are let go there."""
 
 
 def bury(gs: list[G], g0: greenlet | None, keep: tuple[greenlet | None, ...], tid: int,
@@ -303,7 +309,7 @@ def reap(limit: int | None = None) -> int:
                     gp = grave.gs.pop()
                     done += 1
                     _forget_wait(gp)
-                    _release(gp.gr, gp.resume, grave.keep, me, tables)
+                    _release(gp.gr, gp.resume, grave.keep, me, tables, gp)
                     # What it was started with goes now, while reaping is set (finalizers).
                     gp.fn = None
                     gp.args = ()
@@ -411,7 +417,8 @@ def _quiet_unraisable(hook: Any, args: Any) -> None:
 
 
 def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet | None, ...],
-             me: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]]) -> None:
+             me: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]],
+             gp: G | None = None) -> None:
     if gr is None or gr.dead or gr is me or gr in keep or gr.parent is None:
         return  # never started, finished, or not a goroutine's (a thread's main greenlet)
     # The greenlets to unwind, innermost first: the child the goroutine stopped in, the
@@ -428,6 +435,9 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
         _kept.append((gr, child))
         return
     chain.append(gr)
+    if gp is not None and before_unwind is not None:  # kept or released: never resumed
+        for x in chain:
+            _in_handlers(x, tables, functools.partial(before_unwind, gp))
     if not all(_propagates_all(x) for x in chain):
         _kept.append((gr, child))
         return
@@ -493,13 +503,10 @@ def _propagates_all(gr: greenlet) -> bool:
     return True
 
 
-def _strip_handlers(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]],
-                    stripped: list[CodeType]) -> bool:
-    """Make every frame of gr outside gort's runtime that is inside a handler's range run
-    a copy of its code with no exception table: the exception thrown then pops it as a
-    frame without handlers, running none of them. Appends the replaced code objects
-    (whose frame reference the caller now owns) to ``stripped``. False if a frame's
-    layout is not as probed (nothing of that frame was changed)."""
+def _in_handlers(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]],
+                 visit: Callable[[FrameType], Any]) -> bool:
+    """Call ``visit(f)`` on every frame of gr outside gort's runtime that is inside a
+    handler's range, innermost first; False as soon as one returns False."""
     f = gr.gr_frame
     while f is not None:
         code = f.f_code
@@ -508,11 +515,20 @@ def _strip_handlers(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int], 
             if ranges is None:
                 ranges = tables[code] = loud_handler_ranges(code)
             lasti = f.f_lasti
-            if any(start <= lasti < end for start, end in ranges) \
-                    and not _swap_code(f, stripped):
+            if any(start <= lasti < end for start, end in ranges) and visit(f) is False:
                 return False
         f = f.f_back
     return True
+
+
+def _strip_handlers(gr: greenlet, tables: dict[CodeType, tuple[tuple[int, int], ...]],
+                    stripped: list[CodeType]) -> bool:
+    """Make every frame of gr outside gort's runtime that is inside a handler's range run
+    a copy of its code with no exception table: the exception thrown then pops it as a
+    frame without handlers, running none of them. Appends the replaced code objects
+    (whose frame reference the caller now owns) to ``stripped``. False if a frame's
+    layout is not as probed (nothing of that frame was changed)."""
+    return _in_handlers(gr, tables, functools.partial(_swap_code, stripped=stripped))
 
 
 _GENERATORS: Final = (GeneratorType, CoroutineType, AsyncGeneratorType)

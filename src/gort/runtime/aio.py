@@ -191,8 +191,8 @@ def patch() -> None:
     ev = sys.modules.get("asyncio.events")
     if ev is not None and hasattr(ev, "_set_running_loop"):
         _patch_events(ev)
-    elif not any(isinstance(f, _EventsFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _EventsFinder())
+    else:
+        after_import("asyncio.events", _patch_events)
 
 
 def _patch_events(ev: ModuleType) -> None:
@@ -208,13 +208,26 @@ def _patch_events(ev: ModuleType) -> None:
         setattr(pkg, "_set_running_loop", set_running_loop)  # noqa: B010 (asyncio/__init__)
 
 
-class _EventsFinder:
-    """Finds nothing; on asyncio.events, wraps the real loader's exec_module to patch the
-    module once it has run (its last statements import ``_asyncio``'s C setter)."""
+def after_import(name: str, then: Callable[[ModuleType], None]) -> None:
+    """Call ``then(module)`` once module ``name`` (not imported yet) has been executed by
+    its first import (an ``AfterImport`` finder at the front of sys.meta_path, which costs
+    every other import one call that returns None, until that import)."""
+    if not any(isinstance(f, AfterImport) and f.name == name for f in sys.meta_path):
+        sys.meta_path.insert(0, AfterImport(name, then))
+
+
+class AfterImport:
+    """Finds nothing; on module ``name``, wraps the real loader's exec_module to patch the
+    module once it has run (asyncio.events: its last statements import ``_asyncio``'s C
+    setter), then leaves sys.meta_path."""
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]) -> None:
+        self.name = name
+        self.then = then
 
     def find_spec(self, name: str, path: Sequence[str] | None,
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if name != "asyncio.events":
+        if name != self.name:
             return None
         if self in sys.meta_path:
             sys.meta_path.remove(self)
@@ -231,9 +244,11 @@ class _EventsFinder:
         if run is None:
             return spec
 
+        then = self.then
+
         def exec_module(module: ModuleType) -> None:
             run(module)
-            _patch_events(module)
+            then(module)
 
         loader.exec_module = exec_module
         return spec

@@ -32,7 +32,7 @@ class Pstatus(enum.IntEnum):
 class SysmonTick:
     """sysmon's private copy of what it last saw of a P (Go: sysmontick). Written only by sysmon."""
 
-    __slots__ = ("busy_since", "cpu_ns", "cpu_when", "last_run", "last_signal",
+    __slots__ = ("busy_cpu", "busy_since", "cpu_ns", "cpu_when", "last_run", "last_signal",
                  "reported_since", "schedtick", "schedwhen")
 
     def __init__(self) -> None:
@@ -52,6 +52,10 @@ class SysmonTick:
         # between two looks, and the report never came (adversarial F3).
         self.busy_since = 0
         self.reported_since = 0
+        # The thread's CPU time when busy_since was set (-1: no CPU clock): the report
+        # counts the CPU time the slice used, not the wall time (on a loaded machine a
+        # goroutine that ran 0.25 s of CPU in 2 s was reported as "run for 1.0s").
+        self.busy_cpu = -1
 
 
 class P:

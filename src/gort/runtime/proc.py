@@ -51,6 +51,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from ctypes import get_errno, set_errno
 from time import monotonic_ns
 from typing import Any, NoReturn
 
@@ -892,7 +893,13 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
         s.tracer.preempt(s.m0.p, gp, how)
     gp.status = _RUNNABLE
     globrunqput(s, gp)
+    # ctypes keeps the errno of a use_errno call per thread: a goroutine preempted between
+    # its foreign call and ctypes.get_errno() read another's (adversarial F3). Kept across
+    # the preemption (two C calls per preemption; parks, which the program chooses, keep
+    # nothing: docs/api.md).
+    errno = get_errno()
     schedule(s, s.m0, gp, f"preempted ({how})")
+    set_errno(errno)
     if gp.pending is not None:
         raise_pending(gp)
 

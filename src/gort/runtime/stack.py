@@ -144,7 +144,7 @@ class FrameLayout:
         return ""
 
 
-class _ThreadState:
+class ThreadState:
     """The calling thread's PyThreadState and the offset of its tracing counter."""
 
     def __init__(self) -> None:
@@ -253,7 +253,7 @@ def probe_layout(st: Stack) -> str:
         return "frame layout check failed: a call from C reads as a plain call"
     if not all(ok for ok in gen()):
         return "frame layout check failed: a generator resumed by FOR_ITER is not recognised"
-    ts = _ThreadState()
+    ts = ThreadState()
     off = _tracing_offset(ts)
     if off == -1:
         return "the thread state's tracing counter was not found"
@@ -271,8 +271,8 @@ def _plain() -> FrameType:
     return sys._getframe()
 
 
-def _tracing_offset(ts: _ThreadState) -> int:
-    """The offset of the tracing counter in a thread state (``_ThreadState.find_tracing``),
+def _tracing_offset(ts: ThreadState) -> int:
+    """The offset of the tracing counter in a thread state (``ThreadState.find_tracing``),
     checked to be raised inside a profile callback and back to 0 after it; -1 if not
     found, -2 if it does not move so.
 
@@ -299,7 +299,7 @@ def _tracing_offset(ts: _ThreadState) -> int:
 
     def probe() -> None:
         try:
-            counter = ctypes.c_int.from_address(_ThreadState().addr + off)
+            counter = ctypes.c_int.from_address(ThreadState().addr + off)
             seen: list[int] = []
             sys.setprofile(lambda frame, event, arg: seen.append(counter.value))
             try:

@@ -118,34 +118,86 @@ above already close.
 from __future__ import annotations
 
 import _thread
+import ctypes
 import dataclasses
 import functools
 import gc
 import importlib
+import os
 import queue
+import reprlib
 import sys
 import threading
+import time
 import types
 import weakref
 from collections import defaultdict, deque
 from collections.abc import Callable
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Final
 
-from . import proc
+from . import abandon, proc
 from . import sched as _sched
+from .aio import after_import
 from .g import G, Gstatus, WaitReason
 from .lock_futex import mutex
 from .sched import Sched
+from .stack import ThreadState
+from .symtab import with_managers
 from .time import start_timer, stop_timer
 from .timers import Timer
-from .traceback import stack_lines
+from .traceback import stack_lines, stack_lines_of
 
 _allocate_raw: Final = mutex  # CPython's factory (lock_futex.py)
 _RawRLock: Final = _thread.RLock
 _raw_local: Final = _thread._local
 _get_ident: Final = _thread.get_ident
 _bootstrap: Final[Any] = importlib._bootstrap
+
+
+_TRACING_OFFSET: Final = ThreadState().find_tracing()
+"""Offset of ``tracing`` in a PyThreadState (stack.py), -1 if not found: then nothing is muted."""
+
+_tls: Final = _raw_local()  # .c: the calling thread's tracing counter
+
+
+def _thread_tracing() -> memoryview:
+    """The calling thread's tracing counter (``PyThreadState.tracing``), made on first use.
+
+    RLock raises it by one around the steps where its state is in flux (the
+    inner lock taken, the owner not yet recorded; the owner cleared, the inner
+    lock not yet released), so no profile, trace or ``sys.monitoring`` callback
+    runs there: CPython's C RLock emits no event inside ``acquire`` and
+    ``release`` either, and a callback that takes the same RLock (a profiler
+    guarding its stats, a tracer that logs) must find it held or free, never
+    half-taken. The counter is a one-int memoryview over the thread state: an
+    item read or store is no call, so the raise and the lowering emit no event
+    themselves (and cost about 45 ns each way; a ctypes int's ``.value``, 70).
+    """
+    if _TRACING_OFFSET < 0:
+        c: Any = ctypes.c_int(0)  # not found: a counter of nobody's (nothing muted)
+    else:
+        c = ctypes.c_int.from_address(ThreadState().addr + _TRACING_OFFSET)
+    mv = memoryview(c).cast("B").cast("i")
+    _tls.c = mv
+    return mv
+
+
+def _thread_tracing_now() -> memoryview:
+    """The calling thread's tracing counter (``_tls.c``, made on first use)."""
+    try:
+        return _tls.c  # type: ignore[no-any-return]
+    except AttributeError:
+        return _thread_tracing()
+
+
+def _no_pickle(what: str) -> Callable[[Any, Any], Any]:
+    """A ``__reduce_ex__`` that refuses, as CPython's lock and local types do (they define
+    no way to pickle): copy.copy, copy.deepcopy and pickle raise TypeError. Without it a
+    slotted class is copied slot by slot: a copy sharing the original's inner lock."""
+    def __reduce_ex__(self: Any, protocol: Any) -> Any:
+        raise TypeError(f"cannot pickle {what!r} object")
+    return __reduce_ex__
 
 
 def _running_g() -> tuple[Sched, G] | None:
@@ -259,8 +311,15 @@ class Lock:
         return self._park(cur[0], cur[1], timeout, WaitReason.THREAD_LOCK, self)
 
     def _park(self, s: Sched, gp: G, timeout: float, reason: WaitReason,
-              waited_on: Lock | RLock) -> bool:
-        """Queue gp and park it until a release hands it the lock or the timeout passes."""
+              waited_on: Lock | RLock, muted: memoryview | None = None) -> bool:
+        """Queue gp and park it until a release hands it the lock or the timeout passes.
+
+        ``muted``: the thread's tracing counter, raised by the caller (an RLock's
+        acquire), lowered for the park itself (proc.gopark refuses inside a tracing
+        callback, and the counter is the thread's, shared by its goroutines) and raised
+        again when gp runs; a release that hands gp the RLock records it as the owner
+        first (``_wake``), so nothing between the park and the caller sees it half-taken.
+        """
         q = self._waiters
         if q is None:
             q = self._waiters = deque()
@@ -273,12 +332,16 @@ class Lock:
         if timeout > 0:
             t = start_timer(timeout, 0, _timeout, (q, w))
         s.lockwaits[gp] = w
+        if muted is not None:
+            muted[0] -= 1
         try:
             proc.gopark(gp, reason, Gstatus.WAITING, w)
         except BaseException:
             self._abandon(q, w)
             raise
         finally:
+            if muted is not None:
+                muted[0] += 1
             s.lockwaits.pop(gp, None)
             if t is not None and not w.timed_out:
                 stop_timer(t)
@@ -292,6 +355,7 @@ class Lock:
             q.remove(w)
         except ValueError:
             if not w.timed_out:  # a release handed the lock to w: pass it on
+                _unown(w)
                 self.release()
 
     def release(self) -> None:
@@ -354,6 +418,8 @@ class Lock:
 
     __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
 
+    __reduce_ex__ = _no_pickle("_thread.lock")
+
     # _thread.lock's old aliases
     acquire_lock = acquire
     release_lock = release
@@ -383,15 +449,37 @@ def _wake(w: _Waiter) -> bool:
         if s.closing:
             return False
         w.handed = True
+        _own(w, s)
         proc.goready(gp)
         return True
     with s.lock:
         if s.closing:
             return False
         w.handed = True
+        _own(w, s)
         s.injectq.append((gp, w))  # proc.ready_foreign, under the lock already held
     s.netpoll.brk()
     return True
+
+
+def _own(w: _Waiter, s: Sched) -> None:
+    """w is handed its lock: if it waits for an RLock, record its goroutine as the owner
+    now, before it runs (the way back from its park runs Python code, where a profile
+    or trace callback could otherwise find the RLock taken by nobody)."""
+    on = w.on
+    if on is not w.lock:
+        gp = w.g
+        on._owner = s.m0.tid if gp.is_main else s.identbase - gp.goid  # type: ignore[union-attr]
+        on._count = 1  # type: ignore[union-attr]
+
+
+def _unown(w: _Waiter) -> None:
+    """Undo ``_own``: w was handed its RLock but will never take it (an exception while
+    parked, or its run ended); the lock is passed on next."""
+    on = w.on
+    if on is not w.lock:
+        on._owner = None  # type: ignore[union-attr]
+        on._count = 0  # type: ignore[union-attr]
 
 
 def forget_waits(s: Sched) -> None:
@@ -421,7 +509,52 @@ def forget_waits(s: Sched) -> None:
     for w in waiters:
         _forget_condition_wait(w)
     for w in handed:
+        _unown(w)
         w.lock.release()
+
+
+def release_abandoned_with(gp: G, f: FrameType) -> None:
+    """``abandon.before_unwind``: frame f of gp, a goroutine being released (abandoned by
+    its run, never resumed), is inside a handler's range: release each Lock it holds in a
+    ``with`` block there (``with lock:``, or ``with cond:`` over a Condition of a Lock),
+    with a report on stderr naming the lock and gp's stack.
+
+    Its with blocks' exits never run (abandon.py unwinds it without running the
+    program's code), and the process lives on after ``gort.run`` (code after it, a
+    second run, atexit's ``logging.shutdown``); a Lock has no owner to hand it over by,
+    as an RLock is (``_abandoned_owner``): left held, the next ``acquire`` anywhere hung
+    for good, silently. Released here, the lock behaves as if the block had been left by
+    an exception (what a thread's ``with`` does when it dies), which is what Python code
+    already has to expect of a lock: the data it guards may be half-updated, hence the
+    report. Done as the goroutine is released, where its frames are walked anyway (at
+    ``gort.run``'s return for the first ``abandon.REAP_AT_RETURN``, the others at the
+    thread's next run), not at teardown: a pass over every goroutine there made
+    ``gort.run`` return 0.5 s late with 100 000 abandoned. A goroutine parked in the
+    lock's own acquire is before the block's body, not in it. A Lock taken by a bare
+    ``acquire()`` (no ``with``) cannot be seen and stays held.
+    """
+    for cm in with_managers(f):
+        lk = getattr(cm, "_lock", None) if isinstance(cm, threading.Condition) else cm
+        if type(lk) is Lock and lk.locked():
+            _report_abandoned(gp, lk, cm)
+            lk.release()
+
+
+_blockreport = [True]  # the last run's GODEBUG blockreport (reap runs after the run)
+
+
+def _report_abandoned(gp: G, lk: Lock, cm: Any) -> None:
+    if not _blockreport[0]:
+        return
+    via = "" if cm is lk else f" (the lock of {cm!r})"
+    sys.stderr.write(
+        f"gort: goroutine {gp.goid}, abandoned at its run's end, held {lk!r}{via} in a with "
+        "block: the lock is released, as if the block had been left by an exception, so "
+        "that code after the run does not hang on it; what it guards may be half-updated.\n"
+        f"goroutine {gp.goid} [abandoned]:\n"
+        + "".join(line + "\n" for line in stack_lines_of(gp))
+        + "End goroutines before main returns (a sync.WaitGroup, a done channel) to keep "
+        "their locks' data whole. GODEBUG=blockreport=0 turns this report off.\n\n")
 
 
 _CONDITION_WAIT: Final = threading.Condition.wait.__code__
@@ -494,27 +627,42 @@ class RLock:
             return True
         if timeout != -1 or blocking is not True:
             _check_args(blocking, timeout)
-            rc = self._acquire_slow(timeout) if blocking else self._raw.acquire(False)
-        elif self._raw.acquire(False):
-            rc = True
-        else:
-            rc = self._acquire_slow(-1)
-        if rc:
+        try:
+            t = _tls.c
+        except AttributeError:
+            t = _thread_tracing()
+        v = t[0]
+        t[0] = v + 1  # no callback until the owner is recorded (_thread_tracing)
+        try:
+            if self._raw.acquire(False):
+                self._owner = me
+                self._count = 1
+                return True
+            if not blocking:
+                return False
+            return self._acquire_slow(me, timeout, t)
+        finally:
+            t[0] = v
+
+    def _acquire_slow(self, me: int, timeout: float, t: memoryview) -> bool:
+        """Contended (the thread's tracing counter t raised by the caller): take the lock
+        from an abandoned holder, block a thread, or park a goroutine; owner me if taken."""
+        if _abandoned_owner(self._owner):
+            # the holder never runs again: the lock (still locked) is ours
             self._owner = me
             self._count = 1
-        return rc
-
-    def _acquire_slow(self, timeout: float) -> bool:
-        if self._raw.acquire(False):
             return True
-        if _abandoned_owner(self._owner):
-            return True  # the holder never runs again: the lock (still locked) is ours
         if timeout == 0:
             return False
         cur = _running_g()
         if cur is None:
-            return self._raw.acquire(True, timeout)
-        return self._block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK, self)
+            if not self._raw.acquire(True, timeout):
+                return False
+        elif not self._block._park(cur[0], cur[1], timeout, WaitReason.THREAD_RLOCK, self, t):
+            return False
+        self._owner = me  # a hand-off recorded it already (_own); a second try did not
+        self._count = 1
+        return True
 
     def release(self) -> None:
         self.__exit__(None, None, None)
@@ -528,10 +676,20 @@ class RLock:
         gp = s.m0.curg if s is not None and s.m0.tid == _get_ident() else None
         me = s.identbase - gp.goid if s is not None and gp is not None and not gp.is_main \
             else _get_ident()
-        if self._count == 0 or self._owner != me:
+        count = self._count
+        if count == 0 or self._owner != me:
             raise RuntimeError("cannot release un-acquired lock")
-        self._count -= 1
-        if self._count == 0:
+        if count > 1:
+            self._count = count - 1
+            return
+        try:
+            t = _tls.c
+        except AttributeError:
+            t = _thread_tracing()
+        v = t[0]
+        t[0] = v + 1  # no callback between the owner's clearing and the unlock
+        try:
+            self._count = 0
             self._owner = None
             block = self._block
             if block._waiters:
@@ -540,6 +698,8 @@ class RLock:
             self._raw.release()  # Lock.release, inlined
             if block._waiters:
                 block._recheck()
+        finally:
+            t[0] = v
 
     def locked(self) -> bool:
         return self._count > 0
@@ -559,14 +719,29 @@ class RLock:
         if self._count == 0:
             raise RuntimeError("cannot release un-acquired lock")
         state = (self._count, self._owner)
-        self._count = 0
-        self._owner = None
-        self._block.release()
+        t = _thread_tracing_now()
+        v = t[0]
+        t[0] = v + 1
+        try:
+            self._count = 0
+            self._owner = None
+            self._block.release()
+        finally:
+            t[0] = v
         return state
 
     def _acquire_restore(self, state: tuple[int, int | None]) -> None:
-        self._block.acquire()
-        self._count, self._owner = state
+        count, owner = state
+        t = _thread_tracing_now()
+        v = t[0]
+        t[0] = v + 1
+        try:
+            if not self._raw.acquire(False):
+                self._acquire_slow(goroutine_ident(), -1, t)
+            self._count = count
+            self._owner = owner
+        finally:
+            t[0] = v
 
     def _at_fork_reinit(self) -> None:
         self._block._at_fork_reinit()
@@ -575,6 +750,7 @@ class RLock:
         self._count = 0
 
     __enter__ = acquire  # one Python call fewer per ``with``; returns True, as the C one
+    __reduce_ex__ = _no_pickle("_thread.RLock")
 
     def __repr__(self) -> str:
         state = "locked" if self._count else "unlocked"
@@ -678,6 +854,8 @@ class local:
         object.__setattr__(self, "__dict__", d)
         return self
 
+    __reduce_ex__ = _no_pickle("_thread._local")
+
     def __getattribute__(self, name: str) -> Any:
         impl, d = _context_dict(self)
         if getattr(type(self), name, _MISSING) is _MISSING:
@@ -726,6 +904,88 @@ class _ImportThread(types.ModuleType):
         return getattr(_thread, name)
 
 
+def patch_mp_rlock(sync: types.ModuleType) -> None:
+    """Make ``multiprocessing.synchronize.RLock`` (what ``multiprocessing.RLock()`` and
+    ``multiprocessing.Condition()`` make) exclude goroutines of one thread.
+
+    Its C ``SemLock`` (RECURSIVE_MUTEX) is owned by (process, thread ident): every
+    goroutine of the owner's thread passed ``ISMINE`` and entered it (lost updates,
+    adversarial F7). The replacement, a subclass named as the original (pickling by
+    reference finds it; a child without gort gets the original, the state is the
+    same), puts a goroutine-aware RLock of this module (``_gate``, per process: made
+    again after a fork or an unpickling) in front of the SemLock: a goroutine takes
+    the gate, then the SemLock (re-entered by the gate's owner only, so its count is
+    the owner's); another goroutine parks on the gate; threads block on it; other
+    processes are excluded by the SemLock as before. Release: the SemLock, then the
+    gate, after checking the caller owns the gate (the SemLock's own check is per
+    thread). ``multiprocessing.Lock`` needs nothing: not recursive, a goroutine
+    waiting on one is recovered by sysmon's lock-wait switch.
+    """
+    base = sync.RLock
+    if getattr(base, "_gort_gate", False):
+        return
+
+    class GatedRLock(base):  # type: ignore[misc, valid-type]
+        _gort_gate = True
+
+        def _make_methods(self) -> None:
+            self._gate = RLock()
+            self._gate_pid = os.getpid()
+            self.acquire = self._acquire
+            self.release = self._release
+
+        def _gate_now(self) -> RLock:
+            if self._gate_pid != os.getpid():  # a forked child: the parent's holders are gone
+                self._make_methods()
+            gate: RLock = self._gate
+            return gate
+
+        def _acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+            gate = self._gate_now()
+            if not block:
+                if not gate.acquire(False):
+                    return False
+            elif timeout is None:
+                gate.acquire()
+            else:
+                end = time.monotonic() + timeout
+                if not gate.acquire(True, max(timeout, 0)):
+                    return False
+                timeout = max(end - time.monotonic(), 0)
+            try:
+                ok: bool = self._semlock.acquire(block, timeout)
+            except BaseException:
+                gate.release()
+                raise
+            if not ok:
+                gate.release()
+            return ok
+
+        def _release(self) -> None:
+            gate = self._gate_now()
+            if not gate._is_owned():
+                raise AssertionError("attempt to release recursive lock not owned by thread")
+            self._semlock.release()
+            gate.release()
+
+        def __enter__(self) -> bool:
+            return self._acquire()
+
+        def __exit__(self, *args: Any) -> None:
+            self._release()
+
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(GatedRLock, attr, getattr(base, attr))
+    setattr(sync, "RLock", GatedRLock)  # noqa: B010 - a module typeshed types fully
+
+
+def _patch_pylocal(mod: types.ModuleType) -> None:
+    """``_threading_local.local`` (CPython's pure-Python local, keyed by the thread: one
+    namespace for all goroutines of a thread, adversarial F8) is this module's ``local``,
+    as ``threading.local`` is."""
+    setattr(mod, "local", local)  # noqa: B010 - typeshed types the module's own class
+
+
 _PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
     (_thread, "allocate_lock", Lock),
     (_thread, "RLock", RLock),
@@ -739,6 +999,10 @@ _PATCHES: Final[tuple[tuple[Any, str, Any], ...]] = (
     (threading, "local", local),
     (queue, "SimpleQueue", getattr(queue, "_PySimpleQueue", queue.SimpleQueue)),
     (_bootstrap, "_thread", _ImportThread()),
+    # dataclasses' __repr__ recursion guard (3.11: keyed by _thread.get_ident()): per
+    # goroutine, so one goroutine parked in a field's repr does not make the others'
+    # repr of the same object "..." (adversarial F2).
+    *(((dataclasses, "_thread", _ImportThread()),) if hasattr(dataclasses, "_thread") else ()),
 )
 
 # Modules whose own names are left alone by ``patch``'s rebinding pass: gort's (the
@@ -780,6 +1044,16 @@ def patch() -> int:
             olds.append(old)
         setattr(obj, name, new)
     n = _rebind(olds, replaced)
+    # reprlib.recursive_repr's guard (collections, 3.12+ dataclasses), keyed the same way;
+    # set apart from _PATCHES so that no other reference to get_ident is rebound.
+    reprlib.get_ident = goroutine_ident  # type: ignore[attr-defined]
+    for name, then in (("multiprocessing.synchronize", patch_mp_rlock),
+                       ("_threading_local", _patch_pylocal)):
+        mod = sys.modules.get(name)
+        if mod is not None:
+            then(mod)
+        else:
+            after_import(name, then)
     _pre_import_rlocks = [weakref.ref(lk) for lk in gc.get_referrers(*RAW_RLOCK_KINDS)
                           if type(lk) in RAW_RLOCK_KINDS]
     return n
@@ -967,6 +1241,8 @@ def install(s: Sched) -> None:
     s.park_rlocks = tuple(lk for lk in s.raw_rlocks if id(lk) not in own)
     s.on_rlock_park = rlock_park_check
     s.closers.append(functools.partial(forget_waits, s))
+    _blockreport[0] = bool(s.debug.blockreport)
+    abandon.before_unwind = release_abandoned_with
 
 
 def rlock_park_check(s: Sched, gp: G, reason: Any) -> None:
