@@ -2283,6 +2283,30 @@ creator_at(PyObject *creator, int *slow)
     return Py_NewRef(Py_None);
 }
 
+/* Around the writes of the run's counters (goidgen, gcount) to its dict: run_quiet's
+   answer stays valid across them (they change neither tracer nor park_rlocks) if it was
+   valid just before; without this every spawn and exit made the next operation look
+   both up again (measured: ~300 instructions a spawn). */
+static inline int
+quiet_before_write(void)
+{
+#ifdef HAVE_DICT_VERSION
+    return st.quiet_valid && dict_version(st.run_dict) == st.quiet_version;
+#else
+    return 0;
+#endif
+}
+
+static inline void
+quiet_after_write(int kept)
+{
+#ifdef HAVE_DICT_VERSION
+    if (kept) {
+        st.quiet_version = dict_version(st.run_dict);
+    }
+#endif
+}
+
 /* A new G: a copy of the template's slots (see gs), or G(). */
 static PyObject *
 new_g(void)
@@ -2322,8 +2346,10 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     }
     PyObject *fn = args[0];
     PyObject *func = PyMethod_Check(fn) ? PyMethod_GET_FUNCTION(fn) : fn;
-    if (!PyFunction_Check(func) ||
-        (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+    /* a function (not async), or one of the core's own methods (wg.done) */
+    if (!Py_IS_TYPE(func, &CoreMethod_Type) &&
+        (!PyFunction_Check(func) ||
+         (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR)))) {
         return fallback(callable, args, nargsf, kwnames);  /* the pure checks and errors */
     }
     PyObject *s, *mp;
@@ -2410,8 +2436,10 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     set_slot(&o, gp, gs.g_m, mp);
     set_slot(&o, gp, gs.g_gopc, gopc);
     /* existing keys: replaced in place, no allocation */
+    int quiet_kept = quiet_before_write();
     PyDict_SetItem(st.run_dict, gs.str_goidgen, newgoid);
     PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);
+    quiet_after_write(quiet_kept);
     set_slot(&o, stats, gs.stats_created, newcreated);
     Py_DECREF(newgoid);
     Py_DECREF(targs);
@@ -2510,7 +2538,9 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     o.n = 0;
     set_slot(&o, gp, st.g_status, st.DEAD);
     if (newgcount != NULL) {
+        int quiet_kept = quiet_before_write();
         PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);  /* an existing key */
+        quiet_after_write(quiet_kept);
         Py_DECREF(newgcount);
     }
     int drop = PyList_GET_SIZE(gfree) >= gs.gfree_max;
@@ -2574,6 +2604,108 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     return Py_NewRef(curg);
+}
+
+/* gort.sync.WaitGroup.add and done (waitgroup.py) -----------------------------------
+   From a goroutine (getg's fast case) on an exact WaitGroup whose counter is an exact
+   int, with an exact int delta (a bool is not one): the new count, written when it stays
+   above zero (no waiter to release: nothing else of add happens then). A count reaching
+   zero (the waiters to release), a negative one (the error), anything else: the pure
+   method, with nothing changed. Measured (spawn + finish, whose goroutines are
+   gort.go(wg.done)): see bench/RESULTS-core.md. */
+static struct {
+    PyTypeObject *WaitGroup;
+    Py_ssize_t wg_n;
+    PyObject *minus_one;
+} ws;
+
+/* 1 done, 0 the pure method decides, -1 error. */
+static int
+wg_add(PyObject *wg, PyObject *delta)
+{
+    PyObject *s, *mp;
+    if (Py_TYPE(wg) != ws.WaitGroup || !PyLong_CheckExact(delta) || fast_getg(&s, &mp) == NULL) {
+        return 0;
+    }
+    PyObject *n = SLOT(wg, ws.wg_n);
+    if (n == NULL || !PyLong_CheckExact(n)) {
+        return 0;
+    }
+    PyObject *nn = PyNumber_Add(n, delta);
+    if (nn == NULL) {
+        return -1;
+    }
+    int overflow;
+    long v = PyLong_AsLongAndOverflow(nn, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        Py_DECREF(nn);
+        return -1;
+    }
+    if (overflow < 0 || (overflow == 0 && v <= 0)) {
+        Py_DECREF(nn);
+        return 0;
+    }
+    SLOT(wg, ws.wg_n) = nn;
+    Py_DECREF(n);  /* an int */
+    return 1;
+}
+
+static PyObject *
+core_wg_add(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    int r = PyVectorcall_NARGS(nargsf) == 2 && kwnames == NULL ? wg_add(args[0], args[1]) : 0;
+    if (r == 0) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    return r < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *
+core_wg_done(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    int r = PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL ? wg_add(args[0], ws.minus_one) : 0;
+    if (r == 0) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    return r < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+PyDoc_STRVAR(setup_waitgroup_doc,
+"setup_waitgroup(ns) -> (add, done)\n\n"
+"WaitGroup.add and done's C paths (after setup): ns holds WaitGroup, add and done (the\n"
+"pure methods). Returns the C callables, which fall back to the pure ones.");
+
+static PyObject *
+core_setup_waitgroup(PyObject *mod, PyObject *ns)
+{
+    if (!st.ready || !PyDict_Check(ns) || ws.WaitGroup != NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "gort._core.setup_waitgroup: expects a dict, once, after setup");
+        return NULL;
+    }
+    PyObject *add = PyDict_GetItemString(ns, "add"), *done = PyDict_GetItemString(ns, "done");
+    if (add == NULL || done == NULL) {
+        PyErr_SetString(PyExc_KeyError, "gort._core.setup_waitgroup: add, done");
+        return NULL;
+    }
+    PyTypeObject *wgt = get_type(ns, "WaitGroup");
+    if (wgt == NULL) {
+        return NULL;
+    }
+    if (offset_of(wgt, "_n", &ws.wg_n) < 0 || !(ws.minus_one = PyLong_FromLong(-1))) {
+        Py_DECREF(wgt);
+        return NULL;
+    }
+    PyObject *a = make_method(core_wg_add, add), *d = make_method(core_wg_done, done);
+    PyObject *res = a != NULL && d != NULL ? PyTuple_Pack(2, a, d) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(d);
+    if (res == NULL) {
+        Py_DECREF(wgt);
+        return NULL;
+    }
+    ws.WaitGroup = wgt;
+    return res;
 }
 
 PyDoc_STRVAR(setup_go_doc,
@@ -2895,6 +3027,7 @@ static PyMethodDef core_methods[] = {
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
     {"setup_park", (PyCFunction)core_setup_park, METH_O, setup_park_doc},
     {"setup_go", (PyCFunction)core_setup_go, METH_O, setup_go_doc},
+    {"setup_waitgroup", (PyCFunction)core_setup_waitgroup, METH_O, setup_waitgroup_doc},
     {"goexit", (PyCFunction)(void (*)(void))core_goexit, METH_FASTCALL,
      "goexit(s, mp, gp, me): proc.gmain's goexit in C (proc.goexit_core)."},
     {NULL, NULL, 0, NULL},

@@ -242,13 +242,15 @@ def runqput(s: Sched, pp: P, gp: G, next_: bool) -> None:
 
 def runqputslow(s: Sched, pp: P, gp: G) -> None:
     """Local queue full: move half of it, and gp, to the global queue (Go: runqputslow)."""
-    n = (pp.runqtail - pp.runqhead) // 2
+    h = pp.runqhead
+    n = (pp.runqtail - h) // 2
+    runq = pp.runq
     batch = []
-    for _ in range(n):
-        h = pp.runqhead
-        batch.append(pp.runq[h % RUNQ_SIZE])
-        pp.runq[h % RUNQ_SIZE] = None
-        pp.runqhead = h + 1
+    for i in range(h, h + n):
+        i %= RUNQ_SIZE
+        batch.append(runq[i])
+        runq[i] = None
+    pp.runqhead = h + n
     batch.append(gp)
     with s.lock:
         s.runq.extend(batch)  # type: ignore[arg-type]
@@ -285,9 +287,19 @@ def globrunqget(s: Sched, pp: P, max_: int) -> G | None:
         n = min(size, size // len(s.allp) + 1)
         if max_ > 0:
             n = min(n, max_)
-        n = min(n, RUNQ_SIZE // 2)
-        gp = s.runq.popleft()
-        batch = [s.runq.popleft() for _ in range(n - 1)]
+        n = min(n, RUNQ_SIZE // 2) - 1
+        q = s.runq
+        gp = q.popleft()
+        t = pp.runqtail
+        if t - pp.runqhead + n <= RUNQ_SIZE:
+            # The batch fits the ring (always, when the ring is empty): runqput's writes
+            # without a call per G (spawn + finish: most Gs come back this way).
+            runq = pp.runq
+            for i in range(t, t + n):
+                runq[i % RUNQ_SIZE] = q.popleft()
+            pp.runqtail = t + n
+            return gp
+        batch = [q.popleft() for _ in range(n)]
     for g2 in batch:
         runqput(s, pp, g2, False)
     return gp
