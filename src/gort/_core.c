@@ -193,6 +193,8 @@ static struct {
     Py_ssize_t p_gfree, stats_created, g_onexit, gfree_max;
     PyObject *empty;           /* () */
     PyObject *template;        /* a G() whose slots new Gs copy; NULL: call G() */
+    PyObject *nokw;            /* the empty kwargs dict of every G that has none (only
+                                  gmain reads a G's kwargs: never written to) */
     PyObject *gortdir, *str_goidgen, *str_gcount, *str_stats, *str_allgs, *str_name;
     PyObject *qmark, *gopreempt_m, *gc_get_count;
     PyObject *str_sigq, *str_netpoll, *str_finq, *str_runq, *str_trash, *str_gctrigger;
@@ -740,7 +742,7 @@ switch_to(PyObject *target, PyObject *arg)
    held (a signal handler on gp's stack), a tracing callback running, or a recursion
    budget too short (park's caller checked).
    Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
-static NOINLINE int ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap,
+static NOINLINE int ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap,
                                PyObject **pnxt);
 static NOINLINE int sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq,
                                 PyObject *heap, PyObject *gcpoll, PyObject **pnxt,
@@ -789,12 +791,22 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
 
 /* proc.find_runnable's answer where it is the local ring's head: no runnext, no signal
    handler waiting (s.sigq), no finished offload (injectq), no socket sysmon found ready
-   (netpoll.pending), no timer at all, no collection due nor trash for the finalizer
-   goroutine (s.finq), and not the 61st tick with the global queue non-empty. 1 with
-   *pnxt (runqget's, a new reference; it does not inherit the slice), 0 (nothing
-   changed: ask find_runnable), -1 an exception. Reads the run's dict (s bound). */
+   (netpoll.pending), no timer at all, no trash for the finalizer goroutine (s.finq),
+   and not the 61st tick with the global queue non-empty; whether a collection is due
+   is asked every GCPOLL-th pick, as schedule's fast paths ask it (proc.gcpoll's
+   countdown, shared with them: find_runnable asks at every call, measured ~1,000
+   instructions a pick with the lookups below). 1 with *pnxt (runqget's, a new
+   reference; it does not inherit the slice), 0 (nothing changed but a countdown at
+   zero reset by proc.gcpoll: ask find_runnable), -1 an exception. Reads the run's dict
+   (s bound), through rc while its version tag says nothing in it changed. */
+static struct {
+    uint64_t version;  /* the run's dict's, when sigq..grunq were read from it */
+    int valid;
+    PyObject *sigq, *np, *fq, *grunq;  /* borrowed: the unchanged dict holds them */
+} rc;
+
 static NOINLINE int
-ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
+ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
 {
     if (!gs.ready || SLOT(pp, st.p_runnext) != Py_None || Py_SIZE(injectq) != 0 ||
         PyList_GET_SIZE(heap) != 0) {
@@ -802,13 +814,15 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
     }
     PyObject *h = SLOT(pp, st.p_runqhead), *t = SLOT(pp, st.p_runqtail);
     PyObject *runq = SLOT(pp, st.p_runq), *tick = SLOT(pp, st.p_schedtick);
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
     if (h == NULL || t == NULL || !PyLong_CheckExact(h) || !PyLong_CheckExact(t) ||
         runq == NULL || !PyList_CheckExact(runq) || PyList_GET_SIZE(runq) != st.runq_size ||
-        tick == NULL || !PyLong_CheckExact(tick)) {
+        tick == NULL || !PyLong_CheckExact(tick) || gcpoll == NULL || !PyLong_CheckExact(gcpoll)) {
         return 0;
     }
     Py_ssize_t hv = PyLong_AsSsize_t(h), tv = PyLong_AsSsize_t(t);
     long tk = PyLong_AsLong(tick);
+    Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
     if (PyErr_Occurred()) {
         PyErr_Clear();
         return 0;
@@ -817,13 +831,37 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
         return 0;  /* the ring is empty: the global queue, stealing, the netpoller */
     }
     PyObject *d = st.run_dict;
-    PyObject *sigq = PyDict_GetItemWithError(d, gs.str_sigq);
-    PyObject *np = sigq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_netpoll);
-    PyObject *fq = np == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_finq);
-    PyObject *grunq = fq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_runq);
-    if (grunq == NULL || Py_TYPE(sigq) != st.deque || Py_SIZE(sigq) != 0 ||
-        Py_TYPE(np) != gs.Netpoll || Py_TYPE(grunq) != st.deque) {
-        PyErr_Clear();
+    PyObject *sigq, *np, *fq, *grunq;
+#ifdef HAVE_DICT_VERSION
+    if (rc.valid && dict_version(d) == rc.version) {
+        sigq = rc.sigq;
+        np = rc.np;
+        fq = rc.fq;
+        grunq = rc.grunq;
+    }
+    else
+#endif
+    {
+        rc.valid = 0;
+        sigq = PyDict_GetItemWithError(d, gs.str_sigq);
+        np = sigq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_netpoll);
+        fq = np == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_finq);
+        grunq = fq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_runq);
+        if (grunq == NULL || Py_TYPE(sigq) != st.deque || Py_TYPE(np) != gs.Netpoll ||
+            Py_TYPE(grunq) != st.deque || (fq != Py_None && Py_TYPE(fq) != gs.Finq)) {
+            PyErr_Clear();
+            return 0;
+        }
+#ifdef HAVE_DICT_VERSION
+        rc.sigq = sigq;
+        rc.np = np;
+        rc.fq = fq;
+        rc.grunq = grunq;
+        rc.version = dict_version(d);
+        rc.valid = 1;
+#endif
+    }
+    if (Py_SIZE(sigq) != 0) {
         return 0;
     }
     PyObject *pending = SLOT(np, gs.np_pending);
@@ -834,34 +872,42 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
         return 0;  /* fairness: the global queue's turn */
     }
     if (fq != Py_None) {
-        /* fq.trash or gc.get_count()[0] > s.gctrigger: find_runnable wakes it */
-        if (Py_TYPE(fq) != gs.Finq) {
-            return 0;
-        }
-        PyObject *trash = PyObject_GetAttr(fq, gs.str_trash);
-        int empty = trash != NULL && PyList_CheckExact(trash) && PyList_GET_SIZE(trash) == 0;
-        Py_XDECREF(trash);
-        PyObject *trigger = empty ? PyDict_GetItemWithError(d, gs.str_gctrigger) : NULL;
-        if (trigger == NULL || !PyLong_CheckExact(trigger)) {
-            PyErr_Clear();
-            return 0;
-        }
-        PyObject *count = PyObject_CallNoArgs(gs.gc_get_count);
-        if (count == NULL) {
-            return -1;
-        }
-        int due = PyTuple_CheckExact(count) && PyTuple_GET_SIZE(count) > 0 &&
-                  PyLong_CheckExact(PyTuple_GET_ITEM(count, 0)) ?
-                  PyObject_RichCompareBool(PyTuple_GET_ITEM(count, 0), trigger, Py_GT) : 1;
-        Py_DECREF(count);
-        if (due != 0) {
+        /* fq.trash: find_runnable wakes the finalizer goroutine */
+        PyObject *fqd = PyObject_GenericGetDict(fq, NULL);
+        PyObject *trash = fqd == NULL ? NULL : PyDict_GetItemWithError(fqd, gs.str_trash);
+        Py_XDECREF(fqd);  /* fq holds it */
+        if (trash == NULL || !PyList_CheckExact(trash) || PyList_GET_SIZE(trash) != 0) {
             PyErr_Clear();
             return 0;
         }
     }
-    /* runqget(pp): the ring's head */
+    /* pp.gcpoll or gcpoll(s, pp) */
+    if (polls == 0) {
+        PyObject *args[2] = {s, pp};
+        PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
+        if (r == NULL) {
+            return -1;
+        }
+        int ok = PyObject_IsTrue(r);
+        Py_DECREF(r);
+        if (ok <= 0) {
+            return ok;  /* due: find_runnable wakes the finalizer goroutine */
+        }
+        gcpoll = SLOT(pp, st.p_gcpoll);  /* reset by proc.gcpoll */
+        polls = gcpoll != NULL && PyLong_CheckExact(gcpoll) ? PyLong_AsSsize_t(gcpoll) : -1;
+        if (polls == -1 && (gcpoll == NULL || PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    /* runqget(pp): the ring's head; the countdown, as schedule's fast path does */
     PyObject *newhead = PyLong_FromSsize_t(hv + 1);
     if (newhead == NULL) {
+        return -1;
+    }
+    PyObject *newpoll = PyLong_FromSsize_t(polls - 1);
+    if (newpoll == NULL) {
+        Py_DECREF(newhead);
         return -1;
     }
     Py_ssize_t i = hv % st.runq_size;
@@ -869,6 +915,9 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
     PyList_SET_ITEM(runq, i, Py_NewRef(Py_None));
     SLOT(pp, st.p_runqhead) = newhead;
     Py_DECREF(h);
+    PyObject *oldpoll = SLOT(pp, st.p_gcpoll);
+    SLOT(pp, st.p_gcpoll) = newpoll;
+    Py_DECREF(oldpoll);  /* an int */
     *pnxt = gp;
     return 1;
 }
@@ -927,7 +976,7 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
         release_olds(&o);
         inherit = 1;
     }
-    else if ((fast = ring_pick(pp, injectq, heap, &nxt)) != 0) {
+    else if ((fast = ring_pick(s, pp, injectq, heap, &nxt)) != 0) {
         if (fast < 0) {
             return -1;
         }
@@ -2241,6 +2290,11 @@ core_select(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
    outside gort's own files): (code, f_lasti, module name, creator's goid) or None; a new
    reference, NULL with an exception, or *slow set (the pure path decides: globals not
    a dict). */
+static struct {
+    PyObject *tuple;  /* the last creator tuple made: shared by the Gs made at one place */
+    int lasti;
+} gopc_last;
+
 static PyObject *
 creator_at(PyObject *creator, int *slow)
 {
@@ -2262,12 +2316,27 @@ creator_at(PyObject *creator, int *slow)
             }
             else {
                 PyObject *mod = PyDict_GetItemWithError(globals, gs.str_name);
-                PyObject *lasti = mod != NULL || !PyErr_Occurred() ?
-                                  PyLong_FromLong(PyFrame_GetLasti(f)) : NULL;
-                if (lasti != NULL) {
-                    res = PyTuple_Pack(4, code, lasti, mod != NULL ? mod : gs.qmark,
-                                       SLOT(creator, gs.g_goid));
-                    Py_DECREF(lasti);
+                PyObject *modv = mod != NULL ? mod : gs.qmark, *goid = SLOT(creator, gs.g_goid);
+                int li = PyFrame_GetLasti(f);
+                PyObject *last = gopc_last.tuple;
+                if (mod == NULL && PyErr_Occurred()) {
+                    /* res stays NULL */
+                }
+                else if (last != NULL && gopc_last.lasti == li &&
+                         PyTuple_GET_ITEM(last, 0) == (PyObject *)code &&
+                         PyTuple_GET_ITEM(last, 2) == modv && PyTuple_GET_ITEM(last, 3) == goid) {
+                    res = Py_NewRef(last);  /* the same place, the same creator: a loop */
+                }
+                else {
+                    PyObject *lasti = PyLong_FromLong(li);
+                    if (lasti != NULL) {
+                        res = PyTuple_Pack(4, code, lasti, modv, goid);
+                        Py_DECREF(lasti);
+                    }
+                    if (res != NULL) {
+                        Py_XSETREF(gopc_last.tuple, Py_NewRef(res));
+                        gopc_last.lasti = li;
+                    }
                 }
             }
             Py_DECREF(globals);
@@ -2284,14 +2353,16 @@ creator_at(PyObject *creator, int *slow)
 }
 
 /* Around the writes of the run's counters (goidgen, gcount) to its dict: run_quiet's
-   answer stays valid across them (they change neither tracer nor park_rlocks) if it was
-   valid just before; without this every spawn and exit made the next operation look
-   both up again (measured: ~300 instructions a spawn). */
+   answer and ring_pick's lookups (rc) stay valid across them (they change neither
+   tracer, park_rlocks, sigq, netpoll, finq nor runq) if they were valid just before;
+   without this every spawn and exit made the next operation look them up again
+   (measured: ~300 instructions a spawn for run_quiet's). */
 static inline int
 quiet_before_write(void)
 {
 #ifdef HAVE_DICT_VERSION
-    return st.quiet_valid && dict_version(st.run_dict) == st.quiet_version;
+    uint64_t v = dict_version(st.run_dict);
+    return (st.quiet_valid && v == st.quiet_version) | (rc.valid && v == rc.version) << 1;
 #else
     return 0;
 #endif
@@ -2301,8 +2372,11 @@ static inline void
 quiet_after_write(int kept)
 {
 #ifdef HAVE_DICT_VERSION
-    if (kept) {
+    if (kept & 1) {
         st.quiet_version = dict_version(st.run_dict);
+    }
+    if (kept & 2) {
+        rc.version = dict_version(st.run_dict);
     }
 #endif
 }
@@ -2378,9 +2452,16 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     if (gopc == NULL) {
         return slow ? fallback(callable, args, nargsf, kwnames) : NULL;
     }
-    PyObject *ctx = PyContext_CopyCurrent();
+    /* The creator's context, copied; an empty one (or none yet) is not: the G starts with
+       none (gr_context None), and CPython makes it an empty one at its first ContextVar
+       use, what a copy would have been (measured: an allocation and ~400 instructions a
+       spawn, the collections it brings due included). */
+    PyObject *cur = PyThreadState_Get()->context;
+    PyObject *ctx = cur == NULL || (PyContext_CheckExact(cur) && PyObject_Length(cur) == 0) ?
+                    Py_NewRef(Py_None) : PyContext_CopyCurrent();
     PyObject *targs = PyTuple_New(nargs - 1);
-    PyObject *kw = PyDict_New();
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    PyObject *kw = nkw == 0 ? Py_NewRef(gs.nokw) : PyDict_New();  /* nokw: shared, read only */
     PyObject *newgoid = PyNumber_Add(goidgen, st.one);
     PyObject *newgcount = PyNumber_Add(gcount, st.one);
     PyObject *newcreated = PyNumber_Add(SLOT(stats, gs.stats_created), st.one);
@@ -2393,7 +2474,6 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
         for (Py_ssize_t i = 1; i < nargs; i++) {
             PyTuple_SET_ITEM(targs, i - 1, Py_NewRef(args[i]));
         }
-        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
         for (Py_ssize_t i = 0; i < nkw && !err; i++) {
             err = PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0;
         }
@@ -2486,16 +2566,11 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     if (!gs.ready || Py_TYPE(gp) != st.G) {
         Py_RETURN_NONE;
     }
-    PyObject *kw = PyDict_New();
-    if (kw == NULL) {
-        return NULL;
-    }
     Olds o = {.n = 0};
     set_slot(&o, gp, gs.g_fn, Py_None);
     set_slot(&o, gp, gs.g_args, gs.empty);
-    set_slot(&o, gp, gs.g_kwargs, kw);
+    set_slot(&o, gp, gs.g_kwargs, gs.nokw);
     set_slot(&o, gp, st.g_param, Py_None);
-    Py_DECREF(kw);
     release_olds(&o);  /* finalizers run here, in gp, as in the pure code */
     if (PyErr_Occurred()) {
         return NULL;
@@ -2743,7 +2818,8 @@ core_setup_go(PyObject *mod, PyObject *ns)
     }
     PyObject *gm = PyDict_GetItemString(ns, "GFREE_MAX");
     if (gm == NULL || (gs.gfree_max = PyLong_AsSsize_t(gm)) < 0 ||
-        !(st.DEAD = get_obj(ns, "DEAD")) || !(gs.empty = PyTuple_New(0))) {
+        !(st.DEAD = get_obj(ns, "DEAD")) || !(gs.empty = PyTuple_New(0)) ||
+        !(gs.nokw = PyDict_New())) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_KeyError, "gort._core.setup_go: GFREE_MAX, DEAD");
         }
