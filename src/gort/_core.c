@@ -800,10 +800,42 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
    zero reset by proc.gcpoll: ask find_runnable), -1 an exception. Reads the run's dict
    (s bound), through rc while its version tag says nothing in it changed. */
 static struct {
-    uint64_t version;  /* the run's dict's, when sigq..grunq were read from it */
+    uint64_t version;  /* the run's dict's, when the entries below were read from it */
     int valid;
-    PyObject *sigq, *np, *fq, *grunq;  /* borrowed: the unchanged dict holds them */
+    /* borrowed: the unchanged dict holds them */
+    PyObject *sigq, *np, *fq, *grunq, *goidgen, *gcount, *stats, *allgs;
 } rc;
+
+/* Load rc (the run's dict's entries that ring_pick, go and goexit read), unless the
+   dict is unchanged since it was loaded (or since the core's own writes of goidgen and
+   gcount, which keep it up to date: run_write). 1, or 0 (no error set) if one is missing. */
+static int
+run_cache(void)
+{
+#ifdef HAVE_DICT_VERSION
+    if (rc.valid && dict_version(st.run_dict) == rc.version) {
+        return 1;
+    }
+#endif
+    rc.valid = 0;
+    PyObject *d = st.run_dict;
+    if (!(rc.sigq = PyDict_GetItemWithError(d, gs.str_sigq)) ||
+        !(rc.np = PyDict_GetItemWithError(d, gs.str_netpoll)) ||
+        !(rc.fq = PyDict_GetItemWithError(d, gs.str_finq)) ||
+        !(rc.grunq = PyDict_GetItemWithError(d, gs.str_runq)) ||
+        !(rc.goidgen = PyDict_GetItemWithError(d, gs.str_goidgen)) ||
+        !(rc.gcount = PyDict_GetItemWithError(d, gs.str_gcount)) ||
+        !(rc.stats = PyDict_GetItemWithError(d, gs.str_stats)) ||
+        !(rc.allgs = PyDict_GetItemWithError(d, gs.str_allgs))) {
+        PyErr_Clear();
+        return 0;
+    }
+#ifdef HAVE_DICT_VERSION
+    rc.version = dict_version(d);
+    rc.valid = 1;
+#endif
+    return 1;
+}
 
 static NOINLINE int
 ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
@@ -830,36 +862,13 @@ ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap, PyObject
     if (hv == tv) {
         return 0;  /* the ring is empty: the global queue, stealing, the netpoller */
     }
-    PyObject *d = st.run_dict;
-    PyObject *sigq, *np, *fq, *grunq;
-#ifdef HAVE_DICT_VERSION
-    if (rc.valid && dict_version(d) == rc.version) {
-        sigq = rc.sigq;
-        np = rc.np;
-        fq = rc.fq;
-        grunq = rc.grunq;
+    if (!run_cache()) {
+        return 0;
     }
-    else
-#endif
-    {
-        rc.valid = 0;
-        sigq = PyDict_GetItemWithError(d, gs.str_sigq);
-        np = sigq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_netpoll);
-        fq = np == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_finq);
-        grunq = fq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_runq);
-        if (grunq == NULL || Py_TYPE(sigq) != st.deque || Py_TYPE(np) != gs.Netpoll ||
-            Py_TYPE(grunq) != st.deque || (fq != Py_None && Py_TYPE(fq) != gs.Finq)) {
-            PyErr_Clear();
-            return 0;
-        }
-#ifdef HAVE_DICT_VERSION
-        rc.sigq = sigq;
-        rc.np = np;
-        rc.fq = fq;
-        rc.grunq = grunq;
-        rc.version = dict_version(d);
-        rc.valid = 1;
-#endif
+    PyObject *sigq = rc.sigq, *np = rc.np, *fq = rc.fq, *grunq = rc.grunq;
+    if (Py_TYPE(sigq) != st.deque || Py_TYPE(np) != gs.Netpoll || Py_TYPE(grunq) != st.deque ||
+        (fq != Py_None && Py_TYPE(fq) != gs.Finq)) {
+        return 0;
     }
     if (Py_SIZE(sigq) != 0) {
         return 0;
@@ -2352,32 +2361,30 @@ creator_at(PyObject *creator, int *slow)
     return Py_NewRef(Py_None);
 }
 
-/* Around the writes of the run's counters (goidgen, gcount) to its dict: run_quiet's
-   answer and ring_pick's lookups (rc) stay valid across them (they change neither
-   tracer, park_rlocks, sigq, netpoll, finq nor runq) if they were valid just before;
-   without this every spawn and exit made the next operation look them up again
-   (measured: ~300 instructions a spawn for run_quiet's). */
-static inline int
-quiet_before_write(void)
+/* Write the run's counter `name` (goidgen or gcount, an existing key of its dict: no
+   allocation, no Python code) as v (*slot: rc's pointer to it). run_quiet's answer and
+   rc stay valid across it (it changes neither tracer, park_rlocks nor any other entry
+   rc holds) if they were valid just before; without this every spawn and exit made
+   the next operation look them up again (measured: ~300 instructions a spawn for
+   run_quiet's, ~900 for the lookups rc keeps). */
+static void
+run_write(PyObject *name, PyObject *v, PyObject **slot)
 {
 #ifdef HAVE_DICT_VERSION
-    uint64_t v = dict_version(st.run_dict);
-    return (st.quiet_valid && v == st.quiet_version) | (rc.valid && v == rc.version) << 1;
+    uint64_t before = dict_version(st.run_dict);
+    int quiet = st.quiet_valid && before == st.quiet_version;
+    int cached = rc.valid && before == rc.version;
+    PyDict_SetItem(st.run_dict, name, v);
+    uint64_t after = dict_version(st.run_dict);
+    if (quiet) {
+        st.quiet_version = after;
+    }
+    if (cached) {
+        rc.version = after;
+        *slot = v;  /* the dict holds it */
+    }
 #else
-    return 0;
-#endif
-}
-
-static inline void
-quiet_after_write(int kept)
-{
-#ifdef HAVE_DICT_VERSION
-    if (kept & 1) {
-        st.quiet_version = dict_version(st.run_dict);
-    }
-    if (kept & 2) {
-        rc.version = dict_version(st.run_dict);
-    }
+    PyDict_SetItem(st.run_dict, name, v);
 #endif
 }
 
@@ -2396,19 +2403,6 @@ new_g(void)
         SLOT(gp, m->offset) = Py_XNewRef(SLOT(gs.template, m->offset));
     }
     return gp;
-}
-
-/* An int of the run's dict (Sched's attributes), borrowed; NULL (no error) if absent or
-   not an exact int. */
-static PyObject *
-run_int(PyObject *name)
-{
-    PyObject *v = PyDict_GetItemWithError(st.run_dict, name);
-    if (v == NULL || !PyLong_CheckExact(v)) {
-        PyErr_Clear();
-        return NULL;
-    }
-    return v;
 }
 
 static PyObject *
@@ -2436,14 +2430,14 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
         return fallback(callable, args, nargsf, kwnames);
     }
     PyObject *gfree = SLOT(pp, gs.p_gfree);
-    PyObject *goidgen = run_int(gs.str_goidgen), *gcount = run_int(gs.str_gcount);
-    PyObject *stats = PyDict_GetItemWithError(st.run_dict, gs.str_stats);
-    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
-    if (gfree == NULL || !PyList_CheckExact(gfree) || goidgen == NULL || gcount == NULL ||
-        stats == NULL || Py_TYPE(stats) != gs.Stats || allgs == NULL ||
-        !PyDict_CheckExact(allgs) || SLOT(stats, gs.stats_created) == NULL ||
+    if (!run_cache()) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *goidgen = rc.goidgen, *gcount = rc.gcount, *stats = rc.stats, *allgs = rc.allgs;
+    if (gfree == NULL || !PyList_CheckExact(gfree) || !PyLong_CheckExact(goidgen) ||
+        !PyLong_CheckExact(gcount) || Py_TYPE(stats) != gs.Stats || !PyDict_CheckExact(allgs) ||
+        SLOT(stats, gs.stats_created) == NULL ||
         !PyLong_CheckExact(SLOT(stats, gs.stats_created))) {
-        PyErr_Clear();
         return fallback(callable, args, nargsf, kwnames);
     }
     /* Every allocation, before the first write. */
@@ -2515,11 +2509,8 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     set_slot(&o, gp, gs.g_ctx, ctx);
     set_slot(&o, gp, gs.g_m, mp);
     set_slot(&o, gp, gs.g_gopc, gopc);
-    /* existing keys: replaced in place, no allocation */
-    int quiet_kept = quiet_before_write();
-    PyDict_SetItem(st.run_dict, gs.str_goidgen, newgoid);
-    PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);
-    quiet_after_write(quiet_kept);
+    run_write(gs.str_goidgen, newgoid, &rc.goidgen);
+    run_write(gs.str_gcount, newgcount, &rc.gcount);
     set_slot(&o, stats, gs.stats_created, newcreated);
     Py_DECREF(newgoid);
     Py_DECREF(targs);
@@ -2591,14 +2582,14 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     PyObject *timers = SLOT(pp, st.p_timers);
     PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
     PyObject *system = SLOT(gp, gs.g_system);
-    PyObject *gcount = run_int(gs.str_gcount);
-    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
-    if (allgs == NULL || !PyDict_CheckExact(allgs)) {
-        PyErr_Clear();
+    if (!run_cache()) {
         Py_RETURN_NONE;
     }
-    if (gfree == NULL || !PyList_CheckExact(gfree) || timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
-        !PyLong_CheckExact(gcpoll) || gcount == NULL || (system != Py_False && system != Py_True)) {
+    PyObject *gcount = rc.gcount, *allgs = rc.allgs;
+    if (!PyDict_CheckExact(allgs) || gfree == NULL || !PyList_CheckExact(gfree) ||
+        timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
+        !PyLong_CheckExact(gcpoll) || !PyLong_CheckExact(gcount) ||
+        (system != Py_False && system != Py_True)) {
         Py_RETURN_NONE;
     }
     PyObject *heap = SLOT(timers, st.t_heap);
@@ -2613,9 +2604,7 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     o.n = 0;
     set_slot(&o, gp, st.g_status, st.DEAD);
     if (newgcount != NULL) {
-        int quiet_kept = quiet_before_write();
-        PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);  /* an existing key */
-        quiet_after_write(quiet_kept);
+        run_write(gs.str_gcount, newgcount, &rc.gcount);
         Py_DECREF(newgcount);
     }
     int drop = PyList_GET_SIZE(gfree) >= gs.gfree_max;
