@@ -51,6 +51,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from itertools import repeat as _repeat
+from itertools import starmap as _starmap
 from time import monotonic_ns
 from typing import Any, NoReturn
 
@@ -245,11 +247,15 @@ def runqputslow(s: Sched, pp: P, gp: G) -> None:
     h = pp.runqhead
     n = (pp.runqtail - h) // 2
     runq = pp.runq
-    batch = []
-    for i in range(h, h + n):
-        i %= RUNQ_SIZE
-        batch.append(runq[i])
-        runq[i] = None
+    # The ring's oldest half, in order, by slices (one more where it wraps).
+    i = h % RUNQ_SIZE
+    j = min(i + n, RUNQ_SIZE)
+    batch = runq[i:j]
+    runq[i:j] = [None] * (j - i)
+    k = n - (j - i)
+    if k:
+        batch += runq[:k]
+        runq[:k] = [None] * k
     pp.runqhead = h + n
     batch.append(gp)
     with s.lock:
@@ -294,9 +300,13 @@ def globrunqget(s: Sched, pp: P, max_: int) -> G | None:
         if t - pp.runqhead + n <= RUNQ_SIZE:
             # The batch fits the ring (always, when the ring is empty): runqput's writes
             # without a call per G (spawn + finish: most Gs come back this way).
+            # by slices, the deque's pops made in C (one more where the ring wraps).
             runq = pp.runq
-            for i in range(t, t + n):
-                runq[i % RUNQ_SIZE] = q.popleft()
+            i = t % RUNQ_SIZE
+            j = min(i + n, RUNQ_SIZE)
+            runq[i:j] = _starmap(q.popleft, _repeat((), j - i))
+            if i + n > j:
+                runq[:i + n - j] = _starmap(q.popleft, _repeat((), i + n - j))
             pp.runqtail = t + n
             return gp
         batch = [q.popleft() for _ in range(n)]
