@@ -994,7 +994,8 @@ def newproc_system(s: Sched, fn: Callable[..., Any], args: tuple[Any, ...]) -> G
 goexit_core: Callable[[Sched, M, G, greenlet], G | None] | None = None
 """The C core's goexit (chan.py loads it): the rest of gmain's loop body below, from
 "Drop the goroutine's references" to the next G on this greenlet (or, the free list
-full, the G for g0 to switch to), or None when it declines (a tracer on, exit hooks, a
+full, the G for g0 to switch to; one that runs on this greenlet has its contextvars
+context set, as gmain sets it), or None when it declines (a tracer on, exit hooks, a
 preemption hook or m.locks): then only gp's references are dropped, and the code below
 does the rest."""
 
@@ -1007,11 +1008,11 @@ def gmain(s: Sched, gp: G) -> G | None:
     """
     mp = s.m0
     me = getcurrent()
+    me.gr_context = gp.ctx  # again wherever gp changes below (goexit_core does it itself)
+    gp.ctx = None
     while True:
         fn = gp.fn
         args = gp.args
-        me.gr_context = gp.ctx
-        gp.ctx = None
         try:
             # A plain call where possible: CPython 3.11+ runs it in this C eval frame,
             # where fn(*args, **kwargs) (CALL_FUNCTION_EX) opens a second one, which
@@ -1087,12 +1088,16 @@ def gmain(s: Sched, gp: G) -> G | None:
                 return nxt
             nxt.gr = me  # never ran: it takes this greenlet over, as in execute
             gp = nxt
+            me.gr_context = gp.ctx
+            gp.ctx = None
             continue
         pp.gfree.append(gp)
         schedule(s, mp, gp)
         # Who runs on this greenlet now: gp again (newproc reused it and its greenlet),
         # or a G that had never run and took this greenlet over (execute).
         gp = mp.curg  # type: ignore[assignment]
+        me.gr_context = gp.ctx
+        gp.ctx = None
 
 
 def g0_main(s: Sched, gp: G) -> None:
