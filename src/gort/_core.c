@@ -690,8 +690,8 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
         return 1;
     }
     else if (never_ran) {
-        target = Py_XNewRef(SLOT(mp, st.m_g0));  /* g0 starts it on a greenlet */
-        arg = nxt;
+        /* g0 starts it (mp.curg) on a greenlet; no argument (proc.g0_main) */
+        target = Py_XNewRef(SLOT(mp, st.m_g0));
     }
     else {
         target = Py_NewRef(SLOT(nxt, st.g_gr));
