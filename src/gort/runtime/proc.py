@@ -1035,7 +1035,8 @@ def gmain() -> G | None:
             else:
                 result = fn(*args)  # type: ignore[misc]
         except BaseException:
-            result = _panicked(s, gp)
+            _panicked(s, gp)  # returns only for a contained run's panic
+            result = None
         if gp.is_main:
             gp.result = result
             main_return(s, gp)
@@ -1064,7 +1065,7 @@ def _panicked(s: Sched, gp: G) -> None:
         # raises it in the main goroutine. This G exits.
         e.add_note(f"gort: uncaught in goroutine {gp.goid}")
         s.contain(e)
-        return None
+        return
     fatal(s, gp, e)
 
 
