@@ -27,10 +27,16 @@
            creator's frame walk and context copy, runqput(next=True);
      gopark: proc.gopark for the parks made in Python (poll_runtime.poll_wait's IO
            wait: setup_park), a WAITING park of the running goroutine; the rest, pure;
+     WaitGroup.add and done (setup_waitgroup): the count, when it stays above zero,
+           from a goroutine; the pure methods release the waiters at zero;
    and proc.goexit_core, which gmain's loop calls when a goroutine's function returns
    (core_goexit: goexit0, the free list or the drop past its limit, schedule, a G
    that never ran taking the greenlet over without a switch), declining (None) to the
-   pure code for a tracer, exit hooks, a preemption hook or m.locks.
+   pure code for a tracer, exit hooks, a preemption hook or m.locks. The G it returns
+   to run on gmain's greenlet has its contextvars context set (take_context).
+   The run's dict entries that go, goexit and ring_pick read (rc) and run_quiet's answer
+   are kept while the dict's version tag is unchanged, through the core's own writes of
+   the run's counters (run_write).
    Parking is proc.gopark then proc.schedule: schedule's fast path (runnext, nothing
    due) in C, and find_runnable's answer where it is the local ring's head (ring_pick:
    nothing else due, checked as find_runnable checks it) also in C; otherwise by asking
