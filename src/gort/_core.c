@@ -27,10 +27,16 @@
            creator's frame walk and context copy, runqput(next=True);
      gopark: proc.gopark for the parks made in Python (poll_runtime.poll_wait's IO
            wait: setup_park), a WAITING park of the running goroutine; the rest, pure;
+     WaitGroup.add and done (setup_waitgroup): the count, when it stays above zero,
+           from a goroutine; the pure methods release the waiters at zero;
    and proc.goexit_core, which gmain's loop calls when a goroutine's function returns
    (core_goexit: goexit0, the free list or the drop past its limit, schedule, a G
    that never ran taking the greenlet over without a switch), declining (None) to the
-   pure code for a tracer, exit hooks, a preemption hook or m.locks.
+   pure code for a tracer, exit hooks, a preemption hook or m.locks. The G it returns
+   to run on gmain's greenlet has its contextvars context set (take_context).
+   The run's dict entries that go, goexit and ring_pick read (rc) and run_quiet's answer
+   are kept while the dict's version tag is unchanged, through the core's own writes of
+   the run's counters (run_write).
    Parking is proc.gopark then proc.schedule: schedule's fast path (runnext, nothing
    due) in C, and find_runnable's answer where it is the local ring's head (ring_pick:
    nothing else due, checked as find_runnable checks it) also in C; otherwise by asking
@@ -193,6 +199,8 @@ static struct {
     Py_ssize_t p_gfree, stats_created, g_onexit, gfree_max;
     PyObject *empty;           /* () */
     PyObject *template;        /* a G() whose slots new Gs copy; NULL: call G() */
+    PyObject *nokw;            /* the empty kwargs dict of every G that has none (only
+                                  gmain reads a G's kwargs: never written to) */
     PyObject *gortdir, *str_goidgen, *str_gcount, *str_stats, *str_allgs, *str_name;
     PyObject *qmark, *gopreempt_m, *gc_get_count;
     PyObject *str_sigq, *str_netpoll, *str_finq, *str_runq, *str_trash, *str_gctrigger;
@@ -688,8 +696,8 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
         return 1;
     }
     else if (never_ran) {
-        target = Py_XNewRef(SLOT(mp, st.m_g0));  /* g0 starts it on a greenlet */
-        arg = nxt;
+        /* g0 starts it (mp.curg) on a greenlet; no argument (proc.g0_main) */
+        target = Py_XNewRef(SLOT(mp, st.m_g0));
     }
     else {
         target = Py_NewRef(SLOT(nxt, st.g_gr));
@@ -740,7 +748,7 @@ switch_to(PyObject *target, PyObject *arg)
    held (a signal handler on gp's stack), a tracing callback running, or a recursion
    budget too short (park's caller checked).
    Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
-static NOINLINE int ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap,
+static NOINLINE int ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap,
                                PyObject **pnxt);
 static NOINLINE int sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq,
                                 PyObject *heap, PyObject *gcpoll, PyObject **pnxt,
@@ -789,12 +797,54 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
 
 /* proc.find_runnable's answer where it is the local ring's head: no runnext, no signal
    handler waiting (s.sigq), no finished offload (injectq), no socket sysmon found ready
-   (netpoll.pending), no timer at all, no collection due nor trash for the finalizer
-   goroutine (s.finq), and not the 61st tick with the global queue non-empty. 1 with
-   *pnxt (runqget's, a new reference; it does not inherit the slice), 0 (nothing
-   changed: ask find_runnable), -1 an exception. Reads the run's dict (s bound). */
+   (netpoll.pending), no timer at all, no trash for the finalizer goroutine (s.finq),
+   and not the 61st tick with the global queue non-empty; whether a collection is due
+   is asked every GCPOLL-th pick, as schedule's fast paths ask it (proc.gcpoll's
+   countdown, shared with them: find_runnable asks at every call, measured ~1,000
+   instructions a pick with the lookups below). 1 with *pnxt (runqget's, a new
+   reference; it does not inherit the slice), 0 (nothing changed but a countdown at
+   zero reset by proc.gcpoll: ask find_runnable), -1 an exception. Reads the run's dict
+   (s bound), through rc while its version tag says nothing in it changed. */
+static struct {
+    uint64_t version;  /* the run's dict's, when the entries below were read from it */
+    int valid;
+    /* borrowed: the unchanged dict holds them */
+    PyObject *sigq, *np, *fq, *grunq, *goidgen, *gcount, *stats, *allgs;
+} rc;
+
+/* Load rc (the run's dict's entries that ring_pick, go and goexit read), unless the
+   dict is unchanged since it was loaded (or since the core's own writes of goidgen and
+   gcount, which keep it up to date: run_write). 1, or 0 (no error set) if one is missing. */
+static int
+run_cache(void)
+{
+#ifdef HAVE_DICT_VERSION
+    if (rc.valid && dict_version(st.run_dict) == rc.version) {
+        return 1;
+    }
+#endif
+    rc.valid = 0;
+    PyObject *d = st.run_dict;
+    if (!(rc.sigq = PyDict_GetItemWithError(d, gs.str_sigq)) ||
+        !(rc.np = PyDict_GetItemWithError(d, gs.str_netpoll)) ||
+        !(rc.fq = PyDict_GetItemWithError(d, gs.str_finq)) ||
+        !(rc.grunq = PyDict_GetItemWithError(d, gs.str_runq)) ||
+        !(rc.goidgen = PyDict_GetItemWithError(d, gs.str_goidgen)) ||
+        !(rc.gcount = PyDict_GetItemWithError(d, gs.str_gcount)) ||
+        !(rc.stats = PyDict_GetItemWithError(d, gs.str_stats)) ||
+        !(rc.allgs = PyDict_GetItemWithError(d, gs.str_allgs))) {
+        PyErr_Clear();
+        return 0;
+    }
+#ifdef HAVE_DICT_VERSION
+    rc.version = dict_version(d);
+    rc.valid = 1;
+#endif
+    return 1;
+}
+
 static NOINLINE int
-ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
+ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
 {
     if (!gs.ready || SLOT(pp, st.p_runnext) != Py_None || Py_SIZE(injectq) != 0 ||
         PyList_GET_SIZE(heap) != 0) {
@@ -802,13 +852,15 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
     }
     PyObject *h = SLOT(pp, st.p_runqhead), *t = SLOT(pp, st.p_runqtail);
     PyObject *runq = SLOT(pp, st.p_runq), *tick = SLOT(pp, st.p_schedtick);
+    PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
     if (h == NULL || t == NULL || !PyLong_CheckExact(h) || !PyLong_CheckExact(t) ||
         runq == NULL || !PyList_CheckExact(runq) || PyList_GET_SIZE(runq) != st.runq_size ||
-        tick == NULL || !PyLong_CheckExact(tick)) {
+        tick == NULL || !PyLong_CheckExact(tick) || gcpoll == NULL || !PyLong_CheckExact(gcpoll)) {
         return 0;
     }
     Py_ssize_t hv = PyLong_AsSsize_t(h), tv = PyLong_AsSsize_t(t);
     long tk = PyLong_AsLong(tick);
+    Py_ssize_t polls = PyLong_AsSsize_t(gcpoll);
     if (PyErr_Occurred()) {
         PyErr_Clear();
         return 0;
@@ -816,14 +868,15 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
     if (hv == tv) {
         return 0;  /* the ring is empty: the global queue, stealing, the netpoller */
     }
-    PyObject *d = st.run_dict;
-    PyObject *sigq = PyDict_GetItemWithError(d, gs.str_sigq);
-    PyObject *np = sigq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_netpoll);
-    PyObject *fq = np == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_finq);
-    PyObject *grunq = fq == NULL ? NULL : PyDict_GetItemWithError(d, gs.str_runq);
-    if (grunq == NULL || Py_TYPE(sigq) != st.deque || Py_SIZE(sigq) != 0 ||
-        Py_TYPE(np) != gs.Netpoll || Py_TYPE(grunq) != st.deque) {
-        PyErr_Clear();
+    if (!run_cache()) {
+        return 0;
+    }
+    PyObject *sigq = rc.sigq, *np = rc.np, *fq = rc.fq, *grunq = rc.grunq;
+    if (Py_TYPE(sigq) != st.deque || Py_TYPE(np) != gs.Netpoll || Py_TYPE(grunq) != st.deque ||
+        (fq != Py_None && Py_TYPE(fq) != gs.Finq)) {
+        return 0;
+    }
+    if (Py_SIZE(sigq) != 0) {
         return 0;
     }
     PyObject *pending = SLOT(np, gs.np_pending);
@@ -834,34 +887,42 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
         return 0;  /* fairness: the global queue's turn */
     }
     if (fq != Py_None) {
-        /* fq.trash or gc.get_count()[0] > s.gctrigger: find_runnable wakes it */
-        if (Py_TYPE(fq) != gs.Finq) {
-            return 0;
-        }
-        PyObject *trash = PyObject_GetAttr(fq, gs.str_trash);
-        int empty = trash != NULL && PyList_CheckExact(trash) && PyList_GET_SIZE(trash) == 0;
-        Py_XDECREF(trash);
-        PyObject *trigger = empty ? PyDict_GetItemWithError(d, gs.str_gctrigger) : NULL;
-        if (trigger == NULL || !PyLong_CheckExact(trigger)) {
-            PyErr_Clear();
-            return 0;
-        }
-        PyObject *count = PyObject_CallNoArgs(gs.gc_get_count);
-        if (count == NULL) {
-            return -1;
-        }
-        int due = PyTuple_CheckExact(count) && PyTuple_GET_SIZE(count) > 0 &&
-                  PyLong_CheckExact(PyTuple_GET_ITEM(count, 0)) ?
-                  PyObject_RichCompareBool(PyTuple_GET_ITEM(count, 0), trigger, Py_GT) : 1;
-        Py_DECREF(count);
-        if (due != 0) {
+        /* fq.trash: find_runnable wakes the finalizer goroutine */
+        PyObject *fqd = PyObject_GenericGetDict(fq, NULL);
+        PyObject *trash = fqd == NULL ? NULL : PyDict_GetItemWithError(fqd, gs.str_trash);
+        Py_XDECREF(fqd);  /* fq holds it */
+        if (trash == NULL || !PyList_CheckExact(trash) || PyList_GET_SIZE(trash) != 0) {
             PyErr_Clear();
             return 0;
         }
     }
-    /* runqget(pp): the ring's head */
+    /* pp.gcpoll or gcpoll(s, pp) */
+    if (polls == 0) {
+        PyObject *args[2] = {s, pp};
+        PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
+        if (r == NULL) {
+            return -1;
+        }
+        int ok = PyObject_IsTrue(r);
+        Py_DECREF(r);
+        if (ok <= 0) {
+            return ok;  /* due: find_runnable wakes the finalizer goroutine */
+        }
+        gcpoll = SLOT(pp, st.p_gcpoll);  /* reset by proc.gcpoll */
+        polls = gcpoll != NULL && PyLong_CheckExact(gcpoll) ? PyLong_AsSsize_t(gcpoll) : -1;
+        if (polls == -1 && (gcpoll == NULL || PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    /* runqget(pp): the ring's head; the countdown, as schedule's fast path does */
     PyObject *newhead = PyLong_FromSsize_t(hv + 1);
     if (newhead == NULL) {
+        return -1;
+    }
+    PyObject *newpoll = PyLong_FromSsize_t(polls - 1);
+    if (newpoll == NULL) {
+        Py_DECREF(newhead);
         return -1;
     }
     Py_ssize_t i = hv % st.runq_size;
@@ -869,6 +930,9 @@ ring_pick(PyObject *pp, PyObject *injectq, PyObject *heap, PyObject **pnxt)
     PyList_SET_ITEM(runq, i, Py_NewRef(Py_None));
     SLOT(pp, st.p_runqhead) = newhead;
     Py_DECREF(h);
+    PyObject *oldpoll = SLOT(pp, st.p_gcpoll);
+    SLOT(pp, st.p_gcpoll) = newpoll;
+    Py_DECREF(oldpoll);  /* an int */
     *pnxt = gp;
     return 1;
 }
@@ -927,7 +991,7 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
         release_olds(&o);
         inherit = 1;
     }
-    else if ((fast = ring_pick(pp, injectq, heap, &nxt)) != 0) {
+    else if ((fast = ring_pick(s, pp, injectq, heap, &nxt)) != 0) {
         if (fast < 0) {
             return -1;
         }
@@ -2241,6 +2305,11 @@ core_select(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
    outside gort's own files): (code, f_lasti, module name, creator's goid) or None; a new
    reference, NULL with an exception, or *slow set (the pure path decides: globals not
    a dict). */
+static struct {
+    PyObject *tuple;  /* the last creator tuple made: shared by the Gs made at one place */
+    int lasti;
+} gopc_last;
+
 static PyObject *
 creator_at(PyObject *creator, int *slow)
 {
@@ -2262,12 +2331,27 @@ creator_at(PyObject *creator, int *slow)
             }
             else {
                 PyObject *mod = PyDict_GetItemWithError(globals, gs.str_name);
-                PyObject *lasti = mod != NULL || !PyErr_Occurred() ?
-                                  PyLong_FromLong(PyFrame_GetLasti(f)) : NULL;
-                if (lasti != NULL) {
-                    res = PyTuple_Pack(4, code, lasti, mod != NULL ? mod : gs.qmark,
-                                       SLOT(creator, gs.g_goid));
-                    Py_DECREF(lasti);
+                PyObject *modv = mod != NULL ? mod : gs.qmark, *goid = SLOT(creator, gs.g_goid);
+                int li = PyFrame_GetLasti(f);
+                PyObject *last = gopc_last.tuple;
+                if (mod == NULL && PyErr_Occurred()) {
+                    /* res stays NULL */
+                }
+                else if (last != NULL && gopc_last.lasti == li &&
+                         PyTuple_GET_ITEM(last, 0) == (PyObject *)code &&
+                         PyTuple_GET_ITEM(last, 2) == modv && PyTuple_GET_ITEM(last, 3) == goid) {
+                    res = Py_NewRef(last);  /* the same place, the same creator: a loop */
+                }
+                else {
+                    PyObject *lasti = PyLong_FromLong(li);
+                    if (lasti != NULL) {
+                        res = PyTuple_Pack(4, code, lasti, modv, goid);
+                        Py_DECREF(lasti);
+                    }
+                    if (res != NULL) {
+                        Py_XSETREF(gopc_last.tuple, Py_NewRef(res));
+                        gopc_last.lasti = li;
+                    }
                 }
             }
             Py_DECREF(globals);
@@ -2281,6 +2365,33 @@ creator_at(PyObject *creator, int *slow)
         f = back;
     }
     return Py_NewRef(Py_None);
+}
+
+/* Write the run's counter `name` (goidgen or gcount, an existing key of its dict: no
+   allocation, no Python code) as v (*slot: rc's pointer to it). run_quiet's answer and
+   rc stay valid across it (it changes neither tracer, park_rlocks nor any other entry
+   rc holds) if they were valid just before; without this every spawn and exit made
+   the next operation look them up again (measured: ~300 instructions a spawn for
+   run_quiet's, ~900 for the lookups rc keeps). */
+static void
+run_write(PyObject *name, PyObject *v, PyObject **slot)
+{
+#ifdef HAVE_DICT_VERSION
+    uint64_t before = dict_version(st.run_dict);
+    int quiet = st.quiet_valid && before == st.quiet_version;
+    int cached = rc.valid && before == rc.version;
+    PyDict_SetItem(st.run_dict, name, v);
+    uint64_t after = dict_version(st.run_dict);
+    if (quiet) {
+        st.quiet_version = after;
+    }
+    if (cached) {
+        rc.version = after;
+        *slot = v;  /* the dict holds it */
+    }
+#else
+    PyDict_SetItem(st.run_dict, name, v);
+#endif
 }
 
 /* A new G: a copy of the template's slots (see gs), or G(). */
@@ -2300,19 +2411,6 @@ new_g(void)
     return gp;
 }
 
-/* An int of the run's dict (Sched's attributes), borrowed; NULL (no error) if absent or
-   not an exact int. */
-static PyObject *
-run_int(PyObject *name)
-{
-    PyObject *v = PyDict_GetItemWithError(st.run_dict, name);
-    if (v == NULL || !PyLong_CheckExact(v)) {
-        PyErr_Clear();
-        return NULL;
-    }
-    return v;
-}
-
 static PyObject *
 core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -2322,8 +2420,10 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     }
     PyObject *fn = args[0];
     PyObject *func = PyMethod_Check(fn) ? PyMethod_GET_FUNCTION(fn) : fn;
-    if (!PyFunction_Check(func) ||
-        (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+    /* a function (not async), or one of the core's own methods (wg.done) */
+    if (!Py_IS_TYPE(func, &CoreMethod_Type) &&
+        (!PyFunction_Check(func) ||
+         (((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR)))) {
         return fallback(callable, args, nargsf, kwnames);  /* the pure checks and errors */
     }
     PyObject *s, *mp;
@@ -2336,14 +2436,14 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
         return fallback(callable, args, nargsf, kwnames);
     }
     PyObject *gfree = SLOT(pp, gs.p_gfree);
-    PyObject *goidgen = run_int(gs.str_goidgen), *gcount = run_int(gs.str_gcount);
-    PyObject *stats = PyDict_GetItemWithError(st.run_dict, gs.str_stats);
-    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
-    if (gfree == NULL || !PyList_CheckExact(gfree) || goidgen == NULL || gcount == NULL ||
-        stats == NULL || Py_TYPE(stats) != gs.Stats || allgs == NULL ||
-        !PyDict_CheckExact(allgs) || SLOT(stats, gs.stats_created) == NULL ||
+    if (!run_cache()) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    PyObject *goidgen = rc.goidgen, *gcount = rc.gcount, *stats = rc.stats, *allgs = rc.allgs;
+    if (gfree == NULL || !PyList_CheckExact(gfree) || !PyLong_CheckExact(goidgen) ||
+        !PyLong_CheckExact(gcount) || Py_TYPE(stats) != gs.Stats || !PyDict_CheckExact(allgs) ||
+        SLOT(stats, gs.stats_created) == NULL ||
         !PyLong_CheckExact(SLOT(stats, gs.stats_created))) {
-        PyErr_Clear();
         return fallback(callable, args, nargsf, kwnames);
     }
     /* Every allocation, before the first write. */
@@ -2352,9 +2452,16 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     if (gopc == NULL) {
         return slow ? fallback(callable, args, nargsf, kwnames) : NULL;
     }
-    PyObject *ctx = PyContext_CopyCurrent();
+    /* The creator's context, copied; an empty one (or none yet) is not: the G starts with
+       none (gr_context None), and CPython makes it an empty one at its first ContextVar
+       use, what a copy would have been (measured: an allocation and ~400 instructions a
+       spawn, the collections it brings due included). */
+    PyObject *cur = PyThreadState_Get()->context;
+    PyObject *ctx = cur == NULL || (PyContext_CheckExact(cur) && PyObject_Length(cur) == 0) ?
+                    Py_NewRef(Py_None) : PyContext_CopyCurrent();
     PyObject *targs = PyTuple_New(nargs - 1);
-    PyObject *kw = PyDict_New();
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    PyObject *kw = nkw == 0 ? Py_NewRef(gs.nokw) : PyDict_New();  /* nokw: shared, read only */
     PyObject *newgoid = PyNumber_Add(goidgen, st.one);
     PyObject *newgcount = PyNumber_Add(gcount, st.one);
     PyObject *newcreated = PyNumber_Add(SLOT(stats, gs.stats_created), st.one);
@@ -2367,7 +2474,6 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
         for (Py_ssize_t i = 1; i < nargs; i++) {
             PyTuple_SET_ITEM(targs, i - 1, Py_NewRef(args[i]));
         }
-        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
         for (Py_ssize_t i = 0; i < nkw && !err; i++) {
             err = PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), args[nargs + i]) < 0;
         }
@@ -2409,9 +2515,8 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
     set_slot(&o, gp, gs.g_ctx, ctx);
     set_slot(&o, gp, gs.g_m, mp);
     set_slot(&o, gp, gs.g_gopc, gopc);
-    /* existing keys: replaced in place, no allocation */
-    PyDict_SetItem(st.run_dict, gs.str_goidgen, newgoid);
-    PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);
+    run_write(gs.str_goidgen, newgoid, &rc.goidgen);
+    run_write(gs.str_gcount, newgcount, &rc.gcount);
     set_slot(&o, stats, gs.stats_created, newcreated);
     Py_DECREF(newgoid);
     Py_DECREF(targs);
@@ -2447,6 +2552,34 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
    (mp.curg, once something switches back here; its gr is me), or, the list full, a G
    with a greenlet of its own (gmain returns it: this greenlet ends and g0 switches to
    it), or None having only dropped the references (gmain does the rest in Python). */
+/* gmain's ``me.gr_context = gp.ctx; gp.ctx = None`` for gp, about to run on the current
+   greenlet: what greenlet's gr_context setter does for the running greenlet (the
+   context of a running greenlet lives in the thread state; None is stored as NULL),
+   without the attribute call (measured: ~300 instructions a spawn). The context it
+   replaces, the last goroutine's on this greenlet, is released last (its values'
+   finalizers run in gp, as in the pure gmain). 0, or -1 with TypeError (what the
+   setter raises) for a ctx that is neither. */
+static int
+take_context(PyObject *gp)
+{
+    PyObject *ctx = SLOT(gp, gs.g_ctx);
+    if (ctx == NULL || (ctx != Py_None && !PyContext_CheckExact(ctx))) {
+        PyErr_SetString(PyExc_TypeError, "greenlet context must be a contextvars.Context or None");
+        return -1;
+    }
+    SLOT(gp, gs.g_ctx) = Py_NewRef(Py_None);  /* its reference moves to the thread state */
+    PyThreadState *ts = PyThreadState_Get();
+    PyObject *old = ts->context;
+    if (ctx == Py_None) {
+        Py_DECREF(ctx);
+        ctx = NULL;
+    }
+    ts->context = ctx;
+    ts->context_ver++;
+    Py_XDECREF(old);
+    return 0;
+}
+
 static PyObject *
 core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2458,16 +2591,11 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     if (!gs.ready || Py_TYPE(gp) != st.G) {
         Py_RETURN_NONE;
     }
-    PyObject *kw = PyDict_New();
-    if (kw == NULL) {
-        return NULL;
-    }
     Olds o = {.n = 0};
     set_slot(&o, gp, gs.g_fn, Py_None);
     set_slot(&o, gp, gs.g_args, gs.empty);
-    set_slot(&o, gp, gs.g_kwargs, kw);
+    set_slot(&o, gp, gs.g_kwargs, gs.nokw);
     set_slot(&o, gp, st.g_param, Py_None);
-    Py_DECREF(kw);
     release_olds(&o);  /* finalizers run here, in gp, as in the pure code */
     if (PyErr_Occurred()) {
         return NULL;
@@ -2488,14 +2616,14 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     PyObject *timers = SLOT(pp, st.p_timers);
     PyObject *gcpoll = SLOT(pp, st.p_gcpoll);
     PyObject *system = SLOT(gp, gs.g_system);
-    PyObject *gcount = run_int(gs.str_gcount);
-    PyObject *allgs = PyDict_GetItemWithError(st.run_dict, gs.str_allgs);
-    if (allgs == NULL || !PyDict_CheckExact(allgs)) {
-        PyErr_Clear();
+    if (!run_cache()) {
         Py_RETURN_NONE;
     }
-    if (gfree == NULL || !PyList_CheckExact(gfree) || timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
-        !PyLong_CheckExact(gcpoll) || gcount == NULL || (system != Py_False && system != Py_True)) {
+    PyObject *gcount = rc.gcount, *allgs = rc.allgs;
+    if (!PyDict_CheckExact(allgs) || gfree == NULL || !PyList_CheckExact(gfree) ||
+        timers == NULL || Py_TYPE(timers) != st.Timers || gcpoll == NULL ||
+        !PyLong_CheckExact(gcpoll) || !PyLong_CheckExact(gcount) ||
+        (system != Py_False && system != Py_True)) {
         Py_RETURN_NONE;
     }
     PyObject *heap = SLOT(timers, st.t_heap);
@@ -2510,7 +2638,7 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     o.n = 0;
     set_slot(&o, gp, st.g_status, st.DEAD);
     if (newgcount != NULL) {
-        PyDict_SetItem(st.run_dict, gs.str_gcount, newgcount);  /* an existing key */
+        run_write(gs.str_gcount, newgcount, &rc.gcount);
         Py_DECREF(newgcount);
     }
     int drop = PyList_GET_SIZE(gfree) >= gs.gfree_max;
@@ -2544,6 +2672,7 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
             o.n = 0;
             set_slot(&o, nxt, st.g_gr, me);
             release_olds(&o);
+            r = take_context(nxt);
         }
         if (r < 0) {
             Py_DECREF(nxt);
@@ -2573,7 +2702,114 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_SystemError, "gort._core: goexit resumed with no current G");
         return NULL;
     }
-    return Py_NewRef(curg);
+    Py_INCREF(curg);
+    if (take_context(curg) < 0) {
+        Py_DECREF(curg);
+        return NULL;
+    }
+    return curg;
+}
+
+/* gort.sync.WaitGroup.add and done (waitgroup.py) -----------------------------------
+   From a goroutine (getg's fast case) on an exact WaitGroup whose counter is an exact
+   int, with an exact int delta (a bool is not one): the new count, written when it stays
+   above zero (no waiter to release: nothing else of add happens then). A count reaching
+   zero (the waiters to release), a negative one (the error), anything else: the pure
+   method, with nothing changed. Measured (spawn + finish, whose goroutines are
+   gort.go(wg.done)): see bench/RESULTS-core.md. */
+static struct {
+    PyTypeObject *WaitGroup;
+    Py_ssize_t wg_n;
+    PyObject *minus_one;
+} ws;
+
+/* 1 done, 0 the pure method decides, -1 error. */
+static int
+wg_add(PyObject *wg, PyObject *delta)
+{
+    PyObject *s, *mp;
+    if (Py_TYPE(wg) != ws.WaitGroup || !PyLong_CheckExact(delta) || fast_getg(&s, &mp) == NULL) {
+        return 0;
+    }
+    PyObject *n = SLOT(wg, ws.wg_n);
+    if (n == NULL || !PyLong_CheckExact(n)) {
+        return 0;
+    }
+    PyObject *nn = PyNumber_Add(n, delta);
+    if (nn == NULL) {
+        return -1;
+    }
+    int overflow;
+    long v = PyLong_AsLongAndOverflow(nn, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        Py_DECREF(nn);
+        return -1;
+    }
+    if (overflow < 0 || (overflow == 0 && v <= 0)) {
+        Py_DECREF(nn);
+        return 0;
+    }
+    SLOT(wg, ws.wg_n) = nn;
+    Py_DECREF(n);  /* an int */
+    return 1;
+}
+
+static PyObject *
+core_wg_add(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    int r = PyVectorcall_NARGS(nargsf) == 2 && kwnames == NULL ? wg_add(args[0], args[1]) : 0;
+    if (r == 0) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    return r < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+static PyObject *
+core_wg_done(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    int r = PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL ? wg_add(args[0], ws.minus_one) : 0;
+    if (r == 0) {
+        return fallback(callable, args, nargsf, kwnames);
+    }
+    return r < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+PyDoc_STRVAR(setup_waitgroup_doc,
+"setup_waitgroup(ns) -> (add, done)\n\n"
+"WaitGroup.add and done's C paths (after setup): ns holds WaitGroup, add and done (the\n"
+"pure methods). Returns the C callables, which fall back to the pure ones.");
+
+static PyObject *
+core_setup_waitgroup(PyObject *mod, PyObject *ns)
+{
+    if (!st.ready || !PyDict_Check(ns) || ws.WaitGroup != NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "gort._core.setup_waitgroup: expects a dict, once, after setup");
+        return NULL;
+    }
+    PyObject *add = PyDict_GetItemString(ns, "add"), *done = PyDict_GetItemString(ns, "done");
+    if (add == NULL || done == NULL) {
+        PyErr_SetString(PyExc_KeyError, "gort._core.setup_waitgroup: add, done");
+        return NULL;
+    }
+    PyTypeObject *wgt = get_type(ns, "WaitGroup");
+    if (wgt == NULL) {
+        return NULL;
+    }
+    if (offset_of(wgt, "_n", &ws.wg_n) < 0 || !(ws.minus_one = PyLong_FromLong(-1))) {
+        Py_DECREF(wgt);
+        return NULL;
+    }
+    PyObject *a = make_method(core_wg_add, add), *d = make_method(core_wg_done, done);
+    PyObject *res = a != NULL && d != NULL ? PyTuple_Pack(2, a, d) : NULL;
+    Py_XDECREF(a);
+    Py_XDECREF(d);
+    if (res == NULL) {
+        Py_DECREF(wgt);
+        return NULL;
+    }
+    ws.WaitGroup = wgt;
+    return res;
 }
 
 PyDoc_STRVAR(setup_go_doc,
@@ -2611,7 +2847,8 @@ core_setup_go(PyObject *mod, PyObject *ns)
     }
     PyObject *gm = PyDict_GetItemString(ns, "GFREE_MAX");
     if (gm == NULL || (gs.gfree_max = PyLong_AsSsize_t(gm)) < 0 ||
-        !(st.DEAD = get_obj(ns, "DEAD")) || !(gs.empty = PyTuple_New(0))) {
+        !(st.DEAD = get_obj(ns, "DEAD")) || !(gs.empty = PyTuple_New(0)) ||
+        !(gs.nokw = PyDict_New())) {
         if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_KeyError, "gort._core.setup_go: GFREE_MAX, DEAD");
         }
@@ -2895,6 +3132,7 @@ static PyMethodDef core_methods[] = {
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
     {"setup_park", (PyCFunction)core_setup_park, METH_O, setup_park_doc},
     {"setup_go", (PyCFunction)core_setup_go, METH_O, setup_go_doc},
+    {"setup_waitgroup", (PyCFunction)core_setup_waitgroup, METH_O, setup_waitgroup_doc},
     {"goexit", (PyCFunction)(void (*)(void))core_goexit, METH_FASTCALL,
      "goexit(s, mp, gp, me): proc.gmain's goexit in C (proc.goexit_core)."},
     {NULL, NULL, 0, NULL},

@@ -484,6 +484,115 @@ def test_the_c_core_spawns_and_exits_without_the_pure_functions(
     assert "go" not in called, called
     for fn in ("newproc", "creator_of", "find_runnable"):
         assert called.get(fn, 0) <= 3, called
+    # WaitGroup's pure add/done: only where the count comes to zero (once a round)
+    assert called.get("add", 0) <= 3 and called.get("done", 0) <= 3, called
+
+
+def test_waitgroup_add_and_done_count_and_refuse_as_the_pure_methods() -> None:
+    """add/done's C path (the count above zero) and the pure one (zero: the waiters are
+    released; bad input: the pure errors) agree."""
+    from gort.sync import WaitGroup
+
+    def main() -> list[Any]:
+        wg = WaitGroup()
+        out: list[Any] = []
+        for bad in (True, 1.0):
+            try:
+                wg.add(bad)  # type: ignore[arg-type]
+            except TypeError as e:
+                out.append(str(e))
+        wg.add(3)
+        wg.done()
+        wg.add(-1)
+        out.append(wg._n)
+        try:
+            wg.add(-2)
+        except ValueError as e:
+            out.append(str(e))
+        out.append(wg._n)
+        done: list[int] = []
+        gort.go(lambda: (wg.wait(), done.append(1)))
+        gort.sleep(0)
+        out.append(list(done))  # still waiting: the count is 1
+        wg.done()
+        gort.sleep(0)
+        out.append(list(done))
+        return out
+
+    assert gort.run(main) == [
+        "sync: WaitGroup.add takes an int, got True",
+        "sync: WaitGroup.add takes an int, got 1.0", 1,
+        "sync: negative WaitGroup counter; call done() once per add(1)", 1, [], [1]]
+
+
+def test_a_goroutine_started_from_an_empty_context_gets_a_context_of_its_own() -> None:
+    """The C core skips the copy of an empty context (the goroutine starts with none):
+    what the goroutine sets stays its own, and the next goroutine on the same greenlet
+    (the free list) starts empty again; a non-empty context is copied."""
+    import contextvars
+
+    cv: contextvars.ContextVar[int] = contextvars.ContextVar("cv_empty", default=0)
+
+    def main() -> list[Any]:
+        ch: gort.Chan[tuple[int, int, int]] = gort.Chan()
+
+        def f() -> None:
+            seen = cv.get()
+            n = len(contextvars.copy_context())  # what it sees of its creator's
+            cv.set(seen + 7)
+            ch.send((seen, n - base, cv.get()))
+
+        got: list[Any] = []
+        gort.go(lambda: None)
+        base = len(contextvars.copy_context())  # 0 unless the host set variables
+        for _ in range(3):
+            gort.go(f)
+            got.append(ch.recv())
+        got.append(cv.get())
+        cv.set(5)
+        for _ in range(2):
+            gort.go(f)
+            got.append(ch.recv())
+        got.append(cv.get())
+        return got
+
+    assert gort.run(main) == [(0, 0, 7), (0, 0, 7), (0, 0, 7), 0, (5, 1, 12), (5, 1, 12), 5]
+    # Under pytest main's context holds variables already; a plain program's is empty
+    # (the C core's no-copy case).
+    code = ("import contextvars, gort\n"
+            "cv = contextvars.ContextVar('cv', default=0)\n"
+            "def f(ch):\n"
+            "    seen = cv.get(); n = len(contextvars.copy_context()); cv.set(seen + 7)\n"
+            "    ch.send((seen, n, cv.get()))\n"
+            "def main():\n"
+            "    ch = gort.Chan(); out = [len(contextvars.copy_context())]\n"
+            "    for _ in range(3):\n"
+            "        gort.go(f, ch); out.append(ch.recv())\n"
+            "    return out\n"
+            "print(gort.run(main))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, cwd=ROOT)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "[0, (0, 0, 7), (0, 0, 7), (0, 0, 7)]\n", "")
+
+
+def test_finished_goroutines_without_a_greenlet_are_not_buried() -> None:
+    """Teardown buries only goroutines with something to release: a free list's finished
+    ones that gave their greenlet away are dropped at once (before: each went through
+    abandon.reap, 1,000 a return, the rest at the next start)."""
+    from gort.runtime import abandon
+    from gort.sync import WaitGroup
+
+    def main() -> None:
+        wg = WaitGroup()
+        wg.add(3000)
+        for _ in range(3000):
+            gort.go(wg.done)
+        wg.wait()
+
+    abandon.reap()
+    gort.run(main)
+    buried = sum(len(grave.gs) for grave in abandon._graves)
+    assert buried < 10, buried
 
 
 def test_go_hands_over_arguments_context_and_creator() -> None:

@@ -452,3 +452,20 @@ def core_go(pure: _F) -> _F:
         setattr(m, attr, getattr(pure, attr))
     m.__wrapped__ = pure
     return m  # type: ignore[no-any-return]
+
+
+def core_waitgroup(cls: type) -> None:
+    """Put WaitGroup.add and done's C paths (``gort._core.setup_waitgroup``: the count
+    when it stays above zero, from a goroutine) on cls, falling back to its pure methods
+    (``__wrapped__``); nothing on the pure path."""
+    if CORE != "C":
+        return
+    from .. import _core  # type: ignore[attr-defined]
+
+    pure = {"add": cls.add, "done": cls.done}  # type: ignore[attr-defined]
+    fast = _core.setup_waitgroup({"WaitGroup": cls, **pure})
+    for (name, fn), m in zip(pure.items(), fast, strict=True):
+        for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
+            setattr(m, attr, getattr(fn, attr))
+        m.__wrapped__ = fn
+        setattr(cls, name, m)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import runtime as _rt
+from ..runtime.chan import core_waitgroup
 
 
 class WaitGroup:
@@ -65,6 +66,9 @@ class WaitGroup:
         if self._n == 0:
             return
         self._sema.acquire(gp, _rt.WaitReason.SYNC_WAITGROUP_WAIT)
+
+
+core_waitgroup(WaitGroup)  # the C core's add/done, where it runs (falls back to the above)
 
 
 @_rt.user_code_boundary
