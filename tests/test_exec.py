@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import signal
 import subprocess
@@ -819,7 +818,6 @@ def test_sockets_as_stdio_direct_or_copied() -> None:
 def test_waitpid_parks_the_goroutine_and_answers_as_os_waitpid() -> None:
     """gort.os.waitpid (os.waitpid under gort.patch.net): a child sleeping 0.3 s is waited
     for while a 10 ms ticker ticks; status and errors are os.waitpid's."""
-    import subprocess
 
     def main() -> list[Any]:
         ticks = [0]
@@ -856,27 +854,3 @@ def _std_error(fn: Any) -> str:
     except TypeError as e:
         return str(e)
     return ""
-
-
-@pytest.mark.parametrize("how", ["exec", "subprocess"])
-def test_child_starts_do_not_stall_the_other_goroutines(how: str) -> None:
-    # A start holds its thread until the child has exec'd (tens of ms each on a loaded
-    # machine): 30 python children started at once from goroutines stalled every
-    # goroutine 0.5-1.2 s. Here each start is made to take 0.4 s (a wrapped fork_exec
-    # blocks its thread first), four at once: on the M, the ticker's longest gap was
-    # 0.4 s and the four took 1.6 s; offloaded (at most gort.os.MAX_STARTS at once),
-    # they overlap. subprocess is covered under `gort run --net` (the patch's start).
-    env = {k: v for k, v in os.environ.items() if k not in ("GODEBUG", "GOMAXPROCS")}
-    env["GODEBUG"] = "blockreport=0"
-    r = subprocess.run([PY, "-m", "gort", "run", "--net",
-                        str(Path(__file__).parent / "testprog" / "exec_start_gap.py"), how],
-                       capture_output=True, text=True, timeout=60, env=env)
-    assert r.returncode == 0, r.stderr
-    got = json.loads(r.stdout)
-    assert got["out"] == [0, 1, 2, 3]
-    # the stdlib's error for an exec that fails (a file that is not executable)
-    assert got["failed"] == ["PermissionError", errno.EACCES, True]
-    assert got["max_gap"] < 0.2, got
-    assert got["total"] < 1.2, got  # 4 x 0.4 s in turn on the M: 1.6 s
-    # main, sysmon and at most MAX_STARTS workers
-    assert got["threads"] <= 2 + gos.MAX_STARTS, got

@@ -33,13 +33,16 @@ child, restores SIGPIPE to default there, and reports an exec failure as
 the parent's OSError). Measured on this machine (2 cores, Linux 6.18,
 CPython 3.11): a Popen() call for /bin/true takes 85 us (median of 200,
 p90 95 us); spawn and wait 1.1 ms, against 1.3 ms with os.posix_spawn.
-The start itself (fork, exec, the wait for the exec) runs on an offload
-thread (gort.os.execute_child, at most gort.os.MAX_STARTS at once): on the
-M, a start holds every goroutine until the child has exec'd, which on a
-loaded machine is tens of ms per child (30 python children started at once
-stalled a 10 ms ticker 0.5-1.2 s; offloaded, 0.06-0.3 s, about what the
-children's own CPU load costs a process that starts none). Go's forkExec
-holds its M too, but the P is handed off. Rejected: a fork of our own (async-signal
+So the M is held 85 us per start (tens of ms per child on a loaded
+machine: 30 python children started at once stalled a 10 ms ticker about
+0.5 s), and start() runs Popen on the M. Go's forkExec holds its M too, but
+hands the P off. Rejected, measured (2026-12-01): the start on an offload
+thread, which cut that stall to 0.04-0.08 s but broke what a child inherits
+from the thread that forks it: PR_SET_PDEATHSIG (the child was killed when
+the idle worker exited), the nice value, CPU affinity and signal mask the
+program set, preexec_fn's threading.local and context; and an interrupted
+start left the worker closing descriptor numbers that the program had
+reused meanwhile (data lost, EBADF in other goroutines). Rejected: a fork of our own (async-signal
 safety in the child, closing descriptors, error reporting: what
 _posixsubprocess already does right); os.posix_spawn (slower here, has no
 working-directory action on 3.11-3.13, and closes other descriptors only
@@ -81,7 +84,7 @@ from typing import Any, Final, NamedTuple
 from . import context as _context
 from . import go as _go
 from . import runtime as _rt
-from .os import ErrProcessDone, File, Process, ProcessState, execute_child, pipe
+from .os import ErrProcessDone, File, Process, ProcessState, pipe
 from .time import Timer
 
 __all__ = [
@@ -266,13 +269,6 @@ class _CtxResult(NamedTuple):
 
 
 _Closer = File | int  # what start closes after the child has its copies
-
-
-class _Popen(subprocess.Popen[bytes]):
-    """Popen whose start runs on an offload thread from a goroutine (gort.os.execute_child):
-    the other goroutines run on while the child starts."""
-
-    _execute_child = execute_child
 
 
 class Cmd:
@@ -545,9 +541,9 @@ class Cmd:
             else self._child_writer(self.stderr, "stderr")
         env = self._env()
         path = self.path if "/" in self.path else "./" + self.path  # execve: no $PATH
-        popen = _Popen(self.args or [self.path], executable=path, stdin=stdin,
-                       stdout=stdout, stderr=stderr, env=env, cwd=self.dir,
-                       close_fds=True, restore_signals=True)
+        popen = subprocess.Popen(self.args or [self.path], executable=path, stdin=stdin,
+                                 stdout=stdout, stderr=stderr, env=env, cwd=self.dir,
+                                 close_fds=True, restore_signals=True)
         self.process = Process(popen)
         goroutines, self._goroutines = self._goroutines, []
         if goroutines:

@@ -559,38 +559,6 @@ def _waitpid_polling(pid: int, options: int) -> tuple[int, int]:
         backoff.sleep()
 
 
-MAX_STARTS: Final = 4
-"""Child starts in flight at once per run (more wait their turn, parked); see execute_child."""
-
-_starts: Final = _rt.OffloadLimit(MAX_STARTS)
-_std_execute_child: Final = subprocess.Popen._execute_child  # type: ignore[attr-defined]
-
-
-def execute_child(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
-    """``subprocess.Popen._execute_child`` (fork or vfork, exec, and the wait until the
-    child has exec'd or failed) on an offload thread when called on a goroutine, at
-    most MAX_STARTS at once; elsewhere the stdlib's, on the calling thread. Its
-    exceptions (a failed exec's FileNotFoundError, PermissionError ...) are raised in
-    the caller unchanged. gort.exec starts every child through it, and
-    gort.patch.net() installs it in ``subprocess.Popen``.
-
-    Why: the stdlib's start holds its thread until the child has exec'd (vfork stops
-    the parent until then; a fork waits on the error pipe), which is 0.6-1.1 ms for
-    a child alone and tens of ms on a loaded machine: 30 python children started at
-    once from goroutines held the M, so every goroutine, 0.5-1.2 s (a 10 ms ticker's
-    longest gap, 2 cores, loaded). Go's forkExec holds its M too, but the M's P is
-    handed off in the system call (entersyscall), so the other goroutines run on;
-    the offload is gort's hand-off. MAX_STARTS bounds the threads a burst starts (Go
-    serialises forks with syscall.ForkLock). The signal mask a child starts with is
-    the worker's, which it inherited from the M that started it, as the M's own.
-    Cost: an offload round trip per start (tens of us, against 0.6 ms or more). A
-    goroutine interrupted during its start (goraise, Ctrl-C) raises at once; the
-    start completes on the worker, and that child is neither waited for nor killed."""
-    if not _on_goroutine():
-        return _std_execute_child(self, *args, **kwargs)  # type: ignore[no-any-return]
-    return _starts.offload(_std_execute_child, self, *args, **kwargs)  # type: ignore[no-any-return]
-
-
 class Process:
     """A child process started by gort.exec (Go: os.Process).
 

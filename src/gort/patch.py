@@ -22,10 +22,6 @@
 ``time.sleep``                     ``gort.sleep`` on a goroutine
 ``os.waitpid``                     ``gort.os.waitpid``: waiting for one child parks
                                    the goroutine on a pidfd (CGIHTTPRequestHandler)
-``subprocess.Popen``'s             ``gort.os.execute_child``: a child's start (fork,
-``_execute_child``                 exec, the wait for the exec) on an offload
-                                   thread from a goroutine (at most
-                                   ``gort.os.MAX_STARTS`` at once)
 =================================  ==============================================
 
 Each replacement behaves exactly as the original on a thread that runs no
@@ -73,7 +69,6 @@ import select
 import selectors
 import socket
 import ssl
-import subprocess
 import sys
 import time
 import warnings
@@ -121,7 +116,6 @@ _SURFACE: Final[tuple[tuple[Any, str, Any], ...]] = (
     (select, "poll", _gs.poll),
     (time, "sleep", _sleep),
     (os, "waitpid", _gos.waitpid),
-    (subprocess.Popen, "_execute_child", _gos.execute_child),
 )
 
 # Bound before any patch and harmless: subprocess polls with WNOHANG only.

@@ -200,8 +200,7 @@ class OffloadLimit:
     """``offload`` for one kind of call, at most ``n`` of them in flight per run; more
     park, in FIFO order, until one returns (Go bounds its cgo resolver alike:
     net/cgo_unix.go's acquireThread). For calls that come in bursts, so that a burst
-    of fifty starts ``n`` threads, not fifty: name lookups (gort.net.MAX_LOOKUPS),
-    child starts (gort.os.MAX_STARTS)."""
+    of fifty starts ``n`` threads, not fifty: name lookups (gort.net.MAX_LOOKUPS)."""
 
     __slots__ = ("_slots", "n")
 
