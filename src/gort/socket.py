@@ -349,9 +349,7 @@ def _io_method(name: str, mode: int, at: int | None,
             uf = args[at] if len(args) > at else kwargs.get("flags", 0)
             if not isinstance(uf, int):
                 uf = 0
-            elif uf & _NOWAIT:
-                # The caller asked for no wait (MSG_DONTWAIT), or for a queue the kernel
-                # answers at once (MSG_ERRQUEUE): the kernel's answer, as the stdlib's.
+            elif _at_once(self, uf):
                 return op(self, *args, **kwargs)
         rest = self._gort_timeout is None and self.type == _std.SOCK_STREAM and (
             sends or uf & _WAITALL)
@@ -377,6 +375,15 @@ def _io_method(name: str, mode: int, at: int | None,
 
 
 _NOWAIT: Final = _DONTWAIT | getattr(_std, "MSG_ERRQUEUE", 0)
+
+
+def _at_once(sock: socket, uf: int) -> bool:
+    """Whether the caller's flags ``uf`` ask for the kernel's answer at once, as the
+    stdlib gives it: no wait (MSG_DONTWAIT) on a socket with no timeout or timeout 0,
+    or a queue the kernel answers at once (MSG_ERRQUEUE). With a timeout set the
+    stdlib waits whatever the flags (its sock_call polls before each try), and the
+    timeout raises TimeoutError."""
+    return bool(uf & _NOWAIT) and not (uf & _DONTWAIT and sock._gort_timeout)
 
 
 def _sendto(sock: Any, args: tuple[Any, ...], _kwargs: dict[str, Any]) -> Any:
@@ -709,7 +716,7 @@ class socket(_std.socket):
         """As socket.socket.sendto(data[, flags], address); waiting parks only the
         calling goroutine (gort)."""
         uf = args[1] if len(args) == 3 and isinstance(args[1], int) else 0
-        if uf & _NOWAIT:
+        if _at_once(self, uf):
             return _ss.sendto(self, *args)  # the caller asked for no wait
         got = _sendto(self, args, {})
         if self._gort_timeout is None and self.type == _std.SOCK_STREAM:

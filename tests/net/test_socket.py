@@ -718,6 +718,35 @@ def test_caller_s_no_wait_flags_are_answered_at_once() -> None:
     assert gort.run(main) == ["True True", "True True"]
 
 
+def test_no_wait_flag_on_a_socket_with_a_timeout_waits_as_the_stdlib() -> None:
+    # The stdlib polls before each try when a timeout is set, whatever the flags: a
+    # recv, recvfrom or sendto with MSG_DONTWAIT waits and raises TimeoutError (gort
+    # raised BlockingIOError at once; adversarial round 4, N2).
+    def main() -> list[str]:
+        a, b = gsocket.socketpair(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+        a.setblocking(False)
+        while True:  # fill b's receive queue, so that a's sends would block
+            try:
+                a.send(b"x" * 512)
+            except BlockingIOError:
+                break
+        a.settimeout(0.1)
+        out = []
+        for call in (lambda: a.recv(1, stdsocket.MSG_DONTWAIT),
+                     lambda: a.recvfrom(1, stdsocket.MSG_DONTWAIT),
+                     lambda: a.send(b"y", stdsocket.MSG_DONTWAIT)):
+            t = time.monotonic()
+            try:
+                call()
+            except TimeoutError:
+                out.append(f"timeout {0.09 < time.monotonic() - t < 5}")
+        a.close()
+        b.close()
+        return out
+
+    assert gort.run(main) == ["timeout True"] * 3
+
+
 @pytest.mark.parametrize("timeout", [None, 5.0, 0.0])
 def test_connect_on_a_connected_socket_raises_eisconn(timeout: float | None) -> None:
     def main() -> tuple[str, int]:
