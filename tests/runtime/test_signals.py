@@ -628,3 +628,11 @@ def test_a_handler_raising_while_the_end_releases_goroutines_keeps_the_panic(mod
     assert "handler inside the release: False" in r.stderr, r.stderr
     r = run_testprog("late_handler_raise.py", "return")
     assert r.returncode == 2 and "panic: Late: from the handler" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("mode", ["gort-run", "plain-python"])
+def test_a_handler_raising_while_the_end_is_reported_keeps_the_status(mode: str) -> None:
+    r = run_testprog("late_handler_report.py", module=mode == "gort-run")
+    assert r.returncode == 2, r.stderr
+    assert "Exception ignored while the program's end was reported" in r.stderr, r.stderr
+    assert "Late: from the handler" in r.stderr and "Error in sys.excepthook" not in r.stderr

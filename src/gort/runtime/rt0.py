@@ -474,6 +474,21 @@ def program_excepthook() -> Callable[..., Any] | None:
 def report_exit(exc: BaseException | None) -> int:
     """Report how the program ended (stdout flushed first) and return its exit status.
 
+    The run is over, so the program's own signal handlers run raw again: one that
+    raises while the report is written (a second Ctrl-C) has its exception reported as
+    ignored, and the status stays the program's end's (it was "Error in
+    sys.excepthook" and status 1 in plain python). The report: ``_report_exit``.
+    """
+    try:
+        return _report_exit(exc)
+    except BaseException as e:
+        report_unraisable(e, "Exception ignored while the program's end was reported")
+        return exit_report(exc)[0]
+
+
+def _report_exit(exc: BaseException | None) -> int:
+    """report_exit's report, and the status.
+
     The status is Go's (``exit_report``). The text: for an uncaught exception
     (a panic in any goroutine, a deadlock, Ctrl-C; not ``sys.exit``) the
     program's own ``sys.excepthook``, if it installed one, is called with it
