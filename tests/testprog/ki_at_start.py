@@ -14,8 +14,8 @@ from gort.runtime import proc
 orig = proc._schedinit_locked
 
 
-def interrupted(host):  # type: ignore[no-untyped-def]
-    orig(host)
+def interrupted(host, claim):  # type: ignore[no-untyped-def]
+    orig(host, claim)
     raise KeyboardInterrupt
 
 

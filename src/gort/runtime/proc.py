@@ -1302,17 +1302,21 @@ def _other_threads_alive(s: Sched) -> bool:
 _start_lock = mutex()  # the runtime's own: never a goroutine-aware lock
 
 
-def schedinit(host: greenlet | None) -> Sched:
+def schedinit(host: greenlet | None, claim: list[Sched | None]) -> Sched:
     """Build the Sched for a new run (Go: schedinit). Reads the environment once.
 
     The test for a running runtime and the claim are one step under ``_start_lock``:
-    two threads calling gort.run at once both passed the test before.
+    two threads calling gort.run at once both passed the test before. ``claim[0]``
+    gets the Sched in the same step as its registration (no call between them): a
+    caller that an asynchronous exception (Ctrl-C) interrupts as this returns, before
+    its own variable is set, still finds the runtime it must tear down there, or every
+    later gort.run on the thread failed ("a runtime is already running").
     """
     with _start_lock:
-        return _schedinit_locked(host)
+        return _schedinit_locked(host, claim)
 
 
-def _schedinit_locked(host: greenlet | None) -> Sched:
+def _schedinit_locked(host: greenlet | None, claim: list[Sched | None]) -> Sched:
     if _sched.current is not None:
         where = "this thread" if _sched.current.m0.tid == _get_ident() else "another thread"
         raise RuntimeError(
@@ -1336,6 +1340,7 @@ def _schedinit_locked(host: greenlet | None) -> Sched:
     s.npidle = len(s.allp) - 1
     mp.g0 = greenlet(functools.partial(g0_main, s),
                      parent=host if host is not None else getcurrent())
+    claim[0] = s  # no call between these two stores: see schedinit
     _sched.current = s
     return s
 
@@ -1347,19 +1352,6 @@ def finish_teardown() -> None:
     if s is not None and (s.ending or s.closing) and not s.torn_down \
             and s.m0.tid == _get_ident():
         teardown(s)
-
-
-def claimed_here(host: greenlet | None) -> Sched | None:
-    """The runtime registered on this thread for ``host`` (schedinit's argument), if any.
-
-    For a caller whose schedinit was interrupted by an asynchronous exception (Ctrl-C
-    lands when the call returns, before its result is stored) while no runtime ran
-    before it: the runtime is registered, and that caller must tear it down, or every
-    later gort.run on the thread fails ("a runtime is already running")."""
-    cur = _sched.current
-    if cur is None or cur.m0.tid != _get_ident() or cur.host is not host or cur.closing:
-        return None
-    return cur
 
 
 def procresize(s: Sched, nprocs: int) -> int:

@@ -175,14 +175,14 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
     proc.finish_teardown()
     abandon.reap()  # what earlier runs on this thread abandoned
     host = getcurrent()
-    free = proc.running() is None
+    claim: list[Sched | None] = [None]
     s: Sched | None = None
     me = threading.get_ident()
     kind, value = "", None
     try:
         try:
             proc.starting.add(me)  # inside: an exception as add returns still discards
-            s = proc.schedinit(host)
+            s = proc.schedinit(host, claim)
             s.script = script
             s.contain = contain
             start_services(s)
@@ -190,8 +190,8 @@ def run(main: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
             proc.starting.discard(me)
         kind, value = proc.start_main(s, main, args, kwargs)
     finally:
-        if s is None and free:
-            s = proc.claimed_here(host)  # interrupted as schedinit returned
+        if s is None:
+            s = claim[0]  # interrupted as schedinit returned (no call: see schedinit)
         mon = s.sysmon if s is not None else None
         if s is not None:
             s.ending = True  # no call since the finally began: see proc.finish_teardown
@@ -237,16 +237,16 @@ def implicit_start() -> G:
     abandon.reap()
     gp = G()
     gp.gr = getcurrent()
-    free = proc.running() is None
+    claim: list[Sched | None] = [None]
     s: Sched | None = None
     try:
-        s = proc.schedinit(None)
+        s = proc.schedinit(None, claim)
         _implicit_setup(s, gp)
     except BaseException:
         # Ctrl-C may land anywhere here, even as schedinit returns: a runtime left
         # registered half-built failed every later gort call ("outside any goroutine").
-        if s is None and free:
-            s = proc.claimed_here(None)
+        if s is None:
+            s = claim[0]  # no call: see schedinit
         if s is not None:
             proc.teardown(s, keep=(gp.gr,))
         raise
