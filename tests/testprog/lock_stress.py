@@ -8,6 +8,13 @@ hand-offs, datetime.strptime, writes through io.BufferedWriter over a Python
 raw stream that computes in write(), imports of modules that park at import
 time, and a profile function turned on and off. Every task checks its own
 result; at the end every counter must be exact. Prints one summary line.
+
+Every counter shared by the goroutines is updated under the lock it counts or
+through gort.sync.atomic: under asynchronous preemption `n[0] += 1` is a load, an
+add and a store, and a goroutine can be switched out between them (a module name
+counted that way was handed to two workers, and one truncated the file the
+other's goroutines were importing: "module has no attribute 'first'", 1 run in
+250 under load).
 """
 
 import datetime
@@ -23,6 +30,7 @@ import threading
 import time
 
 import gort
+from gort.sync.atomic import Int64
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
@@ -31,14 +39,14 @@ rng = random.Random(SEED)
 lock = threading.Lock()
 rlock = threading.RLock()
 counts = {"lock": 0, "rlock": 0}
-expected = {"lock": 0, "rlock": 0}
+expected = {"lock": 0, "rlock": 0}  # updated under lock
 
 log_stream = io.StringIO()
 logger = logging.getLogger("gort.stress")
 logger.addHandler(logging.StreamHandler(log_stream))
 logger.setLevel(logging.INFO)
 logger.propagate = False
-logged = [0]
+logged = Int64()
 
 
 class SlowRaw(io.RawIOBase):
@@ -60,14 +68,14 @@ class SlowRaw(io.RawIOBase):
 
 raw = SlowRaw()
 writer = io.BufferedWriter(raw, buffer_size=16)
-written = [0]
+written = Int64()
 
 moddir = tempfile.mkdtemp(prefix="gort_stress_")
 sys.path.insert(0, moddir)
-nmods = [0]
-imported_ok = [0]
+nmods = Int64()
+imported_ok = Int64()
 
-profile_events = [0]
+profile_events = Int64()
 
 
 def profiler(frame, event, arg):
@@ -75,7 +83,7 @@ def profiler(frame, event, arg):
         x = 0
         for i in range(20):
             x += i
-        profile_events[0] += 1
+        profile_events.add(1)
 
 
 def spin(n):
@@ -91,7 +99,7 @@ def t_lock(r):
             v = counts["lock"]
             spin(200)
             counts["lock"] = v + 1
-        expected["lock"] += 1
+            expected["lock"] += 1
 
 
 def t_rlock(r):
@@ -100,14 +108,14 @@ def t_rlock(r):
             v = counts["rlock"]
             spin(200)
             counts["rlock"] = v + 1
-        expected["rlock"] += 1
+            expected["rlock"] += 1
 
 
 def t_log(r):
     n = r.randrange(5, 40)
     for i in range(n):
         logger.info("line %d %s", i, "x" * r.randrange(10))
-    logged[0] += n
+    logged.add(n)
 
 
 def t_queue(r):
@@ -137,12 +145,11 @@ def t_bufwrite(r):
     n = r.randrange(1, 20)
     for _ in range(n):
         writer.write(b"0123456789")
-    written[0] += 10 * n
+    written.add(10 * n)
 
 
 def t_import(r):
-    nmods[0] += 1
-    name = f"gort_stress_mod_{SEED}_{nmods[0]}"
+    name = f"gort_stress_mod_{SEED}_{nmods.add(1)}"
     with open(os.path.join(moddir, name + ".py"), "w") as f:
         f.write("import gort\nfirst = 1\ngort.sleep(0.002)\nx = 0\n"
                 "for i in range(2000):\n    x += i\nlast = 2\n")
@@ -156,7 +163,7 @@ def t_import(r):
     gort.go(imp)
     gort.go(imp)
     assert done.recv() == (1, 2) and done.recv() == (1, 2)
-    imported_ok[0] += 2
+    imported_ok.add(2)
 
 
 def t_profile(r):
@@ -199,13 +206,13 @@ def main():
     writer.flush()
     assert counts == expected, (counts, expected)
     lines = log_stream.getvalue().count("\n")
-    assert lines == logged[0], (lines, logged[0])
-    assert len(raw.data) == written[0], (len(raw.data), written[0])
-    assert raw.data == b"0123456789" * (written[0] // 10)
+    assert lines == logged.load(), (lines, logged.load())
+    assert len(raw.data) == written.load(), (len(raw.data), written.load())
+    assert raw.data == b"0123456789" * (written.load() // 10)
     st = gort.stats()
     print(f"seed {SEED} tasks {tasks} lock {counts['lock']} rlock {counts['rlock']} "
-          f"logged {lines} bytes {len(raw.data)} imports {imported_ok[0]} "
-          f"profile {profile_events[0]} preemptions {st['preempt_async'] + st['preempt_sync']}")
+          f"logged {lines} bytes {len(raw.data)} imports {imported_ok.load()} "
+          f"profile {profile_events.load()} preemptions {st['preempt_async'] + st['preempt_sync']}")
 
 
 gort.run(main)
