@@ -1329,3 +1329,22 @@ def test_the_pure_python_local_is_per_goroutine_too() -> None:
         return got
 
     assert sorted(gort.run(main)) == [(0, 0), (1, 1), (2, 2)]
+
+
+# -- adversarial round 4 (brk8) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize(("how", "want"), [("rlock", "9000 OK\n"), ("logging", "12000 OK\n"),
+                                      ("condition", "3000 OK\n")])
+def test_an_rlock_shared_by_a_thread_and_goroutines_is_no_deadlock(
+        how: str, want: str, env: dict[str, str]) -> None:
+    # B1: checkdead took the RLock's no-owner window of a live thread (between its
+    # unlock and its hand-off to a goroutine queued meanwhile) for a lock nobody could
+    # release: "all goroutines are asleep - deadlock!" (5 of 5 runs logging, 1-3 of 3
+    # the others).
+    for _ in range(3):
+        r = run_testprog("tl_thread_and_goroutines.py", how, env=env, timeout=120,
+                         module=False)
+        assert (r.returncode, r.stdout) == (0, want), r.stderr[-3000:]
+

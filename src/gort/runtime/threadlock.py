@@ -705,9 +705,19 @@ class RLock:
         return self._count > 0
 
     def releasable_by_thread(self) -> bool:
-        """For checkdead: only the owner may release an RLock; True if that is a thread."""
+        """For checkdead: only the owner may release an RLock; True if that is a thread.
+
+        No owner recorded while goroutines wait is a thread's window too: between
+        taking ``_raw`` and storing itself as the owner (its blocking acquire returned
+        from the wait and waits for the GIL the M holds), or in its release between
+        clearing the owner and the hand-off to a waiter that queued meanwhile
+        (``_recheck``, after the unlock, where the GIL can pass to the M). No goroutine
+        is ever seen there (a hand-off records the waiter first, ``_own``; a
+        goroutine's own window has no switch in it), so while another thread lives the
+        M waits for it, and reports the deadlock once no thread is left.
+        """
         owner = self._owner
-        return owner is not None and owner >= 0 and owner != _main_tid()
+        return owner is None or (owner >= 0 and owner != _main_tid())
 
     def _is_owned(self) -> bool:
         return self._count > 0 and self._owner == goroutine_ident()
