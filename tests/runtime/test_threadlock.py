@@ -1348,3 +1348,18 @@ def test_an_rlock_shared_by_a_thread_and_goroutines_is_no_deadlock(
                          module=False)
         assert (r.returncode, r.stdout) == (0, want), r.stderr[-3000:]
 
+
+@pytest.mark.xfail(strict=True, reason="open (issue 8, B7): the releasing goroutine's "
+                   "parked scheduler frame keeps the child greenlet from its switch call")
+def test_a_dropped_child_greenlet_that_parked_on_a_lock_is_freed() -> None:
+    r = run_testprog("tl_child_greenlet_dropped.py", timeout=60, module=False)
+    assert (r.returncode, r.stdout.splitlines()[-1:]) == (0, ["OK"]), r.stdout + r.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue 8, B15): the forking goroutine becomes "
+                   "the child's main goroutine, with the thread's identity")
+def test_a_goroutine_forking_inside_with_rlock_keeps_the_lock_and_its_locals() -> None:
+    r = run_testprog("tl_fork_keeps_owner.py", timeout=60, module=False)
+    assert (r.returncode, r.stdout) == (
+        0, "child: owner ok, local=mine\nchild after with: OK\n"), r.stdout + r.stderr
+
