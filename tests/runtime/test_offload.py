@@ -173,3 +173,32 @@ def test_a_goroutine_abandoned_in_offload_is_released_safely() -> None:
     # 3.13 segfaulted: the release read freed stack slots of gort.offload's frame.
     r = run_testprog("offload_abandoned.py", module=False, timeout=60)
     assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr[-2000:]
+
+
+def test_offload_runs_in_a_copy_of_the_goroutines_context() -> None:
+    # Adversarial round 4 (issue 8, B11): the worker ran fn in its own empty context, so
+    # a contextvar and decimal's precision set by the goroutine read as the defaults.
+    import contextvars
+    import decimal
+
+    cv: contextvars.ContextVar[int | None] = contextvars.ContextVar("cv", default=None)
+    out: dict[int, Any] = {}
+
+    def read_and_set() -> tuple[int | None, int]:
+        seen = (cv.get(), decimal.getcontext().prec)
+        cv.set(-1)  # the worker's copy only
+        return seen
+
+    def g(k: int) -> None:
+        cv.set(k)
+        decimal.setcontext(decimal.Context(prec=10 + k))  # the goroutine's own
+        out[k] = (gort.offload(read_and_set), cv.get())
+
+    def main() -> None:
+        wg = gort.sync.WaitGroup()
+        for k in range(3):
+            wg.go(g, k)
+        wg.wait()
+
+    gort.run(main)
+    assert out == {k: ((k, 10 + k), k) for k in range(3)}

@@ -18,6 +18,7 @@ exits after ``IDLE_EXIT_S``. Only
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import sys
 import weakref
@@ -41,7 +42,7 @@ MAX_WORKERS: Final = 10_000  # Go's default max threads (debug.SetMaxThreads)
 class Call:
     """One offloaded call: what its G waits on (G.waiting), and, once done, its outcome."""
 
-    __slots__ = ("args", "exc", "fn", "g", "kwargs", "value")
+    __slots__ = ("args", "ctx", "exc", "fn", "g", "kwargs", "value")
 
     foreign = False  # proc.inject: a finished offload, not a cgocall.Callback
 
@@ -51,6 +52,9 @@ class Call:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
+        # The caller's contextvars (decimal's context among them), as asyncio.to_thread
+        # gives its function: a copy, so the worker's changes stay there.
+        self.ctx = contextvars.copy_context()
         self.value: Any = None
         self.exc: BaseException | None = None
 
@@ -127,7 +131,7 @@ class Offloader:
                 fn = call.fn if not call.kwargs else functools.partial(call.fn, **call.kwargs)
                 # The program's code, with the program's trace/profile/monitoring callbacks
                 # (muted for the rest of this thread: m.newosproc); restored even if it raises.
-                call.value = sys.call_tracing(fn, call.args)
+                call.value = sys.call_tracing(call.ctx.run, (fn, *call.args))
             except BaseException as e:  # delivered to the goroutine, never dropped
                 call.exc = e
             tracer = s.tracer
