@@ -1349,6 +1349,17 @@ def test_an_rlock_shared_by_a_thread_and_goroutines_is_no_deadlock(
         assert (r.returncode, r.stdout) == (0, want), r.stderr[-3000:]
 
 
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize("kind", ["lock", "rlock"])
+def test_a_goroutine_looping_around_a_plain_lock_block_is_switched_out(
+        kind: str, env: dict[str, str]) -> None:
+    # B3: the preemption request waits for the block's end, with a hook, and then
+    # happens. Before: only counted; the next request landed in the block again, and
+    # the program hung (6 of 6 runs, both kinds).
+    r = run_testprog("tl_prelock_loop.py", kind, env=env, timeout=120, module=False)
+    assert (r.returncode, r.stdout) == (0, "50 OK\n"), r.stderr[-3000:]
+
+
 @pytest.mark.xfail(strict=True, reason="open (issue 8, B7): the releasing goroutine's "
                    "parked scheduler frame keeps the child greenlet from its switch call")
 def test_a_dropped_child_greenlet_that_parked_on_a_lock_is_freed() -> None:

@@ -173,6 +173,9 @@ class Preempter:
         self.armed_frame: FrameType | None = None
         self.checking = False  # do_sig_preempt is inside check (a nested signal waits)
         self.armed_g: G | None = None
+        # The plain locks the armed frame holds in with blocks: the hook waits for their
+        # release (empty: an ordinary hook).
+        self.armed_locks: list[Any] = []
         # 3.11: what the armed frame had before the hook (restored on disarm).
         self.saved_trace: Any = None
         self.saved_opcodes = False
@@ -257,9 +260,9 @@ class Preempter:
         """
         if self.s.m0.locks:
             return "locks", None
-        for lk in self.s.raw_rlocks:
-            if lk._is_owned():
-                return RLOCK_HELD, None  # a plain RLock: the next goroutine would enter it
+        # A plain RLock this thread owns: the next goroutine would enter it. Where it is
+        # held by a with block, the block is found below (and hooked); else no hook.
+        owned = any(lk._is_owned() for lk in self.s.raw_rlocks)
         layout = self.layout
         lowest: FrameType | None = None
         user: list[FrameType] = []
@@ -280,9 +283,17 @@ class Preempter:
                 lowest = f
             f = back
         # Only now, the walk having found no runtime frame (the cheap test, first): a
-        # plain RLock held by `with` in any of the program's frames, as above.
-        if any(_in_raw_rlock_with(uf) for uf in user):
-            return RLOCK_HELD, None
+        # plain RLock held by `with` in any of the program's frames, as above. Hooked in
+        # the outermost such frame, when nothing else defers (no C between, no tracing
+        # callback): the hook waits there for the block's end (_fire). Without it, the
+        # next request had to land outside the block, and a goroutine looping around
+        # `with lk:` was never switched out (adversarial round 4, B3: a hang).
+        for uf in reversed(user):
+            if _in_raw_rlock_with(uf):
+                held = uf if lowest is None and not self.tracing.value else None
+                return RLOCK_HELD, held
+        if owned:
+            return RLOCK_HELD, None  # taken by acquire(): no block end to wait for
         if self.tracing.value:
             reason = TRACING
         elif lowest is not None:
@@ -378,7 +389,11 @@ class Preempter:
         finally:
             self.checking = False
         if reason:
-            if below is None:
+            if reason == RLOCK_HELD:
+                if below is not None:
+                    self.arm(gp, below, held=True)
+                self._deferred(reason)
+            elif below is None:
                 self._deferred(reason if reason not in (C_BETWEEN, TRACING)
                                else f"{reason}: no hook")
             elif self.arm(gp, below):
@@ -450,8 +465,14 @@ class Preempter:
 
     # -- the one-shot hook -------------------------------------------------------
 
-    def arm(self, gp: G, frame: FrameType) -> bool:
-        """Make frame's next instruction switch gp out. False if no hook can be armed."""
+    def arm(self, gp: G, frame: FrameType, held: bool = False) -> bool:
+        """Make frame's next instruction switch gp out. False if no hook can be armed.
+
+        ``held``: frame is inside ``with lk:`` over a plain lock (check): the first of its
+        instructions once every such lock is released switches gp out instead (by the
+        locks, not the blocks: a block's exit runs three instructions outside its range
+        before the release).
+        """
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
                                          _MONITORING.events.INSTRUCTION)
@@ -480,6 +501,7 @@ class Preempter:
             return False
         self.armed_frame = frame
         self.armed_g = gp
+        self.armed_locks = _raw_locks_held_in(frame) if held else []
         set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
 
@@ -490,6 +512,7 @@ class Preempter:
             return
         self.armed_frame = None
         self.armed_g = None
+        self.armed_locks = []
         set_turn_hook(self.s.m0, "preempt", None)
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
@@ -503,6 +526,10 @@ class Preempter:
     def _fire(self, frame: FrameType) -> None:
         if frame is not self.armed_frame:
             return
+        held = self.armed_locks
+        if held and (self.s.m0.locks or any(map(_raw_lock_held, held))
+                     or _in_raw_rlock_with(frame)):
+            return  # a lock still held, or another taken: the next instruction asks again
         gp = self.armed_g
         self.disarm()
         if not self.want_async_preempt(gp) or self.s.m0.curg is not gp:
@@ -556,14 +583,24 @@ def _in_raw_rlock_with(frame: FrameType) -> bool:
     expression made it (``with get_lock():``); ``acquire()``/``release()`` pairs are not
     seen (docs/design.md).
     """
+    return bool(_raw_locks_held_in(frame))
+
+
+def _raw_locks_held_in(frame: FrameType) -> list[Any]:
+    """The plain locks (as for _in_raw_rlock_with) frame holds in its with blocks."""
+    held = []
     for cm in with_managers(frame):
         if isinstance(cm, threading.Condition):
             cm = getattr(cm, "_lock", None)
-        kind = type(cm)
-        if (kind in RAW_RLOCK_KINDS and cm._is_owned()) or \
-                (kind is _RAW_LOCK and cm.locked()):
-            return True
-    return False
+        if _raw_lock_held(cm):
+            held.append(cm)
+    return held
+
+
+def _raw_lock_held(lk: Any) -> bool:
+    """lk is a plain RLock this thread owns, or a plain Lock that is locked."""
+    kind = type(lk)
+    return (kind in RAW_RLOCK_KINDS and lk._is_owned()) or (kind is _RAW_LOCK and lk.locked())
 
 
 def lock_wait_at(frame: FrameType) -> bool:
