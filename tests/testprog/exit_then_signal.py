@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 import gort
 
@@ -17,8 +18,17 @@ def h(signum, frame):
     raise Boom()
 
 
+def signal_at_the_join() -> None:
+    # Once the interpreter's exit has begun joining threads (the main thread then reads
+    # as stopped); a fixed delay came before the exit on a loaded machine.
+    main = threading.main_thread()
+    while main.is_alive():
+        time.sleep(0.005)
+    os.kill(os.getpid(), signal.SIGUSR1)
+
+
 signal.signal(signal.SIGUSR1, h)
-threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+threading.Thread(target=signal_at_the_join).start()
 
 
 def bad():
