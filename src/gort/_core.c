@@ -1154,6 +1154,7 @@ typedef struct {
     PyObject *s, *mp, *gp;   /* borrowed: the run (bound), its M, the parking G */
     PyObject *w;             /* what gp waits on: its sudog, or a select's SudogList */
     PyObject *target, *args; /* the switch: a greenlet, and a tuple or NULL */
+    int tsave;               /* gp's tracing counter before the switch raised it; -1 */
 } Park;
 
 enum { PK_ERR = -1, PK_SLOW = 0, PK_DONE = 1, PK_SWITCH = 2, PK_WOKEN = 3 };
@@ -1192,6 +1193,10 @@ park_end(Park *pk, PyObject *r)
     if (SLOT(pk->mp, st.m_curg) != pk->gp) {
         r = foreign_switch(pk->s, pk->mp, pk->gp, r);
     }
+    if (pk->tsave >= 0) {
+        PyThreadState_Get()->tracing = pk->tsave;  /* gp's own (proc.execute) */
+        pk->tsave = -1;
+    }
     if (r == NULL) {
         Py_CLEAR(pk->w);
         return PK_ERR;
@@ -1215,6 +1220,7 @@ park_begin(Park *pk, PyObject *reason)
     PyObject *nxt, *pp, *target, *arg;
     int inherit;
     pk->target = pk->args = NULL;
+    pk->tsave = -1;
     int r = gopark_begin(pk->s, pk->mp, pk->gp, reason, pk->w, &nxt, &inherit, &pp);
     if (r == 0) {
         PyObject *args[4] = {pk->gp, reason, st.WAITING, pk->w};
@@ -1239,8 +1245,14 @@ park_begin(Park *pk, PyObject *reason)
     if (r == 1) {
         return park_end(pk, Py_NewRef(Py_None));
     }
+    /* Muted from here until gp runs again (proc.execute): no Python code of gort's runs
+       before the switch here, but the goroutine switched to restores its own counter
+       where it resumes, or (never run) lowers it by one in gmain. */
+    PyThreadState *ts = PyThreadState_Get();
     if ((PyObject *)Py_TYPE(target) != st.greenlet_type) {
         /* a subclass (a child greenlet the goroutine stopped in): its own switch, here */
+        pk->tsave = ts->tracing;
+        ts->tracing = pk->tsave + 1;
         return park_end(pk, switch_to(target, arg));
     }
     pk->target = target;
@@ -1251,6 +1263,8 @@ park_begin(Park *pk, PyObject *reason)
             return park_end(pk, NULL);
         }
     }
+    pk->tsave = ts->tracing;
+    ts->tracing = pk->tsave + 1;
     return PK_SWITCH;
 }
 
@@ -2686,11 +2700,16 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     if (r == 0) {
+        /* muted until this greenlet runs again, as in park_begin */
+        PyThreadState *ts = PyThreadState_Get();
+        int tsave = ts->tracing;
+        ts->tracing = tsave + 1;
         PyObject *res = switch_to(target, arg);
         PyObject *back = SLOT(mp, st.m_curg);
         if (back != gp && (back == NULL || SLOT(back, st.g_gr) != me)) {
             res = foreign_switch(s, mp, gp, res);
         }
+        ts->tracing = tsave;
         if (res == NULL) {
             return NULL;  /* the reaper's GreenletExit (abandon.reap) */
         }

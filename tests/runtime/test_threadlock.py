@@ -16,7 +16,8 @@ import pytest
 
 import gort
 import gort.runtime as rt
-from gort.runtime import abandon, threadlock
+import gort.sync
+from gort.runtime import abandon, stack, threadlock
 from gort.runtime.threadlock import Lock, RLock
 
 from ..conftest import run_testprog, settle
@@ -1099,6 +1100,68 @@ def test_a_tracing_callback_taking_the_programs_rlock_finds_it_whole(mode: str,
 def test_a_tracing_callback_taking_the_programs_rlock_20_of_20(how: str,
                                                               env: dict[str, str]) -> None:
     _twenty_plain(f"OK {how != 'log'}\n", env, "tl_tracer_rlock.py", "run", how)
+
+
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize("how", [h for h in TRACER_HOWS if h != "log"])
+def test_tracing_callbacks_run_as_their_own_goroutine_across_switches_20_of_20(
+        how: str, env: dict[str, str]) -> None:
+    # Three goroutines switching (channels, sleep(0), preemption, a Condition of the
+    # RLock) under a callback that takes the RLock and checks its goroutine's identity,
+    # 20 runs. Before: the scheduler's switch path ran the callback on the switched-out
+    # goroutine's stack with the next one current (every run, both paths).
+    r = run_testprog("tl_tracer_switch.py", how, "20", env=env, timeout=300, module=False)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "OK 20\n", ""), r.stdout + r.stderr[-3000:]
+
+
+def test_no_event_reaches_a_callback_as_another_goroutine() -> None:
+    # The invariant, in-process: every profile event is delivered on the stack of the
+    # goroutine the M names current (the identity RLock and threading.local go by).
+    # gort's own code is not excluded: what the runtime does for a goroutine (a
+    # channel operation, finding the next G before the switch) is that goroutine's
+    # work, as threading.py's is a thread's; only the switch itself is muted.
+    from greenlet import getcurrent
+
+    from gort.runtime import sched as _sched
+
+    wrong: list[tuple[str, str, str]] = []
+    events = [0]
+
+    def prof(frame: Any, event: str, arg: Any) -> None:
+        events[0] += 1
+        s = _sched.current
+        gp = s.m0.curg if s is not None else None
+        cur = getcurrent()
+        if gp is not None and cur is not gp.gr and cur is not gp.resume:
+            wrong.append((frame.f_code.co_filename, frame.f_code.co_name, event))
+
+    def main() -> None:
+        sys = __import__("sys")
+        a, b = gort.Chan(), gort.Chan()
+
+        def pong() -> None:
+            for v in a:
+                gort.sleep(0)  # the pure path's gosched
+                b.send(v)  # the C core's park, where it is loaded
+
+        sys.setprofile(prof)
+        try:
+            gort.go(pong)
+            for i in range(200):
+                a.send(i)
+                b.recv()
+            a.close()
+            wg = gort.sync.WaitGroup()
+            for _ in range(50):  # goroutines started and ended: gmain, goexit
+                wg.go(gort.sleep, 0)
+            wg.wait()
+        finally:
+            sys.setprofile(None)
+
+    gort.run(main)
+    assert wrong == [], wrong[:5]
+    assert events[0] > 1000
+    assert stack.thread_tracing_now()[0] == 0  # every goroutine's switch undone
 
 
 def _twenty_plain(want: str, env: dict[str, str], prog: str, *args: str,

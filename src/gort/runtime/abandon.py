@@ -169,7 +169,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from greenlet import error as greenlet_error
 
 from .g import G, Gstatus
-from .stack import FrameLayout, frame_layout
+from .stack import FrameLayout, frame_layout, thread_tracing_now
 from .symtab import (
     call_machinery_only,
     handler_depth,
@@ -448,6 +448,11 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
         _kept.append((gr, child))  # never resumed: frames stripped so far stay so
         return
     del doomed
+    # The thread's tracing counter as the reaper has it: a frame of the goroutine's that
+    # unwinds past its switch (the C core's park) puts back the goroutine's own value
+    # (proc.execute), which is not necessarily the reaper's (a reap from a callback).
+    t = thread_tracing_now()
+    tracing = t[0]
     try:
         for x in chain:
             try:
@@ -466,6 +471,7 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
                 _kept.append((gr, child))
                 return
     finally:
+        t[0] = tracing
         if gr.dead:
             for code in stripped:  # the reference the frame held before its code was swapped
                 _Py_DecRef(code)

@@ -68,6 +68,7 @@ from .lock_futex import mutex
 from .m import M
 from .p import RUNQ_SIZE, P, Pstatus
 from .sched import Sched
+from .stack import thread_tracing_now
 from .timers import Timers
 from .traceback import creator_of, goroutine_block, goroutine_dump, panic_block
 
@@ -580,11 +581,15 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
                 pp.schedtick += 1
         if gp is not None:
             pp.gcpoll -= 1
-            mp.curg = gp
             gp.status = _RUNNING
             gp.waitreason = _NOREASON
             gp.preempt = False
             if gp is not prev:
+                # Muted until prev runs again, as in execute.
+                t = s.tcount
+                v = t[0]
+                t[0] = v + 1
+                mp.curg = gp
                 cur = getcurrent()
                 if cur is not prev.gr:
                     prev.resume = cur  # stopped inside a child greenlet of its own
@@ -595,19 +600,23 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
                     if prev.status is _DEAD and prev.gr is cur:
                         gp.gr = cur  # adopt prev's greenlet (see execute), no switch
                         prev.gr = None
+                        t[0] = v
                         return
                     gr = mp.g0
                 else:
                     gr = gp.gr
                 try:
-                    got = gr.switch()  # type: ignore[union-attr]
-                except BaseException as e:
-                    if mp.curg is prev:
-                        raise
-                    foreign_switch(s, mp, prev, e)
-                else:
-                    if mp.curg is not prev:
-                        foreign_switch(s, mp, prev, got)
+                    try:
+                        got = gr.switch()  # type: ignore[union-attr]
+                    except BaseException as e:
+                        if mp.curg is prev:
+                            raise
+                        foreign_switch(s, mp, prev, e)
+                    else:
+                        if mp.curg is not prev:
+                            foreign_switch(s, mp, prev, got)
+                finally:
+                    t[0] = v
             return
     if mp.locks:
         cannot_park(s, prev)
@@ -642,7 +651,22 @@ def gcpoll(s: Sched, pp: P) -> bool:
 
 
 def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> None:
-    """Switch to gp (Go: execute). Returns when prev is switched back to."""
+    """Switch to gp (Go: execute). Returns when prev is switched back to.
+
+    From the moment ``mp.curg`` names gp until prev runs again the code runs on
+    prev's stack (or g0's, then gp's gmain until it starts gp's function), and a
+    profile, trace or monitoring callback there would run as gp (an RLock prev holds
+    found foreign, gp's ``threading.local`` values, the wrong identity): the thread's
+    tracing counter is raised by one over that stretch (``Sched.tcount``, as
+    ``PyThreadState_EnterTracing`` would) and prev puts back its own value when the
+    switch returns. The goroutine switched to does the same where it resumes (here,
+    in schedule, in the C core's park and goexit) or, never run, lowers it by one in
+    gmain: each goroutine resumes with its own tracing state (greenlet keeps none).
+    """
+    t = s.tcount
+    v = t[0]
+    if gp is not prev:
+        t[0] = v + 1
     mp.curg = gp
     gp.status = _RUNNING
     gp.waitreason = WaitReason.ZERO
@@ -670,19 +694,23 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         if prev is not None and prev.status is _DEAD and prev.gr is cur:
             gp.gr = cur
             prev.gr = None
+            t[0] = v
             return
         gr = mp.g0  # it starts mp.curg (g0_main)
     else:
         gr = gp.gr
     try:
-        got = gr.switch()  # type: ignore[union-attr]
-    except BaseException as e:
-        if prev is None or mp.curg is prev:
-            raise
-        foreign_switch(s, mp, prev, e)
-    else:
-        if prev is not None and mp.curg is not prev:
-            foreign_switch(s, mp, prev, got)
+        try:
+            got = gr.switch()  # type: ignore[union-attr]
+        except BaseException as e:
+            if prev is None or mp.curg is prev:
+                raise
+            foreign_switch(s, mp, prev, e)
+        else:
+            if prev is not None and mp.curg is not prev:
+                foreign_switch(s, mp, prev, got)
+    finally:
+        t[0] = v
 
 
 def foreign_switch(s: Sched, mp: M, me: G, got: Any) -> None:
@@ -1020,6 +1048,7 @@ def gmain() -> G | None:
     """
     s = _sched.current
     assert s is not None
+    s.tcount[0] -= 1  # switched to raised by one (execute): gp's own code is traced
     mp = s.m0
     gp: G = mp.curg  # type: ignore[assignment]
     me = getcurrent()
@@ -1054,6 +1083,7 @@ def gmain() -> G | None:
         if nxt is None:  # the pure exit (goexit_core declined after dropping them)
             nxt = _goexit(s, mp, gp, me)
         if nxt.gr is not me:
+            s.tcount[0] += 1  # as execute's switch: nxt restores its own where it resumes
             return nxt  # the free list was full: g0 (the parent) switches to nxt
         gp = nxt  # its context is set (goexit_core, _goexit)
 
@@ -1340,6 +1370,7 @@ def _schedinit_locked(host: greenlet | None, claim: list[Sched | None]) -> Sched
     s.npidle = len(s.allp) - 1
     mp.g0 = greenlet(functools.partial(g0_main, s),
                      parent=host if host is not None else getcurrent())
+    s.tcount = thread_tracing_now()  # the M's thread's (Sched.tcount)
     claim[0] = s  # no call between these two stores: see schedinit
     _sched.current = s
     return s
@@ -1391,7 +1422,13 @@ def start_main(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
     gp2, _inherit = runqget(pp)
     assert gp2 is gp
     execute(s, mp, pp, gp, False, prev=gp)  # bookkeeping; g0 makes the first switch
-    result: tuple[str, Any] = mp.g0.switch()  # type: ignore[union-attr]
+    t = s.tcount
+    v = t[0]
+    t[0] = v + 1  # as execute's switch: gmain lowers it for main
+    try:
+        result: tuple[str, Any] = mp.g0.switch()  # type: ignore[union-attr]
+    finally:
+        t[0] = v  # the host's own, whoever switched back (main_return, end_with)
     return result
 
 

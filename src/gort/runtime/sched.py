@@ -164,6 +164,13 @@ class Sched:
         # The running goroutine's Python recursion budget (stack.py); proc.getg refuses a
         # gort call with less than proc.RUNTIME_DEPTH left. Unlimited until start.
         self.depth_left: Any = _UNLIMITED
+        # The same counter as a one-int memoryview (stack.thread_tracing), set by
+        # schedinit on the M's thread: every switch between goroutines raises it by one
+        # from the switcher's value and the goroutine switched to restores its own
+        # (proc.schedule, execute, gmain, start_main; the C core's park and goexit), so
+        # no callback of the program runs on one goroutine's stack while the M's current
+        # G names another, and each goroutine resumes with its own tracing state.
+        self.tcount: memoryview = memoryview(ctypes.c_int(0)).cast("B").cast("i")
         # Plain RLocks made before the run, held by modules (threadlock.find_raw_rlocks):
         # no asynchronous preemption while the M owns one.
         self.raw_rlocks: tuple[Any, ...] = ()

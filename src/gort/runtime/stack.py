@@ -202,6 +202,44 @@ class ThreadState:
         return hits[0] * 4 if len(hits) == 1 else -1
 
 
+TRACING_OFFSET: Final = ThreadState().find_tracing()
+"""Offset of ``tracing`` in a PyThreadState, -1 if not found: then nothing is muted."""
+
+tracing_tls: Final = _thread._local()  # .c: the calling thread's tracing counter
+
+
+def thread_tracing() -> memoryview:
+    """The calling thread's tracing counter (``PyThreadState.tracing``), made on first use.
+
+    Raised by one, it mutes the thread as ``PyThreadState_EnterTracing`` does: no
+    profile, trace or ``sys.monitoring`` callback runs until it is lowered. Two users:
+    threadlock.RLock, around the steps where its state is in flux (the inner lock
+    taken, the owner not yet recorded; the owner cleared, the inner lock not yet
+    released: CPython's C RLock emits no event inside ``acquire`` and ``release``
+    either, and a callback that takes the same RLock must find it held or free,
+    never half-taken), and the scheduler's switch (``Sched.tcount``, proc.py), where
+    the M's current G already names the goroutine switched to while the code runs on
+    the stack of the one switched from. A one-int memoryview over the thread state:
+    an item read or store is no call, so the raise and the lowering emit no event
+    themselves (and cost about 45 ns each way; a ctypes int's ``.value``, 70).
+    """
+    if TRACING_OFFSET < 0:
+        c: ctypes.c_int = ctypes.c_int(0)  # not found: a counter of nobody's (nothing muted)
+    else:
+        c = ctypes.c_int.from_address(ThreadState().addr + TRACING_OFFSET)
+    mv = memoryview(c).cast("B").cast("i")
+    tracing_tls.c = mv
+    return mv
+
+
+def thread_tracing_now() -> memoryview:
+    """The calling thread's tracing counter (``tracing_tls.c``, made on first use)."""
+    try:
+        return tracing_tls.c  # type: ignore[no-any-return]
+    except AttributeError:
+        return thread_tracing()
+
+
 UNLIMITED: Final = 1 << 30
 """The recursion budget read where the probe failed: never short."""
 

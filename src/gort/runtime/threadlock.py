@@ -118,7 +118,6 @@ above already close.
 from __future__ import annotations
 
 import _thread
-import ctypes
 import dataclasses
 import functools
 import gc
@@ -142,7 +141,9 @@ from .aio import after_import
 from .g import G, Gstatus, WaitReason
 from .lock_futex import mutex
 from .sched import Sched
-from .stack import ThreadState
+from .stack import thread_tracing as _thread_tracing
+from .stack import thread_tracing_now as _thread_tracing_now
+from .stack import tracing_tls as _tls
 from .symtab import with_managers
 from .time import start_timer, stop_timer
 from .timers import Timer
@@ -153,42 +154,6 @@ _RawRLock: Final = _thread.RLock
 _raw_local: Final = _thread._local
 _get_ident: Final = _thread.get_ident
 _bootstrap: Final[Any] = importlib._bootstrap
-
-
-_TRACING_OFFSET: Final = ThreadState().find_tracing()
-"""Offset of ``tracing`` in a PyThreadState (stack.py), -1 if not found: then nothing is muted."""
-
-_tls: Final = _raw_local()  # .c: the calling thread's tracing counter
-
-
-def _thread_tracing() -> memoryview:
-    """The calling thread's tracing counter (``PyThreadState.tracing``), made on first use.
-
-    RLock raises it by one around the steps where its state is in flux (the
-    inner lock taken, the owner not yet recorded; the owner cleared, the inner
-    lock not yet released), so no profile, trace or ``sys.monitoring`` callback
-    runs there: CPython's C RLock emits no event inside ``acquire`` and
-    ``release`` either, and a callback that takes the same RLock (a profiler
-    guarding its stats, a tracer that logs) must find it held or free, never
-    half-taken. The counter is a one-int memoryview over the thread state: an
-    item read or store is no call, so the raise and the lowering emit no event
-    themselves (and cost about 45 ns each way; a ctypes int's ``.value``, 70).
-    """
-    if _TRACING_OFFSET < 0:
-        c: Any = ctypes.c_int(0)  # not found: a counter of nobody's (nothing muted)
-    else:
-        c = ctypes.c_int.from_address(ThreadState().addr + _TRACING_OFFSET)
-    mv = memoryview(c).cast("B").cast("i")
-    _tls.c = mv
-    return mv
-
-
-def _thread_tracing_now() -> memoryview:
-    """The calling thread's tracing counter (``_tls.c``, made on first use)."""
-    try:
-        return _tls.c  # type: ignore[no-any-return]
-    except AttributeError:
-        return _thread_tracing()
 
 
 def _no_pickle(what: str) -> Callable[[Any, Any], Any]:
