@@ -1423,6 +1423,16 @@ def test_a_goroutine_looping_around_a_plain_lock_block_is_switched_out(
     assert (r.returncode, r.stdout) == (0, "50 OK\n"), r.stderr[-3000:]
 
 
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+def test_the_block_end_hook_waits_for_an_outer_plain_rlock_too(env: dict[str, str]) -> None:
+    # B3's hook fires once the inner with block's Lock is released; an RLock the same
+    # goroutine holds by acquire() further out must keep it in (2 of 2 runs counted
+    # 383-424 of 600 with the first version of the hook).
+    for _ in range(2):
+        r = run_testprog("tl_prelock_outer.py", env=env, timeout=120, module=False)
+        assert (r.returncode, r.stdout) == (0, "600 OK\n"), r.stderr[-3000:]
+
+
 @pytest.mark.xfail(strict=True, reason="open (issue 8, B7): the releasing goroutine's "
                    "parked scheduler frame keeps the child greenlet from its switch call")
 def test_a_dropped_child_greenlet_that_parked_on_a_lock_is_freed() -> None:

@@ -532,6 +532,8 @@ class Preempter:
             return  # a lock still held, or another taken: the next instruction asks again
         gp = self.armed_g
         self.disarm()
+        if held and any(lk._is_owned() for lk in self.s.raw_rlocks):
+            return  # a plain RLock taken by acquire() in an outer frame: sysmon asks again
         if not self.want_async_preempt(gp) or self.s.m0.curg is not gp:
             return
         assert gp is not None
