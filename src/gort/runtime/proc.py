@@ -1267,9 +1267,13 @@ def checkdead(s: Sched) -> float | None:
         return alarm
     exc = Deadlock("" if s.debug.gotraceback == "none" else goroutine_dump(s))
     exc.__gort_traceback__ = s.debug.gotraceback  # type: ignore[attr-defined]
-    if s.sigq:
+    if s.sigq or s.injectq:
         # A signal's handler became due while the report was built (an alarm that
-        # just fired): it runs first, and may well wake someone.
+        # just fired): it runs first, and may well wake someone. Or another thread
+        # readied a goroutine since find_runnable looked (a thread lock's hand-off: the
+        # GIL passes to that thread at any call in here, the dump's included, and the
+        # hand-off records the goroutine as the RLock's owner, which then no longer
+        # reads as a thread's; 3.13 under load, 1 run): look again at once.
         return 0.0
     main_g = s.main_g
     if s.contain is not None and main_g is not None and main_g.status is _WAITING:
