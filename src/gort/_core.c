@@ -1785,6 +1785,24 @@ make_method(vectorcallfunc fn, PyObject *pure)
     return (PyObject *)m;
 }
 
+/* The checks each later setup_* (setup_select, setup_park, setup_waitgroup) makes
+   before it binds anything: setup has run, ns is a dict, this one has not run yet
+   (bound: what it sets last, still NULL), and ns holds the pure callable it replaces
+   under key. That callable (borrowed from ns), or NULL with the error set. */
+static PyObject *
+setup_once(const char *fn, PyObject *ns, const void *bound, const char *key)
+{
+    if (!st.ready || !PyDict_Check(ns) || bound != NULL) {
+        PyErr_Format(PyExc_RuntimeError, "gort._core.%s: expects a dict, once, after setup", fn);
+        return NULL;
+    }
+    PyObject *pure = PyDict_GetItemString(ns, key);
+    if (pure == NULL) {
+        PyErr_Format(PyExc_KeyError, "gort._core.%s: %s", fn, key);
+    }
+    return pure;
+}
+
 /* -- select (select.selectgo) ------------------------------------------------------ */
 
 #define MAXCASES 16
@@ -2801,14 +2819,12 @@ PyDoc_STRVAR(setup_waitgroup_doc,
 static PyObject *
 core_setup_waitgroup(PyObject *mod, PyObject *ns)
 {
-    if (!st.ready || !PyDict_Check(ns) || ws.WaitGroup != NULL) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "gort._core.setup_waitgroup: expects a dict, once, after setup");
-        return NULL;
-    }
-    PyObject *add = PyDict_GetItemString(ns, "add"), *done = PyDict_GetItemString(ns, "done");
-    if (add == NULL || done == NULL) {
-        PyErr_SetString(PyExc_KeyError, "gort._core.setup_waitgroup: add, done");
+    PyObject *add = setup_once("setup_waitgroup", ns, ws.WaitGroup, "add");
+    PyObject *done = add != NULL ? PyDict_GetItemString(ns, "done") : NULL;
+    if (done == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_KeyError, "gort._core.setup_waitgroup: done");
+        }
         return NULL;
     }
     PyTypeObject *wgt = get_type(ns, "WaitGroup");
@@ -2936,14 +2952,8 @@ PyDoc_STRVAR(setup_select_doc,
 static PyObject *
 core_setup_select(PyObject *mod, PyObject *ns)
 {
-    if (!st.ready || !PyDict_Check(ns) || st.SudogList != NULL) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "gort._core.setup_select: expects a dict, once, after setup");
-        return NULL;
-    }
-    PyObject *pure = PyDict_GetItemString(ns, "selectgo");
+    PyObject *pure = setup_once("setup_select", ns, st.SudogList, "selectgo");
     if (pure == NULL) {
-        PyErr_SetString(PyExc_KeyError, "gort._core.setup_select: selectgo");
         return NULL;
     }
     if (!(st.SELECT = get_obj(ns, "SELECT")) || !(st.default_case = get_obj(ns, "default")) ||
@@ -3128,14 +3138,8 @@ PyDoc_STRVAR(setup_park_doc,
 static PyObject *
 core_setup_park(PyObject *mod, PyObject *ns)
 {
-    if (!st.ready || !PyDict_Check(ns) || st.Netpoll != NULL) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "gort._core.setup_park: expects a dict, once, after setup");
-        return NULL;
-    }
-    PyObject *pure = PyDict_GetItemString(ns, "gopark");
+    PyObject *pure = setup_once("setup_park", ns, st.Netpoll, "gopark");
     if (pure == NULL) {
-        PyErr_SetString(PyExc_KeyError, "gort._core.setup_park: gopark");
         return NULL;
     }
     PyTypeObject *np = get_type(ns, "Netpoll");

@@ -525,6 +525,21 @@ def test_waitgroup_add_and_done_count_and_refuse_as_the_pure_methods() -> None:
         "sync: negative WaitGroup counter; call done() once per add(1)", 1, [], [1]]
 
 
+@pytest.mark.skipif(PURE or not BUILT, reason="the C core's own setup")
+@pytest.mark.parametrize(("fn", "key"), [("setup_select", "selectgo"),
+                                         ("setup_park", "gopark"),
+                                         ("setup_waitgroup", "add")])
+def test_a_later_setup_refuses_a_second_call_and_bad_input(fn: str, key: str) -> None:
+    """setup_select, setup_park and setup_waitgroup bind once, after setup, from a dict
+    (the loaders called them at import): a second call or a non-dict is refused whole."""
+    from gort import _core  # type: ignore[attr-defined]
+
+    for ns in ({key: print}, [key]):
+        with pytest.raises(RuntimeError, match=f"gort._core.{fn}: expects a dict, once, "
+                                               "after setup"):
+            getattr(_core, fn)(ns)
+
+
 def test_a_goroutine_started_from_an_empty_context_gets_a_context_of_its_own() -> None:
     """The C core skips the copy of an empty context (the goroutine starts with none):
     what the goroutine sets stays its own, and the next goroutine on the same greenlet
