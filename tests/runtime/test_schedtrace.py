@@ -96,7 +96,8 @@ def test_schedtrace_prints_every_n_ms_on_stderr() -> None:
     times = [int(SCHED_RE.match(ln)["ms"]) for ln in lines]  # type: ignore[index]
     # Never early (a line every 50 ms at most); late only by what the machine's load adds
     # (a sysmon waiting for the GIL or the CPU), bounded at 10x.
-    assert times[0] < 200 and all(40 <= b - a <= 500 for a, b in itertools.pairwise(times))
+    # (The first at 50 ms, also within 10x: 271 ms once at load 8.)
+    assert times[0] < 500 and all(40 <= b - a <= 500 for a, b in itertools.pairwise(times))
 
 
 def test_scheddetail_prints_p_m_g_lines() -> None:
