@@ -80,6 +80,7 @@ import importlib
 import inspect
 import sys
 import threading
+import types
 from collections.abc import Callable
 from types import CodeType, CoroutineType, FrameType, GeneratorType
 from typing import Any, Final, TypeVar
@@ -605,6 +606,12 @@ def _raw_lock_held(lk: Any) -> bool:
     return (kind in RAW_RLOCK_KINDS and lk._is_owned()) or (kind is _RAW_LOCK and lk.locked())
 
 
+# What a lock wait's callee can be (a C method, its descriptor, a method-wrapper, a
+# partial): lock_wait_at reads another thread's value stack, and takes only these.
+_CALLEE_KINDS: Final = frozenset(map(id, (types.BuiltinMethodType, types.MethodDescriptorType,
+                                          types.MethodWrapperType, functools.partial)))
+
+
 def lock_wait_at(frame: FrameType) -> bool:
     """frame waits at a thread lock's acquire: ``with lk:`` or ``lk.acquire(...)`` (or an
     alias or ``functools.partial`` of either), where ``lk`` is a ``_thread`` lock or RLock
@@ -625,7 +632,7 @@ def lock_wait_at(frame: FrameType) -> bool:
         return entering_manager(frame, _LOCK_TYPES) is not None
     if op not in _CALLS:
         return False
-    fn = callee(frame)
+    fn = callee(frame, _CALLEE_KINDS)  # another thread's frame (sysmon): typed reads only
     for _ in range(8):
         if type(fn) is functools.partial:
             fn = fn.func

@@ -227,12 +227,13 @@ def manager_expr(code: CodeType, lasti: int) -> Expr:
     return tuple(run) if run and run[0][0] in _BASE_LOADERS else ()
 
 
-def callee(frame: FrameType) -> Any:
+def callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> Any:
     """What frame's current call instruction calls, found without running any code; None if
     that cannot be known. Read from the value stack (``call_target``) where its layout was
-    verified, else from the load chain (``callee_expr``)."""
+    verified, else from the load chain (``callee_expr``). ``kind_ids``: see
+    stack_callee."""
     if _STACK:
-        return stack_callee(frame)
+        return stack_callee(frame, kind_ids)
     return resolve(frame, callee_expr(frame.f_code, frame.f_lasti))
 
 
@@ -485,7 +486,7 @@ def _kept_depth(code: CodeType, lasti: int) -> int:
 _PRECALL_POPS: Final = "PRECALL" in dis.opmap  # 3.11
 
 
-def stack_callee(frame: FrameType) -> Any:
+def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> Any:
     """What the call at frame's current instruction calls, read from its value stack: the
     callable, or for a method call the function or C method descriptor (unbound); None
     where the frame is not at a call.
@@ -493,6 +494,11 @@ def stack_callee(frame: FrameType) -> Any:
     Only for a live frame that is executing or blocked in a call. At the eval breaker
     right after the call returned this is the call's result (see above); callers treat
     that case as the safe point it is.
+
+    ``kind_ids`` (``id`` of types): for another thread's frame (sysmon's look at a
+    blocked M), a slot is taken only if its object's type is one of them, read first
+    without taking a reference (``_stack_slot``): sysmon crashed reading one (a
+    lock_stress run under load, 2 in 60, the M in a file read under importlib).
     """
     code = frame.f_code
     f_lasti = frame.f_lasti
@@ -518,12 +524,12 @@ def stack_callee(frame: FrameType) -> Any:
     if low < 0:
         return None
     base = nlocalsplus(code) + low
-    first = _stack_slot(frame, f_lasti, base)
+    first = _stack_slot(frame, f_lasti, base, kind_ids)
     if first is not _MISSING:  # 3.13's callable, 3.11/3.12's method; or the result (None
         return None if first is _UNREAD else first  # too), after the call; or unknown
     # 3.11/3.12's NULL below a plain callable: the call is still running (its result
     # would have replaced the NULL), so the callable above it is alive.
-    got = _stack_slot(frame, f_lasti, base + 1)
+    got = _stack_slot(frame, f_lasti, base + 1, kind_ids)
     return None if got is _UNREAD or got is _MISSING else got
 
 
