@@ -6,7 +6,7 @@ import gort
 
 def blocker(done):
     for _ in range(3):
-        time.sleep(0.06)  # one call site, three long blocks: one report
+        time.sleep(0.2)  # one call site, three long blocks (20 slices each): one report
     done.send(None)
 
 
