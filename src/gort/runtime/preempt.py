@@ -80,9 +80,16 @@ import importlib
 import inspect
 import sys
 import threading
-import types
 from collections.abc import Callable
-from types import CodeType, CoroutineType, FrameType, GeneratorType
+from types import (
+    BuiltinMethodType,
+    CodeType,
+    CoroutineType,
+    FrameType,
+    GeneratorType,
+    MethodDescriptorType,
+    MethodWrapperType,
+)
 from typing import Any, Final, TypeVar
 
 from . import proc
@@ -608,8 +615,8 @@ def _raw_lock_held(lk: Any) -> bool:
 
 # What a lock wait's callee can be (a C method, its descriptor, a method-wrapper, a
 # partial): lock_wait_at reads another thread's value stack, and takes only these.
-_CALLEE_KINDS: Final = frozenset(map(id, (types.BuiltinMethodType, types.MethodDescriptorType,
-                                          types.MethodWrapperType, functools.partial)))
+_CALLEE_KINDS: Final = frozenset(map(id, (BuiltinMethodType, MethodDescriptorType,
+                                          MethodWrapperType, functools.partial)))
 
 
 def lock_wait_at(frame: FrameType) -> bool:
