@@ -66,8 +66,38 @@ def run_testprog(name: str, *args: str, env: dict[str, str] | None = None,
     prog = str(TESTPROG / name) if not os.path.isabs(name) else name
     cmd = [sys.executable, "-m", "gort", "run", prog, *args] if module else \
           [sys.executable, prog, *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env,
-                          cwd=ROOT)
+    # A program that hangs is asked for its state before it is killed: SIGQUIT first
+    # (gort's dump of every goroutine), then SIGABRT (faulthandler's dump of every
+    # thread, for a hang below the point where Python handlers run).
+    full_env.setdefault("PYTHONFAULTHANDLER", "1")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=full_env, cwd=ROOT)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        out, err = _dump_and_kill(p)
+        raise ProgramHung(cmd, timeout, out, err) from None
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
+class ProgramHung(subprocess.TimeoutExpired):
+    """A run_testprog program outlived its bound; the message carries what it printed,
+    its goroutine dump and its threads' tracebacks."""
+
+    def __str__(self) -> str:
+        return (f"{super().__str__()}\n--- stdout (end) ---\n{(self.stdout or '')[-3000:]}"
+                f"\n--- stderr (end) ---\n{(self.stderr or '')[-12000:]}")
+
+
+def _dump_and_kill(p: subprocess.Popen[str]) -> tuple[str, str]:
+    for sig in (signal.SIGQUIT, signal.SIGABRT, signal.SIGKILL):
+        if p.poll() is None:
+            p.send_signal(sig)
+        try:
+            return p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            continue
+    return p.communicate()
 
 
 def tick_counter(period: float, count: int = 1000) -> list[int]:

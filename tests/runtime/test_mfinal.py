@@ -26,8 +26,8 @@ from ..conftest import run_testprog, settle
 def test_del_sleeping_on_3000_cycles_neither_hangs_nor_skips_one(module: bool) -> None:
     try:
         r = run_testprog("fin_sleep.py", timeout=60, module=module)
-    except subprocess.TimeoutExpired:
-        pytest.fail("fin_sleep.py hung (finalizers that call gort.sleep(0))")
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"fin_sleep.py hung (finalizers that call gort.sleep(0))\n{e}")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "ran=3000 enabled_during=False" in r.stdout, r.stdout + r.stderr[-3000:]
     assert "Exception ignored" not in r.stderr, r.stderr[-3000:]
@@ -42,8 +42,8 @@ def test_pool_tokens_returned_by_del_are_never_lost(threshold: str, module: bool
     try:
         r = run_testprog("fin_pool.py", threshold, env={"GORT_PREEMPT_NS": "50000"},
                          timeout=60, module=module)
-    except subprocess.TimeoutExpired:
-        pytest.fail("fin_pool.py hung")
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"fin_pool.py hung\n{e}")
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.splitlines()[0] == "pool=40 lost=0 errors=0 threads=['MainThread']", \
         r.stdout + r.stderr[-3000:]
@@ -94,8 +94,8 @@ def test_stress_fin_sends_under_50us_slice_lose_nothing() -> None:
     try:
         r = run_testprog("fin_stress.py", "--seconds", str(seconds), "--seed", seed,
                          env={"GORT_PREEMPT_NS": "50000"}, timeout=60 + 5 * seconds)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"fin_stress.py hung (replay: --seed {seed})")
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"fin_stress.py hung (replay: --seed {seed})\n{e}")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "OK" in r.stdout, r.stdout + r.stderr[-3000:]
 

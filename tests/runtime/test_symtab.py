@@ -212,6 +212,14 @@ def test_reading_a_running_threads_stack_never_takes_a_freed_object() -> None:
 
 
 
+def test_a_frame_that_ended_while_sysmon_held_it_has_no_stack_to_read() -> None:
+    # The frame ended by an exception at a C call: its f_lasti still names the call, its
+    # value stack is gone (lock_stress.py under load: sysmon read garbage, SIGSEGV).
+    r = run_testprog("ended_frame_read.py", timeout=60, module=False)
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "live: recv 1\nended: None None False []\n"
+
+
 def test_a_call_that_returned_none_names_no_callee() -> None:
     # Right after a call returns, at the eval breaker where signal handlers run, the
     # call's first slot holds its result (None here) and the slot above it was released:

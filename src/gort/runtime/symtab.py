@@ -313,11 +313,26 @@ def _slots(code: CodeType) -> dict[str, int]:
 # runs a finalizer there that could let the other thread run. A read split in two (the
 # pointer, then a cast after a call) took an object the thread had freed in between:
 # sysmon crashed (stop 19's CI, c_sleep_eintr.py on a loaded machine).
+# A frame that has ended keeps its f_lasti (the call it raised from, for one that
+# ended by an exception) but not its value stack: its f_frame then points into the frame
+# object itself, and no slot of its stack is read (a frame sysmon had taken ended
+# before the read: garbage dereferenced, lock_stress.py 11 crashed 2 in 75 runs).
 # Left open: a call's cleanup drops the callable before the arguments, so while an
 # argument's deallocation blocks with the GIL released (a file closed on a slow disk),
 # the callable's slot may name freed memory if nothing else held the callable (a
 # temporary: ``make()(open(p))``). Nothing in the frame tells that moment from the call.
 
+def _owned_at() -> int:
+    """Where a frame object's f_frame points once its frame has ended, from the object's
+    address: its own copy (3.11+: take_ownership), which keeps the locals but not the
+    value stack (its slots are whatever that memory held)."""
+    def ended() -> FrameType:
+        return sys._getframe()
+    f = ended()
+    return (ctypes.c_void_p.from_address(id(f) + _F_FRAME).value or 0) - id(f)
+
+
+_OWNED_AT: Final = _owned_at()
 _OBJ_PTR: Final = ctypes.POINTER(ctypes.py_object)
 _ADDR_PTR: Final = ctypes.POINTER(ctypes.c_void_p)
 _UNREAD: Final = object()  # the frame moved on from the instruction
@@ -328,10 +343,11 @@ class _Aim:
     and a view of its own value to aim it, made before the stretch that reads (see
     above); one per frame, for as many reads of it as wanted."""
 
-    __slots__ = ("addr", "addr_at", "f_frame", "obj", "obj_at")
+    __slots__ = ("addr", "addr_at", "f_frame", "finished", "obj", "obj_at")
 
     def __init__(self, frame: FrameType, typed: bool = False) -> None:
         self.f_frame = ctypes.c_void_p.from_address(id(frame) + _F_FRAME)
+        self.finished = id(frame) + _OWNED_AT  # f_frame's value once the frame ended
         self.obj = _OBJ_PTR()
         self.obj_at = ctypes.c_void_p.from_buffer(self.obj)
         if typed:
@@ -353,29 +369,40 @@ class _Aim:
 
 
 def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[int] = (
-        frozenset())) -> Any:
+        frozenset()), above_null: bool = False) -> Any:
     """The object in a live frame's localsplus[index] (a value-stack slot), taken
     atomically if the frame is still at f_lasti (its ``f_lasti`` as the caller read it
     when it computed index); _MISSING for a NULL slot (never None: that is an object,
     a call's result); _UNREAD if the frame moved on.
 
+    With above_null, a NULL slot is passed over for the one above it, read in the same
+    stretch: the NULL is what proves the slot above alive (a call still running), and
+    a second stretch would let the thread finish the call in between.
+
     With kind_ids (``id`` of types), for a slot whose reference may already be dropped
     (3.12+'s manager under BEFORE_WITH): the object's type is read first, and the object
-    taken only if it is one of them, else _UNREAD.
+    taken only if it is one of them and its reference count is not 0, else _UNREAD.
     """
-    aim = _Aim(frame, bool(kind_ids))
+    aim = _Aim(frame, bool(kind_ids) or above_null)
     # From here to the read: no call, no backward jump, no tracked allocation.
     if frame.f_lasti != f_lasti:
         return _UNREAD
     fi = aim.f_frame.value
-    if not fi:
+    if not fi or fi == aim.finished:
         return _UNREAD
     slot = fi + _LOCALSPLUS + 8 * index
+    if above_null:
+        aim.addr_at.value = slot
+        if not aim.addr[0]:
+            slot += 8
     if kind_ids:
         aim.addr_at.value = slot
         p = aim.addr[0]
         if not p:
             return _MISSING
+        aim.addr_at.value = p  # ob_refcnt: 0 while the object is being deallocated
+        if not aim.addr[0]:
+            return _UNREAD
         aim.addr_at.value = p + 8  # ob_type, after ob_refcnt
         if aim.addr[0] not in kind_ids:
             return _UNREAD
@@ -498,7 +525,10 @@ def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> An
     ``kind_ids`` (``id`` of types): for another thread's frame (sysmon's look at a
     blocked M), a slot is taken only if its object's type is one of them, read first
     without taking a reference (``_stack_slot``): sysmon crashed reading one (a
-    lock_stress run under load, 2 in 60, the M in a file read under importlib).
+    lock_stress run under load, 2 in 60, the M in a file read under importlib). The
+    NULL below a plain callable and the callable itself are read in one stretch: read
+    in two, the M could finish the call between them (the GIL passes at a function's
+    start), leaving the result below and the freed callable above.
     """
     code = frame.f_code
     f_lasti = frame.f_lasti
@@ -524,12 +554,10 @@ def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> An
     if low < 0:
         return None
     base = nlocalsplus(code) + low
-    first = _stack_slot(frame, f_lasti, base, kind_ids)
-    if first is not _MISSING:  # 3.13's callable, 3.11/3.12's method; or the result (None
-        return None if first is _UNREAD else first  # too), after the call; or unknown
-    # 3.11/3.12's NULL below a plain callable: the call is still running (its result
-    # would have replaced the NULL), so the callable above it is alive.
-    got = _stack_slot(frame, f_lasti, base + 1, kind_ids)
+    # 3.13's callable, 3.11/3.12's method; or the result (None too), after the call; or,
+    # above 3.11/3.12's NULL below a plain callable, that callable: the call is still
+    # running (its result would have replaced the NULL), so the callable is alive.
+    got = _stack_slot(frame, f_lasti, base, kind_ids, above_null=True)
     return None if got is _UNREAD or got is _MISSING else got
 
 
