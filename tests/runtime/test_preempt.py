@@ -354,6 +354,7 @@ def _run_reps(prog: str, *args: str, env: dict[str, str], module: bool = True,
                                                    module=module), range(REPS)))
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str]) -> None:
     for r in _run_reps("buffered_raw.py", env=env):
@@ -361,6 +362,7 @@ def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str]) ->
         assert r.stdout.strip() == "bytes 240 counts [80, 80, 80] errors []", r.stdout
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 @pytest.mark.parametrize("how", ["sys", "threading"])
 def test_setprofile_every_goroutine_keeps_its_events_no_hang(env: dict[str, str],
@@ -370,6 +372,7 @@ def test_setprofile_every_goroutine_keeps_its_events_no_hang(env: dict[str, str]
         assert r.stdout.startswith("both True again True"), r.stdout
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 def test_settrace_python_tracer_spinner_never_starves_others(env: dict[str, str]) -> None:
     for r in _run_reps("settrace_spin.py", env=env):
@@ -378,6 +381,7 @@ def test_settrace_python_tracer_spinner_never_starves_others(env: dict[str, str]
                             "took_under_10s True\n"), r.stdout
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 def test_executor_made_before_the_run_mapped_from_goroutines(env: dict[str, str]) -> None:
     for r in _run_reps("executor_prerun.py", env=env):
@@ -421,6 +425,7 @@ def test_program_hooks_raising_on_other_threads_never_reach_sysmon(how: str) -> 
     assert r.stdout == "turns 5 under_10s True preempted True\n", r.stdout
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 def test_spinning_c_callbacks_are_deferred_counted_then_preempted(env: dict[str, str]) -> None:
     for r in _run_reps("c_callbacks.py", "callbacks", env=env):
@@ -430,6 +435,7 @@ def test_spinning_c_callbacks_are_deferred_counted_then_preempted(env: dict[str,
         assert m is not None and int(m.group(1)) >= 3, r.stdout
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 def test_generator_under_for_loop_is_preempted_inside_no_deferral(env: dict[str, str]) -> None:
     for r in _run_reps("c_callbacks.py", "gen", env=env):
@@ -438,6 +444,7 @@ def test_generator_under_for_loop_is_preempted_inside_no_deferral(env: dict[str,
                                    "c_between 0 keys []"), r.stdout
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 def test_foreign_c_sleep_and_poll_never_see_eintr(env: dict[str, str]) -> None:
     for r in _run_reps("c_sleep_eintr.py", env={**env, "GODEBUG": "blockreport=0"}):
@@ -446,6 +453,7 @@ def test_foreign_c_sleep_and_poll_never_see_eintr(env: dict[str, str]) -> None:
         assert r.stderr == ""
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 @pytest.mark.parametrize("how", ["with", "acquire"])
 def test_raw_thread_lock_from_before_start_is_recovered(env: dict[str, str], how: str) -> None:

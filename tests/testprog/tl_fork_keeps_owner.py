@@ -1,9 +1,9 @@
 """A goroutine forks while it holds an RLock and has a threading.local value (adversarial
 round 4, B15). A forked thread keeps its identity: in the child the with block's exit
-releases the lock and the local still reads. Open: the forking goroutine becomes the
-child's main goroutine, whose identity is the thread's, so the child does not own the
-RLock ("cannot release un-acquired lock") and its local values are gone. Prints the
-child's two lines.
+releases the lock and the local still reads. The forking goroutine becomes the
+child's main goroutine; with the thread's identity (before the fix) the child did not
+own the RLock ("cannot release un-acquired lock") and its local values were gone.
+Prints the child's two lines.
 """
 import os
 import threading
@@ -23,7 +23,11 @@ def g() -> None:
             try:
                 rl.release()
                 rl.acquire()
-                msg = f"child: owner ok, local={getattr(loc, 'v', None)}"
+                other: list[bool] = []  # a goroutine of the child's cannot enter it
+                wg2 = WaitGroup()
+                wg2.go(lambda: other.append(rl.acquire(blocking=False)))
+                wg2.wait()
+                msg = f"child: owner ok, local={getattr(loc, 'v', None)}, other={other}"
             except Exception as e:
                 msg = f"child: {e!r}"
             print(msg, flush=True)

@@ -32,7 +32,9 @@ effects (two accept loops on one socket, two tickers writing one file), a
 multiprocessing worker would compete with copies of the parent's busy
 goroutines, and a goroutine waiting for an offloaded call would wait
 forever for a worker thread the child does not have. The forking goroutine
-becomes the child's main goroutine: when it returns, the child's run ends
+becomes the child's main goroutine, keeping its own identity (lock owner,
+threading.local: ``Sched.thread_g`` is not moved), as a forked thread keeps its
+ident: when it returns, the child's run ends
 as a run ends when main returns (gort.run returns its value; the implicit
 runtime exits the process with status 0). Timers stay (they belong to no
 goroutine); an ``after_func`` timer firing in the child starts its

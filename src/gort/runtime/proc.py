@@ -1419,7 +1419,7 @@ def start_main(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
     """Run main as goroutine 1 from the host greenlet; return how the run ended."""
     gp = newproc(s, main, args, kwargs, None)
     gp.is_main = True
-    s.main_g = gp
+    s.main_g = s.thread_g = gp
     mp = s.m0
     pp = mp.p
     assert pp is not None

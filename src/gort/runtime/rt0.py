@@ -262,7 +262,7 @@ def _implicit_setup(s: Sched, gp: G) -> None:
     gp.status = Gstatus.RUNNING
     s.gcount = 1
     s.stats.goroutines_created = 1
-    s.main_g = gp
+    s.main_g = s.thread_g = gp
     s.ender = greenlet(functools.partial(implicit_end, s), parent=gp.gr)
     pp = s.m0.p
     assert pp is not None

@@ -115,6 +115,10 @@ class Sched:
         self.allgs: dict[G, None] = {}
         self.m0: M  # set by schedinit
         self.main_g: G | None = None
+        # The goroutine whose identity (lock owner, threading.local) is the thread's own:
+        # the run's first main goroutine. A fork from another goroutine makes that one the
+        # child's main, with its own identity kept (fork.py), as a forked thread keeps its.
+        self.thread_g: G | None = None
         self.goidgen = 0
         self.sysgoidgen = 0  # system goroutines' ids: SYSTEM_GOID_BASE + n (proc.newproc)
         self.gcount = 0  # goroutines that exist (not dead)

@@ -180,16 +180,18 @@ def _running_g() -> tuple[Sched, G] | None:
 def goroutine_ident() -> int:
     """The identity of the calling goroutine, for lock owners and importlib.
 
-    The thread's ``get_ident()`` for the main goroutine and anything not in a
-    goroutine; for other goroutines, a negative int unique to that goroutine's
-    life (thread idents are never negative).
+    The thread's ``get_ident()`` for the main goroutine (the run's first: in a child
+    forked by another goroutine, that one is main there and keeps its own identity, as
+    a forked thread keeps its ident) and anything not in a goroutine; for other
+    goroutines, a negative int unique to that goroutine's life (thread idents are
+    never negative).
     """
     s = _sched.current
     if s is not None:
         mp = s.m0
         if mp.tid == _get_ident():
             gp = mp.curg
-            if gp is not None and not gp.is_main:
+            if gp is not None and gp is not s.thread_g:
                 return s.identbase - gp.goid
     return _get_ident()
 
@@ -434,7 +436,7 @@ def _own(w: _Waiter, s: Sched) -> None:
     on = w.on
     if on is not w.lock:
         gp = w.g
-        on._owner = s.m0.tid if gp.is_main else s.identbase - gp.goid  # type: ignore[union-attr]
+        on._owner = s.m0.tid if gp is s.thread_g else s.identbase - gp.goid  # type: ignore[union-attr]
         on._count = 1  # type: ignore[union-attr]
 
 
@@ -639,7 +641,7 @@ class RLock:
         # where CPython's C RLock, which adds no frame, never does).
         s = _sched.current
         gp = s.m0.curg if s is not None and s.m0.tid == _get_ident() else None
-        me = s.identbase - gp.goid if s is not None and gp is not None and not gp.is_main \
+        me = s.identbase - gp.goid if s is not None and gp is not None and gp is not s.thread_g \
             else _get_ident()
         count = self._count
         if count == 0 or self._owner != me:
