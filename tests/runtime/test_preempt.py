@@ -628,3 +628,16 @@ def test_a_spin_under_a_builtin_that_holds_nothing_is_preempted(how: str) -> Non
     for env in ({}, FAST):
         r = run_testprog("spin_in_consumer.py", how, env=env, timeout=60)
         assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", ""), how
+
+
+@pytest.mark.parametrize("env", [{}, {"GORT_PREEMPT_NS": "50000"}],
+                         ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize("mode", ["queue", "logging", "current_thread", "logging-prerun"])
+def test_a_loop_inside_a_no_preempt_module_is_switched_out_when_the_call_returns(
+        mode: str, env: dict[str, str]) -> None:
+    # B4: a request deferred inside gort's lock code or a no-preempt module hooks the
+    # caller of the outermost such frame. Before: only counted ('queue', 'runtime'...),
+    # the next request had to land outside: ticker median 60-320 ms, stalls of seconds,
+    # a queue loop that did not finish in 30 s on 3.13.
+    r = run_testprog("nopreempt_hook.py", mode, env=env, timeout=120, module=False)
+    assert (r.returncode, r.stdout) == (0, f"{mode} OK\n"), r.stdout + r.stderr[-3000:]

@@ -41,14 +41,21 @@ def callback(code_or_frame: object, *_rest: object) -> None:
     me = idents.get(getcurrent())
     if me is not None and me != goroutine_ident() and len(wrong) < 5:
         wrong.append(f"{getattr(code, 'co_name', '?')} as {goroutine_ident()}, not {me}")
-    if getattr(code, "co_filename", "") == __file__:
+    if getattr(code, "co_filename", "") == __file__ and LOCK.acquire(blocking=False):
         # The program's own functions' statistics, guarded by the program's RLock: held
         # by the running goroutine or free (the token ring lets one worker at a time
         # into it). Not for gort's code: a goroutine of the runtime's (the finalizers')
         # may run while a worker preempted inside the block holds it, and a callback
-        # cannot wait for another goroutine (docs/design.md, F0's "what stays").
-        with LOCK:
+        # cannot wait for another goroutine (docs/design.md, F0's "what stays"). Nor for
+        # the next worker: preempted inside its block (right after COND.wait or the
+        # acquire returns: the hook below gort's frames, B4) it holds the lock while this
+        # one still has events to report before it parks, so the lock is taken only if
+        # free or this goroutine's (acquire(blocking=False), as docs/api.md advises).
+        # A callback run on the wrong stack is still caught by the identity check above.
+        try:
             seen[0] += 1
+        finally:
+            LOCK.release()
     mine.n = getattr(mine, "n", 0) + 1
 
 

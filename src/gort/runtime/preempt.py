@@ -31,11 +31,15 @@ preemption is still wanted) and ``is_async_safe_point`` (``check``) both hold:
   function entry (``RESUME``): the eval loop checks for signals there, between
   instructions, with no C code of the G's in progress.
 
-For C between frames and tracing callbacks the handler arms the one-shot
-hook (below) on the caller of the lowest frame entered from C, the outermost
-Python frame under the boundary: the G stops as soon as the whole callback
-chain has returned; ``stats()["preempt_deferred"]`` counts each deferral by
-reason. The synchronous safe points obey the same two rules
+For C between frames, tracing callbacks, gort's own frames and the
+no-preempt modules the handler arms the one-shot hook (below) on the caller of
+the lowest frame entered from C or the outermost frame of gort or of such a
+module, whichever is lower: the outermost Python frame under the boundary.
+The G stops as soon as the whole call chain has returned (without it, a loop
+spending most of its time in ``queue`` or ``logging`` waited for a request
+that landed outside: slices of 40-300 ms, stalls of seconds);
+``stats()["preempt_deferred"]`` counts each deferral by reason. The
+synchronous safe points obey the rules for C between frames and tracing
 (``sync_deferred``, only when ``gp.preempt`` is set, off the fast path), and
 a goroutine that tries to park inside a tracing callback gets a RuntimeError
 (proc.gopark). sysmon's requests interrupt no system call (signal_unix.py),
@@ -107,7 +111,7 @@ from .symtab import (
     with_managers,
     with_statement_call,
 )
-from .threadlock import RAW_RLOCK_KINDS, _allocate_raw
+from .threadlock import RAW_RLOCK_KINDS, _allocate_raw, _RawRLock
 from .traceback import is_gort_file
 
 # Opcodes where the eval loop checks for signals between instructions.
@@ -259,59 +263,82 @@ class Preempter:
 
         Walks from the interrupted frame to the G's entry frame (Go:
         isAsyncSafePoint, which likewise never preempts the runtime itself).
-        Unsafe: the runtime's locks; a frame of gort or (``modules``) of a
-        no-preempt module (no hook: sysmon re-sends); a tracing callback
-        running; C between two of the frames (stack.py). For the last two the
-        hook frame is the caller of the lowest frame entered from C, the
-        outermost Python frame below the boundary: its next instruction runs
-        once the whole callback chain has returned.
+        Unsafe: the runtime's locks (no hook); a frame of gort or (``modules``)
+        of a no-preempt module; a tracing callback running; C between two of
+        the frames (stack.py); a plain lock held. The hook frame is the caller
+        of the lowest frame the switch may not happen above (the outermost
+        frame of gort or of such a module, or the lowest frame entered from C),
+        the outermost Python frame below them all: its next instruction runs
+        once the whole call chain has returned. When the program holds a plain
+        lock in a ``with`` at or below that frame, the hook is the outermost
+        such frame instead (it waits there for the locks' release, _fire).
         """
         if self.s.m0.locks:
             return "locks", None
-        # A plain RLock this thread owns: the next goroutine would enter it. Where it is
-        # held by a with block, the block is found below (and hooked); else no hook.
-        owned = any(lk._is_owned() for lk in self.s.raw_rlocks)
         layout = self.layout
-        lowest: FrameType | None = None
-        user: list[FrameType] = []
+        cut: FrameType | None = None  # the lowest frame no switch may happen above
+        cut_at = -1  # its place in the walk (0: the interrupted frame)
+        inside = ""  # the outermost frame of gort or of a no-preempt module: its name
+        user: list[tuple[int, FrameType]] = []
         f = frame
+        at = 0
         while f is not None:
             kind, what = self._classify(f)
             if kind == _BASE:
                 break
-            if kind == _RUNTIME or (kind == _MODULE and modules):
-                return what, None
-            user.append(f)
-            if kind == _MAIN:
-                break
             back = f.f_back
-            if back is None:
-                break  # the thread's first frame (a script run outside gort's entry points)
-            if layout is not None and layout.c_entered(f) and not self._exempt(gp, f, back):
-                lowest = f
+            if kind == _RUNTIME or (kind == _MODULE and modules):
+                # Not switched out inside, whatever called it (a with statement's
+                # __enter__, a C function): its caller's next instruction comes after.
+                inside, cut, cut_at = what, f, at
+            else:
+                user.append((at, f))
+                if kind == _MAIN or back is None:
+                    break  # back None: the thread's first frame (outside gort's entry points)
+                if layout is not None and layout.c_entered(f) and not self._exempt(gp, f, back):
+                    cut, cut_at = f, at
             f = back
-        # Only now, the walk having found no runtime frame (the cheap test, first): a
-        # plain RLock held by `with` in any of the program's frames, as above. Hooked in
-        # the outermost such frame, when nothing else defers (no C between, no tracing
-        # callback): the hook waits there for the block's end (_fire). Without it, the
-        # next request had to land outside the block, and a goroutine looping around
-        # `with lk:` was never switched out (adversarial round 4, B3: a hang).
-        for uf in reversed(user):
-            if _in_raw_rlock_with(uf):
-                held = uf if lowest is None and not self.tracing.value else None
-                return RLOCK_HELD, held
-        if owned:
-            return RLOCK_HELD, None  # taken by acquire(): no block end to wait for
-        if self.tracing.value:
-            reason = TRACING
-        elif lowest is not None:
-            reason = C_BETWEEN
-        else:
-            return "", None
-        below = None if lowest is None else lowest.f_back
+            at += 1
+        below = None if cut is None else cut.f_back
         if below is not None and self._classify(below)[0] not in (_USER, _MAIN):
             below = None  # never hook gort's entry frame, nor a no-preempt module's
-        return reason, below
+        if cut is None and self.tracing.value:
+            below = None  # a tracing callback with no boundary seen: never hook inside it
+        # A plain lock held by `with` in one of the program's frames (B3): hooked in the
+        # outermost such frame when the boundary (if any) is above it; the hook waits
+        # there for the block's end (_fire). Where that frame is itself above the
+        # boundary, the hook below the boundary runs after it has returned. Without a
+        # hook the next request had to land outside the block, and a goroutine looping
+        # around `with lk:` was never switched out (adversarial round 4, B3: a hang).
+        for uat, uf in reversed(user):
+            if _in_raw_rlock_with(uf):
+                if uat > cut_at and not (cut is None and self.tracing.value):
+                    return RLOCK_HELD, uf
+                return RLOCK_HELD, below
+        if inside:
+            return inside, below
+        if self.tracing.value:
+            return TRACING, below
+        if cut is not None:
+            return C_BETWEEN, below
+        # Asked last, only where the G would be switched out now: every hook asks again
+        # when it fires (a logging handler's lock, taken by acquire() on 3.11, is
+        # released by the time the logging call returns).
+        if self.rlock_owned():
+            return RLOCK_HELD, None  # taken by acquire(): no block end to wait for
+        return "", None
+
+    def rlock_owned(self) -> bool:
+        """The M's thread owns a plain RLock made before gort (threadlock.find_raw_rlocks).
+
+        One C call per lock through the method descriptor (``map``), no generator
+        frame: about 25 % less than ``any(lk._is_owned() for ...)``; still one memory
+        access per lock (100 000 of them: about 9 ms; adversarial round 4, B6,
+        docs/design.md). Asked only where the G would otherwise be switched out.
+        """
+        s = self.s
+        return (any(map(_C_RLOCK_IS_OWNED, s.raw_crlocks))
+                or any(lk._is_owned() for lk in s.raw_pyrlocks))
 
     def _exempt(self, gp: G, f: FrameType, back: FrameType) -> bool:
         """C between f and back that cannot hurt: not counted as C between."""
@@ -401,13 +428,14 @@ class Preempter:
                 if below is not None:
                     self.arm(gp, below, held=True)
                 self._deferred(reason)
-            elif below is None:
-                self._deferred(reason if reason not in (C_BETWEEN, TRACING)
-                               else f"{reason}: no hook")
-            elif self.arm(gp, below):
-                self._deferred(f"{reason}: hooked")
             else:
-                self._deferred(f"{reason}: no hook")
+                # The runtime, a no-preempt module, C between frames, a tracing callback:
+                # the hook ends the slice when the call chain returns. (Without it the
+                # next request had to land outside, which a loop spending most of its
+                # time in queue or logging rarely did: slices of 40-300 ms, stalls of
+                # seconds; adversarial round 4, B4.)
+                hooked = below is not None and self.arm(gp, below)
+                self._deferred(f"{reason}: {'hooked' if hooked else 'no hook'}")
             return
         if frame.f_code.co_code[frame.f_lasti] in SAFE_OPCODES:
             proc.gopreempt_m(gp, True)
@@ -540,8 +568,8 @@ class Preempter:
             return  # a lock still held, or another taken: the next instruction asks again
         gp = self.armed_g
         self.disarm()
-        if held and any(lk._is_owned() for lk in self.s.raw_rlocks):
-            return  # a plain RLock taken by acquire() in an outer frame: sysmon asks again
+        if self.rlock_owned():
+            return  # a plain RLock taken by acquire() and still held: sysmon asks again
         if not self.want_async_preempt(gp) or self.s.m0.curg is not gp:
             return
         assert gp is not None
@@ -697,6 +725,7 @@ def _lock_types() -> tuple[type, ...]:
 
 _LOCK_TYPES: Final = _lock_types()
 _RAW_LOCK: Final = type(_allocate_raw())
+_C_RLOCK_IS_OWNED: Final = type(_RawRLock())._is_owned  # type: ignore[attr-defined]
 _ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
 
 

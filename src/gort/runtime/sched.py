@@ -178,6 +178,10 @@ class Sched:
         # Plain RLocks made before the run, held by modules (threadlock.find_raw_rlocks):
         # no asynchronous preemption while the M owns one.
         self.raw_rlocks: tuple[Any, ...] = ()
+        # The same split by kind: C RLocks (asked through one method descriptor, map),
+        # threading's Python ones (preempt.Preempter.rlock_owned).
+        self.raw_crlocks: tuple[Any, ...] = ()
+        self.raw_pyrlocks: tuple[Any, ...] = ()
         # Those of them a goroutine could hold across a park (threading's own are held
         # only inside threading's code), and what gopark calls while one is listed
         # (threadlock.rlock_park_check: a report when the parking G's thread owns one).
