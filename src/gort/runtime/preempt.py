@@ -111,7 +111,7 @@ from .symtab import (
     with_managers,
     with_statement_call,
 )
-from .threadlock import RAW_RLOCK_KINDS, _allocate_raw, _RawRLock
+from .threadlock import RAW_RLOCK_KINDS, _allocate_raw
 from .traceback import is_gort_file
 
 # Opcodes where the eval loop checks for signals between instructions.
@@ -725,7 +725,7 @@ def _lock_types() -> tuple[type, ...]:
 
 _LOCK_TYPES: Final = _lock_types()
 _RAW_LOCK: Final = type(_allocate_raw())
-_C_RLOCK_IS_OWNED: Final = type(_RawRLock())._is_owned  # type: ignore[attr-defined]
+_C_RLOCK_IS_OWNED: Final = RAW_RLOCK_KINDS[0]._is_owned  # type: ignore[attr-defined]
 _ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
 
 

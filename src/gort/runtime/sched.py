@@ -176,10 +176,9 @@ class Sched:
         # G names another, and each goroutine resumes with its own tracing state.
         self.tcount: memoryview = memoryview(ctypes.c_int(0)).cast("B").cast("i")
         # Plain RLocks made before the run, held by modules (threadlock.find_raw_rlocks):
-        # no asynchronous preemption while the M owns one.
-        self.raw_rlocks: tuple[Any, ...] = ()
-        # The same split by kind: C RLocks (asked through one method descriptor, map),
-        # threading's Python ones (preempt.Preempter.rlock_owned).
+        # no asynchronous preemption while the M owns one. Split by kind: C RLocks (asked
+        # through one method descriptor, map), threading's Python ones
+        # (preempt.Preempter.rlock_owned).
         self.raw_crlocks: tuple[Any, ...] = ()
         self.raw_pyrlocks: tuple[Any, ...] = ()
         # Those of them a goroutine could hold across a park (threading's own are held

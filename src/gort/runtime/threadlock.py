@@ -1213,12 +1213,12 @@ def adopt_module_locks() -> int:
 def install(s: Sched) -> None:
     """At a run's start: importlib's live module locks adopted, plain RLocks found."""
     adopt_module_locks()
-    s.raw_rlocks = find_raw_rlocks()
+    found = find_raw_rlocks()
     c_kind = RAW_RLOCK_KINDS[0]
-    s.raw_crlocks = tuple(lk for lk in s.raw_rlocks if type(lk) is c_kind)
-    s.raw_pyrlocks = tuple(lk for lk in s.raw_rlocks if type(lk) is not c_kind)
+    s.raw_crlocks = tuple(lk for lk in found if type(lk) is c_kind)
+    s.raw_pyrlocks = tuple(lk for lk in found if type(lk) is not c_kind)
     own = {id(v) for v in vars(threading).values()}
-    s.park_rlocks = tuple(lk for lk in s.raw_rlocks if id(lk) not in own)
+    s.park_rlocks = tuple(lk for lk in found if id(lk) not in own)
     s.on_rlock_park = rlock_park_check
     s.closers.append(functools.partial(forget_waits, s))
     _blockreport[0] = bool(s.debug.blockreport)
