@@ -26,26 +26,11 @@ def _clean(stderr: str) -> None:
         assert word not in stderr, stderr
 
 
-def _exit_delay(args: list[str], timeout: float) -> tuple[str, float, int, str]:
-    """Run a program; return its first stdout line, the seconds from it to exit, status, stderr."""
-    p = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, cwd=ROOT)
-    assert p.stdout is not None
-    try:
-        line = p.stdout.readline()
-        t = time.monotonic()
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
-        raise
-    return line + out, time.monotonic() - t, p.returncode, err
-
-
-def _exit_cpu(args: list[str], timeout: float) -> tuple[str, float, float, int, str]:
-    """As _exit_delay, with the CPU seconds the program used from its first stdout line to
-    its exit (what a bound on the work done at exit can rely on: a loaded machine
-    stretches the wall clock, measured 0.65 s for 0.07)."""
+def _exit_delay(args: list[str], timeout: float) -> tuple[str, float, float, int, str]:
+    """Run a program; return its first stdout line, the seconds from it to exit (wall
+    clock, then the CPU seconds the program used: what a bound on the work done at exit
+    can rely on, as a loaded machine stretches the wall clock, measured 0.65 s for
+    0.07), status, stderr."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, cwd=ROOT)
@@ -72,13 +57,13 @@ def _exit_cpu(args: list[str], timeout: float) -> tuple[str, float, float, int, 
 def test_main_ends_while_goroutines_refuse_to_die(module: bool, status: int) -> None:
     prog = str(TESTPROG / "exit_stubborn.py")
     args = ["-m", "gort", "run", prog] if module else [prog]
-    out, delay, code, err = _exit_delay([*args, str(status)], timeout=30)
+    out, delay, _cpu, code, err = _exit_delay([*args, str(status)], timeout=30)
     assert (out, code, err) == ("main done\n", status, "")
     assert delay < 5, delay  # about 50 ms: nothing waits for the abandoned goroutines
 
 
 def test_run_returns_at_once_with_100000_abandoned_goroutines() -> None:
-    out, delay, cpu, code, err = _exit_cpu([str(TESTPROG / "abandon_many.py"), "100000"],
+    out, delay, cpu, code, err = _exit_delay([str(TESTPROG / "abandon_many.py"), "100000"],
                                            timeout=120)
     assert code == 0 and err == "", err
     returned = float(out.split()[1])
@@ -93,7 +78,7 @@ def test_run_returns_at_once_with_100000_abandoned_goroutines() -> None:
 def test_process_exits_promptly_with_100000_abandoned_goroutines(module: bool) -> None:
     prog = str(TESTPROG / "abandon_many_implicit.py")
     args = ["-m", "gort", "run", prog] if module else [prog]
-    out, delay, cpu, code, err = _exit_cpu([*args, "100000"], timeout=120)
+    out, delay, cpu, code, err = _exit_delay([*args, "100000"], timeout=120)
     assert (out, code, err) == ("main done\n", 0, "")
     assert cpu < 0.5 and delay < 10, (cpu, delay)  # measured 0.07 s; CPU seconds: see above
 
