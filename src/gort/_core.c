@@ -131,7 +131,8 @@ typedef struct {
     PyObject *raise_pending;   /* proc.raise_pending(gp) */
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *foreign_switch;  /* proc.foreign_switch(s, mp, gp, got) */
-    PyObject *getcurrent, *str_switch, *greenlet_type;
+    PyObject *hop_run;         /* proc._hop_run: a trampoline's run (proc.hop_to) */
+    PyObject *getcurrent, *str_parent, *greenlet_type;
     PyObject *str_injectq;
     /* select (setup_select) */
     PyObject *m_send, *m_recv, *m_recv_ok, *SELECT, *default_case, *try_send, *try_recv;
@@ -140,7 +141,7 @@ typedef struct {
     PyTypeObject *Timers;
     Py_ssize_t g_selectdone, g_param;
     Py_ssize_t g_waitreason, g_waiting, g_waitsince, g_resume, g_gr, g_pending;
-    Py_ssize_t m_armed, m_locks, m_g0, p_gcpoll, p_schedwhen, p_schedtick, p_timers, t_heap;
+    Py_ssize_t m_armed, m_locks, m_g0, m_hop, p_gcpoll, p_schedwhen, p_schedtick, p_timers, t_heap;
     PyObject *deque_append, *deque_popleft;
     PyObject *str_current, *str_m0, *str_tracer, *str_park_rlocks;
     Py_ssize_t runq_size;
@@ -683,8 +684,16 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
     PyObject *resume = SLOT(nxt, st.g_resume);
     int never_ran = SLOT(nxt, st.g_gr) == NULL || SLOT(nxt, st.g_gr) == Py_None;
     if (resume != NULL && resume != Py_None) {
-        target = Py_NewRef(resume);
+        /* inside a child greenlet of its own: through a trampoline (proc.hop_to), so
+           this switcher's parked stack never holds the child */
+        target = PyObject_CallFunctionObjArgs(st.greenlet_type, st.hop_run, resume, NULL);
+        if (target == NULL) {
+            release_olds(po);
+            Py_DECREF(cur);
+            return -1;
+        }
         set_slot(po, nxt, st.g_resume, Py_None);
+        set_slot(po, mp, st.m_hop, target);
     }
     else if (never_ran && SLOT(gp, st.g_status) == st.DEAD && SLOT(gp, st.g_gr) == cur) {
         /* gp just finished on this greenlet (goexit): nxt, which never ran, takes it
@@ -721,13 +730,7 @@ static NOINLINE PyObject *
 switch_to(PyObject *target, PyObject *arg)
 {
     PyObject *r;
-    if ((PyObject *)Py_TYPE(target) != st.greenlet_type) {  /* a subclass: its own switch */
-        PyObject *args[2] = {target, arg};
-        r = PyObject_VectorcallMethod(st.str_switch, args,
-                                      (arg == NULL ? 1 : 2) | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                      NULL);
-    }
-    else if (arg == NULL) {
+    if (arg == NULL) {
         r = gl_switch(target, NULL, NULL);
     }
     else {
@@ -1183,6 +1186,22 @@ foreign_switch(PyObject *s, PyObject *mp, PyObject *gp, PyObject *r)
     return res;
 }
 
+/* Where a switch lands: cut the dead trampoline's link to the child it switched into
+   (proc.land). -1 with an exception (the parent setter refused). */
+static int
+land(PyObject *mp)
+{
+    PyObject *hop = SLOT(mp, st.m_hop);
+    if (hop == NULL || hop == Py_None) {
+        return 0;
+    }
+    SLOT(mp, st.m_hop) = Py_NewRef(Py_None);
+    PyObject *g0 = SLOT(mp, st.m_g0);
+    int r = PyObject_SetAttr(hop, st.str_parent, g0 != NULL ? g0 : Py_None);
+    Py_DECREF(hop);
+    return r;
+}
+
 /* After the switch (r: what it returned, NULL if it raised): gopark's tail. PK_WOKEN,
    or PK_ERR with pk->w released. */
 static NOINLINE int
@@ -1190,6 +1209,10 @@ park_end(Park *pk, PyObject *r)
 {
     Py_CLEAR(pk->target);
     Py_CLEAR(pk->args);
+    if (land(pk->mp) < 0) {
+        Py_XDECREF(r);
+        r = NULL;
+    }
     if (SLOT(pk->mp, st.m_curg) != pk->gp) {
         r = foreign_switch(pk->s, pk->mp, pk->gp, r);
     }
@@ -1249,12 +1272,6 @@ park_begin(Park *pk, PyObject *reason)
        before the switch here, but the goroutine switched to restores its own counter
        where it resumes, or (never run) lowers it by one in gmain. */
     PyThreadState *ts = PyThreadState_Get();
-    if ((PyObject *)Py_TYPE(target) != st.greenlet_type) {
-        /* a subclass (a child greenlet the goroutine stopped in): its own switch, here */
-        pk->tsave = ts->tracing;
-        ts->tracing = pk->tsave + 1;
-        return park_end(pk, switch_to(target, arg));
-    }
     pk->target = target;
     if (arg != NULL) {
         pk->args = PyTuple_Pack(1, arg);
@@ -2723,6 +2740,10 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         int tsave = ts->tracing;
         ts->tracing = tsave + 1;
         PyObject *res = switch_to(target, arg);
+        if (land(mp) < 0) {
+            Py_XDECREF(res);
+            res = NULL;
+        }
         PyObject *back = SLOT(mp, st.m_curg);
         if (back != gp && (back == NULL || SLOT(back, st.g_gr) != me)) {
             res = foreign_switch(s, mp, gp, res);
@@ -3012,7 +3033,8 @@ core_setup(PyObject *mod, PyObject *ns)
         !(st.Timers = get_type(ns, "Timers")) || !(st.greenlet_type = get_obj(ns, "greenlet")) ||
         !(st.getcurrent = get_obj(ns, "getcurrent")) || !(st.gcpoll = get_obj(ns, "gcpoll")) ||
         !(st.find_runnable = get_obj(ns, "find_runnable")) ||
-        !(st.foreign_switch = get_obj(ns, "foreign_switch"))) {
+        !(st.foreign_switch = get_obj(ns, "foreign_switch")) ||
+        !(st.hop_run = get_obj(ns, "hop_run"))) {
         return NULL;
     }
     st.sched_dict = PyModule_GetDict(sched);
@@ -3056,7 +3078,7 @@ core_setup(PyObject *mod, PyObject *ns)
     st.str_tracer = PyUnicode_InternFromString("tracer");
     st.str_park_rlocks = PyUnicode_InternFromString("park_rlocks");
     st.str_injectq = PyUnicode_InternFromString("injectq");
-    st.str_switch = PyUnicode_InternFromString("switch");
+    st.str_parent = PyUnicode_InternFromString("parent");
     void **api = (void **)PyCapsule_Import("greenlet._C_API", 0);
     if (api == NULL) {
         return NULL;
@@ -3064,7 +3086,7 @@ core_setup(PyObject *mod, PyObject *ns)
     gl_getcurrent = (PyObject *(*)(void))api[GL_GETCURRENT_NUM];
     gl_switch = (PyObject *(*)(PyObject *, PyObject *, PyObject *))api[GL_SWITCH_NUM];
     if (!st.deque_append || !st.deque_popleft || !st.zero || !st.one || !st.str_current || !st.str_m0 ||
-        !st.str_injectq || !st.str_switch ||
+        !st.str_injectq || !st.str_parent ||
         !st.str_tracer || !st.str_park_rlocks) {
         return NULL;
     }
@@ -3092,6 +3114,7 @@ core_setup(PyObject *mod, PyObject *ns)
         offset_of(st.G, "resume", &st.g_resume) || offset_of(st.G, "gr", &st.g_gr) ||
         offset_of(st.G, "pending", &st.g_pending) || offset_of(st.M, "armed", &st.m_armed) ||
         offset_of(st.M, "locks", &st.m_locks) || offset_of(st.M, "g0", &st.m_g0) ||
+        offset_of(st.M, "hop", &st.m_hop) ||
         offset_of(st.P, "schedtick", &st.p_schedtick) || offset_of(st.P, "gcpoll", &st.p_gcpoll) ||
         offset_of(st.P, "schedwhen", &st.p_schedwhen) ||
         offset_of(st.P, "timers", &st.p_timers) || offset_of(st.Timers, "heap", &st.t_heap)) {

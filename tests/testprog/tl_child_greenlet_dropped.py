@@ -1,9 +1,9 @@
 """A goroutine parks on a contended Lock inside a child greenlet it made; the child then
 suspends itself (switches to its parent) and the goroutine drops it (adversarial round 4,
 B7). Plain greenlet: a dropped suspended greenlet is killed at once (GreenletExit: its
-finally runs). Open: the scheduler frame of the goroutine that released the Lock (it
-finished and waits on the free list) still holds the child from its switch call, so the
-child is never freed and its finally never runs. Prints the log, then OK or BAD.
+finally runs). Before: the scheduler frame of the goroutine that released the Lock (it
+finished and waits on the free list) still held the child from its switch call, so the
+child was never freed and its finally never ran. Prints the log, then OK or BAD.
 """
 import gc
 import threading

@@ -415,7 +415,7 @@ def _load_core() -> str:
         "NOREASON": WaitReason.ZERO, "CANCELLED": CANCELLED,
         "raise_pending": proc.raise_pending, "Timers": Timers, "greenlet": greenlet,
         "getcurrent": getcurrent, "gcpoll": proc.gcpoll, "find_runnable": proc.find_runnable,
-        "foreign_switch": proc.foreign_switch,
+        "foreign_switch": proc.foreign_switch, "hop_run": proc.hop_run,
         **pure})
     for (name, fn), m in zip(pure.items(), fast, strict=True):
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):

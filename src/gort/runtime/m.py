@@ -53,6 +53,7 @@ class M:
         "armed",
         "curg",
         "g0",
+        "hop",
         "id",
         "is_main_thread",
         "locks",
@@ -68,6 +69,9 @@ class M:
         self.tid = threading.get_ident()
         self.is_main_thread = threading.current_thread() is threading.main_thread()
         self.g0: greenlet | None = None
+        # The dead trampoline of the last switch into a child greenlet (proc.hop_to):
+        # its parent link still names that child until the switch lands (proc.land).
+        self.hop: greenlet | None = None
         self.curg: G | None = None
         self.p: P | None = None
         # > 0 while the runtime is in a section that must not be preempted.
