@@ -71,3 +71,19 @@ def test_unyielding_report_counts_cpu_time_not_wall_time() -> None:
     if r.stdout.startswith("SKIP"):
         pytest.skip(f"the CPU was not shared: {r.stdout.strip()}")
     assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", ""), r.stderr[-2000:]
+
+
+def test_unyielding_report_names_the_finalizer_goroutine() -> None:
+    # B5's report: "goroutine 2147483649 has run for 1.0s ... preemption has been waiting
+    # for a safe point", a number the program never saw and advice about locks for a
+    # goroutine that gort never preempts. Now it says what the goroutine is, and why.
+    r = run_testprog("report_system_goroutine.py", timeout=60, module=False)
+    assert (r.returncode, r.stdout) == (0, "done\n"), r.stderr
+    heads = [ln for ln in r.stderr.splitlines() if ln.startswith("gort: ")]
+    assert len(heads) == 1, r.stderr
+    assert re.match(r"gort: goroutine 2147483649 \(gort's finalizer goroutine: the program's "
+                    r"__del__ methods and weakref callbacks, and collections, run in it\) has "
+                    r"run for [\d.]+s without stopping while [12] goroutines? could run; gort "
+                    r"never preempts its own goroutines\.$", heads[0]), heads[0]
+    assert "goroutine 2147483649 [running]:\n__main__.Slow.__del__(...)" in r.stderr
+    assert "keep it short, and hand long work to a goroutine (gort.go)" in r.stderr

@@ -71,6 +71,13 @@ class Callback:
         self.done = mutex()
         self.done.acquire()  # released once the call ran (or the run ended)
 
+    @property
+    def role(self) -> str:
+        """What sysmon's reports call the system goroutine running it (system_role)."""
+        fn = self.fn
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        return f"a call made from another thread: {getattr(fn, '__module__', '?')}.{name}"
+
     def run(self, s: Sched) -> None:
         """Run the call; in a system goroutine on the M (started by proc.inject)."""
         try:

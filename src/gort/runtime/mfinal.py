@@ -107,6 +107,11 @@ _carried: list[int] = [0, 0]
 class Finq:
     """The finalizer goroutine's state for one run (Go: finq, fing, fingStatus)."""
 
+    # What sysmon's reports call the goroutine (traceback.system_role): its number, from
+    # SYSTEM_GOID_BASE on, means nothing to the program.
+    role = ("gort's finalizer goroutine: the program's __del__ methods and weakref "
+            "callbacks, and collections, run in it")
+
     def __init__(self, s: Sched) -> None:
         self.s = s
         self.g: G | None = None  # the finalizer goroutine, created on first need

@@ -65,7 +65,7 @@ from .sched import Sched
 from .schedtrace import schedtrace
 from .signal_unix import Signals
 from .threadlock import _allocate_raw, _get_ident
-from .traceback import created_by, goroutine_block, stack_lines, stack_lines_of
+from .traceback import created_by, goroutine_block, stack_lines, stack_lines_of, system_role
 
 SWITCH_INTERVAL_S: Final = 0.0005
 _DELAY_MIN_NS: Final = 20_000
@@ -544,6 +544,18 @@ def unyielding_report(s: Sched, frame: FrameType, ran_ns: int) -> str:
         s.stats.preempt_deferred.items(), key=lambda kv: -kv[1])[:3]) or "none counted"
     others = (f"{nrunnable} goroutine{'' if nrunnable == 1 else 's'} could run" if nrunnable
               else "timers or wake-ups wait for it")
+    gp = s.m0.curg
+    if gp is not None and gp.system:
+        # Not preempted (preemptone): the program's code it runs is a finalizer or a
+        # call made from another thread, which the runtime runs to the end.
+        return _report(
+            s, frame, "running",
+            f"has run for {ran_ns / 1e9:.1f}s without stopping while {others}; gort never "
+            "preempts its own goroutines.",
+            "A finalizer (__del__, a weakref callback) or a call made from another thread "
+            "runs to its end in gort's goroutine, holding up every goroutine of the M: keep "
+            "it short, and hand long work to a goroutine (gort.go) or a thread. This report "
+            "is printed once per place; GODEBUG=blockreport=0 turns it off.")
     return _report(
         s, frame, "running",
         f"has run for {ran_ns / 1e9:.1f}s without stopping while {others}; preemption has "
@@ -652,7 +664,9 @@ def _report(s: Sched, frame: FrameType, state: str, what: str, advice: str,
     now = monotonic_ns()
     gp = s.m0.curg
     goid = gp.goid if gp is not None else 0
-    parts = [f"gort: goroutine {goid} {what}\n", f"goroutine {goid} [{state}]:",
+    role = system_role(gp) if gp is not None else ""
+    named = f"{goid} ({role})" if role else f"{goid}"
+    parts = [f"gort: goroutine {named} {what}\n", f"goroutine {goid} [{state}]:",
              *stack_lines(frame)]
     if gp is not None and gp.gopc is not None:
         parts.append(created_by(gp))

@@ -148,6 +148,16 @@ def stack_lines_of(gp: G) -> list[str]:
     return lines
 
 
+def system_role(gp: G) -> str:
+    """What a system goroutine does, named by its owner's ``role`` (mfinal.Finq, a
+    cgocall.Callback); "" for the program's goroutines. Reports name it beside the
+    number (SYSTEM_GOID_BASE and up), which the program never saw."""
+    if not gp.system:
+        return ""
+    role = getattr(getattr(gp.fn, "__self__", None), "role", None)
+    return role if isinstance(role, str) else "a goroutine of gort's runtime"
+
+
 def goroutine_header(gp: G, now: int | None = None) -> str:
     """``goroutine 7 [chan receive]:``"""
     return f"goroutine {gp.goid} [{state_of(gp, monotonic_ns() if now is None else now)}]:"
