@@ -49,7 +49,9 @@ def test_c_made_lock_wait_is_reported_with_the_holder(how: str, holder: str,
     stack = err[holder_at:err.index("created by", holder_at)]
     prog = TESTPROG / "prelock_c_acquire.py"
     assert f"__main__.holder_spin_here(...)\n\t{prog}:{line}\n__main__.holder(...)" in stack
-    assert "goroutine 1 [sleep]:" in err
+    # main, asleep; or runnable when a 50 us slice ended it between gort.go and its sleep
+    # (seen once at load 5: the waiter blocked the thread before main ran again).
+    assert "goroutine 1 [sleep]:" in err or "goroutine 1 [runnable]:" in err, err
     assert err.count("goroutine 3 [") == 1
     assert "Make such locks after import gort" in err or "Make the lock after import gort" \
         in err
