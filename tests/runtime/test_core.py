@@ -821,7 +821,10 @@ def test_the_c_core_parks_for_the_network_without_the_pure_scheduler() -> None:
     assert ok == 200
     assert calls.get("gopark", 0) <= 2  # (a preemption request at a park falls back)
     assert calls.get("schedule", 0) <= 2
-    assert 0 < calls.get("find_runnable", 0) < 200
+    # Fewer than the 400 parks (a client's read and an echo's read per round trip): the
+    # ring serves the rest. How many fewer is timing: 242-320 under
+    # valgrind at load 11 (.ci/memcheck; the bound was 200).
+    assert 0 < calls.get("find_runnable", 0) < 400
 
 
 def test_importing_gort_leaves_no_plain_rlock_for_parks_to_ask_about() -> None:
