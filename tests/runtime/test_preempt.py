@@ -486,7 +486,11 @@ def test_blocking_report_counts_the_timers_that_came_due() -> None:
     r = run_testprog("blocking_report_timers.py", timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "done 1"
-    assert "while 2 timers or wake-ups wait for it, since one thread" in r.stderr, r.stderr
+    # The tickers' timers come due while main blocks the M; on a loaded machine the
+    # scheduler may have fired them (with main's own) before main blocked, and then the
+    # same two are counted as goroutines that could run (seen once in a CI run at load 4).
+    assert ("while 2 timers or wake-ups wait for it, since one thread" in r.stderr
+            or "while 2 goroutines could run; all of them wait for it" in r.stderr), r.stderr
 
 
 def test_a_goroutine_that_cannot_be_preempted_is_reported_not_silent() -> None:
