@@ -131,7 +131,7 @@ typedef struct {
     PyObject *raise_pending;   /* proc.raise_pending(gp) */
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *foreign_switch;  /* proc.foreign_switch(s, mp, gp, got) */
-    PyObject *hop_run;         /* proc._hop_run: a trampoline's run (proc.hop_to) */
+    PyObject *hop_run;         /* proc.hop_run: a trampoline's run (proc.hop_to) */
     PyObject *getcurrent, *str_parent, *greenlet_type;
     PyObject *str_injectq;
     /* select (setup_select) */
