@@ -85,8 +85,13 @@ class ProgramHung(subprocess.TimeoutExpired):
     its goroutine dump and its threads' tracebacks."""
 
     def __str__(self) -> str:
+        # stderr's start too: sysmon's report, printed before the dump of every goroutine,
+        # names what preemption waited for (a CI log cut it off when only the end showed).
+        err = self.stderr or ""
+        if len(err) > 12000:
+            err = f"{err[:3000]}\n[... {len(err) - 12000} characters ...]\n{err[-9000:]}"
         return (f"{super().__str__()}\n--- stdout (end) ---\n{(self.stdout or '')[-3000:]}"
-                f"\n--- stderr (end) ---\n{(self.stderr or '')[-12000:]}")
+                f"\n--- stderr (start and end) ---\n{err}")
 
 
 def _dump_and_kill(p: subprocess.Popen[str]) -> tuple[str, str]:

@@ -356,8 +356,9 @@ def _run_reps(prog: str, *args: str, env: dict[str, str], module: bool = True,
 
 @pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
-def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str]) -> None:
-    for r in _run_reps("buffered_raw.py", env=env):
+@pytest.mark.parametrize("how", ["plain", "greenlet"])
+def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str], how: str) -> None:
+    for r in _run_reps("buffered_raw.py", how, env=env):
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "bytes 240 counts [80, 80, 80] errors []", r.stdout
 
@@ -614,6 +615,92 @@ def test_an_armed_hook_is_seen_in_place_and_disarm_restores_the_frame() -> None:
         return probe()
 
     assert gort.run(main) == (True, True)
+
+
+class Pending(Exception):
+    pass
+
+
+@pytest.mark.parametrize("handler", ["except", "finally", "none"])
+def test_a_pending_exception_the_hook_raises_never_replaces_one_in_flight(
+        handler: str) -> None:
+    # sig_stress lost an Alarm in 1 run of 2 under load: the hook fired in a frame an
+    # exception was unwinding (the trace function's "exception" event on 3.11) or at its
+    # handler's entry (the exception on the stack, not yet in sys.exc_info()), and the
+    # Alarm goraise had left for main, raised there, replaced the one in flight.
+    def arm_then_raise() -> None:
+        s = rt.sched.current
+        assert s is not None and s.preempter is not None
+        gp = s.m0.curg
+        assert gp is not None
+        if not s.preempter.arm(gp, sys._getframe(1)):  # the caller's next event: unwinding
+            pytest.skip("no hook possible here (a C tracer)")
+        rt.goraise(gp, Pending())  # gp runs: raised at its next safe point (the hook)
+        raise ValueError("in flight")
+
+    def victim() -> None:
+        if handler == "except":
+            try:
+                arm_then_raise()
+            except ValueError:
+                pass  # the hook fires here, after the handler's entry: chained
+        elif handler == "finally":
+            try:
+                arm_then_raise()
+            finally:
+                pass  # the hook fires here: chained, ValueError goes on as its context
+        else:
+            arm_then_raise()  # unwinds: the hook waits, Pending at a later safe point
+
+    def main() -> tuple[str, ...]:
+        try:
+            victim()
+        except Pending as p:
+            return ("Pending", repr(p.__context__))
+        except ValueError as e:
+            try:
+                gort.gosched()  # a safe point: the pending exception is raised
+            except Pending as p:
+                return ("ValueError", str(e), "then Pending", repr(p.__context__))
+            return ("ValueError", str(e), "Pending never raised")
+        return ("nothing raised",)
+
+    got = gort.run(main)
+    if handler == "none":
+        assert got == ("ValueError", "in flight", "then Pending", "ValueError('in flight')")
+    else:
+        assert got == ("Pending", "ValueError('in flight')")
+
+
+def test_no_hook_is_armed_while_gort_mutes_tracing_for_a_switch() -> None:
+    # tl_mkstemp hung 1 run in 100 under load (CI, pure path): the handler ran after a
+    # call returned in proc.execute's muted stretch (the tracing counter raised), armed
+    # the hook with sys.settrace, which on 3.11 then leaves CPython's per-call tracing
+    # flag off: the hook never fired, each later request found it in place, and a
+    # spinner ran forever. On 3.11 no hook is armed there (sysmon asks again).
+    def runtime_like(s: Any, gp: Any) -> tuple[str, Any]:
+        t = s.tcount
+        v = t[0]
+        t[0] = v + 1
+        try:
+            return s.preempter.check(gp, sys._getframe())  # type: ignore[no-any-return]
+        finally:
+            t[0] = v
+
+    def main() -> tuple[str, bool]:
+        s = rt.sched.current
+        assert s is not None and s.preempter is not None
+        pr = s.preempter
+        pr.codeclass[runtime_like.__code__] = (rt.preempt._RUNTIME, "runtime")
+        try:
+            reason, below = runtime_like(s, s.m0.curg)
+        finally:
+            del pr.codeclass[runtime_like.__code__]
+        return reason, below is None
+
+    # (3.12+ hooks with sys.monitoring, which a raised counter does not disturb.)
+    want = ("scheduler switch", True) if sys.version_info < (3, 12) else ("runtime", False)
+    assert gort.run(main) == want
 
 
 @pytest.mark.parametrize("how", ["trace", "profile", "monitoring"])

@@ -2,10 +2,26 @@
 
 BufferedWriter holds its lock (owned by the thread) while it calls raw.write; a
 goroutine switched out there would make the next writer fail with "reentrant call".
+
+argv[1] "greenlet": write() computes inside a greenlet it makes and switches to (as a
+greenlet-based library would); the C between is then below that greenlet's first frame,
+in the goroutine's own greenlet (adversarial round 6, R1: reentered 2 runs in 3).
 """
 import io
+import sys
+
+import greenlet
 
 import gort
+
+IN_GREENLET = sys.argv[1:] == ["greenlet"]
+
+
+def compute():
+    x = 0
+    for i in range(150000):  # computes: preemption requests land in here
+        x += i
+    return x
 
 
 class SlowRaw(io.RawIOBase):
@@ -16,9 +32,10 @@ class SlowRaw(io.RawIOBase):
         return True
 
     def write(self, b):
-        x = 0
-        for i in range(150000):  # computes: preemption requests land in here
-            x += i
+        if IN_GREENLET:
+            greenlet.greenlet(compute).switch()
+        else:
+            compute()
         self.data += bytes(b)
         return len(b)
 

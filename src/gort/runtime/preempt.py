@@ -96,6 +96,8 @@ from types import (
 )
 from typing import Any, Final, TypeVar
 
+from greenlet import getcurrent
+
 from . import proc
 from .g import G, Gstatus
 from .m import set_turn_hook
@@ -135,6 +137,8 @@ _CALLS: Final = frozenset(op for name, op in dis.opmap.items()
 C_BETWEEN: Final = "C between frames"
 TRACING: Final = "tracing callback"
 RLOCK_HELD: Final = "thread lock held"
+SWITCHING: Final = "scheduler switch"
+"""3.11: a request that landed in gort's own switch, its tracing muted (check): no hook."""
 
 # sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
 _MONITORING: Any = getattr(sys, "monitoring", None)
@@ -182,6 +186,7 @@ class Preempter:
         self.modules = tuple(s.debug.nopreempt_modules)
         self.base_codes = frozenset(base_codes)
         self.codeclass: dict[CodeType, tuple[int, str]] = {}
+        self.inflight: dict[CodeType, frozenset[int]] = {}  # _fire's: _exception_in_flight
         self.armed_frame: FrameType | None = None
         self.checking = False  # do_sig_preempt is inside check (a nested signal waits)
         self.armed_g: G | None = None
@@ -279,31 +284,56 @@ class Preempter:
         cut: FrameType | None = None  # the lowest frame no switch may happen above
         cut_at = -1  # its place in the walk (0: the interrupted frame)
         inside = ""  # the outermost frame of gort or of a no-preempt module: its name
+        runtime = False  # a frame of gort's own is on the walk
         user: list[tuple[int, FrameType]] = []
         f = frame
         at = 0
+        gr: Any = None  # the greenlet whose frames the walk is in (None: the current one)
+        cut_back: FrameType | None = None  # the frame after cut in the walk
         while f is not None:
             kind, what = self._classify(f)
             if kind == _BASE:
                 break
             back = f.f_back
+            junction = False
+            if back is None and kind != _MAIN:
+                # The first frame of a greenlet the goroutine made (a greenlet-based
+                # library): its stack goes on in the greenlet that switched here, whose
+                # frames may sit above C (a BufferedWriter's Python raw.write switching
+                # into a greenlet: adversarial round 6, R1). Only greenlet's switch
+                # between: never C between itself.
+                gr, back = _greenlet_below(gp, gr)
+                junction = back is not None
             if kind == _RUNTIME or (kind == _MODULE and modules):
                 # Not switched out inside, whatever called it (a with statement's
                 # __enter__, a C function): its caller's next instruction comes after.
-                inside, cut, cut_at = what, f, at
+                inside, cut, cut_at, cut_back = what, f, at, back
+                runtime = runtime or kind == _RUNTIME
             else:
                 user.append((at, f))
                 if kind == _MAIN or back is None:
                     break  # back None: the thread's first frame (outside gort's entry points)
-                if layout is not None and layout.c_entered(f) and not self._exempt(gp, f, back):
-                    cut, cut_at = f, at
+                if (not junction and layout is not None and layout.c_entered(f)
+                        and not self._exempt(gp, f, back)):
+                    cut, cut_at, cut_back = f, at, back
             f = back
             at += 1
-        below = None if cut is None else cut.f_back
+        below = cut_back
         if below is not None and self._classify(below)[0] not in (_USER, _MAIN):
             below = None  # never hook gort's entry frame, nor a no-preempt module's
         if cut is None and self.tracing.value:
             below = None  # a tracing callback with no boundary seen: never hook inside it
+        # 3.11, the counter raised with gort's frames on the walk: most likely gort's own
+        # switch (proc.execute mutes the stretch around it, Sched.tcount), where the
+        # handler runs after a call returns. sys.settrace there leaves CPython's per-call
+        # tracing flag off (it turns it on only at a count of 0, and execute puts the
+        # count back with a plain store), so the hook never fired and every later signal
+        # found it in place: a spinner ran on forever (tl_mkstemp, CI under load, 1 run in
+        # 100). No hook then: sysmon asks again. (A profile callback calling gort is also
+        # left to the next request.) Before the lock checks: no hook means no hook.
+        muted = runtime and _MONITORING is None and self.tracing.value
+        if muted:
+            return SWITCHING, None
         # A plain lock held by `with` in one of the program's frames (B3): hooked in the
         # outermost such frame when the boundary (if any) is above it; the hook waits
         # there for the block's end (_fire). Where that frame is itself above the
@@ -447,16 +477,30 @@ class Preempter:
 
     def _armed_on_stack(self, frame: FrameType | None) -> bool:
         armed = self.armed_frame
+        gr: Any = None
         while frame is not None:
             if frame is armed:
                 return True
-            frame = frame.f_back
+            back = frame.f_back
+            if back is None and self.armed_g is not None:
+                gr, back = _greenlet_below(self.armed_g, gr)  # as check walks
+            frame = back
         return False
 
     def _hook_in_place(self) -> bool:
-        """The armed hook is still there (3.11: nothing has replaced the frame's f_trace)."""
+        """The armed hook is still there (3.11: nothing has replaced the frame's f_trace;
+        3.12+: the code still has the hook's INSTRUCTION events)."""
         frame = self.armed_frame
-        if self.tool_id >= 0 or _MONITORING is not None or frame is None:
+        if frame is None:
+            return True
+        if self.tool_id >= 0:
+            # 3.13, beside sys.settrace at a 50 us slice (1 run in 20 after this stop's
+            # first change to _fire slowed its first call): the events were found gone
+            # with the hook still recorded on the spinner's frame, each later request
+            # found it "in place", and the spinner ran on. Not in place: armed again.
+            events = _MONITORING.get_local_events(self.tool_id, frame.f_code)
+            return bool(events & _MONITORING.events.INSTRUCTION)
+        if _MONITORING is not None:
             return True
         # ==, not is: each read of self._trace_hook makes a new bound method. (With
         # `is` the hook always looked replaced, was saved as the frame's own tracer,
@@ -481,6 +525,8 @@ class Preempter:
         while f is not None and self._classify(f)[0] == _RUNTIME:
             f = f.f_back  # the gort call itself (chan.send, select, ...)
         reason, below = self.check(gp, f, modules=False)
+        if reason == SWITCHING:
+            reason = TRACING  # no switch runs below a gort call: a callback's raised count
         if reason == RLOCK_HELD:
             self._deferred(f"sync: {reason}")
             return True
@@ -566,6 +612,18 @@ class Preempter:
         if held and (self.s.m0.locks or any(map(_raw_lock_held, held))
                      or _in_raw_rlock_with(frame)):
             return  # a lock still held, or another taken: the next instruction asks again
+        code = frame.f_code
+        prologue = self.inflight.get(code)
+        if prologue is None:
+            prologue = self.inflight[code] = _exception_in_flight(code)
+        if frame.f_lasti in prologue:
+            # The frame is entering an exception handler: the exception is on its stack,
+            # not yet in sys.exc_info(). An exception goraise left for the G, raised here
+            # (gopreempt_m raises it before and after the switch), would replace it with
+            # no __context__: it was lost (sig_stress: an Alarm raised in main's recv
+            # vanished when the next one was raised by the hook at the except clause's
+            # first instruction, 1 run in 2 under load). The next instruction asks again.
+            return
         gp = self.armed_g
         self.disarm()
         if self.rlock_owned():
@@ -584,13 +642,57 @@ class Preempter:
         local = self.saved_trace
         if local is not None and event != "opcode":
             local = local(frame, event, arg)  # the program's local tracer sees its event
-        self._fire(frame)  # disarms (restoring f_trace), then may switch the G out
+        if event in ("opcode", "line"):
+            # Never at "exception" or "return": the frame may be unwinding, and CPython
+            # drops the exception in flight if the trace function raises (an exception
+            # goraise left for the G is raised by the switch: sig_stress lost one that
+            # way in 1 run of 2 under load, main's absorb never saw it).
+            self._fire(frame)  # disarms (restoring f_trace), then may switch the G out
         if local is not None and frame.f_trace is None:
             frame.f_trace = local
         return local
 
     def _monitor_hook(self, code: CodeType, offset: int) -> None:
         self._fire(sys._getframe(1))
+
+
+def _greenlet_below(gp: G, gr: Any) -> tuple[Any, FrameType | None]:
+    """Where gp's stack goes on below the first frame of greenlet gr (None: the current
+    one), a greenlet gp made: (its parent, the parent's suspended frame), or (gr, None)
+    if the parent chain does not lead to gp's own greenlet (gp.gr) or no frame is left.
+    """
+    cur = getcurrent() if gr is None else gr
+    top = gp.gr
+    if cur is top or top is None:
+        return gr, None
+    parent = cur.parent
+    p = parent
+    while p is not None and p is not top:
+        p = p.parent
+    if p is None or parent is None:
+        return gr, None  # not made inside gp: where it was switched from is unknown
+    frame = parent.gr_frame
+    return (parent, frame) if frame is not None else (gr, None)
+
+
+def _exception_in_flight(code: CodeType) -> frozenset[int]:
+    """Offsets in code where an exception being handled is on the frame's stack but not
+    in sys.exc_info(): from each handler's first instruction to its PUSH_EXC_INFO, or to
+    the RERAISE of a cleanup handler (an ``except ... as e`` name's deletion, a
+    ``finally``'s or a comprehension's cleanup). A raise there drops that exception.
+    """
+    out: set[int] = set()
+    instrs = list(dis.get_instructions(code))
+    at = {ins.offset: n for n, ins in enumerate(instrs)}
+    for entry in dis._parse_exception_table(code):  # type: ignore[attr-defined]
+        n = at.get(entry.target)
+        while n is not None and n < len(instrs):
+            ins = instrs[n]
+            out.add(ins.offset)
+            if ins.opname in ("PUSH_EXC_INFO", "RERAISE"):
+                break
+            n += 1
+    return frozenset(out)
 
 
 def _python_tracer() -> Any:
