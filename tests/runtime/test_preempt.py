@@ -363,6 +363,19 @@ def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str], ho
         assert r.stdout.strip() == "bytes 240 counts [80, 80, 80] errors []", r.stdout
 
 
+@pytest.mark.parametrize("args", [("2", "gr"), ("0", "sib")], ids=["nested", "sibling"])
+def test_never_switched_out_inside_a_sort_whose_key_switches_greenlets(
+        args: tuple[str, str]) -> None:
+    # The safe-point walk stopped at a child greenlet's first frame (R1), followed the
+    # parent instead of the greenlet that switched in (round 7: a key switching to a
+    # sibling), and on 3.12+ read a suspended greenlet's frames as if live (round 7).
+    for _ in range(3):
+        r = run_testprog("csort_greenlets.py", "1", args[0], args[1],
+                         env={"GORT_PREEMPT_NS": "50000"}, timeout=60)
+        assert (r.returncode, r.stdout) == (0, "watchers saw an empty list 0 times\n"), \
+            r.stdout + r.stderr[-2000:]
+
+
 @pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 @pytest.mark.parametrize("how", ["sys", "threading"])

@@ -77,6 +77,7 @@ and 3.13). Hence handler switch where it is safe, hook where it is not.
 from __future__ import annotations
 
 import _thread
+import bisect
 import ctypes
 import dis
 import functools
@@ -96,7 +97,7 @@ from types import (
 )
 from typing import Any, Final, TypeVar
 
-from greenlet import getcurrent
+from greenlet import getcurrent, greenlet
 
 from . import proc
 from .g import G, Gstatus
@@ -108,8 +109,11 @@ from .symtab import (
     callee,
     entering_manager,
     entry_code,
+    exception_table,
     frame_values,
     instr_start,
+    instructions,
+    stack_call_self,
     with_managers,
     with_statement_call,
 )
@@ -313,7 +317,14 @@ class Preempter:
                 user.append((at, f))
                 if kind == _MAIN or back is None:
                     break  # back None: the thread's first frame (outside gort's entry points)
-                if (not junction and layout is not None and layout.c_entered(f)
+                # A suspended greenlet's frames: 3.11 keeps the entry flag in the frame;
+                # on 3.12+ the shim frames were on a C stack greenlet copied away, and
+                # greenlet relinks the frames over them when gr_frame is read (its
+                # expose_frames): C between cannot be seen there, so it is assumed and
+                # _exempt decides from the caller's call instruction.
+                if (not junction and layout is not None
+                        and (layout.c_entered(f) if gr is None
+                             else layout.is_entry < 0 or layout.c_entered_suspended(f))
                         and not self._exempt(gp, f, back)):
                     cut, cut_at, cut_back = f, at, back
             f = back
@@ -656,15 +667,39 @@ class Preempter:
         self._fire(sys._getframe(1))
 
 
+_GREENLET_SWITCH: Final = greenlet.__dict__["switch"]
+
+
 def _greenlet_below(gp: G, gr: Any) -> tuple[Any, FrameType | None]:
     """Where gp's stack goes on below the first frame of greenlet gr (None: the current
-    one), a greenlet gp made: (its parent, the parent's suspended frame), or (gr, None)
-    if the parent chain does not lead to gp's own greenlet (gp.gr) or no frame is left.
+    one), a greenlet gp made: (the greenlet that switched into gr, its suspended frame),
+    or (gr, None) if that is not known or no frame is left.
+
+    The switcher is found by following the switches from gp's own greenlet (gp.gr): each
+    suspended greenlet's top frame is in a ``switch`` call, whose callee names where it
+    went. (gr's parent is not always it: a sorted key in greenlet A switching to its
+    sibling B left A inside list.sort while B's parent is gp's greenlet: adversarial
+    round 7.) Where a suspended greenlet's call is not a switch, gr's parent chain up
+    to gp.gr is taken instead.
     """
     cur = getcurrent() if gr is None else gr
     top = gp.gr
     if cur is top or top is None:
         return gr, None
+    g = top
+    for _ in range(64):
+        frame = g.gr_frame
+        if frame is None:
+            break
+        fn = callee(frame)
+        # g.switch(x): the method descriptor and g on the stack; sw = g.switch; sw(x):
+        # the bound method.
+        nxt = stack_call_self(frame) if fn is _GREENLET_SWITCH else getattr(fn, "__self__", None)
+        if nxt is cur:
+            return g, frame
+        if not isinstance(nxt, greenlet):
+            break
+        g = nxt
     parent = cur.parent
     p = parent
     while p is not None and p is not top:
@@ -681,17 +716,14 @@ def _exception_in_flight(code: CodeType) -> frozenset[int]:
     the RERAISE of a cleanup handler (an ``except ... as e`` name's deletion, a
     ``finally``'s or a comprehension's cleanup). A raise there drops that exception.
     """
+    instrs = instructions(code)
+    order = sorted(instrs)
     out: set[int] = set()
-    instrs = list(dis.get_instructions(code))
-    at = {ins.offset: n for n, ins in enumerate(instrs)}
-    for entry in dis._parse_exception_table(code):  # type: ignore[attr-defined]
-        n = at.get(entry.target)
-        while n is not None and n < len(instrs):
-            ins = instrs[n]
-            out.add(ins.offset)
-            if ins.opname in ("PUSH_EXC_INFO", "RERAISE"):
+    for _start, _end, target in exception_table(code):
+        for off in order[bisect.bisect_left(order, target):]:
+            out.add(off)
+            if instrs[off].opname in ("PUSH_EXC_INFO", "RERAISE"):
                 break
-            n += 1
     return frozenset(out)
 
 

@@ -561,6 +561,30 @@ def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> An
     return None if got is _UNREAD or got is _MISSING else got
 
 
+def stack_call_self(frame: FrameType) -> Any:
+    """The object a method call at frame's current instruction was loaded from (``g`` of
+    ``g.switch(x)``), read from the value stack as stack_callee reads the method; None
+    where that is not a method call or cannot be read."""
+    if not _STACK:
+        return None
+    code = frame.f_code
+    f_lasti = frame.f_lasti
+    lasti = instr_start(code, f_lasti)
+    ins = instructions(code).get(lasti)
+    if ins is None or ins.opname not in ("CALL", "PRECALL") or ins.arg is None:
+        return None
+    depths = stack_depths(code)
+    depth = None if depths is None else depths.get(lasti)
+    if depth is None:
+        return None
+    low = depth - 2 if ins.opname == "CALL" and _PRECALL_POPS else depth - ins.arg - 2
+    if low < 0:
+        return None
+    base = nlocalsplus(code) + low
+    got = _stack_slot(frame, f_lasti, base + 1, frozenset(), above_null=False)
+    return None if got is _UNREAD or got is _MISSING else got
+
+
 def _probe_stack() -> bool:
     """The value-stack layout stack_callee and with_managers assume holds here."""
     if not _DIRECT:
