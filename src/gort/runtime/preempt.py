@@ -700,11 +700,10 @@ def _greenlet_below(gp: G, gr: Any) -> tuple[Any, FrameType | None]:
         if not isinstance(nxt, greenlet):
             break
         g = nxt
-    parent = cur.parent
-    p = parent
+    parent = p = cur.parent
     while p is not None and p is not top:
         p = p.parent
-    if p is None or parent is None:
+    if p is None:
         return gr, None  # not made inside gp: where it was switched from is unknown
     frame = parent.gr_frame
     return (parent, frame) if frame is not None else (gr, None)

@@ -530,6 +530,35 @@ def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> An
     in two, the M could finish the call between them (the GIL passes at a function's
     start), leaving the result below and the freed callable above.
     """
+    at = _call_base(frame)
+    if at is None:
+        return None
+    f_lasti, base, _name = at
+    # 3.13's callable, 3.11/3.12's method; or the result (None too), after the call; or,
+    # above 3.11/3.12's NULL below a plain callable, that callable: the call is still
+    # running (its result would have replaced the NULL), so the callable is alive.
+    got = _stack_slot(frame, f_lasti, base, kind_ids, above_null=True)
+    return None if got is _UNREAD or got is _MISSING else got
+
+
+def stack_call_self(frame: FrameType) -> Any:
+    """The object a method call at frame's current instruction was loaded from (``g`` of
+    ``g.switch(x)``), read from the value stack in the slot above the method that
+    stack_callee reads; None where that is not a method call or cannot be read."""
+    if not _STACK:
+        return None
+    at = _call_base(frame)
+    if at is None or at[2] not in ("CALL", "PRECALL"):
+        return None
+    f_lasti, base, _name = at
+    got = _stack_slot(frame, f_lasti, base + 1)
+    return None if got is _UNREAD or got is _MISSING else got
+
+
+def _call_base(frame: FrameType) -> tuple[int, int, str] | None:
+    """(f_lasti, localsplus index of the callable's slot, the call's opname) for the call
+    at frame's current instruction, from the compiler's stack depths; None where frame
+    is not at a call of something on the stack or the depth is unknown."""
     code = frame.f_code
     f_lasti = frame.f_lasti
     lasti = instr_start(code, f_lasti)
@@ -553,36 +582,7 @@ def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> An
         return None  # CALL_INTRINSIC_*: not a call of anything on the stack
     if low < 0:
         return None
-    base = nlocalsplus(code) + low
-    # 3.13's callable, 3.11/3.12's method; or the result (None too), after the call; or,
-    # above 3.11/3.12's NULL below a plain callable, that callable: the call is still
-    # running (its result would have replaced the NULL), so the callable is alive.
-    got = _stack_slot(frame, f_lasti, base, kind_ids, above_null=True)
-    return None if got is _UNREAD or got is _MISSING else got
-
-
-def stack_call_self(frame: FrameType) -> Any:
-    """The object a method call at frame's current instruction was loaded from (``g`` of
-    ``g.switch(x)``), read from the value stack as stack_callee reads the method; None
-    where that is not a method call or cannot be read."""
-    if not _STACK:
-        return None
-    code = frame.f_code
-    f_lasti = frame.f_lasti
-    lasti = instr_start(code, f_lasti)
-    ins = instructions(code).get(lasti)
-    if ins is None or ins.opname not in ("CALL", "PRECALL") or ins.arg is None:
-        return None
-    depths = stack_depths(code)
-    depth = None if depths is None else depths.get(lasti)
-    if depth is None:
-        return None
-    low = depth - 2 if ins.opname == "CALL" and _PRECALL_POPS else depth - ins.arg - 2
-    if low < 0:
-        return None
-    base = nlocalsplus(code) + low
-    got = _stack_slot(frame, f_lasti, base + 1, frozenset(), above_null=False)
-    return None if got is _UNREAD or got is _MISSING else got
+    return f_lasti, nlocalsplus(code) + low, name
 
 
 def _probe_stack() -> bool:
