@@ -175,14 +175,20 @@ def test_panic_with_an_exception_whose_str_raises(module: bool) -> None:
 @pytest.mark.parametrize(("how", "status"), [("panic", 2), ("exit", 4)])
 def test_a_handler_raising_while_the_exit_joins_threads_does_not_revive_the_script(
         how: str, status: int, module: bool) -> None:
-    # Both modes exit through the interpreter's own exit, which joins the threads and
-    # reports the handler's exception as ignored there (CPython's wording: 3.11 "in:
-    # <module 'threading'...>", 3.13 "on threading shutdown:").
+    # The script never runs on (nothing on stdout, the program's status), and the
+    # handler's exception is reported, never dropped. Who reports it depends on where
+    # the exit is when the signal comes: CPython's thread join ("Exception ignored in:
+    # <module 'threading'...>" on 3.11, "on threading shutdown:" on 3.13), gort's
+    # exit_process when main was switched out where it cannot unwind quietly (inside
+    # the preemption hook: "Exception ignored while joining threads at exit:", seen 3
+    # in 1200 runs on one loaded CPU), or an unraisable report with no message (once
+    # in CI on 3.13; PyErr_WriteUnraisable(NULL) writes that, as greenlet's cleanup of
+    # a finished thread's state, run on the main thread, does).
     r = run_testprog("exit_then_signal.py", how, timeout=60, module=module)
     assert (r.returncode, r.stdout) == (status, ""), (r.stdout, r.stderr)
-    assert ("Exception ignored in: <module 'threading'" in r.stderr
-            or "Exception ignored on threading shutdown:" in r.stderr), r.stderr
-    assert r.stderr.endswith("raise Boom()\nBoom: \n"), r.stderr
+    assert "Traceback (most recent call last):\n" in r.stderr, r.stderr
+    assert r.stderr.endswith(("raise Boom()\nBoom: \n", "raise Boom()\nBoom\n")), r.stderr
+    assert r.stderr.count("Boom") == 2 and "went on" not in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("module", MODES)
