@@ -363,6 +363,18 @@ def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str], ho
         assert r.stdout.strip() == "bytes 240 counts [80, 80, 80] errors []", r.stdout
 
 
+@pytest.mark.parametrize("mode", ["tee", "islice"])
+def test_a_generator_under_a_c_iterator_or_finalized_from_c_is_never_switched_out(
+        mode: str) -> None:
+    # Adversarial round 7: exempted as "resumed by FOR_ITER" when the caller's FOR_ITER
+    # advanced tee or islice, not the generator: "cannot re-enter the tee iterator", and
+    # a finally run from the generator's deallocation switched out halfway (every run).
+    for _ in range(3):
+        r = run_testprog("gen_c_iterator.py", mode, env={"GORT_PREEMPT_NS": "50000"},
+                         timeout=60)
+        assert (r.returncode, r.stdout) == (0, "ok\n"), r.stdout + r.stderr[-2000:]
+
+
 @pytest.mark.parametrize("args", [("2", "gr"), ("0", "sib")], ids=["nested", "sibling"])
 def test_never_switched_out_inside_a_sort_whose_key_switches_greenlets(
         args: tuple[str, str]) -> None:

@@ -105,6 +105,7 @@ from .m import set_turn_hook
 from .sched import Sched
 from .stack import Stack
 from .symtab import (
+    advanced_by,
     call_machinery_only,
     callee,
     entering_manager,
@@ -385,8 +386,13 @@ class Preempter:
         """C between f and back that cannot hurt: not counted as C between."""
         layout = self.layout
         assert layout is not None
-        if layout.resumed_by_eval_loop(f):
-            return True  # a generator resumed by FOR_ITER/SEND: only gen_send_ex between
+        if layout.resumed_by_eval_loop(f) and advanced_by(f, back):
+            # A generator resumed by FOR_ITER/SEND: only gen_send_ex between. Not when
+            # the caller advances a C iterator over it (tee's next, holding its
+            # "running" flag: "cannot re-enter the tee iterator") or the generator is
+            # being finalized from C (islice dropped it: a raise there is unraisable):
+            # adversarial round 7, every run of either.
+            return True
         # gmain calling the goroutine's function through CPython's call machinery (a
         # partial, a class, a bound method, f(*args) on 3.11): the C is the call itself.
         if self._classify(back)[0] == _BASE and f.f_code is entry_code(gp.fn):

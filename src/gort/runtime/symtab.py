@@ -585,6 +585,38 @@ def _call_base(frame: FrameType) -> tuple[int, int, str] | None:
     return f_lasti, nlocalsplus(code) + low, name
 
 
+def stack_iterator(frame: FrameType) -> Any:
+    """What frame's current FOR_ITER advances (its iterator) or SEND sends to (its
+    receiver), read from the value stack; _MISSING where frame is at neither or the slot
+    cannot be read (no verified stack layout, the frame moved on)."""
+    if not _STACK:
+        return _MISSING
+    code = frame.f_code
+    f_lasti = frame.f_lasti
+    lasti = instr_start(code, f_lasti)
+    ins = instructions(code).get(lasti)
+    if ins is None or ins.opname not in ("FOR_ITER", "SEND"):
+        return _MISSING
+    depths = stack_depths(code)
+    depth = None if depths is None else depths.get(lasti)
+    low = None if depth is None else depth - (1 if ins.opname == "FOR_ITER" else 2)
+    if low is None or low < 0:
+        return _MISSING
+    got = _stack_slot(frame, f_lasti, nlocalsplus(code) + low)
+    return _MISSING if got is _UNREAD else got
+
+
+def advanced_by(frame: FrameType, back: FrameType) -> bool:
+    """Generator or coroutine frame ``frame`` runs because back's FOR_ITER or SEND
+    advances its own generator object (not a C iterator wrapping it, such as islice or
+    tee, and not a finalizer run from C while back waits there). True where the stack
+    cannot be read: the frames alone cannot tell (stack.resumed_by_eval_loop)."""
+    it = stack_iterator(back)
+    if it is _MISSING:
+        return True
+    return any(getattr(it, a, None) is frame for a in ("gi_frame", "cr_frame", "ag_frame"))
+
+
 def _probe_stack() -> bool:
     """The value-stack layout stack_callee and with_managers assume holds here."""
     if not _DIRECT:
