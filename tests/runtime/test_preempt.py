@@ -430,7 +430,7 @@ def test_lock_made_before_the_run_taken_by_any_spelling(how: str) -> None:
         assert (r.returncode, r.stdout, r.stderr) == (0, f"{how} 300\n", ""), r.stderr
 
 
-@pytest.mark.parametrize("how", ["star", "init", "call"])
+@pytest.mark.parametrize("how", ["star", "init", "meta", "call"])
 def test_call_machinery_between_frames_is_not_c_between(how: str) -> None:
     # fn(*args), a class's __init__, an instance's __call__: a spinner entered that way
     # is preempted where it spins (it once ran forever on 3.11: "C between frames").

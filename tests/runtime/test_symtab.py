@@ -235,3 +235,40 @@ def test_a_call_that_returned_none_names_no_callee() -> None:
     finally:
         signal.signal(signal.SIGUSR1, old)
     assert got == [None]
+
+
+def test_a_frame_unwinding_a_failed_call_names_no_freed_callee() -> None:
+    # Adversarial round 7: a profile function's "return" event for a frame that raised
+    # at a call comes while the frame still names that call, with the call's NULL result
+    # below the callable it released (a temporary: freed). The read above the NULL took
+    # the freed object, and a SIGURG handler run there crashed the process (exc_mix.py
+    # under sys.setprofile). A frame unwinding holds nothing to name.
+    import weakref
+
+    got: list[Any] = []
+    gone: list[weakref.ref[Any]] = []
+
+    def fails() -> None:
+        raise KeyError("x")
+
+    def make() -> Callable[[], None]:
+        # A partial: the traceback keeps fails's frame (and fails), not the partial.
+        p = functools.partial(fails)
+        gone.append(weakref.ref(p))
+        return p
+
+    def victim() -> None:
+        make()()
+
+    def prof(frame: types.FrameType, event: str, arg: Any) -> None:
+        if event == "return" and frame.f_code is victim.__code__:
+            got.append((gone[0]() is None, symtab.stack_callee(frame)))
+
+    sys.setprofile(prof)
+    try:
+        victim()
+    except KeyError:
+        pass
+    finally:
+        sys.setprofile(None)
+    assert got == [(True, None)]

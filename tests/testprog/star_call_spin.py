@@ -1,7 +1,8 @@
 """Spinners entered through C call machinery only, beside a sleeper that must get turns.
 
-``fn(*args)`` (CALL_FUNCTION_EX: a C call on 3.11), a class's ``__init__`` and an
-instance's ``__call__`` put C between the caller's frame and the spinner's; that C
+``fn(*args)`` (CALL_FUNCTION_EX: a C call on 3.11), a class's ``__init__`` (of a class
+whose metaclass is ``type`` or another: ``meta``) and an instance's ``__call__`` put C
+between the caller's frame and the spinner's; that C
 holds nothing, so the spinners are preempted there, with no "C between" deferral.
 """
 import sys
@@ -27,6 +28,16 @@ class Init:
             n += 1
 
 
+class Kind(type):
+    pass
+
+
+class Meta(metaclass=Kind):  # the callee read is typed by its metaclass (symtab)
+    def __init__(self, n):
+        while not stop[0]:
+            n += 1
+
+
 class Call:
     def __call__(self, n):
         while not stop[0]:
@@ -39,6 +50,8 @@ def main():
         gort.go(star, spin, 0)
     elif how == "init":
         gort.go(lambda: Init(0))
+    elif how == "meta":
+        gort.go(lambda: Meta(0))
     else:
         obj = Call()
         gort.go(lambda: star(obj, 0))

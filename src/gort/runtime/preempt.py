@@ -106,8 +106,8 @@ from .sched import Sched
 from .stack import Stack
 from .symtab import (
     advanced_by,
-    call_machinery_only,
     callee,
+    callee_kinds,
     entering_manager,
     entry_code,
     exception_table,
@@ -413,7 +413,7 @@ class Preempter:
             return False  # never read a runtime frame's locals (they are mid-update)
         if with_statement_call(f, back):
             return True
-        fn = callee(back)
+        fn = callee(back, callee_kinds(f))
         if layout.is_generator(f) and (_resumes_generator(fn) or fn in _GEN_CONSUMERS):
             # next(gen), gen.send(v) (contextlib's context managers): only builtin_next
             # and gen_send_ex between, as under FOR_ITER. A second goroutine resuming
@@ -423,7 +423,7 @@ class Preempter:
             return True
         if fn is exec or fn is eval:
             return True  # the code it runs, straight from the eval loop: holds nothing
-        return call_machinery_only(f, back)
+        return entry_code(fn) is f.f_code  # through CPython's call machinery only
 
     def runtime_frame(self, frame: FrameType) -> bool:
         """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
@@ -676,6 +676,19 @@ class Preempter:
 _GREENLET_SWITCH: Final = greenlet.__dict__["switch"]
 
 
+def _greenlet_kinds() -> frozenset[int]:
+    """greenlet and its subclasses (a library's own greenlet class), as ``id`` of types:
+    what ``g`` of ``g.switch(x)`` may be (symtab's typed reads)."""
+    kinds = {id(greenlet)}
+    todo = [greenlet]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if id(sub) not in kinds:
+                kinds.add(id(sub))
+                todo.append(sub)
+    return frozenset(kinds)
+
+
 def _greenlet_below(gp: G, gr: Any) -> tuple[Any, FrameType | None]:
     """Where gp's stack goes on below the first frame of greenlet gr (None: the current
     one), a greenlet gp made: (the greenlet that switched into gr, its suspended frame),
@@ -700,7 +713,8 @@ def _greenlet_below(gp: G, gr: Any) -> tuple[Any, FrameType | None]:
         fn = callee(frame)
         # g.switch(x): the method descriptor and g on the stack; sw = g.switch; sw(x):
         # the bound method.
-        nxt = stack_call_self(frame) if fn is _GREENLET_SWITCH else getattr(fn, "__self__", None)
+        nxt = stack_call_self(frame, _greenlet_kinds()) if fn is _GREENLET_SWITCH \
+            else getattr(fn, "__self__", None)
         if nxt is cur:
             return g, frame
         if not isinstance(nxt, greenlet):

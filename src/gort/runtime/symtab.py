@@ -58,12 +58,19 @@ import inspect
 import sys
 from collections import defaultdict
 from types import (
+    AsyncGeneratorType,
     BuiltinMethodType,
     CellType,
+    ClassMethodDescriptorType,
     CodeType,
+    CoroutineType,
     FrameType,
+    FunctionType,
+    GeneratorType,
+    MethodDescriptorType,
     MethodType,
     MethodWrapperType,
+    WrapperDescriptorType,
 )
 from typing import Any, Final
 
@@ -227,7 +234,7 @@ def manager_expr(code: CodeType, lasti: int) -> Expr:
     return tuple(run) if run and run[0][0] in _BASE_LOADERS else ()
 
 
-def callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> Any:
+def callee(frame: FrameType, kind_ids: frozenset[int] | None = None) -> Any:
     """What frame's current call instruction calls, found without running any code; None if
     that cannot be known. Read from the value stack (``call_target``) where its layout was
     verified, else from the load chain (``callee_expr``). ``kind_ids``: see
@@ -321,6 +328,34 @@ def _slots(code: CodeType) -> dict[str, int]:
 # argument's deallocation blocks with the GIL released (a file closed on a slow disk),
 # the callable's slot may name freed memory if nothing else held the callable (a
 # temporary: ``make()(open(p))``). Nothing in the frame tells that moment from the call.
+# The thread's own frames have the same moment, and more of it: a frame unwinding an
+# exception stays at the instruction that raised while CPython pops and releases its
+# value stack (3.11's slots keep the stale pointers; a failed call leaves its NULL
+# result below the released callable), and Python code runs there: the pops' finalizers
+# and weakref callbacks, a profile or trace function's "return" and "exception" events.
+# A SIGURG handler run inside one read such a slot as the frame's callee, took a
+# reference to a freed or half-deallocated object and crashed the process (adversarial
+# round 7: exc_mix.py under sys.setprofile, 1 run in 30). So every read is typed: the
+# reader names the kinds of object it acts on (a call's callee: CALL_KINDS; a with
+# block's bound __exit__; a generator), and an object is taken only if its type pointer
+# is one of them, compared before any reference is taken, and its reference count reads
+# as a live one: not 0 (being deallocated, or freed: a collected object's count stays 0)
+# and below 2**32 (a pymalloc block's first word, once freed, is the free list's next
+# pointer, an address; 3.11 to 3.13 keep a count, the immortal one included, below
+# 2**32). Anything else is "unread", which the callers take as "not known" (C between
+# assumed, no manager seen). Memory reused by a new object of one of the kinds reads as
+# that object: a wrong answer, never a crash. (Untyped, the read took the reader's own
+# _Aim, allocated into the block the callable had just freed, and segfaulted in pytest.)
+_LIVE_REFCNT: Final = 1 << 32
+# What a call's callee slot holds when the readers can act on it: a function, a bound
+# method, a C function or method, a descriptor, a partial, a class (of metaclass type;
+# callee_kinds adds the rest).
+CALL_KINDS: Final = frozenset(map(id, (
+    FunctionType, MethodType, BuiltinMethodType, MethodDescriptorType,
+    WrapperDescriptorType, MethodWrapperType, ClassMethodDescriptorType,
+    functools.partial, type)))
+_BOUND_KINDS: Final = frozenset(map(id, (MethodType, BuiltinMethodType, MethodWrapperType)))
+_GENERATOR_KINDS: Final = frozenset(map(id, (GeneratorType, CoroutineType, AsyncGeneratorType)))
 
 def _owned_at() -> int:
     """Where a frame object's f_frame points once its frame has ended, from the object's
@@ -368,22 +403,24 @@ class _Aim:
             return _MISSING
 
 
-def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[int] = (
-        frozenset()), above_null: bool = False) -> Any:
+def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[int],
+                above_null: bool = False) -> Any:
     """The object in a live frame's localsplus[index] (a value-stack slot), taken
     atomically if the frame is still at f_lasti (its ``f_lasti`` as the caller read it
     when it computed index); _MISSING for a NULL slot (never None: that is an object,
     a call's result); _UNREAD if the frame moved on.
 
     With above_null, a NULL slot is passed over for the one above it, read in the same
-    stretch: the NULL is what proves the slot above alive (a call still running), and
-    a second stretch would let the thread finish the call in between.
+    stretch: the NULL is what proves the slot above alive (a call still running; or
+    one that failed, its NULL result below the released callable: the reference count
+    below tells), and a second stretch would let the thread finish the call in between.
 
-    With kind_ids (``id`` of types), for a slot whose reference may already be dropped
-    (3.12+'s manager under BEFORE_WITH): the object's type is read first, and the object
-    taken only if it is one of them and its reference count is not 0, else _UNREAD.
+    The object is taken only if its type is one of kind_ids (``id`` of types) and its
+    reference count reads as a live one (not 0, below _LIVE_REFCNT), else _UNREAD: the
+    slot may name an object already released (the frame unwinding, 3.12+'s manager under
+    BEFORE_WITH, another thread's call ending: see above).
     """
-    aim = _Aim(frame, bool(kind_ids) or above_null)
+    aim = _Aim(frame, True)
     # From here to the read: no call, no backward jump, no tracked allocation.
     if frame.f_lasti != f_lasti:
         return _UNREAD
@@ -391,21 +428,21 @@ def _stack_slot(frame: FrameType, f_lasti: int, index: int, kind_ids: frozenset[
     if not fi or fi == aim.finished:
         return _UNREAD
     slot = fi + _LOCALSPLUS + 8 * index
-    if above_null:
-        aim.addr_at.value = slot
-        if not aim.addr[0]:
-            slot += 8
-    if kind_ids:
+    aim.addr_at.value = slot
+    p = aim.addr[0]
+    if above_null and not p:
+        slot += 8
         aim.addr_at.value = slot
         p = aim.addr[0]
-        if not p:
-            return _MISSING
-        aim.addr_at.value = p  # ob_refcnt: 0 while the object is being deallocated
-        if not aim.addr[0]:
-            return _UNREAD
-        aim.addr_at.value = p + 8  # ob_type, after ob_refcnt
-        if aim.addr[0] not in kind_ids:
-            return _UNREAD
+    if not p:
+        return _MISSING
+    aim.addr_at.value = p  # ob_refcnt: a live count, or dropped (see above)
+    refcnt = aim.addr[0]
+    if not refcnt or refcnt >= _LIVE_REFCNT:
+        return _UNREAD
+    aim.addr_at.value = p + 8  # ob_type, after ob_refcnt
+    if aim.addr[0] not in kind_ids:
+        return _UNREAD
     aim.obj_at.value = slot
     try:
         return aim.obj[0]
@@ -513,7 +550,7 @@ def _kept_depth(code: CodeType, lasti: int) -> int:
 _PRECALL_POPS: Final = "PRECALL" in dis.opmap  # 3.11
 
 
-def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> Any:
+def stack_callee(frame: FrameType, kind_ids: frozenset[int] | None = None) -> Any:
     """What the call at frame's current instruction calls, read from its value stack: the
     callable, or for a method call the function or C method descriptor (unbound); None
     where the frame is not at a call.
@@ -522,10 +559,11 @@ def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> An
     right after the call returned this is the call's result (see above); callers treat
     that case as the safe point it is.
 
-    ``kind_ids`` (``id`` of types): for another thread's frame (sysmon's look at a
-    blocked M), a slot is taken only if its object's type is one of them, read first
-    without taking a reference (``_stack_slot``): sysmon crashed reading one (a
-    lock_stress run under load, 2 in 60, the M in a file read under importlib). The
+    ``kind_ids`` (``id`` of types; default CALL_KINDS): the slot's object is taken only
+    if its type is one of them, read first without taking a reference (``_stack_slot``):
+    sysmon crashed reading another thread's (a lock_stress run under load, 2 in 60, the
+    M in a file read under importlib), a SIGURG handler its own thread's (a frame
+    unwinding under a profile function). The
     NULL below a plain callable and the callable itself are read in one stretch: read
     in two, the M could finish the call between them (the GIL passes at a function's
     start), leaving the result below and the freed callable above.
@@ -537,21 +575,23 @@ def stack_callee(frame: FrameType, kind_ids: frozenset[int] = frozenset()) -> An
     # 3.13's callable, 3.11/3.12's method; or the result (None too), after the call; or,
     # above 3.11/3.12's NULL below a plain callable, that callable: the call is still
     # running (its result would have replaced the NULL), so the callable is alive.
-    got = _stack_slot(frame, f_lasti, base, kind_ids, above_null=True)
+    got = _stack_slot(frame, f_lasti, base, CALL_KINDS if kind_ids is None else kind_ids,
+                      above_null=True)
     return None if got is _UNREAD or got is _MISSING else got
 
 
-def stack_call_self(frame: FrameType) -> Any:
+def stack_call_self(frame: FrameType, kind_ids: frozenset[int]) -> Any:
     """The object a method call at frame's current instruction was loaded from (``g`` of
     ``g.switch(x)``), read from the value stack in the slot above the method that
-    stack_callee reads; None where that is not a method call or cannot be read."""
+    stack_callee reads, if its type is one of kind_ids (``id`` of types); None where
+    that is not a method call or cannot be read."""
     if not _STACK:
         return None
     at = _call_base(frame)
     if at is None or at[2] not in ("CALL", "PRECALL"):
         return None
     f_lasti, base, _name = at
-    got = _stack_slot(frame, f_lasti, base + 1)
+    got = _stack_slot(frame, f_lasti, base + 1, kind_ids)
     return None if got is _UNREAD or got is _MISSING else got
 
 
@@ -587,8 +627,9 @@ def _call_base(frame: FrameType) -> tuple[int, int, str] | None:
 
 def stack_iterator(frame: FrameType) -> Any:
     """What frame's current FOR_ITER advances (its iterator) or SEND sends to (its
-    receiver), read from the value stack; _MISSING where frame is at neither or the slot
-    cannot be read (no verified stack layout, the frame moved on)."""
+    receiver), read from the value stack if it is a generator, coroutine or async
+    generator; _UNREAD if it is not one (a C iterator) or the frame moved on; _MISSING
+    where frame is at neither instruction or its stack layout is not known."""
     if not _STACK:
         return _MISSING
     code = frame.f_code
@@ -602,15 +643,14 @@ def stack_iterator(frame: FrameType) -> Any:
     low = None if depth is None else depth - (1 if ins.opname == "FOR_ITER" else 2)
     if low is None or low < 0:
         return _MISSING
-    got = _stack_slot(frame, f_lasti, nlocalsplus(code) + low)
-    return _MISSING if got is _UNREAD else got
+    return _stack_slot(frame, f_lasti, nlocalsplus(code) + low, _GENERATOR_KINDS)
 
 
 def advanced_by(frame: FrameType, back: FrameType) -> bool:
     """Generator or coroutine frame ``frame`` runs because back's FOR_ITER or SEND
     advances its own generator object (not a C iterator wrapping it, such as islice or
     tee, and not a finalizer run from C while back waits there). True where the stack
-    cannot be read: the frames alone cannot tell (stack.resumed_by_eval_loop)."""
+    layout is not known: the frames alone cannot tell (stack.resumed_by_eval_loop)."""
     it = stack_iterator(back)
     if it is _MISSING:
         return True
@@ -741,7 +781,7 @@ def _stack_managers(frame: FrameType) -> list[Any]:
         # stack, whatever the instruction has already popped.
         if any(start <= lasti < end for start, end in ranges) and \
                 depth <= _kept_depth(code, lasti):
-            exit_ = _stack_slot(frame, lasti, nlocalsplus(code) + depth - 1)
+            exit_ = _stack_slot(frame, lasti, nlocalsplus(code) + depth - 1, _BOUND_KINDS)
             if type(exit_) in _BOUND:
                 got.append(exit_.__self__)
     return got
@@ -770,7 +810,7 @@ def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
         return None
     index = nlocalsplus(code) + depth - 1
     if _EXIT_REPLACES_MANAGER:
-        exit_ = _stack_slot(frame, f_lasti, index)
+        exit_ = _stack_slot(frame, f_lasti, index, _BOUND_KINDS)
         cm = exit_.__self__ if type(exit_) in _BOUND else None
         return cm if type(cm) in kinds else None
     got = _stack_slot(frame, f_lasti, index, frozenset(id(k) for k in kinds))
@@ -823,7 +863,23 @@ def with_statement_call(f: FrameType, back: FrameType) -> bool:
 
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:
     """back's current call instruction calls f's function, through C call machinery only."""
-    return entry_code(callee(back)) is f.f_code
+    return entry_code(callee(back, callee_kinds(f))) is f.f_code
+
+
+def callee_kinds(f: FrameType) -> frozenset[int]:
+    """The kinds of callee (``id`` of types) through which a call reaches frame f's code
+    with only CPython's call machinery between: CALL_KINDS, and where f runs a
+    ``__call__``, its instance's class; an ``__init__`` or ``__new__``, its class's
+    metaclass (a class is called). Read from f's first argument (a local: f owns it)."""
+    code = f.f_code
+    name = code.co_name
+    if name not in ("__call__", "__init__", "__new__") or not code.co_argcount:
+        return CALL_KINDS
+    first = frame_local(f, code.co_varnames[0])
+    if first is _MISSING:
+        return CALL_KINDS
+    kind = type(type(first)) if name == "__init__" else type(first)  # __new__: type(cls)
+    return CALL_KINDS | {id(kind)}
 
 
 # What a handler may do and still run none of the program's code: put the stack and
