@@ -639,3 +639,16 @@ def test_a_handler_raising_while_the_end_is_reported_keeps_the_status(mode: str)
     assert r.returncode == 2, r.stderr
     assert "Exception ignored while the program's end was reported" in r.stderr, r.stderr
     assert "Late: from the handler" in r.stderr and "Error in sys.excepthook" not in r.stderr
+
+
+@pytest.mark.parametrize("calls_gort", [False, True], ids=["plain", "gort-call"])
+def test_a_handler_raising_inside_a_profile_function_never_drops_the_exception_in_flight(
+        calls_gort: bool) -> None:
+    # Adversarial round 7 (exc_mix.py under sys.setprofile, an Alarm lost in 1 run of 8):
+    # the handler ran in main inside the profile function's "return" event for a frame
+    # unwinding a ValueError, and CPython dropped the ValueError when the Alarm left the
+    # profile function. The Alarm now waits for main's next safe point outside the
+    # callback (also when the profile function's own gort call is a safe point).
+    r = run_testprog("prof_unwind_signal.py", *(["gort"] if calls_gort else []), timeout=60)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    assert r.stdout == "['ValueError', 'Alarm', 'ValueError', 'Alarm', 'ValueError', 'Alarm']\n"

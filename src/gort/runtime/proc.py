@@ -966,8 +966,11 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
         d = s.stats.preempt_deferred
         d[DEPTH_DEFERRED] = d.get(DEPTH_DEFERRED, 0) + 1
         return
-    if gp.pending is not None:
-        raise_pending(gp)  # goraise asked for this safe point: raise, do not switch
+    if gp.pending is not None and not s.tracing.value:
+        # goraise asked for this safe point: raise, do not switch. Never inside a
+        # tracing callback (a profile function calling gort): an exception it raises
+        # replaces the one its frame may be unwinding (sigqueue.run_queued_here).
+        raise_pending(gp)
     if not asynchronous and s.preempter is not None and s.preempter.sync_deferred(gp):
         return  # C between the G's frames, or a tracing callback: stays pending (preempt.py)
     if s.sigq and s.sigstart is not None:
