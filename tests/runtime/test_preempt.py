@@ -375,6 +375,16 @@ def test_a_generator_under_a_c_iterator_or_finalized_from_c_is_never_switched_ou
         assert (r.returncode, r.stdout) == (0, "ok\n"), r.stdout + r.stderr[-2000:]
 
 
+@pytest.mark.parametrize("mode", ["tee_next", "tee_list", "fin_next", "fin_sum", "shared_zip"])
+def test_a_generator_under_a_c_iterator_resumed_by_next_is_never_switched_out(
+        mode: str) -> None:
+    # Adversarial round 8: next(), send() and the consuming builtins (list, sum) were
+    # taken to resume the generator itself whatever their argument was: every run failed.
+    for env in ({"GORT_PREEMPT_NS": "50000"}, {}):
+        r = run_testprog("gen_c_next.py", mode, env=env, timeout=60)
+        assert (r.returncode, r.stdout) == (0, "ok\n"), r.stdout + r.stderr[-2000:]
+
+
 @pytest.mark.parametrize("args", [("2", "gr"), ("0", "sib")], ids=["nested", "sibling"])
 def test_never_switched_out_inside_a_sort_whose_key_switches_greenlets(
         args: tuple[str, str]) -> None:
@@ -430,7 +440,7 @@ def test_lock_made_before_the_run_taken_by_any_spelling(how: str) -> None:
         assert (r.returncode, r.stdout, r.stderr) == (0, f"{how} 300\n", ""), r.stderr
 
 
-@pytest.mark.parametrize("how", ["star", "init", "meta", "call"])
+@pytest.mark.parametrize("how", ["star", "init", "meta", "new", "metacall", "call", "callsub"])
 def test_call_machinery_between_frames_is_not_c_between(how: str) -> None:
     # fn(*args), a class's __init__, an instance's __call__: a spinner entered that way
     # is preempted where it spins (it once ran forever on 3.11: "C between frames").

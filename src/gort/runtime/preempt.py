@@ -105,15 +105,18 @@ from .m import set_turn_hook
 from .sched import Sched
 from .stack import Stack
 from .symtab import (
+    GENERATOR_KINDS,
     advanced_by,
     callee,
     callee_kinds,
     entering_manager,
-    entry_code,
+    entry_codes,
     exception_table,
     frame_values,
+    has_stack_layout,
     instr_start,
     instructions,
+    stack_call_arg,
     stack_call_self,
     with_managers,
     with_statement_call,
@@ -395,14 +398,14 @@ class Preempter:
             return True
         # gmain calling the goroutine's function through CPython's call machinery (a
         # partial, a class, a bound method, f(*args) on 3.11): the C is the call itself.
-        if self._classify(back)[0] == _BASE and f.f_code is entry_code(gp.fn):
+        if self._classify(back)[0] == _BASE and f.f_code in entry_codes(gp.fn):
             return True
         # The same for gort's user-code boundaries (WaitGroup.go, Once.do, errgroup...)
         # and entry points (a script's own gort.run(main) hosted by `gort run`): they
         # call a function they were given; f is that call if one of their locals enters
         # f's code. (A C callable given to them, calling back, does not match.)
         if back.f_code in USER_BOUNDARY_CODES or self._classify(back)[0] == _BASE:
-            return any(callable(v) and entry_code(v) is f.f_code
+            return any(callable(v) and f.f_code in entry_codes(v)
                        for v in frame_values(back))
         # Any frame calling a Python callable through C call machinery only:
         # ``fn(*args)`` (CALL_FUNCTION_EX on 3.11), a class (type_call, then
@@ -414,7 +417,8 @@ class Preempter:
         if with_statement_call(f, back):
             return True
         fn = callee(back, callee_kinds(f))
-        if layout.is_generator(f) and (_resumes_generator(fn) or fn in _GEN_CONSUMERS):
+        if layout.is_generator(f) and (_resumes_generator(fn) or fn in _GEN_CONSUMERS) \
+                and _resumes_own(f, back, fn):
             # next(gen), gen.send(v) (contextlib's context managers): only builtin_next
             # and gen_send_ex between, as under FOR_ITER. A second goroutine resuming
             # the same generator meanwhile gets "generator already executing", as a
@@ -423,7 +427,7 @@ class Preempter:
             return True
         if fn is exec or fn is eval:
             return True  # the code it runs, straight from the eval loop: holds nothing
-        return entry_code(fn) is f.f_code  # through CPython's call machinery only
+        return f.f_code in entry_codes(fn)  # through CPython's call machinery only
 
     def runtime_frame(self, frame: FrameType) -> bool:
         """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
@@ -853,6 +857,25 @@ def lock_wait_at(frame: FrameType) -> bool:
 _GEN_CONSUMERS: Final = frozenset((any, all, sum, min, max, sorted, list, tuple, set,
                                    frozenset, dict, str.__dict__["join"],
                                    bytes.__dict__["join"]))
+
+
+def _resumes_own(f: FrameType, back: FrameType, fn: Any) -> bool:
+    """The generator that back's call of fn (next, a generator's send, a consumer such as
+    list) resumes is f's own, not a C iterator over it (``next(islice(g, 1))``,
+    ``list(tee(g)[0])``, ``next(zip(g))``: tee re-entered, a finally run from the
+    generator's deallocation cut in half, "generator already executing" for a second
+    goroutine, in every run; adversarial round 8). True where the stack layout is not
+    known (the frames alone cannot tell)."""
+    if not has_stack_layout():
+        return True
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, (GeneratorType, CoroutineType)):
+        obj = owner  # a bound send/__next__/throw
+    elif fn is next or fn in _GEN_CONSUMERS:
+        obj = stack_call_arg(back, GENERATOR_KINDS)
+    else:
+        obj = stack_call_self(back, GENERATOR_KINDS)  # gen.send(v): the method's self
+    return any(getattr(obj, a, None) is f for a in ("gi_frame", "cr_frame", "ag_frame"))
 
 
 def _resumes_generator(fn: Any) -> bool:

@@ -116,20 +116,42 @@ def instructions(code: CodeType) -> dict[int, dis.Instruction]:
     return got
 
 
-def entry_code(fn: Any) -> CodeType | None:
-    """The code of the first Python frame that calling fn runs (through C call machinery)."""
+def entry_codes(fn: Any) -> tuple[CodeType, ...]:
+    """The codes of the Python frames that calling fn can run with only CPython's call
+    machinery between: a function's; through a partial or a bound method, its
+    function's; a class's metaclass ``__call__`` if Python defines one, else its
+    ``__new__`` and ``__init__`` (``type_call`` calls both); an instance's class's
+    ``__call__``. Inherited ones included (found along the MRO; a spinner in an
+    inherited ``__call__`` or a ``__new__`` was never preempted: adversarial round 8).
+    Looked up in the classes' own dicts: no descriptor or ``__getattr__`` runs."""
     for _ in range(8):
         if isinstance(fn, functools.partial):
             fn = fn.func
         elif isinstance(fn, MethodType):
             fn = fn.__func__
+        elif isinstance(fn, FunctionType):
+            return (fn.__code__,)
         elif isinstance(fn, type):
-            fn = fn.__dict__.get("__init__") or getattr(fn, "__init__", None)
-        elif hasattr(fn, "__code__"):
-            code: CodeType = fn.__code__
-            return code
+            meta = _mro_code(type(fn), "__call__")
+            if meta is not None:
+                return (meta,)
+            return tuple(c for c in (_mro_code(fn, "__new__"), _mro_code(fn, "__init__"))
+                         if c is not None)
         else:
-            fn = type(fn).__dict__.get("__call__")  # an instance with a Python __call__
+            code = _mro_code(type(fn), "__call__")  # an instance with a Python __call__
+            return () if code is None else (code,)
+    return ()
+
+
+def _mro_code(cls: type, name: str) -> CodeType | None:
+    """The code of the Python function ``name`` that cls's MRO finds first; None if what
+    it finds is not one (a C slot: object's __new__, type's __call__)."""
+    for k in cls.__mro__:
+        v = k.__dict__.get(name)
+        if v is not None:
+            if isinstance(v, (staticmethod, classmethod)):
+                v = v.__func__
+            return v.__code__ if isinstance(v, FunctionType) else None
     return None
 
 
@@ -355,7 +377,7 @@ CALL_KINDS: Final = frozenset(map(id, (
     WrapperDescriptorType, MethodWrapperType, ClassMethodDescriptorType,
     functools.partial, type)))
 _BOUND_KINDS: Final = frozenset(map(id, (MethodType, BuiltinMethodType, MethodWrapperType)))
-_GENERATOR_KINDS: Final = frozenset(map(id, (GeneratorType, CoroutineType, AsyncGeneratorType)))
+GENERATOR_KINDS: Final = frozenset(map(id, (GeneratorType, CoroutineType, AsyncGeneratorType)))
 
 def _owned_at() -> int:
     """Where a frame object's f_frame points once its frame has ended, from the object's
@@ -595,6 +617,31 @@ def stack_call_self(frame: FrameType, kind_ids: frozenset[int]) -> Any:
     return None if got is _UNREAD or got is _MISSING else got
 
 
+def has_stack_layout() -> bool:
+    """The value-stack layout the stack readers assume was verified at import (_STACK)."""
+    return _STACK
+
+
+def stack_call_arg(frame: FrameType, kind_ids: frozenset[int]) -> Any:
+    """The first explicit argument of the call at frame's current instruction (``it`` of
+    ``next(it)``, ``g`` of ``"".join(g)``), read from the value stack two slots above
+    the callable's base (3.11/3.12: NULL or the method, then the callable or self;
+    3.13: the callable, then NULL or self), if its type is one of kind_ids; None where
+    the call has no argument, the slot holds none of them or the stack layout is not
+    known (``has_stack_layout``)."""
+    if not _STACK:
+        return None
+    at = _call_base(frame)
+    if at is None or at[2] not in ("CALL", "CALL_KW"):
+        return None
+    f_lasti, base, _name = at
+    ins = instructions(frame.f_code).get(instr_start(frame.f_code, f_lasti))
+    if ins is None or not ins.arg:
+        return None
+    got = _stack_slot(frame, f_lasti, base + 2, kind_ids)
+    return None if got is _UNREAD or got is _MISSING else got
+
+
 def _call_base(frame: FrameType) -> tuple[int, int, str] | None:
     """(f_lasti, localsplus index of the callable's slot, the call's opname) for the call
     at frame's current instruction, from the compiler's stack depths; None where frame
@@ -643,7 +690,7 @@ def stack_iterator(frame: FrameType) -> Any:
     low = None if depth is None else depth - (1 if ins.opname == "FOR_ITER" else 2)
     if low is None or low < 0:
         return _MISSING
-    return _stack_slot(frame, f_lasti, nlocalsplus(code) + low, _GENERATOR_KINDS)
+    return _stack_slot(frame, f_lasti, nlocalsplus(code) + low, GENERATOR_KINDS)
 
 
 def advanced_by(frame: FrameType, back: FrameType) -> bool:
@@ -863,7 +910,7 @@ def with_statement_call(f: FrameType, back: FrameType) -> bool:
 
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:
     """back's current call instruction calls f's function, through C call machinery only."""
-    return entry_code(callee(back, callee_kinds(f))) is f.f_code
+    return f.f_code in entry_codes(callee(back, callee_kinds(f)))
 
 
 def callee_kinds(f: FrameType) -> frozenset[int]:
