@@ -363,7 +363,7 @@ def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str], ho
         assert r.stdout.strip() == "bytes 240 counts [80, 80, 80] errors []", r.stdout
 
 
-@pytest.mark.parametrize("mode", ["tee", "islice"])
+@pytest.mark.parametrize("mode", ["tee_for", "fin_for"])
 def test_a_generator_under_a_c_iterator_or_finalized_from_c_is_never_switched_out(
         mode: str) -> None:
     # Adversarial round 7: exempted as "resumed by FOR_ITER" when the caller's FOR_ITER
@@ -381,7 +381,7 @@ def test_a_generator_under_a_c_iterator_resumed_by_next_is_never_switched_out(
     # Adversarial round 8: next(), send() and the consuming builtins (list, sum) were
     # taken to resume the generator itself whatever their argument was: every run failed.
     for env in ({"GORT_PREEMPT_NS": "50000"}, {}):
-        r = run_testprog("gen_c_next.py", mode, env=env, timeout=60)
+        r = run_testprog("gen_c_iterator.py", mode, env=env, timeout=60)
         assert (r.returncode, r.stdout) == (0, "ok\n"), r.stdout + r.stderr[-2000:]
 
 

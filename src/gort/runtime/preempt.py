@@ -710,6 +710,7 @@ def _greenlet_below(gp: G, gr: Any) -> tuple[Any, FrameType | None]:
     if cur is top or top is None:
         return gr, None
     g = top
+    kinds = _greenlet_kinds()
     for _ in range(64):
         frame = g.gr_frame
         if frame is None:
@@ -717,7 +718,7 @@ def _greenlet_below(gp: G, gr: Any) -> tuple[Any, FrameType | None]:
         fn = callee(frame)
         # g.switch(x): the method descriptor and g on the stack; sw = g.switch; sw(x):
         # the bound method.
-        nxt = stack_call_self(frame, _greenlet_kinds()) if fn is _GREENLET_SWITCH \
+        nxt = stack_call_self(frame, kinds) if fn is _GREENLET_SWITCH \
             else getattr(fn, "__self__", None)
         if nxt is cur:
             return g, frame

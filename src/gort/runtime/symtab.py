@@ -607,14 +607,7 @@ def stack_call_self(frame: FrameType, kind_ids: frozenset[int]) -> Any:
     ``g.switch(x)``), read from the value stack in the slot above the method that
     stack_callee reads, if its type is one of kind_ids (``id`` of types); None where
     that is not a method call or cannot be read."""
-    if not _STACK:
-        return None
-    at = _call_base(frame)
-    if at is None or at[2] not in ("CALL", "PRECALL"):
-        return None
-    f_lasti, base, _name = at
-    got = _stack_slot(frame, f_lasti, base + 1, kind_ids)
-    return None if got is _UNREAD or got is _MISSING else got
+    return _call_operand(frame, 1, ("CALL", "PRECALL"), kind_ids)
 
 
 def has_stack_layout() -> bool:
@@ -629,16 +622,25 @@ def stack_call_arg(frame: FrameType, kind_ids: frozenset[int]) -> Any:
     3.13: the callable, then NULL or self), if its type is one of kind_ids; None where
     the call has no argument, the slot holds none of them or the stack layout is not
     known (``has_stack_layout``)."""
+    return _call_operand(frame, 2, ("CALL", "CALL_KW"), kind_ids, needs_arg=True)
+
+
+def _call_operand(frame: FrameType, above: int, opnames: tuple[str, ...],
+                  kind_ids: frozenset[int], needs_arg: bool = False) -> Any:
+    """The object ``above`` slots over the base of the call at frame's current
+    instruction (one of opnames; with needs_arg, one passing an argument), if its type
+    is one of kind_ids; None otherwise, or where the stack layout is not known."""
     if not _STACK:
         return None
     at = _call_base(frame)
-    if at is None or at[2] not in ("CALL", "CALL_KW"):
+    if at is None or at[2] not in opnames:
         return None
     f_lasti, base, _name = at
-    ins = instructions(frame.f_code).get(instr_start(frame.f_code, f_lasti))
-    if ins is None or not ins.arg:
-        return None
-    got = _stack_slot(frame, f_lasti, base + 2, kind_ids)
+    if needs_arg:
+        ins = instructions(frame.f_code).get(instr_start(frame.f_code, f_lasti))
+        if ins is None or not ins.arg:
+            return None
+    got = _stack_slot(frame, f_lasti, base + above, kind_ids)
     return None if got is _UNREAD or got is _MISSING else got
 
 
