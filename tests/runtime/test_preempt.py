@@ -738,6 +738,33 @@ def test_no_hook_is_armed_while_gort_mutes_tracing_for_a_switch() -> None:
     assert gort.run(main) == want
 
 
+def test_a_request_where_the_goroutine_has_no_frame_of_the_program_is_a_scheduler_switch(
+        ) -> None:
+    # 3.13 CI, nopreempt_hook.py at 50 us: a request landing in g0_main about to switch
+    # into the G it made running, or at gmain's first instruction with the count muted,
+    # counted "runtime: no hook" / "tracing callback: no hook" for a module the program
+    # never entered. Nothing to hook there; it is the scheduler's switch.
+    got: list[tuple[str, Any]] = []
+
+    def runtime_like(s: Any) -> None:
+        got.append(s.preempter.check(s.m0.curg, sys._getframe()))
+
+    def main() -> None:
+        s = rt.sched.current
+        assert s is not None and s.preempter is not None
+        pr = s.preempter
+        pr.codeclass[runtime_like.__code__] = (rt.preempt._RUNTIME, "runtime")
+        try:
+            gort.go(runtime_like, s)
+            while not got:
+                gort.gosched()
+        finally:
+            del pr.codeclass[runtime_like.__code__]
+
+    gort.run(main)
+    assert got == [("scheduler switch", None)]
+
+
 @pytest.mark.parametrize("how", ["trace", "profile", "monitoring"])
 def test_runtime_first_started_inside_a_tracing_callback_preempts(how: str) -> None:
     # Adversarial pass: the start-up probe ran inside the callback, read its raised
