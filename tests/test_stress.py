@@ -33,12 +33,13 @@ else:
 def test_thread_locks_c_callbacks_imports_and_profilers_under_a_50us_slice(
         seed: int, module: bool) -> None:
     """Issue 8: lock-holding user code, logging, queue.Queue, strptime, BufferedWriter over
-    a Python raw stream, imports that park, profile functions: no hang, every count exact."""
+    a Python raw stream, imports that park, profile functions, a trace function calling gort:
+    no hang, every count exact."""
     timeout = 120 + 4 * float(SECONDS)  # 3 s of work; a loaded machine stretches it
     r = run_testprog("lock_stress.py", str(seed), SECONDS, module=module,
                      env={"GORT_PREEMPT_NS": "50000"}, timeout=timeout)
     assert r.returncode == 0, f"seed {seed}: {r.stdout}{r.stderr}"
     m = re.match(r"seed (\d+) tasks (\d+) lock (\d+) rlock (\d+) logged (\d+) bytes (\d+) "
-                 r"imports (\d+) profile (\d+)", r.stdout)
+                 r"imports (\d+) profile (\d+) trace (\d+)", r.stdout)
     assert m is not None, f"seed {seed}: {r.stdout}"
-    assert int(m.group(2)) > 0 and int(m.group(8)) > 0, r.stdout
+    assert int(m.group(2)) > 0 and int(m.group(8)) > 0 and int(m.group(9)) > 0, r.stdout

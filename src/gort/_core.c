@@ -961,7 +961,11 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
         }
         else {
             PyObject *args[2] = {s, pp};
+            PyThreadState *ts = PyThreadState_Get();
+            int tsave = ts->tracing;
+            ts->tracing = tsave + 1;  /* muted, as proc.schedule's round */
             PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
+            ts->tracing = tsave;
             if (r == NULL) {
                 return -1;
             }
@@ -1001,8 +1005,14 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
         inherit = 0;
     }
     else {
+        /* Muted, as proc.schedule's round: the program's trace function ran on
+           find_runnable's frames, with no goroutine current in the idle wait. */
         PyObject *args[3] = {s, mp, pp};
+        PyThreadState *ts = PyThreadState_Get();
+        int tsave = ts->tracing;
+        ts->tracing = tsave + 1;
         PyObject *r = PyObject_Vectorcall(st.find_runnable, args, 3, NULL);
+        ts->tracing = tsave;
         if (r == NULL) {
             return -1;
         }

@@ -1119,8 +1119,8 @@ def test_no_event_reaches_a_callback_as_another_goroutine() -> None:
     # The invariant, in-process: every profile event is delivered on the stack of the
     # goroutine the M names current (the identity RLock and threading.local go by).
     # gort's own code is not excluded: what the runtime does for a goroutine (a
-    # channel operation, finding the next G before the switch) is that goroutine's
-    # work, as threading.py's is a thread's; only the switch itself is muted.
+    # channel operation) is that goroutine's work, as threading.py's is a thread's;
+    # only the scheduling round (find_runnable to the switch) is muted.
     from greenlet import getcurrent
 
     from gort.runtime import sched as _sched
@@ -1163,6 +1163,20 @@ def test_no_event_reaches_a_callback_as_another_goroutine() -> None:
     assert wrong == [], wrong[:5]
     assert events[0] > 1000
     assert stack.thread_tracing_now()[0] == 0  # every goroutine's switch undone
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["core", "pure"])
+@pytest.mark.parametrize("how", [h for h in TRACER_HOWS if h != "log"])
+def test_a_tracing_callback_calling_gort_never_runs_in_the_scheduling_round(
+        how: str, pure: bool) -> None:
+    # Adversarial round 7, finding 3: the callback ran on find_runnable's frames, in the
+    # idle wait with no goroutine current, and its gort call panicked "called outside
+    # any goroutine" (C core, every run); on the pure path it saw find_runnable and
+    # execute. Now the round is muted from find_runnable to the switch.
+    env = {"GORT_PURE_PYTHON": "1"} if pure else {}
+    r = run_testprog("tracer_calls_gort.py", how, env=env, timeout=60, module=False)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "OK True True []\n", ""), \
+        r.stdout + r.stderr[-3000:]
 
 
 def _twenty_plain(want: str, env: dict[str, str], prog: str, *args: str,

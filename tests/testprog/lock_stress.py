@@ -6,8 +6,9 @@ Goroutines run a random mix (from SEED, so a failure replays) of: user code
 holding a threading.Lock / RLock with a spin inside, logging, queue.Queue
 hand-offs, datetime.strptime, writes through io.BufferedWriter over a Python
 raw stream that computes in write(), imports of modules that park at import
-time, and a profile function turned on and off. Every task checks its own
-result; at the end every counter must be exact. Prints one summary line.
+time, a profile function turned on and off, and a trace function that calls gort.
+Every task checks its own result; at the end every counter must be exact. Prints one
+summary line.
 
 Every counter shared by the goroutines is updated under the lock it counts or
 through gort.sync.atomic: under asynchronous preemption `n[0] += 1` is a load, an
@@ -84,6 +85,19 @@ def profiler(frame, event, arg):
         for i in range(20):
             x += i
         profile_events.add(1)
+
+
+side = gort.Chan(1)
+traced = Int64()
+
+
+def tracer(frame, event, arg):
+    """A trace function that calls gort: never run in the scheduling round, never the
+    place of a switch (a preemption pending waits for it to return)."""
+    if event == "call":
+        gort.select((side.send, 1), gort.default)
+        gort.select(side.recv, gort.default)
+        traced.add(1)
 
 
 def spin(n):
@@ -166,16 +180,26 @@ def t_import(r):
     imported_ok.add(2)
 
 
-def t_profile(r):
-    sys.setprofile(profiler)
+def spin_under(r, install, fn):
+    """Spin a little with fn installed (sys.setprofile or sys.settrace: thread-wide)."""
+    install(fn)
     try:
         for _ in range(r.randrange(5, 30)):
             spin(100)
     finally:
-        sys.setprofile(None)
+        install(None)
 
 
-TASKS = [t_lock, t_rlock, t_log, t_queue, t_strptime, t_bufwrite, t_import, t_profile]
+def t_profile(r):
+    spin_under(r, sys.setprofile, profiler)
+
+
+def t_trace(r):
+    spin_under(r, sys.settrace, tracer)
+
+
+TASKS = [t_lock, t_rlock, t_log, t_queue, t_strptime, t_bufwrite, t_import, t_profile,
+         t_trace]
 
 
 def worker(wid, deadline, out):
@@ -212,7 +236,8 @@ def main():
     st = gort.stats()
     print(f"seed {SEED} tasks {tasks} lock {counts['lock']} rlock {counts['rlock']} "
           f"logged {lines} bytes {len(raw.data)} imports {imported_ok.load()} "
-          f"profile {profile_events.load()} preemptions {st['preempt_async'] + st['preempt_sync']}")
+          f"profile {profile_events.load()} trace {traced.load()} "
+          f"preemptions {st['preempt_async'] + st['preempt_sync']}")
 
 
 gort.run(main)

@@ -23,7 +23,8 @@ if MODE == "logging-prerun":
 
 import queue  # noqa: E402
 import threading  # noqa: E402
-import time  # noqa: E402
+
+from sleep_latency import sleep_latencies  # noqa: E402
 
 import gort  # noqa: E402  (logging-prerun: the handler above is made before gort, on purpose)
 
@@ -50,14 +51,9 @@ def spinner() -> None:
 def main() -> None:
     for _ in range(2):
         gort.go(spinner)
-    lat = []
-    for _ in range(50):
-        t0 = time.monotonic()
-        gort.sleep(0.001)
-        lat.append(time.monotonic() - t0)
+    lat = sleep_latencies()
     stop[0] = True
     gort.sleep(0.05)
-    lat.sort()
     deferred = gort.stats()["preempt_deferred"]
     # Keys of deferrals for a module or the runtime: "<name>: hooked" / "<name>: no hook"
     # (the rest: "in call", "C between frames", "thread lock held", ...).

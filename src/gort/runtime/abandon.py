@@ -450,7 +450,7 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
     del doomed
     # The thread's tracing counter as the reaper has it: a frame of the goroutine's that
     # unwinds past its switch (the C core's park) puts back the goroutine's own value
-    # (proc.execute), which is not necessarily the reaper's (a reap from a callback).
+    # (proc.schedule), which is not necessarily the reaper's (a reap from a callback).
     t = thread_tracing_now()
     tracing = t[0]
     try:

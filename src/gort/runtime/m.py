@@ -101,12 +101,15 @@ def set_turn_hook(mp: M, key: str, fn: Callable[[], None] | None) -> None:
         hooks.pop(key, None)
     else:
         hooks[key] = fn
-    if not hooks:
+    # One snapshot, taken by one C call: a signal's handler setting a hook between two
+    # reads of the dict made the second fail (StopIteration from next(iter(...))).
+    fns = tuple(hooks.values())
+    if not fns:
         mp.armed = None
-    elif len(hooks) == 1:
-        mp.armed = next(iter(hooks.values()))
+    elif len(fns) == 1:
+        mp.armed = fns[0]
     else:
-        mp.armed = functools.partial(_run_turn_hooks, tuple(hooks.values()))
+        mp.armed = functools.partial(_run_turn_hooks, fns)
 
 
 def _run_turn_hooks(hooks: tuple[Callable[[], None], ...]) -> None:

@@ -150,6 +150,9 @@ SWITCHING: Final = "scheduler switch"
 program on its stack), or on 3.11 with gort's frames on the walk and its tracing muted
 (check): no hook."""
 
+# The events a sys.settrace callback is called with (its second argument).
+_TRACE_EVENTS: Final = frozenset({"call", "line", "return", "exception", "opcode"})
+
 # sys.monitoring (3.12+), reached through Any: mypy checks this file as 3.11.
 _MONITORING: Any = getattr(sys, "monitoring", None)
 
@@ -203,6 +206,10 @@ class Preempter:
         # The plain locks the armed frame holds in with blocks: the hook waits for their
         # release (empty: an ordinary hook).
         self.armed_locks: list[Any] = []
+        # 3.11: armed below the program's trace function, on the caller of the frame it
+        # traces: the frame may run on for long (a loop traced line by line), so later
+        # requests look again instead of trusting the hook (do_sig_preempt).
+        self.armed_soft = False
         # 3.11: what the armed frame had before the hook (restored on disarm).
         self.saved_trace: Any = None
         self.saved_opcodes = False
@@ -341,9 +348,9 @@ class Preempter:
         if cut is None and self.tracing.value:
             below = None  # a tracing callback with no boundary seen: never hook inside it
         # 3.11, the counter raised with gort's frames on the walk: most likely gort's own
-        # switch (proc.execute mutes the stretch around it, Sched.tcount), where the
+        # switch (proc.schedule mutes the stretch around it, Sched.tcount), where the
         # handler runs after a call returns. sys.settrace there leaves CPython's per-call
-        # tracing flag off (it turns it on only at a count of 0, and execute puts the
+        # tracing flag off (it turns it on only at a count of 0, and schedule puts the
         # count back with a plain store), so the hook never fired and every later signal
         # found it in place: a spinner ran on forever (tl_mkstemp, CI under load, 1 run in
         # 100). No hook then: sysmon asks again. (A profile callback calling gort is also
@@ -466,21 +473,30 @@ class Preempter:
             # while this handler was still looking: the outer one answers it.
             return
         assert gp is not None
-        if lock_wait and lock_wait_at(frame) and not self.check(gp, frame, modules=False)[0]:
-            s.stats.preempt_lock_wait += 1
-            proc.gopreempt_m(gp, True)
-            return
-        if self.armed_frame is not None:
-            if self._armed_on_stack(frame) and self._hook_in_place():
-                return  # a hook is already waiting for this G's next instruction
-            # Its frame returned without running another instruction (hooked at a
-            # profile function's "return" event, say): it would never fire.
-            self.disarm()
+        # Looking (the hook's state and the M's turn-end hooks change here): a signal
+        # that comes meanwhile finds ``checking`` set and leaves the request to this one.
         self.checking = True
         try:
-            reason, below = self.check(gp, frame)
+            switch = self._answer(gp, frame, lock_wait)
         finally:
             self.checking = False
+        if switch:
+            proc.gopreempt_m(gp, True)
+
+    def _answer(self, gp: G, frame: FrameType, lock_wait: bool) -> bool:
+        """do_sig_preempt's decision: True to switch gp out now; else the hook is armed
+        (or not) and the deferral counted."""
+        if lock_wait and lock_wait_at(frame) and not self.check(gp, frame, modules=False)[0]:
+            self.s.stats.preempt_lock_wait += 1
+            return True
+        if self.armed_frame is not None:
+            if not self.armed_soft and self._armed_on_stack(frame) and self._hook_in_place():
+                return False  # a hook is already waiting for this G's next instruction
+            # Its frame returned without running another instruction (hooked at a
+            # profile function's "return" event, say): it would never fire. (A soft
+            # hook, below a trace function, is looked at again: arm.)
+            self.disarm()
+        reason, below = self.check(gp, frame)
         if reason:
             if reason == RLOCK_HELD:
                 if below is not None:
@@ -494,14 +510,34 @@ class Preempter:
                 # seconds; adversarial round 4, B4.)
                 hooked = below is not None and self.arm(gp, below)
                 self._deferred(f"{reason}: {'hooked' if hooked else 'no hook'}")
-            return
+            return False
         if frame.f_code.co_code[frame.f_lasti] in SAFE_OPCODES:
-            proc.gopreempt_m(gp, True)
-            return
+            return True
         if self.arm(gp, frame):
             self._deferred("in call: hooked")
         else:
             self._deferred("in call: no hook")
+        return False
+
+    def _callback_above(self, frame: FrameType) -> FrameType | None:
+        """3.11: the entry frame of the Python trace function's callback running above
+        frame on this greenlet's chain (the outermost frame of the program's passed its
+        own caller and an event name: the traced frame), or None if there is none.
+
+        Read while the callback runs (tracing raised), from the handler or a gort call
+        inside it; never a frame of gort's (its locals may be mid-update).
+        """
+        f: FrameType | None = sys._getframe(1)
+        entry = None
+        while f is not None and f is not frame:
+            back = f.f_back
+            if back is not None and self._classify(f)[0] == _USER:
+                got = frame_values(f)[:3]
+                if any(v is back for v in got) and any(
+                        type(v) is str and v in _TRACE_EVENTS for v in got):
+                    entry = f
+            f = back
+        return entry if f is frame else None
 
     def _armed_on_stack(self, frame: FrameType | None) -> bool:
         armed = self.armed_frame
@@ -549,12 +585,29 @@ class Preempter:
         pending; with asynchronous preemption on, the hook is armed below the
         boundary so the G stops as soon as the callback chain returns.
         """
-        f: FrameType | None = sys._getframe(2)  # above gopreempt_m
+        # As do_sig_preempt's: a signal's handler landing in the middle of arm (the M's
+        # turn-end hooks half-updated) raised StopIteration or "dictionary changed size
+        # during iteration" out of the program's gort call (3 runs in 75 of
+        # tracer_calls_gort.py trace under load). It leaves the request to this one.
+        outer, self.checking = self.checking, True
+        try:
+            return self._sync_deferred(gp)
+        finally:
+            self.checking = outer
+
+    def _sync_deferred(self, gp: G) -> bool:
+        f: FrameType | None = sys._getframe(3)  # above gopreempt_m
         while f is not None and self._classify(f)[0] == _RUNTIME:
             f = f.f_back  # the gort call itself (chan.send, select, ...)
         reason, below = self.check(gp, f, modules=False)
-        if reason == SWITCHING:
-            reason = TRACING  # no switch runs below a gort call: a callback's raised count
+        if reason == SWITCHING or (self.tracing.value and reason != RLOCK_HELD):
+            # No switch runs below a gort call: a raised count is a callback's, whatever
+            # else the walk found. (3.12+, a profile function calling gort.select on
+            # schedule's "return" event or a signal handler's "call" event: the walk met
+            # gort's frames below the callback, reason "runtime", and the G switched
+            # inside the callback: the next goroutine started with the count raised,
+            # and the finalizer goroutine's wait panicked "inside a profile callback".)
+            reason = TRACING
         if reason == RLOCK_HELD:
             self._deferred(f"sync: {reason}")
             return True
@@ -583,6 +636,7 @@ class Preempter:
         locks, not the blocks: a block's exit runs three instructions outside its range
         before the release).
         """
+        soft = False
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
                                          _MONITORING.events.INSTRUCTION)
@@ -591,11 +645,23 @@ class Preempter:
             if current is not None and _python_tracer() is None:
                 return False  # a C tracer (coverage's CTracer) never consults f_trace
             if current is not None and self.tracing.value:
+                if held:
+                    return False  # the locks are frame's: the next request
                 # Inside the Python tracer's own callback: when it returns, CPython's
-                # trace trampoline stores its result in the frame's f_trace, over the
-                # hook, which would then never fire. Leave the request to sysmon's
-                # next signal, which lands outside the callback most of the time.
-                return False
+                # trace trampoline stores its result in the traced frame's f_trace,
+                # over a hook there, which would never fire. Hooked on its caller
+                # instead, whose next instruction comes once the traced frame returns.
+                # (Left to sysmon's next signal before: a goroutine whose time went
+                # into a trace function calling gort got a turn every 1-2 s beside
+                # its peers' 1 ms sleeps; adversarial round 7, finding 3.)
+                entry = self._callback_above(frame)
+                if entry is None:
+                    return False  # no callback found above frame: the next request
+                if entry.f_back is frame:
+                    frame = frame.f_back  # type: ignore[assignment]
+                    if frame is None or self._classify(frame)[0] not in (_USER, _MAIN):
+                        return False
+                    soft = True
             # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
             # of the frame's own local tracer, leave the global one alone.
             prev = frame.f_trace
@@ -611,6 +677,7 @@ class Preempter:
             return False
         self.armed_frame = frame
         self.armed_g = gp
+        self.armed_soft = soft
         self.armed_locks = _raw_locks_held_in(frame) if held else []
         set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
@@ -622,6 +689,7 @@ class Preempter:
             return
         self.armed_frame = None
         self.armed_g = None
+        self.armed_soft = False
         self.armed_locks = []
         set_turn_hook(self.s.m0, "preempt", None)
         if self.tool_id >= 0:
@@ -653,7 +721,11 @@ class Preempter:
             # first instruction, 1 run in 2 under load). The next instruction asks again.
             return
         gp = self.armed_g
-        self.disarm()
+        outer, self.checking = self.checking, True  # as in sync_deferred
+        try:
+            self.disarm()
+        finally:
+            self.checking = outer
         if self.rlock_owned():
             return  # a plain RLock taken by acquire() and still held: sysmon asks again
         if not self.want_async_preempt(gp) or self.s.m0.curg is not gp:

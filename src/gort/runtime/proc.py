@@ -585,7 +585,7 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
             gp.waitreason = _NOREASON
             gp.preempt = False
             if gp is not prev:
-                # Muted until prev runs again, as in execute.
+                # Muted until prev runs again, as in the slow path below.
                 t = s.tcount
                 v = t[0]
                 t[0] = v + 1
@@ -619,7 +619,7 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
                 finally:
                     if mp.hop is not None:
                         land(mp)
-                    t[0] = v  # last: after it, this frame's lines are traced (execute)
+                    t[0] = v  # last: after it, this frame's lines are traced (below)
             return
     if mp.locks:
         cannot_park(s, prev)
@@ -627,15 +627,26 @@ def schedule(s: Sched, mp: M, prev: G, why: str | None = None) -> None:
         tr.go_stop(pp, prev, monotonic_ns(), why)
     if mp.armed is not None:
         mp.armed()  # the turn-end hooks (m.py): the preemption hook's disarm, aio.py's
-    gp, inherit = find_runnable(s, mp, pp)
-    if tr is not None:
-        tr.go_start(pp, gp, monotonic_ns())
+    # Muted from here until prev runs again (execute): find_runnable runs as no
+    # goroutine (mp.curg None in the idle wait), and the program's trace function ran
+    # on its frames, calling gort there ("called outside any goroutine") or raising in
+    # the middle of the round (adversarial round 7, finding 3). After the hooks: on
+    # 3.11 sys.settrace while muted leaves CPython's per-call tracing flag off.
+    t = s.tcount
+    v = t[0]
+    t[0] = v + 1
     try:
-        execute(s, mp, pp, gp, inherit, prev)
+        try:
+            gp, inherit = find_runnable(s, mp, pp)
+            if tr is not None:
+                tr.go_start(pp, gp, monotonic_ns())
+            execute(s, mp, pp, gp, inherit, prev)
+        finally:
+            st = prev.aio
+            if st is not None:
+                st.enter()  # prev runs an asyncio loop: its running loop back on the thread
     finally:
-        st = prev.aio
-        if st is not None:
-            st.enter()  # prev runs an asyncio loop: its running loop back on the thread
+        t[0] = v  # last: after it, this frame's lines are traced
 
 
 def gcpoll(s: Sched, pp: P) -> bool:
@@ -656,20 +667,17 @@ def gcpoll(s: Sched, pp: P) -> bool:
 def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> None:
     """Switch to gp (Go: execute). Returns when prev is switched back to.
 
-    From the moment ``mp.curg`` names gp until prev runs again the code runs on
-    prev's stack (or g0's, then gp's gmain until it starts gp's function), and a
-    profile, trace or monitoring callback there would run as gp (an RLock prev holds
-    found foreign, gp's ``threading.local`` values, the wrong identity): the thread's
-    tracing counter is raised by one over that stretch (``Sched.tcount``, as
-    ``PyThreadState_EnterTracing`` would) and prev puts back its own value when the
-    switch returns. The goroutine switched to does the same where it resumes (here,
-    in schedule, in the C core's park and goexit) or, never run, lowers it by one in
-    gmain: each goroutine resumes with its own tracing state (greenlet keeps none).
+    Called muted (schedule; start_main and _goexit switch nowhere here): from the
+    moment ``mp.curg`` names gp until prev runs again the code runs on prev's stack
+    (or g0's, then gp's gmain until it starts gp's function), and a profile, trace or
+    monitoring callback there would run as gp (an RLock prev holds found foreign,
+    gp's ``threading.local`` values, the wrong identity). The caller raised the
+    thread's tracing counter by one (``Sched.tcount``, as
+    ``PyThreadState_EnterTracing`` would) and puts back its own value when the switch
+    returns. The goroutine switched to does the same where it resumes (in schedule,
+    in the C core's park and goexit) or, never run, lowers it by one in gmain: each
+    goroutine resumes with its own tracing state (greenlet keeps none).
     """
-    t = s.tcount
-    v = t[0]
-    if gp is not prev:
-        t[0] = v + 1
     mp.curg = gp
     gp.status = _RUNNING
     gp.waitreason = WaitReason.ZERO
@@ -698,7 +706,6 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
         if prev is not None and prev.status is _DEAD and prev.gr is cur:
             gp.gr = cur
             prev.gr = None
-            t[0] = v
             return
         gr = mp.g0  # it starts mp.curg (g0_main)
     else:
@@ -714,12 +721,11 @@ def execute(s: Sched, mp: M, pp: P, gp: G, inherit: bool, prev: G | None) -> Non
             if prev is not None and mp.curg is not prev:
                 foreign_switch(s, mp, prev, got)
     finally:
-        # Still muted: land first. The store is the frame's last line: a line after it
-        # would be traced, and a trace function raising there raised inside the
-        # scheduler (adversarial round 6, R3: the finalizer goroutine died of it).
+        # Still muted (the caller's store comes after): a trace function raising here
+        # raised inside the scheduler (adversarial round 6, R3: the finalizer goroutine
+        # died of it).
         if mp.hop is not None:
             land(mp)
-        t[0] = v
 
 
 def hop_to(mp: M, child: greenlet) -> greenlet:
@@ -1091,7 +1097,7 @@ def gmain() -> G | None:
     """
     s = _sched.current
     assert s is not None
-    s.tcount[0] -= 1  # switched to raised by one (execute): gp's own code is traced
+    s.tcount[0] -= 1  # switched to raised by one (schedule): gp's own code is traced
     mp = s.m0
     gp: G = mp.curg  # type: ignore[assignment]
     me = getcurrent()
@@ -1126,7 +1132,7 @@ def gmain() -> G | None:
         if nxt is None:  # the pure exit (goexit_core declined after dropping them)
             nxt = _goexit(s, mp, gp, me)
         if nxt.gr is not me:
-            s.tcount[0] += 1  # as execute's switch: nxt restores its own where it resumes
+            s.tcount[0] += 1  # as schedule's switch: nxt restores its own where it resumes
             return nxt  # the free list was full: g0 (the parent) switches to nxt
         gp = nxt  # its context is set (goexit_core, _goexit)
 
@@ -1179,10 +1185,16 @@ def _goexit(s: Sched, mp: M, gp: G, me: greenlet) -> G:
             s.tracer.go_stop(pp, gp, monotonic_ns(), "exit")
         del s.allgs[gp]
         gp.gr = None
-        nxt, inherit = find_runnable(s, mp, pp)
-        if s.tracer is not None:
-            s.tracer.go_start(pp, nxt, monotonic_ns())
-        execute(s, mp, pp, nxt, inherit, prev=nxt)  # bookkeeping only, no switch
+        t = s.tcount
+        v = t[0]
+        t[0] = v + 1  # as in schedule
+        try:
+            nxt, inherit = find_runnable(s, mp, pp)
+            if s.tracer is not None:
+                s.tracer.go_start(pp, nxt, monotonic_ns())
+            execute(s, mp, pp, nxt, inherit, prev=nxt)  # bookkeeping only, no switch
+        finally:
+            t[0] = v
         if nxt.gr is not None or nxt.resume is not None:
             return nxt
         nxt.gr = me  # never ran: it takes this greenlet over, as in execute
@@ -1471,7 +1483,7 @@ def start_main(s: Sched, main: Callable[..., Any], args: tuple[Any, ...],
     execute(s, mp, pp, gp, False, prev=gp)  # bookkeeping; g0 makes the first switch
     t = s.tcount
     v = t[0]
-    t[0] = v + 1  # as execute's switch: gmain lowers it for main
+    t[0] = v + 1  # as schedule's switch: gmain lowers it for main
     try:
         result: tuple[str, Any] = mp.g0.switch()  # type: ignore[union-attr]
     finally:
