@@ -64,6 +64,12 @@ trace function (``sys.settrace(fn)``, pdb) consults ``frame.f_trace``, so the
 hook chains in front of the frame's own local tracer and leaves the global
 one alone; a C tracer (coverage's) does not, so there is no hook under it.
 The handler never switches inside the program's trace function itself.
+The hook's own callback is gort's, not a point where the eval loop checks: a
+request landing inside it (3.12+: INSTRUCTION events are the code's, so the
+callback runs for every frame of the hooked code) that arms the hook again on
+the frame it ran for finds that frame between two instructions, not in a
+call, so that hook switches only at a RESUME, a back edge or the first
+instruction after a call, and at a plain return hands itself to the caller.
 
 Measured choice (see docs/design.md): the handler-only design (switch at back
 edges and entries, otherwise wait for the next signal) never preempted a
