@@ -842,3 +842,14 @@ def test_a_loop_inside_a_no_preempt_module_is_switched_out_when_the_call_returns
     # a queue loop that did not finish in 30 s on 3.13.
     r = run_testprog("nopreempt_hook.py", mode, env=env, timeout=120, module=False)
     assert (r.returncode, r.stdout) == (0, f"{mode} OK\n"), r.stdout + r.stderr[-3000:]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_hook_never_switches_in_the_middle_of_a_statement_without_a_call(seed: int) -> None:
+    # 3.13: a request landing inside the hook's own callback (the hook left on a returned
+    # frame's code by a profile function's "return" event) armed it again on the frame
+    # the callback ran for, which switched out at once, inside `d[k] += 1`: increments
+    # were lost in every run. CPython's eval loop never switches threads there.
+    r = run_testprog("hook_between.py", str(seed), "2", env={"GORT_PREEMPT_NS": "50000"},
+                     timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("lost 0 "), r.stdout + r.stderr[-2000:]

@@ -64,6 +64,12 @@ trace function (``sys.settrace(fn)``, pdb) consults ``frame.f_trace``, so the
 hook chains in front of the frame's own local tracer and leaves the global
 one alone; a C tracer (coverage's) does not, so there is no hook under it.
 The handler never switches inside the program's trace function itself.
+The hook's own callback is gort's, not a point where the eval loop checks: a
+request landing inside it (3.12+: INSTRUCTION events are the code's, so the
+callback runs for every frame of the hooked code) that arms the hook again on
+the frame it ran for finds that frame between two instructions, not in a
+call, so that hook switches only at a RESUME, a back edge or the first
+instruction after a call, and at a plain return hands itself to the caller.
 
 Measured choice (see docs/design.md): the handler-only design (switch at back
 edges and entries, otherwise wait for the next signal) never preempted a
@@ -116,6 +122,7 @@ from .symtab import (
     has_stack_layout,
     instr_start,
     instructions,
+    op_at,
     stack_call_arg,
     stack_call_self,
     with_managers,
@@ -140,6 +147,11 @@ _BEFORE_WITH: Final = dis.opmap["BEFORE_WITH"]
 # PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
 _CALLS: Final = frozenset(op for name, op in dis.opmap.items()
                           if name.startswith(("CALL", "PRECALL")))
+# The calls after which the eval loop checks for signals (a C callee's return; a Python
+# callee checks at its RESUME): every call but the intrinsics (3.12+), which run no code
+# of the program's.
+_EVAL_CHECKED_CALLS: Final = frozenset(op for op in _CALLS
+                                       if "INTRINSIC" not in dis.opname[op])
 
 # Deferral reasons (gort.stats()["preempt_deferred"] keys, with ": hooked" or ": no hook").
 C_BETWEEN: Final = "C between frames"
@@ -203,6 +215,11 @@ class Preempter:
         self.armed_frame: FrameType | None = None
         self.checking = False  # do_sig_preempt is inside check (a nested signal waits)
         self.armed_g: G | None = None
+        # The armed frame was stopped between two instructions by the hook's own callback
+        # (arm): it switches only at a point where the eval loop checks for signals, and
+        # armed_prev is the last of its instructions the hook saw.
+        self.armed_between = False
+        self.armed_prev = -1
         # The plain locks the armed frame holds in with blocks: the hook waits for their
         # release (empty: an ordinary hook).
         self.armed_locks: list[Any] = []
@@ -679,6 +696,8 @@ class Preempter:
         self.armed_g = gp
         self.armed_soft = soft
         self.armed_locks = _raw_locks_held_in(frame) if held else []
+        self.armed_between = self._between_instructions(frame)
+        self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
         set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
 
@@ -691,6 +710,7 @@ class Preempter:
         self.armed_g = None
         self.armed_soft = False
         self.armed_locks = []
+        self.armed_between = False
         set_turn_hook(self.s.m0, "preempt", None)
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
@@ -701,8 +721,44 @@ class Preempter:
             if sys.gettrace() is _no_local_trace:
                 sys.settrace(None)
 
+    def _between_instructions(self, frame: FrameType) -> bool:
+        """frame is stopped between two of its instructions by the hook's own callback
+        (the callback is its callee on this thread's stack), not inside a call it made."""
+        f: FrameType | None = sys._getframe(1)
+        while f is not None and f.f_back is not frame:
+            f = f.f_back
+        return f is not None and f.f_code in _HOOK_CODES
+
+    def _eval_check_point(self, frame: FrameType) -> bool:
+        """The armed frame's next instruction is one where the eval loop could have run
+        the handler (a RESUME, a back edge, the first after a call the frame made since
+        the hook saw it last); records that instruction as the last one seen."""
+        code = frame.f_code
+        at = instr_start(code, frame.f_lasti)
+        prev, self.armed_prev = self.armed_prev, at
+        return op_at(code, at) in SAFE_OPCODES or (
+            prev != at and op_at(code, prev) in _EVAL_CHECKED_CALLS)
+
     def _fire(self, frame: FrameType) -> None:
         if frame is not self.armed_frame:
+            return
+        if self.armed_between and not self._eval_check_point(frame):
+            # Armed from inside the hook's own callback, at an instruction that another
+            # frame of the same code reached (a request that found the armed frame
+            # returned, re-armed below the callback): switching at the next instruction
+            # would cut a statement with no call in half (`d[k] += 1`, a lost update
+            # on 3.13 in most runs of hook_between.py). The next instruction asks again;
+            # a plain function's return hands the hook to its caller, whose next
+            # instruction comes after the call (without it, a short function's code kept
+            # the hook's events and each request found it stale again).
+            back = frame.f_back
+            if (op_at(frame.f_code, frame.f_lasti) in _RETURNS and back is not None
+                    and not frame.f_code.co_flags & _RESUMABLE
+                    and self._classify(back)[0] in (_USER, _MAIN)):
+                gp = self.armed_g
+                self.disarm()
+                if gp is not None:
+                    self.arm(gp, back)
             return
         held = self.armed_locks
         if held and (self.s.m0.locks or any(map(_raw_lock_held, held))
@@ -757,6 +813,12 @@ class Preempter:
 
 
 _GREENLET_SWITCH: Final = greenlet.__dict__["switch"]
+_RETURNS: Final = frozenset(dis.opmap[n] for n in ("RETURN_VALUE", "RETURN_CONST")
+                            if n in dis.opmap)
+_RESUMABLE: Final = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+# The hook's callbacks: a frame they were called for is between two instructions.
+_HOOK_CODES: Final = frozenset(fn.__code__ for fn in (Preempter._monitor_hook,
+                                                      Preempter._trace_hook))
 
 
 def _greenlet_kinds() -> frozenset[int]:
