@@ -756,9 +756,13 @@ class Preempter:
                     and not frame.f_code.co_flags & _RESUMABLE
                     and self._classify(back)[0] in (_USER, _MAIN)):
                 gp = self.armed_g
-                self.disarm()
-                if gp is not None:
-                    self.arm(gp, back)
+                outer, self.checking = self.checking, True  # as in sync_deferred
+                try:
+                    self.disarm()
+                    if gp is not None:
+                        self.arm(gp, back)
+                finally:
+                    self.checking = outer
             return
         held = self.armed_locks
         if held and (self.s.m0.locks or any(map(_raw_lock_held, held))
