@@ -214,6 +214,9 @@ class Preempter:
         self.inflight: dict[CodeType, frozenset[int]] = {}  # _fire's: _exception_in_flight
         self.armed_frame: FrameType | None = None
         self.checking = False  # do_sig_preempt is inside check (a nested signal waits)
+        # How many times the handler's or a safe point's own look raised the thread's
+        # tracing counter (_muted): subtracted to see the program's callbacks.
+        self.muting = 0
         self.armed_g: G | None = None
         # The armed frame was stopped between two instructions by the hook's own callback
         # (arm): it switches only at a point where the eval loop checks for signals, and
@@ -362,7 +365,7 @@ class Preempter:
         below = cut_back
         if below is not None and self._classify(below)[0] not in (_USER, _MAIN):
             below = None  # never hook gort's entry frame, nor a no-preempt module's
-        if cut is None and self.tracing.value:
+        if cut is None and self._in_callback():
             below = None  # a tracing callback with no boundary seen: never hook inside it
         # 3.11, the counter raised with gort's frames on the walk: most likely gort's own
         # switch (proc.schedule mutes the stretch around it, Sched.tcount), where the
@@ -372,8 +375,8 @@ class Preempter:
         # found it in place: a spinner ran on forever (tl_mkstemp, CI under load, 1 run in
         # 100). No hook then: sysmon asks again. (A profile callback calling gort is also
         # left to the next request.) Before the lock checks: no hook means no hook.
-        muted = runtime and _MONITORING is None and self.tracing.value
-        if muted or (not user and (runtime or self.tracing.value)):
+        muted = runtime and _MONITORING is None and self._in_callback()
+        if muted or (not user and (runtime or self._in_callback())):
             # Or no frame of the program at all, only gort's own or its raised count:
             # g0_main about to switch into a G it made running, gmain's first or last
             # instructions (3.13, CI: counted as "runtime: no hook" or "tracing
@@ -388,12 +391,12 @@ class Preempter:
         # around `with lk:` was never switched out (adversarial round 4, B3: a hang).
         for uat, uf in reversed(user):
             if _in_raw_rlock_with(uf):
-                if uat > cut_at and not (cut is None and self.tracing.value):
+                if uat > cut_at and not (cut is None and self._in_callback()):
                     return RLOCK_HELD, uf
                 return RLOCK_HELD, below
         if inside:
             return inside, below
-        if self.tracing.value:
+        if self._in_callback():
             return TRACING, below
         if cut is not None:
             return C_BETWEEN, below
@@ -494,11 +497,37 @@ class Preempter:
         # that comes meanwhile finds ``checking`` set and leaves the request to this one.
         self.checking = True
         try:
-            switch = self._answer(gp, frame, lock_wait)
+            switch = self._muted(self._answer, gp, frame, lock_wait)
         finally:
             self.checking = False
         if switch:
             proc.gopreempt_m(gp, True)
+
+    def _in_callback(self) -> int:
+        """The thread's tracing counter as the program's callbacks raised it (non-zero:
+        one of them runs on the G's stack), without the raise of our own look."""
+        return self.tracing.value - self.muting
+
+    def _muted(self, fn: Callable[..., bool], *args: Any) -> bool:
+        """fn(*args) with the thread's tracing raised on 3.12+
+        (PyThreadState_EnterTracing). The program's monitoring callbacks ran on the
+        handler's own frames, calling gort in the middle of the look: a nested request
+        re-armed the hook inside set_turn_hook's update (a stale hook, preemption
+        stalled for 1 s: tracer_calls_gort.py monitoring, 3.13, 1 run in 12).
+        Not on 3.11: there Enter/LeaveTracing also set CPython's per-call tracing flag,
+        which greenlet carries per greenlet, and a goroutine started meanwhile got no
+        event of its life (settrace_spin.py at 50 us, 1 run in 12); the nested
+        request's damage is bounded by the checking guard there."""
+        if _MONITORING is None:
+            return fn(*args)
+        tstate = self._tstate_get()
+        self._enter_tracing(tstate)
+        self.muting += 1
+        try:
+            return fn(*args)
+        finally:
+            self.muting -= 1
+            self._leave_tracing(tstate)
 
     def _answer(self, gp: G, frame: FrameType, lock_wait: bool) -> bool:
         """do_sig_preempt's decision: True to switch gp out now; else the hook is armed
@@ -608,16 +637,16 @@ class Preempter:
         # tracer_calls_gort.py trace under load). It leaves the request to this one.
         outer, self.checking = self.checking, True
         try:
-            return self._sync_deferred(gp)
+            return self._muted(self._sync_deferred, gp, sys._getframe(2))
         finally:
             self.checking = outer
 
-    def _sync_deferred(self, gp: G) -> bool:
-        f: FrameType | None = sys._getframe(3)  # above gopreempt_m
+    def _sync_deferred(self, gp: G, f: FrameType | None) -> bool:
+        """sync_deferred's look from f, the frame above gopreempt_m."""
         while f is not None and self._classify(f)[0] == _RUNTIME:
             f = f.f_back  # the gort call itself (chan.send, select, ...)
         reason, below = self.check(gp, f, modules=False)
-        if reason == SWITCHING or (self.tracing.value and reason != RLOCK_HELD):
+        if reason == SWITCHING or (self._in_callback() and reason != RLOCK_HELD):
             # No switch runs below a gort call: a raised count is a callback's, whatever
             # else the walk found. (3.12+, a profile function calling gort.select on
             # schedule's "return" event or a signal handler's "call" event: the walk met
@@ -661,7 +690,7 @@ class Preempter:
             current = sys.gettrace()
             if current is not None and _python_tracer() is None:
                 return False  # a C tracer (coverage's CTracer) never consults f_trace
-            if current is not None and self.tracing.value:
+            if current is not None and self._in_callback():
                 if held:
                     return False  # the locks are frame's: the next request
                 # Inside the Python tracer's own callback: when it returns, CPython's

@@ -966,6 +966,14 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     assert s is not None
     if s.m0.locks:
         return  # a signal handler runs on gp's stack (sigqueue.py): never switch there
+    if gp.status is not _RUNNING:
+        # gp's own switch-out is under way: a callback of the program's ran in it (3.13:
+        # a monitoring callback on the turn-end hooks' frames, after the hook's switch
+        # had left tracing) and called gort. The nested request armed the hook again
+        # inside set_turn_hook's update, which then dropped its turn-end entry: a stale
+        # hook, and preemption stalled for 1 s (tracer_calls_gort.py monitoring, 1 run
+        # in 12 on 3.13).
+        return
     if s.depth_left.value < PARK_DEPTH:
         # Too close to the recursion limit to run the scheduler: the request stays
         # pending, answered once gp's stack is shallower (counted like other deferrals).
