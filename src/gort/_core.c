@@ -940,6 +940,20 @@ ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap, PyObject
     return 1;
 }
 
+/* fn(*args), a function of the scheduling round, with the thread's tracing counter
+   raised, as proc.schedule's round runs: the program's trace function ran on
+   find_runnable's frames, with no goroutine current in the idle wait. */
+static PyObject *
+call_muted(PyObject *fn, PyObject *const *args, size_t nargs)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    int tsave = ts->tracing;
+    ts->tracing = tsave + 1;
+    PyObject *r = PyObject_Vectorcall(fn, args, nargs, NULL);
+    ts->tracing = tsave;
+    return r;
+}
+
 /* schedule(s, mp, gp)'s choice of the next G, once gp is parked or dead: its fast path
    (runnext, nothing due, proc.gcpoll's countdown) in C, else proc.find_runnable. 1 with
    *pnxt (a new reference), *pinherit, *ppp; -1 an exception. */
@@ -961,11 +975,7 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
         }
         else {
             PyObject *args[2] = {s, pp};
-            PyThreadState *ts = PyThreadState_Get();
-            int tsave = ts->tracing;
-            ts->tracing = tsave + 1;  /* muted, as proc.schedule's round */
-            PyObject *r = PyObject_Vectorcall(st.gcpoll, args, 2, NULL);  /* proc.gcpoll */
-            ts->tracing = tsave;
+            PyObject *r = call_muted(st.gcpoll, args, 2);  /* proc.gcpoll */
             if (r == NULL) {
                 return -1;
             }
@@ -1005,14 +1015,8 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
         inherit = 0;
     }
     else {
-        /* Muted, as proc.schedule's round: the program's trace function ran on
-           find_runnable's frames, with no goroutine current in the idle wait. */
         PyObject *args[3] = {s, mp, pp};
-        PyThreadState *ts = PyThreadState_Get();
-        int tsave = ts->tracing;
-        ts->tracing = tsave + 1;
-        PyObject *r = PyObject_Vectorcall(st.find_runnable, args, 3, NULL);
-        ts->tracing = tsave;
+        PyObject *r = call_muted(st.find_runnable, args, 3);
         if (r == NULL) {
             return -1;
         }

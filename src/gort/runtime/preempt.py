@@ -178,6 +178,7 @@ _MONITORING: Any = getattr(sys, "monitoring", None)
 USER_BOUNDARY_CODES: set[CodeType] = set()
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def user_code_boundary(fn: F) -> F:
@@ -215,7 +216,7 @@ class Preempter:
         self.armed_frame: FrameType | None = None
         self.checking = False  # do_sig_preempt is inside check (a nested signal waits)
         # How many times the handler's or a safe point's own look raised the thread's
-        # tracing counter (_muted): subtracted to see the program's callbacks.
+        # tracing counter (_look): subtracted to see the program's callbacks.
         self.muting = 0
         self.armed_g: G | None = None
         # The armed frame was stopped between two instructions by the hook's own callback
@@ -493,14 +494,7 @@ class Preempter:
             # while this handler was still looking: the outer one answers it.
             return
         assert gp is not None
-        # Looking (the hook's state and the M's turn-end hooks change here): a signal
-        # that comes meanwhile finds ``checking`` set and leaves the request to this one.
-        self.checking = True
-        try:
-            switch = self._muted(self._answer, gp, frame, lock_wait)
-        finally:
-            self.checking = False
-        if switch:
+        if self._look(self._answer, gp, frame, lock_wait):
             proc.gopreempt_m(gp, True)
 
     def _in_callback(self) -> int:
@@ -508,26 +502,34 @@ class Preempter:
         one of them runs on the G's stack), without the raise of our own look."""
         return self.tracing.value - self.muting
 
-    def _muted(self, fn: Callable[..., bool], *args: Any) -> bool:
-        """fn(*args) with the thread's tracing raised on 3.12+
-        (PyThreadState_EnterTracing). The program's monitoring callbacks ran on the
-        handler's own frames, calling gort in the middle of the look: a nested request
-        re-armed the hook inside set_turn_hook's update (a stale hook, preemption
-        stalled for 1 s: tracer_calls_gort.py monitoring, 3.13, 1 run in 12).
-        Not on 3.11: there Enter/LeaveTracing also set CPython's per-call tracing flag,
-        which greenlet carries per greenlet, and a goroutine started meanwhile got no
-        event of its life (settrace_spin.py at 50 us, 1 run in 12); the nested
-        request's damage is bounded by the checking guard there."""
-        if _MONITORING is None:
-            return fn(*args)
-        tstate = self._tstate_get()
-        self._enter_tracing(tstate)
-        self.muting += 1
+    def _look(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args), a look that changes the hook's state and the M's turn-end hooks
+        (the handler's answer, a safe point's, the hook's disarm): under ``checking``,
+        so a SIGURG handled meanwhile leaves the request to this look (one landing in
+        the middle of a safe point's arm re-entered it: StopIteration or "dictionary
+        changed size during iteration" out of the program's gort.select, 3 runs in 75
+        of tracer_calls_gort.py trace under load), and on 3.12+ with the thread's
+        tracing raised (PyThreadState_EnterTracing): the program's monitoring
+        callbacks ran on the handler's own frames, calling gort in the middle of the
+        look, and a nested request re-armed the hook inside set_turn_hook's update (a
+        stale hook, preemption stalled for 1 s: tracer_calls_gort.py monitoring, 3.13,
+        1 run in 12). Not on 3.11: there Enter/LeaveTracing also set CPython's per-call
+        tracing flag, which greenlet carries per greenlet, and a goroutine started
+        meanwhile got no event of its life (settrace_spin.py at 50 us, 1 run in 12)."""
+        outer, self.checking = self.checking, True
         try:
-            return fn(*args)
+            if _MONITORING is None:
+                return fn(*args)
+            tstate = self._tstate_get()
+            self._enter_tracing(tstate)
+            self.muting += 1
+            try:
+                return fn(*args)
+            finally:
+                self.muting -= 1
+                self._leave_tracing(tstate)
         finally:
-            self.muting -= 1
-            self._leave_tracing(tstate)
+            self.checking = outer
 
     def _answer(self, gp: G, frame: FrameType, lock_wait: bool) -> bool:
         """do_sig_preempt's decision: True to switch gp out now; else the hook is armed
@@ -631,15 +633,7 @@ class Preempter:
         pending; with asynchronous preemption on, the hook is armed below the
         boundary so the G stops as soon as the callback chain returns.
         """
-        # As do_sig_preempt's: a signal's handler landing in the middle of arm (the M's
-        # turn-end hooks half-updated) raised StopIteration or "dictionary changed size
-        # during iteration" out of the program's gort call (3 runs in 75 of
-        # tracer_calls_gort.py trace under load). It leaves the request to this one.
-        outer, self.checking = self.checking, True
-        try:
-            return self._muted(self._sync_deferred, gp, sys._getframe(2))
-        finally:
-            self.checking = outer
+        return self._look(self._sync_deferred, gp, sys._getframe(2))
 
     def _sync_deferred(self, gp: G, f: FrameType | None) -> bool:
         """sync_deferred's look from f, the frame above gopreempt_m."""
@@ -726,7 +720,8 @@ class Preempter:
         self.armed_soft = soft
         self.armed_locks = _raw_locks_held_in(frame) if held else []
         self.armed_between = self._between_instructions(frame)
-        self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
+        if self.armed_between:
+            self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
         set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
 
@@ -768,6 +763,13 @@ class Preempter:
         return op_at(code, at) in SAFE_OPCODES or (
             prev != at and op_at(code, prev) in _EVAL_CHECKED_CALLS)
 
+    def _rearm(self, frame: FrameType) -> None:
+        """Move the hook to frame, for the same G."""
+        gp = self.armed_g
+        self.disarm()
+        if gp is not None:
+            self.arm(gp, frame)
+
     def _fire(self, frame: FrameType) -> None:
         if frame is not self.armed_frame:
             return
@@ -784,14 +786,7 @@ class Preempter:
             if (op_at(frame.f_code, frame.f_lasti) in _RETURNS and back is not None
                     and not frame.f_code.co_flags & _RESUMABLE
                     and self._classify(back)[0] in (_USER, _MAIN)):
-                gp = self.armed_g
-                outer, self.checking = self.checking, True  # as in sync_deferred
-                try:
-                    self.disarm()
-                    if gp is not None:
-                        self.arm(gp, back)
-                finally:
-                    self.checking = outer
+                self._look(self._rearm, back)
             return
         held = self.armed_locks
         if held and (self.s.m0.locks or any(map(_raw_lock_held, held))
@@ -810,11 +805,7 @@ class Preempter:
             # first instruction, 1 run in 2 under load). The next instruction asks again.
             return
         gp = self.armed_g
-        outer, self.checking = self.checking, True  # as in sync_deferred
-        try:
-            self.disarm()
-        finally:
-            self.checking = outer
+        self._look(self.disarm)
         if self.rlock_owned():
             return  # a plain RLock taken by acquire() and still held: sysmon asks again
         if not self.want_async_preempt(gp) or self.s.m0.curg is not gp:
