@@ -129,6 +129,7 @@ typedef struct {
     PyObject *zero;
     PyObject *RUNNING, *NOREASON, *CANCELLED, *DEAD;
     PyObject *raise_pending;   /* proc.raise_pending(gp) */
+    PyObject *pending_after_wait;  /* proc.pending_after_wait(gp) */
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *foreign_switch;  /* proc.foreign_switch(s, mp, gp, got) */
     PyObject *hop_run;         /* proc.hop_run: a trampoline's run (proc.hop_to) */
@@ -1061,9 +1062,14 @@ gopark_end(PyObject *gp)
             Py_XDECREF(res);
             return -1;
         }
-        o.n = 0;
-        set_slot(&o, gp, st.g_preempt, Py_True);  /* raised at the next safe point */
-        release_olds(&o);
+        /* The wait completed: raised at the first point after the call where CPython
+           would have run a handler (proc.pending_after_wait). */
+        PyObject *res = PyObject_CallOneArg(st.pending_after_wait, gp);
+        if (res == NULL) {
+            Py_DECREF(w);
+            return -1;
+        }
+        Py_DECREF(res);
     }
     Py_DECREF(w);
     return 1;
@@ -3044,6 +3050,7 @@ core_setup(PyObject *mod, PyObject *ns)
         !(st.RUNNING = get_obj(ns, "RUNNING")) || !(st.NOREASON = get_obj(ns, "NOREASON")) ||
         !(st.CANCELLED = get_obj(ns, "CANCELLED")) ||
         !(st.raise_pending = get_obj(ns, "raise_pending")) ||
+        !(st.pending_after_wait = get_obj(ns, "pending_after_wait")) ||
         !(st.Timers = get_type(ns, "Timers")) || !(st.greenlet_type = get_obj(ns, "greenlet")) ||
         !(st.getcurrent = get_obj(ns, "getcurrent")) || !(st.gcpoll = get_obj(ns, "gcpoll")) ||
         !(st.find_runnable = get_obj(ns, "find_runnable")) ||

@@ -203,6 +203,20 @@ def test_goraise_after_the_wait_completed_keeps_the_value() -> None:
     assert log == ["v", "boom"]
 
 
+def test_an_exception_left_for_main_as_it_returns_is_raised_not_dropped() -> None:
+    """No safe point came before main returned: raised at its return, never lost (it was
+    dropped, and gort.run returned main's value)."""
+
+    def main() -> int:
+        rt.goraise(rt.getg(), Boom("late"))
+        rt.goraise(rt.getg(), ValueError("later"))
+        return 5
+
+    with pytest.raises(ValueError, match="later") as info:
+        gort.run(main)
+    assert isinstance(info.value.__context__, Boom)
+
+
 def test_two_exceptions_before_the_first_is_raised_both_arrive_in_order() -> None:
     """Each is raised at its own safe point, even inside an except clause (no chaining)."""
 

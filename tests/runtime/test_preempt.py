@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -365,6 +366,41 @@ def test_buffered_writer_over_python_raw_never_reentered(env: dict[str, str], ho
         assert r.stdout.strip() == "bytes 240 counts [80, 80, 80] errors []", r.stdout
 
 
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
+@pytest.mark.parametrize("env", SLICES)
+@pytest.mark.parametrize("mode", ["with", "timed"])
+def test_a_condition_over_a_lock_made_before_gort_never_hangs_its_waiters(
+        env: dict[str, str], mode: str) -> None:
+    # Adversarial round 10, F1: switched out right after Condition.wait took the Lock
+    # back; the next waiter blocked the thread, and the recovery refused it.
+    want = "counters [900, 900, 900]" if mode == "timed" else "counters [0, 0, 900]"
+    for r in _run_reps("prelock_cond.py", mode, env=env, module=False, timeout=60):
+        assert (r.returncode, r.stdout) == (0, f"{want} exclusion broken 0\nOK\n"), \
+            r.stdout + r.stderr[-3000:]
+
+
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
+@pytest.mark.parametrize("env", SLICES)
+@pytest.mark.parametrize("kind", ["lock", "rlock"])
+def test_a_raising_handlers_exception_lands_where_cpython_would_put_it(
+        env: dict[str, str], kind: str) -> None:
+    # Adversarial round 10, F2: raised a slice late (outside main's try), or at a with
+    # block's exit before __exit__ (the lock left held).
+    for r in _run_reps("exc_waiter.py", kind, env=env, module=False, timeout=60):
+        assert (r.returncode, r.stdout) == (0, "counter 9000 lock free True\nOK\n"), \
+            r.stdout + r.stderr[-3000:]
+
+
+@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
+@pytest.mark.parametrize("env", SLICES)
+@pytest.mark.parametrize("kind", ["lock", "rlock"])
+def test_a_signal_handler_never_runs_as_the_goroutine_it_interrupted(
+        env: dict[str, str], kind: str) -> None:
+    # Adversarial round 10, F3: it entered that goroutine's RLock mid-section.
+    for r in _run_reps("sig_lock.py", kind, env=env, module=False, timeout=60):
+        assert (r.returncode, r.stdout) == (0, "OK\n"), r.stdout + r.stderr[-3000:]
+
+
 @pytest.mark.parametrize("mode", ["tee_for", "fin_for"])
 def test_a_generator_under_a_c_iterator_or_finalized_from_c_is_never_switched_out(
         mode: str) -> None:
@@ -412,17 +448,31 @@ def test_setprofile_every_goroutine_keeps_its_events_no_hang(env: dict[str, str]
 
 @pytest.mark.parametrize("env", SLICES)
 @pytest.mark.parametrize("how", ["trace", "profile"])
+@pytest.mark.parametrize("where", ["call", "top"])
 def test_a_goroutine_living_in_a_tracing_callback_that_calls_gort_is_switched_out(
-        how: str, env: dict[str, str]) -> None:
+        how: str, where: str, env: dict[str, str]) -> None:
     # Adversarial round 7, finding 3: on 3.11 no hook could be armed inside the program's
     # trace function (the trampoline overwrites the traced frame's f_trace), and main
-    # waited up to 6.6-7.9 s for a 1 ms sleep. The hook goes on the traced frame's
-    # caller now; later requests still look (it may not return soon).
+    # waited up to 6.6-7.9 s for a 1 ms sleep. The hook went on the traced frame's
+    # caller; with the loop in the goroutine's own function ("top") there was none but
+    # gort's entry frame, and main waited 0.3-3 s (round 9, finding 1). gort's wrapper of
+    # the trace function answers when the function returns (preempt.TraceOwner).
     for _ in range(3):
-        r = run_testprog("trace_heavy_fair.py", how, env=env, timeout=120, module=False)
+        r = run_testprog("trace_heavy_fair.py", how, where, env=env, timeout=120,
+                         module=False)
         # (stderr: no "has run for 1.0s without stopping" report either)
         assert (r.returncode, r.stdout, r.stderr) == (0, "OK\n", ""), \
             r.stdout + r.stderr[-2000:]
+
+
+def test_the_programs_trace_function_sees_the_same_events_under_gort() -> None:
+    # 3.11 runs it inside gort's wrapper (preempt.TraceOwner): nothing of that may show,
+    # not even sys.settrace/gettrace's own frames (CPython's are C, never traced).
+    r = run_testprog("settrace_transparent.py", timeout=60, module=False)
+    assert (r.returncode, r.stderr) == (0, ""), r.stdout + r.stderr
+    assert r.stdout == ("plain 30 (True, None, False)\nmethod 30 (True, None, False)\n"
+                        "closures 20 (True, None, False)\n"
+                        "raising 10 (True, 'tracer gave up', True)\nOK\n"), r.stdout
 
 
 @pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
@@ -715,13 +765,65 @@ def test_a_pending_exception_the_hook_raises_never_replaces_one_in_flight(
             except Pending as p:
                 return ("ValueError", str(e), "then Pending", repr(p.__context__))
             return ("ValueError", str(e), "Pending never raised")
+        try:
+            gort.gosched()
+        except Pending as p:
+            return ("Pending at the next safe point", repr(p.__context__))
         return ("nothing raised",)
 
     got = gort.run(main)
+    later = ("ValueError", "in flight", "then Pending", "ValueError('in flight')")
+    chained = ("Pending", "ValueError('in flight')")
     if handler == "none":
-        assert got == ("ValueError", "in flight", "then Pending", "ValueError('in flight')")
+        assert got == later
     else:
-        assert got == ("Pending", "ValueError('in flight')")
+        # The hook raises it where the eval loop checks (adversarial round 10, F2): inside
+        # the handler when the first instruction there counts as one after the call that
+        # raised (3.11), else at the next safe point (3.13: the handler's prologue runs
+        # between): never in place of the exception in flight.
+        assert got in ((chained, ("Pending at the next safe point", "None"))
+                       if handler == "except" else (chained, later)), got
+
+
+def test_a_pending_exception_is_never_raised_between_a_with_blocks_error_and_its_exit(
+        ) -> None:
+    # Adversarial round 10, F2(b): the hook raised an exception goraise had left for main
+    # at the with block's exceptional exit, after PUSH_EXC_INFO and before
+    # WITH_EXCEPT_START, where CPython never runs a handler: __exit__ never ran, and
+    # main's lock stayed held (an RLock re-entered forever). The hook now raises only
+    # where the eval loop checks (a RESUME, a back edge, the first instruction after a
+    # call).
+    lk = threading.Lock()
+
+    def arm_then_raise() -> None:
+        s = rt.sched.current
+        assert s is not None and s.preempter is not None
+        gp = s.m0.curg
+        assert gp is not None
+        if not s.preempter.arm(gp, sys._getframe(1)):  # the with block's frame
+            pytest.skip("no hook possible here (a C tracer)")
+        rt.goraise(gp, Pending())
+        raise ValueError("in the block")
+
+    def victim() -> None:
+        with lk:
+            arm_then_raise()
+
+    def main() -> tuple[str, ...]:
+        try:
+            victim()
+        except Pending:
+            return ("Pending from the with block", f"locked {lk.locked()}")
+        except ValueError as e:
+            held = lk.locked()
+            try:
+                gort.gosched()  # a safe point: the pending exception is raised
+            except Pending:
+                return ("ValueError", str(e), f"locked {held}", "then Pending")
+            return ("ValueError", str(e), f"locked {held}", "Pending never raised")
+        return ("nothing raised",)
+
+    assert gort.run(main) == ("ValueError", "in the block", "locked False", "then Pending")
 
 
 def test_no_hook_is_armed_while_gort_mutes_tracing_for_a_switch() -> None:

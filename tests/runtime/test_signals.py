@@ -249,7 +249,9 @@ def test_handler_exception_from_a_worker_goes_to_main_not_the_worker() -> None:
         gort.run(main)
     finally:
         signal.signal(signal.SIGUSR1, old)
-    assert log == [2, "from handler"]
+    # Run in the handlers' goroutine, never as the worker (2) it interrupted (adversarial
+    # round 10, F3: it entered the worker's RLock and saw its threading.local).
+    assert log[1:] == ["from handler"] and log[0] not in (1, 2), log
 
 
 def test_blocking_call_in_a_handler_is_a_clear_error_and_leaves_nothing_queued() -> None:

@@ -413,7 +413,8 @@ def _load_core() -> str:
         "CHAN_SEND": WaitReason.CHAN_SEND, "CHAN_RECEIVE": WaitReason.CHAN_RECEIVE,
         "ClosedChannelError": ClosedChannelError, "RUNNING": Gstatus.RUNNING,
         "NOREASON": WaitReason.ZERO, "CANCELLED": CANCELLED,
-        "raise_pending": proc.raise_pending, "Timers": Timers, "greenlet": greenlet,
+        "raise_pending": proc.raise_pending,
+        "pending_after_wait": proc.pending_after_wait, "Timers": Timers, "greenlet": greenlet,
         "getcurrent": getcurrent, "gcpoll": proc.gcpoll, "find_runnable": proc.find_runnable,
         "foreign_switch": proc.foreign_switch, "hop_run": proc.hop_run,
         **pure})

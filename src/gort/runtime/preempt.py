@@ -63,7 +63,9 @@ stays pending and sysmon re-sends the signal with back-off. On 3.11 a Python
 trace function (``sys.settrace(fn)``, pdb) consults ``frame.f_trace``, so the
 hook chains in front of the frame's own local tracer and leaves the global
 one alone; a C tracer (coverage's) does not, so there is no hook under it.
-The handler never switches inside the program's trace function itself.
+The handler never switches inside the program's trace function itself; on 3.11
+gort runs that function inside a wrapper (``TraceOwner``) that answers a request
+deferred inside it when it returns, where a hook on the traced frame survives.
 The hook's own callback is gort's, not a point where the eval loop checks: a
 request landing inside it (3.12+: INSTRUCTION events are the code's, so the
 callback runs for every frame of the hooked code) that arms the hook again on
@@ -99,6 +101,7 @@ from types import (
     FrameType,
     GeneratorType,
     MethodDescriptorType,
+    MethodType,
     MethodWrapperType,
 )
 from typing import Any, Final, TypeVar
@@ -142,6 +145,7 @@ _BASE: Final = 1  # gort's entry frame of a goroutine (gmain, run_path): the wal
 _MAIN: Final = 4  # the script's module frame (the main goroutine's base; user code)
 _RUNTIME: Final = 2  # gort's own code
 _MODULE: Final = 3  # a module in the no-preempt list
+_TRACER: Final = 5  # 3.11: gort's wrapper of the program's trace function (TraceOwner)
 
 _BEFORE_WITH: Final = dis.opmap["BEFORE_WITH"]
 # PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
@@ -220,13 +224,16 @@ class Preempter:
         self.muting = 0
         self.armed_g: G | None = None
         # The armed frame was stopped between two instructions by the hook's own callback
-        # (arm): it switches only at a point where the eval loop checks for signals, and
-        # armed_prev is the last of its instructions the hook saw.
+        # (arm): it switches only at a point where the eval loop checks for signals.
+        # armed_prev is the last of its instructions the hook saw (_eval_check_point).
         self.armed_between = False
         self.armed_prev = -1
         # The plain locks the armed frame holds in with blocks: the hook waits for their
         # release (empty: an ordinary hook).
         self.armed_locks: list[Any] = []
+        # arm_after_wait's hook: the line of the blocking call, where it never raises
+        # (-1: any line).
+        self.armed_line = -1
         # 3.11: armed below the program's trace function, on the caller of the frame it
         # traces: the frame may run on for long (a loop traced line by line), so later
         # requests look again instead of trusting the hook (do_sig_preempt).
@@ -234,6 +241,11 @@ class Preempter:
         # 3.11: what the armed frame had before the hook (restored on disarm).
         self.saved_trace: Any = None
         self.saved_opcodes = False
+        # 3.11: the G whose request was deferred inside the program's trace function,
+        # which gort's wrapper called (TraceOwner): the wrapper answers it when that
+        # function returns (after_callback_returned). None: no such request.
+        self.after_callback: G | None = None
+        self.traces: TraceOwner | None = None  # 3.11, while started
         self.tool_id = -1
         self._tstate_get, self._enter_tracing, self._leave_tracing = tracing_api()
 
@@ -248,6 +260,8 @@ class Preempter:
         self.started = True
         mon = _MONITORING
         if mon is None:
+            self.traces = TraceOwner(self)
+            self.traces.install()
             return True
         for tool in (4, 3):
             if mon.get_tool(tool) is None:
@@ -260,6 +274,10 @@ class Preempter:
     def close(self) -> None:
         self.started = False
         self.disarm()
+        self.after_callback = None
+        if self.traces is not None:
+            self.traces.close()
+            self.traces = None
         if self.tool_id >= 0:
             mon = _MONITORING
             mon.register_callback(self.tool_id, mon.events.INSTRUCTION, None)
@@ -279,6 +297,8 @@ class Preempter:
             return got
         if code in self.base_codes:
             got = (_BASE, "")
+        elif code is _TRACED_CODE:
+            got = (_TRACER, "")
         elif code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
             got = (_MAIN, "")
         elif code in USER_BOUNDARY_CODES:
@@ -300,8 +320,8 @@ class Preempter:
         """Why the G interrupted at ``frame`` may not be switched out; "" if it may."""
         return self.check(gp, frame)[0]
 
-    def check(self, gp: G, frame: FrameType | None,
-              modules: bool = True) -> tuple[str, FrameType | None]:
+    def check(self, gp: G, frame: FrameType | None, modules: bool = True,
+              plain: bool = True) -> tuple[str, FrameType | None]:
         """(why gp, interrupted at frame, may not be switched out, where to hook); ("", None).
 
         Walks from the interrupted frame to the G's entry frame (Go:
@@ -315,6 +335,7 @@ class Preempter:
         once the whole call chain has returned. When the program holds a plain
         lock in a ``with`` at or below that frame, the hook is the outermost
         such frame instead (it waits there for the locks' release, _fire).
+        ``plain``: a plain Lock held in a with block counts (RLocks always do).
         """
         if self.s.m0.locks:
             return "locks", None
@@ -332,6 +353,11 @@ class Preempter:
             kind, what = self._classify(f)
             if kind == _BASE:
                 break
+            if kind == _TRACER:
+                # 3.11: inside the program's trace function, which gort's wrapper called
+                # for the frame below: no switch above it. Hooked on the wrapper's frame:
+                # the wrapper answers once the program's function has returned (arm).
+                return TRACING, f
             back = f.f_back
             junction = False
             if back is None and kind != _MAIN:
@@ -391,7 +417,7 @@ class Preempter:
         # hook the next request had to land outside the block, and a goroutine looping
         # around `with lk:` was never switched out (adversarial round 4, B3: a hang).
         for uat, uf in reversed(user):
-            if _in_raw_rlock_with(uf):
+            if _raw_locks_held_in(uf, plain):
                 if uat > cut_at and not (cut is None and self._in_callback()):
                     return RLOCK_HELD, uf
                 return RLOCK_HELD, below
@@ -534,9 +560,17 @@ class Preempter:
     def _answer(self, gp: G, frame: FrameType, lock_wait: bool) -> bool:
         """do_sig_preempt's decision: True to switch gp out now; else the hook is armed
         (or not) and the deferral counted."""
-        if lock_wait and lock_wait_at(frame) and not self.check(gp, frame, modules=False)[0]:
+        # A plain Lock locked in one of the waiter's with blocks is not evidence that the
+        # waiter holds it: Condition.wait released it and waits to take it back, while
+        # another goroutine holds it (a Condition over a Lock made before gort, `with cv:
+        # cv.wait()`: the waiter blocked the thread for good, adversarial round 10, F1).
+        # A plain Lock the waiter does hold is a thread's lock order, as between threads.
+        if lock_wait and lock_wait_at(frame) and \
+                not self.check(gp, frame, modules=False, plain=False)[0]:
             self.s.stats.preempt_lock_wait += 1
             return True
+        if self.after_callback is gp:
+            return False  # inside the program's trace function: its wrapper answers
         if self.armed_frame is not None:
             if not self.armed_soft and self._armed_on_stack(frame) and self._hook_in_place():
                 return False  # a hook is already waiting for this G's next instruction
@@ -546,18 +580,7 @@ class Preempter:
             self.disarm()
         reason, below = self.check(gp, frame)
         if reason:
-            if reason == RLOCK_HELD:
-                if below is not None:
-                    self.arm(gp, below, held=True)
-                self._deferred(reason)
-            else:
-                # The runtime, a no-preempt module, C between frames, a tracing callback:
-                # the hook ends the slice when the call chain returns. (Without it the
-                # next request had to land outside, which a loop spending most of its
-                # time in queue or logging rarely did: slices of 40-300 ms, stalls of
-                # seconds; adversarial round 4, B4.)
-                hooked = below is not None and self.arm(gp, below)
-                self._deferred(f"{reason}: {'hooked' if hooked else 'no hook'}")
+            self._defer(gp, reason, below)
             return False
         if frame.f_code.co_code[frame.f_lasti] in SAFE_OPCODES:
             return True
@@ -633,6 +656,8 @@ class Preempter:
         pending; with asynchronous preemption on, the hook is armed below the
         boundary so the G stops as soon as the callback chain returns.
         """
+        if self.after_callback is gp:
+            return True  # inside the program's trace function: its wrapper answers
         return self._look(self._sync_deferred, gp, sys._getframe(2))
 
     def _sync_deferred(self, gp: G, f: FrameType | None) -> bool:
@@ -676,12 +701,21 @@ class Preempter:
         locks, not the blocks: a block's exit runs three instructions outside its range
         before the release).
         """
+        if frame.f_code is _TRACED_CODE:
+            # 3.11, check's answer inside the program's trace function: its wrapper's
+            # frame. CPython stores that function's result in the traced frame's f_trace
+            # when it returns, over any hook armed there meanwhile, so the wrapper
+            # answers then (after_callback_returned).
+            if held:
+                return False
+            self.after_callback = gp
+            return True
         soft = False
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
                                          _MONITORING.events.INSTRUCTION)
         elif _MONITORING is None:
-            current = sys.gettrace()
+            current = _real_gettrace()
             if current is not None and _python_tracer() is None:
                 return False  # a C tracer (coverage's CTracer) never consults f_trace
             if current is not None and self._in_callback():
@@ -712,7 +746,7 @@ class Preempter:
             frame.f_trace = self._trace_hook
             frame.f_trace_opcodes = True
             if current is None:
-                sys.settrace(_no_local_trace)
+                _real_settrace(_no_local_trace)
         else:
             return False
         self.armed_frame = frame
@@ -720,8 +754,7 @@ class Preempter:
         self.armed_soft = soft
         self.armed_locks = _raw_locks_held_in(frame) if held else []
         self.armed_between = self._between_instructions(frame)
-        if self.armed_between:
-            self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
+        self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
         set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
 
@@ -735,6 +768,7 @@ class Preempter:
         self.armed_soft = False
         self.armed_locks = []
         self.armed_between = False
+        self.armed_line = -1
         set_turn_hook(self.s.m0, "preempt", None)
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
@@ -742,8 +776,87 @@ class Preempter:
             frame.f_trace_opcodes = self.saved_opcodes
             frame.f_trace = self.saved_trace
             self.saved_trace = None
-            if sys.gettrace() is _no_local_trace:
-                sys.settrace(None)
+            if _real_gettrace() is _no_local_trace:
+                _real_settrace(None)
+
+    def after_callback_returned(self, frame: FrameType, event: str, local: Any) -> Any:
+        """3.11: the program's trace function returned ``local`` for ``frame``'s ``event``
+        with a request deferred inside it (``after_callback``); returns what CPython is
+        to store in ``frame.f_trace``.
+
+        Answered here as the handler would, from the traced frame: the switch, when it
+        is safe, at the frame's next instruction (the hook, armed on it now: before
+        "call", "line" and "opcode" events the frame stands before an instruction, and
+        the program's function ran Python code there, where a thread could have lost
+        the GIL too); otherwise the hook below the boundary. The hook armed on the
+        traced frame itself is returned, chained in front of ``local``: CPython's
+        trampoline would otherwise overwrite it with ``local``. At "return" and
+        "exception" events nothing: the request stays pending (the frame may be
+        unwinding, see _trace_hook) and the next gort call or signal asks again.
+        """
+        gp, self.after_callback = self.after_callback, None
+        if (event not in _BEFORE_INSTRUCTION or not self.started
+                or not self.want_async_preempt(gp) or self.s.m0.curg is not gp):
+            return local
+        assert gp is not None
+        # The wrapper's own call raised the thread's tracing counter: not the program's.
+        self.muting += 1
+        try:
+            self._look(self._answer_after, gp, frame)
+        finally:
+            self.muting -= 1
+        if self.armed_frame is frame:
+            self.saved_trace = local
+            return self._trace_hook
+        return local
+
+    def _answer_after(self, gp: G, frame: FrameType) -> None:
+        """after_callback_returned's look: arm the hook on frame, or below the boundary."""
+        if self.armed_frame is not None:
+            self.disarm()  # frame's next instruction comes before any older hook's
+        reason, below = self.check(gp, frame)
+        if reason:
+            self._defer(gp, reason, below)
+        else:
+            self.arm(gp, frame)
+
+    def _defer(self, gp: G, reason: str, below: FrameType | None) -> None:
+        """check's answer was unsafe (reason): arm the hook at ``below``, count the deferral."""
+        if reason == RLOCK_HELD:
+            if below is not None:
+                self.arm(gp, below, held=True)
+            self._deferred(reason)
+        else:
+            # The runtime, a no-preempt module, C between frames, a tracing callback:
+            # the hook ends the slice when the call chain returns. (Without it the
+            # next request had to land outside, which a loop spending most of its
+            # time in queue or logging rarely did: slices of 40-300 ms, stalls of
+            # seconds; adversarial round 4, B4.)
+            hooked = below is not None and self.arm(gp, below)
+            self._deferred(f"{reason}: {'hooked' if hooked else 'no hook'}")
+
+    def arm_after_wait(self, gp: G, frame: FrameType | None) -> None:
+        """proc.pending_after_wait: hook the program's frame that made the blocking call
+        (the first below ``frame`` that is not gort's) so that the exception waiting for
+        gp is raised at its first eval-check point after the call's line (_fire): the
+        statement that takes the call's result completes first (a received value is
+        stored, ``lk.acquire()`` is followed by its ``try``), where CPython could lose
+        it, raising right after the call. Only where the handler could switch gp out
+        (check): else the next safe point raises it."""
+        if not self.started or self.s.m0.curg is not gp:
+            return
+        while frame is not None and self._classify(frame)[0] == _RUNTIME:
+            frame = frame.f_back
+        if frame is not None and self._classify(frame)[0] in (_USER, _MAIN):
+            self._look(self._arm_after_wait, gp, frame)
+
+    def _arm_after_wait(self, gp: G, frame: FrameType) -> None:
+        if self.check(gp, frame)[0]:
+            return
+        if self.armed_frame is not None:
+            self.disarm()
+        if self.arm(gp, frame):
+            self.armed_line = frame.f_lineno
 
     def _between_instructions(self, frame: FrameType) -> bool:
         """frame is stopped between two of its instructions by the hook's own callback
@@ -760,20 +873,41 @@ class Preempter:
         code = frame.f_code
         at = instr_start(code, frame.f_lasti)
         prev, self.armed_prev = self.armed_prev, at
-        return op_at(code, at) in SAFE_OPCODES or (
-            prev != at and op_at(code, prev) in _EVAL_CHECKED_CALLS)
+        op = op_at(code, at)
+        # 3.11: from a PRECALL to its own CALL no call has run yet (a specialised PRECALL
+        # that runs a builtin itself skips the CALL).
+        return op in SAFE_OPCODES or (
+            prev != at and op_at(code, prev) in _EVAL_CHECKED_CALLS
+            and not (op == _CALL and op_at(code, prev) == _PRECALL))
 
-    def _rearm(self, frame: FrameType) -> None:
-        """Move the hook to frame, for the same G."""
+    def _rearm(self, frame: FrameType, held: bool = False) -> None:
+        """Move the hook to frame, for the same G (``held``: as arm's)."""
         gp = self.armed_g
         self.disarm()
         if gp is not None:
-            self.arm(gp, frame)
+            self.arm(gp, frame, held)
+
+    def _with_lock_frame(self, frame: FrameType) -> FrameType | None:
+        """The outermost of frame and the program's frames below it (to the G's base)
+        inside a with block over a held plain lock (check's RLOCK_HELD), or None."""
+        found = None
+        f: FrameType | None = frame
+        while f is not None:
+            kind = self._classify(f)[0]
+            if kind not in (_USER, _MAIN):
+                break
+            if _in_raw_rlock_with(f):
+                found = f
+            if kind == _MAIN:
+                break
+            f = f.f_back
+        return found
 
     def _fire(self, frame: FrameType) -> None:
         if frame is not self.armed_frame:
             return
-        if self.armed_between and not self._eval_check_point(frame):
+        point = self._eval_check_point(frame)
+        if self.armed_between and not point:
             # Armed from inside the hook's own callback, at an instruction that another
             # frame of the same code reached (a request that found the armed frame
             # returned, re-armed below the callback): switching at the next instruction
@@ -792,6 +926,22 @@ class Preempter:
         if held and (self.s.m0.locks or any(map(_raw_lock_held, held))
                      or _in_raw_rlock_with(frame)):
             return  # a lock still held, or another taken: the next instruction asks again
+        uf = self._with_lock_frame(frame)
+        if uf is not None:
+            # A plain lock taken in a with block since the hook was armed: the hook went on
+            # the program's frame under threading's Condition.wait, which then took the
+            # Condition's Lock back, and the switch left it held; the next goroutine
+            # blocked the thread on it (adversarial round 10, F1). Wait for its release,
+            # as check's hook would have.
+            if uf is frame:
+                self.armed_locks = _raw_locks_held_in(frame)
+            else:
+                self.muting += 1  # the hook's own callback raised the count
+                try:
+                    self._look(self._rearm, uf, True)
+                finally:
+                    self.muting -= 1
+            return
         code = frame.f_code
         prologue = self.inflight.get(code)
         if prologue is None:
@@ -805,6 +955,17 @@ class Preempter:
             # first instruction, 1 run in 2 under load). The next instruction asks again.
             return
         gp = self.armed_g
+        if gp is not None and gp.pending is not None and (
+                not point or frame.f_lineno == self.armed_line):
+            # An exception goraise left for the G (a signal handler's) is raised by the
+            # switch: only where CPython could have run that handler, never between two
+            # instructions it runs without a check. Raised at a with block's exit before
+            # __exit__'s call (or after PUSH_EXC_INFO, before WITH_EXCEPT_START) it left
+            # the lock held: main re-entered its RLock forever (adversarial round 10,
+            # F2). The next instruction asks again. After a completed wait, not on the
+            # call's own line either: the statement that takes the call's result (a
+            # value stored, a lock's try block entered) completes first.
+            return
         self._look(self.disarm)
         if self.rlock_owned():
             return  # a plain RLock taken by acquire() and still held: sysmon asks again
@@ -836,7 +997,146 @@ class Preempter:
         self._fire(sys._getframe(1))
 
 
+# -- the program's trace function (3.11) -------------------------------------------
+
+_real_settrace: Final = sys.settrace
+_real_gettrace: Final[Callable[[], Any]] = sys.gettrace
+# The events before which the traced frame stands at an instruction it has not begun.
+_BEFORE_INSTRUCTION: Final = frozenset({"call", "line", "opcode"})
+
+
+class TraceOwner:
+    """3.11, while a run lasts on the main thread: the program's ``sys.settrace``
+    functions run inside a wrapper of gort's, so that a preemption request deferred
+    inside one is answered the moment it returns.
+
+    Why. A request landing inside the program's trace function (or in a gort call
+    the function makes) must not switch there (the thread's tracing counter is
+    raised; the function may be in the middle of its own bookkeeping). The hook
+    cannot go on the traced frame: when the function returns, CPython's trampoline
+    stores its result in ``frame.f_trace``, over the hook. Below the traced frame
+    it comes only once that frame returns, and under a goroutine's own function
+    there is only gort's entry frame. A goroutine looping in its own function under
+    a tracer that does real work per line (pdb's, a Python coverage tracer's, one
+    calling gort) spent most of its time in the trace function, where almost every
+    signal landed, and got slices of 0.3 to 3 s beside peers sleeping 1 ms
+    (adversarial round 9). The wrapper runs after the program's function, and what it
+    returns is what CPython stores: it arms the hook on the traced frame and returns
+    it, chained in front of the program's local tracer.
+
+    What the program sees. ``sys.settrace(fn)`` installs ``fn`` wrapped, and
+    ``sys.gettrace()`` returns ``fn`` (never the wrapper, never gort's own
+    placeholder ``_no_local_trace``); the wrapper passes every event and argument
+    through and returns the program's local tracer wrapped likewise. Differences: a
+    frame's ``f_trace`` reads as the wrapper, and inside the program's function
+    ``sys._getframe(1)`` is the wrapper's frame (the traced frame is its argument, as
+    always). Calls on other threads, and a ``settrace`` bound before the run
+    (``from sys import settrace``), go to CPython unchanged. A C tracer (coverage's
+    CTracer, set through ``PyEval_SetTrace``) is not wrapped and never consults
+    ``f_trace``: no hook under it, as before.
+
+    Rejected: switching inside the wrapper right after the program's function
+    returned (a second switch path beside the hook's, with the same exception and
+    per-call-flag hazards the hook already handles: _fire); re-sending the signal
+    until one lands in the traced frame's own code (under a tracer costing 10x the
+    traced line, one in ten, after a back-off: the 0.3 to 3 s above); wrapping only
+    from the first deferral on (the frame's local tracer is then already the
+    program's, and every later event goes to it directly). Not needed on 3.12+: the
+    hook there is gort's own sys.monitoring tool, which the program's functions
+    cannot overwrite.
+    """
+
+    def __init__(self, pre: Preempter) -> None:
+        self.pre = pre
+        self.tid = _thread.get_ident()
+        # The last function wrapped and its wrapper: bdb returns a new bound method
+        # (``self.trace_dispatch``) for every event, equal to the last one.
+        self.last_fn: Any = None
+        self.last_wrap: Any = None
+        self.installed = False
+
+    def install(self) -> None:
+        """Patch ``sys.settrace``/``sys.gettrace``; wrap a Python trace function set now."""
+        if sys.settrace is not _real_settrace or sys.gettrace is not _real_gettrace:
+            return  # a library replaced them: left alone, no wrapper this run (as before)
+        sys.settrace = self.settrace
+        sys.gettrace = self.gettrace
+        self.installed = True
+        current = _python_tracer()
+        if current is not None and current.__code__ is not _TRACED_CODE:
+            _real_settrace(self.wrap(current))
+
+    def close(self) -> None:
+        """Give back the functions and the thread's trace function unwrapped."""
+        if not self.installed:
+            return
+        self.installed = False
+        if sys.settrace == self.settrace:
+            sys.settrace = _real_settrace
+        if sys.gettrace == self.gettrace:
+            sys.gettrace = _real_gettrace
+        current = _real_gettrace()
+        if getattr(current, "__code__", None) is _TRACED_CODE:
+            _real_settrace(current.__wrapped__)
+        self.last_fn = self.last_wrap = None
+
+    def settrace(self, function: Any, /) -> None:
+        """sys.settrace during a gort run (3.11): the program's function, wrapped."""
+        if _thread.get_ident() != self.tid or function is None:
+            _real_settrace(function)
+        else:
+            _real_settrace(self.wrap(function))
+
+    def gettrace(self) -> Any:
+        """sys.gettrace during a gort run (3.11): the program's function, never gort's."""
+        current = _real_gettrace()
+        if current is _no_local_trace:
+            return None
+        if getattr(current, "__code__", None) is _TRACED_CODE:
+            return current.__wrapped__
+        return current
+
+    def wrap(self, fn: Any) -> Any:
+        """The wrapper CPython calls for the program's trace function fn (None: None)."""
+        if fn is None:
+            return None
+        last = self.last_fn
+        if fn is last or (type(fn) is MethodType and fn == last):
+            return self.last_wrap
+        wrapper = _traced(fn, self.pre, self.wrap)
+        self.last_fn, self.last_wrap = fn, wrapper
+        return wrapper
+
+
+def _traced(fn: Any, pre: Preempter, wrap: Callable[[Any], Any]) -> Any:
+    """fn as CPython calls it under TraceOwner: every event passed through; a request
+    deferred inside fn answered when it returns (Preempter.after_callback_returned)."""
+
+    def traced(frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "call" and frame.f_code in _UNTRACED_CODES:
+            return None  # sys.settrace/gettrace themselves: CPython's are C, never traced
+        try:
+            local = fn(frame, event, arg)
+        except BaseException:
+            pre.after_callback = None  # CPython drops the trace function: nothing to answer
+            raise
+        if pre.after_callback is not None:
+            return pre.after_callback_returned(frame, event, wrap(local))
+        if local is fn:
+            return traced
+        return None if local is None else wrap(local)
+
+    traced.__wrapped__ = fn  # type: ignore[attr-defined]
+    return traced
+
+
+_TRACED_CODE: Final = _traced(None, None, None).__code__  # type: ignore[arg-type]
+_UNTRACED_CODES: Final = frozenset({TraceOwner.settrace.__code__, TraceOwner.gettrace.__code__})
+
+
 _GREENLET_SWITCH: Final = greenlet.__dict__["switch"]
+_CALL: Final = dis.opmap["CALL"]
+_PRECALL: Final = dis.opmap.get("PRECALL", -2)  # 3.11 only
 _RETURNS: Final = frozenset(dis.opmap[n] for n in ("RETURN_VALUE", "RETURN_CONST")
                             if n in dis.opmap)
 _RESUMABLE: Final = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
@@ -918,7 +1218,7 @@ def _exception_in_flight(code: CodeType) -> frozenset[int]:
 
 def _python_tracer() -> Any:
     """The program's global trace function if it is Python code (sys.settrace(fn)), else None."""
-    tr = sys.gettrace()
+    tr = _real_gettrace()
     if tr is None or _no_local_trace in (tr, getattr(tr, "__func__", None)):
         return None
     fn = getattr(tr, "__func__", tr)
@@ -947,13 +1247,14 @@ def _in_raw_rlock_with(frame: FrameType) -> bool:
     return bool(_raw_locks_held_in(frame))
 
 
-def _raw_locks_held_in(frame: FrameType) -> list[Any]:
-    """The plain locks (as for _in_raw_rlock_with) frame holds in its with blocks."""
+def _raw_locks_held_in(frame: FrameType, plain: bool = True) -> list[Any]:
+    """The plain locks (as for _in_raw_rlock_with) frame holds in its with blocks
+    (``plain`` False: the RLocks only)."""
     held = []
     for cm in with_managers(frame):
         if isinstance(cm, threading.Condition):
             cm = getattr(cm, "_lock", None)
-        if _raw_lock_held(cm):
+        if _raw_lock_held(cm) and (plain or type(cm) in RAW_RLOCK_KINDS):
             held.append(cm)
     return held
 

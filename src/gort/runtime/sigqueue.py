@@ -266,9 +266,13 @@ class SigQueue:
         s = self.s
         mp = s.m0
         gp = mp.curg
-        if gp is None or mp.locks or frame is None or s.closing or gp.status is not _RUNNING \
-                or self.preempter.runtime_frame(frame):
-            # Not the program's code: leave it to the next scheduling round.
+        if gp is None or not gp.is_main or mp.locks or frame is None or s.closing \
+                or gp.status is not _RUNNING or self.preempter.runtime_frame(frame):
+            # Not main's code: leave it to the next scheduling round. (A handler run on
+            # another goroutine's stack ran as that goroutine: it entered the RLock the
+            # goroutine held in the middle of its critical section, and saw its
+            # threading.local; a Lock the goroutine held raised RuntimeError. Adversarial
+            # round 10, F3. CPython runs handlers on the main thread, as main.)
             s.stats.signal_deferred += 1
             if gp is not None:
                 gp.preempt = True
