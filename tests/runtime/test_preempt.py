@@ -382,23 +382,17 @@ def test_a_condition_over_a_lock_made_before_gort_never_hangs_its_waiters(
 @pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
 @pytest.mark.parametrize("env", SLICES)
 @pytest.mark.parametrize("kind", ["lock", "rlock"])
-def test_a_raising_handlers_exception_lands_where_cpython_would_put_it(
-        env: dict[str, str], kind: str) -> None:
-    # Adversarial round 10, F2: raised a slice late (outside main's try), or at a with
-    # block's exit before __exit__ (the lock left held).
-    for r in _run_reps("exc_waiter.py", kind, env=env, module=False, timeout=60):
-        assert (r.returncode, r.stdout) == (0, "counter 9000 lock free True\nOK\n"), \
-            r.stdout + r.stderr[-3000:]
-
-
-@pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout
-@pytest.mark.parametrize("env", SLICES)
-@pytest.mark.parametrize("kind", ["lock", "rlock"])
-def test_a_signal_handler_never_runs_as_the_goroutine_it_interrupted(
-        env: dict[str, str], kind: str) -> None:
-    # Adversarial round 10, F3: it entered that goroutine's RLock mid-section.
-    for r in _run_reps("sig_lock.py", kind, env=env, module=False, timeout=60):
-        assert (r.returncode, r.stdout) == (0, "OK\n"), r.stdout + r.stderr[-3000:]
+@pytest.mark.parametrize(("prog", "want"), [
+    # Adversarial round 10, F2: a raising handler's exception was raised a slice late
+    # (outside main's try), or at a with block's exit before __exit__ (the lock held).
+    ("exc_waiter.py", "counter 9000 lock free True\nOK\n"),
+    # F3: a handler run on a worker's stack ran as that goroutine, inside its RLock.
+    ("sig_lock.py", "OK\n"),
+])
+def test_signal_handlers_beside_goroutines_holding_thread_locks(
+        env: dict[str, str], kind: str, prog: str, want: str) -> None:
+    for r in _run_reps(prog, kind, env=env, module=False, timeout=60):
+        assert (r.returncode, r.stdout) == (0, want), r.stdout + r.stderr[-3000:]
 
 
 @pytest.mark.parametrize("mode", ["tee_for", "fin_for"])
