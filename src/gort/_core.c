@@ -132,6 +132,7 @@ typedef struct {
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *foreign_switch;  /* proc.foreign_switch(s, mp, gp, got) */
     PyObject *hop_run;         /* proc.hop_run: a trampoline's run (proc.hop_to) */
+    PyObject *gmain;           /* proc.gmain: every goroutine greenlet's run */
     PyObject *getcurrent, *str_parent, *greenlet_type;
     PyObject *str_injectq;
     /* select (setup_select) */
@@ -278,6 +279,83 @@ budget_left(void)
     return ts->recursion_remaining;
 #endif
 }
+
+/* Nested starts. Every switch between two goroutines whose greenlets both began at
+   g0's depth saves and restores the whole parked stack of each (greenlet copies the
+   part of the C stack the other's region overlaps): 1,528 bytes each way, memcpy and a
+   glibc malloc/free every switch. A G that never ran, started by a parking goroutine
+   straight from its park (not through g0), has its C stack begin below the parker's:
+   switching between the two then copies the started one's stack and only the few
+   hundred bytes of the parker's below that point, as a raw greenlet pair does
+   (measured, ping-pong: the parker's 1,528 -> 296 bytes a switch). Bounded: only a
+   parker within NEST_SPAN bytes of its thread's g0 (where g0 last switched into a
+   goroutine, g0_switch) starts one so; every other start goes through g0 as before,
+   so no chain of starts deepens the C stack (the chains design.md warns about: a
+   RecursionError after ~500 nested starts). A greenlet's first switch gives it its
+   starter's Python recursion depth (greenlet's set_initial_state): around a nested
+   start the parker's counters are set to g0's and put back where it resumes, so the
+   started goroutine gets g0's budget either way. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NEST_SPAN 4096
+#define STACK_HERE() ((uintptr_t)__builtin_frame_address(0))
+typedef struct {
+    int py;  /* Python recursion depth (limit - remaining); -1: none saved */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+    int c;   /* the C recursion counter (3.12, 3.13: c_recursion_remaining) */
+#endif
+} Depth;
+static _Thread_local uintptr_t g0_mark;  /* 0: this thread's g0 has not switched */
+static _Thread_local Depth g0_depth;
+
+static inline Depth
+depth_get(PyThreadState *ts)
+{
+    Depth d;
+#if PY_VERSION_HEX >= 0x030C0000
+    d.py = ts->py_recursion_limit - ts->py_recursion_remaining;
+#if PY_VERSION_HEX < 0x030E0000
+    d.c = ts->c_recursion_remaining;
+#endif
+#else
+    d.py = ts->recursion_limit - ts->recursion_remaining;
+#endif
+    return d;
+}
+
+static inline void
+depth_set(PyThreadState *ts, Depth d)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    ts->py_recursion_remaining = ts->py_recursion_limit - d.py;
+#if PY_VERSION_HEX < 0x030E0000
+    ts->c_recursion_remaining = d.c;
+#endif
+#else
+    ts->recursion_remaining = ts->recursion_limit - d.py;
+#endif
+}
+
+/* May the running goroutine, parking, start a G that never ran itself? */
+static inline int
+nest_ok(void)
+{
+    return g0_mark != 0 && g0_mark - STACK_HERE() < NEST_SPAN;
+}
+
+/* Put back the counters a nested start swapped (execute_begin), once gp runs again. */
+static inline void
+depth_restore(Depth *save)
+{
+    if (save->py >= 0) {
+        depth_set(PyThreadState_Get(), *save);
+        save->py = -1;
+    }
+}
+#else
+typedef struct { int py; } Depth;
+static inline int nest_ok(void) { return 0; }
+static inline void depth_restore(Depth *save) { (void)save; }
+#endif
 
 /* A dict's version tag (see State): CPython 3.11-3.13 give every dict a new, globally
    unique one at each change. 3.14 dropped it: there every lookup is made. */
@@ -636,12 +714,17 @@ select_won(Olds *o, PyObject *sg)
    where the switch goes (to where nxt resumes, to its greenlet, or to g0 to start it):
    0 and *ptarget, *parg (new references; parg may be NULL) for switch_to; 1: no switch
    (nxt is gp; or gp is dead on this greenlet and nxt, which never ran, took it over);
-   -1 an exception. Out of line: its locals stay off the parked stack. */
+   -1 an exception. A nxt that never ran is started on a greenlet made here where gp may
+   (nest_ok); the thread state's recursion counters are then g0's until the caller,
+   gp running again, puts *dsave back (depth_restore), *dsave's py -1 otherwise. Out of
+   line: its locals stay off the parked stack. */
 static NOINLINE int
 execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *gp,
-              PyObject **ptarget, PyObject **parg)
+              PyObject **ptarget, PyObject **parg, Depth *dsave)
 {
     Olds olds, *po = &olds;
+    int nested = 0;
+    dsave->py = -1;
     PyObject *cur = gl_getcurrent();
     if (cur == NULL) {
         return -1;  /* cannot happen: getcurrent allocates nothing */
@@ -704,6 +787,19 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
         Py_DECREF(cur);
         return 1;
     }
+    else if (never_ran && SLOT(mp, st.m_g0) != NULL && nest_ok()) {
+        /* gp starts it, on a greenlet of its own whose C stack begins below this park
+           (the comment at nest_ok): what g0_main does, g0 its parent */
+        target = PyObject_CallFunctionObjArgs(st.greenlet_type, st.gmain,
+                                              SLOT(mp, st.m_g0), NULL);
+        if (target == NULL) {
+            release_olds(po);
+            Py_DECREF(cur);
+            return -1;
+        }
+        set_slot(po, nxt, st.g_gr, target);
+        nested = 1;
+    }
     else if (never_ran) {
         /* g0 starts it (mp.curg) on a greenlet; no argument (proc.g0_main) */
         target = Py_XNewRef(SLOT(mp, st.m_g0));
@@ -719,6 +815,13 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
         PyErr_SetString(PyExc_SystemError, "gort._core: the M has no g0");
         return -1;
     }
+#ifdef NEST_SPAN
+    if (nested) {  /* last: nothing runs between here and the switch */
+        PyThreadState *ts = PyThreadState_Get();
+        *dsave = depth_get(ts);
+        depth_set(ts, g0_depth);
+    }
+#endif
     *ptarget = target;
     *parg = arg;
     return 0;
@@ -1172,6 +1275,7 @@ typedef struct {
     PyObject *w;             /* what gp waits on: its sudog, or a select's SudogList */
     PyObject *target, *args; /* the switch: a greenlet, and a tuple or NULL */
     int tsave;               /* gp's tracing counter before the switch raised it; -1 */
+    Depth dsave;             /* gp's recursion counters a nested start swapped (py -1) */
 } Park;
 
 enum { PK_ERR = -1, PK_SLOW = 0, PK_DONE = 1, PK_SWITCH = 2, PK_WOKEN = 3 };
@@ -1234,6 +1338,7 @@ park_end(Park *pk, PyObject *r)
         PyThreadState_Get()->tracing = pk->tsave;  /* gp's own (proc.execute) */
         pk->tsave = -1;
     }
+    depth_restore(&pk->dsave);
     if (r == NULL) {
         Py_CLEAR(pk->w);
         return PK_ERR;
@@ -1258,6 +1363,7 @@ park_begin(Park *pk, PyObject *reason)
     int inherit;
     pk->target = pk->args = NULL;
     pk->tsave = -1;
+    pk->dsave.py = -1;
     int r = gopark_begin(pk->s, pk->mp, pk->gp, reason, pk->w, &nxt, &inherit, &pp);
     if (r == 0) {
         PyObject *args[4] = {pk->gp, reason, st.WAITING, pk->w};
@@ -1273,7 +1379,7 @@ park_begin(Park *pk, PyObject *reason)
         Py_CLEAR(pk->w);
         return PK_ERR;
     }
-    r = execute_begin(pk->mp, pp, nxt, inherit, pk->gp, &target, &arg);
+    r = execute_begin(pk->mp, pp, nxt, inherit, pk->gp, &target, &arg, &pk->dsave);
     Py_DECREF(nxt);
     if (r < 0) {
         Py_CLEAR(pk->w);
@@ -2729,7 +2835,8 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     if (drop) {
         /* execute's bookkeeping only (prev=nxt: no switch), then nxt takes this greenlet
            if it never ran; gmain returns any other for g0 to switch to */
-        int r = execute_begin(mp, pp, nxt, inherit, nxt, &target, &arg);
+        Depth none;  /* no switch (prev=nxt): nothing swapped */
+        int r = execute_begin(mp, pp, nxt, inherit, nxt, &target, &arg, &none);
         if (r >= 0 && (SLOT(nxt, st.g_gr) == Py_None || SLOT(nxt, st.g_gr) == NULL) &&
             (SLOT(nxt, st.g_resume) == Py_None || SLOT(nxt, st.g_resume) == NULL)) {
             o.n = 0;
@@ -2743,7 +2850,8 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         }
         return nxt;
     }
-    int r = execute_begin(mp, pp, nxt, inherit, gp, &target, &arg);
+    Depth dsave;
+    int r = execute_begin(mp, pp, nxt, inherit, gp, &target, &arg, &dsave);
     Py_DECREF(nxt);
     if (r < 0) {
         return NULL;
@@ -2754,6 +2862,7 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         int tsave = ts->tracing;
         ts->tracing = tsave + 1;
         PyObject *res = switch_to(target, arg);
+        depth_restore(&dsave);
         if (land(mp) < 0) {
             Py_XDECREF(res);
             res = NULL;
@@ -3048,7 +3157,7 @@ core_setup(PyObject *mod, PyObject *ns)
         !(st.getcurrent = get_obj(ns, "getcurrent")) || !(st.gcpoll = get_obj(ns, "gcpoll")) ||
         !(st.find_runnable = get_obj(ns, "find_runnable")) ||
         !(st.foreign_switch = get_obj(ns, "foreign_switch")) ||
-        !(st.hop_run = get_obj(ns, "hop_run"))) {
+        !(st.hop_run = get_obj(ns, "hop_run")) || !(st.gmain = get_obj(ns, "gmain"))) {
         return NULL;
     }
     st.sched_dict = PyModule_GetDict(sched);
@@ -3187,6 +3296,18 @@ core_setup_park(PyObject *mod, PyObject *ns)
     return make_method(core_gopark, pure);
 }
 
+/* proc.g0_main's switch into the goroutine it starts (or resumes): where g0 stands on
+   this thread's C stack, and its recursion counters, for nested starts (nest_ok). */
+static PyObject *
+core_g0_switch(PyObject *Py_UNUSED(mod), PyObject *gr)
+{
+#ifdef NEST_SPAN
+    g0_mark = STACK_HERE();
+    g0_depth = depth_get(PyThreadState_Get());
+#endif
+    return gl_switch(gr, NULL, NULL);
+}
+
 static PyMethodDef core_methods[] = {
     {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
@@ -3195,6 +3316,8 @@ static PyMethodDef core_methods[] = {
     {"setup_waitgroup", (PyCFunction)core_setup_waitgroup, METH_O, setup_waitgroup_doc},
     {"goexit", (PyCFunction)(void (*)(void))core_goexit, METH_FASTCALL,
      "goexit(s, mp, gp, me): proc.gmain's goexit in C (proc.goexit_core)."},
+    {"g0_switch", (PyCFunction)core_g0_switch, METH_O,
+     "g0_switch(gr): gr.switch() for proc.g0_main, noting where g0 stands (proc.g0_switch)."},
     {NULL, NULL, 0, NULL},
 };
 
