@@ -112,6 +112,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <pthread.h>
 #include <time.h>
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
@@ -178,6 +179,13 @@ typedef struct {
     /* The bound run's M.tid as a C number, while the slot holds this object (kept). */
     PyObject *tid_obj;
     unsigned long tid;
+    /* The thread state of the thread whose ident is tid, seen there; NULL: unknown. An
+       equal thread state is that thread's: a thread state lives as long as its thread,
+       and the M's thread outlives the run that sched.current names (gort.run returns on
+       it). Reset with tid_obj, and in a forked child (the parent's other threads' states
+       are freed there, and a new thread's may take one's address). Measured: the ident
+       call and compare cost ~80 instructions a ping-pong round trip. */
+    PyThreadState *tid_ts;
 } State;
 
 static State st;
@@ -434,6 +442,38 @@ bind_run(PyObject *s)
     return mp;
 }
 
+/* Is this thread (its state ts) the one whose ident M.tid (tid) holds? Remembers the
+   answer's ident and thread state (State.tid_ts). */
+static NOINLINE int
+on_m_thread(PyObject *tid, PyThreadState *ts)
+{
+    if (tid != st.tid_obj) {
+        if (tid == NULL || !PyLong_CheckExact(tid)) {
+            return 0;
+        }
+        unsigned long t = PyLong_AsUnsignedLong(tid);
+        if (t == (unsigned long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        Py_XSETREF(st.tid_obj, Py_NewRef(tid));
+        st.tid = t;
+        st.tid_ts = NULL;
+    }
+    if (st.tid != PyThread_get_thread_ident()) {
+        return 0;
+    }
+    st.tid_ts = ts;
+    return 1;
+}
+
+/* In a forked child: no thread state is known to be the M's (State.tid_ts). */
+static void
+forget_thread_state(void)
+{
+    st.tid_ts = NULL;
+}
+
 /* getg's fast case (proc.getg), plus "no preemption request": the running G, with
    s and mp (borrowed), or NULL (no error set) when the pure path must decide. */
 static PyObject *
@@ -471,27 +511,20 @@ fast_getg(PyObject **ps, PyObject **pmp)
         st.cur_version = dict_version(st.sched_dict);
 #endif
     }
+    PyThreadState *ts = PyThreadState_Get();
     PyObject *tid = SLOT(mp, st.m_tid);
-    if (tid != st.tid_obj) {
-        if (tid == NULL || !PyLong_CheckExact(tid)) {
-            return NULL;
-        }
-        unsigned long t = PyLong_AsUnsignedLong(tid);
-        if (t == (unsigned long)-1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return NULL;
-        }
-        Py_XSETREF(st.tid_obj, Py_NewRef(tid));
-        st.tid = t;
-    }
-    if (st.tid != PyThread_get_thread_ident()) {
+    if ((tid != st.tid_obj || ts != st.tid_ts) && !on_m_thread(tid, ts)) {
         return NULL;
     }
     PyObject *gp = SLOT(mp, st.m_curg);
     if (gp == NULL || Py_TYPE(gp) != st.G) {
         return NULL;
     }
-    if (budget_left() <= st.depth_margin) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (ts->py_recursion_remaining <= st.depth_margin) {
+#else
+    if (ts->recursion_remaining <= st.depth_margin) {
+#endif
         return NULL;
     }
     if (SLOT(gp, st.g_preempt) != Py_False) {
@@ -3376,6 +3409,10 @@ PyMODINIT_FUNC
 PyInit__core(void)
 {
     if (PyType_Ready(&CoreMethod_Type) < 0 || PyType_Ready(&ChanIter_Type) < 0) {
+        return NULL;
+    }
+    if (pthread_atfork(NULL, NULL, forget_thread_state) != 0) {
+        PyErr_SetString(PyExc_OSError, "gort._core: pthread_atfork failed");
         return NULL;
     }
     PyObject *m = PyModule_Create(&core_module);
