@@ -463,7 +463,10 @@ on_m_thread(PyObject *tid, PyThreadState *ts)
     if (st.tid != PyThread_get_thread_ident()) {
         return 0;
     }
-    st.tid_ts = ts;
+    /* Kept only if ts is the thread's own (its GIL state's): a second thread state an
+       extension makes on this thread can be freed while the thread runs on, and its
+       address taken by another thread's. */
+    st.tid_ts = ts == PyGILState_GetThisThreadState() ? ts : NULL;
     return 1;
 }
 
