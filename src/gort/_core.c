@@ -46,6 +46,9 @@
    parked goroutine's stack. Of the core's C frames only the operation's outermost one
    (its Park) stays across the switch: every step before and after is out of line
    (measured: 1,560 bytes of saved C stack per parked receiver, 1,480 on the pure path).
+   A G that never ran is started by the parking goroutine itself, below its park, where
+   that one stands within NEST_SPAN of g0's depth (nest_ok: the switches between the two
+   then copy only a few hundred bytes of the parker's stack); otherwise through g0.
    The steps those out-of-line functions call on the common path (fast_getg, gopark,
    schedule's pick, execute, the hand-offs, goready's halves, the sudog cache, gopark's
    tail) are inlined into them (HOT): their frames are gone before the switch, and the
