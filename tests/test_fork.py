@@ -95,3 +95,16 @@ def test_fork_from_a_thread_without_goroutines_is_prompt_in_the_child(module: bo
     # thread it does not have: Pool(maxtasksperchild=1).map of 3 items took 10 s.
     r = run_testprog("fork_from_thread.py", timeout=60, module=module)
     assert (r.returncode, r.stdout) == (0, "child status 0\n"), r.stderr
+
+
+@pytest.mark.parametrize("module", MODES)
+def test_a_child_forked_from_a_goroutine_hands_values_over_through_the_core(
+        module: bool) -> None:
+    # The C core keeps the M's thread state for its thread check; a forked child
+    # forgets it (pthread_atfork): there the parent's other threads' states are freed
+    # and a new one may take an address.
+    r = run_testprog("fork_chan.py", module=module, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("child True "), r.stdout + r.stderr
+    assert lines[1] == "parent True 0", r.stdout + r.stderr

@@ -46,6 +46,13 @@
    parked goroutine's stack. Of the core's C frames only the operation's outermost one
    (its Park) stays across the switch: every step before and after is out of line
    (measured: 1,560 bytes of saved C stack per parked receiver, 1,480 on the pure path).
+   A G that never ran is started by the parking goroutine itself, below its park, where
+   that one stands within NEST_SPAN of g0's depth (nest_ok: the switches between the two
+   then copy only a few hundred bytes of the parker's stack); otherwise through g0.
+   The steps those out-of-line functions call on the common path (fast_getg, gopark,
+   schedule's pick, execute, the hand-offs, goready's halves, the sudog cache, gopark's
+   tail) are inlined into them (HOT): their frames are gone before the switch, and the
+   calls cost (measured: ping-pong 8,606 -> 8,108 instructions a round trip).
    A parked operation's sudog goes back to a cache of 32 (Go's sudog cache) when only the
    operation still refers to it.
    Everything else calls the pure function (chan.py, select.py), the reference
@@ -112,11 +119,14 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <pthread.h>
 #include <time.h>
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 #define MAXOLD 16
 #define NOINLINE __attribute__((noinline))
+/* A step of the common path inlined into its out-of-line caller (see the top). */
+#define HOT inline __attribute__((always_inline))
 
 typedef struct {
     PyObject *sched_dict;      /* gort.runtime.sched.__dict__ ("current") */
@@ -133,6 +143,7 @@ typedef struct {
     PyObject *gcpoll, *find_runnable, *one;  /* proc.gcpoll(s, pp), proc.find_runnable */
     PyObject *foreign_switch;  /* proc.foreign_switch(s, mp, gp, got) */
     PyObject *hop_run;         /* proc.hop_run: a trampoline's run (proc.hop_to) */
+    PyObject *gmain;           /* proc.gmain: every goroutine greenlet's run */
     PyObject *getcurrent, *str_parent, *greenlet_type;
     PyObject *str_injectq;
     /* select (setup_select) */
@@ -178,6 +189,13 @@ typedef struct {
     /* The bound run's M.tid as a C number, while the slot holds this object (kept). */
     PyObject *tid_obj;
     unsigned long tid;
+    /* The thread state of the thread whose ident is tid, seen there; NULL: unknown. An
+       equal thread state is that thread's: a thread state lives as long as its thread,
+       and the M's thread outlives the run that sched.current names (gort.run returns on
+       it). Reset with tid_obj, and in a forked child (the parent's other threads' states
+       are freed there, and a new thread's may take one's address). Measured: the ident
+       call and compare cost ~80 instructions a ping-pong round trip. */
+    PyThreadState *tid_ts;
 } State;
 
 static State st;
@@ -280,6 +298,83 @@ budget_left(void)
 #endif
 }
 
+/* Nested starts. Every switch between two goroutines whose greenlets both began at
+   g0's depth saves and restores the whole parked stack of each (greenlet copies the
+   part of the C stack the other's region overlaps): 1,528 bytes each way, memcpy and a
+   glibc malloc/free every switch. A G that never ran, started by a parking goroutine
+   straight from its park (not through g0), has its C stack begin below the parker's:
+   switching between the two then copies the started one's stack and only the few
+   hundred bytes of the parker's below that point, as a raw greenlet pair does
+   (measured, ping-pong: the parker's 1,528 -> 296 bytes a switch). Bounded: only a
+   parker within NEST_SPAN bytes of its thread's g0 (where g0 last switched into a
+   goroutine, g0_switch) starts one so; every other start goes through g0 as before,
+   so no chain of starts deepens the C stack (the chains design.md warns about: a
+   RecursionError after ~500 nested starts). A greenlet's first switch gives it its
+   starter's Python recursion depth (greenlet's set_initial_state): around a nested
+   start the parker's counters are set to g0's and put back where it resumes, so the
+   started goroutine gets g0's budget either way. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NEST_SPAN 4096
+#define STACK_HERE() ((uintptr_t)__builtin_frame_address(0))
+typedef struct {
+    int py;  /* Python recursion depth (limit - remaining); -1: none saved */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+    int c;   /* the C recursion counter (3.12, 3.13: c_recursion_remaining) */
+#endif
+} Depth;
+static _Thread_local uintptr_t g0_mark;  /* 0: this thread's g0 has not switched */
+static _Thread_local Depth g0_depth;
+
+static inline Depth
+depth_get(PyThreadState *ts)
+{
+    Depth d;
+#if PY_VERSION_HEX >= 0x030C0000
+    d.py = ts->py_recursion_limit - ts->py_recursion_remaining;
+#if PY_VERSION_HEX < 0x030E0000
+    d.c = ts->c_recursion_remaining;
+#endif
+#else
+    d.py = ts->recursion_limit - ts->recursion_remaining;
+#endif
+    return d;
+}
+
+static inline void
+depth_set(PyThreadState *ts, Depth d)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    ts->py_recursion_remaining = ts->py_recursion_limit - d.py;
+#if PY_VERSION_HEX < 0x030E0000
+    ts->c_recursion_remaining = d.c;
+#endif
+#else
+    ts->recursion_remaining = ts->recursion_limit - d.py;
+#endif
+}
+
+/* May the running goroutine, parking, start a G that never ran itself? */
+static inline int
+nest_ok(void)
+{
+    return g0_mark != 0 && g0_mark - STACK_HERE() < NEST_SPAN;
+}
+
+/* Put back the counters a nested start swapped (execute_begin), once gp runs again. */
+static inline void
+depth_restore(Depth *save)
+{
+    if (save->py >= 0) {
+        depth_set(PyThreadState_Get(), *save);
+        save->py = -1;
+    }
+}
+#else
+typedef struct { int py; } Depth;
+static inline int nest_ok(void) { return 0; }
+static inline void depth_restore(Depth *save) { (void)save; }
+#endif
+
 /* A dict's version tag (see State): CPython 3.11-3.13 give every dict a new, globally
    unique one at each change. 3.14 dropped it: there every lookup is made. */
 #if PY_VERSION_HEX < 0x030E0000
@@ -357,9 +452,44 @@ bind_run(PyObject *s)
     return mp;
 }
 
+/* Is this thread (its state ts) the one whose ident M.tid (tid) holds? Remembers the
+   answer's ident and thread state (State.tid_ts). */
+static NOINLINE int
+on_m_thread(PyObject *tid, PyThreadState *ts)
+{
+    if (tid != st.tid_obj) {
+        if (tid == NULL || !PyLong_CheckExact(tid)) {
+            return 0;
+        }
+        unsigned long t = PyLong_AsUnsignedLong(tid);
+        if (t == (unsigned long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        Py_XSETREF(st.tid_obj, Py_NewRef(tid));
+        st.tid = t;
+        st.tid_ts = NULL;
+    }
+    if (st.tid != PyThread_get_thread_ident()) {
+        return 0;
+    }
+    /* Kept only if ts is the thread's own (its GIL state's): a second thread state an
+       extension makes on this thread can be freed while the thread runs on, and its
+       address taken by another thread's. */
+    st.tid_ts = ts == PyGILState_GetThisThreadState() ? ts : NULL;
+    return 1;
+}
+
+/* In a forked child: no thread state is known to be the M's (State.tid_ts). */
+static void
+forget_thread_state(void)
+{
+    st.tid_ts = NULL;
+}
+
 /* getg's fast case (proc.getg), plus "no preemption request": the running G, with
    s and mp (borrowed), or NULL (no error set) when the pure path must decide. */
-static PyObject *
+static HOT PyObject *
 fast_getg(PyObject **ps, PyObject **pmp)
 {
     if (!st.ready || PyGC_IsEnabled()) {
@@ -394,27 +524,20 @@ fast_getg(PyObject **ps, PyObject **pmp)
         st.cur_version = dict_version(st.sched_dict);
 #endif
     }
+    PyThreadState *ts = PyThreadState_Get();
     PyObject *tid = SLOT(mp, st.m_tid);
-    if (tid != st.tid_obj) {
-        if (tid == NULL || !PyLong_CheckExact(tid)) {
-            return NULL;
-        }
-        unsigned long t = PyLong_AsUnsignedLong(tid);
-        if (t == (unsigned long)-1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return NULL;
-        }
-        Py_XSETREF(st.tid_obj, Py_NewRef(tid));
-        st.tid = t;
-    }
-    if (st.tid != PyThread_get_thread_ident()) {
+    if ((tid != st.tid_obj || ts != st.tid_ts) && !on_m_thread(tid, ts)) {
         return NULL;
     }
     PyObject *gp = SLOT(mp, st.m_curg);
     if (gp == NULL || Py_TYPE(gp) != st.G) {
         return NULL;
     }
-    if (budget_left() <= st.depth_margin) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (ts->py_recursion_remaining <= st.depth_margin) {
+#else
+    if (ts->recursion_remaining <= st.depth_margin) {
+#endif
         return NULL;
     }
     if (SLOT(gp, st.g_preempt) != Py_False) {
@@ -460,6 +583,9 @@ run_quiet(void)
     return run_quiet_lookup();
 }
 
+/* The values writes replaced, released after the last write. Declared without an
+   initializer and started with o.n = 0: "Olds o = {.n = 0}" zero-fills old[] (measured:
+   ~130 instructions a ping-pong round trip). */
 typedef struct {
     PyObject *old[MAXOLD];
     int n;
@@ -489,9 +615,9 @@ typedef struct {
     Py_ssize_t idx;
 } Ready;
 
-static int runnext_prepare(PyObject *mp, Ready *r);
+static HOT int runnext_prepare(PyObject *mp, Ready *r);
 
-static int
+static HOT int
 ready_prepare(PyObject *s, PyObject *mp, PyObject *rg, Ready *r)
 {
     if (rg == NULL || Py_TYPE(rg) != st.G) {
@@ -509,7 +635,7 @@ ready_prepare(PyObject *s, PyObject *mp, PyObject *rg, Ready *r)
 
 /* runqput(s, pp, gp, next=True) prepared (the ring's new tail made): 0, or -1 (pure
    path, nothing changed). ready_commit makes the writes. */
-static int
+static HOT int
 runnext_prepare(PyObject *mp, Ready *r)
 {
     PyObject *pp = SLOT(mp, st.m_p);
@@ -553,7 +679,7 @@ runnext_prepare(PyObject *mp, Ready *r)
 }
 
 /* The writes of goready; the last step, as in proc.goready. -1: runqputslow raised. */
-static int
+static HOT int
 ready_commit(Olds *o, PyObject *s, PyObject *rg, Ready *r)
 {
     PyObject *pp = r->pp, *old = r->old;
@@ -581,7 +707,7 @@ ready_commit(Olds *o, PyObject *s, PyObject *rg, Ready *r)
 }
 
 /* Unlink sg, the head of q (WaitQ.remove for the first sudog). */
-static void
+static HOT void
 unlink_head(Olds *o, PyObject *q, PyObject *sg, PyObject *nxt)
 {
     set_slot(o, q, st.q_first, nxt);
@@ -599,7 +725,7 @@ unlink_head(Olds *o, PyObject *q, PyObject *sg, PyObject *nxt)
    a select's whose select is not done yet): its next (borrowed), *psel its is_select;
    NULL (pure path) for a finished select's sudog there (dequeue skips it) or an
    unexpected type. */
-static PyObject *
+static HOT PyObject *
 wakeable_head(PyObject *sg, int *psel)
 {
     if (Py_TYPE(sg) != st.Sudog) {
@@ -637,12 +763,18 @@ select_won(Olds *o, PyObject *sg)
    where the switch goes (to where nxt resumes, to its greenlet, or to g0 to start it):
    0 and *ptarget, *parg (new references; parg may be NULL) for switch_to; 1: no switch
    (nxt is gp; or gp is dead on this greenlet and nxt, which never ran, took it over);
-   -1 an exception. Out of line: its locals stay off the parked stack. */
-static NOINLINE int
+   -1 an exception. A nxt that never ran is started on a greenlet made here where gp may
+   (nest_ok); the thread state's recursion counters are then g0's until the caller,
+   gp running again, puts *dsave back (depth_restore), *dsave's py -1 otherwise.
+   Inlined into park_begin (and goexit), whose frame is gone at the switch: its locals
+   stay off the parked stack. */
+static HOT int
 execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *gp,
-              PyObject **ptarget, PyObject **parg)
+              PyObject **ptarget, PyObject **parg, Depth *dsave)
 {
     Olds olds, *po = &olds;
+    int nested = 0;
+    dsave->py = -1;
     PyObject *cur = gl_getcurrent();
     if (cur == NULL) {
         return -1;  /* cannot happen: getcurrent allocates nothing */
@@ -705,6 +837,19 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
         Py_DECREF(cur);
         return 1;
     }
+    else if (never_ran && SLOT(mp, st.m_g0) != NULL && nest_ok()) {
+        /* gp starts it, on a greenlet of its own whose C stack begins below this park
+           (the comment at nest_ok): what g0_main does, g0 its parent */
+        target = PyObject_CallFunctionObjArgs(st.greenlet_type, st.gmain,
+                                              SLOT(mp, st.m_g0), NULL);
+        if (target == NULL) {
+            release_olds(po);
+            Py_DECREF(cur);
+            return -1;
+        }
+        set_slot(po, nxt, st.g_gr, target);
+        nested = 1;
+    }
     else if (never_ran) {
         /* g0 starts it (mp.curg) on a greenlet; no argument (proc.g0_main) */
         target = Py_XNewRef(SLOT(mp, st.m_g0));
@@ -720,6 +865,13 @@ execute_begin(PyObject *mp, PyObject *pp, PyObject *nxt, int inherit, PyObject *
         PyErr_SetString(PyExc_SystemError, "gort._core: the M has no g0");
         return -1;
     }
+#ifdef NEST_SPAN
+    if (nested) {  /* last: nothing runs between here and the switch */
+        PyThreadState *ts = PyThreadState_Get();
+        *dsave = depth_get(ts);
+        depth_set(ts, g0_depth);
+    }
+#endif
     *ptarget = target;
     *parg = arg;
     return 0;
@@ -754,11 +906,11 @@ switch_to(PyObject *target, PyObject *arg)
    Returns 1 once gp runs again (gopark's tail done), -1 with an exception. */
 static NOINLINE int ring_pick(PyObject *s, PyObject *pp, PyObject *injectq, PyObject *heap,
                                PyObject **pnxt);
-static NOINLINE int sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq,
+static HOT int sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq,
                                 PyObject *heap, PyObject *gcpoll, PyObject **pnxt,
                                 int *pinherit, PyObject **ppp);
 
-static NOINLINE int
+static HOT int
 gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject *sg,
              PyObject **pnxt, int *pinherit, PyObject **ppp)
 {
@@ -790,7 +942,8 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
     }
     /* gopark's writes. One Olds for every step: a parked G's saved C stack holds this
        frame, so it is kept small (measured: 1 KiB per parked goroutine before). */
-    Olds o = {.n = 0};
+    Olds o;
+    o.n = 0;
     set_slot(&o, gp, st.g_status, st.WAITING);
     set_slot(&o, gp, st.g_waitreason, reason);
     set_slot(&o, gp, st.g_waiting, sg);
@@ -958,7 +1111,7 @@ call_muted(PyObject *fn, PyObject *const *args, size_t nargs)
 /* schedule(s, mp, gp)'s choice of the next G, once gp is parked or dead: its fast path
    (runnext, nothing due, proc.gcpoll's countdown) in C, else proc.find_runnable. 1 with
    *pnxt (a new reference), *pinherit, *ppp; -1 an exception. */
-static NOINLINE int
+static HOT int
 sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject *heap,
            PyObject *gcpoll, PyObject **pnxt, int *pinherit, PyObject **ppp)
 {
@@ -1041,7 +1194,7 @@ sched_pick(PyObject *s, PyObject *mp, PyObject *pp, PyObject *injectq, PyObject 
 }
 
 /* gopark's tail, once gp runs again: 1, or -1 with the exception goraise left. */
-static NOINLINE int
+static HOT int
 gopark_end(PyObject *gp)
 {
     Olds o;
@@ -1076,16 +1229,20 @@ gopark_end(PyObject *gp)
 }
 
 /* Go's sudog cache (acquireSudog/releaseSudog): a parked operation's sudog, once
-   nothing but the operation refers to it, goes back here with its slots emptied
-   (untracked by the collector, as a free object) instead of being freed, and the next
-   park takes it (measured: ~900 instructions per ping-pong round trip for the
-   allocation and subtype_dealloc). Its slots' values are released after it is on the
-   list, when a finalizer they run finds the runtime consistent. */
+   nothing but the operation refers to it, goes back here (untracked by the collector,
+   as a free object) instead of being freed, and the next park takes it (measured:
+   ~900 instructions per ping-pong round trip for the allocation and subtype_dealloc).
+   What refers to the program's objects or to other sudogs is emptied: g, elem, c, q,
+   and next and prev unless None; the flags and the index (bools, an int: nothing of the
+   program's, no finalizer) stay for the next use to write again, or to find already
+   right (sudog_put; measured: ping-pong 9,106 -> 8,926 instructions a round trip). The
+   values emptied are released after it is on the list, when a finalizer they run finds
+   the runtime consistent. */
 #define SUDOG_CACHE 32
 static PyObject *sudog_cache[SUDOG_CACHE];
 static int sudog_ncache;
 
-static PyObject *
+static HOT PyObject *
 sudog_new(void)
 {
     if (sudog_ncache > 0) {
@@ -1096,9 +1253,22 @@ sudog_new(void)
     return st.Sudog->tp_alloc(st.Sudog, 0);
 }
 
+/* A flag, next, prev or index slot of a sudog from sudog_new set to v: empty (NULL),
+   or holding what sudog_free left (None, a bool, an int: released here, no finalizer). */
+static inline void
+sudog_put(PyObject *sg, Py_ssize_t off, PyObject *v)
+{
+    PyObject *prev = SLOT(sg, off);
+    if (prev != v) {
+        SLOT(sg, off) = Py_NewRef(v);
+        Py_XDECREF(prev);
+    }
+}
+
 /* Sudog.__init__ (every slot but index) for gp waiting with elem on ch, then
-   WaitQ.enqueue(sg) on q. The slots are empty (NULL) until here; the old links
-   released are None or sudogs still queued, so no finalizer runs. */
+   WaitQ.enqueue(sg) on q. g, elem, c and q are empty (NULL) until here, the others
+   as sudog_put says; the old links released are None or sudogs still queued, so no
+   finalizer runs. */
 static inline void
 sudog_enqueue(PyObject *sg, PyObject *gp, PyObject *elem, PyObject *ch,
               PyObject *is_select, PyObject *q)
@@ -1107,12 +1277,12 @@ sudog_enqueue(PyObject *sg, PyObject *gp, PyObject *elem, PyObject *ch,
     SLOT(sg, st.sg_g) = Py_NewRef(gp);
     SLOT(sg, st.sg_elem) = Py_NewRef(elem);
     SLOT(sg, st.sg_c) = Py_NewRef(ch);
-    SLOT(sg, st.sg_is_select) = Py_NewRef(is_select);
-    SLOT(sg, st.sg_success) = Py_NewRef(Py_False);
-    SLOT(sg, st.sg_next) = Py_NewRef(Py_None);
-    SLOT(sg, st.sg_prev) = Py_NewRef(last);
+    sudog_put(sg, st.sg_is_select, is_select);
+    sudog_put(sg, st.sg_success, Py_False);
+    sudog_put(sg, st.sg_next, Py_None);
+    sudog_put(sg, st.sg_prev, last);
     SLOT(sg, st.sg_q) = Py_NewRef(q);
-    SLOT(sg, st.sg_queued) = Py_NewRef(Py_True);
+    sudog_put(sg, st.sg_queued, Py_True);
     PyObject *prev;
     if (last == Py_None) {
         prev = SLOT(q, st.q_first);
@@ -1128,30 +1298,45 @@ sudog_enqueue(PyObject *sg, PyObject *gp, PyObject *elem, PyObject *ch,
     Py_XDECREF(prevlast);
 }
 
-static void
+static HOT void
 sudog_free(PyObject *sg)
 {
     if (Py_REFCNT(sg) != 1 || Py_TYPE(sg) != st.Sudog || sudog_ncache == SUDOG_CACHE) {
         Py_DECREF(sg);
         return;
     }
-    Py_ssize_t offs[10] = {st.sg_g, st.sg_elem, st.sg_c, st.sg_is_select, st.sg_index,
-                           st.sg_success, st.sg_next, st.sg_prev, st.sg_q, st.sg_queued};
-    PyObject *old[10];
-    for (int i = 0; i < 10; i++) {
-        old[i] = SLOT(sg, offs[i]);
-        SLOT(sg, offs[i]) = NULL;
+    PyObject *g = SLOT(sg, st.sg_g), *elem = SLOT(sg, st.sg_elem);
+    PyObject *c = SLOT(sg, st.sg_c), *q = SLOT(sg, st.sg_q);
+    PyObject *nxt = SLOT(sg, st.sg_next), *prev = SLOT(sg, st.sg_prev);
+    SLOT(sg, st.sg_g) = NULL;
+    SLOT(sg, st.sg_elem) = NULL;
+    SLOT(sg, st.sg_c) = NULL;
+    SLOT(sg, st.sg_q) = NULL;
+    if (nxt == Py_None) {
+        nxt = NULL;  /* stays */
+    }
+    else {
+        SLOT(sg, st.sg_next) = NULL;
+    }
+    if (prev == Py_None) {
+        prev = NULL;
+    }
+    else {
+        SLOT(sg, st.sg_prev) = NULL;
     }
     PyObject_GC_UnTrack(sg);
     sudog_cache[sudog_ncache++] = sg;
-    for (int i = 0; i < 10; i++) {
-        Py_XDECREF(old[i]);
-    }
+    Py_XDECREF(g);
+    Py_XDECREF(elem);
+    Py_XDECREF(c);
+    Py_XDECREF(q);
+    Py_XDECREF(nxt);
+    Py_XDECREF(prev);
 }
 
 /* A new sudog for gp on q (Sudog(gp, elem, ch, False, 0), then q.enqueue): the sudog
    (a new reference; q holds another), or NULL with an exception, nothing changed. */
-static NOINLINE PyObject *
+static HOT PyObject *
 enqueue_new(PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem)
 {
     PyObject *last = SLOT(q, st.q_last);
@@ -1163,7 +1348,7 @@ enqueue_new(PyObject *gp, PyObject *ch, PyObject *q, PyObject *elem)
     if (sg == NULL) {
         return NULL;
     }
-    SLOT(sg, st.sg_index) = Py_NewRef(st.zero);
+    sudog_put(sg, st.sg_index, st.zero);
     sudog_enqueue(sg, gp, elem, ch, Py_False, q);
     return sg;
 }
@@ -1178,6 +1363,7 @@ typedef struct {
     PyObject *w;             /* what gp waits on: its sudog, or a select's SudogList */
     PyObject *target, *args; /* the switch: a greenlet, and a tuple or NULL */
     int tsave;               /* gp's tracing counter before the switch raised it; -1 */
+    Depth dsave;             /* gp's recursion counters a nested start swapped (py -1) */
 } Park;
 
 enum { PK_ERR = -1, PK_SLOW = 0, PK_DONE = 1, PK_SWITCH = 2, PK_WOKEN = 3 };
@@ -1240,6 +1426,7 @@ park_end(Park *pk, PyObject *r)
         PyThreadState_Get()->tracing = pk->tsave;  /* gp's own (proc.execute) */
         pk->tsave = -1;
     }
+    depth_restore(&pk->dsave);
     if (r == NULL) {
         Py_CLEAR(pk->w);
         return PK_ERR;
@@ -1264,6 +1451,7 @@ park_begin(Park *pk, PyObject *reason)
     int inherit;
     pk->target = pk->args = NULL;
     pk->tsave = -1;
+    pk->dsave.py = -1;
     int r = gopark_begin(pk->s, pk->mp, pk->gp, reason, pk->w, &nxt, &inherit, &pp);
     if (r == 0) {
         PyObject *args[4] = {pk->gp, reason, st.WAITING, pk->w};
@@ -1279,7 +1467,7 @@ park_begin(Park *pk, PyObject *reason)
         Py_CLEAR(pk->w);
         return PK_ERR;
     }
-    r = execute_begin(pk->mp, pp, nxt, inherit, pk->gp, &target, &arg);
+    r = execute_begin(pk->mp, pp, nxt, inherit, pk->gp, &target, &arg, &pk->dsave);
     Py_DECREF(nxt);
     if (r < 0) {
         Py_CLEAR(pk->w);
@@ -1309,9 +1497,10 @@ park_begin(Park *pk, PyObject *reason)
 #define PARK_SWITCH(pk) park_end((pk), gl_switch((pk)->target, (pk)->args, NULL))
 
 /* Hand v to sg, the plain receiver at the head of recvq, and ready it: 1 done, 0 take
-   the pure path (nothing changed), -1 runqputslow raised. Out of line: its locals stay
-   off the stack of a goroutine that parks (core_send's other end). */
-static NOINLINE int
+   the pure path (nothing changed), -1 runqputslow raised. Inlined into send_begin and
+   select_ready, out of line: its locals stay off the stack of a goroutine that parks
+   (core_send's other end). */
+static HOT int
 send_to_receiver(PyObject *s, PyObject *mp, PyObject *recvq, PyObject *sg, PyObject *v)
 {
     int sel;
@@ -1325,7 +1514,8 @@ send_to_receiver(PyObject *s, PyObject *mp, PyObject *recvq, PyObject *sg, PyObj
         return 0;
     }
     /* Writes: no Python code runs from here to the end (but runqputslow, last). */
-    Olds o = {.n = 0};
+    Olds o;
+    o.n = 0;
     unlink_head(&o, recvq, sg, nxt);
     set_slot(&o, sg, st.sg_elem, v);
     set_slot(&o, sg, st.sg_success, Py_True);
@@ -1481,8 +1671,8 @@ core_gopark(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *
 
 /* Chan.try_recv's sender case for sg, a plain sender at the head of sendq: take its
    value (or the buffer's head, its value to the tail) and ready it. 1 done, 0 take the
-   pure path (nothing changed), -1 an exception. Out of line, as send_to_receiver. */
-static NOINLINE int
+   pure path (nothing changed), -1 an exception. Inlined where send_to_receiver is. */
+static HOT int
 recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObject *buf,
                  PyObject *sg, PyObject **pv, int *pok)
 {
@@ -1530,7 +1720,8 @@ recv_from_sender(PyObject *s, PyObject *mp, PyObject *ch, PyObject *sendq, PyObj
             return -1;
         }
     }
-    Olds o = {.n = 0};
+    Olds o;
+    o.n = 0;
     unlink_head(&o, sendq, sg, nxt);
     set_slot(&o, sg, st.sg_elem, Py_None);
     set_slot(&o, sg, st.sg_success, Py_True);
@@ -2137,7 +2328,8 @@ unlink_any(PyObject *sg)
         PyErr_SetString(PyExc_SystemError, "gort._core: a queued sudog's links are not sudogs");
         return -1;
     }
-    Olds o = {.n = 0};
+    Olds o;
+    o.n = 0;
     if (prev == Py_None) {
         set_slot(&o, q, st.q_first, nxt);
     }
@@ -2184,9 +2376,11 @@ select_enqueue(Park *pk, Case *cs, Py_ssize_t *order, Py_ssize_t n)
             return PK_ERR;
         }
         Py_DECREF(sg);
-        SLOT(sg, st.sg_index) = idx;
+        sudog_put(sg, st.sg_index, idx);
+        Py_DECREF(idx);
     }
-    Olds o = {.n = 0};
+    Olds o;
+    o.n = 0;
     set_slot(&o, gp, st.g_selectdone, Py_False);
     set_slot(&o, gp, st.g_param, Py_None);
     release_olds(&o);
@@ -2575,7 +2769,8 @@ core_go(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwna
         Py_SET_SIZE(gfree, nfree - 1);  /* gfree.pop(): its reference moves to gp below */
         Py_DECREF(gp);
     }
-    Olds o = {.n = 0};
+    Olds o;
+    o.n = 0;
     set_slot(&o, gp, gs.g_goid, newgoid);
     set_slot(&o, gp, gs.g_system, Py_False);
     set_slot(&o, gp, gs.g_fn, fn);
@@ -2660,7 +2855,8 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     if (!gs.ready || Py_TYPE(gp) != st.G) {
         Py_RETURN_NONE;
     }
-    Olds o = {.n = 0};
+    Olds o;
+    o.n = 0;
     set_slot(&o, gp, gs.g_fn, Py_None);
     set_slot(&o, gp, gs.g_args, gs.empty);
     set_slot(&o, gp, gs.g_kwargs, gs.nokw);
@@ -2735,7 +2931,8 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     if (drop) {
         /* execute's bookkeeping only (prev=nxt: no switch), then nxt takes this greenlet
            if it never ran; gmain returns any other for g0 to switch to */
-        int r = execute_begin(mp, pp, nxt, inherit, nxt, &target, &arg);
+        Depth none;  /* no switch (prev=nxt): nothing swapped */
+        int r = execute_begin(mp, pp, nxt, inherit, nxt, &target, &arg, &none);
         if (r >= 0 && (SLOT(nxt, st.g_gr) == Py_None || SLOT(nxt, st.g_gr) == NULL) &&
             (SLOT(nxt, st.g_resume) == Py_None || SLOT(nxt, st.g_resume) == NULL)) {
             o.n = 0;
@@ -2749,7 +2946,8 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         }
         return nxt;
     }
-    int r = execute_begin(mp, pp, nxt, inherit, gp, &target, &arg);
+    Depth dsave;
+    int r = execute_begin(mp, pp, nxt, inherit, gp, &target, &arg, &dsave);
     Py_DECREF(nxt);
     if (r < 0) {
         return NULL;
@@ -2760,6 +2958,7 @@ core_goexit(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         int tsave = ts->tracing;
         ts->tracing = tsave + 1;
         PyObject *res = switch_to(target, arg);
+        depth_restore(&dsave);
         if (land(mp) < 0) {
             Py_XDECREF(res);
             res = NULL;
@@ -3055,7 +3254,7 @@ core_setup(PyObject *mod, PyObject *ns)
         !(st.getcurrent = get_obj(ns, "getcurrent")) || !(st.gcpoll = get_obj(ns, "gcpoll")) ||
         !(st.find_runnable = get_obj(ns, "find_runnable")) ||
         !(st.foreign_switch = get_obj(ns, "foreign_switch")) ||
-        !(st.hop_run = get_obj(ns, "hop_run"))) {
+        !(st.hop_run = get_obj(ns, "hop_run")) || !(st.gmain = get_obj(ns, "gmain"))) {
         return NULL;
     }
     st.sched_dict = PyModule_GetDict(sched);
@@ -3194,6 +3393,18 @@ core_setup_park(PyObject *mod, PyObject *ns)
     return make_method(core_gopark, pure);
 }
 
+/* proc.g0_main's switch into the goroutine it starts (or resumes): where g0 stands on
+   this thread's C stack, and its recursion counters, for nested starts (nest_ok). */
+static PyObject *
+core_g0_switch(PyObject *Py_UNUSED(mod), PyObject *gr)
+{
+#ifdef NEST_SPAN
+    g0_mark = STACK_HERE();
+    g0_depth = depth_get(PyThreadState_Get());
+#endif
+    return gl_switch(gr, NULL, NULL);
+}
+
 static PyMethodDef core_methods[] = {
     {"setup", (PyCFunction)core_setup, METH_O, setup_doc},
     {"setup_select", (PyCFunction)core_setup_select, METH_O, setup_select_doc},
@@ -3202,6 +3413,8 @@ static PyMethodDef core_methods[] = {
     {"setup_waitgroup", (PyCFunction)core_setup_waitgroup, METH_O, setup_waitgroup_doc},
     {"goexit", (PyCFunction)(void (*)(void))core_goexit, METH_FASTCALL,
      "goexit(s, mp, gp, me): proc.gmain's goexit in C (proc.goexit_core)."},
+    {"g0_switch", (PyCFunction)core_g0_switch, METH_O,
+     "g0_switch(gr): gr.switch() for proc.g0_main, noting where g0 stands (proc.g0_switch)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -3217,6 +3430,10 @@ PyMODINIT_FUNC
 PyInit__core(void)
 {
     if (PyType_Ready(&CoreMethod_Type) < 0 || PyType_Ready(&ChanIter_Type) < 0) {
+        return NULL;
+    }
+    if (pthread_atfork(NULL, NULL, forget_thread_state) != 0) {
+        PyErr_SetString(PyExc_OSError, "gort._core: pthread_atfork failed");
         return NULL;
     }
     PyObject *m = PyModule_Create(&core_module);

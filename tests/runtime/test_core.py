@@ -863,3 +863,97 @@ def test_importing_gort_leaves_no_plain_rlock_for_parks_to_ask_about() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=60, cwd=ROOT)
     assert (r.returncode, r.stdout, r.stderr) == (0, "0\n", "")
+
+
+def _run_alone(code: str, stack_kib: int = 0) -> str:
+    """Run code in a fresh interpreter with no time slices and return its output: the
+    core parks there (under pytest the plain RLocks made before gort send every park
+    through proc.gopark, and so does an armed preemption hook), and a C stack overrun
+    fails the test instead of ending pytest. stack_kib: the C stack's limit."""
+    cmd = [sys.executable, "-c", code]
+    if stack_kib:
+        cmd = ["bash", "-c", f'ulimit -s {stack_kib} && exec "$@"', "bash", *cmd]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT,
+                       env={**os.environ, "GORT_PREEMPT_NS": str(10**12)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout.strip()
+
+
+@pytest.mark.skipif(PURE or not BUILT, reason="the C core's nested starts")
+def test_a_goroutine_a_parker_starts_saves_little_of_the_parkers_stack() -> None:
+    # The G that never ran, started by main's park straight from it (_core.c, nest_ok):
+    # each switch between the two copies the started one's stack and only the part of
+    # main's below where it began, as a raw greenlet pair does. Through g0 (before),
+    # both copied all of theirs: 1,528 bytes each.
+    out = _run_alone("""if True:
+        import greenlet, gort
+        def main():
+            a, b = gort.Chan(), gort.Chan()
+            mine, seen = greenlet.getcurrent(), []
+            def pong():
+                for v in a:
+                    seen.append(mine._stack_saved)
+                    b.send(v)
+            gort.go(pong)
+            for i in range(3):
+                a.send(i)
+                b.recv()
+            a.close()
+            return seen
+        print(gort.run(main))
+    """)
+    seen = eval(out)
+    assert len(seen) == 3 and max(seen) < 700, seen
+
+
+def test_a_goroutine_gets_the_same_recursion_budget_whoever_starts_it() -> None:
+    # greenlet gives a greenlet its starter's recursion depth at the first switch: a G
+    # started from a park deep in the parker's recursion (nest_ok: the C stack is
+    # shallow there) must still get g0's budget, as main (started by g0) has: both
+    # measure from a frame right above gmain's.
+    out = _run_alone("""if True:
+        import gort
+        def depth():
+            n = 0
+            def f():
+                nonlocal n
+                n += 1
+                f()
+            try:
+                f()
+            except RecursionError:
+                pass
+            return n
+        def main():
+            c = gort.Chan()
+            def deep(k):
+                return deep(k - 1) if k else c.recv()
+            gort.go(lambda: c.send(depth()))
+            return depth(), deep(300)
+        print(*gort.run(main))
+    """)
+    from_g0, from_park = out.split()
+    assert from_park == from_g0
+
+
+def test_a_chain_of_goroutines_each_starting_the_next_keeps_the_c_stack_shallow() -> None:
+    # Each goroutine starts the next from its park (a prime sieve's shape). Nested
+    # starts are bounded (nest_ok): unbounded, each link began 1,648 bytes below the
+    # last (runs of ~128 links; 212 KiB deep at most here) and overran a 128 KiB C stack
+    # (the limit the test sets; g0's starts, as before, stay within it).
+    out = _run_alone("""if True:
+        import gort
+        def link(left, k):
+            if k:
+                right = gort.Chan()
+                gort.go(link, right, k - 1)
+                left.send(right.recv() + 1)
+            else:
+                left.send(0)
+        def main():
+            c = gort.Chan()
+            gort.go(link, c, 3000)
+            return c.recv()
+        print(gort.run(main))
+    """, stack_kib=128)
+    assert out == "3000"

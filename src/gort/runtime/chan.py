@@ -417,6 +417,7 @@ def _load_core() -> str:
         "pending_after_wait": proc.pending_after_wait, "Timers": Timers, "greenlet": greenlet,
         "getcurrent": getcurrent, "gcpoll": proc.gcpoll, "find_runnable": proc.find_runnable,
         "foreign_switch": proc.foreign_switch, "hop_run": proc.hop_run,
+        "gmain": proc.gmain,
         **pure})
     for (name, fn), m in zip(pure.items(), fast, strict=True):
         for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
@@ -435,7 +436,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def core_go(pure: _F) -> _F:
     """gort.go's C path (``gort._core.setup_go``: newproc in C, falling back to ``pure``
     for everything it does not do), or ``pure`` itself on the pure path. Loads
-    ``proc.goexit_core`` with it (gmain's exit path in C)."""
+    ``proc.goexit_core`` with it (gmain's exit path in C), and ``proc.g0_switch`` (g0's
+    switch, noting where g0 stands for the core's nested starts)."""
     if CORE != "C":
         return pure
     from .. import _core  # type: ignore[attr-defined]
@@ -449,6 +451,7 @@ def core_go(pure: _F) -> _F:
                         "DEAD": Gstatus.DEAD, "Netpoll": Netpoll, "Finq": Finq,
                         "gc_get_count": gc.get_count})
     proc.goexit_core = _core.goexit
+    proc.g0_switch = _core.g0_switch
     for attr in ("__name__", "__qualname__", "__module__", "__doc__"):
         setattr(m, attr, getattr(pure, attr))
     m.__wrapped__ = pure

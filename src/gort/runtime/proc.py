@@ -1107,6 +1107,13 @@ context set, as gmain sets it), or None when it declines (a tracer on, exit hook
 preemption hook or m.locks): then only gp's references are dropped, and the code below
 does the rest."""
 
+# g0_main's switch into a goroutine: greenlet.switch, or the C core's (chan.core_go),
+# which also notes where g0 stands on the C stack and its recursion depth: a goroutine
+# parking in the core may start a G that never ran itself, below its park, instead of
+# through g0 (_core.c, nest_ok: the switches between the two then copy a few hundred
+# bytes of the parker's stack, not all of it).
+g0_switch: Callable[[greenlet], object] = greenlet.switch
+
 
 def gmain() -> G | None:
     """The body of every goroutine greenlet: run fn, then wait on the free list for reuse.
@@ -1273,11 +1280,11 @@ def g0_main(s: Sched) -> None:
         if gr is None:
             gr = greenlet(gmain, g0)
             nxt.gr = gr
-            got = gr.switch()
+            got = g0_switch(gr)
         elif gr.dead:
             raise throw(f"g0: goroutine {nxt.goid} has a dead greenlet")
         else:
-            got = gr.switch()
+            got = g0_switch(gr)
         nxt = None if got is None else mp.curg
 
 
