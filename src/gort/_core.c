@@ -921,6 +921,10 @@ gopark_begin(PyObject *s, PyObject *mp, PyObject *gp, PyObject *reason, PyObject
     if (SLOT(mp, st.m_armed) != Py_None || SLOT(mp, st.m_locks) != st.zero) {
         return 0;
     }
+    PyObject *pending = SLOT(gp, st.g_pending);
+    if (pending != NULL && pending != Py_None) {
+        return 0;  /* an exception waits for gp: proc.gopark raises it instead */
+    }
     PyObject *pp = SLOT(mp, st.m_p);
     if (pp == NULL || Py_TYPE(pp) != st.P) {
         return 0;

@@ -217,6 +217,25 @@ def test_an_exception_left_for_main_as_it_returns_is_raised_not_dropped() -> Non
     assert isinstance(info.value.__context__, Boom)
 
 
+def test_an_exception_left_while_running_is_raised_by_the_next_blocking_call() -> None:
+    """Adversarial round 11: a wait that parks in threading's code (a Condition over
+    gort's locks) kept it for good, and it escaped at a later gort call outside every
+    try. Raised from the wait now, with the Condition's lock taken back."""
+    import threading
+
+    def main() -> tuple[Any, ...]:
+        cv = threading.Condition()
+        rt.goraise(rt.getg(), Boom("while running"))
+        with cv:
+            try:
+                cv.wait(5)
+            except Boom as e:
+                return ("raised by the wait", str(e), cv._is_owned())  # type: ignore[attr-defined]
+            return ("not raised",)
+
+    assert gort.run(main) == ("raised by the wait", "while running", True)
+
+
 def test_two_exceptions_before_the_first_is_raised_both_arrive_in_order() -> None:
     """Each is raised at its own safe point, even inside an except clause (no chaining)."""
 

@@ -491,13 +491,23 @@ class Preempter:
         return f.f_code in entry_codes(fn)  # through CPython's call machinery only
 
     def runtime_frame(self, frame: FrameType) -> bool:
-        """A frame from ``frame`` down to the G's entry is gort's own (sigqueue.py asks)."""
+        """A frame from ``frame`` down to the G's entry is gort's own or a no-preempt
+        module's (sigqueue.py asks: a program's handler is not run there at once).
+
+        The modules' frames count too: threading, queue and logging juggle their locks in
+        Python, and a handler that raised inside Condition.wait, after the waiter's
+        acquire returned and before ``_acquire_restore`` took the Condition's lock back,
+        left the ``with cv:`` to release a lock it did not hold ("release unlocked lock":
+        adversarial round 11, a signal that came while main was parked there was run at
+        main's first instruction after the park, 1 to 4 runs in 6). Queued, its exception
+        reaches main as a preemption's would: once the module's call has returned.
+        """
         f: FrameType | None = frame
         while f is not None:
             kind = self._classify(f)[0]
             if kind == _BASE:
                 return False
-            if kind == _RUNTIME:
+            if kind in (_RUNTIME, _MODULE):
                 return True
             f = f.f_back
         return False

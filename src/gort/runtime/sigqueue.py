@@ -23,8 +23,10 @@ signal and hands them to os/signal:
 - ``sighandler`` does no allocation-heavy work: it forwards the program's
   wake-up byte, appends ``(signum, frame)`` to ``Sched.sigq``, and then
   either runs the queue at once or leaves it for later. At once when the
-  interrupted frame is user code of the running goroutine: no frame from it
-  down to the goroutine's entry is gort's own (``Preempter.runtime_frame``),
+  interrupted frame is user code of the main goroutine: no frame from it
+  down to the goroutine's entry is gort's own or a no-preempt module's
+  (``Preempter.runtime_frame``: threading, queue, logging hold their locks across
+  Python code),
   the M holds no lock (``m.locks``) and is not idle (``m.curg``). Then the
   runtime is between two operations, consistent, as it is when the program
   calls gort. Otherwise the G is marked ``preempt`` (its next gort call is a
