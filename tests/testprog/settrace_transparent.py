@@ -1,5 +1,4 @@
-"""The program's trace function sees under gort what it sees without it (3.11: gort runs
-it inside a wrapper of its own, preempt.TraceOwner).
+"""The program's trace function sees under gort what it sees without it.
 
 Four tracers, each recording (event, function, line) for a small workload: a plain
 function returning itself, a bound method (bdb returns a new one per event), one that

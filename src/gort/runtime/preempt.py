@@ -63,9 +63,7 @@ stays pending and sysmon re-sends the signal with back-off. On 3.11 a Python
 trace function (``sys.settrace(fn)``, pdb) consults ``frame.f_trace``, so the
 hook chains in front of the frame's own local tracer and leaves the global
 one alone; a C tracer (coverage's) does not, so there is no hook under it.
-The handler never switches inside the program's trace function itself; on 3.11
-gort runs that function inside a wrapper (``TraceOwner``) that answers a request
-deferred inside it when it returns, where a hook on the traced frame survives.
+The handler never switches inside the program's trace function itself.
 The hook's own callback is gort's, not a point where the eval loop checks: a
 request landing inside it (3.12+: INSTRUCTION events are the code's, so the
 callback runs for every frame of the hooked code) that arms the hook again on
@@ -101,7 +99,6 @@ from types import (
     FrameType,
     GeneratorType,
     MethodDescriptorType,
-    MethodType,
     MethodWrapperType,
 )
 from typing import Any, Final, TypeVar
@@ -145,7 +142,6 @@ _BASE: Final = 1  # gort's entry frame of a goroutine (gmain, run_path): the wal
 _MAIN: Final = 4  # the script's module frame (the main goroutine's base; user code)
 _RUNTIME: Final = 2  # gort's own code
 _MODULE: Final = 3  # a module in the no-preempt list
-_TRACER: Final = 5  # 3.11: gort's wrapper of the program's trace function (TraceOwner)
 
 _BEFORE_WITH: Final = dis.opmap["BEFORE_WITH"]
 # PRECALL too: 3.11 runs a specialised call of a builtin inside PRECALL (f_lasti stays there).
@@ -241,11 +237,6 @@ class Preempter:
         # 3.11: what the armed frame had before the hook (restored on disarm).
         self.saved_trace: Any = None
         self.saved_opcodes = False
-        # 3.11: the G whose request was deferred inside the program's trace function,
-        # which gort's wrapper called (TraceOwner): the wrapper answers it when that
-        # function returns (after_callback_returned). None: no such request.
-        self.after_callback: G | None = None
-        self.traces: TraceOwner | None = None  # 3.11, while started
         self.tool_id = -1
         self._tstate_get, self._enter_tracing, self._leave_tracing = tracing_api()
 
@@ -260,8 +251,6 @@ class Preempter:
         self.started = True
         mon = _MONITORING
         if mon is None:
-            self.traces = TraceOwner(self)
-            self.traces.install()
             return True
         for tool in (4, 3):
             if mon.get_tool(tool) is None:
@@ -274,10 +263,6 @@ class Preempter:
     def close(self) -> None:
         self.started = False
         self.disarm()
-        self.after_callback = None
-        if self.traces is not None:
-            self.traces.close()
-            self.traces = None
         if self.tool_id >= 0:
             mon = _MONITORING
             mon.register_callback(self.tool_id, mon.events.INSTRUCTION, None)
@@ -297,8 +282,6 @@ class Preempter:
             return got
         if code in self.base_codes:
             got = (_BASE, "")
-        elif code is _TRACED_CODE:
-            got = (_TRACER, "")
         elif code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
             got = (_MAIN, "")
         elif code in USER_BOUNDARY_CODES:
@@ -353,11 +336,6 @@ class Preempter:
             kind, what = self._classify(f)
             if kind == _BASE:
                 break
-            if kind == _TRACER:
-                # 3.11: inside the program's trace function, which gort's wrapper called
-                # for the frame below: no switch above it. Hooked on the wrapper's frame:
-                # the wrapper answers once the program's function has returned (arm).
-                return TRACING, f
             back = f.f_back
             junction = False
             if back is None and kind != _MAIN:
@@ -579,8 +557,6 @@ class Preempter:
                 not self.check(gp, frame, modules=False, plain=False)[0]:
             self.s.stats.preempt_lock_wait += 1
             return True
-        if self.after_callback is gp:
-            return False  # inside the program's trace function: its wrapper answers
         if self.armed_frame is not None:
             if not self.armed_soft and self._armed_on_stack(frame) and self._hook_in_place():
                 return False  # a hook is already waiting for this G's next instruction
@@ -666,8 +642,6 @@ class Preempter:
         pending; with asynchronous preemption on, the hook is armed below the
         boundary so the G stops as soon as the callback chain returns.
         """
-        if self.after_callback is gp:
-            return True  # inside the program's trace function: its wrapper answers
         return self._look(self._sync_deferred, gp, sys._getframe(2))
 
     def _sync_deferred(self, gp: G, f: FrameType | None) -> bool:
@@ -711,15 +685,6 @@ class Preempter:
         locks, not the blocks: a block's exit runs three instructions outside its range
         before the release).
         """
-        if frame.f_code is _TRACED_CODE:
-            # 3.11, check's answer inside the program's trace function: its wrapper's
-            # frame. CPython stores that function's result in the traced frame's f_trace
-            # when it returns, over any hook armed there meanwhile, so the wrapper
-            # answers then (after_callback_returned).
-            if held:
-                return False
-            self.after_callback = gp
-            return True
         soft = False
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
@@ -788,47 +753,6 @@ class Preempter:
             self.saved_trace = None
             if _real_gettrace() is _no_local_trace:
                 _real_settrace(None)
-
-    def after_callback_returned(self, frame: FrameType, event: str, local: Any) -> Any:
-        """3.11: the program's trace function returned ``local`` for ``frame``'s ``event``
-        with a request deferred inside it (``after_callback``); returns what CPython is
-        to store in ``frame.f_trace``.
-
-        Answered here as the handler would, from the traced frame: the switch, when it
-        is safe, at the frame's next instruction (the hook, armed on it now: before
-        "call", "line" and "opcode" events the frame stands before an instruction, and
-        the program's function ran Python code there, where a thread could have lost
-        the GIL too); otherwise the hook below the boundary. The hook armed on the
-        traced frame itself is returned, chained in front of ``local``: CPython's
-        trampoline would otherwise overwrite it with ``local``. At "return" and
-        "exception" events nothing: the request stays pending (the frame may be
-        unwinding, see _trace_hook) and the next gort call or signal asks again.
-        """
-        gp, self.after_callback = self.after_callback, None
-        if (event not in _BEFORE_INSTRUCTION or not self.started
-                or not self.want_async_preempt(gp) or self.s.m0.curg is not gp):
-            return local
-        assert gp is not None
-        # The wrapper's own call raised the thread's tracing counter: not the program's.
-        self.muting += 1
-        try:
-            self._look(self._answer_after, gp, frame)
-        finally:
-            self.muting -= 1
-        if self.armed_frame is frame:
-            self.saved_trace = local
-            return self._trace_hook
-        return local
-
-    def _answer_after(self, gp: G, frame: FrameType) -> None:
-        """after_callback_returned's look: arm the hook on frame, or below the boundary."""
-        if self.armed_frame is not None:
-            self.disarm()  # frame's next instruction comes before any older hook's
-        reason, below = self.check(gp, frame)
-        if reason:
-            self._defer(gp, reason, below)
-        else:
-            self.arm(gp, frame)
 
     def _defer(self, gp: G, reason: str, below: FrameType | None) -> None:
         """check's answer was unsafe (reason): arm the hook at ``below``, count the deferral."""
@@ -1007,141 +931,9 @@ class Preempter:
         self._fire(sys._getframe(1))
 
 
-# -- the program's trace function (3.11) -------------------------------------------
-
+# CPython's, for the hook's own use (a program may patch the sys attributes).
 _real_settrace: Final = sys.settrace
 _real_gettrace: Final[Callable[[], Any]] = sys.gettrace
-# The events before which the traced frame stands at an instruction it has not begun.
-_BEFORE_INSTRUCTION: Final = frozenset({"call", "line", "opcode"})
-
-
-class TraceOwner:
-    """3.11, while a run lasts on the main thread: the program's ``sys.settrace``
-    functions run inside a wrapper of gort's, so that a preemption request deferred
-    inside one is answered the moment it returns.
-
-    Why. A request landing inside the program's trace function (or in a gort call
-    the function makes) must not switch there (the thread's tracing counter is
-    raised; the function may be in the middle of its own bookkeeping). The hook
-    cannot go on the traced frame: when the function returns, CPython's trampoline
-    stores its result in ``frame.f_trace``, over the hook. Below the traced frame
-    it comes only once that frame returns, and under a goroutine's own function
-    there is only gort's entry frame. A goroutine looping in its own function under
-    a tracer that does real work per line (pdb's, a Python coverage tracer's, one
-    calling gort) spent most of its time in the trace function, where almost every
-    signal landed, and got slices of 0.3 to 3 s beside peers sleeping 1 ms
-    (adversarial round 9). The wrapper runs after the program's function, and what it
-    returns is what CPython stores: it arms the hook on the traced frame and returns
-    it, chained in front of the program's local tracer.
-
-    What the program sees. ``sys.settrace(fn)`` installs ``fn`` wrapped, and
-    ``sys.gettrace()`` returns ``fn`` (never the wrapper, never gort's own
-    placeholder ``_no_local_trace``); the wrapper passes every event and argument
-    through and returns the program's local tracer wrapped likewise. Differences: a
-    frame's ``f_trace`` reads as the wrapper, and inside the program's function
-    ``sys._getframe(1)`` is the wrapper's frame (the traced frame is its argument, as
-    always). Calls on other threads, and a ``settrace`` bound before the run
-    (``from sys import settrace``), go to CPython unchanged. A C tracer (coverage's
-    CTracer, set through ``PyEval_SetTrace``) is not wrapped and never consults
-    ``f_trace``: no hook under it, as before.
-
-    Rejected: switching inside the wrapper right after the program's function
-    returned (a second switch path beside the hook's, with the same exception and
-    per-call-flag hazards the hook already handles: _fire); re-sending the signal
-    until one lands in the traced frame's own code (under a tracer costing 10x the
-    traced line, one in ten, after a back-off: the 0.3 to 3 s above); wrapping only
-    from the first deferral on (the frame's local tracer is then already the
-    program's, and every later event goes to it directly). Not needed on 3.12+: the
-    hook there is gort's own sys.monitoring tool, which the program's functions
-    cannot overwrite.
-    """
-
-    def __init__(self, pre: Preempter) -> None:
-        self.pre = pre
-        self.tid = _thread.get_ident()
-        # The last function wrapped and its wrapper: bdb returns a new bound method
-        # (``self.trace_dispatch``) for every event, equal to the last one.
-        self.last_fn: Any = None
-        self.last_wrap: Any = None
-        self.installed = False
-
-    def install(self) -> None:
-        """Patch ``sys.settrace``/``sys.gettrace``; wrap a Python trace function set now."""
-        if sys.settrace is not _real_settrace or sys.gettrace is not _real_gettrace:
-            return  # a library replaced them: left alone, no wrapper this run (as before)
-        sys.settrace = self.settrace
-        sys.gettrace = self.gettrace
-        self.installed = True
-        current = _python_tracer()
-        if current is not None and current.__code__ is not _TRACED_CODE:
-            _real_settrace(self.wrap(current))
-
-    def close(self) -> None:
-        """Give back the functions and the thread's trace function unwrapped."""
-        if not self.installed:
-            return
-        self.installed = False
-        if sys.settrace == self.settrace:
-            sys.settrace = _real_settrace
-        if sys.gettrace == self.gettrace:
-            sys.gettrace = _real_gettrace
-        current = _real_gettrace()
-        if getattr(current, "__code__", None) is _TRACED_CODE:
-            _real_settrace(current.__wrapped__)
-        self.last_fn = self.last_wrap = None
-
-    def settrace(self, function: Any, /) -> None:
-        """sys.settrace during a gort run (3.11): the program's function, wrapped."""
-        if _thread.get_ident() != self.tid or function is None:
-            _real_settrace(function)
-        else:
-            _real_settrace(self.wrap(function))
-
-    def gettrace(self) -> Any:
-        """sys.gettrace during a gort run (3.11): the program's function, never gort's."""
-        current = _real_gettrace()
-        if current is _no_local_trace:
-            return None
-        if getattr(current, "__code__", None) is _TRACED_CODE:
-            return current.__wrapped__
-        return current
-
-    def wrap(self, fn: Any) -> Any:
-        """The wrapper CPython calls for the program's trace function fn (None: None)."""
-        if fn is None:
-            return None
-        last = self.last_fn
-        if fn is last or (type(fn) is MethodType and fn == last):
-            return self.last_wrap
-        wrapper = _traced(fn, self.pre, self.wrap)
-        self.last_fn, self.last_wrap = fn, wrapper
-        return wrapper
-
-
-def _traced(fn: Any, pre: Preempter, wrap: Callable[[Any], Any]) -> Any:
-    """fn as CPython calls it under TraceOwner: every event passed through; a request
-    deferred inside fn answered when it returns (Preempter.after_callback_returned)."""
-
-    def traced(frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "call" and frame.f_code in _UNTRACED_CODES:
-            return None  # sys.settrace/gettrace themselves: CPython's are C, never traced
-        try:
-            local = fn(frame, event, arg)
-        except BaseException:
-            pre.after_callback = None  # CPython drops the trace function: nothing to answer
-            raise
-        if pre.after_callback is not None:
-            return pre.after_callback_returned(frame, event, wrap(local))
-        if local is fn:
-            return traced
-        return None if local is None else wrap(local)
-
-    traced.__wrapped__ = fn  # type: ignore[attr-defined]
-    return traced
-
-
-_TRACED_CODE: Final = _traced(None, None, None).__code__  # type: ignore[arg-type]
-_UNTRACED_CODES: Final = frozenset({TraceOwner.settrace.__code__, TraceOwner.gettrace.__code__})
 
 
 _GREENLET_SWITCH: Final = greenlet.__dict__["switch"]
