@@ -644,11 +644,16 @@ class Preempter:
         """
         return self._look(self._sync_deferred, gp, sys._getframe(2))
 
+    def _below_runtime(self, f: FrameType | None) -> FrameType | None:
+        """The first of f and its callers that is not gort's own: the frame that made the
+        gort call (chan.send, select, a lock's acquire, ...) f is in."""
+        while f is not None and self._classify(f)[0] == _RUNTIME:
+            f = f.f_back
+        return f
+
     def _sync_deferred(self, gp: G, f: FrameType | None) -> bool:
         """sync_deferred's look from f, the frame above gopreempt_m."""
-        while f is not None and self._classify(f)[0] == _RUNTIME:
-            f = f.f_back  # the gort call itself (chan.send, select, ...)
-        reason, below = self.check(gp, f, modules=False)
+        reason, below = self.check(gp, self._below_runtime(f), modules=False)
         if reason == SWITCHING or (self._in_callback() and reason != RLOCK_HELD):
             # No switch runs below a gort call: a raised count is a callback's, whatever
             # else the walk found. (3.12+, a profile function calling gort.select on
@@ -690,7 +695,7 @@ class Preempter:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
                                          _MONITORING.events.INSTRUCTION)
         elif _MONITORING is None:
-            current = _real_gettrace()
+            current = sys.gettrace()
             if current is not None and _python_tracer() is None:
                 return False  # a C tracer (coverage's CTracer) never consults f_trace
             if current is not None and self._in_callback():
@@ -721,7 +726,7 @@ class Preempter:
             frame.f_trace = self._trace_hook
             frame.f_trace_opcodes = True
             if current is None:
-                _real_settrace(_no_local_trace)
+                sys.settrace(_no_local_trace)
         else:
             return False
         self.armed_frame = frame
@@ -751,8 +756,8 @@ class Preempter:
             frame.f_trace_opcodes = self.saved_opcodes
             frame.f_trace = self.saved_trace
             self.saved_trace = None
-            if _real_gettrace() is _no_local_trace:
-                _real_settrace(None)
+            if sys.gettrace() is _no_local_trace:
+                sys.settrace(None)
 
     def _defer(self, gp: G, reason: str, below: FrameType | None) -> None:
         """check's answer was unsafe (reason): arm the hook at ``below``, count the deferral."""
@@ -779,8 +784,7 @@ class Preempter:
         (check): else the next safe point raises it."""
         if not self.started or self.s.m0.curg is not gp:
             return
-        while frame is not None and self._classify(frame)[0] == _RUNTIME:
-            frame = frame.f_back
+        frame = self._below_runtime(frame)
         if frame is not None and self._classify(frame)[0] in (_USER, _MAIN):
             self._look(self._arm_after_wait, gp, frame)
 
@@ -931,11 +935,6 @@ class Preempter:
         self._fire(sys._getframe(1))
 
 
-# CPython's, for the hook's own use (a program may patch the sys attributes).
-_real_settrace: Final = sys.settrace
-_real_gettrace: Final[Callable[[], Any]] = sys.gettrace
-
-
 _GREENLET_SWITCH: Final = greenlet.__dict__["switch"]
 _CALL: Final = dis.opmap["CALL"]
 _PRECALL: Final = dis.opmap.get("PRECALL", -2)  # 3.11 only
@@ -1020,7 +1019,7 @@ def _exception_in_flight(code: CodeType) -> frozenset[int]:
 
 def _python_tracer() -> Any:
     """The program's global trace function if it is Python code (sys.settrace(fn)), else None."""
-    tr = _real_gettrace()
+    tr = sys.gettrace()
     if tr is None or _no_local_trace in (tr, getattr(tr, "__func__", None)):
         return None
     fn = getattr(tr, "__func__", tr)
