@@ -182,6 +182,25 @@ def test_lines_run_after_preemption_are_covered(tmp_path: Path) -> None:
     assert max(lines) == len(src)  # and nothing of another file filed under this one
 
 
+@pytest.mark.parametrize("tracer", ["c", "timid"])
+@pytest.mark.parametrize("mode", ["sleep", "csum"])
+def test_a_goroutine_polling_in_a_c_call_is_switched_out_under_coverage(
+        tmp_path: Path, mode: str, tracer: str) -> None:
+    # Adversarial round 12, finding 1 (3.11): under `coverage run` (pytest --cov) a
+    # goroutine polling with time.sleep was never switched out (every request came right
+    # after the sleep, and a C tracer leaves no hook to arm); under --timid one looping on
+    # sum() took 40 s for main's fifty 1 ms sleeps. The handler asks again at the next
+    # check now.
+    pytest.importorskip("coverage")
+    args = ["--timid"] if tracer == "timid" else []
+    r = subprocess.run([sys.executable, "-m", "coverage", "run", *args,
+                        f"--data-file={tmp_path / '.coverage'}", "-m", "gort", "run",
+                        str(TESTPROG / "cov_poll.py"), mode],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert (r.returncode, r.stdout) == (0, "longest_under_1s True\n"), \
+        r.stdout + r.stderr[-2000:]
+
+
 # -- the safe-point rules, in process -------------------------------------------
 
 
@@ -463,6 +482,33 @@ def test_the_programs_trace_function_sees_the_same_events_under_gort() -> None:
     assert r.stdout == ("plain 30 (True, None, False)\nmethod 30 (True, None, False)\n"
                         "closures 20 (True, None, False)\n"
                         "raising 10 (True, 'tracer gave up', True)\nOK\n"), r.stdout
+
+
+@pytest.mark.parametrize("width", [100, 1000])
+def test_goroutines_under_a_costly_trace_function_still_take_turns(width: int) -> None:
+    # Adversarial round 9, finding 1 (3.11): nearly every request landed inside the trace
+    # function's callback, where no hook can be armed; sysmon re-sent every 2-10 ms, and
+    # main's 1 ms sleeps took 1.8-3.6 s (median) beside four traced spinners. The handler
+    # now asks again at the next eval-breaker check (15-30 ms; 2 ms at width 1000).
+    r = run_testprog("settrace_starve.py", str(width), timeout=300, module=False)
+    assert (r.returncode, r.stdout) == (0, "median_under_1s True all_ran True\n"), \
+        r.stdout + r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("env", SLICES)
+@pytest.mark.parametrize("mode", ["want", "none"])
+def test_opcode_trace_events_are_the_programs_own_under_the_hook(
+        mode: str, env: dict[str, str]) -> None:
+    # 3.11: the hook sets f_trace_opcodes on the frame it is armed on. The program's
+    # tracer that asked for opcode events lost the ones seen while the hook was armed (1
+    # or 2 a run); one that had not asked could be left with the flag set. The hook also
+    # lasted one event under a program's local tracer (its result went into f_trace).
+    want = "] opcodes" if mode == "want" else "] no opcodes"  # the plain run's, line 1
+    for _ in range(3):
+        r = run_testprog("trace_opcodes.py", mode, env=env, timeout=120, module=False)
+        lines = r.stdout.splitlines() or [""]
+        assert (r.returncode, lines[0].endswith(want), lines[-1]) == (0, True, "OK"), \
+            r.stdout + r.stderr[-2000:]
 
 
 @pytest.mark.timeout(900)  # 20 runs, two at a time, each bounded by its own timeout

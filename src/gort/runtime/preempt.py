@@ -162,6 +162,11 @@ SWITCHING: Final = "scheduler switch"
 program on its stack), or on 3.11 with gort's frames on the walk and its tracing muted
 (check): no hook."""
 
+# Deferrals not asked again at the next check (Preempter.retry_soon): gort's own code
+# (it reaches its switch by itself), C between frames (may run long), a held lock (the
+# hook waits for its release, or the next request).
+_NO_RETRY: Final = frozenset({SWITCHING, "runtime", C_BETWEEN, RLOCK_HELD})
+
 # The events a sys.settrace callback is called with (its second argument).
 _TRACE_EVENTS: Final = frozenset({"call", "line", "return", "exception", "opcode"})
 
@@ -234,6 +239,15 @@ class Preempter:
         # traces: the frame may run on for long (a loop traced line by line), so later
         # requests look again instead of trusting the hook (do_sig_preempt).
         self.armed_soft = False
+        # The last answer found nothing to hook where the G will be gone within an
+        # instruction or an event: inside a Python tracer's callback (3.11: a goroutine
+        # looping in its own function under sys.settrace), or in a call with no hook
+        # possible (3.11 under a C tracer). The handler asks again at the next
+        # eval-breaker check and sysmon re-sends sooner (Signals.sighandler,
+        # Sysmon.retake read it; each answer sets it). At sysmon's usual pace (2-10 ms)
+        # main's 1 ms sleeps took 1.8-3.6 s beside four goroutines under a tracer doing
+        # real work per event: nearly every request landed inside it.
+        self.retry_soon = False
         # 3.11: what the armed frame had before the hook (restored on disarm).
         self.saved_trace: Any = None
         self.saved_opcodes = False
@@ -502,6 +516,7 @@ class Preempter:
         s = self.s
         mp = s.m0
         mp.preempt_gen += 1
+        self.retry_soon = False  # this answer decides anew (_defer)
         gp = mp.curg
         if not self.want_async_preempt(gp) or frame is None or self.checking:
             # Withdrawn (the G already stopped, or the M is idle), or a signal that came
@@ -573,6 +588,11 @@ class Preempter:
         if self.arm(gp, frame):
             self._deferred("in call: hooked")
         else:
+            # (3.11 under a C tracer, coverage's: no hook can be armed, and a goroutine
+            # polling with time.sleep got every request right after the sleep, never at
+            # its loop's back edge: it was never switched out. Asked again at the next
+            # check, the back edge's.)
+            self.retry_soon = True
             self._deferred("in call: no hook")
         return False
 
@@ -630,8 +650,10 @@ class Preempter:
             return True
         # Replaced (the program's tracer, or pdb, set f_trace meanwhile): the hook
         # would never fire, and restoring the old f_trace would undo the program's.
+        # (saved_opcodes stays the frame's own value from before the arming: the flag
+        # reads True since then, the hook's, and a program setting f_trace seldom sets it;
+        # restored as read here, the program's tracer got opcode events it never asked for.)
         self.saved_trace = frame.f_trace
-        self.saved_opcodes = frame.f_trace_opcodes
         return False
 
     def sync_deferred(self, gp: G) -> bool:
@@ -694,6 +716,7 @@ class Preempter:
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
                                          _MONITORING.events.INSTRUCTION)
+            _renew_opcode_trace(frame)
         elif _MONITORING is None:
             current = sys.gettrace()
             if current is not None and _python_tracer() is None:
@@ -752,6 +775,7 @@ class Preempter:
         set_turn_hook(self.s.m0, "preempt", None)
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
+            _renew_opcode_trace(frame)
         else:
             frame.f_trace_opcodes = self.saved_opcodes
             frame.f_trace = self.saved_trace
@@ -772,6 +796,11 @@ class Preempter:
             # time in queue or logging rarely did: slices of 40-300 ms, stalls of
             # seconds; adversarial round 4, B4.)
             hooked = below is not None and self.arm(gp, below)
+            # (Or a no-preempt module's code inside a tracing callback: coverage's Python
+            # tracer, "coverage: no hook". Never gort's own switch, SWITCHING: the count
+            # raised there is gort's, and asking at every check of the switch hung it.)
+            self.retry_soon = not hooked and (reason == TRACING or (
+                self._in_callback() > 0 and reason not in _NO_RETRY))
             self._deferred(f"{reason}: {'hooked' if hooked else 'no hook'}")
 
     def arm_after_wait(self, gp: G, frame: FrameType | None) -> None:
@@ -919,16 +948,23 @@ class Preempter:
 
     def _trace_hook(self, frame: FrameType, event: str, arg: Any) -> Any:
         local = self.saved_trace
-        if local is not None and event != "opcode":
-            local = local(frame, event, arg)  # the program's local tracer sees its event
+        if local is not None and (event != "opcode" or self.saved_opcodes):
+            # The program's local tracer sees its events: opcode events only where the
+            # program asked for them (the hook's own request set f_trace_opcodes).
+            new = local(frame, event, arg)
+            if new is not None:  # (None keeps the frame's tracer: CPython's rule)
+                local = self.saved_trace = new
         if event in ("opcode", "line"):
             # Never at "exception" or "return": the frame may be unwinding, and CPython
             # drops the exception in flight if the trace function raises (an exception
             # goraise left for the G is raised by the switch: sig_stress lost one that
             # way in 1 run of 2 under load, main's absorb never saw it).
             self._fire(frame)  # disarms (restoring f_trace), then may switch the G out
-        if local is not None and frame.f_trace is None:
-            frame.f_trace = local
+        if frame is self.armed_frame:
+            # Still armed: the hook stays the frame's tracer (CPython stores a non-None
+            # result in f_trace; returning the program's function there dropped the hook
+            # after one event, and a hook waiting for a lock's release fired only once).
+            return None
         return local
 
     def _monitor_hook(self, code: CodeType, offset: int) -> None:
@@ -944,6 +980,17 @@ _RESUMABLE: Final = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASY
 # The hook's callbacks: a frame they were called for is between two instructions.
 _HOOK_CODES: Final = frozenset(fn.__code__ for fn in (Preempter._monitor_hook,
                                                       Preempter._trace_hook))
+
+
+def _renew_opcode_trace(frame: FrameType) -> None:
+    """3.13 (CPython's own fault): changing another tool's local events on a code object
+    turns off the opcode events sys.settrace's function asked for on its frames
+    (``f_trace_opcodes``): a goroutine's tracer got none after the hook's first arming
+    (tests/testprog/trace_opcodes.py want: 0 of 54,009). Setting the flag again through
+    a frame of the code turns them back on."""
+    if frame.f_trace_opcodes and frame.f_trace is not None:
+        frame.f_trace_opcodes = False
+        frame.f_trace_opcodes = True
 
 
 def _greenlet_kinds() -> frozenset[int]:

@@ -51,6 +51,9 @@ from .sched import Sched
 from .traceback import goroutine_dump
 
 SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
+# How many times the handler asks again by itself for one request of sysmon's, when it
+# found the G inside a tracing callback with nothing to hook (sighandler).
+RETRIP_MAX: Final = 2000
 
 # The originals: sigqueue.py patches signal.signal and signal.getsignal while a run
 # lasts, and gort's own handlers must see the real dispositions.
@@ -75,6 +78,11 @@ def _pending_reinstall(_arg: object) -> int:
     return 0
 
 
+# CPython's PyErr_SetInterruptEx(signum) as a pending call, the signal number in the
+# pointer argument (an int argument and a pointer one share the first argument register
+# on x86-64 and arm64): no Python code runs in it (sighandler).
+_RETRIP_CB: Final = ctypes.cast(ctypes.pythonapi.PyErr_SetInterruptEx, _PENDING_CALL)
+
 # Module-level, created once: a pending call queued just before a run ends runs after
 # that run's objects are gone; it finds the running Signals (if any) itself.
 _REINSTALL_CB: Final = _PENDING_CALL(_pending_reinstall)
@@ -90,6 +98,7 @@ class Signals:
         self.installed = False
         self.reinstall_asked = False
         self.lock_wait = False  # the signal in flight was sent without SA_RESTART
+        self.retrips = 0  # the handler's own requests since sysmon's last (sighandler)
         add = ctypes.pythonapi.Py_AddPendingCall
         add.restype = ctypes.c_int
         add.argtypes = [_PENDING_CALL, ctypes.c_void_p]
@@ -152,6 +161,7 @@ class Signals:
                 self._add_pending_call(_REINSTALL_CB, None)
             return False
         mp.signal_pending = True
+        self.retrips = 0
         if lock_wait:
             self.lock_wait = True
             signal.siginterrupt(SIGPREEMPT, True)
@@ -184,7 +194,20 @@ class Signals:
             # into the program's code. Acknowledge; sysmon asks again later.
             mp.preempt_gen += 1
             return
-        self.preempter.do_sig_preempt(frame, lock_wait)
+        pre = self.preempter
+        pre.do_sig_preempt(frame, lock_wait)
+        if pre.retry_soon and self.retrips < RETRIP_MAX and mp.curg is not None:
+            # Found inside a Python tracer's callback with nothing to hook: ask again at
+            # the M's next eval-breaker check, to land in the traced frame between two
+            # callbacks; up to RETRIP_MAX times, then sysmon's pace. Through a pending
+            # call, the last call here: the eval-breaker check that follows it runs the
+            # pending call (which trips SIGURG's flag) after the signals, so the next
+            # handler runs after this one has returned, at the interrupted code's next
+            # check. (interrupt_main here ran the handler again at once, nested in this
+            # frame, 200 deep.)
+            self.retrips += 1
+            mp.signal_pending = True
+            self._add_pending_call(_RETRIP_CB, SIGPREEMPT)
 
     def forward(self, signum: int, frame: FrameType | None) -> None:
         """Pass a SIGURG gort did not send to the previous handler (Go: sigfwd)."""

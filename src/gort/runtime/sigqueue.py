@@ -120,6 +120,7 @@ from . import abandon, proc
 from .chan import Chan
 from .error import ClosedChannelError
 from .g import G, Gstatus
+from .preempt import user_code_boundary
 from .sched import Sched
 from .signal_unix import SIGPREEMPT, real_getsignal, real_signal
 
@@ -290,6 +291,7 @@ class SigQueue:
             report_unraisable(e, "Exception ignored when trying to write to the signal "
                                   "wakeup fd")
 
+    @user_code_boundary
     def run_queued_here(self, on_main: bool, own_goroutine: bool = False) -> None:
         """Run the queued handlers now, in the running goroutine, with switching off
         unless the goroutine is the handlers' own (``run_queued``): it may park.
@@ -328,6 +330,7 @@ class SigQueue:
             self.running_on = outer
             mp.locks -= locks
 
+    @user_code_boundary
     def dispatch(self, signum: int, frame: FrameType | None) -> None:
         """One signal: its notify channels, then the program's handler."""
         idle_since, self.alarm_idle_since = self.alarm_idle_since, None
@@ -340,6 +343,7 @@ class SigQueue:
             # on queues, parked or dead): the streak of idle deliveries goes on.
             self.alarm_idle_since = monotonic() if idle_since is None else idle_since
 
+    @user_code_boundary
     def _dispatch(self, s: Sched, signum: int, frame: FrameType | None) -> None:
         chans = self.notify.get(signum)
         if chans:
@@ -366,6 +370,15 @@ class SigQueue:
         sig.inuse; gort only one that waits for the signal)."""
         return any(ch.recvq.has_waiter() for chans in self.notify.values() for ch in chans)
 
+    # The handler goroutine's frames below the program's handler (run_queued down to
+    # _dispatch) are user-code boundaries: the handler is preempted like any goroutine's
+    # code (a handler computing for 1 s held the P for all of it, "runtime: no hook"), and
+    # the lock-wait recovery switches it out of a wait for a thread lock a preempted
+    # goroutine holds (a handler's `with lk:` over a Lock made before gort hung the run).
+    # Nothing of these frames' is mid-update at a call of the handler, where a park
+    # could already switch it out. Run on another goroutine's stack (run_queued_here from
+    # a safe point) m.locks is raised: no switch at all.
+
     def start_runner(self) -> None:
         """Start the goroutine that runs the queue (called by the scheduler: Sched.sigstart)."""
         if self.runner_live or not self.q:
@@ -373,6 +386,7 @@ class SigQueue:
         self.runner_live = True
         self.runner = proc.newproc(self.s, self.run_queued, (), {}, None)
 
+    @user_code_boundary
     def run_queued(self) -> None:
         """The handler goroutine: run what is queued, then exit."""
         try:

@@ -328,13 +328,17 @@ class Sysmon:
                     # wait is recovered and a long block reported here.
                     s.stats.blocked_looks += 1
                     self.blocked(pd, now, resend)
+                # (A request that found the G in a tracing callback with nothing to hook
+                # is re-sent after RESEND_FLOOR_NS: preempt.Preempter.retry_soon.)
+                pre = s.preempter
+                again = RESEND_FLOOR_NS if pre is not None and pre.retry_soon else resend
                 if pd.last_signal == 0:
                     acted = self.preemptone(pp) or acted
                     pd.last_signal = now
-                elif now - pd.last_signal >= resend:
+                elif now - pd.last_signal >= again:
                     self.preemptone(pp)
                     pd.last_signal = now
-                look = pd.last_signal + resend
+                look = pd.last_signal + again
             next_ns = look if next_ns == 0 else min(next_ns, look)
         return acted, next_ns
 
