@@ -504,6 +504,14 @@ class Preempter:
             f = f.f_back
         return False
 
+    def may_park_at(self, gp: G, frame: FrameType) -> bool:
+        """A program's signal handler run at once on gp's stack, interrupting ``frame``,
+        may park gp (sigqueue.py): frame stands at an instruction boundary where the
+        handler could switch gp out (a RESUME or a back edge, nothing unsafe below).
+        Parking there is that switch, with the handler's frames on top."""
+        return frame.f_code.co_code[frame.f_lasti] in SAFE_OPCODES and \
+            not self._look(self.check, gp, frame)[0]
+
     # -- the handler's part (Go: doSigPreempt) --------------------------------
 
     def do_sig_preempt(self, frame: FrameType | None, lock_wait: bool = False) -> None:
