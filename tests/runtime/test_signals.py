@@ -216,18 +216,6 @@ def test_set_wakeup_fd_is_the_programs_and_returns_the_previous_one() -> None:
         os.close(w)
 
 
-@pytest.mark.parametrize("kind", ["lock", "rlock", "cond"])
-@pytest.mark.parametrize("env", [{}, {"GORT_PREEMPT_NS": "50000"}], ids=["default", "50us"])
-def test_a_handler_run_at_once_on_main_waits_for_a_lock_a_goroutine_holds(
-        kind: str, env: dict[str, str]) -> None:
-    # Adversarial round 12, finding 5: a handler run at once on main could not wait for a
-    # lock a computing goroutine held (RuntimeError in most of its calls; 596 of ~700
-    # here). Where main stands at a safe point the handler may park main now.
-    r = run_testprog("sig_lock_at_once.py", kind, env=env, timeout=120)
-    assert (r.returncode, r.stdout, r.stderr) == (
-        0, "failed 0 handled True overlap 0 worked True\n", ""), r.stdout + r.stderr
-
-
 def test_handler_exception_from_a_worker_goes_to_main_not_the_worker() -> None:
     log: list[Any] = []
 

@@ -504,14 +504,6 @@ class Preempter:
             f = f.f_back
         return False
 
-    def may_park_at(self, gp: G, frame: FrameType) -> bool:
-        """A program's signal handler run at once on gp's stack, interrupting ``frame``,
-        may park gp (sigqueue.py): frame stands at an instruction boundary where the
-        handler could switch gp out (a RESUME or a back edge, nothing unsafe below).
-        Parking there is that switch, with the handler's frames on top."""
-        return frame.f_code.co_code[frame.f_lasti] in SAFE_OPCODES and \
-            not self._look(self.check, gp, frame)[0]
-
     # -- the handler's part (Go: doSigPreempt) --------------------------------
 
     def do_sig_preempt(self, frame: FrameType | None, lock_wait: bool = False) -> None:
@@ -600,7 +592,7 @@ class Preempter:
             # polling with time.sleep got every request right after the sleep, never at
             # its loop's back edge: it was never switched out. Asked again at the next
             # check, the back edge's.)
-            self.retry_soon = True
+            self.retry_soon = _MONITORING is None
             self._deferred("in call: no hook")
         return False
 
@@ -807,8 +799,9 @@ class Preempter:
             # (Or a no-preempt module's code inside a tracing callback: coverage's Python
             # tracer, "coverage: no hook". Never gort's own switch, SWITCHING: the count
             # raised there is gort's, and asking at every check of the switch hung it.)
-            self.retry_soon = not hooked and (reason == TRACING or (
-                self._in_callback() > 0 and reason not in _NO_RETRY))
+            # (3.11 only: 3.12+ arms its hook inside callbacks, through sys.monitoring.)
+            self.retry_soon = not hooked and _MONITORING is None and (
+                reason == TRACING or (self._in_callback() > 0 and reason not in _NO_RETRY))
             self._deferred(f"{reason}: {'hooked' if hooked else 'no hook'}")
 
     def arm_after_wait(self, gp: G, frame: FrameType | None) -> None:

@@ -53,7 +53,7 @@ from .traceback import goroutine_dump
 SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
 # How many times the handler asks again by itself for one request of sysmon's, when it
 # found the G inside a tracing callback with nothing to hook (sighandler).
-RETRIP_MAX: Final = 2000
+RETRIP_MAX: Final = 200
 
 # The originals: sigqueue.py patches signal.signal and signal.getsignal while a run
 # lasts, and gort's own handlers must see the real dispositions.

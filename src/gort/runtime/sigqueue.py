@@ -280,12 +280,7 @@ class SigQueue:
             if gp is not None:
                 gp.preempt = True
             return
-        # Where the SIGURG handler could switch main out, a handler run here may park
-        # main too (wait for a lock another goroutine holds: a handler that logs while
-        # other goroutines log raised RuntimeError in most of its calls, adversarial
-        # round 12, finding 5); elsewhere (right after a call, C between frames, a lock
-        # held) it runs with switching off, and a blocking call raises RuntimeError.
-        self.run_queued_here(True, may_park=self.preempter.may_park_at(gp, frame))
+        self.run_queued_here(gp.is_main)
 
     def _forward_wakeup(self, fd: int, signum: int) -> None:
         try:
@@ -297,11 +292,9 @@ class SigQueue:
                                   "wakeup fd")
 
     @user_code_boundary
-    def run_queued_here(self, on_main: bool, own_goroutine: bool = False,
-                        may_park: bool = False) -> None:
+    def run_queued_here(self, on_main: bool, own_goroutine: bool = False) -> None:
         """Run the queued handlers now, in the running goroutine, with switching off
-        unless the goroutine is the handlers' own (``run_queued``) or ``may_park`` (main,
-        interrupted where it could be switched out): then a handler may park.
+        unless the goroutine is the handlers' own (``run_queued``): it may park.
 
         on_main: the running goroutine is main, so a handler's exception is
         raised here (the rest of the queue waits for the next round), unless main is
@@ -312,7 +305,7 @@ class SigQueue:
         s = self.s
         mp = s.m0
         q = self.q
-        locks = 0 if own_goroutine or may_park else 1
+        locks = 0 if own_goroutine else 1
         mp.locks += locks
         outer, self.running_on = self.running_on, mp.curg
         try:
