@@ -51,8 +51,8 @@ from .sched import Sched
 from .traceback import goroutine_dump
 
 SIGPREEMPT = signal.SIGURG  # Go: sigPreempt
-# How many times the handler asks again by itself for one request of sysmon's, when it
-# found the G inside a tracing callback with nothing to hook (sighandler).
+# How many times the handler asks again by itself for one request of sysmon's, when its
+# answer found nothing to hook where the G leaves within an event (Preempter.retry_soon).
 RETRIP_MAX: Final = 200
 
 # The originals: sigqueue.py patches signal.signal and signal.getsignal while a run
@@ -197,9 +197,9 @@ class Signals:
         pre = self.preempter
         pre.do_sig_preempt(frame, lock_wait)
         if pre.retry_soon and self.retrips < RETRIP_MAX and mp.curg is not None:
-            # Found inside a Python tracer's callback with nothing to hook: ask again at
-            # the M's next eval-breaker check, to land in the traced frame between two
-            # callbacks; up to RETRIP_MAX times, then sysmon's pace. Through a pending
+            # Nothing to hook where the G leaves within an event (inside a tracer's
+            # callback, or in a call under a C tracer): ask again at the M's next
+            # eval-breaker check; up to RETRIP_MAX times, then sysmon's pace. Through a pending
             # call, the last call here: the eval-breaker check that follows it runs the
             # pending call (which trips SIGURG's flag) after the signals, so the next
             # handler runs after this one has returned, at the interrupted code's next

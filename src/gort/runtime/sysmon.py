@@ -328,8 +328,8 @@ class Sysmon:
                     # wait is recovered and a long block reported here.
                     s.stats.blocked_looks += 1
                     self.blocked(pd, now, resend)
-                # (A request that found the G in a tracing callback with nothing to hook
-                # is re-sent after RESEND_FLOOR_NS: preempt.Preempter.retry_soon.)
+                # (A request whose answer found nothing to hook where the G leaves within
+                # an event is re-sent after RESEND_FLOOR_NS: Preempter.retry_soon.)
                 pre = s.preempter
                 again = RESEND_FLOOR_NS if pre is not None and pre.retry_soon else resend
                 if pd.last_signal == 0:
