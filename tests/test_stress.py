@@ -42,4 +42,7 @@ def test_thread_locks_c_callbacks_imports_and_profilers_under_a_50us_slice(
     m = re.match(r"seed (\d+) tasks (\d+) lock (\d+) rlock (\d+) logged (\d+) bytes (\d+) "
                  r"imports (\d+) profile (\d+) trace (\d+)", r.stdout)
     assert m is not None, f"seed {seed}: {r.stdout}"
-    assert int(m.group(2)) > 0 and int(m.group(8)) > 0 and int(m.group(9)) > 0, r.stdout
+    # Each of 12 workers runs each of the 9 kinds of task at least once; an import task
+    # imports twice.
+    assert int(m.group(2)) >= 12 * 9 and int(m.group(7)) >= 12 * 2, r.stdout
+    assert int(m.group(8)) > 0 and int(m.group(9)) > 0, r.stdout

@@ -81,11 +81,14 @@ def go(fn: Callable[P, Any], /, *args: P.args, **kwargs: P.kwargs) -> None:
     except _rt.NotInGoroutine as e:  # another thread: start it from the M (cgocall)
         _rt.cgocallback(e.s, go, fn, *args, **kwargs)
         return
+    if gp.preempt:
+        # The safe point comes before the goroutine is made: an exception delivered here
+        # (a signal handler's, goraise) means nothing started; raised after, a program
+        # that redoes what an exception interrupted started the goroutine twice.
+        _rt.gopreempt_m(gp, False)
     s = _rt.running()
     assert s is not None
     _rt.newproc(s, fn, args, kwargs, gp)
-    if gp.preempt:
-        _rt.gopreempt_m(gp, False)
 
 
 go = _chan.core_go(go)  # the C core's newproc, where it runs (falls back to the above)

@@ -40,6 +40,16 @@ from .sync.waitgroup import WaitGroup
 __all__ = ["Group", "with_context"]
 
 
+def _safe_point() -> None:
+    """go and try_go's synchronous safe point, before anything is done: an exception
+    delivered there (a signal handler's) means no goroutine started and no slot of the
+    limit was taken; raised after, a program that redoes what an exception interrupted
+    started fn twice (gort.go)."""
+    gp = _rt.getg()
+    if gp.preempt:
+        _rt.gopreempt_m(gp, False)
+
+
 class Group:
     """A group of goroutines working on one task (Go: errgroup.Group).
 
@@ -72,6 +82,7 @@ class Group:
         if not callable(fn):
             raise TypeError(f"errgroup: Group.go: {fn!r} is not callable; pass the function "
                             "and its arguments separately, e.g. g.go(fetch, url)")
+        _safe_point()
         sem = self._sem
         if sem is not None:
             sem.send(None)
@@ -83,9 +94,9 @@ class Group:
         if not callable(fn):
             raise TypeError(f"errgroup: Group.try_go: {fn!r} is not callable; pass the "
                             "function and its arguments separately")
+        _safe_point()
         sem = self._sem
         if sem is not None and not sem.try_send(None):
-            _rt.getg()
             return False
         self._start(fn, args, kwargs)
         return True
@@ -96,9 +107,6 @@ class Group:
         s = _rt.running()
         assert s is not None
         _rt.newproc(s, _run, (self, fn, args, kwargs), {}, _rt.getg())
-        gp = _rt.getg()
-        if gp.preempt:
-            _rt.gopreempt_m(gp, False)
 
     def _fail(self, e: Exception) -> None:
         self.errors.append(e)

@@ -380,6 +380,24 @@ def test_iteration_stops_for_good_and_an_iterator_in_its_own_channel_is_collecte
     assert gort.run(main) == [[1], [], "end", True]
 
 
+def test_an_iterator_closed_receives_no_more_as_the_generator() -> None:
+    """iter(ch).close(), on both paths: the rest stays in the channel (the C iterator
+    had no close: AttributeError where the pure generator's worked)."""
+
+    def main() -> list[Any]:
+        ch: gort.Chan[int] = gort.Chan(3)
+        for i in range(3):
+            ch.send(i)
+        it = iter(ch)
+        got: list[Any] = [next(it)]
+        assert it.close() is None  # type: ignore[attr-defined]
+        it.close()  # type: ignore[attr-defined]  # twice: still nothing
+        got += [next(it, "end"), ch.recv(), ch.recv()]
+        return got
+
+    assert gort.run(main) == [0, "end", 1, 2]
+
+
 def test_the_collector_countdown_comes_round_on_every_path() -> None:
     """P.gcpoll counts fast hand-offs down to proc.gcpoll's look and is reset to GCPOLL
     there: it never leaves [0, GCPOLL] (the C core once kept counting below zero, and

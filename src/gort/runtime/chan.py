@@ -31,6 +31,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any, Final, Generic, TypeVar
 
 from . import proc
@@ -292,10 +293,14 @@ class Chan(Generic[T]):
         return len(self.buf)
 
     def __iter__(self) -> Iterator[T]:
+        getframe = sys._getframe
         while True:
             v, ok = self.recv_ok()
             if not ok:
                 return
+            f = getframe(1)  # the frame that resumed the generator: next(it), a for loop
+            _yielded_to[0] = id(f)
+            _yielded_to[1] = f.f_lasti
             yield v  # type: ignore[misc]
 
     def __repr__(self) -> str:
@@ -429,6 +434,39 @@ def _load_core() -> str:
 
 CORE: Final = _load_core()
 """Which runtime path runs: "C" (gort._core's fast paths), or "pure Python (why)"."""
+
+# Where iter(ch)'s generator last gave an item: the id of the frame that resumed it and
+# that frame's instruction. next(it) is a call through C, and CPython checks for
+# signals right after it returns, before its result is stored: a handler raising there
+# dropped the item (32 in 60,000 under a raising 1 ms SIGALRM, sig_core_values.py next).
+# Ids, not frames: no frame is kept alive; a reused id can only defer a handler. The
+# C core notes every operation's return itself (_core.c: returned_at).
+_yielded_to: list[int] = [0, -1]
+
+
+def _iter_returned_at(frame: FrameType) -> bool:
+    return id(frame) == _yielded_to[0] and frame.f_lasti == _yielded_to[1]
+
+
+def _returned_at() -> Callable[[FrameType], bool]:
+    if CORE != "C":
+        return _iter_returned_at
+    from .. import _core  # type: ignore[attr-defined]
+
+    core_returned_at = _core.returned_at
+
+    def either(frame: FrameType) -> bool:
+        return core_returned_at(frame) or _iter_returned_at(frame)
+
+    return either
+
+
+returned_at: Final = _returned_at()
+"""returned_at(frame): is ``frame`` (where a signal handler runs) stopped at the call of
+a channel operation that has just returned, its result not yet stored? Then sigqueue
+defers the handler: an exception raised there would drop what the operation received,
+or make a send or go it made look undone. The C core's answer (_core.c: every
+operation's return) or iter(ch)'s generator's (the pure path's one call through C)."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

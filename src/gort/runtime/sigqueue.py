@@ -27,7 +27,12 @@ signal and hands them to os/signal:
   down to the goroutine's entry is gort's own or a no-preempt module's
   (``Preempter.runtime_frame``: threading, queue, logging hold their locks across
   Python code),
-  the M holds no lock (``m.locks``) and is not idle (``m.curg``). Then the
+  the M holds no lock (``m.locks``) and is not idle (``m.curg``), and the frame
+  is not stopped at the call of a channel operation (or gort.go) that has just
+  returned (``chan.returned_at``: CPython checks for signals after a call returns,
+  before its result is stored, and a handler raising there dropped a received
+  value or made a send look undone; the next operation's entry, a safe point,
+  raises it before taking anything). Then the
   runtime is between two operations, consistent, as it is when the program
   calls gort. Otherwise the G is marked ``preempt`` (its next gort call is a
   safe point) and the M runs the queue at its next scheduling round:
@@ -117,7 +122,7 @@ from typing import TYPE_CHECKING, Any, Final
 from greenlet import GreenletExit
 
 from . import abandon, proc
-from .chan import Chan
+from .chan import Chan, returned_at
 from .error import ClosedChannelError
 from .g import G, Gstatus
 from .preempt import user_code_boundary
@@ -270,8 +275,11 @@ class SigQueue:
         mp = s.m0
         gp = mp.curg
         if gp is None or not gp.is_main or mp.locks or frame is None or s.closing \
-                or gp.status is not _RUNNING or self.preempter.runtime_frame(frame):
-            # Not main's code: leave it to the next scheduling round. (A handler run on
+                or gp.status is not _RUNNING or self.preempter.runtime_frame(frame) \
+                or returned_at(frame):
+            # Not main's code (or main's call of an operation, returned, its result not
+            # yet stored: a handler raising there dropped it; chan.returned_at): leave it
+            # to the next scheduling round. (A handler run on
             # another goroutine's stack ran as that goroutine: it entered the RLock the
             # goroutine held in the middle of its critical section, and saw its
             # threading.local; a Lock the goroutine held raised RuntimeError. Adversarial

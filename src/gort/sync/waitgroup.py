@@ -51,12 +51,12 @@ class WaitGroup:
             raise TypeError(f"sync: WaitGroup.go: {fn!r} is not callable; pass the function "
                             "and its arguments separately, e.g. wg.go(worker, 1)")
         gp = _rt.getg()
+        if gp.preempt:
+            _rt.gopreempt_m(gp, False)  # before anything is done (gort.go)
         self._n += 1
         s = _rt.running()
         assert s is not None
         _rt.newproc(s, _run, (self, fn, args, kwargs), {}, gp)
-        if gp.preempt:
-            _rt.gopreempt_m(gp, False)
 
     def wait(self) -> None:
         """Park until the counter is zero."""
