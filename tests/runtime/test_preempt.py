@@ -604,6 +604,21 @@ def test_raw_thread_lock_from_before_start_is_recovered(env: dict[str, str], how
         assert int(m.group(2)) <= int(m.group(1))
 
 
+@pytest.mark.parametrize("env", SLICES)
+@pytest.mark.parametrize("how", ["ctxlib", "property", "getattr", "next"])
+def test_raw_thread_lock_taken_through_cpythons_c_machinery_is_recovered(
+        env: dict[str, str], how: str) -> None:
+    """next() resuming a contextmanager's generator, a property's getter, __getattr__, a
+    class iterator's __next__: only CPython's machinery between the frames, holding
+    nothing, and the waiter is switched out in its wait (each hung in every run: C
+    between, adversarial round 12). Three runs each: the hang was in every run."""
+    for _ in range(3):
+        r = run_testprog("raw_lock.py", how, env=env, module=False, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("counter 600 of 600 "), r.stdout + r.stderr
+        assert r.stderr == ""
+
+
 def test_blocking_call_is_reported_once_with_both_stacks() -> None:
     r = run_testprog("blocking_report.py", timeout=30)
     assert r.returncode == 0, r.stderr

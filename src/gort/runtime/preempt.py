@@ -113,6 +113,7 @@ from .stack import Stack
 from .symtab import (
     GENERATOR_KINDS,
     advanced_by,
+    attribute_hook_call,
     callee,
     callee_kinds,
     entering_manager,
@@ -122,6 +123,7 @@ from .symtab import (
     has_stack_layout,
     instr_start,
     instructions,
+    iterator_next_call,
     op_at,
     stack_call_arg,
     stack_call_self,
@@ -467,8 +469,9 @@ class Preempter:
         # raw.write, ``sorted(key=f)``) resolves to the C function and stays C between.
         if self._classify(back)[0] in (_RUNTIME, _BASE):
             return False  # never read a runtime frame's locals (they are mid-update)
-        if with_statement_call(f, back):
-            return True
+        if with_statement_call(f, back) or attribute_hook_call(f, back) \
+                or iterator_next_call(f, back):
+            return True  # a with statement, a property or __getattr__, a class's __next__
         fn = callee(back, callee_kinds(f))
         if layout.is_generator(f) and (_resumes_generator(fn) or fn in _GEN_CONSUMERS) \
                 and _resumes_own(f, back, fn):

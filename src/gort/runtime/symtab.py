@@ -621,8 +621,13 @@ def stack_call_arg(frame: FrameType, kind_ids: frozenset[int]) -> Any:
     the callable's base (3.11/3.12: NULL or the method, then the callable or self;
     3.13: the callable, then NULL or self), if its type is one of kind_ids; None where
     the call has no argument, the slot holds none of them or the stack layout is not
-    known (``has_stack_layout``)."""
-    return _call_operand(frame, 2, ("CALL", "CALL_KW"), kind_ids, needs_arg=True)
+    known (``has_stack_layout``). 3.11's PRECALL included: specialised for a builtin
+    (``next``, ``list``) it makes the call itself, the arguments still on the stack (a
+    warm ``next(self.gen)`` in contextlib's ``__enter__`` was not seen as resuming the
+    generator, and a goroutine waiting there for a lock made before gort was never
+    switched out: a hang, adversarial round 12)."""
+    return _call_operand(frame, 2, ("CALL", "PRECALL", "CALL_KW"), kind_ids,
+                         needs_arg=True)
 
 
 def _call_operand(frame: FrameType, above: int, opnames: tuple[str, ...],
@@ -674,7 +679,7 @@ def _call_base(frame: FrameType) -> tuple[int, int, str] | None:
     return f_lasti, nlocalsplus(code) + low, name
 
 
-def stack_iterator(frame: FrameType) -> Any:
+def stack_iterator(frame: FrameType, kind_ids: frozenset[int] = GENERATOR_KINDS) -> Any:
     """What frame's current FOR_ITER advances (its iterator) or SEND sends to (its
     receiver), read from the value stack if it is a generator, coroutine or async
     generator; _UNREAD if it is not one (a C iterator) or the frame moved on; _MISSING
@@ -692,7 +697,7 @@ def stack_iterator(frame: FrameType) -> Any:
     low = None if depth is None else depth - (1 if ins.opname == "FOR_ITER" else 2)
     if low is None or low < 0:
         return _MISSING
-    return _stack_slot(frame, f_lasti, nlocalsplus(code) + low, GENERATOR_KINDS)
+    return _stack_slot(frame, f_lasti, nlocalsplus(code) + low, kind_ids)
 
 
 def advanced_by(frame: FrameType, back: FrameType) -> bool:
@@ -908,6 +913,54 @@ def with_statement_call(f: FrameType, back: FrameType) -> bool:
     if op_at(code, back.f_lasti) in _WITH_CALLS:
         return True
     return name == "__exit__" and instr_start(code, back.f_lasti) in with_exit_calls(code)
+
+
+def _first_arg(f: FrameType) -> Any:
+    """f's first argument (``self``), as a local: _MISSING if it has none or it is unbound."""
+    code = f.f_code
+    return frame_local(f, code.co_varnames[0]) if code.co_argcount else _MISSING
+
+
+def attribute_hook_call(f: FrameType, back: FrameType) -> bool:
+    """back's current instruction loads an attribute of f's first argument through f: the
+    getter of a property of its class, or its class's ``__getattr__``, with only
+    CPython's attribute machinery between (property_descr_get, slot_tp_getattr_hook:
+    they hold nothing). 3.13 inlines a warm property's getter: no C between there."""
+    code = f.f_code
+    bcode = back.f_code
+    ins = instructions(bcode).get(instr_start(bcode, back.f_lasti))
+    if ins is None or ins.opname not in ("LOAD_ATTR", "LOAD_METHOD"):
+        return False
+    obj = _first_arg(f)
+    if obj is _MISSING:
+        return False
+    if code.co_name == "__getattr__":
+        hook = inspect.getattr_static(type(obj), "__getattr__", None)
+    else:
+        prop = inspect.getattr_static(type(obj), str(ins.argval), None)
+        hook = prop.fget if isinstance(prop, property) else None
+    return getattr(hook, "__code__", None) is code
+
+
+def iterator_next_call(f: FrameType, back: FrameType) -> bool:
+    """f is the Python ``__next__`` of its first argument's class, which back advances
+    itself: its FOR_ITER over that object, or ``next(obj)`` (slot_tp_iternext, and
+    builtin_next, between: they hold nothing), not a C iterator over it (tee holds a
+    "running" flag across the call). Read from the value stack: False where its layout
+    is not known."""
+    code = f.f_code
+    if code.co_name != "__next__":
+        return False
+    obj = _first_arg(f)
+    if obj is _MISSING:
+        return False
+    kind = type(obj)
+    if getattr(inspect.getattr_static(kind, "__next__", None), "__code__", None) is not code:
+        return False
+    kinds = frozenset((id(kind),))
+    if stack_iterator(back, kinds) is obj:
+        return True
+    return callee(back) is next and stack_call_arg(back, kinds) is obj
 
 
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:
