@@ -108,6 +108,7 @@ from greenlet import getcurrent, greenlet
 from . import proc
 from .g import G, Gstatus
 from .m import set_turn_hook
+from .mfinal import Finq
 from .sched import Sched
 from .stack import Stack
 from .symtab import (
@@ -138,6 +139,10 @@ SAFE_OPCODES: Final = frozenset(
     op for name, op in dis.opmap.items()
     if name == "RESUME" or ("JUMP_BACKWARD" in name and "NO_INTERRUPT" not in name)
 )
+
+# The finalizer goroutine's frames that run the program's finalizers through C: the
+# collection's gc.collect call and the trash drop (_finalizer_lock_wait).
+_FINALIZER_CALLERS: Final = frozenset((Finq.collect.__code__, Finq.run.__code__))
 
 _USER: Final = 0
 _BASE: Final = 1  # gort's entry frame of a goroutine (gmain, run_path): the walk stops here
@@ -521,7 +526,9 @@ class Preempter:
         mp.preempt_gen += 1
         self.retry_soon = False  # this answer decides anew (_defer)
         gp = mp.curg
-        if not self.want_async_preempt(gp) or frame is None or self.checking:
+        finalizer = lock_wait and gp is not None and s.finq is not None and gp is s.finq.g \
+            and gp.status is Gstatus.RUNNING  # never asked to stop: only its lock wait
+        if not (self.want_async_preempt(gp) or finalizer) or frame is None or self.checking:
             # Withdrawn (the G already stopped, or the M is idle), or a signal that came
             # while this handler was still looking: the outer one answers it.
             return
@@ -572,7 +579,8 @@ class Preempter:
         # cv.wait()`: the waiter blocked the thread for good, adversarial round 10, F1).
         # A plain Lock the waiter does hold is a thread's lock order, as between threads.
         if lock_wait and lock_wait_at(frame) and \
-                not self.check(gp, frame, modules=False, plain=False)[0]:
+                (not self.check(gp, frame, modules=False, plain=False)[0]
+                 or self._finalizer_lock_wait(gp, frame)):
             self.s.stats.preempt_lock_wait += 1
             return True
         if self.armed_frame is not None:
@@ -597,6 +605,33 @@ class Preempter:
             # check, the back edge's.)
             self.retry_soon = _MONITORING is None
             self._deferred("in call: no hook")
+        return False
+
+    def _finalizer_lock_wait(self, gp: G, frame: FrameType) -> bool:
+        """gp is the finalizer goroutine, waiting for a thread lock in a finalizer (a
+        ``__del__``, a weakref callback) that its collection or its trash drop runs:
+        the program's frames down to that call, C only where the collector (or the
+        dealloc) called the lowest one, no RLock of the program held in a with, no
+        tracing callback. Switched out there, as a finalizer that parks is (mfinal.py:
+        its limits); refused, the finalizer blocked the thread while the goroutine
+        holding the lock, made before gort, waited to run (adversarial round 12,
+        finding 4: every run)."""
+        finq = self.s.finq
+        layout = self.layout
+        if finq is None or gp is not finq.g or layout is None or self._in_callback():
+            return False
+        f: FrameType | None = frame
+        while f is not None:
+            if self._classify(f)[0] != _USER or _raw_locks_held_in(f, False):
+                return False
+            back = f.f_back
+            if back is None:
+                return False
+            if back.f_code in _FINALIZER_CALLERS:
+                return True
+            if layout.c_entered(f) and not self._exempt(gp, f, back):
+                return False
+            f = back
         return False
 
     def _callback_above(self, frame: FrameType) -> FrameType | None:
