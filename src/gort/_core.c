@@ -261,7 +261,7 @@ static PyObject *(*gl_switch)(PyObject *g, PyObject *args, PyObject *kwargs);
 static _Thread_local struct {
     struct _PyInterpreterFrame *frame;
     const void *instr;
-} ret_at;
+} ret_at __attribute__((tls_model("initial-exec")));  /* no __tls_get_addr call */
 
 #if PY_VERSION_HEX >= 0x030D0000
 #define IFRAME_INSTR(f) ((const void *)(f)->instr_ptr)
@@ -271,12 +271,17 @@ static _Thread_local struct {
 #define TS_IFRAME(ts) ((ts)->cframe->current_frame)
 #endif
 
-/* r (an operation's result) is going back to the Python code that called it. */
+/* r (an operation's result) is going back to the Python code that called it. Not
+   noted from a tracing callback (a profile, trace or monitoring function that calls
+   gort: its operations overwrote the program's spot between the program's operation's
+   return and its check; helper-71, F1): a handler's exception there is left pending
+   for the program's next safe point anyway (sigqueue.run_queued_here). */
 static inline PyObject *
 returning(PyObject *r)
 {
-    if (r != NULL) {
-        struct _PyInterpreterFrame *f = TS_IFRAME(PyThreadState_Get());
+    PyThreadState *ts;
+    if (r != NULL && (ts = PyThreadState_Get())->tracing == 0) {
+        struct _PyInterpreterFrame *f = TS_IFRAME(ts);
         ret_at.frame = f;
         ret_at.instr = f != NULL ? IFRAME_INSTR(f) : NULL;
     }
@@ -284,20 +289,35 @@ returning(PyObject *r)
 }
 
 PyDoc_STRVAR(returned_at_doc,
-"returned_at(frame) -> bool\n\n"
+"returned_at(frame, lasti=-1) -> bool\n\n"
 "Is frame (a signal handler's) stopped at the call an operation of the core just\n"
-"returned from on this thread, its result not yet stored? (sigqueue: defer there.)");
+"returned from on this thread, its result not yet stored? (sigqueue: defer there.)\n"
+"With lasti (bytes, as f_lasti): was the core's last return to frame's call at lasti?\n"
+"(the preemption hook, one instruction later).");
 
 static PyObject *
-core_returned_at(PyObject *Py_UNUSED(mod), PyObject *frame)
+core_returned_at(PyObject *Py_UNUSED(mod), PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!PyFrame_Check(frame)) {
-        PyErr_Format(PyExc_TypeError, "returned_at: a frame is required, not %.100s",
-                     Py_TYPE(frame)->tp_name);
+    long lasti = -1;
+    if (nargs < 1 || nargs > 2 || !PyFrame_Check(args[0]) ||
+        (nargs == 2 && (lasti = PyLong_AsLong(args[1])) == -1 && PyErr_Occurred())) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "returned_at(frame, lasti=-1): a frame is "
+                            "required, and lasti an int");
+        }
         return NULL;
     }
-    struct _PyInterpreterFrame *f = ((PyFrameObject *)frame)->f_frame;
-    return PyBool_FromLong(f != NULL && f == ret_at.frame && IFRAME_INSTR(f) == ret_at.instr);
+    struct _PyInterpreterFrame *f = ((PyFrameObject *)args[0])->f_frame;
+    if (f == NULL || f != ret_at.frame) {
+        Py_RETURN_FALSE;
+    }
+    if (lasti < 0) {
+        return PyBool_FromLong(IFRAME_INSTR(f) == ret_at.instr);
+    }
+    PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)args[0]);
+    const void *at = (const char *)_PyCode_CODE(code) + lasti;
+    Py_DECREF(code);
+    return PyBool_FromLong(at == ret_at.instr);
 }
 
 /* A callable with the pure method's name, docs and signature (__wrapped__), bound
@@ -1926,6 +1946,8 @@ core_recv_ok(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject 
 typedef struct {
     PyObject_HEAD
     PyObject *ch;  /* NULL once finished */
+    int running;   /* inside next(): another goroutine's next() or close() is refused,
+                      as the generator's ("generator already executing") */
 } ChanIter;
 
 static void
@@ -1951,15 +1973,26 @@ chaniter_clear(ChanIter *it)
     return 0;
 }
 
+static int
+chaniter_busy(ChanIter *it)
+{
+    if (it->running) {
+        PyErr_SetString(PyExc_ValueError, "generator already executing");
+        return 1;
+    }
+    return 0;
+}
+
 static PyObject *
 chaniter_next(ChanIter *it)
 {
     PyObject *ch = it->ch;
-    if (ch == NULL) {
+    if (ch == NULL || chaniter_busy(it)) {
         return NULL;
     }
     PyObject *v;
     int ok;
+    it->running = 1;
     int r = fast_recv(&it->ch, 1, NULL, &v, &ok);
     if (r == 0) {
         PyObject *pure = ((CoreMethod *)st.m_recv_ok)->pure;
@@ -1983,6 +2016,7 @@ chaniter_next(ChanIter *it)
             }
         }
     }
+    it->running = 0;
     if (r >= 0 && ok) {
         return returning(v);  /* next(it): a call (a for loop's FOR_ITER checks nothing) */
     }
@@ -1998,6 +2032,9 @@ chaniter_next(ChanIter *it)
 static PyObject *
 chaniter_close(ChanIter *it, PyObject *Py_UNUSED(ignored))
 {
+    if (chaniter_busy(it)) {
+        return NULL;
+    }
     Py_CLEAR(it->ch);
     Py_RETURN_NONE;
 }
@@ -2033,6 +2070,7 @@ core_iter(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kw
         return NULL;
     }
     it->ch = Py_NewRef(args[0]);
+    it->running = 0;
     PyObject_GC_Track(it);
     return (PyObject *)it;
 }
@@ -3496,7 +3534,8 @@ static PyMethodDef core_methods[] = {
     {"setup_waitgroup", (PyCFunction)core_setup_waitgroup, METH_O, setup_waitgroup_doc},
     {"goexit", (PyCFunction)(void (*)(void))core_goexit, METH_FASTCALL,
      "goexit(s, mp, gp, me): proc.gmain's goexit in C (proc.goexit_core)."},
-    {"returned_at", (PyCFunction)core_returned_at, METH_O, returned_at_doc},
+    {"returned_at", (PyCFunction)(void (*)(void))core_returned_at, METH_FASTCALL,
+     returned_at_doc},
     {"g0_switch", (PyCFunction)core_g0_switch, METH_O,
      "g0_switch(gr): gr.switch() for proc.g0_main, noting where g0 stands (proc.g0_switch)."},
     {NULL, NULL, 0, NULL},

@@ -398,6 +398,36 @@ def test_an_iterator_closed_receives_no_more_as_the_generator() -> None:
     assert gort.run(main) == [0, "end", 1, 2]
 
 
+def test_an_iterator_waiting_in_next_refuses_a_second_next_and_close() -> None:
+    """One iter(ch) used by two goroutines: while one waits in next(it), another's next
+    and close raise ValueError, as the generator's do; the C iterator let both wait,
+    and its close freed the channel under the parked next (helper-71, F5)."""
+
+    def main() -> list[Any]:
+        ch: gort.Chan[int] = gort.Chan()
+        it = iter(ch)
+        got: list[Any] = []
+
+        def reader() -> None:
+            got.append(next(it, "end"))
+
+        gort.go(reader)
+        gort.sleep(0.01)  # the reader waits in next(it)
+        for attempt in (lambda: next(it, "end"), it.close):  # type: ignore[attr-defined]
+            try:
+                attempt()
+            except ValueError as e:
+                got.append(str(e))
+        ch.send(7)
+        gort.sleep(0.01)
+        ch.close()
+        got.append(next(it, "end"))
+        return got
+
+    assert gort.run(main) == ["generator already executing", "generator already executing",
+                              7, "end"]
+
+
 def test_the_collector_countdown_comes_round_on_every_path() -> None:
     """P.gcpoll counts fast hand-offs down to proc.gcpoll's look and is reset to GCPOLL
     there: it never leaves [0, GCPOLL] (the C core once kept counting below zero, and

@@ -148,14 +148,29 @@ def test_signal_stress_nothing_lost(module: bool) -> None:
     assert r.stderr == ""
 
 
-@pytest.mark.parametrize("mode", ["recv", "recv_ok", "select", "next", "buffered", "send",
-                                  "go"])
-def test_a_handler_raising_right_after_an_operation_undoes_nothing(mode: str) -> None:
+_VALUE_MODES = ["recv", "recv_ok", "select", "next", "buffered", "send", "go", "psend", "wggo"]
+
+
+@pytest.mark.parametrize(("mode", "how"), [
+    *[(m, "") for m in _VALUE_MODES],
+    # A profile function calling gort on every c_return (its operations hid the
+    # program's from the C core's note: helper-71, F1).
+    *[(m, "prof") for m in ("recv", "send", "go")],
+    # A 50 us slice: the preemption hook switched main out right after the operation
+    # and raised the handler's exception there when main resumed (F3).
+    *[(m, "50us") for m in ("recv_ok", "select", "next", "go")],
+])
+def test_a_handler_raising_right_after_an_operation_undoes_nothing(mode: str,
+                                                                      how: str) -> None:
     """A raising 1 ms SIGALRM, and main redoing the operation each exception interrupted:
     every value arrives exactly once (the C core lost ~20 values in 300,000 and sent ~50
     twice; the pure next(it) lost 32 in 60,000; go, on both paths, started a goroutine
-    twice for most exceptions: its safe point came after the goroutine was made)."""
-    r = run_testprog("sig_core_values.py", mode, "30000", timeout=120, module=False)
+    twice for most exceptions: its safe point came after the goroutine was made; through
+    functools.partial, select sent twice and wg.go started twice: F2)."""
+    env = {"GORT_PREEMPT_NS": "50000"} if how == "50us" else {}
+    args = ("prof",) if how == "prof" else ()
+    r = run_testprog("sig_core_values.py", mode, "30000", *args, env=env, timeout=120,
+                     module=False)
     assert r.returncode == 0, f"{r.stdout}{r.stderr}"
     m = re.fullmatch(rf"{mode} booms (\d+) missing (\d+) dup (\d+)\n", r.stdout)
     assert m is not None, r.stdout + r.stderr

@@ -87,6 +87,9 @@ def main() -> bool:
 try:
     ok = gort.run(main)
 except Alarm:
+    import traceback
+
+    traceback.print_exc()  # where it was raised: the test shows it
     print("BAD: Alarm escaped main's try")
     sys.exit(1)
 sys.exit(0 if ok else 1)

@@ -9,6 +9,14 @@ N operations of one kind in a loop that redoes the one a Boom interrupted:
     buffered: receive N values from a full buffered channel (no parking at all)
     send: send N values into a buffered channel with room for all
     go: start N goroutines, each recording its number
+    psend: send N values through functools.partial(gort.select) (a Python operation
+        called through a C callable: it returns through the caller's check)
+    wggo: start N goroutines through functools.partial(wg.go)
+
+    python tests/testprog/sig_core_values.py MODE N prof
+
+runs it under a profile function that calls gort (a non-blocking select) on every
+c_return event: its operations must not hide the program's.
 
 Every value must arrive exactly once. CPython checks for signals right after a call
 returns, before its result is stored: on the C core a handler raising there dropped a
@@ -16,6 +24,7 @@ received value, or made a send (a go) look undone, so the loop did it twice (~20
 in 300,000). Prints "MODE booms B missing M dup D".
 """
 
+import functools
 import signal
 import sys
 
@@ -23,6 +32,7 @@ import gort
 
 MODE = sys.argv[1]
 N = int(sys.argv[2])
+TRACER = sys.argv[3] if len(sys.argv) > 3 else ""
 
 
 class Boom(Exception):
@@ -69,6 +79,18 @@ def main():
     def record(i):
         got.append(i)
 
+    other = gort.Chan(1)
+
+    def profiler(frame, event, arg):
+        if event == "c_return":
+            gort.select(other.recv, gort.default)
+
+    psel = functools.partial(gort.select)
+    wg = gort.sync.WaitGroup()
+    wggo = functools.partial(wg.go)
+    if TRACER == "prof":
+        sys.setprofile(profiler)
+
     signal.signal(signal.SIGALRM, handler)
     signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
     i = 0
@@ -110,6 +132,18 @@ def main():
                         break
                     room.send(i)
                     i += 1
+            elif MODE == "psend":
+                while True:
+                    if i >= N:
+                        break
+                    psel((room.send, i))
+                    i += 1
+            elif MODE == "wggo":
+                while True:
+                    if i >= N:
+                        break
+                    wggo(record, i)
+                    i += 1
             elif MODE == "go":
                 while True:
                     if i >= N:
@@ -124,10 +158,11 @@ def main():
             booms += 1
             it = iter(unbuffered)  # an exception ends an iterator, as it ends a generator
     signal.setitimer(signal.ITIMER_REAL, 0, 0)
-    if MODE == "send":
+    sys.setprofile(None)
+    if MODE in ("send", "psend"):
         room.close()
         got = list(room)
-    elif MODE == "go":
+    elif MODE in ("go", "wggo"):
         for _ in range(100_000):
             if len(got) >= N:
                 break

@@ -25,19 +25,21 @@ plus one running M is the lock. When Ps run on several Ms, hchan gains Go's
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib.util
 import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
-from types import FrameType
+from types import CodeType, FrameType, FunctionType
 from typing import Any, Final, Generic, TypeVar
 
 from . import proc
 from .cgocall import cgocallback
 from .error import ClosedChannelError, Finalizing, NotInGoroutine
 from .g import G, Gstatus, WaitReason
+from .traceback import is_gort_file
 
 T = TypeVar("T")
 # Go's maxAlloc bound on a channel's buffer, as a count of values (sys.maxsize).
@@ -293,14 +295,17 @@ class Chan(Generic[T]):
         return len(self.buf)
 
     def __iter__(self) -> Iterator[T]:
-        getframe = sys._getframe
+        me = sys._getframe(0)
+        to = _yielded_to
+        watch = watch_yields
         while True:
             v, ok = self.recv_ok()
             if not ok:
                 return
-            f = getframe(1)  # the frame that resumed the generator: next(it), a for loop
-            _yielded_to[0] = id(f)
-            _yielded_to[1] = f.f_lasti
+            if watch[0]:
+                f = me.f_back  # the frame that resumed the generator: next(it), a loop
+                to[0] = id(f)
+                to[1] = f.f_lasti  # type: ignore[union-attr]
             yield v  # type: ignore[misc]
 
     def __repr__(self) -> str:
@@ -442,28 +447,77 @@ CORE: Final = _load_core()
 # Ids, not frames: no frame is kept alive; a reused id can only defer a handler. The
 # C core notes every operation's return itself (_core.c: returned_at).
 _yielded_to: list[int] = [0, -1]
+watch_yields: list[bool] = [False]
+"""Whether the generator notes it: while the program has a signal handler of its own
+(sigqueue.SigQueue._watch_yields)."""
 
 
-def _iter_returned_at(frame: FrameType) -> bool:
-    return id(frame) == _yielded_to[0] and frame.f_lasti == _yielded_to[1]
+def _iter_returned_at(frame: FrameType, lasti: int = -1) -> bool:
+    return id(frame) == _yielded_to[0] and \
+        (frame.f_lasti if lasti < 0 else lasti) == _yielded_to[1]
 
 
-def _returned_at() -> Callable[[FrameType], bool]:
+def _returned_at() -> Callable[[FrameType, int], bool]:
     if CORE != "C":
         return _iter_returned_at
     from .. import _core  # type: ignore[attr-defined]
 
     core_returned_at = _core.returned_at
 
-    def either(frame: FrameType) -> bool:
-        return core_returned_at(frame) or _iter_returned_at(frame)
+    def either(frame: FrameType, lasti: int = -1) -> bool:
+        return core_returned_at(frame, lasti) or _iter_returned_at(frame, lasti)
 
     return either
 
 
+def _core_method_type() -> type | None:
+    if CORE != "C":
+        return None
+    from .. import _core  # type: ignore[attr-defined]
+
+    return _core.CoreMethod  # type: ignore[no-any-return]
+
+
+_CORE_METHOD: Final = _core_method_type()
+
+
+# The operations whose completed call an exception must not seem to undo: what they
+# return (a value received, a select's case) or what they did (a send, a goroutine
+# started). By name, in gort's files: Chan's and select's, and the go functions
+# (gort.go, WaitGroup.go, errgroup's go and try_go). Not a lock's acquire or release,
+# nor sleep: an exception right after them is one CPython could raise there (a lock's
+# with block catches it inside its try; deferred, it escaped: exc_waiter.py).
+_OPERATION_NAMES: Final = frozenset(("send", "recv", "recv_ok", "try_send", "try_recv",
+                                     "select", "selectgo", "go", "try_go"))
+
+
+def is_operation(fn: Any) -> bool:
+    """fn (a callee read from a call's names) is one of gort's channel operations or go
+    functions (_OPERATION_NAMES): a C-core operation, or such a function of gort's
+    files, bound or in a functools.partial. A call of one that has returned is where
+    sigqueue defers a handler and the preemption hook raises no exception: its result
+    is not yet stored (the rest of CPython's check points take them)."""
+    for _ in range(8):
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+            continue
+        fn = getattr(fn, "__func__", fn)  # a bound method: its function
+        if _CORE_METHOD is not None and isinstance(fn, _CORE_METHOD):
+            return True
+        inner = getattr(fn, "__wrapped__", None) if isinstance(fn, FunctionType) else None
+        if inner is None:
+            break
+        fn = inner  # a decorator's wrapper (on_m's): the function it wraps
+    code = getattr(fn, "__code__", None)
+    return isinstance(code, CodeType) and code.co_name in _OPERATION_NAMES and \
+        is_gort_file(code.co_filename)
+
+
 returned_at: Final = _returned_at()
-"""returned_at(frame): is ``frame`` (where a signal handler runs) stopped at the call of
-a channel operation that has just returned, its result not yet stored? Then sigqueue
+"""returned_at(frame, lasti=-1): is ``frame`` (where a signal handler runs) stopped at
+the call of a channel operation that has just returned, its result not yet stored?
+(With ``lasti``: was the last such return to frame's call at lasti? The preemption
+hook asks one instruction later.) Then sigqueue
 defers the handler: an exception raised there would drop what the operation received,
 or make a send or go it made look undone. The C core's answer (_core.c: every
 operation's return) or iter(ch)'s generator's (the pure path's one call through C)."""

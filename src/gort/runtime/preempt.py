@@ -106,6 +106,7 @@ from typing import Any, Final, TypeVar
 from greenlet import getcurrent, greenlet
 
 from . import proc
+from .chan import is_operation, returned_at
 from .g import G, Gstatus
 from .m import set_turn_hook
 from .mfinal import Finq
@@ -116,6 +117,7 @@ from .symtab import (
     advanced_by,
     attribute_hook_call,
     callee,
+    callee_expr,
     callee_kinds,
     entering_manager,
     entry_codes,
@@ -126,6 +128,7 @@ from .symtab import (
     instructions,
     iterator_next_call,
     op_at,
+    resolve,
     stack_call_arg,
     stack_call_self,
     with_managers,
@@ -236,6 +239,9 @@ class Preempter:
         # armed_prev is the last of its instructions the hook saw (_eval_check_point).
         self.armed_between = False
         self.armed_prev = -1
+        # The call just before the armed frame's next instruction (_eval_check_point),
+        # or -1: _after_operation reads its callee.
+        self.armed_prev_call = -1
         # The plain locks the armed frame holds in with blocks: the hook waits for their
         # release (empty: an ordinary hook).
         self.armed_locks: list[Any] = []
@@ -796,6 +802,7 @@ class Preempter:
         self.armed_locks = _raw_locks_held_in(frame) if held else []
         self.armed_between = self._between_instructions(frame)
         self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
+        self.armed_prev_call = -1
         set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
 
@@ -882,9 +889,22 @@ class Preempter:
         op = op_at(code, at)
         # 3.11: from a PRECALL to its own CALL no call has run yet (a specialised PRECALL
         # that runs a builtin itself skips the CALL).
-        return op in SAFE_OPCODES or (
-            prev != at and op_at(code, prev) in _EVAL_CHECKED_CALLS
-            and not (op == _CALL and op_at(code, prev) == _PRECALL))
+        after_call = prev != at and op_at(code, prev) in _EVAL_CHECKED_CALLS \
+            and not (op == _CALL and op_at(code, prev) == _PRECALL)
+        self.armed_prev_call = prev if after_call else -1
+        return op in SAFE_OPCODES or after_call
+
+    def _after_operation(self, frame: FrameType) -> bool:
+        """frame's next instruction is the first after a call of a gort operation (the
+        core's note, or chan.is_operation on the callee read from the call's names),
+        which _eval_check_point recorded as the last instruction seen."""
+        code = frame.f_code
+        prev = self.armed_prev_call
+        if prev < 0:
+            return False
+        if returned_at(frame, prev):  # the core's or iter(ch)'s note: next(it) included
+            return True
+        return is_operation(resolve(frame, callee_expr(code, prev)))
 
     def _rearm(self, frame: FrameType, held: bool = False) -> None:
         """Move the hook to frame, for the same G (``held``: as arm's)."""
@@ -961,8 +981,15 @@ class Preempter:
             # first instruction, 1 run in 2 under load). The next instruction asks again.
             return
         gp = self.armed_g
+        # Where an exception goraise left for the G may be raised: where CPython could
+        # have run the handler, but not right after a call of gort's own. There the
+        # call's result is not yet stored: a value received was dropped, and a send or go
+        # made looked undone (the program redid it: 4-159 goroutines started twice in
+        # 30,000 at a 50 us slice, adversarial helper-71, F3). Raised at the next point,
+        # or at the next operation's start.
+        after_op = point and self._after_operation(frame)
         if gp is not None and gp.pending is not None and (
-                not point or frame.f_lineno == self.armed_line):
+                not point or frame.f_lineno == self.armed_line or after_op):
             # An exception goraise left for the G (a signal handler's) is raised by the
             # switch: only where CPython could have run that handler, never between two
             # instructions it runs without a check. Raised at a with block's exit before
@@ -981,9 +1008,15 @@ class Preempter:
         tstate = self._tstate_get()
         self._leave_tracing(tstate)
         try:
-            proc.gopreempt_m(gp, True)
+            proc.gopreempt_m(gp, True, not after_op)
         finally:
             self._enter_tracing(tstate)
+        if after_op and gp.pending is not None and self.s.m0.curg is gp:
+            # Left while gp was switched out, right after an operation: raised at the
+            # next point of this frame on another line, as after a completed wait (left
+            # for the next operation alone, it came too late: a raising handler's
+            # exception escaped main's try, exc_waiter.py).
+            self._look(self._arm_after_wait, gp, frame)
 
     def _trace_hook(self, frame: FrameType, event: str, arg: Any) -> Any:
         local = self.saved_trace

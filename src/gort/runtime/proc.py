@@ -995,8 +995,13 @@ def gosched(gp: G) -> None:
         raise_pending(gp)
 
 
-def gopreempt_m(gp: G, asynchronous: bool) -> None:
-    """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m)."""
+def gopreempt_m(gp: G, asynchronous: bool, raise_after: bool = True) -> None:
+    """Stop gp at a safe point and put it on the global queue (Go: gopreempt_m).
+
+    ``raise_after``: raise an exception goraise left for gp while it was switched out
+    (a signal handler's) when it resumes here; False where that spot may not take one
+    (the preemption hook right after a call: preempt.py): it stays pending, and
+    ``gp.preempt`` makes gp's next safe point raise it."""
     s = _sched.current
     assert s is not None
     if s.m0.locks:
@@ -1041,7 +1046,10 @@ def gopreempt_m(gp: G, asynchronous: bool) -> None:
     schedule(s, s.m0, gp, f"preempted ({how})")
     set_errno(errno)
     if gp.pending is not None:
-        raise_pending(gp)
+        if raise_after:
+            raise_pending(gp)
+        else:
+            gp.preempt = True
 
 
 DEPTH_DEFERRED = "recursion limit near"

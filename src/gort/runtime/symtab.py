@@ -963,6 +963,17 @@ def iterator_next_call(f: FrameType, back: FrameType) -> bool:
     return callee(back) is next and stack_call_arg(back, kinds) is obj
 
 
+def call_target_by_name(frame: FrameType) -> Any:
+    """The callee of frame's current call instruction, read from its load chain (``p`` of
+    ``p()``, ``self.wg.go`` of ``self.wg.go(f)``), not the value stack: still known once
+    the call has returned (its check for signals, before the result is stored); None if
+    frame is not at a call or the chain cannot be read without running code."""
+    code = frame.f_code
+    if op_at(code, instr_start(code, frame.f_lasti)) not in _CALLS:
+        return None
+    return resolve(frame, callee_expr(code, frame.f_lasti))
+
+
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:
     """back's current call instruction calls f's function, through C call machinery only."""
     return f.f_code in entry_codes(callee(back, callee_kinds(f)))
