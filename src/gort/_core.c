@@ -256,8 +256,9 @@ static PyObject *(*gl_switch)(PyObject *g, PyObject *args, PyObject *kwargs);
    calls). sigqueue's handler asks returned_at(frame): at that spot it defers the
    program's handler to the next safe point, as it does inside the runtime, and the
    exception lands where the next operation starts, before it takes anything. Two
-   stores per operation (measured: ping-pong's instructions +0.1%); the spot is exact,
-   so a later signal at another instruction of the frame is not deferred by it. */
+   stores per operation (measured under callgrind: ping-pong +0.9%, a buffered item
+   +3.3%; bench/RESULTS-core.md); the spot is exact, so a later signal at another
+   instruction of the frame is not deferred by it. */
 static _Thread_local struct {
     struct _PyInterpreterFrame *frame;
     const void *instr;

@@ -39,6 +39,7 @@ from . import proc
 from .cgocall import cgocallback
 from .error import ClosedChannelError, Finalizing, NotInGoroutine
 from .g import G, Gstatus, WaitReason
+from .symtab import call_target_by_name
 from .traceback import is_gort_file
 
 T = TypeVar("T")
@@ -457,28 +458,28 @@ def _iter_returned_at(frame: FrameType, lasti: int = -1) -> bool:
         (frame.f_lasti if lasti < 0 else lasti) == _yielded_to[1]
 
 
-def _returned_at() -> Callable[[FrameType, int], bool]:
+def _core_module() -> Any:
+    """gort._core where the C core runs, else None."""
     if CORE != "C":
-        return _iter_returned_at
+        return None
     from .. import _core  # type: ignore[attr-defined]
 
-    core_returned_at = _core.returned_at
+    return _core
+
+
+_CORE: Final = _core_module()
+_CORE_METHOD: Final[type | None] = None if _CORE is None else _CORE.CoreMethod
+
+
+def _returned_at() -> Callable[[FrameType, int], bool]:
+    if _CORE is None:
+        return _iter_returned_at
+    core_returned_at = _CORE.returned_at
 
     def either(frame: FrameType, lasti: int = -1) -> bool:
         return core_returned_at(frame, lasti) or _iter_returned_at(frame, lasti)
 
     return either
-
-
-def _core_method_type() -> type | None:
-    if CORE != "C":
-        return None
-    from .. import _core  # type: ignore[attr-defined]
-
-    return _core.CoreMethod  # type: ignore[no-any-return]
-
-
-_CORE_METHOD: Final = _core_method_type()
 
 
 # The operations whose completed call an exception must not seem to undo: what they
@@ -521,6 +522,17 @@ hook asks one instruction later.) Then sigqueue
 defers the handler: an exception raised there would drop what the operation received,
 or make a send or go it made look undone. The C core's answer (_core.c: every
 operation's return) or iter(ch)'s generator's (the pure path's one call through C)."""
+
+
+def operation_returned_at(frame: FrameType, lasti: int = -1) -> bool:
+    """frame's call at ``lasti`` (default: its current instruction) is a channel operation
+    or go function that has returned, its result not yet stored: noted by the core or
+    iter(ch) (returned_at), or named so by the call's load chain (is_operation: a Python
+    operation reached through a C callable, ``partial(gort.select, case)``,
+    ``partial(wg.go)``, on the pure path ``partial(ch.recv)``, returns through the
+    caller's check too; helper-71, F2). sigqueue defers a handler due there, and the
+    preemption hook raises no pending exception there."""
+    return returned_at(frame, lasti) or is_operation(call_target_by_name(frame, lasti))
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

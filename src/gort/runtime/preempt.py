@@ -106,7 +106,7 @@ from typing import Any, Final, TypeVar
 from greenlet import getcurrent, greenlet
 
 from . import proc
-from .chan import is_operation, returned_at
+from .chan import operation_returned_at
 from .g import G, Gstatus
 from .m import set_turn_hook
 from .mfinal import Finq
@@ -117,7 +117,6 @@ from .symtab import (
     advanced_by,
     attribute_hook_call,
     callee,
-    callee_expr,
     callee_kinds,
     entering_manager,
     entry_codes,
@@ -128,7 +127,6 @@ from .symtab import (
     instructions,
     iterator_next_call,
     op_at,
-    resolve,
     stack_call_arg,
     stack_call_self,
     with_managers,
@@ -895,16 +893,11 @@ class Preempter:
         return op in SAFE_OPCODES or after_call
 
     def _after_operation(self, frame: FrameType) -> bool:
-        """frame's next instruction is the first after a call of a gort operation (the
-        core's note, or chan.is_operation on the callee read from the call's names),
-        which _eval_check_point recorded as the last instruction seen."""
-        code = frame.f_code
+        """frame's next instruction is the first after a call of a gort operation
+        (chan.operation_returned_at), which _eval_check_point recorded as the last
+        instruction seen."""
         prev = self.armed_prev_call
-        if prev < 0:
-            return False
-        if returned_at(frame, prev):  # the core's or iter(ch)'s note: next(it) included
-            return True
-        return is_operation(resolve(frame, callee_expr(code, prev)))
+        return prev >= 0 and operation_returned_at(frame, prev)
 
     def _rearm(self, frame: FrameType, held: bool = False) -> None:
         """Move the hook to frame, for the same G (``held``: as arm's)."""

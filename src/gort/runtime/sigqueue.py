@@ -122,13 +122,12 @@ from typing import TYPE_CHECKING, Any, Final
 from greenlet import GreenletExit
 
 from . import abandon, chan, proc
-from .chan import Chan, is_operation, returned_at
+from .chan import Chan, operation_returned_at
 from .error import ClosedChannelError
 from .g import G, Gstatus
 from .preempt import user_code_boundary
 from .sched import Sched
 from .signal_unix import SIGPREEMPT, real_getsignal, real_signal
-from .symtab import call_target_by_name
 
 if TYPE_CHECKING:
     from .preempt import Preempter
@@ -279,9 +278,10 @@ class SigQueue:
         gp = mp.curg
         if gp is None or not gp.is_main or mp.locks or frame is None or s.closing \
                 or gp.status is not _RUNNING or self.preempter.runtime_frame(frame) \
-                or returned_at(frame, -1) or _gort_call_at(frame):
+                or operation_returned_at(frame):
             # Not main's code (or main's call of an operation, returned, its result not
-            # yet stored: a handler raising there dropped it; chan.returned_at): leave it
+            # yet stored: a handler raising there dropped it; chan.operation_returned_at):
+            # leave it
             # to the next scheduling round. (A handler run on
             # another goroutine's stack ran as that goroutine: it entered the RLock the
             # goroutine held in the middle of its critical section, and saw its
@@ -547,17 +547,6 @@ atexit.register(_stop_interval_timers)
 
 
 _SIGNAMES: Final = frozenset(int(s) for s in signal.Signals)
-
-
-def _gort_call_at(frame: FrameType) -> bool:
-    """frame is at a call of gort's own (chan.is_operation), read from the call's names.
-    At a call that has returned (the check before its result is stored) a handler's
-    exception undid nothing the call did but looked as if it had: a program redoing it
-    redid it (``partial(gort.select, (ch.send, v))`` sent twice, ``partial(wg.go, f)``
-    started f twice; on the pure path ``partial(ch.recv)`` dropped values: every call
-    through a C callable returns through a check; helper-71, F2). A call still running
-    has gort's frames above it, where handlers wait anyway."""
-    return is_operation(call_target_by_name(frame))
 
 
 def _name(sig: int) -> str:

@@ -963,15 +963,18 @@ def iterator_next_call(f: FrameType, back: FrameType) -> bool:
     return callee(back) is next and stack_call_arg(back, kinds) is obj
 
 
-def call_target_by_name(frame: FrameType) -> Any:
-    """The callee of frame's current call instruction, read from its load chain (``p`` of
-    ``p()``, ``self.wg.go`` of ``self.wg.go(f)``), not the value stack: still known once
-    the call has returned (its check for signals, before the result is stored); None if
-    frame is not at a call or the chain cannot be read without running code."""
+def call_target_by_name(frame: FrameType, lasti: int = -1) -> Any:
+    """The callee of frame's call instruction at ``lasti`` (default: its current one),
+    read from its load chain (``p`` of ``p()``, ``self.wg.go`` of ``self.wg.go(f)``), not
+    the value stack: still known once the call has returned (its check for signals,
+    before the result is stored); None if that is not a call or the chain cannot be
+    read without running code."""
     code = frame.f_code
-    if op_at(code, instr_start(code, frame.f_lasti)) not in _CALLS:
+    if lasti < 0:
+        lasti = frame.f_lasti
+    if op_at(code, instr_start(code, lasti)) not in _CALLS:
         return None
-    return resolve(frame, callee_expr(code, frame.f_lasti))
+    return resolve(frame, callee_expr(code, lasti))
 
 
 def call_machinery_only(f: FrameType, back: FrameType) -> bool:
@@ -984,11 +987,10 @@ def callee_kinds(f: FrameType) -> frozenset[int]:
     with only CPython's call machinery between: CALL_KINDS, and where f runs a
     ``__call__``, its instance's class; an ``__init__`` or ``__new__``, its class's
     metaclass (a class is called). Read from f's first argument (a local: f owns it)."""
-    code = f.f_code
-    name = code.co_name
-    if name not in ("__call__", "__init__", "__new__") or not code.co_argcount:
+    name = f.f_code.co_name
+    if name not in ("__call__", "__init__", "__new__"):
         return CALL_KINDS
-    first = frame_local(f, code.co_varnames[0])
+    first = _first_arg(f)
     if first is _MISSING:
         return CALL_KINDS
     kind = type(type(first)) if name == "__init__" else type(first)  # __new__: type(cls)
