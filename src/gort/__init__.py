@@ -202,11 +202,12 @@ def stack() -> str:
     """Every goroutine's stack in Go's format (Go: runtime.Stack(buf, true)).
 
     One block per goroutine, ``goroutine 7 [chan receive]:`` then its frames,
-    innermost first with file:line, then where it was created. SIGQUIT prints
-    the same dump on stderr and exits with status 2.
+    innermost first with file:line, then where it was created; the calling
+    goroutine first, then the others by number. SIGQUIT prints the same dump on
+    stderr and exits with status 2.
     """
     s = _rt.current_sched()
-    return _rt.goroutine_dump(s)
+    return _rt.goroutine_dump(s, s.m0.curg)
 
 
 @_rt.on_m  # callable from any thread: runs on the runtime's thread

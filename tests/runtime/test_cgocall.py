@@ -1,7 +1,7 @@
 """Calls from threads that run no goroutines (cgocall.py).
 
 Non-blocking operations (select with default, close, go, Timer.stop,
-WaitGroup.done, Mutex.unlock ...) made from a plain thread or an offload
+WaitGroup.done and .go, Mutex.unlock ...) made from a plain thread or an offload
 worker run on the M and return exactly what they would in a goroutine; a
 blocking one raises NotInGoroutine naming the thread and what to do.
 """
@@ -115,6 +115,34 @@ def test_waitgroup_done_and_close_from_threads_wake_parked_goroutines() -> None:
         for th in threads:
             th.join()
         assert got == [(None, False)]
+
+    gort.run(main)
+
+
+def test_waitgroup_go_from_a_thread_starts_the_goroutine_and_counts_it() -> None:
+    # Like gort.go and add, WaitGroup.go is non-blocking: from a plain thread it raised
+    # NotInGoroutine naming "a blocking call" (adversarial round 12).
+    def main() -> None:
+        wg = WaitGroup()
+        ran: list[tuple[str, bool]] = []
+        errs: list[BaseException] = []
+
+        def work(tag: str) -> None:
+            ran.append((tag, threading.current_thread() is threading.main_thread()))
+
+        def th() -> None:
+            try:
+                for i in range(3):
+                    wg.go(work, f"t{i}")
+            except BaseException as e:  # asserted below
+                errs.append(e)
+
+        t = threading.Thread(target=th)
+        t.start()
+        gort.offload(t.join)
+        wg.wait()
+        assert errs == []
+        assert sorted(ran) == [("t0", True), ("t1", True), ("t2", True)]
 
     gort.run(main)
 

@@ -83,7 +83,8 @@ def test_scheddetail_lines() -> None:
     assert M_RE.match(lines[2]) and lines[2].startswith("  M0: p=0 curg=1 ")
     assert [ln for ln in lines[3:] if G_RE.match(ln)] == lines[3:]
     assert "  G1: status=2() m=0 lockedm=nil" in lines
-    assert "  G2: status=4(chan receive) m=0 lockedm=nil" in lines
+    # parked: no M, as Go's dropg leaves gp.m nil
+    assert "  G2: status=4(chan receive) m=nil lockedm=nil" in lines
 
 
 def test_schedtrace_prints_every_n_ms_on_stderr() -> None:
@@ -132,6 +133,20 @@ def test_stack_api_dumps_every_goroutine_in_go_format() -> None:
     assert "waiter(...)\n\t" in blocks[1]
     assert "created by " in blocks[1] and " in goroutine 1\n\t" in blocks[1]
     assert blocks[2].startswith("goroutine 3 [sleep]:\n")
+
+
+def test_stack_api_puts_the_calling_goroutine_first_as_go_does() -> None:
+    # Go's runtime.Stack(buf, true): the caller's trace, then every other goroutine's.
+    def main() -> str:
+        c: gort.Chan[str] = gort.Chan()
+        gort.go(gort.sleep, 10)
+        settle()
+        gort.go(lambda: c.send(gort.stack()))
+        return c.recv()
+
+    heads = [b.split("\n", 1)[0] for b in gort.run(main).split("\n\n")]
+    assert heads == ["goroutine 3 [running]:", "goroutine 1 [chan receive]:",
+                     "goroutine 2 [sleep]:"]
 
 
 def test_long_waits_show_minutes() -> None:

@@ -385,7 +385,9 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
         gp = pp.runnext
         if gp is not None:
             pp.runnext = None
-            return gp, True
+            if gp is not mp.curg or monotonic_ns() - pp.schedwhen < s.debug.preempt_ns:
+                return gp, True
+            slice_over_at_park(s, gp)
         # 4. Fairness: every 61st schedtick, the global queue before the local ring
         # (Go: schedule's %61). Go checks this before runnext too; measured, that made
         # a G just readied by its timer wait one more full slice once every 61 (a 1 ms
@@ -436,6 +438,25 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
             continue
         if glist:
             injectglist(s, pp, glist)
+
+
+def slice_over_at_park(s: Sched, gp: G) -> None:
+    """gp parked and was readied in the same scheduling round (its timer was due by the
+    time it parked) with its time slice used up: it is stopped there, as at a
+    synchronous safe point, and goes to the global queue behind the others (Go:
+    gopreempt_m), where it would have inherited its own slice once more from runnext.
+
+    Go has no such test: its sysmon asks the G to stop, and the G's code reaches a
+    safe point with the request still set. Here a G can spend most of its time inside
+    the runtime's own Python code between that check and the park (under a costly
+    trace function, every line of ``gort.sleep`` runs it): each request landed there,
+    and the park's switch (execute) cleared it. A 1 ms sleeper whose every sleep
+    outlasted its timer thus kept the P for good, its slice never ending (schedtick
+    never moved); four runnable spinners never started (settrace_starve.py 1000: 1 run
+    in 10 to 1 in 40, 3.11 and 3.13).
+    """
+    s.stats.preempt_sync += 1
+    globrunqput(s, gp)
 
 
 def park_idle(s: Sched, pp: P, delay: float | None) -> list[G]:

@@ -28,6 +28,9 @@ def _threads(s: Sched) -> tuple[int, int]:
     return len(s.allm) + 1 + workers, idle  # + 1: sysmon
 
 
+_ON_M = (Gstatus.RUNNING, Gstatus.SYSCALL)
+
+
 def schedtrace(s: Sched, now: int, detailed: bool) -> str:
     """The lines Go's schedtrace would print at ``now`` (monotonic ns)."""
     threads, idlethreads = _threads(s)
@@ -52,7 +55,8 @@ def schedtrace(s: Sched, now: int, detailed: bool) -> str:
         lines.append(f"  M{mp.id}: p={p} curg={curg} mallocing=0 throwing=0 preemptoff= "
                      f"locks={mp.locks} dying=0 spinning=false blocked={blocked} lockedg=nil")
     for gp in list(s.allgs):  # dead ones too (on free lists), as Go's forEachG
-        m = str(gp.m.id) if gp.m is not None and gp.status != Gstatus.DEAD else "nil"
+        # Go's gp.m: set while the G runs or is in a syscall, dropped when it parks (dropg)
+        m = str(gp.m.id) if gp.m is not None and gp.status in _ON_M else "nil"
         lines.append(f"  G{gp.goid}: status={int(gp.status)}({gp.waitreason}) m={m} lockedm=nil")
     return "\n".join(lines) + "\n"
 

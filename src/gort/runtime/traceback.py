@@ -265,10 +265,12 @@ def deadlock_report(exc: BaseException) -> str:
     return body + "\nexit status 2\n"
 
 
-def goroutine_dump(s: Sched) -> str:
-    """Every live goroutine, the main one first, separated by blank lines."""
+def goroutine_dump(s: Sched, first: G | None = None) -> str:
+    """Every live goroutine, separated by blank lines: ``first`` (the caller of
+    gort.stack, as Go's runtime.Stack(buf, true) puts the calling goroutine first),
+    then the others by number, the main one first."""
     now = monotonic_ns()
     gs = [gp for gp in s.allgs
           if gp.status not in (Gstatus.DEAD, Gstatus.IDLE) and not gp.system]
-    gs.sort(key=lambda gp: gp.goid)
+    gs.sort(key=lambda gp: (gp is not first, gp.goid))
     return "\n\n".join(goroutine_block(gp, now) for gp in gs)

@@ -46,11 +46,16 @@ class WaitGroup:
         """add(1), then start ``fn(*args, **kwargs)`` in a goroutine that calls done() when
         fn returns or raises (Go 1.25: WaitGroup.Go). fn's exception is a goroutine's:
         uncaught, it ends the run (done() still runs first). TypeError if fn is not callable.
+        Callable from a thread that runs no goroutines, as gort.go and add are.
         """
         if not callable(fn):
             raise TypeError(f"sync: WaitGroup.go: {fn!r} is not callable; pass the function "
                             "and its arguments separately, e.g. wg.go(worker, 1)")
-        gp = _rt.getg()
+        try:
+            gp = _rt.getg()
+        except _rt.NotInGoroutine as e:  # another thread: run it on the M, as gort.go
+            _rt.cgocallback(e.s, self.go, fn, *args, **kwargs)
+            return
         if gp.preempt:
             _rt.gopreempt_m(gp, False)  # before anything is done (gort.go)
         self._n += 1
