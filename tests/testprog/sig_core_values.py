@@ -157,8 +157,16 @@ def main():
         except Boom:
             booms += 1
             it = iter(unbuffered)  # an exception ends an iterator, as it ends a generator
-    signal.setitimer(signal.ITIMER_REAL, 0, 0)
-    sys.setprofile(None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        sys.setprofile(None)
+        gort.sleep(0)  # a safe point: an exception still pending for main is raised here
+    except Boom:
+        # The handler ran (and raised) before done was set, its exception delivered
+        # after the loop: at a 50 us slice the hook may leave it for a later line
+        # (issue 8, open; CI stop 31, pure, recv_ok, once). Not a value lost or doubled,
+        # which is what this program counts.
+        booms += 1
     if MODE in ("send", "psend"):
         room.close()
         got = list(room)
