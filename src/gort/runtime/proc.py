@@ -381,7 +381,8 @@ def find_runnable(s: Sched, mp: M, pp: P) -> tuple[G, bool]:
         fq = s.finq
         if fq is not None and (fq.trash or _gc_get_count()[0] > s.gctrigger):
             fq.wake()
-        # 3. runnext: it inherits the current slice, so it cannot extend it.
+        # 3. runnext: it inherits the current slice, so it cannot extend it (unless it is
+        # the G that just parked, its own slice over: slice_over_at_park).
         gp = pp.runnext
         if gp is not None:
             pp.runnext = None
