@@ -250,16 +250,33 @@ def test_lock_wait_at_recognises_lock_acquires(how: str) -> None:
             if h.lock.acquire(timeout=5):
                 h.lock.release()
         else:
-            other.release if False else time.sleep(0.3)  # a call not named acquire
+            other.release if False else wake.wait(60)  # a call not named acquire
 
+    wait_line = waiter.__code__.co_firstlineno + 13  # the else branch's line
+    wake = threading.Event()
     t = threading.Thread(target=waiter)
     t.start()
     started.wait()
-    time.sleep(0.1)
-    frame = sys._current_frames()[t.ident]  # type: ignore[index]
+    want = how != "release"
     try:
-        assert lock_wait_at(frame) is (how != "release")
+        # Until the waiter is in its call (under load it may not be after 0.1 s; a fixed
+        # sleep of 0.3 s could be over by then): the answer settles there and stays.
+        deadline = time.monotonic() + 30
+        while True:
+            time.sleep(0.1)
+            frame = sys._current_frames()[t.ident]  # type: ignore[index]
+            if how == "release":
+                while frame is not None and frame.f_code is not waiter.__code__:
+                    frame = frame.f_back
+                assert frame is not None
+            # (release: at its wait's line, which has nothing to run but the call)
+            settled = lock_wait_at(frame) if want else frame.f_lineno == wait_line
+            if settled or time.monotonic() > deadline:
+                break
+        time.sleep(0.1)
+        assert lock_wait_at(frame) is want
     finally:
+        wake.set()
         h.lock.release()
         t.join()
 

@@ -7,6 +7,8 @@ import _thread
 import dis
 import functools
 import importlib
+import os
+import select
 import signal
 import sys
 import threading
@@ -113,8 +115,10 @@ def test_callees_and_managers_read_from_the_stack_for_every_call_form() -> None:
     assert [type(m) for m in first_log] == [Manager] * 24
 
 
-def _blocked_in(fn: Callable[[], Any], lk: Any) -> bool:
-    """Run fn in a thread while lk is held; answer lock_wait_at for its blocked frame."""
+def _blocked_in(fn: Callable[[], Any], lk: Any,
+                wake: Callable[[], Any] | None = None) -> bool:
+    """Run fn in a thread while lk is held; answer lock_wait_at for its blocked frame
+    (``wake`` ends fn's wait, if lk's release does not)."""
     lk.acquire()
     t = threading.Thread(target=fn)
     t.start()
@@ -138,6 +142,8 @@ def _blocked_in(fn: Callable[[], Any], lk: Any) -> bool:
             assert time.monotonic() < deadline
             time.sleep(0.01)
     finally:
+        if wake is not None:
+            wake()
         lk.release()
         t.join(30)
 
@@ -189,16 +195,25 @@ def test_lock_wait_is_named_whatever_expression_reaches_the_lock(form: str) -> N
 
 
 def test_other_blocking_calls_are_not_lock_waits() -> None:
+    # Each wait lasts until the test ends it (CI, 3.13 beside the 3.11 suite: a 0.3 s
+    # sleep was over before its frame was read again, 50 ms after it was found blocked).
     ev = threading.Event()
+    rfd, wfd = os.pipe()
 
     def sleeper() -> None:
-        time.sleep(0.3)  # a C call that a signal would interrupt: never a lock wait
+        # a C call that a signal would interrupt: never a lock wait
+        select.select([rfd], [], [], 60)
 
     def waiter() -> None:
-        ev.wait(0.3)  # Python code (threading.Event): its frame is not the blocked one
+        ev.wait(60)  # Python code (threading.Event): its frame is not the blocked one
 
-    assert not _blocked_in(sleeper, threadlock._allocate_raw())
-    assert not _blocked_in(waiter, threadlock._allocate_raw())
+    try:
+        assert not _blocked_in(sleeper, threadlock._allocate_raw(),
+                               lambda: os.write(wfd, b"x"))
+        assert not _blocked_in(waiter, threadlock._allocate_raw(), ev.set)
+    finally:
+        os.close(rfd)
+        os.close(wfd)
 
 
 def test_reading_a_running_threads_stack_never_takes_a_freed_object() -> None:
