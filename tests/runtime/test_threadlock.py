@@ -1450,21 +1450,6 @@ def test_the_block_end_hook_waits_for_an_outer_plain_rlock_too(env: dict[str, st
         assert (r.returncode, r.stdout) == (0, "600 OK\n"), r.stderr[-3000:]
 
 
-@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
-@pytest.mark.parametrize("kind", ["lock", "rlock", "cond", "exc"])
-def test_computing_inside_a_plain_lock_block_costs_no_hook_per_instruction(
-        kind: str, env: dict[str, str]) -> None:
-    # The hook waiting for the block's release listens to calls only until one that may
-    # release the lock has returned (3.11: a profile function; 3.12+: the code's CALL
-    # events). Before, on every instruction: 89-126 times the time over a lock made after
-    # import gort (3.11, kind "lock"); after, 0.9-2.2 times (3.11 under a profile
-    # function runs unspecialised code).
-    r = run_testprog("tl_prelock_compute.py", kind, env=env, timeout=300, module=False)
-    assert (r.returncode, r.stdout) == (
-        0, "counted True ratio_below_10 True one_deferral_per_section True\n"), \
-        r.stderr[-3000:]
-
-
 def test_a_dropped_child_greenlet_that_parked_on_a_lock_is_freed() -> None:
     # B7: the releasing goroutine's parked scheduler frame kept the child from its switch
     # call (the child alive after del + collect, its finally never run); the switch into

@@ -54,14 +54,10 @@ handler arms a one-shot hook on the interrupted frame and returns; the hook
 fires at that frame's next instruction, which runs only after the C call has
 returned, and switches the G out there. The hook is ``f_trace`` with
 ``f_trace_opcodes`` on 3.11 and ``sys.monitoring`` INSTRUCTION events with
-gort's own tool id on 3.12+. (A hook waiting for a ``with`` block's release of a
-plain lock listens to calls only until one bound to that lock has returned: a
-profile function for the thread on 3.11, the code's CALL events on 3.12+; on every
-instruction a loop computing in the block ran 100 times slower.) A switch inside
-a trace or monitoring callback would leave the thread's tracing counter raised
-for every other greenlet, so the hook leaves tracing
-(``PyThreadState_LeaveTracing``) for the switch and enters it again when the G
-resumes. Where no hook can be armed (3.11 with a
+gort's own tool id on 3.12+. A switch inside a trace or monitoring callback
+would leave the thread's tracing counter raised for every other greenlet, so
+the hook leaves tracing (``PyThreadState_LeaveTracing``) for the switch and
+enters it again when the G resumes. Where no hook can be armed (3.11 with a
 foreign trace function already set, e.g. a debugger or coverage) the request
 stays pending and sysmon re-sends the signal with back-off. On 3.11 a Python
 trace function (``sys.settrace(fn)``, pdb) consults ``frame.f_trace``, so the
@@ -247,12 +243,6 @@ class Preempter:
         # The plain locks the armed frame holds in with blocks: the hook waits for their
         # release (empty: an ordinary hook).
         self.armed_locks: list[Any] = []
-        # The hook waits for that release on calls only (3.11: a profile function; 3.12+:
-        # the code's CALL events), not on every instruction (_watch_calls); armed_ids:
-        # id() of each of those locks and of a Condition over one (what a release's call
-        # is bound to).
-        self.armed_watch = False
-        self.armed_ids: frozenset[int] = frozenset()
         # arm_after_wait's hook: the line of the blocking call, where it never raises
         # (-1: any line).
         self.armed_line = -1
@@ -291,7 +281,6 @@ class Preempter:
             if mon.get_tool(tool) is None:
                 mon.use_tool_id(tool, "gort")
                 mon.register_callback(tool, mon.events.INSTRUCTION, self._monitor_hook)
-                mon.register_callback(tool, mon.events.CALL, self._monitor_call)
                 self.tool_id = tool
                 return True
         return False
@@ -302,7 +291,6 @@ class Preempter:
         if self.tool_id >= 0:
             mon = _MONITORING
             mon.register_callback(self.tool_id, mon.events.INSTRUCTION, None)
-            mon.register_callback(self.tool_id, mon.events.CALL, None)
             mon.free_tool_id(self.tool_id)
             self.tool_id = -1
 
@@ -688,16 +676,6 @@ class Preempter:
         frame = self.armed_frame
         if frame is None:
             return True
-        if self.armed_watch:
-            # Waiting on calls for a release: not in place once every lock is released
-            # (an exception's exit from the block calls __exit__ with no call event) or
-            # the watch is gone (3.11: the program set its own profile function).
-            if not any(map(_raw_lock_held, self.armed_locks)):
-                return False
-            if self.tool_id >= 0:
-                events = _MONITORING.get_local_events(self.tool_id, frame.f_code)
-                return bool(events & _MONITORING.events.CALL)
-            return sys.getprofile() == self._profile_watch
         if self.tool_id >= 0:
             # 3.13, beside sys.settrace at a 50 us slice (1 run in 20 after this stop's
             # first change to _fire slowed its first call): the events were found gone
@@ -774,190 +752,79 @@ class Preempter:
         ``held``: frame is inside ``with lk:`` over a plain lock (check): the first of its
         instructions once every such lock is released switches gp out instead (by the
         locks, not the blocks: a block's exit runs three instructions outside its range
-        before the release). Until a call that may release one of them has returned the
-        hook sees calls only (_watch_calls), not instructions.
+        before the release).
         """
-        locks = _raw_locks_held_in(frame) if held else []
         soft = False
-        watch = bool(locks) and self._watch_calls(frame)
-        if not watch:
-            hooked = self._hook_instructions(frame, held)
-            if hooked is None:
-                return False
-            frame, soft = hooked
+        if self.tool_id >= 0:
+            _MONITORING.set_local_events(self.tool_id, frame.f_code,
+                                         _MONITORING.events.INSTRUCTION)
+            _renew_opcode_trace(frame)
+        elif _MONITORING is None:
+            current = sys.gettrace()
+            if current is not None and _python_tracer() is None:
+                return False  # a C tracer (coverage's CTracer) never consults f_trace
+            if current is not None and self._in_callback():
+                if held:
+                    return False  # the locks are frame's: the next request
+                # Inside the Python tracer's own callback: when it returns, CPython's
+                # trace trampoline stores its result in the traced frame's f_trace,
+                # over a hook there, which would never fire. Hooked on its caller
+                # instead, whose next instruction comes once the traced frame returns.
+                # (Left to sysmon's next signal before: a goroutine whose time went
+                # into a trace function calling gort got a turn every 1-2 s beside
+                # its peers' 1 ms sleeps; adversarial round 7, finding 3.)
+                entry = self._callback_above(frame)
+                if entry is None:
+                    return False  # no callback found above frame: the next request
+                if entry.f_back is frame:
+                    frame = frame.f_back  # type: ignore[assignment]
+                    if frame is None or self._classify(frame)[0] not in (_USER, _MAIN):
+                        return False
+                    soft = True
+            # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
+            # of the frame's own local tracer, leave the global one alone.
+            prev = frame.f_trace
+            # Never our own hook as the frame's tracer: firing would call itself until
+            # the recursion limit (a hook left behind by an older arming).
+            self.saved_trace = None if prev == self._trace_hook else prev
+            self.saved_opcodes = frame.f_trace_opcodes
+            frame.f_trace = self._trace_hook
+            frame.f_trace_opcodes = True
+            if current is None:
+                sys.settrace(_no_local_trace)
+        else:
+            return False
         self.armed_frame = frame
         self.armed_g = gp
         self.armed_soft = soft
-        self.armed_locks = locks
-        self.armed_ids = _release_ids(frame, locks)
-        self.armed_watch = watch
+        self.armed_locks = _raw_locks_held_in(frame) if held else []
         self.armed_between = self._between_instructions(frame)
         self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
         self.armed_prev_call = -1
         set_turn_hook(self.s.m0, "preempt", self.disarm)
         return True
 
-    def _hook_instructions(self, frame: FrameType,
-                           held: bool) -> tuple[FrameType, bool] | None:
-        """Ask for an event at each instruction of frame (3.11: its f_trace with opcode
-        events; 3.12+: the code's INSTRUCTION events): (the frame hooked, soft), or None
-        if no hook can be armed (arm's ``held``; soft: see armed_soft)."""
-        soft = False
-        if self.tool_id >= 0:
-            _MONITORING.set_local_events(self.tool_id, frame.f_code,
-                                         _MONITORING.events.INSTRUCTION)
-            _renew_opcode_trace(frame)
-            return frame, soft
-        if _MONITORING is not None:
-            return None
-        current = sys.gettrace()
-        if current is not None and _python_tracer() is None:
-            return None  # a C tracer (coverage's CTracer) never consults f_trace
-        if current is not None and self._in_callback():
-            if held:
-                return None  # the locks are frame's: the next request
-            # Inside the Python tracer's own callback: when it returns, CPython's
-            # trace trampoline stores its result in the traced frame's f_trace,
-            # over a hook there, which would never fire. Hooked on its caller
-            # instead, whose next instruction comes once the traced frame returns.
-            # (Left to sysmon's next signal before: a goroutine whose time went
-            # into a trace function calling gort got a turn every 1-2 s beside
-            # its peers' 1 ms sleeps; adversarial round 7, finding 3.)
-            entry = self._callback_above(frame)
-            if entry is None:
-                return None  # no callback found above frame: the next request
-            if entry.f_back is frame:
-                back = frame.f_back
-                if back is None or self._classify(back)[0] not in (_USER, _MAIN):
-                    return None
-                frame, soft = back, True
-        # A Python tracer (sys.settrace(fn), pdb) calls frame.f_trace: chain in front
-        # of the frame's own local tracer, leave the global one alone.
-        prev = frame.f_trace
-        # Never our own hook as the frame's tracer: firing would call itself until
-        # the recursion limit (a hook left behind by an older arming).
-        self.saved_trace = None if prev == self._trace_hook else prev
-        self.saved_opcodes = frame.f_trace_opcodes
-        frame.f_trace = self._trace_hook
-        frame.f_trace_opcodes = True
-        if current is None:
-            sys.settrace(_no_local_trace)
-        return frame, soft
-
-    def _unhook_instructions(self, frame: FrameType) -> None:
-        """Undo _hook_instructions (3.11; 3.12+ sets the code's events where it is called)."""
-        frame.f_trace_opcodes = self.saved_opcodes
-        frame.f_trace = self.saved_trace
-        self.saved_trace = None
-        if sys.gettrace() is _no_local_trace:
-            sys.settrace(None)
-
-    def _watch_calls(self, frame: FrameType) -> bool:
-        """Wait for a with block's lock release on calls only: 3.12+, the CALL events of
-        frame's code (_monitor_call); 3.11, a profile function for the thread
-        (_profile_watch), unless the program has one. False: no such watch here (the
-        hook then sees every instruction).
-
-        Measured (issue 8): with the hook on every instruction of the frame, a loop
-        computing directly inside ``with LOCK:`` ran about 100 times slower once its
-        slice was over (3.11: 10 sections of 400,000 additions, 56 s against 0.4 s).
-        """
-        if self.tool_id >= 0:
-            _MONITORING.set_local_events(self.tool_id, frame.f_code,
-                                         _MONITORING.events.CALL)
-            _renew_opcode_trace(frame)
-            return True
-        if _MONITORING is not None or sys.getprofile() is not None:
-            return False  # (3.11: the program's profiler stays alone; no chaining)
-        sys.setprofile(self._profile_watch)
-        return True
-
-    def _unwatch_calls(self) -> None:
-        """3.11: remove _watch_calls' profile function (if the program has not replaced it)."""
-        if self.tool_id < 0 and sys.getprofile() == self._profile_watch:
-            sys.setprofile(None)
-
-    def _profile_watch(self, frame: FrameType, event: str, arg: Any) -> None:
-        """3.11, the profile function of _watch_calls: a C call bound to one of the armed
-        locks (the block's ``__exit__``, a ``release()``, a Condition's own) has returned:
-        the hook looks at the armed frame's next instruction."""
-        if self.checking:
-            return  # gort's own look (arm's calls right after it set this function)
-        if not self.armed_watch:
-            # Put back by the program after the hook ended (a profiler of its own set and
-            # the one it found restored): off again, never left on the thread for good.
-            if sys.getprofile() == self._profile_watch:
-                sys.setprofile(None)
-            return
-        if (event == "c_return" or event == "c_exception") and \
-                getattr(arg, "__name__", "") in _RELEASES and \
-                id(getattr(arg, "__self__", None)) in self.armed_ids:
-            self.muting += 1  # this callback's raise of the count is gort's
-            try:
-                self._look(self._peek)
-            finally:
-                self.muting -= 1
-
-    def _monitor_call(self, code: CodeType, offset: int, callable_: Any, arg0: Any) -> Any:
-        """3.12+, the CALL event of _watch_calls: a call bound to one of the armed locks is
-        about to run; its frame's next instruction comes after it returns."""
-        if self.armed_watch and not self.checking and \
-                getattr(callable_, "__name__", "") in _RELEASES and \
-                (id(getattr(callable_, "__self__", None)) in self.armed_ids
-                 or id(arg0) in self.armed_ids):
-            self._look(self._peek)
-        return None
-
-    def _peek(self) -> None:
-        """From waiting on calls to the armed frame's next instruction (_fire asks there
-        whether the locks are released)."""
-        frame = self.armed_frame
-        if frame is None or not self.armed_watch:
-            return
-        self._unwatch_calls()
-        self.armed_watch = False
-        self.armed_prev = instr_start(frame.f_code, frame.f_lasti)
-        if self._hook_instructions(frame, True) is None:
-            # (3.11: a C tracer was set meanwhile.) The next request looks again.
-            self.disarm()
-            self.retry_soon = True
-
-    def _rewatch(self, frame: FrameType) -> None:
-        """_fire found frame still holding plain locks in with blocks: wait on calls again
-        (or, where that cannot be, stay on its instructions)."""
-        locks = _raw_locks_held_in(frame)
-        if not locks or frame is not self.armed_frame:
-            return
-        self.armed_locks = locks
-        self.armed_ids = _release_ids(frame, locks)
-        if self.tool_id < 0:
-            if _MONITORING is not None or sys.getprofile() is not None:
-                return
-            self._unhook_instructions(frame)
-        self.armed_watch = self._watch_calls(frame)
-
     def disarm(self) -> None:
         """Remove the hook (when it fired, or when its G stops some other way)."""
         frame = self.armed_frame
         if frame is None:
             return
-        watch = self.armed_watch
         self.armed_frame = None
         self.armed_g = None
         self.armed_soft = False
         self.armed_locks = []
-        self.armed_ids = frozenset()
-        self.armed_watch = False
         self.armed_between = False
         self.armed_line = -1
         set_turn_hook(self.s.m0, "preempt", None)
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
             _renew_opcode_trace(frame)
-        elif watch:
-            self._unwatch_calls()
         else:
-            self._unhook_instructions(frame)
+            frame.f_trace_opcodes = self.saved_opcodes
+            frame.f_trace = self.saved_trace
+            self.saved_trace = None
+            if sys.gettrace() is _no_local_trace:
+                sys.settrace(None)
 
     def _defer(self, gp: G, reason: str, below: FrameType | None) -> None:
         """check's answer was unsafe (reason): arm the hook at ``below``, count the deferral."""
@@ -1077,10 +944,7 @@ class Preempter:
         held = self.armed_locks
         if held and (self.s.m0.locks or any(map(_raw_lock_held, held))
                      or _in_raw_rlock_with(frame)):
-            # A lock still held (an RLock taken twice, released once), or another taken:
-            # the hook waits on calls again.
-            self._look(self._rewatch, frame)
-            return
+            return  # a lock still held, or another taken: the next instruction asks again
         uf = self._with_lock_frame(frame)
         if uf is not None:
             # A plain lock taken in a with block since the hook was armed: the hook went on
@@ -1089,7 +953,7 @@ class Preempter:
             # blocked the thread on it (adversarial round 10, F1). Wait for its release,
             # as check's hook would have.
             if uf is frame:
-                self._look(self._rewatch, frame)
+                self.armed_locks = _raw_locks_held_in(frame)
             else:
                 self.muting += 1  # the hook's own callback raised the count
                 try:
@@ -1308,18 +1172,6 @@ def _raw_locks_held_in(frame: FrameType, plain: bool = True) -> list[Any]:
     return held
 
 
-def _release_ids(frame: FrameType, locks: list[Any]) -> frozenset[int]:
-    """id() of each of locks and of each Condition over one of them among frame's with
-    managers: what the call that releases one is bound to (Preempter._watch_calls)."""
-    if not locks:
-        return frozenset()
-    ids = {id(lk) for lk in locks}
-    for cm in with_managers(frame):
-        if isinstance(cm, threading.Condition) and id(getattr(cm, "_lock", None)) in ids:
-            ids.add(id(cm))
-    return frozenset(ids)
-
-
 def _raw_lock_held(lk: Any) -> bool:
     """lk is a plain RLock this thread owns, or a plain Lock that is locked."""
     kind = type(lk)
@@ -1431,9 +1283,6 @@ _LOCK_TYPES: Final = _lock_types()
 _RAW_LOCK: Final = type(_allocate_raw())
 _C_RLOCK_IS_OWNED: Final = RAW_RLOCK_KINDS[0]._is_owned  # type: ignore[attr-defined]
 _ACQUIRES: Final = frozenset(("acquire", "__enter__", "acquire_lock"))
-# The calls that release a lock held in a with block (Preempter._watch_calls; gort's own
-# looks call locked() and _is_owned() on it).
-_RELEASES: Final = frozenset(("__exit__", "release"))
 
 
 # C waits other than a lock's acquire that run the signal handlers on EINTR and wait
