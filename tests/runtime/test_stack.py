@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dis
 import sys
 import threading
 import time
@@ -252,7 +253,9 @@ def test_lock_wait_at_recognises_lock_acquires(how: str) -> None:
         else:
             other.release if False else wake.wait(60)  # a call not named acquire
 
-    wait_line = waiter.__code__.co_firstlineno + 13  # the else branch's line
+    # the line of the else branch's wake.wait call
+    wait_line = next(i.positions.lineno for i in dis.get_instructions(waiter)
+                     if i.argval == "wait" and i.positions is not None)
     wake = threading.Event()
     t = threading.Thread(target=waiter)
     t.start()
