@@ -71,6 +71,14 @@ the frame it ran for finds that frame between two instructions, not in a
 call, so that hook switches only at a RESUME, a back edge or the first
 instruction after a call, and at a plain return hands itself to the caller.
 
+A frame holding a lock made before gort in a ``with`` block waits for the
+block's release before the hook goes on its next instruction: the bound
+``__exit__`` on its value stack is replaced by ``_watched_exit``, which every
+way out of the block calls (the end, return, an exception), and which calls
+back ``exit_ran`` (``_watch_exits``). Rejected: the hook on every instruction
+until the release (a loop computing in the block ran about 100 times slower),
+and a watch on call events (blind to a block left by an exception: docs/design.md).
+
 Measured choice (see docs/design.md): the handler-only design (switch at back
 edges and entries, otherwise wait for the next signal) never preempted a
 loop whose time goes into C calls: every signal was handled at the check
@@ -91,6 +99,7 @@ import importlib
 import inspect
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from types import (
     BuiltinMethodType,
@@ -99,6 +108,7 @@ from types import (
     FrameType,
     GeneratorType,
     MethodDescriptorType,
+    MethodType,
     MethodWrapperType,
 )
 from typing import Any, Final, TypeVar
@@ -129,6 +139,8 @@ from .symtab import (
     op_at,
     stack_call_arg,
     stack_call_self,
+    swap_stack_slot,
+    with_exits,
     with_managers,
     with_statement_call,
 )
@@ -243,6 +255,10 @@ class Preempter:
         # The plain locks the armed frame holds in with blocks: the hook waits for their
         # release (empty: an ordinary hook).
         self.armed_locks: list[Any] = []
+        # The hook waits for those locks' release at the calls of the blocks' __exit__,
+        # replaced on the frame's value stack (_watch_exits), not on every instruction.
+        self.armed_watch = False
+        self.ref = weakref.ref(self)  # what the replaced exits call back through
         # arm_after_wait's hook: the line of the blocking call, where it never raises
         # (-1: any line).
         self.armed_line = -1
@@ -676,6 +692,10 @@ class Preempter:
         frame = self.armed_frame
         if frame is None:
             return True
+        if self.armed_watch:
+            # Its locks released without the exits (a bare release() in the block): no
+            # exit will call back in time; the request looks again.
+            return any(map(_raw_lock_held, self.armed_locks))
         if self.tool_id >= 0:
             # 3.13, beside sys.settrace at a 50 us slice (1 run in 20 after this stop's
             # first change to _fire slowed its first call): the events were found gone
@@ -755,6 +775,16 @@ class Preempter:
         before the release).
         """
         soft = False
+        if held:
+            locks = _raw_locks_held_in(frame)
+            if locks and self._watch_exits(frame):
+                self.armed_frame = frame
+                self.armed_g = gp
+                self.armed_soft = False
+                self.armed_locks = locks
+                self.armed_watch = True
+                set_turn_hook(self.s.m0, "preempt", self.disarm)
+                return True
         if self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code,
                                          _MONITORING.events.INSTRUCTION)
@@ -816,7 +846,9 @@ class Preempter:
         self.armed_between = False
         self.armed_line = -1
         set_turn_hook(self.s.m0, "preempt", None)
-        if self.tool_id >= 0:
+        if self.armed_watch:
+            self.armed_watch = False  # the exits stay replaced, and call back for nothing
+        elif self.tool_id >= 0:
             _MONITORING.set_local_events(self.tool_id, frame.f_code, 0)
             _renew_opcode_trace(frame)
         else:
@@ -825,6 +857,39 @@ class Preempter:
             self.saved_trace = None
             if sys.gettrace() is _no_local_trace:
                 sys.settrace(None)
+
+    def _watch_exits(self, frame: FrameType) -> bool:
+        """Replace the bound ``__exit__`` of each with block frame is inside over a held
+        plain lock (or a Condition over one) by one that calls it, then exit_ran; True
+        if every such block's is replaced (already, or now)."""
+        lasti = frame.f_lasti
+        ref = self.ref
+        found = False
+        for index, exit_ in with_exits(frame):
+            cm = exit_.__self__
+            lk = getattr(cm, "_lock", None) if isinstance(cm, threading.Condition) else cm
+            if not _raw_lock_held(lk):
+                continue
+            found = True
+            fn = exit_.__func__ if type(exit_) is MethodType else None
+            if type(fn) is functools.partial and fn.func is _watched_exit \
+                    and fn.args[0] is ref:
+                continue  # replaced by an earlier request of this run
+            if not swap_stack_slot(frame, lasti, index, exit_,
+                                   MethodType(functools.partial(_watched_exit, ref, exit_), cm)):
+                return False
+        return found
+
+    def exit_ran(self, frame: FrameType) -> None:
+        """A replaced ``__exit__`` of frame's has returned (_watched_exit): if frame is the
+        one waiting and none of its locks is held any longer, the hook goes on its next
+        instruction (_fire, which switches the G out there)."""
+        if frame is not self.armed_frame or not self.armed_watch \
+                or self.s.m0.curg is not self.armed_g or self.checking:
+            return
+        if any(map(_raw_lock_held, self.armed_locks)):
+            return  # an outer block's lock: its own exit calls back
+        self._look(self._rearm, frame)
 
     def _defer(self, gp: G, reason: str, below: FrameType | None) -> None:
         """check's answer was unsafe (reason): arm the hook at ``below``, count the deferral."""
@@ -1045,6 +1110,18 @@ _RESUMABLE: Final = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASY
 # The hook's callbacks: a frame they were called for is between two instructions.
 _HOOK_CODES: Final = frozenset(fn.__code__ for fn in (Preempter._monitor_hook,
                                                       Preempter._trace_hook))
+
+
+def _watched_exit(ref: weakref.ref[Preempter], exit_: Any, cm: Any, *exc: Any) -> Any:
+    """A with block's ``__exit__`` while a preemption waits for the block's release
+    (Preempter._watch_exits): bound to the manager as the original was (``__self__``
+    still names it), it calls the original, then tells the preempter."""
+    try:
+        return exit_(*exc)
+    finally:
+        pre = ref()
+        if pre is not None and pre.armed_watch:
+            pre.exit_ran(sys._getframe(1))
 
 
 def _renew_opcode_trace(frame: FrameType) -> None:

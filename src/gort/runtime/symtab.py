@@ -841,6 +841,53 @@ def _stack_managers(frame: FrameType) -> list[Any]:
     return got
 
 
+def with_exits(frame: FrameType) -> list[tuple[int, Any]]:
+    """(localsplus index, bound ``__exit__``) of the ``with`` blocks frame is inside,
+    innermost last, read from the value stack; [] where its layout is not known or the
+    exits cannot be replaced (``swap_stack_slot``)."""
+    return _with_exits(frame) if _SWAP else []
+
+
+def _with_exits(frame: FrameType) -> list[tuple[int, Any]]:
+    code = frame.f_code
+    lasti = frame.f_lasti
+    got = []
+    for ranges, depth, _ in with_blocks(code):
+        if any(start <= lasti < end for start, end in ranges) and \
+                depth <= _kept_depth(code, lasti):
+            index = nlocalsplus(code) + depth - 1
+            exit_ = _stack_slot(frame, lasti, index, _BOUND_KINDS)
+            if type(exit_) in _BOUND:
+                got.append((index, exit_))
+    return got
+
+
+def swap_stack_slot(frame: FrameType, f_lasti: int, index: int, old: Any, new: Any) -> bool:
+    """Put new in place of old in a live frame's localsplus[index] (a value-stack slot
+    ``with_exits`` read), if the frame is still at f_lasti and the slot still holds old;
+    the slot's reference moves to new. Only for a frame of this thread's own stack,
+    stopped below the caller (nothing else can run its instructions meanwhile)."""
+    aim = _Aim(frame, True)
+    # From here to the store: no call of Python code, no backward jump.
+    if frame.f_lasti != f_lasti:
+        return False
+    fi = aim.f_frame.value
+    if not fi or fi == aim.finished:
+        return False
+    aim.addr_at.value = fi + _LOCALSPLUS + 8 * index
+    if aim.addr[0] != id(old):
+        return False
+    _Py_IncRef(new)
+    aim.addr[0] = id(new)
+    _Py_DecRef(old)  # the slot's reference (the caller's own keeps old alive)
+    return True
+
+
+_REFFN: Final = ctypes.PYFUNCTYPE(None, ctypes.py_object)
+_Py_IncRef: Final = _REFFN(("Py_IncRef", ctypes.pythonapi))
+_Py_DecRef: Final = _REFFN(("Py_DecRef", ctypes.pythonapi))
+
+
 def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
     """The context manager whose ``__enter__`` frame's current BEFORE_WITH is calling, if
     it is an instance of one of kinds (exactly: no subclass); None otherwise.
@@ -1184,3 +1231,51 @@ def exception_entries(code: CodeType) -> tuple[tuple[int, int, int, int, int], .
 
 
 _STACK: Final = _probe_stack()
+
+
+def _probe_swap() -> bool:
+    """A with block's bound ``__exit__`` replaced on the value stack (``swap_stack_slot``)
+    is what the block calls on every way out: its end, ``return``, an exception."""
+    if not _STACK:
+        return False
+    calls: list[tuple[Any, ...]] = []
+
+    class Manager:
+        def __enter__(self) -> Manager:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            calls.append(("exit", exc[0]))
+
+    def watched(cm: Manager, *exc: Any) -> Any:
+        calls.append(("watched", exc[0]))
+        return cm.__exit__(*exc)
+
+    def swap() -> None:
+        frame = sys._getframe(1)
+        for index, exit_ in _with_exits(frame):
+            swap_stack_slot(frame, frame.f_lasti, index, exit_,
+                            MethodType(watched, exit_.__self__))
+
+    def ends(how: int) -> int:
+        with Manager():
+            swap()
+            if how == 1:
+                return 1
+            if how == 2:
+                raise KeyError
+        return 0
+
+    want = []
+    for _ in range(10):  # and again once 3.11-3.13 have specialised the calls
+        for how in (0, 1, 2):
+            try:
+                ends(how)
+            except KeyError:
+                pass
+            kind = KeyError if how == 2 else None
+            want += [("watched", kind), ("exit", kind)]
+    return calls == want
+
+
+_SWAP: Final = _probe_swap()
