@@ -46,7 +46,6 @@ import operator
 import os
 import socket
 import sys
-import threading
 from collections.abc import Callable
 from time import monotonic
 from types import TracebackType
@@ -58,6 +57,7 @@ from .internal.poll import FD, Deadlines, ErrClosed, deadline_ns
 from .runtime.netpoll import READ, WRITE
 from .runtime.poll_runtime import poll_set_deadline
 from .runtime.sched import Sched
+from .runtime.threadlock import BufferedReader, BufferedRWPair, BufferedWriter
 from .sync.mutex import Mutex
 from .time import Timer
 
@@ -613,44 +613,6 @@ class _RawConn(io.RawIOBase):
             raise
 
 
-def _turns(cls: type, names: tuple[str, ...]) -> type:
-    """cls with each of names taken in turns by goroutines (Go's Conn is safe for
-    concurrent use; io's buffered objects lock by thread).
-
-    The C buffered objects hold a lock of their own, owned by the thread, while their
-    raw stream's read or write runs, and that parks the goroutine here: a second
-    goroutine of the thread entering got "reentrant call inside <_io.BufferedWriter>"
-    and its bytes were lost, where a second thread waits. A goroutine-aware RLock
-    (threading's, from gort's import on) taken first makes it wait as that thread
-    would; reentrant, for close calling flush."""
-
-    def turn(name: str) -> Callable[..., Any]:
-        method = getattr(cls, name)
-
-        def guarded(self: Any, *args: Any) -> Any:
-            with self._gort_turn:
-                return method(self, *args)
-
-        guarded.__name__ = guarded.__qualname__ = name
-        guarded.__doc__ = method.__doc__
-        return guarded
-
-    def __init__(self: Any, *args: Any) -> None:
-        cls.__init__(self, *args)  # type: ignore[misc]
-        self._gort_turn = threading.RLock()
-
-    ns: dict[str, Any] = {name: turn(name) for name in names}
-    ns["__init__"] = __init__
-    return type(cls.__name__, (cls,), ns)
-
-
-_READS: Final = ("read", "read1", "readinto", "readinto1", "readline", "readlines", "peek")
-_WRITES: Final = ("write", "flush")
-_Reader: Final = _turns(io.BufferedReader, (*_READS, "close"))
-_Writer: Final = _turns(io.BufferedWriter, (*_WRITES, "close"))
-_RWPair: Final = _turns(io.BufferedRWPair, (*_READS, *_WRITES, "close"))
-
-
 def _makefile(conn: Conn, mode: str, buffering: int | None, encoding: str | None,
               errors: str | None, newline: str | None) -> IO[Any]:
     if not set(mode) <= {"r", "w", "b"} or not ("r" in mode or "w" in mode):
@@ -667,11 +629,11 @@ def _makefile(conn: Conn, mode: str, buffering: int | None, encoding: str | None
         return raw  # type: ignore[return-value]
     buf: Any
     if "r" in mode and "w" in mode:
-        buf = _RWPair(raw, raw, buffering)
+        buf = BufferedRWPair(raw, raw, buffering)
     elif "r" in mode:
-        buf = _Reader(raw, buffering)
+        buf = BufferedReader(raw, buffering)
     else:
-        buf = _Writer(raw, buffering)
+        buf = BufferedWriter(raw, buffering)
     if "b" in mode:
         return buf  # type: ignore[no-any-return]
     text = io.TextIOWrapper(buf, encoding, errors, newline)

@@ -287,3 +287,129 @@ def test_a_frame_unwinding_a_failed_call_names_no_freed_callee() -> None:
     finally:
         sys.setprofile(None)
     assert got == [(True, None)]
+
+
+class _Slots:
+    """Each special method records whether slot_call sees its caller call it through
+    CPython's slot machinery only."""
+
+    seen: list[tuple[str, bool]] = []
+
+    def _see(self, name: str) -> None:
+        f = sys._getframe(1)
+        assert f.f_back is not None
+        self.seen.append((name, symtab.slot_call(f, f.f_back)))
+
+    def __getitem__(self, k: Any) -> Any:
+        self._see("getitem")
+        return k
+
+    def __setitem__(self, k: Any, v: Any) -> None:
+        self._see("setitem")
+
+    def __delitem__(self, k: Any) -> None:
+        self._see("delitem")
+
+    def __add__(self, o: Any) -> Any:
+        self._see("add")
+        return 1
+
+    def __radd__(self, o: Any) -> Any:
+        self._see("radd")
+        return 1
+
+    def __iadd__(self, o: Any) -> Any:
+        self._see("iadd")
+        return self
+
+    def __lt__(self, o: Any) -> bool:
+        self._see("lt")
+        return True
+
+    def __eq__(self, o: Any) -> bool:
+        self._see("eq")
+        return o is self
+
+    def __hash__(self) -> int:
+        self._see("hash")
+        return 1
+
+    def __neg__(self) -> int:
+        self._see("neg")
+        return 1
+
+    def __bool__(self) -> bool:
+        self._see("bool")
+        return True
+
+    def __len__(self) -> int:
+        self._see("len")
+        return 1
+
+    def __iter__(self) -> Iterator[int]:
+        self._see("iter")
+        return iter(())
+
+    def __contains__(self, x: Any) -> bool:
+        self._see("contains")
+        return True
+
+    def __str__(self) -> str:
+        self._see("str")
+        return "s"
+
+    def __repr__(self) -> str:
+        self._see("repr")
+        return "r"
+
+    def __format__(self, spec: str) -> str:
+        self._see("format")
+        return "f"
+
+
+@pytest.mark.skipif(not symtab._STACK, reason="value-stack layout not verified here")
+def test_slot_call_sees_operators_and_builtins_calling_special_methods() -> None:
+    # helper-74, F3: a goroutine waiting for a lock made before gort inside c[k], a + b,
+    # a comparison, f"{c}"... blocked the thread for good ("C between frames"); only
+    # CPython's slot machinery is between there, as for a property (attribute_hook_call).
+    seen = _Slots.seen
+    for _ in range(3):  # and again once the instructions are specialised
+        c = _Slots()
+        other = _Slots()
+        d = {other: 1}
+        seen.clear()
+        c[1]
+        c[1] = 2
+        del c[1]
+        c + 1
+        1 + c
+        c += 1
+        c < other  # noqa: B015
+        c == other  # noqa: B015
+        -c  # noqa: B018
+        if c:
+            pass
+        not c  # noqa: B018
+        for _ in c:
+            pass
+        1 in c  # noqa: B015
+        f"{c:x}"
+        d[other]  # the key's __hash__, from the dict's lookup
+        len(c)
+        str(c)
+        repr(c)
+        hash(c)
+        list(c)
+        assert all(ok for _, ok in seen), repr(seen)
+        assert [n for n, _ in seen] == [
+            "getitem", "setitem", "delitem", "add", "radd", "iadd", "lt", "eq", "neg",
+            "bool", "bool", "iter", "contains", "format", "hash", "len", "str",
+            "repr", "hash", "iter", "len"], seen
+    # C code that is not the slot machinery stays C between: a sort calling __lt__, a
+    # list's `in` calling an element's __eq__, map calling __neg__ through operator.
+    import operator
+    seen.clear()
+    sorted([_Slots(), _Slots()])
+    _Slots() in [_Slots()]  # noqa: B015
+    list(map(operator.neg, [_Slots()]))
+    assert [n for n, _ in seen] == ["lt", "eq", "neg"] and not any(ok for _, ok in seen), seen

@@ -10,6 +10,7 @@ import os
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1487,3 +1488,72 @@ def test_a_goroutine_forking_inside_with_rlock_keeps_the_lock_and_its_locals() -
         0, "child: owner ok, local=mine, other=[False]\nchild after with: OK\n"), \
         r.stdout + r.stderr
 
+
+
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize("mode", ["rawlock", "park", "sock", "readline"])
+def test_goroutines_sharing_a_buffered_object_whose_raw_parks_take_turns(
+        mode: str, env: dict[str, str]) -> None:
+    # helper-74, F1 and F2: the C object's lock is the thread's, held while its raw
+    # stream parked the goroutine; the next goroutine got "reentrant call inside
+    # <_io.BufferedWriter>" and its bytes were lost (every run of every mode).
+    for _ in range(3):
+        r = run_testprog("io_turns.py", mode, env=env, timeout=120, module=False)
+        assert (r.returncode, r.stdout) == (0, "OK\n"), r.stdout + r.stderr[-3000:]
+
+
+def test_io_buffered_names_make_plain_objects_over_c_raws_and_answer_isinstance(
+        tmp_path: Path) -> None:
+    import io
+
+    with open(tmp_path / "f", "wb") as f:  # made in C: plain
+        assert type(f) is threadlock.BufferedWriter.plain
+        assert isinstance(f, io.BufferedWriter) and isinstance(f, io.BufferedIOBase)
+        assert issubclass(type(f), io.BufferedWriter)
+    plain = io.BufferedReader(io.BytesIO(b"a\nb\n"))
+    assert type(plain).__module__ == "_io" and list(plain) == [b"a\n", b"b\n"]
+    pair = io.BufferedRWPair(io.BytesIO(b"x"), io.BytesIO())
+    assert type(pair).__module__ == "_io"
+
+    class Raw(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def readable(self) -> bool:
+            return True
+
+        def writable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            return 0
+
+        def write(self, b: Any) -> int:
+            self.data.extend(b)
+            return len(b)
+
+    raw = Raw()
+    w = io.BufferedWriter(raw, buffer_size=4)
+    assert type(w) is io.BufferedWriter and type(w) is not threadlock.BufferedWriter.plain
+    assert isinstance(w, threadlock.BufferedWriter.plain) and isinstance(w, io.BufferedIOBase)
+    assert w.write(b"hello world") == 11
+    w.close()  # flushes, under its turn lock (reentrant)
+    assert raw.data == b"hello world" and w.closed
+
+    class Mine(io.BufferedReader):  # a program's subclass keeps its class over any raw
+        pass
+
+    m = Mine(io.BytesIO(b"q\n"))
+    assert type(m) is Mine and m.readline() == b"q\n"
+    with pytest.raises(ValueError, match="buffer size must be strictly positive"):
+        io.BufferedWriter(Raw(), 0)  # CPython's own argument errors
+
+
+@pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
+def test_a_wait_for_a_plain_lock_inside_an_operators_special_method_is_recovered(
+        env: dict[str, str]) -> None:
+    # helper-74, F3: c[k], a + b, f"{c}", len(c)... call the special method through
+    # CPython's slot machinery only; a goroutine waiting there for a Lock made before gort
+    # that a switched-out goroutine held blocked the thread for good (every case).
+    r = run_testprog("prelock_slots.py", env=env, timeout=120, module=False)
+    assert (r.returncode, r.stdout) == (0, "10 OK\n"), r.stdout + r.stderr[-3000:]

@@ -30,7 +30,7 @@ Ownership, kept true:
   GOMAXPROCS;
 - all mutable state hangs off one ``Sched`` (sched.py), dropped at teardown;
   the one exception, threadlock's patches of ``threading``/``_thread``/
-  ``importlib``, made once when ``gort`` is imported, stays for the process's
+  ``importlib``/``io``, made once when ``gort`` is imported, stays for the process's
   life (outside a run the patched locks behave as plain ones);
 - the runtime's own locks and sysmon's note are CPython's raw ones
   (lock_futex.py), never the patched, goroutine-aware ones.

@@ -137,6 +137,7 @@ from .symtab import (
     instructions,
     iterator_next_call,
     op_at,
+    slot_call,
     stack_call_arg,
     stack_call_self,
     swap_stack_slot,
@@ -495,8 +496,10 @@ class Preempter:
         if self._classify(back)[0] in (_RUNTIME, _BASE):
             return False  # never read a runtime frame's locals (they are mid-update)
         if with_statement_call(f, back) or attribute_hook_call(f, back) \
-                or iterator_next_call(f, back):
-            return True  # a with statement, a property or __getattr__, a class's __next__
+                or iterator_next_call(f, back) or slot_call(f, back):
+            # A with statement, a property or __getattr__, a class's __next__, an
+            # operator's or a built-in's special method (c[k], a + b, f"{c}", len(c)).
+            return True
         fn = callee(back, callee_kinds(f))
         if layout.is_generator(f) and (_resumes_generator(fn) or fn in _GEN_CONSUMERS) \
                 and _resumes_own(f, back, fn):

@@ -827,18 +827,7 @@ def with_managers(frame: FrameType) -> list[Any]:
 
 
 def _stack_managers(frame: FrameType) -> list[Any]:
-    code = frame.f_code
-    lasti = frame.f_lasti
-    got = []
-    for ranges, depth, _ in with_blocks(code):
-        # The bound __exit__ is read only while the current instruction keeps it on the
-        # stack, whatever the instruction has already popped.
-        if any(start <= lasti < end for start, end in ranges) and \
-                depth <= _kept_depth(code, lasti):
-            exit_ = _stack_slot(frame, lasti, nlocalsplus(code) + depth - 1, _BOUND_KINDS)
-            if type(exit_) in _BOUND:
-                got.append(exit_.__self__)
-    return got
+    return [exit_.__self__ for _, exit_ in _with_exits(frame)]
 
 
 def with_exits(frame: FrameType) -> list[tuple[int, Any]]:
@@ -853,6 +842,8 @@ def _with_exits(frame: FrameType) -> list[tuple[int, Any]]:
     lasti = frame.f_lasti
     got = []
     for ranges, depth, _ in with_blocks(code):
+        # The bound __exit__ is read only while the current instruction keeps it on the
+        # stack, whatever the instruction has already popped.
         if any(start <= lasti < end for start, end in ranges) and \
                 depth <= _kept_depth(code, lasti):
             index = nlocalsplus(code) + depth - 1
@@ -987,6 +978,125 @@ def attribute_hook_call(f: FrameType, back: FrameType) -> bool:
         prop = inspect.getattr_static(type(obj), str(ins.argval), None)
         hook = prop.fget if isinstance(prop, property) else None
     return getattr(hook, "__code__", None) is code
+
+
+_BINARY_DUNDERS: Final = frozenset(
+    f"__{p}{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod",
+                              "pow", "lshift", "rshift", "and", "xor", "or")
+    for p in ("", "r", "i"))
+_COMPARE_DUNDERS: Final = frozenset(
+    ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"))
+_TRUTH: Final = (frozenset(("__bool__", "__len__")), (1,))
+_SHOWN: Final = frozenset(("__format__", "__str__", "__repr__"))
+# An instruction that calls a special method of one of its operands through CPython's
+# slot machinery only (slot_mp_subscript, slot_nb_add, slot_tp_richcompare,
+# slot_tp_iter, object.__format__, ...: they hold nothing): opname -> the method names,
+# and where that operand may sit (1: the top of the stack before the instruction).
+_SLOT_CALLS: Final[dict[str, tuple[frozenset[str], tuple[int, ...]]]] = {
+    "BINARY_SUBSCR": (frozenset(("__getitem__",)), (2,)),
+    "STORE_SUBSCR": (frozenset(("__setitem__",)), (2,)),
+    "DELETE_SUBSCR": (frozenset(("__delitem__",)), (2,)),
+    "BINARY_OP": (_BINARY_DUNDERS, (1, 2)),
+    "COMPARE_OP": (_COMPARE_DUNDERS, (1, 2)),
+    "CONTAINS_OP": (frozenset(("__contains__",)), (1,)),
+    "UNARY_NEGATIVE": (frozenset(("__neg__",)), (1,)),
+    "UNARY_POSITIVE": (frozenset(("__pos__",)), (1,)),
+    "UNARY_INVERT": (frozenset(("__invert__",)), (1,)),
+    "UNARY_NOT": _TRUTH,
+    "TO_BOOL": _TRUTH,
+    "POP_JUMP_IF_TRUE": _TRUTH,
+    "POP_JUMP_IF_FALSE": _TRUTH,
+    "POP_JUMP_FORWARD_IF_TRUE": _TRUTH,
+    "POP_JUMP_FORWARD_IF_FALSE": _TRUTH,
+    "POP_JUMP_BACKWARD_IF_TRUE": _TRUTH,
+    "POP_JUMP_BACKWARD_IF_FALSE": _TRUTH,
+    "JUMP_IF_TRUE_OR_POP": _TRUTH,
+    "JUMP_IF_FALSE_OR_POP": _TRUTH,
+    "GET_ITER": (frozenset(("__iter__",)), (1,)),
+    "FORMAT_VALUE": (_SHOWN, (1, 2)),
+    "FORMAT_SIMPLE": (_SHOWN, (1,)),
+    "FORMAT_WITH_SPEC": (_SHOWN, (2,)),
+    "CONVERT_VALUE": (_SHOWN, (1,)),
+}
+# A key's __hash__ and __eq__, called by a built-in dict's or set's own lookup for a
+# subscript or ``in`` (the key's position, the container's).
+_KEYED: Final[dict[str, tuple[int, int]]] = {
+    "BINARY_SUBSCR": (1, 2), "STORE_SUBSCR": (1, 2), "DELETE_SUBSCR": (1, 2),
+    "CONTAINS_OP": (2, 1)}
+_KEY_DUNDERS: Final = frozenset(("__hash__", "__eq__"))
+_HASHED: Final = frozenset(map(id, (dict, set, frozenset)))
+# A built-in function that calls the special method of its first argument (the
+# collections' constructors and sorted ask for the iterator before they hold anything).
+_SLOT_BUILTINS: Final[dict[str, tuple[Any, ...]]] = {
+    "__len__": (len, bool, list, tuple, sorted), "__bool__": (bool,), "__str__": (str, format),
+    "__repr__": (repr,), "__format__": (format,), "__hash__": (hash,),
+    "__iter__": (iter, list, tuple, set, frozenset, sorted),
+    "__abs__": (abs,)}
+
+
+def slot_call(f: FrameType, back: FrameType) -> bool:
+    """f is a special method that back's current instruction calls on one of its operands
+    through CPython's slot machinery only: ``c[k]``'s ``__getitem__``, ``a + b``'s
+    ``__add__`` or ``__radd__``, a comparison, ``in``, a truth test, ``iter``, an
+    f-string's ``__format__`` or ``__str__``, a key's ``__hash__``/``__eq__`` in a built-in
+    dict or set lookup, or ``len(c)``, ``str(c)``... (helper-74, F3). The operand is the
+    one f's class defines f for, found at its place on back's value stack: a C type of
+    an extension calling a Python method of another object does not match."""
+    code = f.f_code
+    name = code.co_name
+    if not name.startswith("__") or not code.co_argcount:
+        return False
+    obj = _first_arg(f)
+    if obj is _MISSING or getattr(
+            inspect.getattr_static(type(obj), name, None), "__code__", None) is not code:
+        return False
+    bcode = back.f_code
+    lasti = instr_start(bcode, back.f_lasti)
+    ins = instructions(bcode).get(lasti)
+    if ins is None:
+        return False
+    if ins.opname in ("CALL", "PRECALL"):
+        fns = _SLOT_BUILTINS.get(name, ())
+        return bool(fns) and any(fn is callee(back) for fn in fns) and \
+            stack_call_arg(back, frozenset((id(type(obj)),))) is obj
+    if not _STACK:
+        return False
+    names, places = _SLOT_CALLS.get(ins.opname, (frozenset(), ()))
+    if name in names:
+        return any(_operand(back, lasti, p) == id(obj) for p in places)
+    keyed = _KEYED.get(ins.opname)
+    if keyed is None or name not in _KEY_DUNDERS:
+        return False
+    key_at, container_at = keyed
+    key = _operand(back, lasti, key_at)
+    other = frame_local(f, code.co_varnames[1]) if code.co_argcount > 1 else _MISSING
+    return key != 0 and key in (id(obj), id(other)) and \
+        _type_at(_operand(back, lasti, container_at)) in _HASHED
+
+
+def _operand(frame: FrameType, lasti: int, place: int) -> int:
+    """The address in frame's value-stack slot ``place`` from the top as it was before the
+    instruction at lasti (which frame is executing: its operands are still in their
+    slots), or 0. Compared, never dereferenced, unless _type_at is asked."""
+    code = frame.f_code
+    depths = stack_depths(code)
+    depth = None if depths is None else depths.get(lasti)
+    if depth is None or depth < place:
+        return 0
+    aim = _Aim(frame, True)
+    # From here to the read: no call, no backward jump, no tracked allocation.
+    if instr_start(code, frame.f_lasti) != lasti:
+        return 0
+    fi = aim.f_frame.value
+    if not fi or fi == aim.finished:
+        return 0
+    aim.addr_at.value = fi + _LOCALSPLUS + 8 * (nlocalsplus(code) + depth - place)
+    return aim.addr[0] or 0
+
+
+def _type_at(address: int) -> int:
+    """The address of the type of the live object at address (0: none)."""
+    return (ctypes.c_void_p.from_address(address + 8).value or 0) if address else 0
 
 
 def iterator_next_call(f: FrameType, back: FrameType) -> bool:

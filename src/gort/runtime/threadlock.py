@@ -2,7 +2,8 @@
 
 From the moment ``gort`` is imported (``patch``), ``threading.Lock``,
 ``threading.RLock``, ``_thread.allocate_lock``, ``_thread.RLock``,
-``threading.local`` and ``queue.SimpleQueue`` make the objects below, names
+``threading.local``, ``queue.SimpleQueue`` and io's four buffered types (over a
+Python raw stream: taken in turns, below) make the objects below, names
 already bound to those factories in imported modules are rebound, and
 importlib's per-module import locks are built from them. They stay for the
 process's life; outside a run they behave as the plain ones. Everything
@@ -122,6 +123,7 @@ import dataclasses
 import functools
 import gc
 import importlib
+import io
 import os
 import queue
 import reprlib
@@ -1024,6 +1026,7 @@ def patch() -> int:
     # reprlib.recursive_repr's guard (collections, 3.12+ dataclasses), keyed the same way;
     # set apart from _PATCHES so that no other reference to get_ident is rebound.
     reprlib.get_ident = goroutine_ident  # type: ignore[attr-defined]
+    _patch_io()
     for name, then in (("multiprocessing.synchronize", patch_mp_rlock),
                        ("_threading_local", _patch_pylocal)):
         mod = sys.modules.get(name)
@@ -1034,6 +1037,95 @@ def patch() -> int:
     _pre_import_rlocks = [weakref.ref(lk) for lk in gc.get_referrers(*RAW_RLOCK_KINDS)
                           if type(lk) in RAW_RLOCK_KINDS]
     return n
+
+
+# -- io's buffered objects -----------------------------------------------------------
+#
+# A C buffered object (BufferedReader, BufferedWriter, BufferedRandom, BufferedRWPair)
+# holds a lock of its own, owned by the thread, while its raw stream's read or write
+# runs. Over a Python raw stream that parks its goroutine (a socket's SocketIO under
+# gort, a raw whose write waits for a goroutine-aware lock), the next goroutine of the
+# thread entering the object got "RuntimeError: reentrant call inside
+# <_io.BufferedWriter>" and its bytes were lost, where a second thread waits
+# (helper-74, F1 and F2: socket.makefile shared by goroutines, every run). From
+# ``import gort`` on, ``io``'s names for them make, over such a raw stream, a subclass
+# whose methods a goroutine-aware RLock (reentrant: close calls flush) makes goroutines
+# take in turns, as gort.net's Conn.makefile did first. Over CPython's own C raw streams
+# (FileIO, BytesIO: no Python code runs inside) they make the plain objects, at no cost;
+# ``open()`` makes those in C anyway. ``isinstance`` and ``issubclass`` against the
+# names answer for the plain types too. Left plain: objects made through ``_io`` or a
+# name bound before ``import gort`` (``from io import BufferedWriter``), and
+# TextIOWrapper, which CPython does not make safe for threads either.
+
+_C_RAWS: Final = frozenset({io.FileIO, io.BytesIO})
+
+
+class _TurnsMeta(type):
+    """The metaclass of io's patched buffered types: the plain C type's instances and
+    subclasses are theirs too (``isinstance(open(p, "rb"), io.BufferedReader)``)."""
+
+    plain: type
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, cls.plain)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, cls.plain)
+
+
+def turns(plain: type, names: tuple[str, ...], raws: int = 1) -> type:
+    """A subclass of io's C buffered type ``plain`` whose methods ``names`` goroutines
+    take in turns (a goroutine-aware RLock per object); made over raw streams of
+    CPython's own C types (the first ``raws`` arguments), the plain object instead."""
+
+    def turn(name: str) -> Callable[..., Any]:
+        method = getattr(plain, name)
+
+        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            turn = self._gort_turn
+            turn.acquire()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                # A goroutine abandoned inside the call and unwound by the reaper (not
+                # as itself) leaves the turn to the next acquirer (_abandoned_owner).
+                if not abandon.reaping:
+                    turn.release()
+
+        guarded.__name__ = name
+        guarded.__qualname__ = f"{plain.__name__}.{name}"
+        guarded.__doc__ = method.__doc__
+        return guarded
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        if cls is made and len(args) >= raws and all(type(a) in _C_RAWS for a in args[:raws]):
+            return plain(*args, **kwargs)  # nothing parks inside: the plain object
+        return plain.__new__(cls)  # type: ignore[call-overload]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        plain.__init__(self, *args, **kwargs)  # type: ignore[misc]
+        self._gort_turn = RLock()
+
+    ns: dict[str, Any] = {name: turn(name) for name in names}
+    ns.update(__new__=__new__, __init__=__init__, __module__="io", __doc__=plain.__doc__)
+    made = _TurnsMeta(plain.__name__, (plain,), ns)
+    made.plain = plain
+    return made
+
+
+_READS: Final = ("read", "read1", "readinto", "readinto1", "readline", "readlines", "peek",
+                 "__next__")
+_WRITES: Final = ("write", "flush")
+_BOTH: Final = ("close", "detach", "seek", "tell", "truncate")
+BufferedReader: Final = turns(io.BufferedReader, (*_READS, *_BOTH))
+BufferedWriter: Final = turns(io.BufferedWriter, (*_WRITES, *_BOTH))
+BufferedRandom: Final = turns(io.BufferedRandom, (*_READS, *_WRITES, *_BOTH))
+BufferedRWPair: Final = turns(io.BufferedRWPair, (*_READS, *_WRITES, "close"), raws=2)
+
+
+def _patch_io() -> None:
+    for made in (BufferedReader, BufferedWriter, BufferedRandom, BufferedRWPair):
+        setattr(io, made.__name__, made)
 
 
 def _namespaces() -> tuple[set[int], set[int]]:
