@@ -1491,12 +1491,15 @@ def test_a_goroutine_forking_inside_with_rlock_keeps_the_lock_and_its_locals() -
 
 
 @pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])
-@pytest.mark.parametrize("mode", ["rawlock", "park", "sock", "readline"])
+@pytest.mark.parametrize("mode", ["rawlock", "park", "sock", "readline", "rwpair"])
 def test_goroutines_sharing_a_buffered_object_whose_raw_parks_take_turns(
         mode: str, env: dict[str, str]) -> None:
     # helper-74, F1 and F2: the C object's lock is the thread's, held while its raw
     # stream parked the goroutine; the next goroutine got "reentrant call inside
-    # <_io.BufferedWriter>" and its bytes were lost (every run of every mode).
+    # <_io.BufferedWriter>" and its bytes were lost (every run of every mode). rwpair:
+    # a BufferedRWPair's reads and writes take separate turns, as its C reader and writer
+    # lock separately (helper-75, F1: one turn for both hung a makefile("rwb") whose
+    # reader waited for the reply to a request its writer had to send).
     for _ in range(3):
         r = run_testprog("io_turns.py", mode, env=env, timeout=120, module=False)
         assert (r.returncode, r.stdout) == (0, "OK\n"), r.stdout + r.stderr[-3000:]
@@ -1504,10 +1507,11 @@ def test_goroutines_sharing_a_buffered_object_whose_raw_parks_take_turns(
 
 def test_io_buffered_names_make_plain_objects_over_c_raws_and_answer_isinstance(
         tmp_path: Path) -> None:
+    import _io
     import io
 
     with open(tmp_path / "f", "wb") as f:  # made in C: plain
-        assert type(f) is threadlock.BufferedWriter.plain
+        assert type(f) is _io.BufferedWriter
         assert isinstance(f, io.BufferedWriter) and isinstance(f, io.BufferedIOBase)
         assert issubclass(type(f), io.BufferedWriter)
     plain = io.BufferedReader(io.BytesIO(b"a\nb\n"))
@@ -1534,8 +1538,8 @@ def test_io_buffered_names_make_plain_objects_over_c_raws_and_answer_isinstance(
 
     raw = Raw()
     w = io.BufferedWriter(raw, buffer_size=4)
-    assert type(w) is io.BufferedWriter and type(w) is not threadlock.BufferedWriter.plain
-    assert isinstance(w, threadlock.BufferedWriter.plain) and isinstance(w, io.BufferedIOBase)
+    assert type(w) is io.BufferedWriter and type(w) is not _io.BufferedWriter
+    assert isinstance(w, _io.BufferedWriter) and isinstance(w, io.BufferedIOBase)
     assert w.write(b"hello world") == 11
     w.close()  # flushes, under its turn lock (reentrant)
     assert raw.data == b"hello world" and w.closed
@@ -1545,8 +1549,47 @@ def test_io_buffered_names_make_plain_objects_over_c_raws_and_answer_isinstance(
 
     m = Mine(io.BytesIO(b"q\n"))
     assert type(m) is Mine and m.readline() == b"q\n"
+    # ... and answers isinstance for its own instances only (helper-75, F2: every plain
+    # reader was a Mine).
+    assert not isinstance(plain, Mine) and not issubclass(_io.BufferedReader, Mine)
+    assert isinstance(m, Mine) and issubclass(Mine, io.BufferedReader)
     with pytest.raises(ValueError, match="buffer size must be strictly positive"):
         io.BufferedWriter(Raw(), 0)  # CPython's own argument errors
+
+
+def test_a_buffered_pair_reads_and_writes_at_once_from_threads() -> None:
+    # helper-75, F1: outside any run too (plain threads), a read waiting in the pair's raw
+    # reader must not keep its writer: CPython's pair locks reader and writer apart.
+    import io
+
+    q: queue.Queue[bytes] = queue.Queue()
+
+    class QReader(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            data = q.get(timeout=30)
+            b[:len(data)] = data
+            return len(data)
+
+    class QWriter(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            q.put(bytes(b))
+            return len(b)
+
+    pair = io.BufferedRWPair(QReader(), QWriter())
+    got: list[bytes] = []
+    t = threading.Thread(target=lambda: got.append(pair.read1(5)))
+    t.start()
+    time.sleep(0.05)
+    pair.write(b"hello")
+    pair.flush()
+    t.join(30)
+    assert got == [b"hello"]
 
 
 @pytest.mark.parametrize("env", [{}, FAST], ids=["default-slice", "50us-slice"])

@@ -10,7 +10,10 @@ argv[1]:
 - park: the same, raw.write parking with gort.sleep(0) inside its lock;
 - sock: three writers through socket.makefile("wb") of a gort.socket pair with a small
   send buffer (send parks in the netpoller);
-- readline: two readers of one socket.makefile("rb"), lines sent slowly.
+- readline: two readers of one socket.makefile("rb"), lines sent slowly;
+- rwpair: one socket.makefile("rwb"): a goroutine waits in readline for the echo of the
+  line another goroutine then writes through the same file (helper-75, F1: a single turn
+  for the pair's reads and writes hung it).
 Prints OK, or what was lost.
 """
 import io
@@ -121,9 +124,36 @@ def readlines() -> tuple[list[str], int, int]:
     return errs, len(got), N
 
 
+def rwpair() -> tuple[list[str], int, int]:
+    a, b = gort.socket.socketpair()
+    f = a.makefile("rwb")
+    got: list[bytes] = []
+
+    def echo() -> None:
+        while line := b.recv(100):
+            b.sendall(line)
+
+    def reader() -> None:
+        got.extend(f.readline() for _ in range(N))
+
+    gort.go(echo)
+    wg = gort.sync.WaitGroup()
+    wg.go(reader)
+    gort.sleep(0.01)  # the reader waits in readline first
+    for i in range(N):
+        f.write(b"ping %d\n" % i)
+        f.flush()
+        gort.sleep(0.0005)
+    wg.wait()
+    f.close()
+    a.close()
+    errs = [] if got == [b"ping %d\n" % i for i in range(N)] else ["lines out of place"]
+    return errs, len(got), N
+
+
 def main() -> None:
     errs, got, want = {"rawlock": lambda: over_raw(False), "park": lambda: over_raw(True),
-                       "sock": over_socket, "readline": readlines}[MODE]()
+                       "sock": over_socket, "readline": readlines, "rwpair": rwpair}[MODE]()
     print("OK" if not errs and got == want else f"BAD errs={errs[:2]} got={got} of {want}")
 
 

@@ -1062,40 +1062,51 @@ _C_RAWS: Final = frozenset({io.FileIO, io.BytesIO})
 
 class _TurnsMeta(type):
     """The metaclass of io's patched buffered types: the plain C type's instances and
-    subclasses are theirs too (``isinstance(open(p, "rb"), io.BufferedReader)``)."""
-
-    plain: type
+    subclasses are the patched type's too (``isinstance(open(p, "rb"),
+    io.BufferedReader)``); a program's subclass of it answers for its own only."""
 
     def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, cls.plain)
+        plain = cls.__dict__.get("_plain")
+        return isinstance(obj, plain) if plain is not None else type.__instancecheck__(cls, obj)
 
     def __subclasscheck__(cls, sub: type) -> bool:
-        return issubclass(sub, cls.plain)
+        plain = cls.__dict__.get("_plain")
+        return issubclass(sub, plain) if plain is not None else type.__subclasscheck__(cls, sub)
 
 
-def turns(plain: type, names: tuple[str, ...], raws: int = 1) -> type:
-    """A subclass of io's C buffered type ``plain`` whose methods ``names`` goroutines
-    take in turns (a goroutine-aware RLock per object); made over raw streams of
-    CPython's own C types (the first ``raws`` arguments), the plain object instead."""
+def _turn(plain: type, name: str, *attrs: str) -> Callable[..., Any]:
+    """plain's method name, taken under the goroutine-aware RLocks the object keeps in
+    attrs, in that order."""
+    method = getattr(plain, name)
 
-    def turn(name: str) -> Callable[..., Any]:
-        method = getattr(plain, name)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        turns = [getattr(self, a) for a in attrs]
+        for t in turns:
+            t.acquire()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            # A goroutine abandoned inside the call and unwound by the reaper (not as
+            # itself) leaves the turns to their next acquirer (_abandoned_owner).
+            if not abandon.reaping:
+                for t in reversed(turns):
+                    t.release()
 
-        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-            turn = self._gort_turn
-            turn.acquire()
-            try:
-                return method(self, *args, **kwargs)
-            finally:
-                # A goroutine abandoned inside the call and unwound by the reaper (not
-                # as itself) leaves the turn to the next acquirer (_abandoned_owner).
-                if not abandon.reaping:
-                    turn.release()
+    guarded.__name__ = name
+    guarded.__qualname__ = f"{plain.__name__}.{name}"
+    guarded.__doc__ = method.__doc__
+    return guarded
 
-        guarded.__name__ = name
-        guarded.__qualname__ = f"{plain.__name__}.{name}"
-        guarded.__doc__ = method.__doc__
-        return guarded
+
+def turns(plain: type, reads: tuple[str, ...], writes: tuple[str, ...],
+          others: tuple[str, ...], pair: bool = False) -> type:
+    """A subclass of io's C buffered type ``plain`` whose methods goroutines take in
+    turns, under a goroutine-aware RLock per object, as threads take them under the C
+    object's lock: one for all of them, or (``pair``: BufferedRWPair, a reader and a
+    writer inside) one for ``reads`` and one for ``writes``, ``others`` taking both. Made
+    over raw streams of CPython's own C types (the first argument, or two for a pair),
+    the plain object instead."""
+    raws = 2 if pair else 1
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
         if cls is made and len(args) >= raws and all(type(a) in _C_RAWS for a in args[:raws]):
@@ -1104,23 +1115,27 @@ def turns(plain: type, names: tuple[str, ...], raws: int = 1) -> type:
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         plain.__init__(self, *args, **kwargs)  # type: ignore[misc]
-        self._gort_turn = RLock()
+        self._gort_read = RLock()
+        self._gort_write = RLock() if pair else self._gort_read
 
-    ns: dict[str, Any] = {name: turn(name) for name in names}
-    ns.update(__new__=__new__, __init__=__init__, __module__="io", __doc__=plain.__doc__)
+    ns: dict[str, Any] = {name: _turn(plain, name, "_gort_read") for name in reads}
+    ns.update((name, _turn(plain, name, "_gort_write")) for name in writes)
+    ns.update((name, _turn(plain, name, *(("_gort_write", "_gort_read") if pair
+                                          else ("_gort_read",)))) for name in others)
+    ns.update(__new__=__new__, __init__=__init__, __module__="io", __doc__=plain.__doc__,
+              _plain=plain)
     made = _TurnsMeta(plain.__name__, (plain,), ns)
-    made.plain = plain
     return made
 
 
 _READS: Final = ("read", "read1", "readinto", "readinto1", "readline", "readlines", "peek",
                  "__next__")
 _WRITES: Final = ("write", "flush")
-_BOTH: Final = ("close", "detach", "seek", "tell", "truncate")
-BufferedReader: Final = turns(io.BufferedReader, (*_READS, *_BOTH))
-BufferedWriter: Final = turns(io.BufferedWriter, (*_WRITES, *_BOTH))
-BufferedRandom: Final = turns(io.BufferedRandom, (*_READS, *_WRITES, *_BOTH))
-BufferedRWPair: Final = turns(io.BufferedRWPair, (*_READS, *_WRITES, "close"), raws=2)
+_OTHERS: Final = ("close", "detach", "seek", "tell", "truncate")
+BufferedReader: Final = turns(io.BufferedReader, _READS, (), _OTHERS)
+BufferedWriter: Final = turns(io.BufferedWriter, (), _WRITES, _OTHERS)
+BufferedRandom: Final = turns(io.BufferedRandom, _READS, _WRITES, _OTHERS)
+BufferedRWPair: Final = turns(io.BufferedRWPair, _READS, _WRITES, ("close",), pair=True)
 
 
 def _patch_io() -> None:
