@@ -33,8 +33,9 @@ else:
 def test_thread_locks_c_callbacks_imports_and_profilers_under_a_50us_slice(
         seed: int, module: bool) -> None:
     """Issue 8: lock-holding user code, logging, queue.Queue, strptime, BufferedWriter over
-    a Python raw stream, imports that park, profile functions, a trace function calling gort:
-    no hang, every count exact."""
+    a Python raw stream (computing or parking), imports that park, profile functions, a
+    trace function calling gort, blocks over locks made before gort: no hang, every count
+    exact."""
     timeout = 120 + 4 * float(SECONDS)  # 3 s of work; a loaded machine stretches it
     r = run_testprog("lock_stress.py", str(seed), SECONDS, module=module,
                      env={"GORT_PREEMPT_NS": "50000"}, timeout=timeout)
@@ -42,7 +43,10 @@ def test_thread_locks_c_callbacks_imports_and_profilers_under_a_50us_slice(
     m = re.match(r"seed (\d+) tasks (\d+) lock (\d+) rlock (\d+) logged (\d+) bytes (\d+) "
                  r"imports (\d+) profile (\d+) trace (\d+)", r.stdout)
     assert m is not None, f"seed {seed}: {r.stdout}"
-    # Each of 12 workers runs each of the 9 kinds of task at least once; an import task
-    # imports twice.
-    assert int(m.group(2)) >= 12 * 9 and int(m.group(7)) >= 12 * 2, r.stdout
+    # Each of 12 workers runs each of the 11 kinds of task at least once; an import task
+    # imports twice; a pre-gort lock task counts 5 at least, a parking write 10 bytes.
+    assert int(m.group(2)) >= 12 * 11 and int(m.group(7)) >= 12 * 2, r.stdout
     assert int(m.group(8)) > 0 and int(m.group(9)) > 0, r.stdout
+    extra = re.search(r" pre (\d+) parked (\d+)$", r.stdout.strip())
+    assert extra is not None and int(extra.group(1)) >= 12 * 5 and \
+        int(extra.group(2)) >= 12 * 10, r.stdout

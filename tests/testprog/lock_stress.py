@@ -6,8 +6,10 @@ Goroutines run each kind of task once, then a random mix until the deadline (bot
 SEED, so a failure replays) of: user code
 holding a threading.Lock / RLock with a spin inside, logging, queue.Queue
 hand-offs, datetime.strptime, writes through io.BufferedWriter over a Python
-raw stream that computes in write(), imports of modules that park at import
-time, a profile function turned on and off, and a trace function that calls gort.
+raw stream that computes in write() and through one whose write() parks, imports of
+modules that park at import time, a profile function turned on and off, a trace function
+that calls gort, and blocks over a Lock and an RLock made before `import gort` left by
+their end or by an exception.
 Every task checks its own result; at the end every counter must be exact. Prints one
 summary line.
 
@@ -31,8 +33,10 @@ import tempfile
 import threading
 import time
 
-import gort
-from gort.sync.atomic import Int64
+PRE = {"pre lock": threading.Lock(), "pre rlock": threading.RLock()}  # before gort: plain
+
+import gort  # noqa: E402
+from gort.sync.atomic import Int64  # noqa: E402
 
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
@@ -40,8 +44,8 @@ rng = random.Random(SEED)
 
 lock = threading.Lock()
 rlock = threading.RLock()
-counts = {"lock": 0, "rlock": 0}
-expected = {"lock": 0, "rlock": 0}  # updated under lock
+counts = {"lock": 0, "rlock": 0, "pre lock": 0, "pre rlock": 0}
+expected = dict(counts)  # updated under the lock it counts
 
 log_stream = io.StringIO()
 logger = logging.getLogger("gort.stress")
@@ -71,6 +75,29 @@ class SlowRaw(io.RawIOBase):
 raw = SlowRaw()
 writer = io.BufferedWriter(raw, buffer_size=16)
 written = Int64()
+
+
+class ParkingRaw(io.RawIOBase):
+    """A raw stream whose write() parks (a goroutine-aware lock, then gort.sleep(0)) while
+    the C BufferedWriter holds its own lock: the other goroutines wait their turn."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.lock = threading.Lock()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        with self.lock:
+            gort.sleep(0)
+            self.data += bytes(b)
+        return len(b)
+
+
+parking_raw = ParkingRaw()
+parking_writer = io.BufferedWriter(parking_raw, buffer_size=16)
+parked_written = Int64()
 
 moddir = tempfile.mkdtemp(prefix="gort_stress_")
 sys.path.insert(0, moddir)
@@ -124,6 +151,34 @@ def t_rlock(r):
             spin(200)
             counts["rlock"] = v + 1
             expected["rlock"] += 1
+
+
+class Out(Exception):
+    pass
+
+
+def t_prelock(r):
+    name = r.choice(sorted(PRE))
+    for _ in range(r.randrange(5, 30)):
+        try:
+            with PRE[name]:
+                v = counts[name]
+                x = 0
+                for i in range(200):  # in the block's own frame
+                    x += i
+                counts[name] = v + 1
+                expected[name] += 1
+                if r.random() < 0.3:
+                    raise Out
+        except Out:
+            pass
+
+
+def t_bufpark(r):
+    n = r.randrange(1, 20)
+    for _ in range(n):
+        parking_writer.write(b"abcdefghij")
+    parked_written.add(10 * n)
 
 
 def t_log(r):
@@ -199,8 +254,8 @@ def t_trace(r):
     spin_under(r, sys.settrace, tracer)
 
 
-TASKS = [t_lock, t_rlock, t_log, t_queue, t_strptime, t_bufwrite, t_import, t_profile,
-         t_trace]
+TASKS = [t_lock, t_rlock, t_prelock, t_log, t_queue, t_strptime, t_bufwrite, t_bufpark,
+         t_import, t_profile, t_trace]
 
 
 def worker(wid, deadline, out):
@@ -233,16 +288,20 @@ def main():
     tasks = sum(out.recv() for _ in range(nworkers))
     stop[0] = True
     writer.flush()
+    parking_writer.flush()
     assert counts == expected, (counts, expected)
     lines = log_stream.getvalue().count("\n")
     assert lines == logged.load(), (lines, logged.load())
     assert len(raw.data) == written.load(), (len(raw.data), written.load())
     assert raw.data == b"0123456789" * (written.load() // 10)
+    assert parking_raw.data == b"abcdefghij" * (parked_written.load() // 10), \
+        (len(parking_raw.data), parked_written.load())
     st = gort.stats()
     print(f"seed {SEED} tasks {tasks} lock {counts['lock']} rlock {counts['rlock']} "
           f"logged {lines} bytes {len(raw.data)} imports {imported_ok.load()} "
           f"profile {profile_events.load()} trace {traced.load()} "
-          f"preemptions {st['preempt_async'] + st['preempt_sync']}")
+          f"preemptions {st['preempt_async'] + st['preempt_sync']} "
+          f"pre {counts['pre lock'] + counts['pre rlock']} parked {len(parking_raw.data)}")
 
 
 gort.run(main)
