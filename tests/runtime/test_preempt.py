@@ -1020,3 +1020,15 @@ def test_the_hook_never_switches_in_the_middle_of_a_statement_without_a_call(see
     r = run_testprog("hook_between.py", str(seed), "2", env={"GORT_PREEMPT_NS": "50000"},
                      timeout=120)
     assert r.returncode == 0 and r.stdout.startswith("lost 0 "), r.stdout + r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("env", [{}, {"GORT_PREEMPT_NS": "50000"}],
+                         ids=["default-slice", "50us-slice"])
+@pytest.mark.parametrize("how", ["restore", "off"])
+def test_the_program_reads_no_trace_function_of_gorts_while_a_hook_waits(
+        how: str, env: dict[str, str]) -> None:
+    # 3.11: the hook waiting for a sort's key to return turned tracing on with a global
+    # function of gort's, which the key read from sys.gettrace() (every run before); a
+    # key turning tracing off left the hook looking armed for good (a hang).
+    r = run_testprog("gettrace_hook.py", how, env=env, timeout=60, module=False)
+    assert (r.returncode, r.stdout) == (0, "['None'] None True\n"), r.stderr[-3000:]

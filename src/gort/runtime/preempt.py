@@ -712,7 +712,10 @@ class Preempter:
         # `is` the hook always looked replaced, was saved as the frame's own tracer,
         # and then called itself when it fired: a RecursionError in the program.)
         if frame.f_trace == self._trace_hook:
-            return True
+            # ... and tracing still on: the program may have turned it off since
+            # (``sys.settrace(old)`` with the None it read while the hook waited), and
+            # then f_trace is never called.
+            return _tracing_on()
         # Replaced (the program's tracer, or pdb, set f_trace meanwhile): the hook
         # would never fire, and restoring the old f_trace would undo the program's.
         # (saved_opcodes stays the frame's own value from before the arming: the flag
@@ -824,7 +827,7 @@ class Preempter:
             frame.f_trace = self._trace_hook
             frame.f_trace_opcodes = True
             if current is None:
-                sys.settrace(_no_local_trace)
+                _trace_silently()
         else:
             return False
         self.armed_frame = frame
@@ -858,8 +861,7 @@ class Preempter:
             frame.f_trace_opcodes = self.saved_opcodes
             frame.f_trace = self.saved_trace
             self.saved_trace = None
-            if sys.gettrace() is _no_local_trace:
-                sys.settrace(None)
+            _untrace_silently()
 
     def _watch_exits(self, frame: FrameType) -> bool:
         """Replace the bound ``__exit__`` of each with block frame is inside over a held
@@ -1219,8 +1221,77 @@ def _python_tracer() -> Any:
 
 
 def _no_local_trace(frame: FrameType, event: str, arg: Any) -> None:
-    """The global trace function while a 3.11 hook is armed: trace no new frame."""
+    """The global trace function while a 3.11 hook is armed, where _SILENT is not known:
+    trace no new frame."""
     return None
+
+
+def _silent_trace() -> tuple[int, int]:
+    """3.11: (the address of CPython's trace trampoline, the offset of ``c_traceobj`` in
+    the thread state), or (0, -1) where that is not found (3.12+: not needed).
+
+    A 3.11 hook is the frame's ``f_trace``, which CPython calls only while the thread has
+    a trace function: its trampoline calls a new frame's global function for "call" and
+    the frame's own ``f_trace`` for the rest. Installed through ``PyEval_SetTrace`` with
+    no object, the trampoline traces no new frame, as ``_no_local_trace`` does, and
+    ``sys.gettrace()`` reads None: with ``sys.settrace(_no_local_trace)`` the program saw
+    gort's function for as long as a hook waited (a sort's key computing for seconds),
+    and one that saved and restored it (``old = sys.gettrace()``) kept it for good,
+    every later call of the thread paying a trace event."""
+    if sys.version_info >= (3, 12) or sys.gettrace() is not None:
+        return 0, -1
+    n = 64
+    view = (ctypes.c_void_p * n).from_address(_tstate())
+
+    def marker(frame: FrameType, event: str, arg: Any) -> None:
+        return None
+
+    sys.settrace(marker)
+    try:
+        during = view[:]
+    finally:
+        sys.settrace(None)
+    after = view[:]
+    hits = [i for i in range(2, n) if during[i] == id(marker)]
+    # pystate.h: c_profilefunc, c_tracefunc, c_profileobj, c_traceobj.
+    if len(hits) != 1 or not during[hits[0] - 2] or after[hits[0]] or after[hits[0] - 2]:
+        return 0, -1
+    return during[hits[0] - 2] or 0, 8 * hits[0]
+
+
+_tstate: Final = tracing_api()[0]  # the calling thread's PyThreadState address
+_SILENT: Final = _silent_trace()
+_set_trace: Final = ctypes.pythonapi.PyEval_SetTrace
+_set_trace.restype = None
+_set_trace.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+
+
+def _trace_silently() -> None:
+    """3.11: tracing on for the thread, with no global trace function (_silent_trace)."""
+    if _SILENT[0]:
+        _set_trace(_SILENT[0], None)
+    else:
+        sys.settrace(_no_local_trace)
+
+
+def _tracing_on() -> bool:
+    """3.11: the thread has a trace function (a program's, or _trace_silently's)."""
+    func, at = _SILENT
+    if func:
+        return bool(ctypes.c_void_p.from_address(_tstate() + at - 16).value)
+    return sys.gettrace() is not None
+
+
+def _untrace_silently() -> None:
+    """Undo _trace_silently, unless the program has set a trace function since."""
+    func, at = _SILENT
+    if func:
+        ts = _tstate()
+        if ctypes.c_void_p.from_address(ts + at).value is None and \
+                ctypes.c_void_p.from_address(ts + at - 16).value == func:
+            sys.settrace(None)
+    elif sys.gettrace() is _no_local_trace:
+        sys.settrace(None)
 
 
 def _in_raw_rlock_with(frame: FrameType) -> bool:
