@@ -179,6 +179,8 @@ from .symtab import (
     loud_handler_ranges,
     nlocalsplus,
     op_at,
+    py_decref,
+    py_incref,
     slot_objects,
     with_statement_call,
 )
@@ -474,7 +476,7 @@ def _release(gr: greenlet | None, child: greenlet | None, keep: tuple[greenlet |
         t[0] = tracing
         if gr.dead:
             for code in stripped:  # the reference the frame held before its code was swapped
-                _Py_DecRef(code)
+                py_decref(code)
             if stripped:
                 _stripped_releases[0] += 1
 
@@ -743,7 +745,7 @@ def _swap_code(f: FrameType, stripped: list[CodeType]) -> bool:
     bare = _bare.get(code)
     if bare is None:
         bare = _bare[code] = code.replace(co_exceptiontable=b"")
-    _Py_IncRef(bare)  # the frame's reference, dropped when the frame is cleared
+    py_incref(bare)  # the frame's reference, dropped when the frame is cleared
     ctypes.c_void_p.from_address(fi + layout.code).value = id(bare)
     ctypes.c_void_p.from_address(fi + _INSTR).value = id(bare) + units + lasti
     stripped.append(code)
@@ -787,11 +789,6 @@ def _probe_caller(layout: FrameLayout) -> int:
 
 def _ptr(addr: int) -> int:
     return ctypes.c_void_p.from_address(addr).value or 0
-
-
-_REFFN = ctypes.PYFUNCTYPE(None, ctypes.py_object)
-_Py_IncRef = _REFFN(("Py_IncRef", ctypes.pythonapi))
-_Py_DecRef = _REFFN(("Py_DecRef", ctypes.pythonapi))
 
 
 def _propagates(f: FrameType, back: FrameType) -> bool:

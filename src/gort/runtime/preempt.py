@@ -782,8 +782,8 @@ class Preempter:
         """
         soft = False
         if held:
-            locks = _raw_locks_held_in(frame)
-            if locks and self._watch_exits(frame):
+            locks = self._watch_exits(frame)
+            if locks:
                 self.armed_frame = frame
                 self.armed_g = gp
                 self.armed_soft = False
@@ -863,27 +863,28 @@ class Preempter:
             self.saved_trace = None
             _untrace_silently()
 
-    def _watch_exits(self, frame: FrameType) -> bool:
+    def _watch_exits(self, frame: FrameType) -> list[Any]:
         """Replace the bound ``__exit__`` of each with block frame is inside over a held
-        plain lock (or a Condition over one) by one that calls it, then exit_ran; True
-        if every such block's is replaced (already, or now)."""
+        plain lock (or a Condition over one) by one that calls it, then exit_ran; the
+        locks so held (as _raw_locks_held_in), or [] if there are none or a block's
+        exit could not be replaced."""
         lasti = frame.f_lasti
         ref = self.ref
-        found = False
+        locks = []
         for index, exit_ in with_exits(frame):
             cm = exit_.__self__
-            lk = getattr(cm, "_lock", None) if isinstance(cm, threading.Condition) else cm
-            if not _raw_lock_held(lk):
+            lk = _held_plain_lock(cm)
+            if lk is None:
                 continue
-            found = True
+            locks.append(lk)
             fn = exit_.__func__ if type(exit_) is MethodType else None
             if type(fn) is functools.partial and fn.func is _watched_exit \
                     and fn.args[0] is ref:
                 continue  # replaced by an earlier request of this run
             if not swap_stack_slot(frame, lasti, index, exit_,
                                    MethodType(functools.partial(_watched_exit, ref, exit_), cm)):
-                return False
-        return found
+                return []
+        return locks
 
     def exit_ran(self, frame: FrameType) -> None:
         """A replaced ``__exit__`` of frame's has returned (_watched_exit): if frame is the
@@ -1274,21 +1275,24 @@ def _trace_silently() -> None:
         sys.settrace(_no_local_trace)
 
 
+def _thread_trace() -> tuple[int, int]:
+    """3.11, where _SILENT is known: the thread's (``c_tracefunc``, ``c_traceobj``)."""
+    at = _tstate() + _SILENT[1]
+    return (ctypes.c_void_p.from_address(at - 16).value or 0,
+            ctypes.c_void_p.from_address(at).value or 0)
+
+
 def _tracing_on() -> bool:
     """3.11: the thread has a trace function (a program's, or _trace_silently's)."""
-    func, at = _SILENT
-    if func:
-        return bool(ctypes.c_void_p.from_address(_tstate() + at - 16).value)
+    if _SILENT[0]:
+        return bool(_thread_trace()[0])
     return sys.gettrace() is not None
 
 
 def _untrace_silently() -> None:
     """Undo _trace_silently, unless the program has set a trace function since."""
-    func, at = _SILENT
-    if func:
-        ts = _tstate()
-        if ctypes.c_void_p.from_address(ts + at).value is None and \
-                ctypes.c_void_p.from_address(ts + at - 16).value == func:
+    if _SILENT[0]:
+        if _thread_trace() == (_SILENT[0], 0):
             sys.settrace(None)
     elif sys.gettrace() is _no_local_trace:
         sys.settrace(None)
@@ -1316,11 +1320,17 @@ def _raw_locks_held_in(frame: FrameType, plain: bool = True) -> list[Any]:
     (``plain`` False: the RLocks only)."""
     held = []
     for cm in with_managers(frame):
-        if isinstance(cm, threading.Condition):
-            cm = getattr(cm, "_lock", None)
-        if _raw_lock_held(cm) and (plain or type(cm) in RAW_RLOCK_KINDS):
-            held.append(cm)
+        lk = _held_plain_lock(cm)
+        if lk is not None and (plain or type(lk) in RAW_RLOCK_KINDS):
+            held.append(lk)
     return held
+
+
+def _held_plain_lock(cm: Any) -> Any:
+    """The plain lock a with block's manager cm is (or a Condition over it) if held
+    (_raw_lock_held), else None."""
+    lk = getattr(cm, "_lock", None) if isinstance(cm, threading.Condition) else cm
+    return lk if _raw_lock_held(lk) else None
 
 
 def _raw_lock_held(lk: Any) -> bool:

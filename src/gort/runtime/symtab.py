@@ -411,6 +411,13 @@ class _Aim:
             self.addr = _ADDR_PTR()
             self.addr_at = ctypes.c_void_p.from_buffer(self.addr)
 
+    def slot(self, index: int) -> int:
+        """The address of the frame's localsplus[index]; 0 once the frame has ended. For
+        a frame of this thread's own stack only (another thread's may move between
+        this call's return and the caller's read: _stack_slot reads inline)."""
+        fi = self.f_frame.value
+        return 0 if not fi or fi == self.finished else fi + _LOCALSPLUS + 8 * index
+
     def local(self, index: int) -> Any:
         """The object in the frame's localsplus[index] (a local, cell or free variable:
         always a reference the frame owns), taken atomically; _MISSING if NULL."""
@@ -859,24 +866,21 @@ def swap_stack_slot(frame: FrameType, f_lasti: int, index: int, old: Any, new: A
     the slot's reference moves to new. Only for a frame of this thread's own stack,
     stopped below the caller (nothing else can run its instructions meanwhile)."""
     aim = _Aim(frame, True)
-    # From here to the store: no call of Python code, no backward jump.
-    if frame.f_lasti != f_lasti:
+    slot = aim.slot(index) if frame.f_lasti == f_lasti else 0
+    if not slot:
         return False
-    fi = aim.f_frame.value
-    if not fi or fi == aim.finished:
-        return False
-    aim.addr_at.value = fi + _LOCALSPLUS + 8 * index
+    aim.addr_at.value = slot
     if aim.addr[0] != id(old):
         return False
-    _Py_IncRef(new)
+    py_incref(new)
     aim.addr[0] = id(new)
-    _Py_DecRef(old)  # the slot's reference (the caller's own keeps old alive)
+    py_decref(old)  # the slot's reference (the caller's own keeps old alive)
     return True
 
 
 _REFFN: Final = ctypes.PYFUNCTYPE(None, ctypes.py_object)
-_Py_IncRef: Final = _REFFN(("Py_IncRef", ctypes.pythonapi))
-_Py_DecRef: Final = _REFFN(("Py_DecRef", ctypes.pythonapi))
+py_incref: Final = _REFFN(("Py_IncRef", ctypes.pythonapi))
+py_decref: Final = _REFFN(("Py_DecRef", ctypes.pythonapi))
 
 
 def entering_manager(frame: FrameType, kinds: tuple[type, ...]) -> Any:
@@ -1057,7 +1061,10 @@ def slot_call(f: FrameType, back: FrameType) -> bool:
         return False
     if ins.opname in ("CALL", "PRECALL"):
         fns = _SLOT_BUILTINS.get(name, ())
-        return bool(fns) and any(fn is callee(back) for fn in fns) and \
+        if not fns:
+            return False
+        target = callee(back)
+        return any(fn is target for fn in fns) and \
             stack_call_arg(back, frozenset((id(type(obj)),))) is obj
     if not _STACK:
         return False
@@ -1084,13 +1091,11 @@ def _operand(frame: FrameType, lasti: int, place: int) -> int:
     if depth is None or depth < place:
         return 0
     aim = _Aim(frame, True)
-    # From here to the read: no call, no backward jump, no tracked allocation.
-    if instr_start(code, frame.f_lasti) != lasti:
+    slot = aim.slot(nlocalsplus(code) + depth - place) \
+        if instr_start(code, frame.f_lasti) == lasti else 0
+    if not slot:
         return 0
-    fi = aim.f_frame.value
-    if not fi or fi == aim.finished:
-        return 0
-    aim.addr_at.value = fi + _LOCALSPLUS + 8 * (nlocalsplus(code) + depth - place)
+    aim.addr_at.value = slot
     return aim.addr[0] or 0
 
 

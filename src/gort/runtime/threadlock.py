@@ -1074,13 +1074,13 @@ class _TurnsMeta(type):
         return issubclass(sub, plain) if plain is not None else type.__subclasscheck__(cls, sub)
 
 
-def _turn(plain: type, name: str, *attrs: str) -> Callable[..., Any]:
+def _turn(plain: type, name: str, attr: str) -> Callable[..., Any]:
     """plain's method name, taken under the goroutine-aware RLocks the object keeps in
-    attrs, in that order."""
+    its attribute attr (a tuple), in that order."""
     method = getattr(plain, name)
 
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-        turns = [getattr(self, a) for a in attrs]
+        turns = getattr(self, attr)
         for t in turns:
             t.acquire()
         try:
@@ -1115,13 +1115,15 @@ def turns(plain: type, reads: tuple[str, ...], writes: tuple[str, ...],
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         plain.__init__(self, *args, **kwargs)  # type: ignore[misc]
-        self._gort_read = RLock()
-        self._gort_write = RLock() if pair else self._gort_read
+        read = RLock()
+        write = RLock() if pair else read
+        self._gort_reads = (read,)
+        self._gort_writes = (write,)
+        self._gort_both = (write, read) if pair else (read,)
 
-    ns: dict[str, Any] = {name: _turn(plain, name, "_gort_read") for name in reads}
-    ns.update((name, _turn(plain, name, "_gort_write")) for name in writes)
-    ns.update((name, _turn(plain, name, *(("_gort_write", "_gort_read") if pair
-                                          else ("_gort_read",)))) for name in others)
+    ns: dict[str, Any] = {name: _turn(plain, name, "_gort_reads") for name in reads}
+    ns.update((name, _turn(plain, name, "_gort_writes")) for name in writes)
+    ns.update((name, _turn(plain, name, "_gort_both")) for name in others)
     ns.update(__new__=__new__, __init__=__init__, __module__="io", __doc__=plain.__doc__,
               _plain=plain)
     made = _TurnsMeta(plain.__name__, (plain,), ns)
